@@ -1,0 +1,1 @@
+//! hashpivot-chain (see the crate description).

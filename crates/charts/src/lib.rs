@@ -1,0 +1,1 @@
+//! hashpivot-charts (see the crate description).

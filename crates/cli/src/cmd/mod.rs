@@ -1,0 +1,11 @@
+//! One module per command group. Each parses raw flags (clap) and validates them into library objects.
+
+pub mod chain;
+pub mod data;
+pub mod dispatch;
+pub mod econ;
+pub mod report;
+pub mod scenario;
+pub mod serve;
+pub mod simulate;
+pub mod validate;

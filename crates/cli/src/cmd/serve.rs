@@ -1,0 +1,12 @@
+//! `hashpivot` command module (to be filled in by its owner).
+
+use crate::Global;
+
+/// Arguments (placeholder until implemented).
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {}
+
+/// Runs the command.
+pub fn run(_args: &ServeArgs, _g: &Global) -> anyhow::Result<()> {
+    anyhow::bail!("not implemented yet")
+}

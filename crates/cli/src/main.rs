@@ -1,0 +1,108 @@
+//! The `hashpivot` binary: keep mining, or turn the powered site into an AI/HPC data center?
+//!
+//! Flags are parsed by clap into raw argument structs (`cmd::*::*Args`); each command validates them
+//! into the library objects that do the work, so a bad value is reported naming the flag, the value
+//! and what is allowed. Exit codes: 0 ok, 2 bad input, 1 internal failure.
+
+mod cmd;
+mod error;
+mod output;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Flags every command understands.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Global {
+    /// Print machine-readable JSON on stdout instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The hashpivot database (SQLite). Default: $HASHPIVOT_DB, else the user's data directory.
+    #[arg(long, global = true, env = "HASHPIVOT_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hashpivot",
+    version,
+    about = "Keep mining bitcoin, or convert the powered site to AI/HPC? How much, and when.",
+    long_about = None,
+    propagate_version = true
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Consensus arithmetic: subsidy, compact targets, retargets, header chains.
+    Chain(cmd::chain::ChainArgs),
+    /// Hashprice (BTC and USD per PH/s per day) at a price and difficulty.
+    Hashprice(cmd::econ::HashpriceArgs),
+    /// The ASIC catalog (built in, plus your own TOML file).
+    Machines(cmd::econ::MachinesArgs),
+    /// Economics of one machine model: margin, break-even power price, payback.
+    Machine(cmd::econ::MachineArgs),
+    /// Run the Monte Carlo scenario engine (the main job).
+    Simulate(cmd::simulate::SimulateArgs),
+    /// Show or check scenario files.
+    Scenario(cmd::scenario::ScenarioArgs),
+    /// Distribution of payback, IRR and NPV of buying one machine today.
+    Payback(cmd::simulate::PaybackArgs),
+    /// Validate the least-squares Monte Carlo core against textbook option values.
+    Validate(cmd::validate::ValidateArgs),
+    /// The embedded store: status, import, export, live sync.
+    Data(cmd::data::DataArgs),
+    /// Historical series computed from the store (hashprice).
+    History(cmd::data::HistoryArgs),
+    /// Estimate the model's parameters from the stored history.
+    Calibrate(cmd::data::CalibrateArgs),
+    /// Announced AI/HPC leases by bitcoin miners, with implied rates.
+    Leases(cmd::data::LeasesArgs),
+    /// Hour-by-hour curtailment of the fleet against power prices.
+    Dispatch(cmd::dispatch::DispatchArgs),
+    /// Serve the web dashboard and HTTP API.
+    Serve(cmd::serve::ServeArgs),
+    /// Write a self-contained HTML report.
+    Report(cmd::report::ReportArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version to stdout with exit 0, and usage errors to stderr with exit 2.
+            let _ = e.print();
+            return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+        }
+    };
+    let g = &cli.global;
+    let result = match &cli.command {
+        Command::Chain(a) => cmd::chain::run(a, g),
+        Command::Hashprice(a) => cmd::econ::run_hashprice(a, g),
+        Command::Machines(a) => cmd::econ::run_machines(a, g),
+        Command::Machine(a) => cmd::econ::run_machine(a, g),
+        Command::Simulate(a) => cmd::simulate::run(a, g),
+        Command::Scenario(a) => cmd::scenario::run(a, g),
+        Command::Payback(a) => cmd::simulate::run_payback(a, g),
+        Command::Validate(a) => cmd::validate::run(a, g),
+        Command::Data(a) => cmd::data::run(a, g),
+        Command::History(a) => cmd::data::run_history(a, g),
+        Command::Calibrate(a) => cmd::data::run_calibrate(a, g),
+        Command::Leases(a) => cmd::data::run_leases(a, g),
+        Command::Dispatch(a) => cmd::dispatch::run(a, g),
+        Command::Serve(a) => cmd::serve::run(a, g),
+        Command::Report(a) => cmd::report::run(a, g),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => error::report(&e, g.json),
+    }
+}

@@ -1,0 +1,1 @@
+//! hashpivot-data (see the crate description).

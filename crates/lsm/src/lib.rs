@@ -1,0 +1,1 @@
+//! hashpivot-lsm (see the crate description).

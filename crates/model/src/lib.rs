@@ -1,0 +1,1 @@
+//! hashpivot-model (see the crate description).

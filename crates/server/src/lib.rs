@@ -1,0 +1,1 @@
+//! hashpivot-server (see the crate description).

@@ -1,0 +1,1 @@
+//! hashpivot-sources (see the crate description).

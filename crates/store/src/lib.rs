@@ -1,0 +1,1 @@
+//! hashpivot-store (see the crate description).
