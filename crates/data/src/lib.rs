@@ -1,1 +1,3 @@
-//! hashpivot-data (see the crate description).
+//! hashpivot-data: the historical data shipped with hashpivot, embedded in the binary, and parsers.
+
+pub mod ercot;

@@ -1,1 +1,3 @@
-//! hashpivot-store (see the crate description).
+//! hashpivot-store: the SQLite store (history series, imports, runs).
+
+pub mod runs;

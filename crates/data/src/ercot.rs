@@ -1,0 +1,1 @@
+//! ERCOT hourly day-ahead hub prices (owned by the dispatch work).

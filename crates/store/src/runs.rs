@@ -1,0 +1,1 @@
+//! Stored simulation runs (owned by the server work).
