@@ -8,3 +8,37 @@ pub mod catalog;
 pub mod machine;
 pub mod optimal;
 pub mod power;
+
+pub mod engine;
+pub mod payback;
+pub mod scenario;
+pub mod sim;
+pub mod site;
+pub mod slices;
+
+pub use scenario::{Scenario, ScenarioError, StrategyKind};
+pub use sim::{simulate, Bands, NpvStats, RunConfig, SimOutput, StrategyResult};
+
+/// Errors of the engine.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ModelError {
+    /// The scenario or run configuration is invalid (bad input).
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// A run option is out of range (bad input): names the option, the value and what is allowed.
+    #[error("{option} = {value}: allowed {allowed}")]
+    BadOption {
+        /// The option (`paths`, `share`, ...).
+        option: String,
+        /// The value given.
+        value: String,
+        /// What is allowed.
+        allowed: String,
+    },
+    /// An internal failure (not the user's input).
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// A feature that is not built yet.
+    #[error("not implemented yet: {0}")]
+    NotImplemented(String),
+}

@@ -1,1 +1,133 @@
-//! hashpivot-server (see the crate description).
+//! hashpivot-server: the HTTP API and the web dashboard of `hashpivot serve`.
+//!
+//! One process, no external services: the pages, scripts and styles are compiled into the binary,
+//! charts are SVG generated in Rust ([`hashpivot_charts`]), runs are executed by a bounded worker
+//! pool and stored in SQLite ([`hashpivot_store::runs`]) so they survive a restart. Every error
+//! answer is JSON `{"error": "...", "field": ...}` ([`error::ApiError`]).
+//!
+//! The routes are listed in `openapi.json` (served at `/api/openapi.json`); the router is built
+//! through [`build_router`], which also returns the list of routes it registered, so a test checks
+//! that the document and the router agree both ways.
+
+pub mod api;
+pub mod engine;
+pub mod error;
+pub mod history;
+mod model_adapter;
+pub mod report;
+pub mod sensitivity;
+pub mod state;
+#[doc(hidden)]
+pub mod testing;
+pub mod views;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use engine::{Engine, EngineError, ModelEngine, RunRequest, DEFAULT_MAX_PATHS};
+pub use error::ApiError;
+pub use state::{AppState, Limits};
+
+/// The OpenAPI document of the API (OpenAPI 3.1, JSON).
+pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
+
+/// Errors starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The store could not be opened or migrated.
+    #[error("cannot open the store {path}: {message}")]
+    Store {
+        /// The database file.
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The server stopped with an I/O error.
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The router with every route, and the `(method, path)` list of what it registered.
+pub fn build_router(state: Arc<AppState>) -> (axum::Router, Vec<(&'static str, &'static str)>) {
+    api::router(state)
+}
+
+/// Serves on an already bound listener until `shutdown` resolves.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let (router, _) = build_router(state);
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// Settings of `hashpivot serve`.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Address to listen on (port 0 picks a free port).
+    pub addr: SocketAddr,
+    /// The database file.
+    pub db: std::path::PathBuf,
+    /// Limits.
+    pub limits: Limits,
+}
+
+/// Opens the store, binds, calls `on_ready` with the bound address, and serves until Ctrl-C or
+/// SIGTERM. Builds its own tokio runtime (the CLI stays synchronous).
+pub fn run_blocking(
+    cfg: ServeConfig,
+    on_ready: impl FnOnce(SocketAddr),
+) -> Result<(), ServeError> {
+    let state = AppState::open(&cfg.db, Arc::new(ModelEngine), cfg.limits.clone()).map_err(
+        |message| ServeError::Store {
+            path: cfg.db.display().to_string(),
+            message,
+        },
+    )?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(cfg.addr)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr: cfg.addr,
+                source,
+            })?;
+        on_ready(listener.local_addr()?);
+        serve_on(listener, Arc::new(state), shutdown_signal()).await
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,21 +1,371 @@
-//! `hashpivot` command module (to be filled in by its owner).
+//! `hashpivot simulate` (the Monte Carlo engine, MODEL.md sections 3–7) and `hashpivot payback`
+//! (one machine bought today, priced on the scenario's paths).
 
+use std::path::{Path, PathBuf};
+
+use hashpivot_model::payback::{payback, PaybackConfig, PaybackOutput};
+use hashpivot_model::scenario::Scenario;
+use hashpivot_model::{simulate, ModelError, RunConfig, SimOutput, StrategyKind};
+
+use crate::error::bad_input;
+use crate::output::{print_json, thousands, Table};
 use crate::Global;
 
-/// Arguments (placeholder until implemented).
+/// Arguments of `hashpivot simulate`.
 #[derive(Debug, clap::Args)]
-pub struct SimulateArgs {}
-
-/// Runs the command.
-pub fn run(_args: &SimulateArgs, _g: &Global) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+pub struct SimulateArgs {
+    /// Scenario file (TOML). Default: the embedded default scenario (`hashpivot scenario show`).
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: Option<PathBuf>,
+    /// Monte Carlo paths (default: the scenario's run.paths).
+    #[arg(long)]
+    pub paths: Option<u64>,
+    /// Seed of the random streams (default: the scenario's run.seed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Strategy to compare with `mine`: mine, convert, schedule, sweep (default: strategy.kind).
+    #[arg(long, value_name = "KIND")]
+    pub strategy: Option<String>,
+    /// Share of the site converted on day 0 (implies --strategy convert).
+    #[arg(long, value_name = "X")]
+    pub share: Option<f64>,
+    /// Worker threads (default: all cores). The numbers do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Antithetic variates (pairs of paths with opposite shocks).
+    #[arg(long)]
+    pub antithetic: bool,
 }
 
-/// Arguments (placeholder until implemented).
-#[derive(Debug, clap::Args)]
-pub struct PaybackArgs {}
+/// Reads and validates a scenario file, or returns the embedded default. Every problem is bad
+/// input (exit 2) naming the file, the key or line, the value and what is allowed.
+pub fn load_scenario(path: Option<&Path>) -> anyhow::Result<(Scenario, String)> {
+    match path {
+        None => Ok((Scenario::default(), "embedded default scenario".to_string())),
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| bad_input(format!("SCENARIO: cannot read {}: {e}", p.display())))?;
+            let sc = Scenario::parse_and_validate(&text)
+                .map_err(|e| bad_input(format!("{}: {e}", p.display())))?;
+            Ok((sc, p.display().to_string()))
+        }
+    }
+}
 
-/// Runs the command.
-pub fn run_payback(_args: &PaybackArgs, _g: &Global) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+/// Maps engine errors: bad scenario/options are the user's (exit 2), the rest internal.
+fn model_err(e: ModelError) -> anyhow::Error {
+    match e {
+        ModelError::Scenario(_) | ModelError::BadOption { .. } | ModelError::NotImplemented(_) => {
+            bad_input(format!("{e}"))
+        }
+        other => anyhow::Error::new(other),
+    }
+}
+
+/// Flags → a run configuration (validated: each message names the flag, value and range).
+fn run_config(args: &SimulateArgs, sc: &Scenario) -> anyhow::Result<RunConfig> {
+    let max = hashpivot_model::scenario::MAX_PATHS;
+    if let Some(p) = args.paths {
+        if p == 0 || p > max {
+            return Err(bad_input(format!(
+                "--paths: {p} is not allowed; use 1 to {max}"
+            )));
+        }
+    }
+    if let Some(s) = args.share {
+        if !(0.0..=1.0).contains(&s) {
+            return Err(bad_input(format!(
+                "--share: {s} is outside the allowed range 0 to 1"
+            )));
+        }
+    }
+    if let Some(t) = args.threads {
+        if t == 0 || t > 1024 {
+            return Err(bad_input(format!(
+                "--threads: {t} is not allowed; use 1 to 1024"
+            )));
+        }
+    }
+    let strategy = match &args.strategy {
+        None => args.share.map(|_| StrategyKind::Convert),
+        Some(s) => {
+            let k = StrategyKind::parse(&s.to_ascii_lowercase()).ok_or_else(|| {
+                bad_input(format!(
+                    "--strategy: {s:?} is not a strategy; use mine, convert, schedule or sweep"
+                ))
+            })?;
+            if k == StrategyKind::Optimal {
+                return Err(bad_input(
+                    "--strategy: \"optimal\" is not available yet; use mine, convert, schedule or sweep",
+                ));
+            }
+            if args.share.is_some() && k != StrategyKind::Convert {
+                return Err(bad_input(format!(
+                    "--share: only with --strategy convert (got --strategy {k})"
+                )));
+            }
+            Some(k)
+        }
+    };
+    let _ = sc;
+    Ok(RunConfig {
+        paths: args.paths,
+        seed: args.seed,
+        strategy,
+        share: args.share,
+        threads: args.threads,
+        antithetic: args.antithetic,
+    })
+}
+
+/// Runs `hashpivot simulate`.
+pub fn run(args: &SimulateArgs, g: &Global) -> anyhow::Result<()> {
+    let (sc, label) = load_scenario(args.scenario.as_deref())?;
+    let cfg = run_config(args, &sc)?;
+    let pb = crate::progress::bar(1000, "simulate");
+    let started = std::time::Instant::now();
+    let out = simulate(&sc, &cfg, &|f| pb.set_position((f * 1000.0) as u64)).map_err(model_err)?;
+    pb.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    if g.json {
+        return print_json(&out);
+    }
+    print!("{}", render(&sc, &label, &cfg, &out, secs));
+    Ok(())
+}
+
+fn m(x: f64) -> String {
+    thousands(x / 1e6, 1)
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", 100.0 * x)
+}
+
+fn name(r: &hashpivot_model::StrategyResult) -> String {
+    match r.share {
+        Some(s) => format!("{} {:.0}%", r.strategy, 100.0 * s),
+        None => r.strategy.clone(),
+    }
+}
+
+/// Human output: the run, one row per strategy, and what the numbers mean.
+fn render(sc: &Scenario, label: &str, cfg: &RunConfig, out: &SimOutput, secs: f64) -> String {
+    let mut s = String::new();
+    let days = sc.days();
+    s.push_str(&format!(
+        "Scenario: {label}\n{} MW site, {} days ({} years), {} paths, seed {}{}; {:.2} s\n\n",
+        thousands(sc.site.power_mw, 0),
+        thousands(days as f64, 0),
+        sc.run.horizon_years,
+        thousands(out.paths as f64, 0),
+        out.seed,
+        if cfg.antithetic { ", antithetic" } else { "" },
+        secs
+    ));
+    let mut t = Table::new([
+        "strategy",
+        "NPV mean $M",
+        "± stderr",
+        "p5 $M",
+        "p50 $M",
+        "p95 $M",
+        "mining $M",
+        "AI $M",
+        "P(NPV<0)",
+        "P(< mine)",
+        "CVaR5 $M",
+    ]);
+    for r in &out.results {
+        t.row([
+            name(r),
+            m(r.npv.mean),
+            m(r.npv.stderr),
+            m(r.npv.p5),
+            m(r.npv.p50),
+            m(r.npv.p95),
+            m(r.mining_npv_mean),
+            m(r.ai_npv_mean),
+            pct(r.prob_negative),
+            pct(r.prob_below_mine),
+            m(r.cvar5),
+        ]);
+    }
+    s.push_str(&t.render());
+    s.push('\n');
+    // Plain-English summary.
+    let mine = &out.results[0];
+    let best = out
+        .results
+        .iter()
+        .max_by(|a, b| a.npv.mean.total_cmp(&b.npv.mean))
+        .unwrap_or(mine);
+    s.push_str(&format!(
+        "Keep mining: mean NPV ${} M (5% of paths below ${} M).\n",
+        m(mine.npv.mean),
+        m(mine.npv.p5)
+    ));
+    if best.strategy == "mine" || std::ptr::eq(best, mine) {
+        s.push_str("No conversion beats mining on the mean NPV in this scenario.\n");
+    } else {
+        let diff = best.npv.mean - mine.npv.mean;
+        s.push_str(&format!(
+            "Best on the mean: {} at ${} M, ${} M more than mining; it beats mining on {} of paths.\n",
+            name(best),
+            m(best.npv.mean),
+            m(diff),
+            pct(1.0 - best.prob_below_mine)
+        ));
+    }
+    s.push_str(
+        "\nNPV: present value at day 0 of the site's net cash (mining at the mining discount rate, AI at the\n\
+         AI rate), incl. salvage, capex and any terminal value. All strategies run on the same paths, so\n\
+         P(< mine) is the share of paths on which the strategy does worse than keeping the fleet mining.\n\
+         CVaR5 is the mean of the worst 5% of paths. ± is the Monte Carlo standard error of the mean.\n",
+    );
+    s
+}
+
+/// Arguments of `hashpivot payback`.
+#[derive(Debug, clap::Args)]
+pub struct PaybackArgs {
+    /// Machine model from the catalog (`hashpivot machines`), e.g. "S21 XP".
+    #[arg(value_name = "MODEL")]
+    pub model: String,
+    /// Scenario file (TOML). Default: the embedded default scenario.
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: Option<PathBuf>,
+    /// Price of the machine, $ per TH/s.
+    #[arg(long, value_name = "X")]
+    pub machine_price_usd_per_th: f64,
+    /// Life of the machine, years (default: mining.refresh_every_years, else 5).
+    #[arg(long, value_name = "YEARS")]
+    pub life_years: Option<f64>,
+    /// Monte Carlo paths (default: the scenario's run.paths).
+    #[arg(long)]
+    pub paths: Option<u64>,
+    /// Seed (default: the scenario's run.seed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// Runs `hashpivot payback`.
+pub fn run_payback(args: &PaybackArgs, g: &Global) -> anyhow::Result<()> {
+    let (sc, label) = load_scenario(args.scenario.as_deref())?;
+    let x = args.machine_price_usd_per_th;
+    if !(x.is_finite() && x > 0.0 && x <= 1e4) {
+        return Err(bad_input(format!(
+            "--machine-price-usd-per-th: {x} is outside the allowed range (0, 10000] $/TH"
+        )));
+    }
+    if let Some(p) = args.paths {
+        let max = hashpivot_model::scenario::MAX_PATHS;
+        if p == 0 || p > max {
+            return Err(bad_input(format!(
+                "--paths: {p} is not allowed; use 1 to {max}"
+            )));
+        }
+    }
+    if let Some(l) = args.life_years {
+        if !(l.is_finite() && l * 365.0 >= 1.0 && l <= 50.0) {
+            return Err(bad_input(format!(
+                "--life-years: {l} is outside the allowed range 1/365 to 50"
+            )));
+        }
+    }
+    let catalog =
+        hashpivot_model::catalog::Catalog::builtin().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let machine = catalog
+        .find(&args.model)
+        .map_err(|e| bad_input(format!("MODEL: {e}")))?;
+    let cfg = PaybackConfig {
+        hashrate_ths: machine.hashrate_ths,
+        power_w: machine.power_w,
+        price_usd_per_th: x,
+        life_years: args.life_years,
+        paths: args.paths,
+        seed: args.seed,
+    };
+    let pb = crate::progress::bar(1000, "payback");
+    let out = payback(&sc, &cfg, &|f| pb.set_position((f * 1000.0) as u64)).map_err(model_err)?;
+    pb.finish_and_clear();
+    if g.json {
+        #[derive(serde::Serialize)]
+        struct Doc<'a> {
+            model: &'a str,
+            hashrate_ths: f64,
+            power_w: f64,
+            #[serde(flatten)]
+            out: &'a PaybackOutput,
+        }
+        return print_json(&Doc {
+            model: &machine.model,
+            hashrate_ths: machine.hashrate_ths,
+            power_w: machine.power_w,
+            out: &out,
+        });
+    }
+    print!(
+        "{}",
+        render_payback(
+            &machine.model,
+            machine.hashrate_ths,
+            machine.power_w,
+            &label,
+            &out
+        )
+    );
+    Ok(())
+}
+
+fn render_payback(model: &str, ths: f64, w: f64, label: &str, o: &PaybackOutput) -> String {
+    let mut s = format!(
+        "{model}: {ths} TH/s, {w} W ({:.1} J/TH), bought today for ${} (${}/TH)\nScenario: {label}; {} paths, seed {}; life {} days\n\n",
+        w / ths,
+        thousands(o.price_usd, 0),
+        o.price_usd_per_th,
+        thousands(o.paths as f64, 0),
+        o.seed,
+        o.life_days
+    );
+    let fmt_days = |d: Option<f64>| {
+        d.map(|x| format!("{} d", thousands(x, 0)))
+            .unwrap_or_else(|| "never".into())
+    };
+    let fmt_irr = |d: Option<f64>| {
+        d.map(|x| format!("{:.1}%", 100.0 * x))
+            .unwrap_or_else(|| "n/a".into())
+    };
+    let mut t = Table::new(["", "p5", "p50", "p95", "mean"]);
+    t.row([
+        "payback".to_string(),
+        fmt_days(o.payback_days.p5),
+        fmt_days(o.payback_days.p50),
+        fmt_days(o.payback_days.p95),
+        String::new(),
+    ]);
+    t.row([
+        "IRR / year".to_string(),
+        fmt_irr(o.irr.p5),
+        fmt_irr(o.irr.p50),
+        fmt_irr(o.irr.p95),
+        String::new(),
+    ]);
+    t.row([
+        "NPV $".to_string(),
+        thousands(o.npv_usd.p5, 0),
+        thousands(o.npv_usd.p50, 0),
+        thousands(o.npv_usd.p95, 0),
+        thousands(o.npv_usd.mean, 0),
+    ]);
+    s.push_str(&t.render());
+    s.push_str(&format!(
+        "\nP(pays back before the next halving) = {:.1}%   (halving on day {} at the median)\nP(pays back before end of life)      = {:.1}%\nP(NPV < 0)                            = {:.1}%\n",
+        100.0 * o.prob_payback_before_halving,
+        o.halving_day_p50.map(|d| thousands(d, 0)).unwrap_or_else(|| "-".into()),
+        100.0 * o.prob_payback_before_end_of_life,
+        100.0 * o.prob_npv_negative
+    ));
+    s.push_str("\nPayback: first day the machine's undiscounted cumulative cash (after power, pool fee and opex)\nrepays its price; 'never' percentiles mean that share of paths never pays back. IRR per year from\nthe daily cash flows incl. salvage at end of life; NPV at the mining discount rate.\n");
+    s
 }

@@ -38,9 +38,8 @@ pub fn stderr(o: &Output) -> String {
 
 /// Parses stdout as exactly one JSON document.
 pub fn json(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!("stdout is not one JSON document ({e}):\n{}", stdout(o))
-    })
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{}", stdout(o)))
 }
 
 /// Replaces temp paths and the repo path with stable placeholders, and elapsed times with `[TIME]`.
@@ -68,9 +67,18 @@ fn mask_times(line: &str) -> String {
     while i < words.len() {
         let w = words[i];
         let next = words.get(i + 1).copied();
-        if w.parse::<f64>().is_ok() && matches!(next, Some("s") | Some("ms") | Some("s,") | Some("ms,") | Some("s)") | Some("ms)")) {
+        if w.parse::<f64>().is_ok()
+            && matches!(
+                next,
+                Some("s") | Some("ms") | Some("s,") | Some("ms,") | Some("s)") | Some("ms)")
+            )
+        {
             out.push("[TIME]".to_string());
-            out.push(next.unwrap_or("").trim_start_matches(['s', 'm']).to_string());
+            out.push(
+                next.unwrap_or("")
+                    .trim_start_matches(['s', 'm'])
+                    .to_string(),
+            );
             i += 2;
             continue;
         }
@@ -85,7 +93,10 @@ fn mask_times(line: &str) -> String {
 #[macro_export]
 macro_rules! snap {
     ($name:expr, $out:expr) => {
-        insta::assert_snapshot!($name, $crate::common::normalize(&$crate::common::stdout(&$out), None))
+        insta::assert_snapshot!(
+            $name,
+            $crate::common::normalize(&$crate::common::stdout(&$out), None)
+        )
     };
     ($name:expr, $out:expr, $tmp:expr) => {
         insta::assert_snapshot!(

@@ -1,0 +1,197 @@
+//! Benchmark of hourly dispatch and of the duration-curve query the engine calls per batch per day.
+//!
+//! Run: `cargo run --release -p hashpivot-bench --bin dispatch`
+//!
+//! Measures, each as the median of repeated runs (results are checked inside the timed closure):
+//! 1. a full year (ERCOT HB_WEST 2024, 8,784 hours) of hour-by-hour dispatch of a 10-batch fleet,
+//!    without and with a 4-hour minimum run/off time (exact dynamic programme);
+//! 2. the five shipped years (2021–2025, 38,351 hours);
+//! 3. building the duration curve once (parse + sort + prefix sums);
+//! 4. the engine's per-batch-per-day step, `batch_day`, with the flat price vs the duration curve,
+//!    over 10 batches × 5,475 days (15 years) — the ratio bounds the engine's slowdown with
+//!    `[power] hourly` on, since everything else in the engine is unchanged.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use hashpivot_model::power::{
+    batch_day, dispatch, ercot_series, BatchDayInput, DayPrice, DispatchConfig, DispatchSite,
+    DurationCurve, FleetBatch, HourMarket, Market,
+};
+
+fn median_secs<F: FnMut()>(reps: usize, mut f: F) -> f64 {
+    f(); // warm up
+    let mut t: Vec<f64> = (0..reps)
+        .map(|_| {
+            let s = Instant::now();
+            f();
+            s.elapsed().as_secs_f64()
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t[t.len() / 2]
+}
+
+fn fleet10() -> Vec<FleetBatch> {
+    // The default scenario's five batches plus five older/other models (nameplate specs).
+    [
+        ("Antminer S19 XP", 40_000.0, 140.0, 3010.0),
+        ("Whatsminer M60S", 60_000.0, 186.0, 3441.0),
+        ("Antminer S21", 60_000.0, 200.0, 3500.0),
+        ("Antminer S21 Pro", 60_000.0, 234.0, 3510.0),
+        ("Antminer S21 XP Hyd", 30_000.0, 473.0, 5676.0),
+        ("Antminer S19j Pro", 10_000.0, 104.0, 3068.0),
+        ("Antminer S19 Pro", 10_000.0, 110.0, 3250.0),
+        ("Whatsminer M30S++", 10_000.0, 112.0, 3472.0),
+        ("Whatsminer M50S", 10_000.0, 126.0, 3276.0),
+        ("Antminer S9", 5_000.0, 13.5, 1323.0),
+    ]
+    .iter()
+    .map(|&(m, units, th, w)| FleetBatch {
+        model: m.to_string(),
+        units,
+        hashrate_ths: th,
+        power_w: w,
+    })
+    .collect()
+}
+
+fn main() {
+    let site = DispatchSite {
+        overhead: 1.05,
+        pool_fee: 0.02,
+        availability: 0.97,
+    };
+    let market = Market::Constant(HourMarket {
+        hv_btc_per_ph_day: 45.0 / 80_000.0,
+        btc_usd: 80_000.0,
+    });
+    let fleet = fleet10();
+    let year = ercot_series("ercot:HB_WEST:2024").expect("shipped series");
+    let all = ercot_series("ercot:HB_WEST:2021-2025").expect("shipped series");
+
+    println!("hashpivot dispatch benchmark (median of repeated runs)");
+    let greedy = DispatchConfig::default();
+    let t = median_secs(51, || {
+        let r = dispatch(black_box(&year), &fleet, &site, &market, &greedy).unwrap();
+        assert_eq!(r.batches.len(), 10);
+        assert!(r.site.margin_usd >= r.site.flat_out_margin_usd);
+        black_box(r);
+    });
+    println!(
+        "1 year x 10 batches, price rule          : {:>9.3} ms  ({} hours)",
+        t * 1e3,
+        year.len()
+    );
+    let minrun = DispatchConfig {
+        min_run_hours: 4,
+        min_off_hours: 4,
+        ..DispatchConfig::default()
+    };
+    let t = median_secs(21, || {
+        let r = dispatch(black_box(&year), &fleet, &site, &market, &minrun).unwrap();
+        assert!(r.site.margin_usd >= r.site.flat_out_margin_usd);
+        black_box(r);
+    });
+    println!(
+        "1 year x 10 batches, min run/off 4 h (DP): {:>9.3} ms",
+        t * 1e3
+    );
+    let t = median_secs(11, || {
+        let r = dispatch(black_box(&all), &fleet, &site, &market, &greedy).unwrap();
+        assert_eq!(r.hours, all.len());
+        black_box(r);
+    });
+    println!(
+        "2021-2025 x 10 batches, price rule       : {:>9.3} ms  ({} hours)",
+        t * 1e3,
+        all.len()
+    );
+    let t = median_secs(51, || {
+        let c = DurationCurve::from_ercot(black_box("ercot:HB_WEST:2024")).unwrap();
+        assert_eq!(c.hours(), 8784);
+        black_box(c);
+    });
+    println!(
+        "duration curve build (parse+sort+prefix) : {:>9.3} ms",
+        t * 1e3
+    );
+
+    // The engine's inner step, flat vs curve, 10 batches × 5,475 days.
+    let curve = DurationCurve::from_series(&year).unwrap();
+    let inputs: Vec<BatchDayInput> = fleet
+        .iter()
+        .map(|b| BatchDayInput {
+            units: b.units,
+            hashrate_ths: b.hashrate_ths,
+            power_w: b.power_w,
+            overhead: 1.05,
+            uptime: 0.97,
+            pool_fee: 0.02,
+            hv_btc_per_th_day: 45.0 / 80_000.0 / 1000.0,
+            spot_usd: 80_000.0,
+            curtail: true,
+        })
+        .collect();
+    let days = 5475;
+    let run = |hourly: bool| {
+        let mut acc = 0.0;
+        for d in 0..days {
+            // Day-varying inputs so nothing is hoisted: hashvalue drifts ±40 % over the horizon.
+            let hv_scale = 1.0 + 0.4 * ((d as f64) * 0.01).sin();
+            let esc = 1.02f64.powf(d as f64 / 365.0);
+            for i in &inputs {
+                let mut x = *i;
+                x.hv_btc_per_th_day *= hv_scale;
+                let r = if hourly {
+                    batch_day(
+                        &x,
+                        DayPrice::Curve {
+                            curve: &curve,
+                            scale: esc,
+                        },
+                    )
+                } else {
+                    batch_day(&x, DayPrice::Flat(38.0 * esc))
+                };
+                acc += r.usd - r.cost_usd;
+            }
+        }
+        acc
+    };
+    let tf = median_secs(51, || {
+        let v = run(false);
+        assert!(v.is_finite());
+        black_box(v);
+    });
+    let tc = median_secs(51, || {
+        let v = run(true);
+        assert!(v.is_finite());
+        black_box(v);
+    });
+    let bs: Vec<f64> = (0..days * inputs.len())
+        .map(|i| {
+            60.0 + 50.0 * ((i / inputs.len()) as f64 * 0.01).sin() + (i % inputs.len()) as f64 * 5.0
+        })
+        .collect();
+    let tq = median_secs(51, || {
+        let mut acc = 0.0;
+        for &b in &bs {
+            acc += curve.below(black_box(b)).mean_usd_mwh;
+        }
+        assert!(acc.is_finite());
+        black_box(acc);
+    });
+    println!(
+        "curve query alone, {} queries: {:.3} ms ({:.1} ns each)",
+        bs.len(),
+        tq * 1e3,
+        tq * 1e9 / bs.len() as f64
+    );
+    println!(
+        "engine step 10 batches x {days} days: flat {:.3} ms, curve {:.3} ms (ratio {:.2})",
+        tf * 1e3,
+        tc * 1e3,
+        tc / tf
+    );
+}

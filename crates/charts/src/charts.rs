@@ -1,0 +1,1206 @@
+//! The chart types. Each has public fields (build it as a struct literal) and a `to_svg` method.
+
+use std::fmt::Write as _;
+
+use crate::axis::{fmt_num, Scale};
+use crate::color;
+use crate::svg::{c, esc, path_d, Doc};
+
+/// How values of an axis are printed in tick labels and tooltips: `prefix`, the compact number,
+/// `suffix` (for example `$` + `1.2M`, or `0.35` + ` $/PH/day`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Units {
+    /// Text before the number (`"$"`).
+    pub prefix: String,
+    /// Text after the number (`" $/PH/day"`, `"%"`).
+    pub suffix: String,
+    /// Multiply values by this before printing (1 when 0; 100 for shares shown in %).
+    pub factor: f64,
+}
+
+impl Units {
+    /// No prefix, no suffix.
+    pub fn plain() -> Units {
+        Units::default()
+    }
+    /// US dollars: `$1.2M`.
+    pub fn usd() -> Units {
+        Units {
+            prefix: "$".into(),
+            ..Units::default()
+        }
+    }
+    /// A suffix unit: `12.3 EH/s`.
+    pub fn suffix(s: &str) -> Units {
+        Units {
+            suffix: format!(" {s}"),
+            ..Units::default()
+        }
+    }
+    /// Shares in [0, 1] printed as percent.
+    pub fn percent() -> Units {
+        Units {
+            suffix: "%".into(),
+            factor: 100.0,
+            ..Units::default()
+        }
+    }
+    /// Formats one value.
+    pub fn fmt(&self, v: f64) -> String {
+        let f = if self.factor == 0.0 { 1.0 } else { self.factor };
+        let v = v * f;
+        if v < 0.0 && !self.prefix.is_empty() {
+            format!("-{}{}{}", self.prefix, fmt_num(-v), self.suffix)
+        } else {
+            format!("{}{}{}", self.prefix, fmt_num(v), self.suffix)
+        }
+    }
+}
+
+/// How the x axis is labelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum XKind {
+    /// Years from the start of the simulation ("year 3").
+    #[default]
+    Years,
+    /// Calendar dates given as fractional years (2017.5 is mid-2017); ticks show the year.
+    Calendar,
+}
+
+impl XKind {
+    fn tick(&self, x: f64) -> String {
+        match self {
+            XKind::Years => fmt_num(x),
+            XKind::Calendar => format!("{}", x.floor() as i64),
+        }
+    }
+    fn tip(&self, x: f64) -> String {
+        match self {
+            XKind::Years => {
+                if (x - x.round()).abs() < 1e-9 {
+                    format!("year {}", x.round() as i64)
+                } else {
+                    format!("year {x:.2}")
+                }
+            }
+            XKind::Calendar => calendar_date(x),
+        }
+    }
+}
+
+/// A fractional year as `YYYY-MM-DD` (approximately: 365.25-day years).
+pub fn calendar_date(x: f64) -> String {
+    let year = x.floor() as i64;
+    let doy = ((x - x.floor()) * days_in_year(year) as f64 + 1e-6).floor() as i64;
+    let (m, d) = month_day(year, doy);
+    format!("{year:04}-{m:02}-{d:02}")
+}
+
+fn is_leap(y: i64) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+fn days_in_year(y: i64) -> i64 {
+    if is_leap(y) {
+        366
+    } else {
+        365
+    }
+}
+
+fn month_day(y: i64, doy: i64) -> (i64, i64) {
+    let lengths = [
+        31,
+        if is_leap(y) { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    let mut left = doy.max(0);
+    for (i, len) in lengths.iter().enumerate() {
+        if left < *len {
+            return (i as i64 + 1, left + 1);
+        }
+        left -= len;
+    }
+    (12, 31)
+}
+
+/// Converts a `YYYY-MM-DD` date to a fractional year (for [`XKind::Calendar`]); `None` if malformed.
+pub fn fractional_year(date: &str) -> Option<f64> {
+    let mut it = date.get(..10)?.split('-');
+    let y: i64 = it.next()?.parse().ok()?;
+    let m: i64 = it.next()?.parse().ok()?;
+    let d: i64 = it.next()?.parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let lengths = [31, if is_leap(y) { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let doy: i64 = lengths[..(m - 1) as usize].iter().sum::<i64>() + d - 1;
+    Some(y as f64 + doy as f64 / days_in_year(y) as f64)
+}
+
+/// The plot area inside the margins, with its scales.
+struct Frame {
+    left: f64,
+    top: f64,
+    w: f64,
+    h: f64,
+    x: Scale,
+    y: Scale,
+}
+
+impl Frame {
+    fn px(&self, v: f64) -> f64 {
+        self.left + self.x.frac(v) * self.w
+    }
+    fn py(&self, v: f64) -> f64 {
+        self.top + self.h - self.y.frac(v) * self.h
+    }
+
+    /// Grid lines, tick labels and axis titles.
+    fn axes(
+        &self,
+        doc: &mut Doc,
+        x_tick: &dyn Fn(f64) -> String,
+        y_tick: &dyn Fn(f64) -> String,
+        x_label: &str,
+        y_label: &str,
+    ) {
+        doc.push(r##"<g class="hp-axes" fill="#555" stroke-width="1">"##);
+        for t in self.y.ticks() {
+            let y = self.py(t);
+            doc.line(
+                self.left,
+                y,
+                self.left + self.w,
+                y,
+                r##"stroke="#e3e3e3""##,
+            );
+            doc.text(self.left - 6.0, y + 4.0, "end", "", &y_tick(t));
+        }
+        let xt = self.x.ticks();
+        for t in &xt {
+            let x = self.px(*t);
+            doc.line(x, self.top, x, self.top + self.h, r##"stroke="#f0f0f0""##);
+            doc.text(x, self.top + self.h + 16.0, "middle", "", &x_tick(*t));
+        }
+        doc.line(
+            self.left,
+            self.top + self.h,
+            self.left + self.w,
+            self.top + self.h,
+            r##"stroke="#888""##,
+        );
+        doc.line(self.left, self.top, self.left, self.top + self.h, r##"stroke="#888""##);
+        if !x_label.is_empty() {
+            doc.text(
+                self.left + self.w / 2.0,
+                self.top + self.h + 34.0,
+                "middle",
+                r##"fill="#333""##,
+                x_label,
+            );
+        }
+        if !y_label.is_empty() {
+            let _ = write!(
+                doc.out,
+                r##"<text transform="translate(14 {}) rotate(-90)" text-anchor="middle" fill="#333">{}</text>"##,
+                c(self.top + self.h / 2.0),
+                esc(y_label)
+            );
+        }
+        doc.push("</g>");
+    }
+
+    /// Invisible full-height columns centred on `xs` (sorted), each carrying its tooltip.
+    fn hover_columns(&self, doc: &mut Doc, xs: &[f64], tips: &[String]) {
+        doc.push(r#"<g class="hp-hover">"#);
+        for (i, (x, tip)) in xs.iter().zip(tips).enumerate() {
+            let px = self.px(*x);
+            let x0 = if i == 0 {
+                self.left
+            } else {
+                (self.px(xs[i - 1]) + px) / 2.0
+            };
+            let x1 = if i + 1 == xs.len() {
+                self.left + self.w
+            } else {
+                (self.px(xs[i + 1]) + px) / 2.0
+            };
+            let _ = write!(
+                doc.out,
+                r#"<rect class="hp-hit" x="{}" y="{}" width="{}" height="{}" data-x="{}" data-tip="{}"/>"#,
+                c(x0),
+                c(self.top),
+                c((x1 - x0).max(0.5)),
+                c(self.h),
+                x,
+                esc(tip)
+            );
+        }
+        doc.push("</g>");
+    }
+}
+
+/// A legend in one row above the plot area.
+fn legend(doc: &mut Doc, x0: f64, y: f64, items: &[(String, &str)]) {
+    let mut x = x0;
+    doc.push(r#"<g class="hp-legend">"#);
+    for (name, col) in items {
+        let _ = write!(
+            doc.out,
+            r#"<rect x="{}" y="{}" width="14" height="10" rx="2" fill="{col}"/>"#,
+            c(x),
+            c(y - 9.0)
+        );
+        doc.text(x + 18.0, y, "start", r##"fill="#333""##, name);
+        x += 30.0 + 7.0 * name.chars().count() as f64;
+    }
+    doc.push("</g>");
+}
+
+const W: f64 = 760.0;
+const H: f64 = 340.0;
+/// Top of the plot area: the title on the first line, the legend on the second.
+const TOP: f64 = 54.0;
+
+// ---------------------------------------------------------------------------------------------
+// Fan chart
+
+/// One quantity's p5 / p50 / p95 over time (for a fan chart).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FanSeries {
+    /// Legend name ("mine", "convert 50%", or the quantity).
+    pub name: String,
+    /// The x values (years), ascending.
+    pub x: Vec<f64>,
+    /// 5th percentile at each x.
+    pub p5: Vec<f64>,
+    /// Median at each x.
+    pub p50: Vec<f64>,
+    /// 95th percentile at each x.
+    pub p95: Vec<f64>,
+}
+
+/// A fan chart: for each series a shaded p5–p95 band and the median line; hover shows the three
+/// values of every series at the nearest x.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FanChart {
+    /// Title above the chart.
+    pub title: String,
+    /// X axis title.
+    pub x_label: String,
+    /// Y axis title.
+    pub y_label: String,
+    /// How y values print.
+    pub units: Units,
+    /// Logarithmic y axis.
+    pub log_y: bool,
+    /// The series (each with its own band).
+    pub series: Vec<FanSeries>,
+}
+
+impl FanChart {
+    /// Renders the chart.
+    pub fn to_svg(&self) -> String {
+        let mut doc = Doc::new(W, H, "fan", &self.title);
+        let all_y = self
+            .series
+            .iter()
+            .flat_map(|s| s.p5.iter().chain(&s.p50).chain(&s.p95).copied());
+        let y = if self.log_y {
+            Scale::log_for(all_y)
+        } else {
+            Scale::linear_for(all_y, false)
+        };
+        let xs_all = self.series.iter().flat_map(|s| s.x.iter().copied());
+        let (xmin, xmax) = minmax(xs_all);
+        let x = Scale::Linear {
+            min: xmin,
+            max: if xmax > xmin { xmax } else { xmin + 1.0 },
+        };
+        let f = Frame {
+            left: 74.0,
+            top: TOP,
+            w: W - 74.0 - 20.0,
+            h: H - TOP - 48.0,
+            x,
+            y,
+        };
+        let units = &self.units;
+        f.axes(
+            &mut doc,
+            &|v| XKind::Years.tick(v),
+            &|v| units.fmt(v),
+            &self.x_label,
+            &self.y_label,
+        );
+        for (i, s) in self.series.iter().enumerate() {
+            let col = color(i);
+            let n = s.x.len().min(s.p5.len()).min(s.p50.len()).min(s.p95.len());
+            let upper: Vec<(f64, f64)> = (0..n).map(|k| (f.px(s.x[k]), f.py(s.p95[k]))).collect();
+            let lower: Vec<(f64, f64)> = (0..n)
+                .rev()
+                .map(|k| (f.px(s.x[k]), f.py(s.p5[k])))
+                .collect();
+            let mut d = path_d(upper.iter().copied().chain(lower.iter().copied()));
+            if !d.is_empty() {
+                d.push('Z');
+            }
+            let _ = write!(
+                doc.out,
+                r#"<path class="hp-band" data-series="{}" d="{d}" fill="{col}" fill-opacity="0.16" stroke="{col}" stroke-opacity="0.35" stroke-width="0.8"/>"#,
+                esc(&s.name)
+            );
+            let mid = path_d((0..n).map(|k| (f.px(s.x[k]), f.py(s.p50[k]))));
+            let _ = write!(
+                doc.out,
+                r#"<path class="hp-median" d="{mid}" fill="none" stroke="{col}" stroke-width="2"/>"#
+            );
+        }
+        // Hover columns on the union of x values.
+        let mut xs: Vec<f64> = self.series.iter().flat_map(|s| s.x.clone()).collect();
+        xs.sort_by(|a, b| a.total_cmp(b));
+        xs.dedup_by(|a, b| (*a - *b).abs() < 1e-9);
+        let tips: Vec<String> = xs
+            .iter()
+            .map(|xv| {
+                let mut t = XKind::Years.tip(*xv);
+                for s in &self.series {
+                    if let Some(k) = s.x.iter().position(|v| (v - xv).abs() < 1e-9) {
+                        let _ = write!(
+                            t,
+                            "\n{}: median {}  (p5 {} – p95 {})",
+                            s.name,
+                            units.fmt(s.p50.get(k).copied().unwrap_or(f64::NAN)),
+                            units.fmt(s.p5.get(k).copied().unwrap_or(f64::NAN)),
+                            units.fmt(s.p95.get(k).copied().unwrap_or(f64::NAN)),
+                        );
+                    }
+                }
+                t
+            })
+            .collect();
+        f.hover_columns(&mut doc, &xs, &tips);
+        let mut items: Vec<(String, &str)> = self
+            .series
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (format!("{} (median, p5–p95)", s.name), color(i)))
+            .collect();
+        if self.series.len() == 1 {
+            items[0].0 = "median, shaded p5–p95".into();
+        }
+        legend(&mut doc, 74.0, 40.0, &items);
+        doc.finish()
+    }
+}
+
+fn minmax(v: impl IntoIterator<Item = f64>) -> (f64, f64) {
+    let mut lo = f64::INFINITY;
+    let mut hi = f64::NEG_INFINITY;
+    for x in v {
+        if x.is_finite() {
+            lo = lo.min(x);
+            hi = hi.max(x);
+        }
+    }
+    if lo.is_finite() {
+        (lo, hi)
+    } else {
+        (0.0, 1.0)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Line chart
+
+/// One line of a [`LineChart`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LineSeries {
+    /// Legend name.
+    pub name: String,
+    /// The points (x ascending).
+    pub points: Vec<(f64, f64)>,
+    /// Draw as steps (the value holds until the next point), for schedules.
+    pub step: bool,
+}
+
+/// A vertical event marker (a halving, the start of a lease).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Marker {
+    /// Where on the x axis.
+    pub x: f64,
+    /// Short label written at the top.
+    pub label: String,
+}
+
+/// A line chart with optional log scale and event markers; hover shows the values of every line
+/// at the nearest x (at most `hover_columns` columns, so long histories stay light).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LineChart {
+    /// Title above the chart.
+    pub title: String,
+    /// X axis title.
+    pub x_label: String,
+    /// Y axis title.
+    pub y_label: String,
+    /// X axis: simulation years or calendar years.
+    pub x_kind: XKind,
+    /// How y values print.
+    pub units: Units,
+    /// Logarithmic y axis (positive values only; others are gaps).
+    pub log_y: bool,
+    /// Fixed y range (for shares: `Some((0.0, 1.0))`).
+    pub y_range: Option<(f64, f64)>,
+    /// The lines.
+    pub series: Vec<LineSeries>,
+    /// Vertical markers.
+    pub markers: Vec<Marker>,
+    /// Maximum number of hover columns (0 means 160).
+    pub hover_columns: usize,
+}
+
+impl LineChart {
+    /// Renders the chart.
+    pub fn to_svg(&self) -> String {
+        let mut doc = Doc::new(W, H, "line", &self.title);
+        let ys = self
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.1));
+        let y = match self.y_range {
+            Some((lo, hi)) if hi > lo => Scale::Linear { min: lo, max: hi },
+            _ if self.log_y => Scale::log_for(ys),
+            _ => Scale::linear_for(ys, false),
+        };
+        let (xmin, xmax) = minmax(
+            self.series
+                .iter()
+                .flat_map(|s| s.points.iter().map(|p| p.0))
+                .chain(self.markers.iter().map(|m| m.x)),
+        );
+        let x = Scale::Linear {
+            min: xmin,
+            max: if xmax > xmin { xmax } else { xmin + 1.0 },
+        };
+        let f = Frame {
+            left: 74.0,
+            top: TOP,
+            w: W - 74.0 - 20.0,
+            h: H - TOP - 48.0,
+            x,
+            y,
+        };
+        let units = &self.units;
+        let kind = self.x_kind;
+        f.axes(
+            &mut doc,
+            &|v| kind.tick(v),
+            &|v| units.fmt(v),
+            &self.x_label,
+            &self.y_label,
+        );
+        for m in &self.markers {
+            let px = f.px(m.x);
+            let _ = write!(
+                doc.out,
+                r##"<g class="hp-marker" data-tip="{}"><line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="#b22" stroke-dasharray="4 3" stroke-width="1.2"/><text x="{}" y="{}" fill="#b22" font-size="11">{}</text></g>"##,
+                esc(&format!("{} ({})", m.label, kind.tip(m.x))),
+                c(f.top),
+                c(f.top + f.h),
+                c(px + 3.0),
+                c(f.top + 11.0),
+                esc(&m.label),
+                x = c(px),
+            );
+        }
+        for (i, s) in self.series.iter().enumerate() {
+            let col = color(i);
+            let pts: Vec<(f64, f64)> = if s.step {
+                let mut v = Vec::with_capacity(s.points.len() * 2);
+                for (k, p) in s.points.iter().enumerate() {
+                    if k > 0 {
+                        v.push((p.0, s.points[k - 1].1));
+                    }
+                    v.push(*p);
+                }
+                v
+            } else {
+                s.points.clone()
+            };
+            let d = path_d(pts.iter().map(|(a, b)| {
+                let yy = if self.log_y && *b <= 0.0 { f64::NAN } else { f.py(*b) };
+                (f.px(*a), yy)
+            }));
+            let _ = write!(
+                doc.out,
+                r#"<path class="hp-line" data-series="{}" d="{d}" fill="none" stroke="{col}" stroke-width="1.8"/>"#,
+                esc(&s.name)
+            );
+        }
+        // Hover: columns at evenly spaced x, each showing the latest point at or before it.
+        let max_cols = if self.hover_columns == 0 {
+            160
+        } else {
+            self.hover_columns
+        };
+        let mut xs: Vec<f64> = self
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.0))
+            .collect();
+        xs.sort_by(|a, b| a.total_cmp(b));
+        xs.dedup_by(|a, b| (*a - *b).abs() < 1e-12);
+        if xs.len() > max_cols {
+            let step = xs.len() as f64 / max_cols as f64;
+            xs = (0..max_cols)
+                .map(|k| xs[((k as f64 + 0.5) * step) as usize])
+                .collect();
+        }
+        let tips: Vec<String> = xs
+            .iter()
+            .map(|xv| {
+                let mut t = kind.tip(*xv);
+                for s in &self.series {
+                    let at = s.points.partition_point(|p| p.0 <= *xv + 1e-12);
+                    if at > 0 {
+                        let _ = write!(t, "\n{}: {}", s.name, units.fmt(s.points[at - 1].1));
+                    }
+                }
+                t
+            })
+            .collect();
+        f.hover_columns(&mut doc, &xs, &tips);
+        let items: Vec<(String, &str)> = self
+            .series
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.clone(), color(i)))
+            .collect();
+        if items.len() > 1 {
+            legend(&mut doc, 74.0, 40.0, &items);
+        }
+        doc.finish()
+    }
+}
+
+/// A schedule chart: a [`LineChart`] of steps with y in [0, 1] shown in percent.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StepChart {
+    /// Title above the chart.
+    pub title: String,
+    /// X axis title.
+    pub x_label: String,
+    /// Y axis title.
+    pub y_label: String,
+    /// Each line is a step function of share (0..1) over years.
+    pub series: Vec<LineSeries>,
+}
+
+impl StepChart {
+    /// Renders the chart.
+    pub fn to_svg(&self) -> String {
+        LineChart {
+            title: self.title.clone(),
+            x_label: self.x_label.clone(),
+            y_label: self.y_label.clone(),
+            x_kind: XKind::Years,
+            units: Units::percent(),
+            log_y: false,
+            y_range: Some((0.0, 1.0)),
+            series: self
+                .series
+                .iter()
+                .map(|s| LineSeries {
+                    step: true,
+                    ..s.clone()
+                })
+                .collect(),
+            markers: vec![],
+            hover_columns: 0,
+        }
+        .to_svg()
+        .replacen(r#"data-chart="line""#, r#"data-chart="step""#, 1)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Distribution chart
+
+/// The NPV distribution of one strategy.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DistSeries {
+    /// Strategy name.
+    pub name: String,
+    /// Mean.
+    pub mean: f64,
+    /// 5th percentile.
+    pub p5: f64,
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// Histogram bins `(low edge, high edge, count)` when the engine reports them.
+    pub bins: Vec<(f64, f64, f64)>,
+    /// Extra lines for the tooltip ("P(NPV<0) 12%").
+    pub notes: Vec<String>,
+}
+
+/// NPV distributions of several strategies. With bins for every series it draws overlaid
+/// histograms (as densities, so different path counts compare); otherwise one row per strategy
+/// with the p5–p95 range, the median and the mean.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DistributionChart {
+    /// Title above the chart.
+    pub title: String,
+    /// Axis title of the values ("NPV").
+    pub value_label: String,
+    /// How values print.
+    pub units: Units,
+    /// One per strategy.
+    pub series: Vec<DistSeries>,
+}
+
+impl DistributionChart {
+    fn tip(&self, s: &DistSeries) -> String {
+        let u = &self.units;
+        let mut t = format!(
+            "{}\nmean {}\np5 {}   median {}   p95 {}",
+            s.name,
+            u.fmt(s.mean),
+            u.fmt(s.p5),
+            u.fmt(s.p50),
+            u.fmt(s.p95)
+        );
+        for n in &s.notes {
+            t.push('\n');
+            t.push_str(n);
+        }
+        t
+    }
+
+    /// Renders the chart.
+    pub fn to_svg(&self) -> String {
+        if !self.series.is_empty() && self.series.iter().all(|s| !s.bins.is_empty()) {
+            self.histogram_svg()
+        } else {
+            self.boxes_svg()
+        }
+    }
+
+    fn boxes_svg(&self) -> String {
+        let rows = self.series.len().max(1) as f64;
+        let row_h = 44.0;
+        let height = (TOP + rows * row_h + 52.0).max(150.0);
+        let mut doc = Doc::new(W, height, "distribution", &self.title);
+        doc.out = doc
+            .out
+            .replacen(r#"data-chart="distribution""#, r#"data-chart="distribution" data-mode="quantiles""#, 1);
+        let vals = self
+            .series
+            .iter()
+            .flat_map(|s| [s.p5, s.p50, s.p95, s.mean]);
+        let x = Scale::linear_for(vals, true);
+        let y = Scale::Linear { min: 0.0, max: 1.0 };
+        let f = Frame {
+            left: 130.0,
+            top: TOP,
+            w: W - 130.0 - 24.0,
+            h: rows * row_h,
+            x,
+            y,
+        };
+        // Vertical grid and value labels.
+        doc.push(r##"<g class="hp-axes" fill="#555">"##);
+        for t in x.ticks() {
+            let px = f.px(t);
+            doc.line(px, f.top, px, f.top + f.h, r##"stroke="#eee""##);
+            doc.text(px, f.top + f.h + 16.0, "middle", "", &self.units.fmt(t));
+        }
+        doc.line(f.left, f.top + f.h, f.left + f.w, f.top + f.h, r##"stroke="#888""##);
+        doc.text(
+            f.left + f.w / 2.0,
+            f.top + f.h + 34.0,
+            "middle",
+            r##"fill="#333""##,
+            &format!("{}: bar p5–p95, thick line median, ◆ mean", self.value_label),
+        );
+        doc.push("</g>");
+        if let Scale::Linear { min, max } = x {
+            if min < 0.0 && max > 0.0 {
+                let z = f.px(0.0);
+                doc.line(z, f.top, z, f.top + f.h, r##"stroke="#444" stroke-width="1.2""##);
+            }
+        }
+        for (i, s) in self.series.iter().enumerate() {
+            let col = color(i);
+            let yc = f.top + row_h * (i as f64 + 0.5);
+            let _ = write!(
+                doc.out,
+                r#"<g class="hp-row" data-series="{}" data-tip="{}" data-mean="{}" data-p5="{}" data-p50="{}" data-p95="{}">"#,
+                esc(&s.name),
+                esc(&self.tip(s)),
+                s.mean,
+                s.p5,
+                s.p50,
+                s.p95
+            );
+            let _ = write!(
+                doc.out,
+                r#"<rect x="{}" y="{}" width="{}" height="{}" fill="transparent"/>"#,
+                c(0.0),
+                c(yc - row_h / 2.0),
+                c(W),
+                c(row_h)
+            );
+            doc.text(f.left - 10.0, yc + 4.0, "end", r##"fill="#222" font-weight="600""##, &s.name);
+            let (a, b) = (f.px(s.p5), f.px(s.p95));
+            let _ = write!(
+                doc.out,
+                r#"<rect x="{}" y="{}" width="{}" height="16" rx="3" fill="{col}" fill-opacity="0.35" stroke="{col}"/>"#,
+                c(a.min(b)),
+                c(yc - 8.0),
+                c((b - a).abs().max(1.0))
+            );
+            let m = f.px(s.p50);
+            doc.line(m, yc - 11.0, m, yc + 11.0, &format!(r#"stroke="{col}" stroke-width="3""#));
+            let mu = f.px(s.mean);
+            let _ = write!(
+                doc.out,
+                r##"<path d="M{} {}L{} {}L{} {}L{} {}Z" fill="#111"/>"##,
+                c(mu),
+                c(yc - 6.0),
+                c(mu + 5.0),
+                c(yc),
+                c(mu),
+                c(yc + 6.0),
+                c(mu - 5.0),
+                c(yc)
+            );
+            doc.push("</g>");
+        }
+        doc.finish()
+    }
+
+    fn histogram_svg(&self) -> String {
+        let mut doc = Doc::new(W, H, "distribution", &self.title);
+        doc.out = doc
+            .out
+            .replacen(r#"data-chart="distribution""#, r#"data-chart="distribution" data-mode="histogram""#, 1);
+        // Densities: count / (total * width), so series with different bins compare.
+        let dens: Vec<Vec<(f64, f64, f64, f64)>> = self
+            .series
+            .iter()
+            .map(|s| {
+                let total: f64 = s.bins.iter().map(|b| b.2).sum::<f64>().max(1e-300);
+                s.bins
+                    .iter()
+                    .map(|&(lo, hi, n)| (lo, hi, n / total / (hi - lo).max(1e-300), n / total))
+                    .collect()
+            })
+            .collect();
+        let x = Scale::linear_for(
+            self.series.iter().flat_map(|s| s.bins.iter().flat_map(|b| [b.0, b.1])),
+            false,
+        );
+        let y = Scale::linear_for(dens.iter().flatten().map(|d| d.2), true);
+        let f = Frame {
+            left: 74.0,
+            top: TOP,
+            w: W - 74.0 - 20.0,
+            h: H - TOP - 48.0,
+            x,
+            y,
+        };
+        let u = &self.units;
+        f.axes(
+            &mut doc,
+            &|v| u.fmt(v),
+            &|_| String::new(),
+            &self.value_label,
+            "share of paths",
+        );
+        if let Scale::Linear { min, max } = x {
+            if min < 0.0 && max > 0.0 {
+                let z = f.px(0.0);
+                doc.line(z, f.top, z, f.top + f.h, r##"stroke="#444" stroke-width="1.2""##);
+            }
+        }
+        for (i, (s, d)) in self.series.iter().zip(&dens).enumerate() {
+            let col = color(i);
+            let _ = write!(doc.out, r#"<g class="hp-hist" data-series="{}">"#, esc(&s.name));
+            for &(lo, hi, density, share) in d {
+                let (x0, x1) = (f.px(lo), f.px(hi));
+                let y0 = f.py(density);
+                let _ = write!(
+                    doc.out,
+                    r#"<rect class="hp-bar" x="{}" y="{}" width="{}" height="{}" fill="{col}" fill-opacity="0.3" stroke="{col}" stroke-width="0.8" data-tip="{}"/>"#,
+                    c(x0),
+                    c(y0),
+                    c((x1 - x0).max(0.5)),
+                    c((f.top + f.h - y0).max(0.0)),
+                    esc(&format!(
+                        "{}\n{} to {}: {:.1}% of paths",
+                        s.name,
+                        u.fmt(lo),
+                        u.fmt(hi),
+                        share * 100.0
+                    ))
+                );
+            }
+            let m = f.px(s.mean);
+            let _ = write!(
+                doc.out,
+                r#"<line x1="{m}" y1="{}" x2="{m}" y2="{}" stroke="{col}" stroke-width="2" stroke-dasharray="5 3" data-tip="{}"/>"#,
+                c(f.top),
+                c(f.top + f.h),
+                esc(&self.tip(s)),
+                m = c(m)
+            );
+            doc.push("</g>");
+        }
+        let items: Vec<(String, &str)> = self
+            .series
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.clone(), color(i)))
+            .collect();
+        legend(&mut doc, 74.0, 40.0, &items);
+        doc.finish()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tornado
+
+/// One input of a tornado chart: the output when the input is moved down and up.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TornadoRow {
+    /// The input ("price.vol").
+    pub label: String,
+    /// How the input was moved down ("−20%: 0.40").
+    pub low_label: String,
+    /// How the input was moved up.
+    pub high_label: String,
+    /// Output with the input moved down.
+    pub low: f64,
+    /// Output with the input moved up.
+    pub high: f64,
+}
+
+/// A tornado chart: bars from the base value to the output at the low and high input, sorted by
+/// swing (largest on top).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tornado {
+    /// Title above the chart.
+    pub title: String,
+    /// Axis title of the output ("NPV of convert 50%").
+    pub value_label: String,
+    /// How values print.
+    pub units: Units,
+    /// The output at the base inputs.
+    pub base: f64,
+    /// The inputs (any order; drawn sorted by swing).
+    pub rows: Vec<TornadoRow>,
+}
+
+impl Tornado {
+    /// Renders the chart.
+    pub fn to_svg(&self) -> String {
+        let mut rows = self.rows.clone();
+        rows.sort_by(|a, b| (b.high - b.low).abs().total_cmp(&(a.high - a.low).abs()));
+        let row_h = 32.0;
+        let height = (TOP + rows.len().max(1) as f64 * row_h + 56.0).max(150.0);
+        let mut doc = Doc::new(W, height, "tornado", &self.title);
+        // Room for the longest input name (about 7.5 px a character at 13 px).
+        let longest = rows.iter().map(|r| r.label.chars().count()).max().unwrap_or(0);
+        let left = (longest as f64 * 7.5 + 24.0).clamp(120.0, 320.0);
+        let x = Scale::linear_for(
+            rows.iter().flat_map(|r| [r.low, r.high]).chain([self.base]),
+            false,
+        );
+        let f = Frame {
+            left,
+            top: TOP,
+            w: W - left - 24.0,
+            h: rows.len().max(1) as f64 * row_h,
+            x,
+            y: Scale::Linear { min: 0.0, max: 1.0 },
+        };
+        let u = &self.units;
+        doc.push(r##"<g class="hp-axes" fill="#555">"##);
+        for t in x.ticks() {
+            let px = f.px(t);
+            doc.line(px, f.top, px, f.top + f.h, r##"stroke="#eee""##);
+            doc.text(px, f.top + f.h + 16.0, "middle", "", &u.fmt(t));
+        }
+        doc.text(
+            f.left + f.w / 2.0,
+            f.top + f.h + 36.0,
+            "middle",
+            r##"fill="#333""##,
+            &format!("{} (base {})", self.value_label, u.fmt(self.base)),
+        );
+        doc.push("</g>");
+        legend(
+            &mut doc,
+            left,
+            40.0,
+            &[("input lowered".into(), color(0)), ("input raised".into(), color(1))],
+        );
+        for (i, r) in rows.iter().enumerate() {
+            let yc = f.top + row_h * (i as f64 + 0.5);
+            let tip = format!(
+                "{}\n{} → {}\n{} → {}\nswing {}",
+                r.label,
+                r.low_label,
+                u.fmt(r.low),
+                r.high_label,
+                u.fmt(r.high),
+                u.fmt((r.high - r.low).abs())
+            );
+            let _ = write!(
+                doc.out,
+                r#"<g class="hp-row" data-input="{}" data-low="{}" data-high="{}" data-tip="{}">"#,
+                esc(&r.label),
+                r.low,
+                r.high,
+                esc(&tip)
+            );
+            let _ = write!(
+                doc.out,
+                r#"<rect x="0" y="{}" width="{}" height="{}" fill="transparent"/>"#,
+                c(yc - row_h / 2.0),
+                c(W),
+                c(row_h)
+            );
+            doc.text(f.left - 10.0, yc + 4.0, "end", r##"fill="#222""##, &r.label);
+            let b = f.px(self.base);
+            for (v, col) in [(r.low, color(0)), (r.high, color(1))] {
+                let p = f.px(v);
+                let _ = write!(
+                    doc.out,
+                    r#"<rect class="hp-bar" x="{}" y="{}" width="{}" height="{}" fill="{col}" fill-opacity="0.75"/>"#,
+                    c(p.min(b)),
+                    c(yc - 10.0),
+                    c((p - b).abs().max(1.0)),
+                    c(20.0)
+                );
+            }
+            doc.push("</g>");
+        }
+        let b = f.px(self.base);
+        doc.line(b, f.top - 4.0, b, f.top + f.h, r##"stroke="#222" stroke-width="1.5""##);
+        doc.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fan() -> FanChart {
+        FanChart {
+            title: "BTC price".into(),
+            x_label: "years".into(),
+            y_label: "USD".into(),
+            units: Units::usd(),
+            log_y: true,
+            series: vec![FanSeries {
+                name: "price".into(),
+                x: vec![0.0, 1.0, 2.0],
+                p5: vec![90e3, 60e3, 50e3],
+                p50: vec![90e3, 95e3, 100e3],
+                p95: vec![90e3, 150e3, 200e3],
+            }],
+        }
+    }
+
+    #[test]
+    fn fan_chart_has_band_median_and_hover_values() {
+        let svg = fan().to_svg();
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        assert_eq!(svg.matches("class=\"hp-band\"").count(), 1);
+        assert_eq!(svg.matches("class=\"hp-hit\"").count(), 3);
+        // The tooltip of year 2 carries the three values.
+        assert!(svg.contains("year 2&#10;price: median $100k  (p5 $50k – p95 $200k)"), "{svg}");
+        // Log axis: ticks at powers of ten.
+        assert!(svg.contains(">$10k<") && svg.contains(">$1M<"));
+    }
+
+    #[test]
+    fn fan_band_geometry_follows_the_scale() {
+        // On a linear axis from 0 to 100 the median at 50 sits in the middle of the plot area.
+        let svg = FanChart {
+            series: vec![FanSeries {
+                name: "x".into(),
+                x: vec![0.0, 1.0],
+                p5: vec![0.0, 0.0],
+                p50: vec![50.0, 50.0],
+                p95: vec![100.0, 100.0],
+            }],
+            ..FanChart::default()
+        }
+        .to_svg();
+        // Plot area: top 54, height 340-54-48 = 238; the axis snaps to ticks 0..100, so 50 sits
+        // at 54 + 238 / 2 = 173.
+        assert!(svg.contains(r#"d="M74 173L740 173""#), "{svg}");
+    }
+
+    #[test]
+    fn text_is_escaped() {
+        let svg = LineChart {
+            title: "a < b & \"c\"".into(),
+            series: vec![LineSeries {
+                name: "<x>".into(),
+                points: vec![(0.0, 1.0), (1.0, 2.0)],
+                step: false,
+            }],
+            ..LineChart::default()
+        }
+        .to_svg();
+        assert!(svg.contains("a &lt; b &amp; &quot;c&quot;"));
+        assert!(!svg.contains("<x>"));
+    }
+
+    #[test]
+    fn line_chart_markers_and_log_gaps() {
+        let svg = LineChart {
+            title: "Difficulty".into(),
+            x_kind: XKind::Calendar,
+            log_y: true,
+            series: vec![LineSeries {
+                name: "difficulty".into(),
+                points: vec![(2010.0, 1.0), (2012.0, 0.0), (2016.0, 1e12), (2024.3, 8e13)],
+                step: false,
+            }],
+            markers: vec![Marker {
+                x: 2012.9,
+                label: "halving 1".into(),
+            }],
+            ..LineChart::default()
+        }
+        .to_svg();
+        assert!(svg.contains("class=\"hp-marker\""));
+        assert!(svg.contains("halving 1 (2012-11-"));
+        // The zero point on a log axis breaks the line into two pieces.
+        let d = svg.split("class=\"hp-line\"").nth(1).unwrap();
+        let d = d.split("d=\"").nth(1).unwrap().split('"').next().unwrap();
+        assert_eq!(d.matches('M').count(), 2, "{d}");
+    }
+
+    #[test]
+    fn long_series_hover_is_bounded() {
+        let pts: Vec<(f64, f64)> = (0..5000).map(|i| (2010.0 + i as f64 / 365.0, i as f64)).collect();
+        let svg = LineChart {
+            series: vec![LineSeries {
+                name: "s".into(),
+                points: pts,
+                step: false,
+            }],
+            ..LineChart::default()
+        }
+        .to_svg();
+        assert_eq!(svg.matches("class=\"hp-hit\"").count(), 160);
+    }
+
+    #[test]
+    fn distribution_quantile_mode_and_histogram_mode() {
+        let s = DistSeries {
+            name: "mine".into(),
+            mean: 10e6,
+            p5: -5e6,
+            p50: 9e6,
+            p95: 30e6,
+            bins: vec![],
+            notes: vec!["P(NPV<0) 12.0%".into()],
+        };
+        let q = DistributionChart {
+            title: "NPV".into(),
+            value_label: "NPV".into(),
+            units: Units::usd(),
+            series: vec![s.clone()],
+        }
+        .to_svg();
+        assert!(q.contains(r#"data-mode="quantiles""#));
+        assert!(q.contains("mean $10M&#10;p5 -$5M   median $9M   p95 $30M&#10;P(NPV&lt;0) 12.0%"), "{q}");
+        let h = DistributionChart {
+            series: vec![DistSeries {
+                bins: vec![(0.0, 1.0, 1.0), (1.0, 2.0, 3.0)],
+                ..s
+            }],
+            ..DistributionChart::default()
+        }
+        .to_svg();
+        assert!(h.contains(r#"data-mode="histogram""#));
+        assert!(h.contains("75.0% of paths"));
+        assert_eq!(h.matches("class=\"hp-bar\"").count(), 2);
+    }
+
+    #[test]
+    fn tornado_sorts_by_swing() {
+        let svg = Tornado {
+            title: "t".into(),
+            value_label: "NPV".into(),
+            units: Units::usd(),
+            base: 0.0,
+            rows: vec![
+                TornadoRow {
+                    label: "small".into(),
+                    low: -1.0,
+                    high: 1.0,
+                    ..TornadoRow::default()
+                },
+                TornadoRow {
+                    label: "big".into(),
+                    low: -10.0,
+                    high: 8.0,
+                    ..TornadoRow::default()
+                },
+            ],
+        }
+        .to_svg();
+        let big = svg.find("data-input=\"big\"").unwrap();
+        let small = svg.find("data-input=\"small\"").unwrap();
+        assert!(big < small);
+        assert!(svg.contains("swing $18"));
+    }
+
+    #[test]
+    fn dates_round_trip() {
+        let x = fractional_year("2024-04-20").unwrap();
+        assert_eq!(calendar_date(x), "2024-04-20");
+        assert_eq!(calendar_date(fractional_year("2012-11-28").unwrap()), "2012-11-28");
+        assert!(fractional_year("2024-13-01").is_none());
+        assert!(fractional_year("nope").is_none());
+    }
+
+    #[test]
+    fn step_chart_draws_steps_in_percent() {
+        let svg = StepChart {
+            title: "schedule".into(),
+            series: vec![LineSeries {
+                name: "converted".into(),
+                points: vec![(0.0, 0.0), (1.0, 0.5), (2.0, 1.0)],
+                step: false,
+            }],
+            ..StepChart::default()
+        }
+        .to_svg();
+        assert!(svg.contains(r#"data-chart="step""#));
+        assert!(svg.contains(">100%<"));
+        let d = svg.split("class=\"hp-line\"").nth(1).unwrap();
+        let d = d.split("d=\"").nth(1).unwrap().split('"').next().unwrap();
+        // Five vertices: (0,0) (1,0) (1,.5) (2,.5) (2,1).
+        assert_eq!(d.matches('L').count(), 4, "{d}");
+    }
+}

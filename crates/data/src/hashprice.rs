@@ -1,0 +1,319 @@
+//! Daily historical hashprice (MODEL.md §2) from price, heights, difficulty epochs and fees.
+//!
+//! For each day `d` of the price series:
+//! - blocks `b` = height(d+1) − height(d) (heights at LA midnight; 144 if the next day is missing);
+//! - the difficulty in force is that of the epoch containing the height at ≈ 12:00 UTC of `d`
+//!   (LA midnight is 07:00–08:00 UTC, so noon is ≈ 4.5/24 of the way from height(d) to height(d+1)).
+//!   Heights locate retargets exactly, which the start-time column cannot do for epochs 437–451 and
+//!   464–473 (dates only, ±1 day);
+//! - subsidy = mean consensus subsidy over heights `[height(d), height(d)+b)` (exact at halvings);
+//! - fees per block = that day's fees / that day's blocks (getblockstats counts where present);
+//!   where the fee data is sampled (every 4 days, or a longer gap) the fee per block is linearly
+//!   interpolated between the nearest known days, and after the last fee day the mean of the last
+//!   30 known days is carried forward (`fees_source` says which);
+//! - `hashvalue = 86400·1e15·R / (D·2^32)` BTC per PH/s per day, `hashprice = hashvalue · price`.
+
+use serde::Serialize;
+
+use crate::date::Date;
+use crate::series::{Epoch, FeeDay, HeightPoint, PricePoint};
+
+/// Consensus block subsidy in satoshis (Bitcoin Core `GetBlockSubsidy`, validation.cpp).
+pub fn subsidy_sat(height: u64) -> u64 {
+    let halvings = height / 210_000;
+    if halvings >= 64 {
+        0
+    } else {
+        5_000_000_000u64 >> halvings
+    }
+}
+
+/// Mean subsidy (BTC) per block over heights `[a, a + n)`, split exactly at halvings.
+pub fn mean_subsidy_btc(a: f64, n: f64) -> f64 {
+    if n <= 0.0 {
+        return subsidy_sat(a.max(0.0).floor() as u64) as f64 / 1e8;
+    }
+    let z = a + n;
+    let mut sum = 0.0;
+    let mut start = a;
+    while start < z {
+        let era_end = ((start / 210_000.0).floor() + 1.0) * 210_000.0;
+        let end = era_end.min(z);
+        sum += (end - start) * subsidy_sat(start.floor() as u64) as f64 / 1e8;
+        start = end;
+    }
+    sum / n
+}
+
+/// BTC per PH/s per day at difficulty `d` and reward `r` BTC per block (MODEL.md §2).
+pub fn hashvalue_btc_per_ph_day(r: f64, d: f64) -> f64 {
+    86_400.0 * 1e15 * r / (d * 4_294_967_296.0)
+}
+
+/// How a day's fee figure was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeeSource {
+    /// A fee total for that very day.
+    Daily,
+    /// Interpolated between the nearest days with data.
+    Interpolated,
+    /// After the last fee day: the mean of the last 30 known days.
+    CarriedForward,
+    /// Before the first fee day: zero.
+    None,
+}
+
+/// One day of historical hashprice.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HashpriceDay {
+    /// Calendar day.
+    pub date: Date,
+    /// USD per PH/s per day.
+    pub usd_per_ph_day: f64,
+    /// BTC per PH/s per day.
+    pub btc_per_ph_day: f64,
+    /// Difficulty in force that day.
+    pub difficulty: f64,
+    /// Epoch the difficulty comes from.
+    pub epoch: u32,
+    /// True when the day's height is past the last known epoch (the difficulty is the newest known,
+    /// not the one actually in force).
+    pub difficulty_stale: bool,
+    /// BTC/USD close of the day.
+    pub price_usd: f64,
+    /// Fees per block, BTC.
+    pub fees_btc_per_block: f64,
+    /// How the fee figure was obtained.
+    pub fees_source: FeeSource,
+    /// Mean subsidy per block that day, BTC.
+    pub subsidy_btc: f64,
+    /// Height at the start of the day (LA midnight).
+    pub height: u32,
+    /// Blocks mined that day.
+    pub blocks: u32,
+}
+
+/// Why the history cannot be computed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum HistoryError {
+    /// A required series is empty.
+    #[error("no {0} data in the store")]
+    Missing(&'static str),
+    /// `from` is after `to`.
+    #[error("--from {from} is after --to {to}")]
+    EmptyRange {
+        /// Start.
+        from: Date,
+        /// End.
+        to: Date,
+    },
+}
+
+/// Per-block fee points `(day, btc_per_block)` from daily totals, using each day's own block count
+/// when the source has one and the height table's otherwise.
+fn fee_points(fees: &[FeeDay], heights: &[HeightPoint]) -> Vec<(i32, f64)> {
+    fees.iter()
+        .filter_map(|f| {
+            let blocks = match f.blocks {
+                Some(b) => f64::from(b),
+                None => blocks_on(heights, f.date).map(f64::from).unwrap_or(144.0),
+            };
+            (blocks > 0.0).then(|| (f.date.days(), f.fees_btc / blocks))
+        })
+        .collect()
+}
+
+fn height_index(heights: &[HeightPoint], d: Date) -> Option<usize> {
+    heights.binary_search_by(|h| h.date.cmp(&d)).ok()
+}
+
+/// Blocks mined on day `d` by the height table (height(d+1) − height(d)).
+pub fn blocks_on(heights: &[HeightPoint], d: Date) -> Option<u32> {
+    let i = height_index(heights, d)?;
+    let next = heights.get(i + 1).filter(|n| n.date == d.add_days(1))?;
+    Some(next.height - heights[i].height)
+}
+
+/// The epoch containing `height`, or the last known one (and `true`) if the height is past the table.
+pub fn epoch_at(epochs: &[Epoch], height: u32) -> Option<(&Epoch, bool)> {
+    let i = epochs.partition_point(|e| e.start_height <= height);
+    if i == 0 {
+        return None;
+    }
+    let e = &epochs[i - 1];
+    Some((e, height > e.end_height()))
+}
+
+/// Interpolated fees per block at day `t` from sorted points; the source tag says how.
+fn fee_at(points: &[(i32, f64)], t: i32, tail_mean: f64) -> (f64, FeeSource) {
+    let i = points.partition_point(|p| p.0 < t);
+    if i < points.len() && points[i].0 == t {
+        return (points[i].1, FeeSource::Daily);
+    }
+    if i == 0 {
+        return (0.0, FeeSource::None);
+    }
+    if i == points.len() {
+        return (tail_mean, FeeSource::CarriedForward);
+    }
+    let (t0, f0) = points[i - 1];
+    let (t1, f1) = points[i];
+    let w = f64::from(t - t0) / f64::from(t1 - t0);
+    (f0 + w * (f1 - f0), FeeSource::Interpolated)
+}
+
+/// The daily hashprice series for days in `[from, to]` (inclusive; `None` = unbounded) of the price
+/// series that also have a height. All inputs sorted by date / height.
+pub fn hashprice_history(
+    prices: &[PricePoint],
+    heights: &[HeightPoint],
+    epochs: &[Epoch],
+    fees: &[FeeDay],
+    from: Option<Date>,
+    to: Option<Date>,
+) -> Result<Vec<HashpriceDay>, HistoryError> {
+    if let (Some(f), Some(t)) = (from, to) {
+        if f > t {
+            return Err(HistoryError::EmptyRange { from: f, to: t });
+        }
+    }
+    if prices.is_empty() {
+        return Err(HistoryError::Missing("price"));
+    }
+    if heights.is_empty() {
+        return Err(HistoryError::Missing("block height"));
+    }
+    if epochs.is_empty() {
+        return Err(HistoryError::Missing("difficulty"));
+    }
+    let points = fee_points(fees, heights);
+    let tail: Vec<f64> = points.iter().rev().take(30).map(|p| p.1).collect();
+    let tail_mean = if tail.is_empty() {
+        0.0
+    } else {
+        tail.iter().sum::<f64>() / tail.len() as f64
+    };
+    let mut out = Vec::new();
+    for p in prices {
+        if from.is_some_and(|f| p.date < f) || to.is_some_and(|t| p.date > t) {
+            continue;
+        }
+        let Some(i) = height_index(heights, p.date) else {
+            continue;
+        };
+        let h = heights[i].height;
+        let blocks = blocks_on(heights, p.date).unwrap_or(144);
+        let noon = h + (f64::from(blocks) * 4.5 / 24.0) as u32;
+        let Some((epoch, stale)) = epoch_at(epochs, noon) else {
+            continue;
+        };
+        let subsidy = mean_subsidy_btc(f64::from(h), f64::from(blocks));
+        let (fee, fees_source) = fee_at(&points, p.date.days(), tail_mean);
+        let hv = hashvalue_btc_per_ph_day(subsidy + fee, epoch.difficulty);
+        out.push(HashpriceDay {
+            date: p.date,
+            usd_per_ph_day: hv * p.close_usd,
+            btc_per_ph_day: hv,
+            difficulty: epoch.difficulty,
+            epoch: epoch.epoch,
+            difficulty_stale: stale,
+            price_usd: p.close_usd,
+            fees_btc_per_block: fee,
+            fees_source,
+            subsidy_btc: subsidy,
+            height: h,
+            blocks,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shipped;
+
+    fn day(s: &str) -> Date {
+        s.parse().unwrap()
+    }
+
+    fn shipped_history(from: &str, to: &str) -> Vec<HashpriceDay> {
+        hashprice_history(
+            shipped::prices(),
+            shipped::heights(),
+            shipped::epochs(),
+            shipped::fees(),
+            Some(day(from)),
+            Some(day(to)),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn subsidy_follows_core() {
+        assert_eq!(subsidy_sat(0), 5_000_000_000);
+        assert_eq!(subsidy_sat(209_999), 5_000_000_000);
+        assert_eq!(subsidy_sat(210_000), 2_500_000_000);
+        assert_eq!(subsidy_sat(840_000), 312_500_000);
+        assert_eq!(subsidy_sat(64 * 210_000), 0);
+        // Halving day 2024-04-20: 42 blocks at 6.25 then 100 at 3.125 over [839958, 840100).
+        let m = mean_subsidy_btc(839_958.0, 142.0);
+        assert!((m - (42.0 * 6.25 + 100.0 * 3.125) / 142.0).abs() < 1e-12);
+    }
+
+    /// Published Hashrate Index hashprice (USD per PH/s per day): 2024-12-23 $55.21, 2025-03-03
+    /// $49.40 (issue 5). Our series must agree within 3%.
+    #[test]
+    fn backtest_against_hashrate_index() {
+        for (date, published) in [("2024-12-23", 55.21), ("2025-03-03", 49.40)] {
+            let h = shipped_history(date, date);
+            assert_eq!(h.len(), 1);
+            let ours = h[0].usd_per_ph_day;
+            let err = ours / published - 1.0;
+            assert!(
+                err.abs() < 0.03,
+                "{date}: ours {ours:.2} vs published {published} ({:+.1}%)",
+                err * 100.0
+            );
+        }
+    }
+
+    #[test]
+    fn uses_the_epoch_in_force_and_flags_gaps() {
+        let h = shipped_history("2024-12-23", "2024-12-23");
+        assert_eq!(h[0].epoch, 434);
+        assert_eq!(h[0].fees_source, FeeSource::Daily);
+        assert!(!h[0].difficulty_stale);
+        // 2025-03-03 has only 4-day fee samples around it.
+        let m = shipped_history("2025-03-03", "2025-03-03");
+        assert_eq!(m[0].fees_source, FeeSource::Interpolated);
+        assert!(m[0].fees_btc_per_block > 0.02 && m[0].fees_btc_per_block < 0.06);
+        // Past the epoch table (height > 955583): newest difficulty, flagged.
+        let late = shipped_history("2026-08-20", "2026-08-20");
+        assert!(late[0].difficulty_stale);
+        assert_eq!(late[0].fees_source, FeeSource::CarriedForward);
+        // A hand check of one day: 2024-12-23, D = 108.52 T, 130 blocks, fees 10.835 BTC.
+        let d = &h[0];
+        let r = 3.125 + 10.83545209 / 130.0;
+        let hv = 86_400.0 * 1e15 * r / (108_522_647_629_298.16 * 2f64.powi(32));
+        assert!((d.btc_per_ph_day / hv - 1.0).abs() < 1e-12);
+        assert!((d.usd_per_ph_day - hv * 94_736.290636).abs() < 1e-9);
+    }
+
+    #[test]
+    fn range_errors() {
+        let e = hashprice_history(&[], &[], &[], &[], None, None).unwrap_err();
+        assert_eq!(e, HistoryError::Missing("price"));
+        let e = hashprice_history(
+            shipped::prices(),
+            shipped::heights(),
+            shipped::epochs(),
+            shipped::fees(),
+            Some(day("2025-01-02")),
+            Some(day("2025-01-01")),
+        )
+        .unwrap_err();
+        assert!(matches!(e, HistoryError::EmptyRange { .. }));
+    }
+}

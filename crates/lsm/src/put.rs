@@ -1,0 +1,483 @@
+//! A Bermudan/American put priced with the generic LSM core: the validation problem.
+//!
+//! Process: geometric Brownian motion under the risk-neutral measure. Discretization: the exact
+//! log-normal step between consecutive exercise dates (no time-stepping error). Random stream:
+//! keyed ChaCha8 blocks ([`crate::rng`]), fitting paths and fresh paths from disjoint stream sets.
+//! Payoff: `max(K − S, 0)` at each exercise date, exercise allowed at `t = 0` and at
+//! `years / dates, 2·years / dates, …, years`. The state feature is the spot price; the basis is a
+//! polynomial of degree `degree` in the standardized spot (spanning the same space as `1, S, S², …`
+//! — QuantLib's monomial basis of the same order).
+
+use rand::Rng;
+use rand_distr::StandardNormal;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::reference::bs_put;
+use crate::rng::{block_rng, blocks, BLOCK, SET_FIT, SET_FRESH};
+use crate::stats::Controls;
+use crate::stopping::NEVER;
+use crate::stopping::{fit, Config, Information, PathSet};
+use crate::{Estimate, LsmError};
+
+/// The contract and the market.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PutSpec {
+    /// Spot price.
+    pub spot: f64,
+    /// Strike.
+    pub strike: f64,
+    /// Continuously compounded risk-free rate, per year.
+    pub rate: f64,
+    /// Volatility, per √year.
+    pub vol: f64,
+    /// Maturity in years.
+    pub years: f64,
+    /// Exercise dates a year (after time 0).
+    pub exercises_per_year: usize,
+}
+
+impl PutSpec {
+    /// Checks every field, naming the flag-style field, the value and what is allowed.
+    pub fn validate(&self) -> Result<(), LsmError> {
+        let f = |name, v: f64, ok: bool, allowed| {
+            if ok && v.is_finite() {
+                Ok(())
+            } else {
+                Err(LsmError::invalid(name, v, allowed))
+            }
+        };
+        f(
+            "--spot",
+            self.spot,
+            self.spot > 0.0 && self.spot <= 1e9,
+            "use a price in (0, 1e9]",
+        )?;
+        f(
+            "--strike",
+            self.strike,
+            self.strike > 0.0 && self.strike <= 1e9,
+            "use a price in (0, 1e9]",
+        )?;
+        f(
+            "--rate",
+            self.rate,
+            (-0.5..=1.0).contains(&self.rate),
+            "use -0.5 to 1 (per year)",
+        )?;
+        f(
+            "--vol",
+            self.vol,
+            self.vol >= 0.0 && self.vol <= 5.0,
+            "use 0 to 5 (per √year)",
+        )?;
+        f(
+            "--years",
+            self.years,
+            self.years > 0.0 && self.years <= 100.0,
+            "use a value in (0, 100]",
+        )?;
+        if self.exercises_per_year == 0 || self.exercises_per_year > 100_000 {
+            return Err(LsmError::invalid(
+                "--exercises-per-year",
+                self.exercises_per_year,
+                "use 1 to 100000",
+            ));
+        }
+        let d = self.years * self.exercises_per_year as f64;
+        if d > 100_000.0 {
+            return Err(LsmError::invalid(
+                "--exercises-per-year",
+                self.exercises_per_year,
+                "years × exercises per year must be at most 100000",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Number of exercise dates after time 0: `max(1, round(years × exercises_per_year))`.
+    pub fn dates(&self) -> usize {
+        ((self.years * self.exercises_per_year as f64).round() as usize).max(1)
+    }
+}
+
+/// Monte Carlo settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PutConfig {
+    /// Paths the policy is fitted on (the in-sample estimate).
+    pub paths: usize,
+    /// Fresh paths the frozen policy is evaluated on (the out-of-sample estimate); 0 skips it.
+    pub fresh_paths: usize,
+    /// Seed of the keyed streams.
+    pub seed: u64,
+    /// Polynomial degree of the regression basis in the spot.
+    pub degree: usize,
+    /// Use control variates with known means on each path's value — the discounted spot at the
+    /// exercise date (mean `S0`, optional stopping of a martingale) and the discounted European
+    /// payoff (Black–Scholes) — for a much smaller standard error. The policy is unaffected.
+    pub control_variate: bool,
+    /// Simulate antithetic pairs (`Z`, `−Z`); standard errors are then computed over pairs.
+    pub antithetic: bool,
+}
+
+impl PutConfig {
+    /// Checks the settings.
+    pub fn validate(&self) -> Result<(), LsmError> {
+        if self.paths == 0 || self.paths > 100_000_000 {
+            return Err(LsmError::invalid(
+                "--paths",
+                self.paths,
+                "use 1 to 100000000",
+            ));
+        }
+        if self.fresh_paths > 100_000_000 {
+            return Err(LsmError::invalid(
+                "--fresh-paths",
+                self.fresh_paths,
+                "use 0 to 100000000",
+            ));
+        }
+        if self.degree == 0 || self.degree > 8 {
+            return Err(LsmError::invalid("--degree", self.degree, "use 1 to 8"));
+        }
+        Ok(())
+    }
+}
+
+/// The value of a put by LSM.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PutResult {
+    /// Value on the paths the policy was fitted on (Longstaff–Schwartz's estimator; plain mean,
+    /// no control variates).
+    pub in_sample: Estimate,
+    /// Value of the frozen policy on fresh paths (a low-biased estimate), if asked for.
+    pub out_of_sample: Option<Estimate>,
+    /// Exercise dates after time 0.
+    pub dates: usize,
+    /// Black–Scholes value of the European put (the control variate's known mean).
+    pub european: f64,
+}
+
+/// One block of `len` GBM paths on the exercise grid, written date-major within the block
+/// (`out[j * len + p]`, the core's block layout). With `antithetic`, paths `2m` and `2m + 1` are an
+/// antithetic pair (`Z`, `−Z`).
+fn gbm_block(spec: &PutSpec, antithetic: bool, seed: u64, set: u64, block: usize, out: &mut [f64]) {
+    let d = spec.dates();
+    let len = out.len() / (d + 1);
+    let dt = spec.years / d as f64;
+    let drift = (spec.rate - 0.5 * spec.vol * spec.vol) * dt;
+    let sd = spec.vol * dt.sqrt();
+    let mut rng = block_rng(seed, set, block as u64);
+    let mut zs = vec![0.0; d];
+    for p in 0..len {
+        let mirror = antithetic && p % 2 == 1;
+        if !mirror {
+            zs.iter_mut().for_each(|z| *z = rng.sample(StandardNormal));
+        }
+        let step = if mirror { -sd } else { sd };
+        let mut s = spec.spot;
+        out[p] = s;
+        for (j, z) in zs.iter().enumerate() {
+            s *= (drift + step * z).exp();
+            out[(j + 1) * len + p] = s;
+        }
+    }
+}
+
+/// Collapses antithetic pairs into their averages (the independent units of the estimator).
+fn units(ys: &[f64], cs: &[f64], k: usize, antithetic: bool) -> (Vec<f64>, Vec<f64>) {
+    if !antithetic {
+        return (ys.to_vec(), cs.to_vec());
+    }
+    let mut uy = Vec::with_capacity(ys.len().div_ceil(2));
+    let mut uc = Vec::with_capacity(cs.len().div_ceil(2));
+    for (i, pair) in ys.chunks(2).enumerate() {
+        let w = 1.0 / pair.len() as f64;
+        uy.push(pair.iter().sum::<f64>() * w);
+        for c in 0..k {
+            let v: f64 = (0..pair.len()).map(|m| cs[(2 * i + m) * k + c]).sum();
+            uc.push(v * w);
+        }
+    }
+    (uy, uc)
+}
+
+/// Prices the put: fits the policy on `cfg.paths` paths and, if `cfg.fresh_paths > 0`, evaluates
+/// the frozen policy on that many fresh paths.
+pub fn price_put(spec: &PutSpec, cfg: &PutConfig) -> Result<PutResult, LsmError> {
+    spec.validate()?;
+    cfg.validate()?;
+    let d = spec.dates();
+    let nd = d + 1;
+    let n = cfg.paths;
+    let k = spec.strike;
+    // Each block simulates straight into its slice of the core's block-major layout.
+    let mut feat = vec![0.0; nd * n];
+    let mut ex = vec![0.0; nd * n];
+    feat.par_chunks_mut(BLOCK * nd)
+        .zip(ex.par_chunks_mut(BLOCK * nd))
+        .enumerate()
+        .for_each(|(b, (fb, eb))| {
+            gbm_block(spec, cfg.antithetic, cfg.seed, SET_FIT, b, fb);
+            for (e, s) in eb.iter_mut().zip(fb.iter()) {
+                *e = (k - s).max(0.0);
+            }
+        });
+    let set = PathSet::new(n, nd, 1, &feat, &ex)?;
+    let disc = vec![(-spec.rate * spec.years / d as f64).exp(); d];
+    let fitted = fit(
+        &set,
+        &disc,
+        &Config {
+            degree: cfg.degree,
+            information: Information::Known,
+            ..Config::default()
+        },
+    )?;
+    let european = bs_put(spec.spot, spec.strike, spec.rate, spec.vol, spec.years);
+    let pol = &fitted.policy;
+    let ins = &fitted.in_sample;
+    let ctl: Vec<Controls> = ins
+        .values
+        .par_chunks(BLOCK)
+        .enumerate()
+        .map(|(b, ys)| {
+            let mut cs = Vec::with_capacity(2 * ys.len());
+            for k in 0..ys.len() {
+                let i = b * BLOCK + k;
+                let j = match ins.stops[i] {
+                    NEVER => d,
+                    j => j as usize,
+                };
+                cs.extend(controls(pol, j, set.x(j, i)[0], set.e(d, i)));
+            }
+            let (uy, uc) = units(ys, &cs, 2, cfg.antithetic);
+            Controls::block(&uy, &uc, 2)
+        })
+        .collect();
+    let means = [spec.spot, european];
+    // In-sample stopping dates are not quite stopping times (the fit saw these paths' futures),
+    // so the martingale control's mean is not exactly S0 there: the in-sample estimate is the
+    // plain mean, as in Longstaff–Schwartz.
+    let in_sample = estimate(&ctl, false, &means);
+    drop(feat);
+    drop(ex);
+    let policy = &fitted.policy;
+    let out_of_sample = if cfg.fresh_paths > 0 {
+        let m = cfg.fresh_paths;
+        let dt = spec.years / d as f64;
+        let drift = (spec.rate - 0.5 * spec.vol * spec.vol) * dt;
+        let sd = spec.vol * dt.sqrt();
+        let stats: Vec<Controls> = (0..blocks(m))
+            .into_par_iter()
+            .map(|b| {
+                let len = BLOCK.min(m - b * BLOCK);
+                let mut rng = block_rng(cfg.seed, SET_FRESH, b as u64);
+                let mut ys = Vec::with_capacity(len);
+                let mut cs = Vec::with_capacity(2 * len);
+                // Fresh paths are simulated only up to the policy's exercise date (the policy
+                // is frozen, so nothing after it matters) and then jump to maturity in one exact
+                // log-normal step for the European control. The normals drawn for a path are kept
+                // for its antithetic mirror, which draws more if it runs longer.
+                let mut zs: Vec<f64> = Vec::with_capacity(d);
+                for p in 0..len {
+                    let mirror = cfg.antithetic && p % 2 == 1;
+                    if !mirror {
+                        zs.clear();
+                    }
+                    let sign = if mirror { -1.0 } else { 1.0 };
+                    let mut s = spec.spot;
+                    let mut stop = None;
+                    for j in 0..nd {
+                        if j > 0 {
+                            if zs.len() < j {
+                                let z: f64 = rng.sample(StandardNormal);
+                                // A mirror that outlives its partner draws fresh normals; store
+                                // them negated so the sign flip returns them as drawn.
+                                zs.push(sign * z);
+                            }
+                            s *= (drift + sd * sign * zs[j - 1]).exp();
+                        }
+                        let e = (k - s).max(0.0);
+                        if policy.exercise(j, &[s], e) {
+                            stop = Some((j, e));
+                            break;
+                        }
+                    }
+                    let (val, j_stop, s_stop, s_t) = match stop {
+                        Some((j, e)) => {
+                            let s_t = if cfg.control_variate && j < d {
+                                let tau = (d - j) as f64 * dt;
+                                let z: f64 = rng.sample(StandardNormal);
+                                s * ((spec.rate - 0.5 * spec.vol * spec.vol) * tau
+                                    + spec.vol * tau.sqrt() * z)
+                                    .exp()
+                            } else {
+                                s
+                            };
+                            (e * policy.to_origin(j), j, s, s_t)
+                        }
+                        None => (0.0, d, s, s),
+                    };
+                    ys.push(val);
+                    cs.extend(controls(policy, j_stop, s_stop, (k - s_t).max(0.0)));
+                }
+                let (uy, uc) = units(&ys, &cs, 2, cfg.antithetic);
+                Controls::block(&uy, &uc, 2)
+            })
+            .collect();
+        Some(estimate(&stats, cfg.control_variate, &means))
+    } else {
+        None
+    };
+    Ok(PutResult {
+        in_sample,
+        out_of_sample,
+        dates: d,
+        european,
+    })
+}
+
+/// The two controls of a path, both with known means: the discounted spot at the stopping date
+/// (`S0`: the discounted spot is a martingale and the stopping date is bounded) and the discounted
+/// European payoff (Black–Scholes).
+#[inline]
+fn controls(pol: &crate::Policy, stop: usize, s_stop: f64, payoff_t: f64) -> [f64; 2] {
+    let d = pol.dates() - 1;
+    [s_stop * pol.to_origin(stop), payoff_t * pol.to_origin(d)]
+}
+
+fn estimate(blocks: &[Controls], cv: bool, means: &[f64]) -> Estimate {
+    let all = Controls::merge_all(blocks).expect("at least one block");
+    if cv {
+        all.estimate(means)
+    } else {
+        all.plain()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::bermudan_put;
+
+    fn spec(spot: f64, vol: f64, years: f64) -> PutSpec {
+        PutSpec {
+            spot,
+            strike: 40.0,
+            rate: 0.06,
+            vol,
+            years,
+            exercises_per_year: 50,
+        }
+    }
+
+    #[test]
+    fn quick_price_near_reference() {
+        let s = spec(36.0, 0.2, 1.0);
+        let r = price_put(
+            &s,
+            &PutConfig {
+                paths: 20_000,
+                fresh_paths: 20_000,
+                seed: 1,
+                degree: 3,
+                control_variate: true,
+                antithetic: true,
+            },
+        )
+        .unwrap();
+        let reference = bermudan_put(36.0, 40.0, 0.06, 0.2, 1.0, 50, 40).unwrap();
+        let ins = r.in_sample.value;
+        let oos = r.out_of_sample.unwrap().value;
+        assert!((ins - reference).abs() < 0.04, "{ins} vs {reference}");
+        assert!((oos - reference).abs() < 0.04, "{oos} vs {reference}");
+    }
+
+    #[test]
+    fn identical_for_any_thread_count() {
+        let s = spec(40.0, 0.4, 1.0);
+        let cfg = PutConfig {
+            paths: 5000,
+            fresh_paths: 3000,
+            seed: 9,
+            degree: 2,
+            control_variate: false,
+            antithetic: false,
+        };
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap()
+            .install(|| price_put(&s, &cfg).unwrap());
+        let three = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap()
+            .install(|| price_put(&s, &cfg).unwrap());
+        assert_eq!(one, three);
+    }
+
+    #[test]
+    fn zero_vol_is_exact() {
+        // Deterministic spot: every path is the same, the regression sees only constants and the
+        // policy must pick the best date exactly: S=30 grows at 6%, so exercising now (10) beats
+        // any later date.
+        let s = PutSpec {
+            spot: 30.0,
+            vol: 0.0,
+            ..spec(30.0, 0.0, 1.0)
+        };
+        let r = price_put(
+            &s,
+            &PutConfig {
+                paths: 1000,
+                fresh_paths: 1000,
+                seed: 3,
+                degree: 2,
+                control_variate: false,
+                antithetic: false,
+            },
+        )
+        .unwrap();
+        assert!((r.in_sample.value - 10.0).abs() < 1e-12, "{:?}", r);
+        assert_eq!(r.in_sample.stderr, 0.0);
+        assert!((r.out_of_sample.unwrap().value - 10.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn rejects_bad_inputs_naming_the_flag() {
+        let bad = PutSpec {
+            vol: -0.2,
+            ..spec(36.0, 0.2, 1.0)
+        };
+        let e = price_put(
+            &bad,
+            &PutConfig {
+                paths: 10,
+                fresh_paths: 0,
+                seed: 1,
+                degree: 2,
+                control_variate: false,
+                antithetic: false,
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("--vol") && e.contains("-0.2"), "{e}");
+        let e = price_put(
+            &spec(36.0, 0.2, 1.0),
+            &PutConfig {
+                paths: 0,
+                fresh_paths: 0,
+                seed: 1,
+                degree: 2,
+                control_variate: false,
+                antithetic: false,
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("--paths") && e.contains('0'), "{e}");
+    }
+}

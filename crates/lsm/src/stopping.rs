@@ -1,0 +1,1075 @@
+//! The generic least-squares Monte Carlo core (Longstaff–Schwartz 2001).
+//!
+//! Inputs: per-path state features at each exercise date, the exercise value of each path at each
+//! date, and the discount factors between consecutive dates ([`PathSet`] + `discount`). Output: a
+//! fitted [`Policy`] (standardization and regression coefficients per date) with its in-sample
+//! value, and [`Policy::evaluate`] to apply the frozen policy to fresh paths (out-of-sample, a
+//! lower bound on the true value because the policy can only be suboptimal there).
+//!
+//! # Two kinds of exercise value ([`Information`])
+//!
+//! - [`Information::Known`] (an option's intrinsic value): the exercise value at a date is a function
+//!   of the state at that date. Longstaff and Schwartz regress the realized continuation value on the
+//!   basis over the *in-the-money* paths only (exercise value > 0): those are the only paths where
+//!   the decision is in doubt, and fitting there puts the basis where the boundary is. Exercise iff
+//!   the exercise value is positive and exceeds the fitted continuation.
+//! - [`Information::Realized`] (the site conversion problem): the "exercise value" on day `d` is the
+//!   discounted AI cash of converting on `d` minus the mining cash given up from `d` on — a sum of
+//!   *future* cash flows along the path, not known on day `d`. Filtering paths by "exercise value
+//!   > 0" would select paths by their future (foresight) and bias the fitted rule; comparing the
+//!   pathwise value with a fitted continuation would too. Instead the core regresses the
+//!   realized *gain of exercising now over continuing* (`exercise − realized continuation`) on the
+//!   basis over *all* paths and exercises iff that conditional expectation is positive. The rule
+//!   then uses only the state at the date, so the out-of-sample estimate stays a true lower bound.
+//!
+//! Exercise values and the running cash flows are in the money of their date; `discount[j]` takes
+//! date `j + 1` money to date `j`. Values are reported in date-0 money (a caller who already
+//! discounts everything to time 0 passes factors of 1).
+//!
+//! # Layout and determinism
+//!
+//! Paths live in fixed blocks of [`crate::rng::BLOCK`] paths (the last may be shorter), stored
+//! *block-major*: `[block][date][path in block][feature]`. A simulator fills each block from its
+//! own keyed random stream straight into its slice (no transposition), and the core walks one
+//! block's date row contiguously. Every reduction (feature moments, normal equations, statistics)
+//! is computed per block and merged in block order, so results are bit-identical for any thread
+//! count.
+//!
+//! # Regression
+//!
+//! Features are standardized over the regression sample of each date (a constant feature gets
+//! scale 0, see [`crate::regress`]); the basis is a polynomial of total degree `degree` with cross
+//! terms. The least-squares solve is a Cholesky factorization of the normal equations with diagonal
+//! pivoting that stops at numerical rank ([`Solver::Cholesky`], the default, 4× cheaper per row)
+//! or a tall-skinny Householder QR with a column-pivoted rank-revealing solve ([`Solver::Qr`]);
+//! both drop constant and collinear columns instead of dividing by zero.
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::regress::{Basis, Gram, GramN, Moments, Standardizer, Triangle, GRAM_TOL, RCOND};
+use crate::rng::BLOCK;
+use crate::{Estimate, LsmError, Stats};
+
+/// Stop index of a path that is never exercised.
+pub const NEVER: u32 = u32::MAX;
+
+/// Largest basis the core accepts.
+pub const MAX_TERMS: usize = 64;
+/// Largest number of state features.
+pub const MAX_DIMS: usize = 16;
+
+/// Number of paths in block `b` of a set of `paths` paths.
+#[inline]
+pub fn block_len(paths: usize, b: usize) -> usize {
+    BLOCK.min(paths - b * BLOCK)
+}
+
+/// A set of simulated paths as the core sees them (block-major, see the module docs).
+#[derive(Debug, Clone, Copy)]
+pub struct PathSet<'a> {
+    paths: usize,
+    dates: usize,
+    dims: usize,
+    features: &'a [f64],
+    exercise: &'a [f64],
+}
+
+impl<'a> PathSet<'a> {
+    /// Wraps `features` (`[block][date][path in block][dim]`, length `dates × paths × dims`) and
+    /// `exercise` (`[block][date][path in block]`, length `dates × paths`).
+    pub fn new(
+        paths: usize,
+        dates: usize,
+        dims: usize,
+        features: &'a [f64],
+        exercise: &'a [f64],
+    ) -> Result<Self, LsmError> {
+        if paths == 0 {
+            return Err(LsmError::invalid("paths", 0, "use at least 1"));
+        }
+        if dates == 0 {
+            return Err(LsmError::invalid("dates", 0, "use at least 1"));
+        }
+        if dims > MAX_DIMS {
+            return Err(LsmError::invalid("dims", dims, "use at most 16 features"));
+        }
+        if features.len() != paths * dates * dims || exercise.len() != paths * dates {
+            return Err(LsmError::Shape(format!(
+                "{paths} paths × {dates} dates × {dims} features need {} feature values and {} \
+                 exercise values, got {} and {}",
+                paths * dates * dims,
+                paths * dates,
+                features.len(),
+                exercise.len()
+            )));
+        }
+        Ok(PathSet {
+            paths,
+            dates,
+            dims,
+            features,
+            exercise,
+        })
+    }
+    /// Number of paths.
+    pub fn paths(&self) -> usize {
+        self.paths
+    }
+    /// Number of exercise dates.
+    pub fn dates(&self) -> usize {
+        self.dates
+    }
+    /// Number of state features.
+    pub fn dims(&self) -> usize {
+        self.dims
+    }
+    /// Number of blocks.
+    pub fn blocks(&self) -> usize {
+        crate::rng::blocks(self.paths)
+    }
+    /// Features of block `b` at date `j`: `len × dims` values, path by path.
+    #[inline]
+    pub fn block_x(&self, b: usize, j: usize) -> &'a [f64] {
+        let len = block_len(self.paths, b);
+        let o = (b * BLOCK * self.dates + j * len) * self.dims;
+        &self.features[o..o + len * self.dims]
+    }
+    /// Exercise values of block `b` at date `j`.
+    #[inline]
+    pub fn block_e(&self, b: usize, j: usize) -> &'a [f64] {
+        let len = block_len(self.paths, b);
+        let o = b * BLOCK * self.dates + j * len;
+        &self.exercise[o..o + len]
+    }
+    /// The features of path `i` at date `j`.
+    #[inline]
+    pub fn x(&self, j: usize, i: usize) -> &'a [f64] {
+        let (b, k) = (i / BLOCK, i % BLOCK);
+        &self.block_x(b, j)[k * self.dims..(k + 1) * self.dims]
+    }
+    /// The exercise value of path `i` at date `j`.
+    #[inline]
+    pub fn e(&self, j: usize, i: usize) -> f64 {
+        self.block_e(i / BLOCK, j)[i % BLOCK]
+    }
+}
+
+/// Whether an exercise value is known at its date or realized later (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Information {
+    /// A function of the state at the date (an option payoff): regress the continuation value on
+    /// in-the-money paths; exercise iff exercise value > 0 and > fitted continuation.
+    Known,
+    /// A realized sum of future cash flows: regress (exercise − continuation) on all paths;
+    /// exercise iff the fitted gain is > 0.
+    Realized,
+}
+
+/// The least-squares solver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Solver {
+    /// Normal equations, Cholesky with diagonal pivoting stopped at numerical rank.
+    Cholesky,
+    /// Tall-skinny Householder QR, then a column-pivoted rank-revealing solve.
+    Qr,
+}
+
+/// Settings of a fit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Config {
+    /// Total degree of the polynomial basis (cross terms included).
+    pub degree: usize,
+    /// Known or realized exercise values.
+    pub information: Information,
+    /// The least-squares solver.
+    pub solver: Solver,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            degree: 2,
+            information: Information::Known,
+            solver: Solver::Cholesky,
+        }
+    }
+}
+
+/// What the policy does at one date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleKind {
+    /// Never exercise (no path was in the money to fit a continuation on).
+    Never,
+    /// Exercise whenever the exercise value is positive (last date, known values).
+    Positive,
+    /// Exercise iff exercise value > 0 and > fitted continuation (known values).
+    Continuation,
+    /// Exercise iff the fitted gain of exercising now is > 0 (realized values).
+    Gain,
+}
+
+/// The fitted rule of one date.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DateRule {
+    /// What the rule compares.
+    pub kind: RuleKind,
+    /// Standardization of the features (over the regression sample).
+    pub standardizer: Standardizer,
+    /// Coefficients on the basis (0 for dropped columns).
+    pub coef: Vec<f64>,
+    /// Numerical rank of the regression.
+    pub rank: usize,
+    /// Paths in the regression.
+    pub regression_paths: usize,
+}
+
+/// A frozen exercise policy: one rule per date.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    basis: Basis,
+    information: Information,
+    rules: Vec<DateRule>,
+    /// Discount factor from date `j` to date 0.
+    to_origin: Vec<f64>,
+}
+
+/// The value of a policy on a set of paths.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyValue {
+    /// Mean discounted (to date 0) exercise value, with standard error.
+    pub estimate: Estimate,
+    /// Each path's discounted value (0 if never exercised), in path order.
+    pub values: Vec<f64>,
+    /// Each path's exercise date index, or [`NEVER`], in path order.
+    pub stops: Vec<u32>,
+}
+
+/// A fitted policy and its in-sample value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fit {
+    /// The policy, frozen.
+    pub policy: Policy,
+    /// The value on the paths it was fitted on (Longstaff–Schwartz's estimator; slightly biased
+    /// high by the fit seeing the same paths, low by the policy being approximate).
+    pub in_sample: PolicyValue,
+}
+
+impl Policy {
+    /// The regression basis.
+    pub fn basis(&self) -> &Basis {
+        &self.basis
+    }
+    /// Known or realized exercise values.
+    pub fn information(&self) -> Information {
+        self.information
+    }
+    /// Rules, one per date.
+    pub fn rules(&self) -> &[DateRule] {
+        &self.rules
+    }
+    /// Number of dates.
+    pub fn dates(&self) -> usize {
+        self.rules.len()
+    }
+    /// Discount factor from date `j` to date 0.
+    pub fn to_origin(&self, j: usize) -> f64 {
+        self.to_origin[j]
+    }
+
+    /// The fitted regression at date `j` and state `x`: the continuation value
+    /// ([`RuleKind::Continuation`]) or the expected gain of exercising now ([`RuleKind::Gain`]).
+    #[inline]
+    pub fn fitted(&self, j: usize, x: &[f64]) -> f64 {
+        eval_rule(&self.basis, &self.rules[j], x)
+    }
+
+    /// True if the policy exercises at date `j` in state `x` with exercise value `e`
+    /// (`e` is only used for known values).
+    #[inline]
+    pub fn exercise(&self, j: usize, x: &[f64], e: f64) -> bool {
+        decide(&self.basis, &self.rules[j], x, e)
+    }
+
+    /// Applies the frozen policy to `set` (fresh paths for an out-of-sample estimate): each path
+    /// stops at the first date the policy exercises and earns that date's exercise value,
+    /// discounted to date 0.
+    pub fn evaluate(&self, set: &PathSet<'_>) -> Result<PolicyValue, LsmError> {
+        if set.dates() != self.dates() || set.dims() != self.basis.dims() {
+            return Err(LsmError::Shape(format!(
+                "policy has {} dates × {} features, paths have {} × {}",
+                self.dates(),
+                self.basis.dims(),
+                set.dates(),
+                set.dims()
+            )));
+        }
+        let n = set.paths();
+        let dims = set.dims();
+        let mut values = vec![0.0; n];
+        let mut stops = vec![NEVER; n];
+        let stats: Vec<Stats> = values
+            .par_chunks_mut(BLOCK)
+            .zip(stops.par_chunks_mut(BLOCK))
+            .enumerate()
+            .map(|(b, (v, s))| {
+                let mut open = v.len();
+                for j in 0..set.dates() {
+                    if open == 0 {
+                        break;
+                    }
+                    let xs = set.block_x(b, j);
+                    let es = set.block_e(b, j);
+                    for k in 0..v.len() {
+                        if s[k] == NEVER && self.exercise(j, &xs[k * dims..(k + 1) * dims], es[k]) {
+                            v[k] = es[k] * self.to_origin[j];
+                            s[k] = j as u32;
+                            open -= 1;
+                        }
+                    }
+                }
+                let mut st = Stats::default();
+                v.iter().for_each(|&x| st.push(x));
+                st
+            })
+            .collect();
+        Ok(PolicyValue {
+            estimate: merge(&stats).estimate(),
+            values,
+            stops,
+        })
+    }
+}
+
+/// The fitted value of `rule` at state `x`: Horner in one dimension, term by term otherwise.
+#[inline(always)]
+fn eval_rule(basis: &Basis, rule: &DateRule, x: &[f64]) -> f64 {
+    let st = &rule.standardizer;
+    if x.len() == 1 {
+        let z = (x[0] - st.mean[0]) * st.inv_std[0];
+        return rule.coef.iter().rev().fold(0.0, |acc, c| acc * z + c);
+    }
+    let mut z = [0.0; MAX_DIMS];
+    st.apply(x, &mut z[..x.len()]);
+    basis.dot(&z[..x.len()], &rule.coef)
+}
+
+#[inline(always)]
+fn decide(basis: &Basis, rule: &DateRule, x: &[f64], e: f64) -> bool {
+    match rule.kind {
+        RuleKind::Never => false,
+        RuleKind::Positive => e > 0.0,
+        RuleKind::Continuation => e > 0.0 && e > eval_rule(basis, rule, x),
+        RuleKind::Gain => eval_rule(basis, rule, x) > 0.0,
+    }
+}
+
+/// One block's fused pass at date `j` with the Cholesky solver: decide and update the cash flows,
+/// and accumulate date `j − 1`'s normal equations.
+struct Fused<'a> {
+    basis: &'a Basis,
+    rule: &'a DateRule,
+    xs: &'a [f64],
+    es: &'a [f64],
+    j: usize,
+    d: f64,
+    prev: Option<(&'a [f64], &'a [f64], &'a Standardizer, f64)>,
+    dims: usize,
+    info: Information,
+}
+
+impl Fused<'_> {
+    #[inline(always)]
+    fn step(&self, k: usize, yb: &mut [f64], sb: &mut [u32], z: &mut [f64]) -> Option<(f64, bool)> {
+        let dims = self.dims;
+        let e = self.es[k];
+        // Branch-free where the outcome is a coin flip (in/out of the money, exercise or not).
+        let go = decide_flat(self.basis, self.rule, &self.xs[k * dims..(k + 1) * dims], e);
+        yb[k] = if go { e } else { yb[k] * self.d };
+        sb[k] = if go { self.j as u32 } else { sb[k] };
+        let (xp, ep, st, dp) = self.prev?;
+        let w = match self.info {
+            Information::Known => ep[k] > 0.0,
+            Information::Realized => true,
+        };
+        // Rows outside the regression sample enter with weight 0, their features replaced by the
+        // mean so that nothing can overflow.
+        let x = &xp[k * dims..(k + 1) * dims];
+        for c in 0..dims {
+            z[c] = if w {
+                (x[c] - st.mean[c]) * st.inv_std[c]
+            } else {
+                0.0
+            };
+        }
+        let t = match self.info {
+            Information::Known => dp * yb[k],
+            Information::Realized => ep[k] - dp * yb[k],
+        };
+        Some((t, w))
+    }
+
+    fn run<const P: usize>(&self, yb: &mut [f64], sb: &mut [u32]) -> Gram {
+        let mut g = GramN::<P>::default();
+        let mut z = [0.0; MAX_DIMS];
+        let mut bv = [0.0; P];
+        for k in 0..yb.len() {
+            if let Some((t, w)) = self.step(k, yb, sb, &mut z[..self.dims]) {
+                self.basis.eval(&z[..self.dims], &mut bv);
+                g.push_weighted(&bv, t, w);
+            }
+        }
+        g.into_gram()
+    }
+
+    fn run_dyn(&self, yb: &mut [f64], sb: &mut [u32], p: usize) -> Gram {
+        let mut g = Gram::new(p);
+        let mut z = [0.0; MAX_DIMS];
+        let mut bv = vec![0.0; p];
+        for k in 0..yb.len() {
+            if let Some((t, w)) = self.step(k, yb, sb, &mut z[..self.dims]) {
+                self.basis.eval(&z[..self.dims], &mut bv);
+                g.push_weighted(&bv, t, w);
+            }
+        }
+        g
+    }
+}
+
+/// [`decide`] without short-circuits: the fitted value is always computed.
+#[inline(always)]
+fn decide_flat(basis: &Basis, rule: &DateRule, x: &[f64], e: f64) -> bool {
+    match rule.kind {
+        RuleKind::Never => false,
+        RuleKind::Positive => e > 0.0,
+        RuleKind::Continuation => {
+            let c = eval_rule(basis, rule, x);
+            (e > 0.0) & (e > c)
+        }
+        RuleKind::Gain => eval_rule(basis, rule, x) > 0.0,
+    }
+}
+
+fn merge(stats: &[Stats]) -> Stats {
+    let mut all = Stats::default();
+    for s in stats {
+        all.merge(s);
+    }
+    all
+}
+
+/// One block's regression accumulator for one date.
+enum Acc {
+    Gram(Gram),
+    /// Row-major rows `[basis | target]`, reduced to a triangle when the block is done.
+    Rows(Vec<f64>),
+}
+
+impl Acc {
+    fn new(solver: Solver, p: usize) -> Self {
+        match solver {
+            Solver::Cholesky => Acc::Gram(Gram::new(p)),
+            Solver::Qr => Acc::Rows(Vec::new()),
+        }
+    }
+    #[inline]
+    fn push(&mut self, a: &[f64], y: f64) {
+        match self {
+            Acc::Gram(g) => g.push(a, y),
+            Acc::Rows(r) => {
+                r.extend_from_slice(a);
+                r.push(y);
+            }
+        }
+    }
+}
+
+/// The merged regression of one date: coefficients, rank, rows.
+fn solve_blocks(accs: Vec<Acc>, p: usize) -> (Vec<f64>, usize, usize) {
+    let q = p + 1;
+    let mut gram = Gram::new(p);
+    let mut tri = Triangle::empty(q);
+    let mut qr = false;
+    for acc in accs {
+        match acc {
+            Acc::Gram(g) => gram.merge(&g),
+            Acc::Rows(r) => {
+                qr = true;
+                let m = r.len() / q;
+                let mut a = vec![0.0; m * q];
+                for i in 0..m {
+                    for c in 0..q {
+                        a[c * m + i] = r[i * q + c];
+                    }
+                }
+                tri.merge(&Triangle::from_block(&mut a, m, q));
+            }
+        }
+    }
+    if qr {
+        let (c, r) = tri.solve(RCOND);
+        (c, r, tri.rows)
+    } else {
+        let (c, r) = gram.solve(GRAM_TOL);
+        (c, r, gram.rows)
+    }
+}
+
+/// Fits an exercise policy by Longstaff–Schwartz backward induction on `set`.
+/// `discount[j]` takes date `j + 1` money to date `j` (length `dates − 1`).
+///
+/// One pass computes every date's feature moments (they do not depend on the policy); then each
+/// date takes a single pass over the paths that applies date `j`'s fitted rule, updates the
+/// realized cash flows, and accumulates date `j − 1`'s regression on the updated values.
+pub fn fit(set: &PathSet<'_>, discount: &[f64], cfg: &Config) -> Result<Fit, LsmError> {
+    let n = set.paths();
+    let dates = set.dates();
+    let dims = set.dims();
+    if discount.len() + 1 != dates {
+        return Err(LsmError::Shape(format!(
+            "{dates} dates need {} discount factors, got {}",
+            dates - 1,
+            discount.len()
+        )));
+    }
+    if let Some(d) = discount.iter().find(|d| !(d.is_finite() && **d > 0.0)) {
+        return Err(LsmError::invalid(
+            "discount factor",
+            d,
+            "factors must be finite and > 0",
+        ));
+    }
+    if cfg.degree > 8 {
+        return Err(LsmError::invalid("degree", cfg.degree, "use 0 to 8"));
+    }
+    let basis = Basis::new(dims, cfg.degree);
+    let p = basis.len();
+    if p > MAX_TERMS {
+        return Err(LsmError::invalid(
+            "degree",
+            cfg.degree,
+            "the basis may have at most 64 terms (lower the degree or the number of features)",
+        ));
+    }
+    let mut to_origin = vec![1.0; dates];
+    for j in 1..dates {
+        to_origin[j] = to_origin[j - 1] * discount[j - 1];
+    }
+    let info = cfg.information;
+    let in_reg = move |e: f64| match info {
+        Information::Known => e > 0.0,
+        Information::Realized => true,
+    };
+    let nb = set.blocks();
+    // Pass 0: every date's feature moments over its regression sample, per block, in order.
+    let per_block: Vec<Vec<Moments>> = (0..nb)
+        .into_par_iter()
+        .map(|b| {
+            (0..dates)
+                .map(|j| block_moments(set.block_x(b, j), set.block_e(b, j), dims, in_reg))
+                .collect()
+        })
+        .collect();
+    let stdz: Vec<Standardizer> = (0..dates)
+        .map(|j| {
+            let mut m = Moments::new(dims);
+            per_block.iter().for_each(|pb| m.merge(&pb[j]));
+            m.standardizer()
+        })
+        .collect();
+    drop(per_block);
+
+    let needs_fit = |j: usize| !(info == Information::Known && j + 1 == dates);
+    // Accumulates path k of a block into date j's regression, given its running cash flow `y`
+    // in date-(j+1) money. The slices are the block's rows at date j, hoisted out of the loop.
+    let disc_at = |j: usize| if j + 1 < dates { discount[j] } else { 1.0 };
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn accumulate(
+        acc: &mut Acc,
+        basis: &Basis,
+        st: &Standardizer,
+        xs: &[f64],
+        e: f64,
+        d: f64,
+        y: f64,
+        info: Information,
+        z: &mut [f64],
+        bv: &mut [f64],
+    ) {
+        st.apply(xs, z);
+        basis.eval(z, bv);
+        // The regression target: the continuation value (known exercise values) or the gain of
+        // exercising now over continuing (realized ones), with `y` discounted from j+1 to j.
+        let t = match info {
+            Information::Known => d * y,
+            Information::Realized => e - d * y,
+        };
+        acc.push(bv, t);
+    }
+    // y: each path's realized cash flow from following the policy after the date being fitted.
+    let mut y = vec![0.0; n];
+    let mut stops = vec![NEVER; n];
+    let mut rules: Vec<DateRule> = Vec::with_capacity(dates);
+    // The last date's regression (realized values) sees no continuation: y = 0.
+    let mut pending: Option<Vec<Acc>> = if needs_fit(dates - 1) {
+        Some(
+            (0..nb)
+                .into_par_iter()
+                .map(|b| {
+                    let jl = dates - 1;
+                    let (xs, es) = (set.block_x(b, jl), set.block_e(b, jl));
+                    let mut acc = Acc::new(cfg.solver, p);
+                    let mut z = [0.0; MAX_DIMS];
+                    let mut bv = [0.0; MAX_TERMS];
+                    for k in 0..es.len() {
+                        if in_reg(es[k]) {
+                            accumulate(
+                                &mut acc,
+                                &basis,
+                                &stdz[jl],
+                                &xs[k * dims..(k + 1) * dims],
+                                es[k],
+                                1.0,
+                                0.0,
+                                info,
+                                &mut z[..dims],
+                                &mut bv[..p],
+                            );
+                        }
+                    }
+                    acc
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
+    for j in (0..dates).rev() {
+        let rule = match pending.take() {
+            None => DateRule {
+                kind: RuleKind::Positive,
+                standardizer: stdz[j].clone(),
+                coef: vec![0.0; p],
+                rank: 0,
+                regression_paths: 0,
+            },
+            Some(accs) => {
+                let (coef, rank, rows) = solve_blocks(accs, p);
+                DateRule {
+                    kind: match (rows, info) {
+                        (0, _) => RuleKind::Never,
+                        (_, Information::Known) => RuleKind::Continuation,
+                        (_, Information::Realized) => RuleKind::Gain,
+                    },
+                    standardizer: stdz[j].clone(),
+                    coef,
+                    rank,
+                    regression_paths: rows,
+                }
+            }
+        };
+        let d = disc_at(j);
+        // One pass: decide at j, update the cash flows to date-j money, and accumulate the
+        // regression of date j − 1 on them.
+        let next = j.checked_sub(1);
+        let accs: Vec<Acc> = y
+            .par_chunks_mut(BLOCK)
+            .zip(stops.par_chunks_mut(BLOCK))
+            .enumerate()
+            .map(|(b, (yb, sb))| {
+                let xs = set.block_x(b, j);
+                let es = set.block_e(b, j);
+                if cfg.solver == Solver::Cholesky {
+                    let prev = next.map(|jn| {
+                        (
+                            set.block_x(b, jn),
+                            set.block_e(b, jn),
+                            &stdz[jn],
+                            disc_at(jn),
+                        )
+                    });
+                    let f = Fused {
+                        basis: &basis,
+                        rule: &rule,
+                        xs,
+                        es,
+                        j,
+                        d,
+                        prev,
+                        dims,
+                        info,
+                    };
+                    // Monomorphized for the common basis sizes (1-3 factors, degree ≤ 3).
+                    return Acc::Gram(match p {
+                        1 => f.run::<1>(yb, sb),
+                        2 => f.run::<2>(yb, sb),
+                        3 => f.run::<3>(yb, sb),
+                        4 => f.run::<4>(yb, sb),
+                        5 => f.run::<5>(yb, sb),
+                        6 => f.run::<6>(yb, sb),
+                        10 => f.run::<10>(yb, sb),
+                        20 => f.run::<20>(yb, sb),
+                        _ => f.run_dyn(yb, sb, p),
+                    });
+                }
+                let mut acc = Acc::new(cfg.solver, p);
+                let mut z = [0.0; MAX_DIMS];
+                let mut bv = [0.0; MAX_TERMS];
+                // Date j − 1's rows of this block, hoisted.
+                let prev = next.map(|jn| {
+                    (
+                        set.block_x(b, jn),
+                        set.block_e(b, jn),
+                        &stdz[jn],
+                        disc_at(jn),
+                    )
+                });
+                for k in 0..yb.len() {
+                    // Branch-free where the outcome is a coin flip (in/out of the money,
+                    // exercise or not): mispredictions would cost more than the arithmetic.
+                    let e = es[k];
+                    let go = decide_flat(&basis, &rule, &xs[k * dims..(k + 1) * dims], e);
+                    yb[k] = if go { e } else { yb[k] * d };
+                    sb[k] = if go { j as u32 } else { sb[k] };
+                    if let Some((xp, ep, st, dp)) = prev {
+                        let w = in_reg(ep[k]);
+                        match &mut acc {
+                            Acc::Gram(g) => {
+                                // Rows outside the regression sample enter with weight 0 (their
+                                // features replaced by the mean so nothing overflows).
+                                let x = &xp[k * dims..(k + 1) * dims];
+                                for c in 0..dims {
+                                    z[c] = if w {
+                                        (x[c] - st.mean[c]) * st.inv_std[c]
+                                    } else {
+                                        0.0
+                                    };
+                                }
+                                basis.eval(&z[..dims], &mut bv[..p]);
+                                let t = match info {
+                                    Information::Known => dp * yb[k],
+                                    Information::Realized => ep[k] - dp * yb[k],
+                                };
+                                g.push_weighted(&bv[..p], t, w);
+                            }
+                            Acc::Rows(_) => {
+                                if w {
+                                    accumulate(
+                                        &mut acc,
+                                        &basis,
+                                        st,
+                                        &xp[k * dims..(k + 1) * dims],
+                                        ep[k],
+                                        dp,
+                                        yb[k],
+                                        info,
+                                        &mut z[..dims],
+                                        &mut bv[..p],
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+                acc
+            })
+            .collect();
+        if next.is_some() {
+            pending = Some(accs);
+        }
+        rules.push(rule);
+    }
+    rules.reverse();
+    let stats: Vec<Stats> = y
+        .par_chunks(BLOCK)
+        .map(|c| {
+            let mut s = Stats::default();
+            c.iter().for_each(|&v| s.push(v));
+            s
+        })
+        .collect();
+    let policy = Policy {
+        basis,
+        information: info,
+        rules,
+        to_origin,
+    };
+    Ok(Fit {
+        policy,
+        in_sample: PolicyValue {
+            estimate: merge(&stats).estimate(),
+            values: y,
+            stops,
+        },
+    })
+}
+
+/// Moments of the regression sample of one block: two passes (mean, then squared deviations),
+/// no division per element.
+fn block_moments(xs: &[f64], es: &[f64], dims: usize, in_reg: impl Fn(f64) -> bool) -> Moments {
+    let mut m = Moments::new(dims);
+    let mut count = 0usize;
+    let mut sum = [0.0; MAX_DIMS];
+    for (k, &e) in es.iter().enumerate() {
+        if in_reg(e) {
+            count += 1;
+            for c in 0..dims {
+                sum[c] += xs[k * dims + c];
+            }
+        }
+    }
+    if count == 0 {
+        return m;
+    }
+    let mut m2 = [0.0; MAX_DIMS];
+    for c in 0..dims {
+        sum[c] /= count as f64;
+    }
+    for (k, &e) in es.iter().enumerate() {
+        if in_reg(e) {
+            for c in 0..dims {
+                let dv = xs[k * dims + c] - sum[c];
+                m2[c] += dv * dv;
+            }
+        }
+    }
+    for c in 0..dims {
+        m.s[c] = Stats {
+            n: count as u64,
+            mean: sum[c],
+            m2: m2[c],
+        };
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Longstaff & Schwartz (2001), section 1: eight paths, three exercise dates, K = 1.10,
+    /// r = 0.06 per period; the paper's value is 0.1144 and its exercise decisions are printed in
+    /// its "stopping rule" table.
+    const LS_PATHS: [[f64; 4]; 8] = [
+        [1.00, 1.09, 1.08, 1.34],
+        [1.00, 1.16, 1.26, 1.54],
+        [1.00, 1.22, 1.07, 1.03],
+        [1.00, 0.93, 0.97, 0.92],
+        [1.00, 1.11, 1.56, 1.52],
+        [1.00, 0.76, 0.77, 0.90],
+        [1.00, 0.92, 0.84, 1.01],
+        [1.00, 0.88, 1.22, 1.34],
+    ];
+
+    fn ls_example(solver: Solver) -> Fit {
+        let n = 8;
+        let mut feat = vec![0.0; 4 * n];
+        let mut ex = vec![0.0; 4 * n];
+        for j in 0..4 {
+            for i in 0..n {
+                feat[j * n + i] = LS_PATHS[i][j];
+                ex[j * n + i] = (1.10f64 - LS_PATHS[i][j]).max(0.0);
+            }
+        }
+        let set = PathSet::new(n, 4, 1, &feat, &ex).unwrap();
+        let disc = [(-0.06f64).exp(); 3];
+        fit(
+            &set,
+            &disc,
+            &Config {
+                degree: 2,
+                information: Information::Known,
+                solver,
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn longstaff_schwartz_worked_example() {
+        for solver in [Solver::Cholesky, Solver::Qr] {
+            let f = ls_example(solver);
+            // Paper: value 0.1144; stopping rule: path 4 at t=1, 6 at t=1, 7 at t=1, 8 at t=1,
+            // path 3 at t=3, others never (paths 1-based).
+            assert!(
+                (f.in_sample.estimate.value - 0.1144).abs() < 5e-5,
+                "{solver:?}: {}",
+                f.in_sample.estimate.value
+            );
+            let expect = [NEVER, NEVER, 3, 1, NEVER, 1, 1, 1];
+            assert_eq!(f.in_sample.stops, expect, "{solver:?}");
+            // Paper's regression at t=2: Y = -1.070 + 2.983 X - 1.813 X² on ITM paths.
+            let c2 = |x: f64| f.policy.fitted(2, &[x]);
+            for x in [0.77, 0.84, 0.97, 1.07, 1.08] {
+                let paper = -1.070 + 2.983 * x - 1.813 * x * x;
+                assert!(
+                    (c2(x) - paper).abs() < 2e-3,
+                    "{solver:?} x={x}: {} vs {paper}",
+                    c2(x)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn frozen_policy_reproduces_in_sample_on_the_same_paths() {
+        let f = ls_example(Solver::Cholesky);
+        let n = 8;
+        let mut feat = vec![0.0; 4 * n];
+        let mut ex = vec![0.0; 4 * n];
+        for j in 0..4 {
+            for i in 0..n {
+                feat[j * n + i] = LS_PATHS[i][j];
+                ex[j * n + i] = (1.10f64 - LS_PATHS[i][j]).max(0.0);
+            }
+        }
+        let set = PathSet::new(n, 4, 1, &feat, &ex).unwrap();
+        let v = f.policy.evaluate(&set).unwrap();
+        assert_eq!(v.stops, f.in_sample.stops);
+        assert!((v.estimate.value - f.in_sample.estimate.value).abs() < 1e-12);
+    }
+
+    /// Block-major layout builder for tests: `f(i, j) -> (features, exercise)`.
+    fn build(
+        n: usize,
+        dates: usize,
+        dims: usize,
+        f: impl Fn(usize, usize) -> (Vec<f64>, f64),
+    ) -> (Vec<f64>, Vec<f64>) {
+        let mut feat = vec![0.0; n * dates * dims];
+        let mut ex = vec![0.0; n * dates];
+        for i in 0..n {
+            let (b, k) = (i / BLOCK, i % BLOCK);
+            let len = block_len(n, b);
+            for j in 0..dates {
+                let (x, e) = f(i, j);
+                let o = b * BLOCK * dates + j * len + k;
+                ex[o] = e;
+                feat[o * dims..(o + 1) * dims].copy_from_slice(&x);
+            }
+        }
+        (feat, ex)
+    }
+
+    #[test]
+    fn realized_values_zero_vol_pick_the_best_date_exactly() {
+        // Every path identical (constant features at every date): the gain regressions reduce to
+        // their intercepts and the policy must stop at the best date (or never if all ≤ 0).
+        for (values, best) in [
+            (vec![1.0, 3.0, 2.5, -1.0, 2.9], Some(1usize)),
+            (vec![-1.0, -0.5, -2.0], None),
+            (vec![0.5, 0.6, 0.7, 0.8], Some(3)),
+            (vec![5.0, 1.0, 4.9], Some(0)),
+        ] {
+            let dates = values.len();
+            let n = 3000; // more than one block
+            let (feat, ex) = build(n, dates, 3, |_, j| {
+                (vec![1.0, 2.0 + j as f64, -3.0], values[j])
+            });
+            let set = PathSet::new(n, dates, 3, &feat, &ex).unwrap();
+            let cfg = Config {
+                degree: 2,
+                information: Information::Realized,
+                solver: Solver::Cholesky,
+            };
+            let f = fit(&set, &vec![1.0; dates - 1], &cfg).unwrap();
+            let want = best.map(|b| values[b]).unwrap_or(0.0);
+            assert!(
+                (f.in_sample.estimate.value - want).abs() < 1e-12,
+                "{values:?}"
+            );
+            let stop = best.map(|b| b as u32).unwrap_or(NEVER);
+            assert!(f.in_sample.stops.iter().all(|&s| s == stop), "{values:?}");
+            let oos = f.policy.evaluate(&set).unwrap();
+            assert!(oos.stops.iter().all(|&s| s == stop));
+            assert_eq!(f.in_sample.estimate.stderr, 0.0);
+        }
+    }
+
+    #[test]
+    fn realized_values_do_not_use_foresight() {
+        // Exercise values are pure noise around a known mean that depends on the feature; the
+        // fitted rule must depend on the feature only. Paths with the same feature get the same
+        // decision whatever their own (future) noise.
+        let n = 20_000;
+        let dates = 2;
+        let noise =
+            |i: usize, j: usize| (((i * 7919 + j * 104729) % 1000) as f64 / 1000.0 - 0.5) * 4.0;
+        let (feat, ex) = build(n, dates, 1, |i, j| {
+            let x = (i % 10) as f64;
+            // Mean gain at date 0: x - 4.5 (convert when x ≥ 5); date 1: always -1.
+            let mean = if j == 0 { x - 4.5 } else { -1.0 };
+            (vec![x], mean + noise(i, j))
+        });
+        let set = PathSet::new(n, dates, 1, &feat, &ex).unwrap();
+        let f = fit(
+            &set,
+            &[1.0],
+            &Config {
+                degree: 3,
+                information: Information::Realized,
+                solver: Solver::Qr,
+            },
+        )
+        .unwrap();
+        for i in 0..n {
+            let x = (i % 10) as f64;
+            let converted_now = f.in_sample.stops[i] == 0;
+            assert_eq!(converted_now, x >= 5.0, "path {i} x={x}");
+        }
+    }
+
+    #[test]
+    fn solvers_agree_on_a_noisy_problem() {
+        let n = 5000;
+        let dates = 6;
+        let (feat, ex) = build(n, dates, 2, |i, j| {
+            let a = ((i * 31 + j * 17) % 97) as f64 / 97.0;
+            let b = ((i * 13 + j * 29) % 89) as f64 / 89.0;
+            (vec![a, b], (0.6 - a * b + 0.1 * j as f64).max(0.0))
+        });
+        let set = PathSet::new(n, dates, 2, &feat, &ex).unwrap();
+        let run = |solver| {
+            fit(
+                &set,
+                &[0.99; 5],
+                &Config {
+                    degree: 2,
+                    information: Information::Known,
+                    solver,
+                },
+            )
+            .unwrap()
+        };
+        let (c, q) = (run(Solver::Cholesky), run(Solver::Qr));
+        assert!((c.in_sample.estimate.value - q.in_sample.estimate.value).abs() < 1e-9);
+        for j in 0..dates - 1 {
+            for (a, b) in c.policy.rules()[j]
+                .coef
+                .iter()
+                .zip(&q.policy.rules()[j].coef)
+            {
+                assert!(
+                    (a - b).abs() < 1e-7 * (1.0 + a.abs()),
+                    "date {j}: {a} vs {b}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn rejects_inconsistent_shapes() {
+        let f = vec![0.0; 10];
+        let e = vec![0.0; 10];
+        assert!(PathSet::new(5, 2, 1, &f, &e).is_ok());
+        assert!(PathSet::new(5, 3, 1, &f, &e).is_err());
+        assert!(PathSet::new(0, 2, 1, &f, &e).is_err());
+        let set = PathSet::new(5, 2, 1, &f, &e).unwrap();
+        assert!(fit(&set, &[], &Config::default()).is_err());
+        assert!(fit(&set, &[0.0], &Config::default()).is_err());
+    }
+}

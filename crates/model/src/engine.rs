@@ -1,0 +1,739 @@
+//! The daily market process of MODEL.md section 3 and its random stream.
+//!
+//! Kept apart (as QuantLib does): the *process* (this module's [`Market`] state and its daily step),
+//! the *random stream* ([`fill_normals`]: ChaCha8 keyed by `(seed, block)`, Box–Muller, optional
+//! antithetic pairs), and the *payoffs* (the site cash flows in `crate::sim`, the slices of
+//! `crate::slices`, one machine in `crate::payback`). Every consumer drives paths through
+//! [`Prepared::run_block`], so all of them see bit-identical paths for the same `(seed, block, lane)`.
+//!
+//! Speed: a block's paths are stepped together, day by day, with the state in structure-of-arrays
+//! form; the per-lane loops use only plain IEEE arithmetic ([`fast_exp`], [`fast_ln`] instead of
+//! libm calls) so the compiler vectorizes them, and the results do not depend on the vector width.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::scenario::Scenario;
+
+/// Paths per block. Each block has its own keyed random stream (`ChaCha8Rng::seed_from_u64(seed)`
+/// then `set_stream(block)`), so a result never depends on how blocks are spread over threads or
+/// machines. Changing this constant changes the numbers for a seed.
+pub const BLOCK: usize = 1024;
+
+/// `2^32`, the expected hashes per unit of difficulty.
+pub const TWO32: f64 = 4_294_967_296.0;
+
+/// Blocks between halvings.
+pub const HALVING_INTERVAL: u64 = 210_000;
+
+/// Blocks per difficulty epoch.
+pub const EPOCH_BLOCKS: f64 = 2016.0;
+
+/// Block subsidy in BTC at height `h` (Bitcoin Core `GetBlockSubsidy`, validation.cpp: 50 BTC
+/// shifted right once per 210,000 blocks, zero from the 64th halving on).
+#[inline]
+pub fn subsidy_btc(h: u64) -> f64 {
+    let halvings = h / HALVING_INTERVAL;
+    if halvings >= 64 {
+        0.0
+    } else {
+        (5_000_000_000u64 >> halvings) as f64 / 1e8
+    }
+}
+
+/// Mean subsidy per block over the real-valued heights `[a, a + b)` (MODEL.md section 3, `sub_t`):
+/// the interval is split at every multiple of 210,000 inside it; each piece contributes
+/// `length * subsidy_btc(floor(piece start))`; the sum is divided by `b`.
+pub fn mean_subsidy(a: f64, b: f64) -> f64 {
+    let z = a + b;
+    let mut start = a;
+    let mut sum = 0.0;
+    loop {
+        let next = ((start / HALVING_INTERVAL as f64).floor() + 1.0) * HALVING_INTERVAL as f64;
+        let end = next.min(z);
+        sum += (end - start) * subsidy_btc(start.floor() as u64);
+        if next >= z {
+            break;
+        }
+        start = next;
+    }
+    sum / b
+}
+
+/// The market on day `t` for every lane (path) of a block, as the payoffs see it: values at the
+/// start of the day. Every slice has one entry per lane.
+#[derive(Debug, Clone, Copy)]
+pub struct LaneDay<'a> {
+    /// Day index, `0 .. N-1`.
+    pub t: usize,
+    /// BTC/USD.
+    pub s: &'a [f64],
+    /// Fees per block, BTC.
+    pub fees: &'a [f64],
+    /// Network hashrate, TH/s.
+    pub hashrate_ths: &'a [f64],
+    /// Difficulty.
+    pub difficulty: &'a [f64],
+    /// Height (real-valued).
+    pub height: &'a [f64],
+    /// Blocks mined during the day.
+    pub blocks: &'a [f64],
+    /// Mean subsidy of the day's blocks, BTC.
+    pub subsidy: &'a [f64],
+    /// Reward per block, BTC (`subsidy + fees`).
+    pub reward: &'a [f64],
+    /// BTC per TH/s per day.
+    pub hv: &'a [f64],
+    /// `ln L`: the AI lease market rate ($/kW-month) is `exp(ln_l)`.
+    pub ln_l: &'a [f64],
+}
+
+/// Exact-enough `exp` (≤ 2 ulp on the range used here) written with plain IEEE arithmetic so
+/// that loops over lanes vectorize, and so that scalar and vector code give the same bits.
+#[inline(always)]
+pub fn fast_exp(x: f64) -> f64 {
+    const LOG2E: f64 = std::f64::consts::LOG2_E;
+    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-01;
+    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+    // Round to nearest with the 1.5·2^52 trick (no SSE4.1 `round` needed).
+    const MAGIC: f64 = 6_755_399_441_055_744.0;
+    let x = x.clamp(-708.0, 709.0);
+    let kf = (x * LOG2E + MAGIC) - MAGIC;
+    let r = (x - kf * LN2_HI) - kf * LN2_LO;
+    // Taylor series of exp(r) for |r| <= 0.347, to r^13 (truncation < 1e-17).
+    let mut p = 1.0 / 6_227_020_800.0;
+    p = p * r + 1.0 / 479_001_600.0;
+    p = p * r + 1.0 / 39_916_800.0;
+    p = p * r + 1.0 / 3_628_800.0;
+    p = p * r + 1.0 / 362_880.0;
+    p = p * r + 1.0 / 40_320.0;
+    p = p * r + 1.0 / 5_040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    // 2^k from the bits of kf + MAGIC (its low bits hold k as an integer).
+    let k = ((kf + MAGIC).to_bits() as i64).wrapping_sub(MAGIC.to_bits() as i64);
+    p * f64::from_bits(((k + 1023) as u64) << 52)
+}
+
+/// Exact-enough natural log of a positive normal `x` (≤ 2 ulp), vectorizable like [`fast_exp`].
+#[inline(always)]
+pub fn fast_ln(x: f64) -> f64 {
+    const LN2: f64 = std::f64::consts::LN_2;
+    let bits = x.to_bits();
+    // Biased exponent as a float without an int→float conversion (vectorizes on SSE2).
+    let e_biased =
+        f64::from_bits(0x4330_0000_0000_0000 | ((bits >> 52) & 0x7ff)) - 4_503_599_627_370_496.0;
+    // Mantissa scaled into [sqrt(1/2), sqrt(2)).
+    let mut m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+    let big = m > std::f64::consts::SQRT_2;
+    m = if big { m * 0.5 } else { m };
+    let e = e_biased - 1023.0 + if big { 1.0 } else { 0.0 };
+    let s = (m - 1.0) / (m + 1.0);
+    let s2 = s * s;
+    // 2 atanh(s) = 2 (s + s^3/3 + ...), |s| <= 0.1716, to s^21.
+    let mut p = 1.0 / 21.0;
+    p = p * s2 + 1.0 / 19.0;
+    p = p * s2 + 1.0 / 17.0;
+    p = p * s2 + 1.0 / 15.0;
+    p = p * s2 + 1.0 / 13.0;
+    p = p * s2 + 1.0 / 11.0;
+    p = p * s2 + 1.0 / 9.0;
+    p = p * s2 + 1.0 / 7.0;
+    p = p * s2 + 1.0 / 5.0;
+    p = p * s2 + 1.0 / 3.0;
+    let lnm = 2.0 * s + 2.0 * s * s2 * p;
+    e * LN2 + lnm
+}
+
+/// `(sin, cos)` of `2π u` for `u` in `[0, 1)`, vectorizable (quarter-turn reduction, Taylor to
+/// degree 16 on `[-π/4, π/4]`).
+#[inline(always)]
+fn sincos_turn(u: f64) -> (f64, f64) {
+    const MAGIC: f64 = 6_755_399_441_055_744.0;
+    let v = 4.0 * u;
+    let qf = (v + MAGIC) - MAGIC;
+    let r = (v - qf) * std::f64::consts::FRAC_PI_2;
+    let r2 = r * r;
+    let mut sp = -1.0 / 1_307_674_368_000.0;
+    sp = sp * r2 + 1.0 / 6_227_020_800.0;
+    sp = sp * r2 - 1.0 / 39_916_800.0;
+    sp = sp * r2 + 1.0 / 362_880.0;
+    sp = sp * r2 - 1.0 / 5_040.0;
+    sp = sp * r2 + 1.0 / 120.0;
+    sp = sp * r2 - 1.0 / 6.0;
+    let sin_r = r + r * r2 * sp;
+    let mut cp = 1.0 / 20_922_789_888_000.0;
+    cp = cp * r2 - 1.0 / 87_178_291_200.0;
+    cp = cp * r2 + 1.0 / 479_001_600.0;
+    cp = cp * r2 - 1.0 / 3_628_800.0;
+    cp = cp * r2 + 1.0 / 40_320.0;
+    cp = cp * r2 - 1.0 / 720.0;
+    cp = cp * r2 + 1.0 / 24.0;
+    cp = cp * r2 - 0.5;
+    let cos_r = 1.0 + r2 * cp;
+    // Rotate by q quarter turns (q in 0..=4, 4 ≡ 0), with float selects only.
+    let swap = qf == 1.0 || qf == 3.0;
+    let a = if swap { cos_r } else { sin_r };
+    let b = if swap { sin_r } else { cos_r };
+    let s = if qf == 2.0 || qf == 3.0 { -a } else { a };
+    let c = if qf == 1.0 || qf == 2.0 { -b } else { b };
+    (s, c)
+}
+
+/// Fills `out` with standard normals from the keyed stream: Box–Muller on 32-bit uniforms, one
+/// `u64` per pair (`u1 = (hi + ½)/2^32` never 0, so |z| ≤ 6.66; the mass beyond that is 3e-11).
+/// With `antithetic`, the normals of odd lanes are the negated normals of the even lanes before.
+#[inline(always)]
+pub fn fill_normals(
+    rng: &mut ChaCha8Rng,
+    scratch: &mut NormalScratch,
+    out: &mut [f64],
+    antithetic: bool,
+) {
+    let lanes = out.len();
+    let m = if antithetic { lanes.div_ceil(2) } else { lanes };
+    let pairs = m.div_ceil(2);
+    scratch.words.resize(pairs, 0);
+    scratch.z.resize(2 * pairs, 0.0);
+    rng.fill(&mut scratch.words[..]);
+    const INV32: f64 = 1.0 / 4_294_967_296.0;
+    const TWO52: f64 = 4_503_599_627_370_496.0;
+    let (words, z) = (&scratch.words[..pairs], &mut scratch.z[..2 * pairs]);
+    for (w, zz) in words.iter().zip(z.chunks_exact_mut(2)) {
+        // Exact u32 → f64 through the bits of 2^52 + u (vectorizes without AVX-512).
+        let hi = f64::from_bits(0x4330_0000_0000_0000 | (w >> 32)) - TWO52;
+        let lo = f64::from_bits(0x4330_0000_0000_0000 | (w & 0xffff_ffff)) - TWO52;
+        let u1 = (hi + 0.5) * INV32;
+        let u2 = lo * INV32;
+        let rad = (-2.0 * fast_ln(u1)).sqrt();
+        let (sn, cs) = sincos_turn(u2);
+        zz[0] = rad * cs;
+        zz[1] = rad * sn;
+    }
+    if antithetic {
+        for (o, &g) in out.chunks_mut(2).zip(z.iter()) {
+            o[0] = g;
+            if o.len() > 1 {
+                o[1] = -g;
+            }
+        }
+    } else {
+        out.copy_from_slice(&z[..lanes]);
+    }
+}
+
+/// Reusable buffers of [`fill_normals`].
+#[derive(Debug, Clone, Default)]
+pub struct NormalScratch {
+    words: Vec<u64>,
+    z: Vec<f64>,
+}
+
+/// The keyed random stream of one block: `ChaCha8Rng::seed_from_u64(seed)` then
+/// `set_stream(block)`.
+pub fn block_rng(seed: u64, block: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(block);
+    rng
+}
+
+/// Per-run constants of the process: computed once, shared by every path and thread.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Days simulated, `round(horizon_years * 365)`.
+    pub n: usize,
+    /// Frontier / marginal efficiency `η_t`, J/TH.
+    pub eta: Vec<f64>,
+    /// Site power price `p_t`, $/MWh.
+    pub power_price: Vec<f64>,
+    /// Mining weights: discount factor `(1+r_m)^(-(t+1)/365)`, plus the terminal multiple times the
+    /// day-`N` factor on the last 365 days (terminal value folded into the daily weights).
+    pub w_mining: Vec<f64>,
+    /// AI weights, as `w_mining` with the AI discount rate.
+    pub w_ai: Vec<f64>,
+    /// `ln(power_share * 144 * 1e6 / (η_t * 24 * marginal_power))`: `ln H*_t = ln R + ln S + this`.
+    ln_hstar_c: Vec<f64>,
+    s0: f64,
+    x0: f64,
+    x_bar: f64,
+    h0: f64,
+    d0: f64,
+    height0: f64,
+    e_start0: f64,
+    e_days0: f64,
+    l0: f64,
+    price_drift_dt: f64,
+    price_sig: f64,
+    fee_k: f64,
+    fee_sig: f64,
+    up_k: f64,
+    down_k: f64,
+    hash_sig: f64,
+    lease_drift_dt: f64,
+    lease_sig_s: f64,
+    lease_sig_2: f64,
+    draw_s: bool,
+    draw_h: bool,
+    draw_f: bool,
+    draw_2: bool,
+    /// The scenario the constants were derived from.
+    pub scenario: Scenario,
+}
+
+const DT: f64 = 1.0 / 365.0;
+
+impl Prepared {
+    /// Derives the constants. The scenario must be valid (see `Scenario::validate`).
+    pub fn new(sc: &Scenario) -> Self {
+        let n = sc.days();
+        let sq = DT.sqrt();
+        let hr = &sc.hashrate;
+        let eta: Vec<f64> = (0..n)
+            .map(|t| {
+                hr.efficiency_floor_jth.max(
+                    hr.marginal_efficiency_jth
+                        * (1.0 - hr.efficiency_decline).powf(t as f64 / 365.0),
+                )
+            })
+            .collect();
+        let ln_hstar_c = eta
+            .iter()
+            .map(|&e| (hr.power_share * 144.0 * 1e6 / (e * 24.0 * hr.marginal_power_usd_mwh)).ln())
+            .collect();
+        let power_price = (0..n)
+            .map(|t| sc.site.power_usd_mwh * (1.0 + sc.site.power_escalator).powf(t as f64 / 365.0))
+            .collect();
+        let weights = |r: f64| -> Vec<f64> {
+            let tv = sc.site.terminal_multiple * (1.0 + r).powf(-((n + 1) as f64) / 365.0);
+            let first_tv = n.saturating_sub(365);
+            (0..n)
+                .map(|t| {
+                    let df = (1.0 + r).powf(-((t + 1) as f64) / 365.0);
+                    if t >= first_tv {
+                        df + tv
+                    } else {
+                        df
+                    }
+                })
+                .collect()
+        };
+        let d0 = sc.chain.difficulty;
+        let h0 = match sc.chain.hashrate_ehs {
+            Some(e) => e * 1e6,
+            None => d0 * TWO32 / 600.0 / 1e12,
+        };
+        let height0 = sc.chain.height as f64;
+        let e_start0 = (sc.chain.height - sc.chain.height % 2016) as f64;
+        let e_days0 = sc
+            .chain
+            .epoch_elapsed_days
+            .unwrap_or((height0 - e_start0) / 144.0);
+        let rho = sc.ai.lease_price_corr;
+        let lv = sc.ai.lease_vol;
+        Prepared {
+            n,
+            eta,
+            power_price,
+            w_mining: weights(sc.mining.discount_rate),
+            w_ai: weights(sc.ai.discount_rate),
+            ln_hstar_c,
+            s0: sc.price.spot,
+            x0: sc.fees.btc_per_block.ln(),
+            x_bar: sc.fees.btc_per_block.ln(),
+            h0,
+            d0,
+            height0,
+            e_start0,
+            e_days0,
+            l0: sc.ai.lease_usd_per_kw_month,
+            price_drift_dt: (sc.price.drift - 0.5 * sc.price.vol * sc.price.vol) * DT,
+            price_sig: sc.price.vol * sq,
+            fee_k: sc.fees.speed * DT,
+            fee_sig: sc.fees.vol * sq,
+            up_k: hr.speed_up * DT,
+            down_k: hr.speed_down * DT,
+            hash_sig: hr.vol * sq,
+            lease_drift_dt: (sc.ai.lease_drift - 0.5 * lv * lv) * DT,
+            lease_sig_s: lv * sq * rho,
+            lease_sig_2: lv * sq * (1.0 - rho * rho).max(0.0).sqrt(),
+            // Draw only the shocks that move something: with a volatility of zero the shock is
+            // multiplied by zero anyway, and skipping it keeps zero-volatility runs cheap. (This is
+            // why turning one volatility on changes the other series' draws for a seed.)
+            draw_s: sc.price.vol > 0.0 || (lv > 0.0 && rho != 0.0),
+            draw_h: hr.vol > 0.0,
+            draw_f: sc.fees.vol > 0.0,
+            draw_2: lv > 0.0 && rho.abs() < 1.0,
+            scenario: sc.clone(),
+        }
+    }
+
+    /// Simulates `lanes` (≤ [`BLOCK`]) paths of block `block` day by day, calling `f` with the
+    /// state of every lane at the start of each day `t = 0 .. N-1` (MODEL.md section 3), then
+    /// stepping the state. The shocks of a day are drawn from the block's keyed stream in the fixed
+    /// order `Z_S, Z_H, Z_F, Z_2` (each for all lanes, and only when it moves something);
+    /// `Z_L = ρ Z_S + √(1-ρ²) Z_2`. Lane `i` of block `b` is path `b * BLOCK + i` of a run.
+    ///
+    /// The same code is compiled for AVX-512, AVX2 and baseline x86-64 and picked at run time; all
+    /// three perform the same IEEE operations (Rust never fuses `a * b + c`), so the numbers are
+    /// bit-identical on every machine.
+    pub fn run_block<F: FnMut(&LaneDay)>(
+        &self,
+        seed: u64,
+        block: u64,
+        lanes: usize,
+        antithetic: bool,
+        f: F,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512dq")
+            {
+                // SAFETY: the CPU supports the features enabled on the callee.
+                unsafe { self.run_block_avx512(seed, block, lanes, antithetic, f) };
+                return;
+            }
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                // SAFETY: as above.
+                unsafe { self.run_block_avx2(seed, block, lanes, antithetic, f) };
+                return;
+            }
+        }
+        self.run_block_impl(seed, block, lanes, antithetic, f)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
+    unsafe fn run_block_avx512<F: FnMut(&LaneDay)>(
+        &self,
+        seed: u64,
+        block: u64,
+        lanes: usize,
+        antithetic: bool,
+        f: F,
+    ) {
+        self.run_block_impl(seed, block, lanes, antithetic, f)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn run_block_avx2<F: FnMut(&LaneDay)>(
+        &self,
+        seed: u64,
+        block: u64,
+        lanes: usize,
+        antithetic: bool,
+        f: F,
+    ) {
+        self.run_block_impl(seed, block, lanes, antithetic, f)
+    }
+
+    #[inline(always)]
+    fn run_block_impl<F: FnMut(&LaneDay)>(
+        &self,
+        seed: u64,
+        block: u64,
+        lanes: usize,
+        antithetic: bool,
+        mut f: F,
+    ) {
+        let n = lanes.min(BLOCK);
+        let mut rng = block_rng(seed, block);
+        let mut scratch = NormalScratch::default();
+        let v = |x: f64| vec![x; n];
+        let mut ln_s = v(self.s0.ln());
+        let mut x = v(self.x0);
+        let mut ln_h = v(self.h0.ln());
+        let mut d = v(self.d0);
+        let mut h = v(self.height0);
+        let mut e_start = v(self.e_start0);
+        let mut e_days = v(self.e_days0);
+        let mut ln_l = v(self.l0.ln());
+        let era0 =
+            ((self.height0 / HALVING_INTERVAL as f64).floor() + 1.0) * HALVING_INTERVAL as f64;
+        let mut era_end = v(era0);
+        let mut era_sub = v(subsidy_btc(self.height0.floor() as u64));
+        let (mut s, mut fees, mut hr, mut b, mut sub, mut r, mut hv) =
+            (v(0.0), v(0.0), v(0.0), v(0.0), v(0.0), v(0.0), v(0.0));
+        let (mut zs, mut zh, mut zf, mut z2) = (v(0.0), v(0.0), v(0.0), v(0.0));
+        // Without fee volatility `x` stays at its long-run level exactly (x0 = ln btc_per_block).
+        let fee_const = self.fee_sig == 0.0;
+        let fee_fixed = fast_exp(self.x0);
+        const K_BLOCKS: f64 = 144.0 * 600.0 * 1e12 / TWO32;
+        const K_HV: f64 = 86400.0 * 1e12 / TWO32;
+        for t in 0..self.n {
+            // Derived quantities of the day (vectorized over lanes). Re-slicing to `n` lets the
+            // compiler drop the bounds checks, which would otherwise block vectorization.
+            {
+                let (ln_s, x, ln_h, d, era_sub) =
+                    (&ln_s[..n], &x[..n], &ln_h[..n], &d[..n], &era_sub[..n]);
+                let (s, fees, hr, b, sub) = (
+                    &mut s[..n],
+                    &mut fees[..n],
+                    &mut hr[..n],
+                    &mut b[..n],
+                    &mut sub[..n],
+                );
+                for i in 0..n {
+                    s[i] = fast_exp(ln_s[i]);
+                    fees[i] = if fee_const { fee_fixed } else { fast_exp(x[i]) };
+                    hr[i] = fast_exp(ln_h[i]);
+                    b[i] = hr[i] * (K_BLOCKS / d[i]);
+                    sub[i] = era_sub[i];
+                }
+            }
+            // Halving inside the day: exact split (rare, scalar).
+            for i in 0..n {
+                if h[i] + b[i] > era_end[i] {
+                    sub[i] = mean_subsidy(h[i], b[i]);
+                }
+            }
+            {
+                let (sub, fees, d, r, hv) =
+                    (&sub[..n], &fees[..n], &d[..n], &mut r[..n], &mut hv[..n]);
+                for i in 0..n {
+                    r[i] = sub[i] + fees[i];
+                    hv[i] = r[i] * (K_HV / d[i]);
+                }
+            }
+            f(&LaneDay {
+                t,
+                s: &s,
+                fees: &fees,
+                hashrate_ths: &hr,
+                difficulty: &d,
+                height: &h,
+                blocks: &b,
+                subsidy: &sub,
+                reward: &r,
+                hv: &hv,
+                ln_l: &ln_l,
+            });
+            if self.draw_s {
+                fill_normals(&mut rng, &mut scratch, &mut zs, antithetic);
+            }
+            if self.draw_h {
+                fill_normals(&mut rng, &mut scratch, &mut zh, antithetic);
+            }
+            if self.draw_f {
+                fill_normals(&mut rng, &mut scratch, &mut zf, antithetic);
+            }
+            if self.draw_2 {
+                fill_normals(&mut rng, &mut scratch, &mut z2, antithetic);
+            }
+            let c_t = self.ln_hstar_c[t];
+            {
+                let (b, r, zs, zh, zf, z2) =
+                    (&b[..n], &r[..n], &zs[..n], &zh[..n], &zf[..n], &z2[..n]);
+                let (h, e_start, e_days, d) = (
+                    &mut h[..n],
+                    &mut e_start[..n],
+                    &mut e_days[..n],
+                    &mut d[..n],
+                );
+                let (ln_h, ln_s, x, ln_l) =
+                    (&mut ln_h[..n], &mut ln_s[..n], &mut x[..n], &mut ln_l[..n]);
+                for i in 0..n {
+                    // 1. Epoch (at most one retarget per day).
+                    let z_end = h[i] + b[i];
+                    let hit = z_end >= e_start[i] + EPOCH_BLOCKS;
+                    let phi = (e_start[i] + EPOCH_BLOCKS - h[i]) / b[i];
+                    let span = e_days[i] + phi;
+                    let d_new = d[i] * 14.0 / span.clamp(3.5, 56.0);
+                    d[i] = if hit { d_new } else { d[i] };
+                    e_start[i] = if hit {
+                        e_start[i] + EPOCH_BLOCKS
+                    } else {
+                        e_start[i]
+                    };
+                    e_days[i] = if hit { 1.0 - phi } else { e_days[i] + 1.0 };
+                    h[i] = z_end;
+                    // 2. Hashrate toward the break-even hashrate, asymmetric speeds.
+                    let ln_hstar = fast_ln(r[i]) + ln_s[i] + c_t;
+                    let k = if ln_hstar > ln_h[i] {
+                        self.up_k
+                    } else {
+                        self.down_k
+                    };
+                    ln_h[i] += k * (ln_hstar - ln_h[i]) + self.hash_sig * zh[i];
+                    // 3. Price.
+                    ln_s[i] += self.price_drift_dt + self.price_sig * zs[i];
+                    // 4. Fees.
+                    x[i] += self.fee_k * (self.x_bar - x[i]) + self.fee_sig * zf[i];
+                    // 5. Lease market.
+                    ln_l[i] +=
+                        self.lease_drift_dt + self.lease_sig_s * zs[i] + self.lease_sig_2 * z2[i];
+                }
+            }
+            // New subsidy era (rare, scalar).
+            for i in 0..n {
+                if h[i] >= era_end[i] {
+                    era_end[i] =
+                        ((h[i] / HALVING_INTERVAL as f64).floor() + 1.0) * HALVING_INTERVAL as f64;
+                    era_sub[i] = subsidy_btc(h[i].floor() as u64);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subsidy_matches_core_schedule() {
+        assert_eq!(subsidy_btc(0), 50.0);
+        assert_eq!(subsidy_btc(209_999), 50.0);
+        assert_eq!(subsidy_btc(210_000), 25.0);
+        assert_eq!(subsidy_btc(840_000), 3.125);
+        assert_eq!(subsidy_btc(1_050_000), 1.5625);
+        assert_eq!(subsidy_btc(64 * 210_000), 0.0);
+        assert_eq!(subsidy_btc(63 * 210_000), 0.0); // 5e9 >> 63 == 0 sat
+        assert_eq!(subsidy_btc(32 * 210_000), 1.0 / 1e8); // 5e9 >> 32 = 1 sat
+    }
+
+    #[test]
+    fn halving_inside_a_day_splits_exactly() {
+        // 144 blocks from 1,049,900: 100 at 3.125 and 44 at 1.5625.
+        let m = mean_subsidy(1_049_900.0, 144.0);
+        let want = (100.0 * 3.125 + 44.0 * 1.5625) / 144.0;
+        assert!((m - want).abs() < 1e-12, "{m} vs {want}");
+        // Fractional start: [1049999.5, 1050000) at floor(1049999.5)=era 4, rest at era 5.
+        let m = mean_subsidy(1_049_999.5, 10.0);
+        let want = (0.5 * 3.125 + 9.5 * 1.5625) / 10.0;
+        assert!((m - want).abs() < 1e-12);
+        // Entirely inside an era.
+        assert_eq!(mean_subsidy(900_000.25, 150.0), 3.125);
+        // Spanning two halvings (absurd hashrate): three pieces.
+        let m = mean_subsidy(1_049_000.0, 211_000.0);
+        let want = (1000.0 * 3.125 + 210_000.0 * 1.5625 + 0.0 * 0.78125) / 211_000.0;
+        assert!((m - want).abs() < 1e-12, "{m} {want}");
+        let m = mean_subsidy(1_049_000.0, 212_000.0);
+        let want = (1000.0 * 3.125 + 210_000.0 * 1.5625 + 1000.0 * 0.78125) / 212_000.0;
+        assert!((m - want).abs() < 1e-12, "{m} {want}");
+    }
+
+    fn zero_vol() -> Scenario {
+        let mut s = Scenario::default();
+        s.price.vol = 0.0;
+        s.fees.vol = 0.0;
+        s.hashrate.vol = 0.0;
+        s.ai.lease_vol = 0.0;
+        s
+    }
+
+    /// Runs one lane and collects a per-day value.
+    fn one_lane<T>(s: &Scenario, mut g: impl FnMut(&LaneDay) -> T) -> Vec<T> {
+        let p = Prepared::new(s);
+        let mut out = Vec::new();
+        p.run_block(1, 0, 1, false, |d| out.push(g(d)));
+        out
+    }
+
+    #[test]
+    fn engine_uses_the_split_subsidy_on_the_halving_day() {
+        let mut s = zero_vol();
+        s.chain.height = 1_049_950;
+        s.run.horizon_years = 0.1;
+        let days = one_lane(&s, |d| (d.height[0], d.blocks[0], d.subsidy[0]));
+        let (h0, b0, sub0) = days[0];
+        assert!(h0 + b0 > 1_050_000.0);
+        let want = (50.0 * 3.125 + (b0 - 50.0) * 1.5625) / b0;
+        assert!((sub0 - want).abs() < 1e-12);
+        assert_eq!(days[1].2, 1.5625);
+    }
+
+    /// Retarget clamps: a hashrate far above the difficulty's finishes the epoch in well under
+    /// 3.5 days, so difficulty rises by exactly 4×; far below, it falls by exactly 4×.
+    #[test]
+    fn retarget_clamps_hit_at_both_ends() {
+        for (mult, factor) in [(100.0, 4.0), (0.1, 0.25)] {
+            let mut s = zero_vol();
+            s.chain.height = 2016 * 400; // epoch start
+            s.chain.epoch_elapsed_days = Some(0.0);
+            let d0 = s.chain.difficulty;
+            s.chain.hashrate_ehs = Some(d0 * TWO32 / 600.0 / 1e18 * mult);
+            s.hashrate.speed_up = 0.0;
+            s.hashrate.speed_down = 0.0;
+            s.run.horizon_years = 2.0;
+            let ds = one_lane(&s, |d| d.difficulty[0]);
+            let first_change = ds.iter().copied().find(|&d| d != d0).unwrap();
+            assert!(
+                (first_change / d0 - factor).abs() < 1e-12,
+                "{mult}: {}",
+                first_change / d0
+            );
+        }
+        // In between: exactly 14 / T. With hashrate 2× the difficulty's, 2016 blocks take 7 days.
+        let mut s = zero_vol();
+        s.chain.height = 2016 * 400;
+        s.chain.epoch_elapsed_days = Some(0.0);
+        let d0 = s.chain.difficulty;
+        s.chain.hashrate_ehs = Some(d0 * TWO32 / 600.0 / 1e18 * 2.0);
+        s.hashrate.speed_up = 0.0;
+        s.hashrate.speed_down = 0.0;
+        s.run.horizon_years = 0.1;
+        let ds = one_lane(&s, |d| d.difficulty[0]);
+        // 288 blocks a day: the 2016th block completes at the end of day 6 (φ ≈ 1, T ≈ 7).
+        assert_eq!(ds[6], d0);
+        assert!((ds[7] / d0 - 2.0).abs() < 1e-9, "{}", ds[7] / d0);
+    }
+
+    #[test]
+    fn fast_math_is_accurate() {
+        let mut worst: f64 = 0.0;
+        for i in 0..20000 {
+            let x = -40.0 + 80.0 * i as f64 / 20000.0 + 1e-7 * i as f64;
+            worst = worst.max(((fast_exp(x) - x.exp()) / x.exp()).abs());
+            let y = 1e-12 * (1.0 + i as f64).powf(3.3);
+            worst = worst.max(((fast_ln(y) - y.ln()) / y.ln().abs().max(1e-300)).abs());
+        }
+        assert!(worst < 1e-15, "{worst}");
+        assert!(
+            (fast_ln(1.0)).abs() < 1e-300 && (fast_ln(std::f64::consts::E) - 1.0).abs() < 1e-15
+        );
+        for i in 0..10000 {
+            let u = i as f64 / 10000.0;
+            let (s, c) = sincos_turn(u);
+            let a = 2.0 * std::f64::consts::PI * u;
+            assert!(
+                (s - a.sin()).abs() < 1e-15 && (c - a.cos()).abs() < 1e-15,
+                "{u}"
+            );
+        }
+    }
+
+    #[test]
+    fn normals_have_unit_moments_and_antithetic_pairs() {
+        let mut rng = block_rng(7, 3);
+        let mut sc = NormalScratch::default();
+        let mut z = vec![0.0; 200_000];
+        fill_normals(&mut rng, &mut sc, &mut z, false);
+        let n = z.len() as f64;
+        let mean = z.iter().sum::<f64>() / n;
+        let var = z.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
+        let kurt = z.iter().map(|x| (x - mean).powi(4)).sum::<f64>() / n / (var * var);
+        assert!(
+            mean.abs() < 0.01 && (var - 1.0).abs() < 0.01 && (kurt - 3.0).abs() < 0.05,
+            "{mean} {var} {kurt}"
+        );
+        let tail = z.iter().filter(|&&x| x < -1.959964).count() as f64 / n;
+        assert!((tail - 0.025).abs() < 0.002, "{tail}");
+        let mut a = vec![0.0; 9];
+        fill_normals(&mut block_rng(7, 3), &mut sc, &mut a, true);
+        for k in 0..4 {
+            assert_eq!(a[2 * k], -a[2 * k + 1]);
+        }
+        // Streams are keyed by block.
+        let mut b0 = vec![0.0; 4];
+        let mut b1 = vec![0.0; 4];
+        fill_normals(&mut block_rng(7, 0), &mut sc, &mut b0, false);
+        fill_normals(&mut block_rng(7, 1), &mut sc, &mut b1, false);
+        assert_ne!(b0, b1);
+    }
+}

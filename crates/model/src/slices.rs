@@ -1,0 +1,331 @@
+//! The hook for the `optimal` strategy (MODEL.md section 6): per-path, per-decision-day quantities
+//! of the site cut into `k = strategy.tranches` equal slices, on exactly the paths `simulate` uses.
+//!
+//! The site of `P` MW is cut into `k` slices of `P / k` MW laid out in removal order: slice 0 holds
+//! the first `P / k` MW that a conversion would remove (idle MW first, then the least efficient
+//! machines, fractional units), slice 1 the next, and so on. Slices do not interact: each keeps its
+//! own machines, is refreshed on the refresh days (its machines sold at salvage, `P / k` MW of
+//! frontier machines bought), and may be converted once on a decision day
+//! `round(m * 365 / 12)`, `m = 0 ..= decide_months`.
+//!
+//! For each path `p`, decision day `d` and slice `j`, [`SliceBlock`] holds (all present values at
+//! day 0, terminal values included, the mining stream at the mining rate, AI at the AI rate):
+//!
+//! - `mining_from[(p·D + d)·k + j]`: the slice's mining cash from day `d` on if it is never
+//!   converted (day `d` included; a refresh due on day `d` is **excluded**, because MODEL.md runs
+//!   the refresh before the day's conversions, so it happens whether or not the slice converts);
+//! - `convert_at[...]`: the value of converting the slice on day `d`: the AI cash of `P/k` MW
+//!   (capex, rent signed at `L_d`, renewals at the market rate of each term's first day, defaults,
+//!   NOI, terminal value) plus the salvage of the slice's machines sold on day `d`;
+//! - `mining_total[p·k + j]`: the slice's mining value if never converted (= `mining_from` at day 0).
+//!
+//! So the exercise value on day `d` is `convert_at - mining_from`, a policy that converts slice `j`
+//! on day `τ_j` (or never) is worth `Σ_j mining_total_j - mining_from_j(τ_j) + convert_at_j(τ_j)`,
+//! and `Σ_j mining_total_j` is the `mine` NPV of the path (up to summation order).
+//! The regression state at each decision day is in `hashprice` ($/PH/day), `lease` ($/kW-month)
+//! and `price` (BTC/USD).
+//!
+//! Paths: block `b` of [`Slices::block`] with seed `s` is block `b` of `simulate` with seed `s`
+//! (same keyed stream), so in-sample values are on the paths of the other strategies. For an
+//! out-of-sample pass use fresh blocks, e.g. `OUT_OF_SAMPLE_BLOCK + b`.
+
+use crate::engine::{Prepared, BLOCK};
+use crate::scenario::Scenario;
+use crate::site::{ai_project, fleet_eras, initial_units, AiLinear, FleetEra, Layout};
+use crate::ModelError;
+
+/// First block index for out-of-sample paths (streams never used by an in-sample run).
+pub const OUT_OF_SAMPLE_BLOCK: u64 = 1 << 40;
+
+/// Precomputed slice layout and AI coefficients of a scenario.
+#[derive(Debug, Clone)]
+pub struct Slices {
+    prep: Prepared,
+    eras: Vec<FleetEra>,
+    k: usize,
+    days: Vec<usize>,
+    /// Era-0 units of each slice (removal order).
+    units0: Vec<Vec<f64>>,
+    /// AI value of converting one slice on each decision day.
+    ai: Vec<AiLinear>,
+    opex_rate: f64,
+    slice_mw: f64,
+}
+
+/// Per-path quantities of one block (layouts documented in the module docs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SliceBlock {
+    /// Block index.
+    pub block: u64,
+    /// Paths in the block.
+    pub paths: usize,
+    /// Number of slices `k`.
+    pub tranches: usize,
+    /// Decision days (`D` of them).
+    pub days: Vec<usize>,
+    /// Hashprice on each decision day, $/PH/day, `[p·D + d]`.
+    pub hashprice: Vec<f64>,
+    /// Lease market rate on each decision day, $/kW-month, `[p·D + d]`.
+    pub lease: Vec<f64>,
+    /// BTC/USD on each decision day, `[p·D + d]`.
+    pub price: Vec<f64>,
+    /// Discounted mining cash from day `d` on, `[(p·D + d)·k + j]`.
+    pub mining_from: Vec<f64>,
+    /// Discounted value of converting on day `d`, `[(p·D + d)·k + j]`.
+    pub convert_at: Vec<f64>,
+    /// Discounted mining cash if never converted, `[p·k + j]`.
+    pub mining_total: Vec<f64>,
+}
+
+impl Slices {
+    /// Prepares the slices of a (valid) scenario.
+    pub fn new(sc: &Scenario) -> Result<Slices, ModelError> {
+        sc.validate()?;
+        let prep = Prepared::new(sc);
+        let n = prep.n;
+        let k = sc.strategy.tranches.max(1) as usize;
+        let days: Vec<usize> = (0..=sc.strategy.decide_months)
+            .map(|m| (m as f64 * 365.0 / 12.0).round() as usize)
+            .filter(|&d| d < n)
+            .collect();
+        let eras = fleet_eras(sc, &prep.eta);
+        let slice_mw = sc.site.power_mw / k as f64;
+        let mut layout = Layout {
+            capacity_mw: sc.site.power_mw,
+            converted_mw: 0.0,
+            units: initial_units(sc),
+            overhead: sc.mining.overhead,
+        };
+        let units0 = (0..k).map(|_| layout.remove_mw(&eras[0].defs, slice_mw)).collect();
+        let years = n.div_ceil(365).max(1);
+        let ai = days
+            .iter()
+            .map(|&d| ai_project(sc, d, slice_mw * sc.ai.it_mw_per_gross_mw, &prep.w_ai, years))
+            .collect();
+        Ok(Slices {
+            opex_rate: sc.mining.opex_usd_per_mw_month * 12.0 / 365.0,
+            prep,
+            eras,
+            k,
+            days,
+            units0,
+            ai,
+            slice_mw,
+        })
+    }
+
+    /// The decision days.
+    pub fn decision_days(&self) -> &[usize] {
+        &self.days
+    }
+
+    /// Number of slices.
+    pub fn tranches(&self) -> usize {
+        self.k
+    }
+
+    /// Number of blocks for `paths` paths (the last may be partial).
+    pub fn blocks(paths: u64) -> u64 {
+        paths.div_ceil(BLOCK as u64)
+    }
+
+    /// Paths in block `b` of a run of `paths` paths.
+    pub fn paths_in_block(paths: u64, b: u64) -> usize {
+        (paths - b * BLOCK as u64).min(BLOCK as u64) as usize
+    }
+
+    /// Simulates `paths` (≤ [`BLOCK`]) paths of block `block` with `seed`.
+    pub fn block(&self, seed: u64, block: u64, paths: usize, antithetic: bool) -> SliceBlock {
+        let prep = &self.prep;
+        let sc = &prep.scenario;
+        let m = &sc.mining;
+        let k = self.k;
+        let nd = self.days.len();
+        let lanes = paths.min(BLOCK);
+        let mut out = SliceBlock {
+            block,
+            paths: lanes,
+            tranches: k,
+            days: self.days.clone(),
+            hashprice: vec![0.0; lanes * nd],
+            lease: vec![0.0; lanes * nd],
+            price: vec![0.0; lanes * nd],
+            mining_from: vec![0.0; lanes * nd * k],
+            convert_at: vec![0.0; lanes * nd * k],
+            mining_total: vec![0.0; lanes * k],
+        };
+        let gain = m.uptime * (1.0 - m.pool_fee);
+        let cost_per_w_mwh = m.uptime * m.overhead * 24.0 / 1e6;
+        // Lease signing days needed by any decision day's AI value.
+        let mut l_days: Vec<usize> = self.ai.iter().flat_map(|a| a.npv_terms.iter().map(|t| t.0)).collect();
+        l_days.sort_unstable();
+        l_days.dedup();
+        let n_l = l_days.len();
+        let mut l_vals = vec![0.0f64; n_l.max(1) * lanes];
+        l_days.push(usize::MAX);
+        // The slices' units are the same on every path (refreshes are deterministic).
+        let mut units: Vec<Vec<f64>> = self.units0.clone();
+        let max_types = self.eras.iter().map(|e| e.defs.len()).max().unwrap_or(1).max(1);
+        let mut margins = vec![0.0f64; max_types * lanes];
+        let mut rev_th = vec![0.0f64; lanes];
+        let mut cash = vec![0.0f64; lanes];
+        let mut refresh = vec![0.0f64; k * lanes];
+        let mut cum = vec![0.0f64; k * lanes];
+        let mut prefix = vec![0.0f64; nd * k * lanes];
+        let mut refresh_pv = vec![0.0f64; nd * k * lanes];
+        let mut held_th = vec![0.0f64; nd * k];
+        let mut era = 0usize;
+        let mut di = 0usize;
+        let mut li = 0usize;
+        prep.run_block(seed, block, lanes, antithetic, |d| {
+            let t = d.t;
+            let mut refreshed = false;
+            if era + 1 < self.eras.len() && self.eras[era + 1].start_day == t {
+                let old = &self.eras[era].defs;
+                let bought = self.slice_mw * 1e6 / (m.overhead * prep.eta[t]);
+                for (j, u) in units.iter_mut().enumerate() {
+                    let sold: f64 = u.iter().zip(old).map(|(n, b)| n * b.ths).sum();
+                    let r = &mut refresh[j * lanes..(j + 1) * lanes];
+                    for i in 0..lanes {
+                        r[i] = m.salvage_usd_per_th * sold - m.hw_days_of_hashprice * d.hv[i] * d.s[i] * bought;
+                    }
+                    *u = vec![bought];
+                }
+                era += 1;
+                refreshed = true;
+            }
+            let defs = &self.eras[era].defs;
+            for i in 0..lanes {
+                rev_th[i] = d.hv[i] * d.s[i] * gain;
+            }
+            let cost_w = cost_per_w_mwh * prep.power_price[t];
+            for (j, b) in defs.iter().enumerate() {
+                let mg = &mut margins[j * lanes..(j + 1) * lanes];
+                let cost = cost_w * b.power_w;
+                for i in 0..lanes {
+                    let rev = rev_th[i] * b.ths;
+                    mg[i] = if m.curtail && rev < cost { 0.0 } else { rev - cost };
+                }
+            }
+            let w = prep.w_mining[t];
+            let decision = di < nd && self.days[di] == t;
+            for (j, u) in units.iter().enumerate() {
+                let fleet_mw: f64 = u.iter().zip(defs).map(|(n, b)| n * b.power_w * m.overhead / 1e6).sum();
+                let c = &mut cash[..lanes];
+                c.fill(-self.opex_rate * fleet_mw);
+                for (ty, &n_units) in u.iter().enumerate() {
+                    let mg = &margins[ty * lanes..(ty + 1) * lanes];
+                    for i in 0..lanes {
+                        c[i] += n_units * mg[i];
+                    }
+                }
+                if refreshed {
+                    let r = &refresh[j * lanes..(j + 1) * lanes];
+                    for i in 0..lanes {
+                        c[i] += r[i];
+                    }
+                }
+                let cj = &mut cum[j * lanes..(j + 1) * lanes];
+                if decision {
+                    let o = (di * k + j) * lanes;
+                    prefix[o..o + lanes].copy_from_slice(cj);
+                    if refreshed {
+                        let r = &refresh[j * lanes..(j + 1) * lanes];
+                        for i in 0..lanes {
+                            refresh_pv[o + i] = r[i] * w;
+                        }
+                    }
+                    held_th[di * k + j] = u.iter().zip(defs).map(|(n, b)| n * b.ths).sum();
+                }
+                for i in 0..lanes {
+                    cj[i] += c[i] * w;
+                }
+            }
+            if t == l_days[li] {
+                l_vals[li * lanes..(li + 1) * lanes].copy_from_slice(&d.ln_l[..lanes]);
+                li += 1;
+            }
+            if decision {
+                for i in 0..lanes {
+                    let o = i * nd + di;
+                    out.hashprice[o] = d.hv[i] * d.s[i] * 1000.0;
+                    out.lease[o] = d.ln_l[i].exp();
+                    out.price[o] = d.s[i];
+                }
+                di += 1;
+            }
+        });
+        for i in 0..lanes {
+            for j in 0..k {
+                out.mining_total[i * k + j] = cum[j * lanes + i];
+            }
+            for (di, &day) in self.days.iter().enumerate() {
+                let ai = &self.ai[di];
+                let mut v = ai.npv_const;
+                for &(sign, coef) in &ai.npv_terms {
+                    let li = l_days.binary_search(&sign).unwrap_or(0);
+                    v += coef * l_vals[li * lanes + i].exp();
+                }
+                for j in 0..k {
+                    let o = (di * k + j) * lanes + i;
+                    let q = (i * nd + di) * k + j;
+                    out.mining_from[q] = cum[j * lanes + i] - prefix[o] - refresh_pv[o];
+                    out.convert_at[q] = v + m.salvage_usd_per_th * held_th[di * k + j] * prep.w_mining[day];
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::StrategyKind;
+    use crate::sim::{simulate_raw, PlanSpec};
+
+    /// Converting all slices on day 0 equals `convert 1.0`, never converting equals `mine`, and
+    /// converting slices 0..j on a decision day equals `schedule [(d, j/k)]`, path by path.
+    #[test]
+    fn slices_reproduce_the_deterministic_strategies() {
+        let mut sc = Scenario::default();
+        sc.run.horizon_years = 9.0;
+        sc.strategy.tranches = 4;
+        sc.strategy.decide_months = 50; // day 1521 > refresh day 1460 (refresh every 4 years)
+        let sl = Slices::new(&sc).unwrap();
+        let paths = 40;
+        let b = sl.block(5, 0, paths, false);
+        let days = sl.decision_days().to_vec();
+        let d_mid = days[20];
+        let d_ref = *days.iter().find(|&&d| d >= 1460).unwrap();
+        let specs = vec![
+            PlanSpec { strategy: StrategyKind::Mine, share: None, conversions: vec![] },
+            PlanSpec { strategy: StrategyKind::Convert, share: Some(1.0), conversions: vec![(0, 1.0)] },
+            PlanSpec { strategy: StrategyKind::Schedule, share: None, conversions: vec![(d_mid, 0.5)] },
+            PlanSpec { strategy: StrategyKind::Schedule, share: None, conversions: vec![(d_ref, 0.75)] },
+        ];
+        let raw = simulate_raw(&sc, &specs, paths as u64, 5, false, &|_| {});
+        let k = 4;
+        let nd = days.len();
+        let di_mid = days.iter().position(|&d| d == d_mid).unwrap();
+        let di_ref = days.iter().position(|&d| d == d_ref).unwrap();
+        for p in 0..paths {
+            let total: f64 = (0..k).map(|j| b.mining_total[p * k + j]).sum();
+            let policy = |di: usize, upto: usize| -> f64 {
+                let mut v = total;
+                for j in 0..upto {
+                    let q = (p * nd + di) * k + j;
+                    v += b.convert_at[q] - b.mining_from[q];
+                }
+                v
+            };
+            let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1e6);
+            assert!(close(total, raw.npv[p * 4]), "mine {total} vs {}", raw.npv[p * 4]);
+            assert!(close(policy(0, 4), raw.npv[p * 4 + 1]), "convert {} vs {}", policy(0, 4), raw.npv[p * 4 + 1]);
+            assert!(close(policy(di_mid, 2), raw.npv[p * 4 + 2]), "schedule mid");
+            assert!(close(policy(di_ref, 3), raw.npv[p * 4 + 3]), "schedule after refresh {} vs {}", policy(di_ref, 3), raw.npv[p * 4 + 3]);
+            // The state is recorded.
+            assert!(b.hashprice[p * nd] > 0.0 && b.lease[p * nd] > 0.0 && b.price[p * nd] > 0.0);
+        }
+    }
+}

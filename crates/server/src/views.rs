@@ -1,0 +1,588 @@
+//! From a run's result document (`simulate --json`, plus the server's `sensitivity`) to charts and
+//! tables. Shared by the dashboard (`GET /api/runs/{id}/charts/{name}`) and `hashpivot report`, so
+//! both show the same figures.
+//!
+//! The reader is tolerant about the layout of `bands` (per-quantity `{p5,p50,p95}` arrays with a
+//! `years` or `days` axis, optionally keyed by strategy) so that additions to the engine's output
+//! don't break the dashboard; a quantity that is absent is simply not drawn.
+
+use hashpivot_charts::{
+    DistSeries, DistributionChart, FanChart, FanSeries, LineChart, LineSeries, StepChart, Tornado,
+    TornadoRow, Units, XKind,
+};
+use serde_json::Value;
+
+/// One chart of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chart {
+    /// Short name used in URLs (`npv`, `price`, ...).
+    pub name: String,
+    /// Title.
+    pub title: String,
+    /// The SVG document.
+    pub svg: String,
+}
+
+/// The chart names a run can have, in display order.
+pub const CHART_NAMES: [&str; 9] = [
+    "npv",
+    "price",
+    "hashprice",
+    "difficulty",
+    "hashrate",
+    "site_cash",
+    "schedule",
+    "boundary",
+    "tornado",
+];
+
+/// One strategy's row of the results table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StrategyRow {
+    /// Display label (`mine`, `convert 50%`).
+    pub label: String,
+    /// NPV mean, standard error and percentiles.
+    pub mean: f64,
+    /// Standard error of the mean.
+    pub stderr: f64,
+    /// 5th percentile.
+    pub p5: f64,
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// Mean NPV of the mining part.
+    pub mining: f64,
+    /// Mean NPV of the AI part.
+    pub ai: f64,
+    /// P(NPV < 0).
+    pub prob_negative: f64,
+    /// P(NPV < NPV of mine on the same path).
+    pub prob_below_mine: f64,
+    /// CVaR 5%.
+    pub cvar5: f64,
+    /// The raw JSON object.
+    pub raw: Value,
+}
+
+fn num(v: &Value, key: &str) -> f64 {
+    v.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN)
+}
+
+/// The strategy label of a result entry: `convert 50%` when it carries a share.
+pub fn strategy_label(r: &Value) -> String {
+    let name = r
+        .get("label")
+        .or_else(|| r.get("strategy"))
+        .and_then(Value::as_str)
+        .unwrap_or("?")
+        .to_string();
+    if r.get("label").is_some() {
+        return name;
+    }
+    match r.get("share").and_then(Value::as_f64) {
+        Some(s) if name != "mine" && name != "optimal" => format!("{name} {}%", fmt_pct(s)),
+        _ => name,
+    }
+}
+
+fn fmt_pct(s: f64) -> String {
+    let p = s * 100.0;
+    if (p - p.round()).abs() < 1e-9 {
+        format!("{}", p.round() as i64)
+    } else {
+        format!("{p:.1}")
+    }
+}
+
+/// The rows of the results table.
+pub fn strategy_rows(result: &Value) -> Vec<StrategyRow> {
+    let Some(list) = result.get("results").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    list.iter()
+        .map(|r| {
+            let npv = r.get("npv").cloned().unwrap_or(Value::Null);
+            StrategyRow {
+                label: strategy_label(r),
+                mean: num(&npv, "mean"),
+                stderr: num(&npv, "stderr"),
+                p5: num(&npv, "p5"),
+                p50: num(&npv, "p50"),
+                p95: num(&npv, "p95"),
+                mining: num(r, "mining_npv_mean"),
+                ai: num(r, "ai_npv_mean"),
+                prob_negative: num(r, "prob_negative"),
+                prob_below_mine: num(r, "prob_below_mine"),
+                cvar5: num(r, "cvar5"),
+                raw: r.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Histogram bins of a result entry, if the engine reported them (`histogram: {edges, counts}` or
+/// `npv.histogram`).
+fn bins(r: &Value) -> Vec<(f64, f64, f64)> {
+    let h = r
+        .get("histogram")
+        .or_else(|| r.get("npv").and_then(|n| n.get("histogram")));
+    let Some(h) = h else { return Vec::new() };
+    let edges: Vec<f64> = h
+        .get("edges")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default();
+    let counts: Vec<f64> = h
+        .get("counts")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default();
+    if edges.len() != counts.len() + 1 {
+        return Vec::new();
+    }
+    counts
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (edges[i], edges[i + 1], *c))
+        .collect()
+}
+
+/// The NPV distribution chart of all strategies.
+pub fn npv_chart(result: &Value) -> Option<String> {
+    let rows = strategy_rows(result);
+    if rows.is_empty() {
+        return None;
+    }
+    let series = rows
+        .iter()
+        .map(|r| {
+            let mut notes = vec![format!("std. error of mean {}", Units::usd().fmt(r.stderr))];
+            if r.prob_negative.is_finite() {
+                notes.push(format!("P(NPV < 0) {:.1}%", r.prob_negative * 100.0));
+            }
+            if r.prob_below_mine.is_finite() && r.label != "mine" {
+                notes.push(format!("P(NPV < mine) {:.1}%", r.prob_below_mine * 100.0));
+            }
+            if r.cvar5.is_finite() {
+                notes.push(format!("CVaR 5% {}", Units::usd().fmt(r.cvar5)));
+            }
+            DistSeries {
+                name: r.label.clone(),
+                mean: r.mean,
+                p5: r.p5,
+                p50: r.p50,
+                p95: r.p95,
+                bins: bins(&r.raw),
+                notes,
+            }
+        })
+        .collect();
+    Some(
+        DistributionChart {
+            title: "NPV distribution by strategy".into(),
+            value_label: "NPV (USD)".into(),
+            units: Units::usd(),
+            series,
+        }
+        .to_svg(),
+    )
+}
+
+/// The time axis of the bands, in years.
+fn band_years(bands: &Value, n: usize) -> Vec<f64> {
+    for (key, scale) in [
+        ("years", 1.0),
+        ("year", 1.0),
+        ("t_years", 1.0),
+        ("days", 1.0 / 365.0),
+        ("day", 1.0 / 365.0),
+    ] {
+        if let Some(a) = bands.get(key).and_then(Value::as_array) {
+            let v: Vec<f64> = a.iter().filter_map(Value::as_f64).map(|x| x * scale).collect();
+            if v.len() == n {
+                return v;
+            }
+        }
+    }
+    (0..n).map(|i| i as f64).collect()
+}
+
+fn arr(v: &Value, key: &str) -> Option<Vec<f64>> {
+    v.get(key)?
+        .as_array()
+        .map(|a| a.iter().map(|x| x.as_f64().unwrap_or(f64::NAN)).collect())
+}
+
+/// Reads one quantity's fan series: `{p5,p50,p95}`, `{strategy: {p5,p50,p95}}`, or
+/// `[{year|day, p5, p50, p95}, ...]`.
+fn fan_series(bands: &Value, v: &Value, name: &str, scale: f64) -> Vec<FanSeries> {
+    let sc = |a: Vec<f64>| a.into_iter().map(|x| x * scale).collect::<Vec<f64>>();
+    if let (Some(p5), Some(p50), Some(p95)) = (arr(v, "p5"), arr(v, "p50"), arr(v, "p95")) {
+        let x = match arr(v, "years") {
+            Some(y) if y.len() == p50.len() => y,
+            _ => match arr(v, "days") {
+                Some(d) if d.len() == p50.len() => d.iter().map(|d| d / 365.0).collect(),
+                _ => band_years(bands, p50.len()),
+            },
+        };
+        return vec![FanSeries {
+            name: name.to_string(),
+            x,
+            p5: sc(p5),
+            p50: sc(p50),
+            p95: sc(p95),
+        }];
+    }
+    if let Some(list) = v.as_array() {
+        // One series per entry: `[{"strategy", "share"?, "p5": [..], "p50": [..], "p95": [..]}]`.
+        if list.iter().all(|e| e.get("p50").is_some_and(Value::is_array)) && !list.is_empty() {
+            return list
+                .iter()
+                .flat_map(|e| fan_series(bands, e, &strategy_label(e), scale))
+                .collect();
+        }
+        let mut s = FanSeries {
+            name: name.to_string(),
+            ..FanSeries::default()
+        };
+        for (i, e) in list.iter().enumerate() {
+            let x = e
+                .get("year")
+                .and_then(Value::as_f64)
+                .or_else(|| e.get("day").and_then(Value::as_f64).map(|d| d / 365.0))
+                .unwrap_or(i as f64);
+            s.x.push(x);
+            s.p5.push(num(e, "p5") * scale);
+            s.p50.push(num(e, "p50") * scale);
+            s.p95.push(num(e, "p95") * scale);
+        }
+        return if s.x.is_empty() { vec![] } else { vec![s] };
+    }
+    if let Some(obj) = v.as_object() {
+        return obj
+            .iter()
+            .flat_map(|(k, sub)| {
+                if sub.is_object() || sub.is_array() {
+                    fan_series(bands, sub, k, scale)
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+    }
+    Vec::new()
+}
+
+struct BandSpec {
+    name: &'static str,
+    keys: &'static [&'static str],
+    title: &'static str,
+    y_label: &'static str,
+    log: bool,
+}
+
+const BANDS: [BandSpec; 5] = [
+    BandSpec {
+        name: "price",
+        keys: &["price", "price_usd", "btc_price"],
+        title: "BTC price (p5–p95 fan)",
+        y_label: "USD per BTC",
+        log: true,
+    },
+    BandSpec {
+        name: "hashprice",
+        keys: &["hashprice", "hashprice_usd_per_ph_day"],
+        title: "Hashprice (p5–p95 fan)",
+        y_label: "USD per PH/s per day",
+        log: true,
+    },
+    BandSpec {
+        name: "difficulty",
+        keys: &["difficulty"],
+        title: "Difficulty (p5–p95 fan)",
+        y_label: "difficulty",
+        log: true,
+    },
+    BandSpec {
+        name: "hashrate",
+        keys: &["hashrate_ehs", "network_hashrate_ehs", "hashrate", "network_hashrate"],
+        title: "Network hashrate (p5–p95 fan)",
+        y_label: "EH/s",
+        log: true,
+    },
+    BandSpec {
+        name: "site_cash",
+        keys: &["site_cash", "site_cash_usd", "cash"],
+        title: "Site net cash per year (p5–p95 fan)",
+        y_label: "USD per year",
+        log: false,
+    },
+];
+
+fn band_chart(result: &Value, spec: &BandSpec) -> Option<String> {
+    let bands = result.get("bands")?;
+    let (key, v) = spec
+        .keys
+        .iter()
+        .find_map(|k| bands.get(*k).map(|v| (*k, v)))?;
+    // The engine's state is TH/s; the chart reads better in EH/s.
+    let mut scale = 1.0;
+    if spec.name == "hashrate" && !key.ends_with("ehs") {
+        let probe = fan_series(bands, v, key, 1.0);
+        let big = probe
+            .iter()
+            .flat_map(|s| s.p50.iter())
+            .any(|x| x.is_finite() && *x > 1e5);
+        if big {
+            scale = 1e-6;
+        }
+    }
+    let series = fan_series(bands, v, spec.name, scale);
+    if series.is_empty() {
+        return None;
+    }
+    let units = match spec.name {
+        "price" | "site_cash" => Units::usd(),
+        "hashprice" => Units {
+            prefix: "$".into(),
+            ..Units::default()
+        },
+        "hashrate" => Units::suffix("EH/s"),
+        _ => Units::plain(),
+    };
+    let positive = series
+        .iter()
+        .flat_map(|s| s.p5.iter())
+        .all(|x| !x.is_finite() || *x > 0.0);
+    Some(
+        FanChart {
+            title: spec.title.into(),
+            x_label: "years from today".into(),
+            y_label: spec.y_label.into(),
+            units,
+            log_y: spec.log && positive,
+            series,
+        }
+        .to_svg(),
+    )
+}
+
+/// Every band quantity of the result with its fan series (for tables): `(quantity, series)`.
+pub fn band_table(result: &Value) -> Vec<(&'static str, Vec<FanSeries>)> {
+    let Some(bands) = result.get("bands") else {
+        return Vec::new();
+    };
+    BANDS
+        .iter()
+        .filter_map(|spec| {
+            let v = spec.keys.iter().find_map(|k| bands.get(*k))?;
+            let s = fan_series(bands, v, spec.name, 1.0);
+            (!s.is_empty()).then_some((spec.name, s))
+        })
+        .collect()
+}
+
+/// The optimal strategy's entry, if the run has one.
+fn optimal(result: &Value) -> Option<&Value> {
+    result
+        .get("results")?
+        .as_array()?
+        .iter()
+        .find(|r| r.get("strategy").and_then(Value::as_str) == Some("optimal"))
+}
+
+/// Lines from an object of arrays with an x axis (`years`, `months`, `days` or `day`); each other
+/// numeric array is one line.
+fn lines_from(v: &Value) -> Vec<LineSeries> {
+    let Some(obj) = v.as_object() else {
+        return Vec::new();
+    };
+    let x: Option<Vec<f64>> = [("years", 1.0), ("months", 1.0 / 12.0), ("days", 1.0 / 365.0), ("day", 1.0 / 365.0), ("month", 1.0 / 12.0)]
+        .iter()
+        .find_map(|(k, s)| arr(v, k).map(|a| a.iter().map(|x| x * s).collect()));
+    let Some(x) = x else { return Vec::new() };
+    obj.iter()
+        .filter(|(k, _)| !["years", "months", "days", "day", "month"].contains(&k.as_str()))
+        .filter_map(|(k, a)| {
+            let a = a.as_array()?;
+            let y: Vec<f64> = a.iter().filter_map(Value::as_f64).collect();
+            (y.len() == x.len()).then(|| LineSeries {
+                name: k.replace('_', " "),
+                points: x.iter().copied().zip(y).collect(),
+                step: false,
+            })
+        })
+        .collect()
+}
+
+/// Share of the site converted over time under the optimal policy.
+fn schedule_chart(result: &Value) -> Option<String> {
+    let policy = optimal(result)?.get("policy")?;
+    let series = lines_from(policy);
+    if series.is_empty() {
+        return None;
+    }
+    Some(
+        StepChart {
+            title: "Optimal conversion schedule: share of the site converted".into(),
+            x_label: "years from today".into(),
+            y_label: "share converted".into(),
+            series,
+        }
+        .to_svg(),
+    )
+}
+
+/// The exercise boundary of the optimal policy.
+fn boundary_chart(result: &Value) -> Option<String> {
+    let b = optimal(result)?.get("boundary")?;
+    let series = lines_from(b);
+    if series.is_empty() {
+        return None;
+    }
+    Some(
+        LineChart {
+            title: "Exercise boundary of the optimal policy".into(),
+            x_label: "years from today".into(),
+            y_label: "hashprice at which converting pays".into(),
+            x_kind: XKind::Years,
+            units: Units::plain(),
+            series,
+            ..LineChart::default()
+        }
+        .to_svg(),
+    )
+}
+
+/// The tornado chart of `result.sensitivity` (see [`crate::sensitivity`]).
+pub fn tornado_chart(result: &Value) -> Option<String> {
+    let s = result.get("sensitivity")?;
+    let target = s.get("strategy").and_then(Value::as_str)?.to_string();
+    let base = s.get("base")?.get(&target)?.as_f64()?;
+    let rows: Vec<TornadoRow> = s
+        .get("inputs")?
+        .as_array()?
+        .iter()
+        .filter_map(|i| {
+            Some(TornadoRow {
+                label: i.get("label").and_then(Value::as_str)?.to_string(),
+                low_label: i.get("low_label").and_then(Value::as_str)?.to_string(),
+                high_label: i.get("high_label").and_then(Value::as_str)?.to_string(),
+                low: i.get("low")?.get(&target)?.as_f64()?,
+                high: i.get("high")?.get(&target)?.as_f64()?,
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let delta = s.get("delta").and_then(Value::as_f64).unwrap_or(0.2);
+    let paths = s.get("paths").and_then(Value::as_u64).unwrap_or(0);
+    Some(
+        Tornado {
+            title: format!(
+                "Sensitivity of mean NPV ({target}) to inputs ±{}% ({paths} paths each)",
+                fmt_pct(delta)
+            ),
+            value_label: format!("mean NPV of {target}, USD"),
+            units: Units::usd(),
+            base,
+            rows,
+        }
+        .to_svg(),
+    )
+}
+
+/// Titles of the charts.
+pub fn chart_title(name: &str) -> &'static str {
+    match name {
+        "npv" => "NPV distribution by strategy",
+        "price" => "BTC price",
+        "hashprice" => "Hashprice",
+        "difficulty" => "Difficulty",
+        "hashrate" => "Network hashrate",
+        "site_cash" => "Site net cash",
+        "schedule" => "Optimal conversion schedule",
+        "boundary" => "Exercise boundary",
+        "tornado" => "Sensitivity (tornado)",
+        _ => "",
+    }
+}
+
+/// One chart of a run by name, `None` when the run has no data for it.
+pub fn run_chart(result: &Value, name: &str) -> Option<String> {
+    match name {
+        "npv" => npv_chart(result),
+        "schedule" => schedule_chart(result),
+        "boundary" => boundary_chart(result),
+        "tornado" => tornado_chart(result),
+        _ => BANDS
+            .iter()
+            .find(|b| b.name == name)
+            .and_then(|b| band_chart(result, b)),
+    }
+}
+
+/// Every chart the run has data for, in display order.
+pub fn run_charts(result: &Value) -> Vec<Chart> {
+    CHART_NAMES
+        .iter()
+        .filter_map(|n| {
+            run_chart(result, n).map(|svg| Chart {
+                name: n.to_string(),
+                title: chart_title(n).to_string(),
+                svg,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Value {
+        serde_json::from_str(include_str!("../tests/fixtures/sim_output.json")).unwrap()
+    }
+
+    #[test]
+    fn rows_and_labels() {
+        let rows = strategy_rows(&sample());
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].label, "mine");
+        assert_eq!(rows[1].label, "convert 50%");
+        assert!(rows[1].mean.is_finite());
+    }
+
+    #[test]
+    fn charts_exist_for_the_sample_and_carry_its_numbers() {
+        let s = sample();
+        let names: Vec<String> = run_charts(&s).into_iter().map(|c| c.name).collect();
+        for n in ["npv", "price", "hashprice", "difficulty", "hashrate", "site_cash"] {
+            assert!(names.iter().any(|x| x == n), "missing {n} in {names:?}");
+        }
+        // No optimal entry in the sample: those panels are hidden.
+        assert!(!names.iter().any(|x| x == "schedule" || x == "boundary"));
+        let npv = run_chart(&s, "npv").unwrap();
+        let mean = s["results"][0]["npv"]["mean"].as_f64().unwrap();
+        assert!(npv.contains(&format!("data-mean=\"{mean}\"")));
+        // The price fan's first hover column shows the year-0 median.
+        let price = run_chart(&s, "price").unwrap();
+        let p0 = s["bands"]["price_usd"]["p50"][0].as_f64().unwrap();
+        assert!(price.contains(&format!("year 1&#10;price: median {}", Units::usd().fmt(p0))), "{price}");
+    }
+
+    #[test]
+    fn optimal_panels_render_when_present() {
+        let mut s = sample();
+        s["results"].as_array_mut().unwrap().push(serde_json::json!({
+            "strategy": "optimal",
+            "npv": {"mean": 1.0, "stderr": 0.1, "p5": 0.0, "p50": 1.0, "p95": 2.0},
+            "policy": {"years": [0.0, 1.0, 2.0], "mean_share": [0.0, 0.25, 0.5]},
+            "boundary": {"years": [0.0, 1.0, 2.0], "tranche_1": [30.0, 35.0, 40.0]}
+        }));
+        assert!(run_chart(&s, "schedule").unwrap().contains("mean share"));
+        assert!(run_chart(&s, "boundary").unwrap().contains("tranche 1"));
+    }
+}

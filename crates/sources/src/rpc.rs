@@ -1,0 +1,263 @@
+//! Bitcoin Core JSON-RPC client (`getblockchaininfo`, `getblockhash`, `getblockheader`,
+//! `getblockstats`), with basic auth from `--rpc-user/--rpc-password` or the node's `.cookie` file.
+//!
+//! Core answers JSON-RPC 1.0 errors with HTTP 500 (404 for an unknown method) and a body holding
+//! the error object; JSON-RPC 2.0 errors come with HTTP 200. Both become [`SourceError::Rpc`].
+
+use std::cell::Cell;
+use std::path::Path;
+use std::time::Duration;
+
+use base64::Engine;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::{agent, check_url, snippet, split_credentials, transport_error, SourceError};
+
+/// How to authenticate.
+#[derive(Clone, PartialEq, Eq)]
+pub enum RpcAuth {
+    /// No credentials.
+    None,
+    /// `rpcuser` / `rpcpassword`.
+    UserPass {
+        /// User.
+        user: String,
+        /// Password (never printed).
+        password: String,
+    },
+    /// The `user:password` line of the node's `.cookie` file.
+    Cookie(std::path::PathBuf),
+}
+
+impl std::fmt::Debug for RpcAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RpcAuth::None => f.write_str("None"),
+            RpcAuth::UserPass { user, .. } => {
+                write!(f, "UserPass {{ user: {user:?}, password: <hidden> }}")
+            }
+            RpcAuth::Cookie(p) => write!(f, "Cookie({})", p.display()),
+        }
+    }
+}
+
+/// A JSON-RPC client for one node.
+pub struct RpcClient {
+    url: String,
+    authorization: Option<String>,
+    agent: ureq::Agent,
+    timeout: Duration,
+    next_id: Cell<u64>,
+}
+
+impl std::fmt::Debug for RpcClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RpcClient")
+            .field("url", &self.url)
+            .field(
+                "authorization",
+                &self.authorization.as_ref().map(|_| "<hidden>"),
+            )
+            .finish()
+    }
+}
+
+/// Reads a cookie file (`__cookie__:hex`), returning (user, password).
+pub fn read_cookie(path: &Path) -> Result<(String, String), SourceError> {
+    let err = |m: String| SourceError::Cookie {
+        path: path.display().to_string(),
+        message: m,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read it: {e}")))?;
+    let line = text.lines().next().unwrap_or("").trim();
+    let (u, p) = line.split_once(':').ok_or_else(|| {
+        err("expected one line `user:password` (Bitcoin Core's .cookie)".to_string())
+    })?;
+    if u.is_empty() || p.is_empty() {
+        return Err(err(
+            "expected one line `user:password` (Bitcoin Core's .cookie)".to_string(),
+        ));
+    }
+    Ok((u.to_string(), p.to_string()))
+}
+
+/// `getblockchaininfo` (the fields used).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ChainInfo {
+    /// `main`, `test`, `signet`, `regtest`.
+    pub chain: String,
+    /// Height of the best validated block.
+    pub blocks: u64,
+    /// Hash of the best block.
+    #[serde(default)]
+    pub bestblockhash: String,
+    /// Current difficulty.
+    #[serde(default)]
+    pub difficulty: f64,
+}
+
+/// `getblockstats` (the fields used).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct BlockStats {
+    /// Height.
+    pub height: u64,
+    /// Block time.
+    pub time: i64,
+    /// Fees, satoshis.
+    pub totalfee: u64,
+    /// Subsidy, satoshis.
+    pub subsidy: u64,
+}
+
+impl RpcClient {
+    /// A client for `url` (credentials in the URL are accepted and moved to the header).
+    pub fn new(url: &str, auth: RpcAuth, timeout: Duration) -> Result<RpcClient, SourceError> {
+        check_url("--rpc", url)?;
+        let (clean, in_url) = split_credentials(url);
+        let creds = match auth {
+            RpcAuth::UserPass { user, password } => Some((user, password)),
+            RpcAuth::Cookie(p) => Some(read_cookie(&p)?),
+            RpcAuth::None => in_url,
+        };
+        let authorization = creds.map(|(u, p)| {
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
+            )
+        });
+        Ok(RpcClient {
+            url: clean,
+            authorization,
+            agent: agent(timeout),
+            timeout,
+            next_id: Cell::new(1),
+        })
+    }
+
+    /// The node URL (without credentials).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Calls `method` with `params` and decodes the `result`.
+    pub fn call<T: DeserializeOwned>(&self, method: &str, params: Value) -> Result<T, SourceError> {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        let body =
+            json!({"jsonrpc": "1.0", "id": id, "method": method, "params": params}).to_string();
+        let mut req = self
+            .agent
+            .post(&self.url)
+            .set("Content-Type", "application/json");
+        if let Some(a) = &self.authorization {
+            req = req.set("Authorization", a);
+        }
+        let (status, text) = match req.send_string(&body) {
+            Ok(r) => {
+                let s = r.status();
+                (s, r.into_string().map_err(|e| self.io_err(method, e))?)
+            }
+            Err(ureq::Error::Status(s, r)) => (s, r.into_string().unwrap_or_default()),
+            Err(ureq::Error::Transport(t)) => {
+                return Err(transport_error(&self.url, method, self.timeout, &t))
+            }
+        };
+        if status == 401 || status == 403 {
+            return Err(SourceError::Unauthorized {
+                url: self.url.clone(),
+                status,
+            });
+        }
+        let v: Value = match serde_json::from_str(&text) {
+            Ok(v) => v,
+            Err(e) => {
+                if status >= 300 {
+                    return Err(SourceError::Http {
+                        url: self.url.clone(),
+                        status,
+                        what: method.to_string(),
+                        body: snippet(&text),
+                    });
+                }
+                return Err(self.json_err(method, e.to_string(), &text));
+            }
+        };
+        if let Some(err) = v.get("error").filter(|e| !e.is_null()) {
+            return Err(SourceError::Rpc {
+                method: method.to_string(),
+                code: err.get("code").and_then(Value::as_i64).unwrap_or(0),
+                message: err
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("(no message)")
+                    .to_string(),
+            });
+        }
+        if status >= 300 {
+            return Err(SourceError::Http {
+                url: self.url.clone(),
+                status,
+                what: method.to_string(),
+                body: snippet(&text),
+            });
+        }
+        let result = v
+            .get("result")
+            .cloned()
+            .ok_or_else(|| self.json_err(method, "no `result` member".to_string(), &text))?;
+        serde_json::from_value(result).map_err(|e| self.json_err(method, e.to_string(), &text))
+    }
+
+    fn io_err(&self, method: &str, e: std::io::Error) -> SourceError {
+        if matches!(
+            e.kind(),
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+        ) {
+            SourceError::Timeout {
+                url: self.url.clone(),
+                secs: self.timeout.as_secs().max(1),
+                what: method.to_string(),
+            }
+        } else {
+            SourceError::Connect {
+                url: self.url.clone(),
+                what: method.to_string(),
+                message: e.to_string(),
+            }
+        }
+    }
+
+    fn json_err(&self, method: &str, message: String, body: &str) -> SourceError {
+        SourceError::Json {
+            url: self.url.clone(),
+            what: method.to_string(),
+            message,
+            body: snippet(body),
+        }
+    }
+
+    /// `getblockchaininfo`.
+    pub fn getblockchaininfo(&self) -> Result<ChainInfo, SourceError> {
+        self.call("getblockchaininfo", json!([]))
+    }
+
+    /// `getblockhash height`.
+    pub fn getblockhash(&self, height: u64) -> Result<String, SourceError> {
+        self.call("getblockhash", json!([height]))
+    }
+
+    /// `getblockheader hash false`: the raw 80-byte header as hex.
+    pub fn getblockheader_hex(&self, hash: &str) -> Result<String, SourceError> {
+        self.call("getblockheader", json!([hash, false]))
+    }
+
+    /// `getblockstats height ["height","time","totalfee","subsidy"]`.
+    pub fn getblockstats(&self, height: u64) -> Result<BlockStats, SourceError> {
+        self.call(
+            "getblockstats",
+            json!([height, ["height", "time", "totalfee", "subsidy"]]),
+        )
+    }
+}

@@ -1,0 +1,250 @@
+// End-to-end test of the hashpivot dashboard in a real browser: Debian's chromium driven by
+// playwright-core. Starts `hashpivot serve` on a free port with a temporary database, edits the
+// scenario, starts a run, follows its progress, checks the charts and reads values from the page
+// against the API. Screenshots of every page go to e2e/screenshots/. Exits non-zero on failure.
+//
+//   HASHPIVOT_BIN=target/debug/hashpivot node e2e/dashboard.test.mjs
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..');
+const bin = resolve(root, process.env.HASHPIVOT_BIN || 'target/debug/hashpivot');
+const browserPath = process.env.CHROMIUM || '/usr/bin/chromium';
+const shots = join(here, 'screenshots');
+mkdirSync(shots, { recursive: true });
+
+let passed = 0;
+let failed = 0;
+const results = [];
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    passed += 1;
+    results.push(`ok   ${name} (${Date.now() - t0} ms)`);
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    failed += 1;
+    results.push(`FAIL ${name}: ${e && e.stack ? e.stack : e}`);
+    console.log(`FAIL ${name}: ${e && e.stack ? e.stack : e}`);
+    throw e;
+  }
+}
+function assert(cond, msg) {
+  if (!cond) throw new Error('assertion failed: ' + msg);
+}
+
+// ---------------------------------------------------------------- server
+function startServer(dbDir) {
+  return new Promise((resolveUrl, reject) => {
+    const child = spawn(bin, ['--db', join(dbDir, 'hashpivot.sqlite'), 'serve', '--addr', '127.0.0.1:0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error('server did not start in 60 s: ' + err)), 60000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/http:\/\/127\.0\.0\.1:\d+\//);
+      if (m) {
+        clearTimeout(timer);
+        resolveUrl({ child, url: m[0] });
+      }
+    });
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}: ${err}`)); });
+  });
+}
+
+async function getJson(url) {
+  const r = await fetch(url);
+  return { status: r.status, body: await r.json() };
+}
+
+const dbDir = mkdtempSync(join(tmpdir(), 'hashpivot-e2e-'));
+let server = null;
+let browser = null;
+try {
+  server = await startServer(dbDir);
+  const base = server.url;
+  console.log(`server ${base}`);
+  browser = await chromium.launch({
+    executablePath: browserPath,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  // A common laptop screen.
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  const consoleErrors = [];
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  page.on('response', async (r) => {
+    if (r.status() >= 400) consoleErrors.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}: ${await r.text().catch(() => '')}`);
+  });
+  // Nothing may leave the machine: every request goes to the server under test.
+  const external = [];
+  page.on('request', (r) => { if (!r.url().startsWith(base)) external.push(r.url()); });
+
+  await step('editor loads the default scenario', async () => {
+    await page.goto(base);
+    await page.waitForSelector('body[data-ready="/"]');
+    const api = await getJson(base + 'api/scenario/default');
+    assert(api.status === 200, 'default scenario');
+    const spot = await page.inputValue('#f-price-spot');
+    assert(Number(spot) === api.body.price.spot, `price.spot ${spot} vs ${api.body.price.spot}`);
+    const rows = await page.locator('#fleet tbody tr').count();
+    assert(rows === api.body.mining.fleet.length, `fleet rows ${rows}`);
+    await page.waitForSelector('#valid.status-ok');
+    await page.screenshot({ path: join(shots, 'editor.png'), fullPage: true });
+  });
+
+  await step('a bad value gets a message beside its field, and the run button is disabled', async () => {
+    await page.fill('#f-price-vol', '-1');
+    await page.waitForFunction(() => {
+      const s = document.querySelector('[data-err-for="price.vol"]');
+      return s && /allowed/.test(s.textContent);
+    });
+    const msg = await page.textContent('[data-err-for="price.vol"]');
+    assert(/0 <= x <= 5/.test(msg), 'message names the range: ' + msg);
+    assert(await page.isDisabled('#run'), 'run button disabled');
+    assert(await page.locator('#f-price-vol.bad').count() === 1, 'field marked');
+    await page.screenshot({ path: join(shots, 'editor-invalid.png') });
+    await page.fill('#f-price-vol', '0.5');
+    await page.waitForSelector('#valid.status-ok');
+    assert((await page.textContent('[data-err-for="price.vol"]')) === '', 'message cleared');
+  });
+
+  let runId = null;
+  const seen = [];
+  await step('change inputs, start a run and follow its progress', async () => {
+    await page.selectOption('#f-strategy-kind', 'convert');
+    await page.fill('#f-strategy-share', '0.4');
+    await page.fill('#f-run-paths', '4000');
+    await page.fill('#f-ai-lease-usd-per-kw-month', '140');
+    await page.waitForSelector('#valid.status-ok');
+    await page.click('#run');
+    await page.waitForURL(/\/runs\/[0-9a-f]+$/);
+    runId = page.url().split('/').pop();
+    // Sample the progress shown on the page until the run is done.
+    const t0 = Date.now();
+    for (;;) {
+      const status = await page.textContent('#status');
+      const p = Number(await page.getAttribute('#progress', 'value'));
+      seen.push([status, p]);
+      if (status === 'done' || status === 'failed') break;
+      assert(Date.now() - t0 < 180000, 'run did not finish in 3 minutes');
+      await page.waitForTimeout(100);
+    }
+    assert(seen[seen.length - 1][0] === 'done', 'run failed: ' + JSON.stringify(seen.slice(-3)));
+    const mid = seen.filter(([s, p]) => s === 'running' && p > 0 && p < 1);
+    assert(mid.length > 0, 'a running state with progress between 0 and 1 was shown: ' + JSON.stringify(seen));
+    for (let i = 1; i < seen.length; i++) assert(seen[i][1] >= seen[i - 1][1], 'progress never goes back');
+    await page.waitForSelector('body[data-ready^="/runs/"]');
+    await page.waitForSelector('#chart-npv svg');
+  });
+
+  await step('the request made by the page is the edited scenario', async () => {
+    const run = await getJson(base + 'api/runs/' + runId);
+    assert(run.status === 200 && run.body.status === 'done', 'run done');
+    assert(run.body.request.strategy === 'convert' && run.body.request.share === 0.4, 'strategy and share');
+    assert(run.body.request.paths === 4000 && run.body.paths === 4000, 'paths');
+    assert(run.body.scenario.ai.lease_usd_per_kw_month === 140, 'edited lease rate');
+    assert(run.body.scenario.price.vol === 0.5, 'edited price vol');
+  });
+
+  await step('results table values match the API', async () => {
+    const run = (await getJson(base + 'api/runs/' + runId)).body;
+    for (const r of run.results) {
+      const label = r.strategy + (typeof r.share === 'number' && r.strategy !== 'mine' ? ' ' + Math.round(r.share * 100) + '%' : '');
+      const row = page.locator(`#results-table tr[data-strategy="${label}"]`);
+      assert(await row.count() === 1, 'row for ' + label);
+      for (const [field, value] of [['mean', r.npv.mean], ['p5', r.npv.p5], ['p95', r.npv.p95], ['prob_negative', r.prob_negative]]) {
+        const v = Number(await row.locator(`td[data-field="${field}"]`).getAttribute('data-value'));
+        assert(v === value, `${label} ${field}: page ${v}, API ${value}`);
+      }
+      // The text a person reads is the same number, rounded ($12.34M).
+      const text = await row.locator('td[data-field="mean"]').textContent();
+      const m = text.match(/^(-?)\$([\d.]+)([kMB]?)$/);
+      assert(m, 'formatted ' + text);
+      const k = { '': 1, k: 1e3, M: 1e6, B: 1e9 }[m[3]];
+      const shown = (m[1] ? -1 : 1) * Number(m[2]) * k;
+      assert(Math.abs(shown - r.npv.mean) <= 0.006 * k, `shown ${text} vs ${r.npv.mean}`);
+    }
+  });
+
+  await step('charts: NPV distribution, fans, site cash, tornado; hover shows values', async () => {
+    for (const name of ['npv', 'price', 'hashprice', 'difficulty', 'hashrate', 'site_cash', 'tornado']) {
+      await page.waitForSelector(`#chart-${name} svg`);
+    }
+    // The NPV chart carries the API's numbers.
+    const run = (await getJson(base + 'api/runs/' + runId)).body;
+    const mean = Number(await page.getAttribute('#chart-npv [data-series="mine"]', 'data-mean'));
+    assert(mean === run.results[0].npv.mean, 'npv chart mean');
+    // Hover over the middle of the price fan: the tooltip shows the median of that year.
+    await page.locator('#chart-price svg').scrollIntoViewIfNeeded();
+    const box = await page.locator('#chart-price svg').boundingBox();
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.5);
+    await page.waitForSelector('.hp-tip', { state: 'visible' });
+    const tip = await page.textContent('.hp-tip');
+    assert(/^year \d+\nprice: median \$/.test(tip), 'tooltip: ' + tip);
+    const year = Number(tip.match(/^year (\d+)/)[1]);
+    const idx = run.bands.years.indexOf(year);
+    assert(idx >= 0, 'year in bands');
+    const want = run.bands.price_usd.p50[idx];
+    const got = tip.match(/median \$([\d.]+)([kM]?)/);
+    const val = Number(got[1]) * { '': 1, k: 1e3, M: 1e6 }[got[2]];
+    assert(Math.abs(val - want) / want < 0.01, `tooltip median ${val} vs API ${want}`);
+    await page.screenshot({ path: join(shots, 'results-hover.png') });
+    await page.mouse.move(5, 5);
+    // The tornado lists the inputs the server moved.
+    const inputs = await page.locator('#chart-tornado [data-input]').count();
+    assert(inputs === run.sensitivity.inputs.length && inputs >= 6, 'tornado rows ' + inputs);
+    await page.screenshot({ path: join(shots, 'results.png'), fullPage: true });
+  });
+
+  await step('runs list and history pages', async () => {
+    await page.click('nav a[data-nav="runs"]');
+    await page.waitForSelector('body[data-ready="/runs"]');
+    assert(await page.locator(`a[href="/runs/${runId}"]`).count() === 1, 'run listed');
+    await page.screenshot({ path: join(shots, 'runs.png'), fullPage: true });
+    await page.click('nav a[data-nav="history"]');
+    await page.waitForSelector('body[data-ready="/history"]');
+    for (const s of ['price', 'difficulty', 'hashprice', 'fees']) {
+      await page.waitForSelector(`#chart-${s} svg`);
+      const halvings = await page.locator(`#chart-${s} .hp-marker`).count();
+      assert(halvings === 4, `${s}: ${halvings} halvings marked`);
+    }
+    // The last price point on the chart is the API's last point.
+    const api = (await getJson(base + 'api/history/price')).body;
+    const last = api.points[api.points.length - 1];
+    await page.locator('#chart-price svg').scrollIntoViewIfNeeded();
+    const box = await page.locator('#chart-price svg').boundingBox();
+    await page.mouse.move(box.x + box.width - 22, box.y + box.height * 0.5);
+    await page.waitForSelector('.hp-tip', { state: 'visible' });
+    const tip = await page.textContent('.hp-tip');
+    assert(tip.startsWith(last[0].slice(0, 4)), `tooltip ${tip} vs last date ${last[0]}`);
+    await page.screenshot({ path: join(shots, 'history.png'), fullPage: true });
+  });
+
+  await step('no console errors and no request left the machine', async () => {
+    assert(consoleErrors.length === 0, 'console errors: ' + consoleErrors.join('\n'));
+    assert(external.length === 0, 'external requests: ' + external.join(', '));
+  });
+} catch (e) {
+  if (failed === 0) {
+    failed += 1;
+    console.log('FAIL setup: ' + (e && e.stack ? e.stack : e));
+  }
+} finally {
+  if (browser) await browser.close().catch(() => {});
+  if (server) server.child.kill('SIGTERM');
+  rmSync(dbDir, { recursive: true, force: true });
+}
+console.log(`e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 && passed > 0 ? 0 : 1);
