@@ -15,7 +15,9 @@ use hashpivot_model::{simulate, RunConfig, Scenario, StrategyKind};
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
 }
 
 fn main() {
@@ -24,12 +26,16 @@ fn main() {
         print!("{}", Scenario::default_toml_annotated());
         return;
     }
-    let paths: u64 = arg("--paths").and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let paths: u64 = arg("--paths")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
     let threads: Option<usize> = arg("--threads").and_then(|s| s.parse().ok());
     let repeat: usize = arg("--repeat").and_then(|s| s.parse().ok()).unwrap_or(3);
     let sc = match arg("--scenario") {
-        Some(f) => Scenario::parse_and_validate(&std::fs::read_to_string(&f).expect("read scenario"))
-            .expect("valid scenario"),
+        Some(f) => {
+            Scenario::parse_and_validate(&std::fs::read_to_string(&f).expect("read scenario"))
+                .expect("valid scenario")
+        }
         None => Scenario::default(),
     };
     let share: f64 = arg("--share").and_then(|s| s.parse().ok()).unwrap_or(1.0);
@@ -41,9 +47,14 @@ fn main() {
         threads,
         ..Default::default()
     };
-    let cores = threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let cores = threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
     println!("engine: mine + convert(1.0), default scenario, {paths} paths x {days} days, {cores} threads");
     let mut best = f64::INFINITY;
+    let mut means = (0.0, 0.0);
     for r in 0..repeat {
         let t0 = Instant::now();
         let out = simulate(&sc, &cfg, &|_| {}).expect("default scenario runs");
@@ -53,6 +64,7 @@ fn main() {
         assert!(mine.npv.p5 <= mine.npv.p50 && mine.npv.p50 <= mine.npv.p95);
         assert!(out.results[1].npv.mean.is_finite());
         let secs = t0.elapsed().as_secs_f64();
+        means = (mine.npv.mean, out.results[1].npv.mean);
         best = best.min(secs);
         println!(
             "run {}: {:.3} s, {:.3e} path-days/s, {:.2} ns/path-day/thread  (mine mean ${:.1} M, convert ${:.1} M)",
@@ -71,6 +83,9 @@ fn main() {
         "threads": cores,
         "best_seconds": best,
         "path_days_per_second": paths as f64 * days / best,
+        "mine_mean": means.0,
+        "convert_mean": means.1,
+        "isa": format!("{:?}", hashpivot_model::engine::isa()),
     });
     println!("{json}");
 }

@@ -9,6 +9,10 @@
 //! cargo run --release -p hashpivot-bench --bin american_put -- --paths 100000 --order 3 --repeat 5
 //! ```
 //!
+//! The same binary also times the `optimal` strategy on the default scenario (4 slices, 60 monthly
+//! decisions, 100,000 paths fitted + 100,000 fresh) in a child process of its own, so that its peak
+//! memory is its own (`--optimal-only` runs just that part; `--skip-optimal` skips it).
+//!
 //! Both engines fit the exercise policy on N paths and price it on N fresh paths with plain Monte
 //! Carlo (no antithetics, no control variates) and a monomial/polynomial basis of the same order,
 //! so their standard errors are comparable; hashpivot's production setting (control variates and
@@ -22,6 +26,10 @@ use hashpivot_lsm::reference::bermudan_put;
 use hashpivot_lsm::{price_put, PutConfig, PutSpec};
 
 struct Args {
+    optimal_only: bool,
+    skip_optimal: bool,
+    optimal_paths: u64,
+    decide_months: u32,
     paths: usize,
     steps: usize,
     order: usize,
@@ -32,6 +40,10 @@ struct Args {
 
 fn parse() -> Result<Args, String> {
     let mut a = Args {
+        optimal_only: false,
+        skip_optimal: false,
+        optimal_paths: 100_000,
+        decide_months: 60,
         paths: 100_000,
         steps: 50,
         order: 3,
@@ -49,6 +61,18 @@ fn parse() -> Result<Args, String> {
             "--repeat" => a.repeat = val()?.parse().map_err(|e| format!("--repeat: {e}"))?,
             "--seed" => a.seed = val()?.parse().map_err(|e| format!("--seed: {e}"))?,
             "--python" => a.python = val()?,
+            "--optimal-only" => a.optimal_only = true,
+            "--skip-optimal" => a.skip_optimal = true,
+            "--optimal-paths" => {
+                a.optimal_paths = val()?
+                    .parse()
+                    .map_err(|e| format!("--optimal-paths: {e}"))?
+            }
+            "--decide-months" => {
+                a.decide_months = val()?
+                    .parse()
+                    .map_err(|e| format!("--decide-months: {e}"))?
+            }
             "-h" | "--help" => {
                 println!(
                     "american_put [--paths N] [--steps M] [--order D] [--repeat R] [--seed X] [--python PATH]"
@@ -136,6 +160,40 @@ fn time_lsm(spec: &PutSpec, cfg: &PutConfig, reference: f64, repeat: usize) -> T
     }
 }
 
+/// Times `optimal` on the default scenario in this process and prints one line of JSON.
+fn optimal_only(a: &Args) {
+    use hashpivot_model::optimal::{run, OptimalConfig};
+    let mut sc = hashpivot_model::Scenario::default();
+    sc.strategy.tranches = 4;
+    sc.strategy.decide_months = a.decide_months;
+    let cfg = OptimalConfig::new(a.optimal_paths, sc.run.seed, false);
+    let t0 = Instant::now();
+    let out = run(&sc, &cfg, &|_| {}).expect("the default scenario runs");
+    let secs = t0.elapsed().as_secs_f64();
+    // Checked inside the timed run's result: the out-of-sample value is a lower bound of the
+    // in-sample one (within noise) and optimal is at least the best static share.
+    let e = &out.extra;
+    let tol = 4.0 * (out.result.npv.stderr.powi(2) + e.npv_out_of_sample.stderr.powi(2)).sqrt();
+    assert!(e.npv_out_of_sample.mean <= out.result.npv.mean + tol);
+    assert!(e.flexibility.value_in_sample.mean >= -4.0 * e.flexibility.value_in_sample.stderr);
+    let v = serde_json::json!({
+        "seconds": secs,
+        "peak_rss_mb": peak_rss_mb(),
+        "paths": a.optimal_paths,
+        "fresh_paths": a.optimal_paths,
+        "tranches": 4,
+        "decide_months": a.decide_months,
+        "horizon_years": sc.run.horizon_years,
+        "npv_in_sample": out.result.npv.mean,
+        "npv_in_sample_stderr": out.result.npv.stderr,
+        "npv_out_of_sample": e.npv_out_of_sample.mean,
+        "npv_out_of_sample_stderr": e.npv_out_of_sample.stderr,
+        "value_of_flexibility": e.flexibility.value_in_sample.mean,
+        "best_static_share": e.flexibility.best_static_share,
+    });
+    println!("{v}");
+}
+
 fn main() {
     let a = match parse() {
         Ok(a) => a,
@@ -144,6 +202,10 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if a.optimal_only {
+        optimal_only(&a);
+        return;
+    }
     let spec = PutSpec {
         spot: 36.0,
         strike: 40.0,
@@ -284,4 +346,44 @@ fn main() {
     if let Some(m) = rss {
         println!("hashpivot peak memory (VmHWM of this process): {m:.0} MB");
     }
+    if a.skip_optimal {
+        return;
+    }
+    println!();
+    println!(
+        "optimal on the default scenario: 4 slices, {} monthly decisions, {} paths fitted + {} fresh",
+        a.decide_months + 1,
+        a.optimal_paths,
+        a.optimal_paths
+    );
+    let exe = std::env::current_exe().expect("own path");
+    let out = Command::new(exe)
+        .args([
+            "--optimal-only",
+            "--optimal-paths",
+            &a.optimal_paths.to_string(),
+        ])
+        .args(["--decide-months", &a.decide_months.to_string()])
+        .output()
+        .expect("run the optimal benchmark");
+    if !out.status.success() {
+        println!(
+            "optimal benchmark failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::process::exit(1);
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    println!(
+        "time {:.1} s, peak memory {:.0} MB; NPV in-sample ${:.1} M ± {:.1} M, out-of-sample ${:.1} M ± {:.1} M, value of flexibility ${:.1} M (best static share {})",
+        f("seconds"),
+        f("peak_rss_mb"),
+        f("npv_in_sample") / 1e6,
+        f("npv_in_sample_stderr") / 1e6,
+        f("npv_out_of_sample") / 1e6,
+        f("npv_out_of_sample_stderr") / 1e6,
+        f("value_of_flexibility") / 1e6,
+        f("best_static_share")
+    );
 }

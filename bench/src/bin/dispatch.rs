@@ -7,16 +7,18 @@
 //!    without and with a 4-hour minimum run/off time (exact dynamic programme);
 //! 2. the five shipped years (2021–2025, 38,351 hours);
 //! 3. building the duration curve once (parse + sort + prefix sums);
-//! 4. the engine's per-batch-per-day step, `batch_day`, with the flat price vs the duration curve,
-//!    over 10 batches × 5,475 days (15 years) — the ratio bounds the engine's slowdown with
-//!    `[power] hourly` on, since everything else in the engine is unchanged.
+//! 4. the per-batch-per-day step, `batch_day`, flat price vs duration curve, 10 batches × 5,475 days;
+//! 5. the engine's own path simulation (`Prepared::run_block`, default scenario, 1,024 paths ×
+//!    15 years) with the mining margins of `sim.rs` computed flat vs from the curve
+//!    (`unit_margin`): the ratio bounds the engine's slowdown with `[power] hourly` on.
 
 use std::hint::black_box;
 use std::time::Instant;
 
+use hashpivot_model::engine::Prepared;
 use hashpivot_model::power::{
-    batch_day, dispatch, ercot_series, BatchDayInput, DayPrice, DispatchConfig, DispatchSite,
-    DurationCurve, FleetBatch, HourMarket, Market,
+    batch_day, dispatch, ercot_series, unit_margin, BatchDayInput, DayPrice, DispatchConfig,
+    DispatchSite, DurationCurve, FleetBatch, HourMarket, Market,
 };
 
 fn median_secs<F: FnMut()>(reps: usize, mut f: F) -> f64 {
@@ -54,6 +56,101 @@ fn fleet10() -> Vec<FleetBatch> {
         power_w: w,
     })
     .collect()
+}
+
+/// The engine's mining step exactly as `sim.rs` computes it (one margin per machine type per lane
+/// per day, discounted), on the engine's own simulated paths (`Prepared::run_block`, 1,024 lanes,
+/// default scenario, 15 years), with the flat price or the HB_WEST 2024 duration curve. The empty
+/// closure gives the cost of the market simulation alone. The full engine does more per day
+/// (strategy bookkeeping), so the ratio of the whole run is below the ratio measured here.
+fn engine_block(curve: &DurationCurve) {
+    let sc = hashpivot_model::Scenario::default();
+    let prep = Prepared::new(&sc);
+    let m = &sc.mining;
+    let gain = m.uptime * (1.0 - m.pool_fee);
+    let mwh_w = m.uptime * m.overhead * 24.0 / 1e6;
+    let defs: Vec<(f64, f64)> = m
+        .fleet
+        .iter()
+        .map(|b| (b.hashrate_ths, b.power_w))
+        .collect();
+    let lanes = 1024;
+    let scale: Vec<f64> = (0..prep.n)
+        .map(|t| (1.0 + sc.site.power_escalator).powf(t as f64 / 365.0))
+        .collect();
+    let time = |mode: u8| {
+        median_secs(5, || {
+            let mut acc = vec![0.0f64; lanes];
+            let mut rev_th = vec![0.0f64; lanes];
+            prep.run_block(
+                42,
+                0,
+                lanes,
+                false,
+                &mut |d: &hashpivot_model::engine::LaneDay| {
+                    if mode == 0 {
+                        return;
+                    }
+                    let t = d.t;
+                    let w = prep.w_mining[t];
+                    for ((r, hv), s) in rev_th.iter_mut().zip(d.hv).zip(d.s) {
+                        *r = hv * s * gain;
+                    }
+                    let cost_w = mwh_w * prep.power_price[t];
+                    for &(ths, pw) in &defs {
+                        if mode == 1 {
+                            let cost = cost_w * pw;
+                            for (a, r) in acc.iter_mut().zip(&rev_th) {
+                                let rev = r * ths;
+                                *a += w * if m.curtail && rev < cost {
+                                    0.0
+                                } else {
+                                    rev - cost
+                                };
+                            }
+                        } else {
+                            let price = DayPrice::Curve {
+                                curve,
+                                scale: scale[t],
+                            };
+                            let mwh = mwh_w * pw;
+                            for i in 0..lanes {
+                                acc[i] += w * unit_margin(rev_th[i] * ths, mwh, price, m.curtail);
+                            }
+                        }
+                    }
+                },
+            );
+            assert!(acc.iter().all(|x| x.is_finite()));
+            black_box(acc);
+        })
+    };
+    let (t0, t1, t2) = (time(0), time(1), time(2));
+    // The whole engine on the same 1,024 paths, one thread, default strategy (a sweep of 5 shares):
+    // what the curve's extra cost is added to.
+    let cfg = hashpivot_model::RunConfig {
+        paths: Some(lanes as u64),
+        threads: Some(1),
+        ..Default::default()
+    };
+    let ts = median_secs(3, || {
+        let out = hashpivot_model::simulate(&sc, &cfg, &|_| {}).unwrap();
+        black_box(out);
+    });
+    println!(
+        "engine simulate(), default scenario, 1,024 paths, 1 thread: {:.1} ms; with the curve's extra {:.1} ms: estimated ratio {:.2}",
+        ts * 1e3,
+        (t2 - t1) * 1e3,
+        (ts + t2 - t1) / ts
+    );
+    println!(
+        "engine block (1,024 paths x {} days, 5 types): market only {:.1} ms, + flat margins {:.1} ms, + curve margins {:.1} ms; ratio curve/flat {:.2}",
+        prep.n,
+        t0 * 1e3,
+        t1 * 1e3,
+        t2 * 1e3,
+        t2 / t1
+    );
 }
 
 fn main() {
@@ -189,9 +286,10 @@ fn main() {
         tq * 1e9 / bs.len() as f64
     );
     println!(
-        "engine step 10 batches x {days} days: flat {:.3} ms, curve {:.3} ms (ratio {:.2})",
+        "batch_day 10 batches x {days} days: flat {:.3} ms, curve {:.3} ms (ratio {:.2})",
         tf * 1e3,
         tc * 1e3,
         tc / tf
     );
+    engine_block(&curve);
 }

@@ -29,7 +29,10 @@ pub use subsidy::{
     mean_subsidy_btc, next_halving_height, subsidy_btc, subsidy_sat, COIN, HALVING_INTERVAL,
 };
 pub use u256::U256;
-pub use verify::{parse_headers_file, verify_chain, verify_checkpoints, Failure, Mode, Report};
+pub use verify::{
+    parse_headers_file, verify_chain, verify_chain_with_progress, verify_checkpoints, Failure,
+    Mode, Report,
+};
 
 /// Errors of the consensus functions. Messages name the offending value and what is allowed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

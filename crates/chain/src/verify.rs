@@ -214,12 +214,27 @@ pub fn median_time_past(times: &[u32]) -> Option<u32> {
 
 /// Verifies `headers` as a consecutive chain starting at `start_height`.
 pub fn verify_chain(headers: &[Header], start_height: u64) -> Report {
-    verify_chain_inner(headers, start_height, true)
+    verify_chain_inner(headers, start_height, true, &mut |_| {})
+}
+
+/// [`verify_chain`], calling `progress(done)` every 4096 headers and at the end (for a progress
+/// bar on long files; the callback does no I/O of its own here).
+pub fn verify_chain_with_progress(
+    headers: &[Header],
+    start_height: u64,
+    progress: &mut dyn FnMut(usize),
+) -> Report {
+    verify_chain_inner(headers, start_height, true, progress)
 }
 
 /// `verify_chain`, with the proof-of-work check switchable so that the unit tests can exercise
 /// the bits, time and version rules on synthetic (unmined) headers. Always on outside tests.
-fn verify_chain_inner(headers: &[Header], start_height: u64, check_pow: bool) -> Report {
+fn verify_chain_inner(
+    headers: &[Header],
+    start_height: u64,
+    check_pow: bool,
+    progress: &mut dyn FnMut(usize),
+) -> Report {
     let mut r = Report {
         mode: Mode::Chain,
         headers: headers.len(),
@@ -233,6 +248,9 @@ fn verify_chain_inner(headers: &[Header], start_height: u64, check_pow: bool) ->
     };
     let mut prev_hash: Option<Hash256> = None;
     for (i, h) in headers.iter().enumerate() {
+        if i % 4096 == 0 && i > 0 {
+            progress(i);
+        }
         let height = start_height + i as u64;
         let hash = h.hash();
         let result = (|| -> Result<Option<bool>, Failure> {
@@ -322,6 +340,7 @@ fn verify_chain_inner(headers: &[Header], start_height: u64, check_pow: bool) ->
             }
         }
     }
+    progress(r.verified);
     r
 }
 
@@ -492,6 +511,10 @@ mod tests {
             r.last_hash.as_deref(),
             Some("00000000b3322c8c3ef7d2cf6da009a776e6a99ee65ec5a32f3f345712238473")
         );
+        let mut seen = Vec::new();
+        let r2 = verify_chain_with_progress(&hs, 0, &mut |n| seen.push(n));
+        assert_eq!(r2, r);
+        assert_eq!(seen, vec![16]);
     }
 
     #[test]
@@ -637,7 +660,7 @@ mod tests {
             500,
             |h| if h < start + 2016 { old } else { want },
         );
-        let r = verify_chain_inner(&good, start, false);
+        let r = verify_chain_inner(&good, start, false, &mut |_| {});
         assert!(r.valid(), "{:?}", r.first_error);
         assert_eq!((r.retargets_exact, r.retargets_bounded), (1, 0));
 
@@ -649,7 +672,9 @@ mod tests {
                 want + 1
             }
         });
-        let e = verify_chain_inner(&bad, start, false).first_error.unwrap();
+        let e = verify_chain_inner(&bad, start, false, &mut |_| {})
+            .first_error
+            .unwrap();
         assert_eq!(e.index, 2016);
         assert_eq!(
             e.failure,
@@ -663,7 +688,9 @@ mod tests {
 
         // A bits change between retargets.
         let mid = synthetic(start, 20, 500, |h| if h < start + 10 { old } else { want });
-        let e = verify_chain_inner(&mid, start, false).first_error.unwrap();
+        let e = verify_chain_inner(&mid, start, false, &mut |_| {})
+            .first_error
+            .unwrap();
         assert_eq!(e.index, 10);
         assert!(matches!(
             e.failure,
@@ -675,7 +702,7 @@ mod tests {
 
         // A retarget whose interval start is not in the input: bounded check only.
         let tail = &good[1000..];
-        let r = verify_chain_inner(tail, start + 1000, false);
+        let r = verify_chain_inner(tail, start + 1000, false, &mut |_| {});
         assert!(r.valid());
         assert_eq!((r.retargets_exact, r.retargets_bounded), (0, 1));
     }
@@ -684,7 +711,7 @@ mod tests {
     fn time_too_old_and_version_rules() {
         // 12 blocks with equal timestamps: block 1's time equals the median of [t0].
         let flat = synthetic(2016 * 100, 12, 0, |_| 0x1b0404cb);
-        let e = verify_chain_inner(&flat, 2016 * 100, false)
+        let e = verify_chain_inner(&flat, 2016 * 100, false, &mut |_| {})
             .first_error
             .unwrap();
         assert_eq!(e.index, 1);
@@ -692,7 +719,9 @@ mod tests {
         assert_eq!(e.failure.code(), "time-too-old");
         // Version 1 blocks after BIP34 activation.
         let v1 = synthetic(400_000, 2, 600, |_| 0x1b0404cb);
-        let e = verify_chain_inner(&v1, 400_000, false).first_error.unwrap();
+        let e = verify_chain_inner(&v1, 400_000, false, &mut |_| {})
+            .first_error
+            .unwrap();
         assert_eq!(e.index, 0);
         assert_eq!(
             e.failure,

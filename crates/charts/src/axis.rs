@@ -37,7 +37,11 @@ impl Scale {
         }
         let ticks = nice_ticks(lo, hi, 6);
         // Snap the ends to the outer ticks so the grid frames the data.
-        let step = if ticks.len() >= 2 { ticks[1] - ticks[0] } else { 0.0 };
+        let step = if ticks.len() >= 2 {
+            ticks[1] - ticks[0]
+        } else {
+            0.0
+        };
         if step > 0.0 {
             lo = (lo / step).floor() * step;
             hi = (hi / step).ceil() * step;
@@ -48,7 +52,10 @@ impl Scale {
     /// A log scale covering the positive `values`, snapped to powers of ten (falls back to linear
     /// when there is no positive value).
     pub fn log_for(values: impl IntoIterator<Item = f64>) -> Scale {
-        let v: Vec<f64> = values.into_iter().filter(|x| x.is_finite() && *x > 0.0).collect();
+        let v: Vec<f64> = values
+            .into_iter()
+            .filter(|x| x.is_finite() && *x > 0.0)
+            .collect();
         if v.is_empty() {
             return Scale::linear_for(v, true);
         }
@@ -147,8 +154,8 @@ pub fn fmt_num(x: f64) -> String {
     }
     let a = x.abs();
     let sign = if x < 0.0 { "-" } else { "" };
-    let (v, suffix) = if a >= 1e15 {
-        return format!("{sign}{:.2e}", a);
+    let (v, suffix) = if a >= 1e18 {
+        return format!("{sign}{a:.2e}");
     } else if a >= 1e12 {
         (a / 1e12, "T")
     } else if a >= 1e9 {
@@ -186,8 +193,14 @@ mod tests {
 
     #[test]
     fn ticks_are_nice() {
-        assert_eq!(nice_ticks(0.0, 10.0, 5), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
-        assert_eq!(nice_ticks(-3.0, 7.0, 5), vec![-4.0, -2.0, 0.0, 2.0, 4.0, 6.0, 8.0]);
+        assert_eq!(
+            nice_ticks(0.0, 10.0, 5),
+            vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
+        );
+        assert_eq!(
+            nice_ticks(-3.0, 7.0, 5),
+            vec![-4.0, -2.0, 0.0, 2.0, 4.0, 6.0, 8.0]
+        );
         let t = nice_ticks(0.1, 0.7, 6);
         assert_eq!(t, vec![0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]);
     }
@@ -199,6 +212,8 @@ mod tests {
         assert_eq!(fmt_num(0.0123), "0.0123");
         assert_eq!(fmt_num(2.5), "2.5");
         assert_eq!(fmt_num(148.26e12), "148T");
+        assert_eq!(fmt_num(1e15), "1000T");
+        assert_eq!(fmt_num(2.5e19), "2.50e19");
         assert_eq!(fmt_num(0.0), "0");
         assert_eq!(fmt_num(999.0), "999");
         assert_eq!(fmt_num(f64::NAN), "–");
@@ -207,10 +222,22 @@ mod tests {
     #[test]
     fn scales_map_ends() {
         let s = Scale::linear_for([3.0, 97.0], true);
-        assert_eq!(s, Scale::Linear { min: 0.0, max: 100.0 });
+        assert_eq!(
+            s,
+            Scale::Linear {
+                min: 0.0,
+                max: 100.0
+            }
+        );
         assert!((s.frac(50.0) - 0.5).abs() < 1e-12);
         let l = Scale::log_for([0.05, 120_000.0]);
-        assert_eq!(l, Scale::Log { min: 0.01, max: 1e6 });
+        assert_eq!(
+            l,
+            Scale::Log {
+                min: 0.01,
+                max: 1e6
+            }
+        );
         assert!((l.frac(1.0) - 0.25).abs() < 1e-12);
         assert_eq!(l.ticks().len(), 9);
     }

@@ -48,7 +48,11 @@ impl Units {
     /// Formats one value.
     pub fn fmt(&self, v: f64) -> String {
         let f = if self.factor == 0.0 { 1.0 } else { self.factor };
-        let v = v * f;
+        let mut v = v * f;
+        // Money below half a cent is zero (Monte Carlo noise such as a 3e-7 standard error).
+        if self.prefix == "$" && v.abs() < 0.005 {
+            v = 0.0;
+        }
         if v < 0.0 && !self.prefix.is_empty() {
             format!("-{}{}{}", self.prefix, fmt_num(-v), self.suffix)
         } else {
@@ -142,7 +146,20 @@ pub fn fractional_year(date: &str) -> Option<f64> {
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }
-    let lengths = [31, if is_leap(y) { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let lengths = [
+        31,
+        if is_leap(y) { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     let doy: i64 = lengths[..(m - 1) as usize].iter().sum::<i64>() + d - 1;
     Some(y as f64 + doy as f64 / days_in_year(y) as f64)
 }
@@ -177,13 +194,7 @@ impl Frame {
         doc.push(r##"<g class="hp-axes" fill="#555" stroke-width="1">"##);
         for t in self.y.ticks() {
             let y = self.py(t);
-            doc.line(
-                self.left,
-                y,
-                self.left + self.w,
-                y,
-                r##"stroke="#e3e3e3""##,
-            );
+            doc.line(self.left, y, self.left + self.w, y, r##"stroke="#e3e3e3""##);
             doc.text(self.left - 6.0, y + 4.0, "end", "", &y_tick(t));
         }
         let xt = self.x.ticks();
@@ -199,7 +210,13 @@ impl Frame {
             self.top + self.h,
             r##"stroke="#888""##,
         );
-        doc.line(self.left, self.top, self.left, self.top + self.h, r##"stroke="#888""##);
+        doc.line(
+            self.left,
+            self.top,
+            self.left,
+            self.top + self.h,
+            r##"stroke="#888""##,
+        );
         if !x_label.is_empty() {
             doc.text(
                 self.left + self.w / 2.0,
@@ -271,6 +288,8 @@ const W: f64 = 760.0;
 const H: f64 = 340.0;
 /// Top of the plot area: the title on the first line, the legend on the second.
 const TOP: f64 = 54.0;
+/// Left of the plot area: room for tick labels such as `$0.0001` and the axis title.
+const LEFT: f64 = 86.0;
 
 // ---------------------------------------------------------------------------------------------
 // Fan chart
@@ -328,9 +347,9 @@ impl FanChart {
             max: if xmax > xmin { xmax } else { xmin + 1.0 },
         };
         let f = Frame {
-            left: 74.0,
+            left: LEFT,
             top: TOP,
-            w: W - 74.0 - 20.0,
+            w: W - LEFT - 20.0,
             h: H - TOP - 48.0,
             x,
             y,
@@ -399,7 +418,7 @@ impl FanChart {
         if self.series.len() == 1 {
             items[0].0 = "median, shaded p5–p95".into();
         }
-        legend(&mut doc, 74.0, 40.0, &items);
+        legend(&mut doc, LEFT, 40.0, &items);
         doc.finish()
     }
 }
@@ -493,9 +512,9 @@ impl LineChart {
             max: if xmax > xmin { xmax } else { xmin + 1.0 },
         };
         let f = Frame {
-            left: 74.0,
+            left: LEFT,
             top: TOP,
-            w: W - 74.0 - 20.0,
+            w: W - LEFT - 20.0,
             h: H - TOP - 48.0,
             x,
             y,
@@ -538,7 +557,11 @@ impl LineChart {
                 s.points.clone()
             };
             let d = path_d(pts.iter().map(|(a, b)| {
-                let yy = if self.log_y && *b <= 0.0 { f64::NAN } else { f.py(*b) };
+                let yy = if self.log_y && *b <= 0.0 {
+                    f64::NAN
+                } else {
+                    f.py(*b)
+                };
                 (f.px(*a), yy)
             }));
             let _ = write!(
@@ -587,7 +610,7 @@ impl LineChart {
             .map(|(i, s)| (s.name.clone(), color(i)))
             .collect();
         if items.len() > 1 {
-            legend(&mut doc, 74.0, 40.0, &items);
+            legend(&mut doc, LEFT, 40.0, &items);
         }
         doc.finish()
     }
@@ -702,9 +725,11 @@ impl DistributionChart {
         let row_h = 44.0;
         let height = (TOP + rows * row_h + 52.0).max(150.0);
         let mut doc = Doc::new(W, height, "distribution", &self.title);
-        doc.out = doc
-            .out
-            .replacen(r#"data-chart="distribution""#, r#"data-chart="distribution" data-mode="quantiles""#, 1);
+        doc.out = doc.out.replacen(
+            r#"data-chart="distribution""#,
+            r#"data-chart="distribution" data-mode="quantiles""#,
+            1,
+        );
         let vals = self
             .series
             .iter()
@@ -726,19 +751,34 @@ impl DistributionChart {
             doc.line(px, f.top, px, f.top + f.h, r##"stroke="#eee""##);
             doc.text(px, f.top + f.h + 16.0, "middle", "", &self.units.fmt(t));
         }
-        doc.line(f.left, f.top + f.h, f.left + f.w, f.top + f.h, r##"stroke="#888""##);
+        doc.line(
+            f.left,
+            f.top + f.h,
+            f.left + f.w,
+            f.top + f.h,
+            r##"stroke="#888""##,
+        );
         doc.text(
             f.left + f.w / 2.0,
             f.top + f.h + 34.0,
             "middle",
             r##"fill="#333""##,
-            &format!("{}: bar p5–p95, thick line median, ◆ mean", self.value_label),
+            &format!(
+                "{}: bar p5–p95, thick line median, ◆ mean",
+                self.value_label
+            ),
         );
         doc.push("</g>");
         if let Scale::Linear { min, max } = x {
             if min < 0.0 && max > 0.0 {
                 let z = f.px(0.0);
-                doc.line(z, f.top, z, f.top + f.h, r##"stroke="#444" stroke-width="1.2""##);
+                doc.line(
+                    z,
+                    f.top,
+                    z,
+                    f.top + f.h,
+                    r##"stroke="#444" stroke-width="1.2""##,
+                );
             }
         }
         for (i, s) in self.series.iter().enumerate() {
@@ -762,7 +802,13 @@ impl DistributionChart {
                 c(W),
                 c(row_h)
             );
-            doc.text(f.left - 10.0, yc + 4.0, "end", r##"fill="#222" font-weight="600""##, &s.name);
+            doc.text(
+                f.left - 10.0,
+                yc + 4.0,
+                "end",
+                r##"fill="#222" font-weight="600""##,
+                &s.name,
+            );
             let (a, b) = (f.px(s.p5), f.px(s.p95));
             let _ = write!(
                 doc.out,
@@ -772,7 +818,13 @@ impl DistributionChart {
                 c((b - a).abs().max(1.0))
             );
             let m = f.px(s.p50);
-            doc.line(m, yc - 11.0, m, yc + 11.0, &format!(r#"stroke="{col}" stroke-width="3""#));
+            doc.line(
+                m,
+                yc - 11.0,
+                m,
+                yc + 11.0,
+                &format!(r#"stroke="{col}" stroke-width="3""#),
+            );
             let mu = f.px(s.mean);
             let _ = write!(
                 doc.out,
@@ -793,9 +845,11 @@ impl DistributionChart {
 
     fn histogram_svg(&self) -> String {
         let mut doc = Doc::new(W, H, "distribution", &self.title);
-        doc.out = doc
-            .out
-            .replacen(r#"data-chart="distribution""#, r#"data-chart="distribution" data-mode="histogram""#, 1);
+        doc.out = doc.out.replacen(
+            r#"data-chart="distribution""#,
+            r#"data-chart="distribution" data-mode="histogram""#,
+            1,
+        );
         // Densities: count / (total * width), so series with different bins compare.
         let dens: Vec<Vec<(f64, f64, f64, f64)>> = self
             .series
@@ -809,14 +863,16 @@ impl DistributionChart {
             })
             .collect();
         let x = Scale::linear_for(
-            self.series.iter().flat_map(|s| s.bins.iter().flat_map(|b| [b.0, b.1])),
+            self.series
+                .iter()
+                .flat_map(|s| s.bins.iter().flat_map(|b| [b.0, b.1])),
             false,
         );
         let y = Scale::linear_for(dens.iter().flatten().map(|d| d.2), true);
         let f = Frame {
-            left: 74.0,
+            left: LEFT,
             top: TOP,
-            w: W - 74.0 - 20.0,
+            w: W - LEFT - 20.0,
             h: H - TOP - 48.0,
             x,
             y,
@@ -832,12 +888,22 @@ impl DistributionChart {
         if let Scale::Linear { min, max } = x {
             if min < 0.0 && max > 0.0 {
                 let z = f.px(0.0);
-                doc.line(z, f.top, z, f.top + f.h, r##"stroke="#444" stroke-width="1.2""##);
+                doc.line(
+                    z,
+                    f.top,
+                    z,
+                    f.top + f.h,
+                    r##"stroke="#444" stroke-width="1.2""##,
+                );
             }
         }
         for (i, (s, d)) in self.series.iter().zip(&dens).enumerate() {
             let col = color(i);
-            let _ = write!(doc.out, r#"<g class="hp-hist" data-series="{}">"#, esc(&s.name));
+            let _ = write!(
+                doc.out,
+                r#"<g class="hp-hist" data-series="{}">"#,
+                esc(&s.name)
+            );
             for &(lo, hi, density, share) in d {
                 let (x0, x1) = (f.px(lo), f.px(hi));
                 let y0 = f.py(density);
@@ -874,7 +940,7 @@ impl DistributionChart {
             .enumerate()
             .map(|(i, s)| (s.name.clone(), color(i)))
             .collect();
-        legend(&mut doc, 74.0, 40.0, &items);
+        legend(&mut doc, LEFT, 40.0, &items);
         doc.finish()
     }
 }
@@ -922,7 +988,11 @@ impl Tornado {
         let height = (TOP + rows.len().max(1) as f64 * row_h + 56.0).max(150.0);
         let mut doc = Doc::new(W, height, "tornado", &self.title);
         // Room for the longest input name (about 7.5 px a character at 13 px).
-        let longest = rows.iter().map(|r| r.label.chars().count()).max().unwrap_or(0);
+        let longest = rows
+            .iter()
+            .map(|r| r.label.chars().count())
+            .max()
+            .unwrap_or(0);
         let left = (longest as f64 * 7.5 + 24.0).clamp(120.0, 320.0);
         let x = Scale::linear_for(
             rows.iter().flat_map(|r| [r.low, r.high]).chain([self.base]),
@@ -955,7 +1025,10 @@ impl Tornado {
             &mut doc,
             left,
             40.0,
-            &[("input lowered".into(), color(0)), ("input raised".into(), color(1))],
+            &[
+                ("input lowered".into(), color(0)),
+                ("input raised".into(), color(1)),
+            ],
         );
         for (i, r) in rows.iter().enumerate() {
             let yc = f.top + row_h * (i as f64 + 0.5);
@@ -999,7 +1072,13 @@ impl Tornado {
             doc.push("</g>");
         }
         let b = f.px(self.base);
-        doc.line(b, f.top - 4.0, b, f.top + f.h, r##"stroke="#222" stroke-width="1.5""##);
+        doc.line(
+            b,
+            f.top - 4.0,
+            b,
+            f.top + f.h,
+            r##"stroke="#222" stroke-width="1.5""##,
+        );
         doc.finish()
     }
 }
@@ -1032,7 +1111,10 @@ mod tests {
         assert_eq!(svg.matches("class=\"hp-band\"").count(), 1);
         assert_eq!(svg.matches("class=\"hp-hit\"").count(), 3);
         // The tooltip of year 2 carries the three values.
-        assert!(svg.contains("year 2&#10;price: median $100k  (p5 $50k – p95 $200k)"), "{svg}");
+        assert!(
+            svg.contains("year 2&#10;price: median $100k  (p5 $50k – p95 $200k)"),
+            "{svg}"
+        );
         // Log axis: ticks at powers of ten.
         assert!(svg.contains(">$10k<") && svg.contains(">$1M<"));
     }
@@ -1053,7 +1135,7 @@ mod tests {
         .to_svg();
         // Plot area: top 54, height 340-54-48 = 238; the axis snaps to ticks 0..100, so 50 sits
         // at 54 + 238 / 2 = 173.
-        assert!(svg.contains(r#"d="M74 173L740 173""#), "{svg}");
+        assert!(svg.contains(r#"d="M86 173L740 173""#), "{svg}");
     }
 
     #[test]
@@ -1100,7 +1182,9 @@ mod tests {
 
     #[test]
     fn long_series_hover_is_bounded() {
-        let pts: Vec<(f64, f64)> = (0..5000).map(|i| (2010.0 + i as f64 / 365.0, i as f64)).collect();
+        let pts: Vec<(f64, f64)> = (0..5000)
+            .map(|i| (2010.0 + i as f64 / 365.0, i as f64))
+            .collect();
         let svg = LineChart {
             series: vec![LineSeries {
                 name: "s".into(),
@@ -1132,7 +1216,10 @@ mod tests {
         }
         .to_svg();
         assert!(q.contains(r#"data-mode="quantiles""#));
-        assert!(q.contains("mean $10M&#10;p5 -$5M   median $9M   p95 $30M&#10;P(NPV&lt;0) 12.0%"), "{q}");
+        assert!(
+            q.contains("mean $10M&#10;p5 -$5M   median $9M   p95 $30M&#10;P(NPV&lt;0) 12.0%"),
+            "{q}"
+        );
         let h = DistributionChart {
             series: vec![DistSeries {
                 bins: vec![(0.0, 1.0, 1.0), (1.0, 2.0, 3.0)],
@@ -1144,6 +1231,8 @@ mod tests {
         assert!(h.contains(r#"data-mode="histogram""#));
         assert!(h.contains("75.0% of paths"));
         assert_eq!(h.matches("class=\"hp-bar\"").count(), 2);
+        assert_eq!(Units::usd().fmt(3.4e-7), "$0");
+        assert_eq!(Units::usd().fmt(-0.5), "-$0.5");
     }
 
     #[test]
@@ -1179,7 +1268,10 @@ mod tests {
     fn dates_round_trip() {
         let x = fractional_year("2024-04-20").unwrap();
         assert_eq!(calendar_date(x), "2024-04-20");
-        assert_eq!(calendar_date(fractional_year("2012-11-28").unwrap()), "2012-11-28");
+        assert_eq!(
+            calendar_date(fractional_year("2012-11-28").unwrap()),
+            "2012-11-28"
+        );
         assert!(fractional_year("2024-13-01").is_none());
         assert!(fractional_year("nope").is_none());
     }

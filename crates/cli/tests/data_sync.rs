@@ -79,7 +79,10 @@ fn rpc_sync_verifies_and_stores_retargets_and_fees() {
     assert_eq!(d["rows"], 474);
     assert!(d["sources"].to_string().contains("[\"rpc\",5]"), "{d}");
     let rows = difficulty_rows(dir.path(), "2024-11-10");
-    assert!(rows.contains("432,870912,1702b9f0,"), "{rows}");
+    assert!(
+        rows.contains("432,870912,1702c070,102289407543323.8,1731962532,"),
+        "{rows}"
+    );
 
     // A cookie file works too; a wrong password is exit 2 without echoing it.
     let o = hashpivot(dir.path())

@@ -61,7 +61,8 @@ impl Drop for Serve {
 fn call(base: &str, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
     let host = base.trim_start_matches("http://");
     let mut conn = std::net::TcpStream::connect(host).expect("connect");
-    conn.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
     let body = body.unwrap_or("");
     let req = format!(
         "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
@@ -72,9 +73,19 @@ fn call(base: &str, method: &str, path: &str, body: Option<&str>) -> (u16, Value
     conn.read_to_end(&mut raw).unwrap();
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, rest) = text.split_once("\r\n\r\n").expect("HTTP head");
-    let code: u16 = head.split(' ').nth(1).and_then(|c| c.parse().ok()).expect("status");
-    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
-    let payload = if chunked { dechunk(rest) } else { rest.to_string() };
+    let code: u16 = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("status");
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let payload = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
     let v = serde_json::from_str(&payload).unwrap_or_else(|e| panic!("not JSON ({e}): {payload}"));
     (code, v)
 }
@@ -92,20 +103,44 @@ fn dechunk(mut s: &str) -> String {
     out
 }
 
-fn assert_json_error(s: &Serve, (code, v): (u16, Value), want: u16, field: Option<&str>, word: &str) {
+fn assert_json_error(
+    s: &Serve,
+    (code, v): (u16, Value),
+    want: u16,
+    field: Option<&str>,
+    word: &str,
+) {
     assert_eq!(code, want, "{v}");
-    let msg = v["error"].as_str().unwrap_or_else(|| panic!("no error: {v}"));
+    let msg = v["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error: {v}"));
     assert!(msg.contains(word), "{msg:?} lacks {word:?}");
     assert_eq!(v["field"].as_str(), field, "{v}");
-    assert_eq!(s.get("/api/scenario/default").0, 200, "the server stopped serving");
+    assert_eq!(
+        s.get("/api/scenario/default").0,
+        200,
+        "the server stopped serving"
+    );
 }
 
 #[test]
 fn bad_requests_are_4xx_json_and_the_server_keeps_serving() {
     let dir = common::tempdir();
     let s = Serve::start(&dir.path().join("db.sqlite"));
-    assert_json_error(&s, s.post("/api/runs", "{\"paths\": "), 400, None, "malformed JSON");
-    assert_json_error(&s, s.post("/api/runs", r#"{"pathz": 10}"#), 400, Some("pathz"), "pathz");
+    assert_json_error(
+        &s,
+        s.post("/api/runs", "{\"paths\": "),
+        400,
+        None,
+        "malformed JSON",
+    );
+    assert_json_error(
+        &s,
+        s.post("/api/runs", r#"{"pathz": 10}"#),
+        400,
+        Some("pathz"),
+        "pathz",
+    );
     assert_json_error(
         &s,
         s.post("/api/runs", r#"{"scenario": {"site": {"power_gw": 1}}}"#),
@@ -113,7 +148,13 @@ fn bad_requests_are_4xx_json_and_the_server_keeps_serving() {
         Some("scenario.site.power_gw"),
         "site.power_gw",
     );
-    assert_json_error(&s, s.post("/api/runs", r#"{"paths": 5000000}"#), 422, Some("paths"), "200000");
+    assert_json_error(
+        &s,
+        s.post("/api/runs", r#"{"paths": 5000000}"#),
+        422,
+        Some("paths"),
+        "200000",
+    );
     assert_json_error(&s, s.get("/api/runs/0000"), 404, Some("id"), "0000");
 }
 

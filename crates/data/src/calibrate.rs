@@ -21,7 +21,8 @@
 //!   section): it is the level of `H*` that best explains when the network grows and when it
 //!   shrinks — through the kink at `g = 0`, and, where the speeds are similar, through the implied
 //!   intercept `κ·ln(power_share)` (the steady state `H = power_share·X`). Its SE comes from the
-//!   curvature of the concentrated log-likelihood; the speeds' SEs are conditional on it.
+//!   likelihood-ratio 95% interval of the concentrated log-likelihood (width / 3.92); the
+//!   speeds' SEs are conditional on it.
 //!   `vol = sd(ε)` (per √year).
 
 use serde::Serialize;
@@ -237,7 +238,7 @@ pub fn fee_per_block_series(fees: &[FeeDay], heights: &[HeightPoint]) -> Vec<(Da
             let b = f
                 .blocks
                 .map(f64::from)
-                .or_else(|| crate::hashprice::blocks_on(heights, f.date).map(f64::from))
+                .or_else(|| crate::hashprice::utc_blocks_on(heights, f.date))
                 .unwrap_or(144.0);
             (b > 0.0 && f.fees_btc > 0.0).then(|| (f.date, f.fees_btc / b))
         })
@@ -500,15 +501,26 @@ pub fn hashrate_estimates(obs: &[EpochObs]) -> Result<[Estimate; 4], Calibration
     }
     lp = (a + b) / 2.0;
     let split = split_at(lp).ok_or(CalibrationError::Singular("hashrate"))?;
-    // SE of ln ps from the curvature of the concentrated log-likelihood ℓ = −n/2·ln(RSS/n).
+    // SE of ln ps from the likelihood-ratio interval of the concentrated log-likelihood
+    // ℓ = −n/2·ln(RSS/n): the set where ℓ ≥ ℓmax − 1.92 is a 95% interval, so SE ≈ width / 3.92.
+    // (The RSS has a kink wherever an observation's gap changes sign, so a local second
+    // derivative would be unreliable.)
     let n_f = split.n as f64;
     let ll = |x: f64| -n_f / 2.0 * (f(x) / n_f).ln();
-    let h = 1e-3;
-    let curv = (ll(lp + h) - 2.0 * ll(lp) + ll(lp - h)) / (h * h);
-    let se_lp = if curv < 0.0 {
-        (-1.0 / curv).sqrt()
+    let ll_max = ll(lp);
+    let edge = |dir: f64| -> f64 {
+        let mut x = lp;
+        let fine = (hi - lo) / 4000.0;
+        while (lo..=hi).contains(&(x + dir * fine)) && ll(x + dir * fine) >= ll_max - 1.92 {
+            x += dir * fine;
+        }
+        x
+    };
+    let (l95, h95) = (edge(-1.0), edge(1.0));
+    let se_lp = if l95 <= lo + 1e-9 || h95 >= hi - 1e-9 {
+        f64::INFINITY // the interval reaches the search bounds: not identified in this sample
     } else {
-        f64::INFINITY
+        ((h95 - l95) / 3.92).max(1e-12)
     };
     let ps = lp.exp();
     let var_ln_ps = se_lp * se_lp;

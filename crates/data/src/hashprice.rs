@@ -88,10 +88,10 @@ pub struct HashpriceDay {
     pub fees_source: FeeSource,
     /// Mean subsidy per block that day, BTC.
     pub subsidy_btc: f64,
-    /// Height at the start of the day (LA midnight).
+    /// Height at 00:00 UTC of the day (interpolated from the LA-midnight height table).
     pub height: u32,
-    /// Blocks mined that day.
-    pub blocks: u32,
+    /// Blocks mined during the UTC day (interpolated; fractional).
+    pub blocks: f64,
 }
 
 /// Why the history cannot be computed.
@@ -117,7 +117,7 @@ fn fee_points(fees: &[FeeDay], heights: &[HeightPoint]) -> Vec<(i32, f64)> {
         .filter_map(|f| {
             let blocks = match f.blocks {
                 Some(b) => f64::from(b),
-                None => blocks_on(heights, f.date).map(f64::from).unwrap_or(144.0),
+                None => utc_blocks_on(heights, f.date).unwrap_or(144.0),
             };
             (blocks > 0.0).then(|| (f.date.days(), f.fees_btc / blocks))
         })
@@ -126,6 +126,53 @@ fn fee_points(fees: &[FeeDay], heights: &[HeightPoint]) -> Vec<(i32, f64)> {
 
 fn height_index(heights: &[HeightPoint], d: Date) -> Option<usize> {
     heights.binary_search_by(|h| h.date.cmp(&d)).ok()
+}
+
+/// Hours from 00:00 UTC to 00:00 America/Los_Angeles on `d`: 7 under daylight saving time
+/// (2007 rule: second Sunday of March to first Sunday of November; before 2007, first Sunday of
+/// April to last Sunday of October), else 8.
+pub fn la_offset_hours(d: Date) -> f64 {
+    let (y, _, _) = d.ymd();
+    // Weekday of a date, 0 = Sunday (1970-01-01 was a Thursday).
+    let sunday_on_or_after = |m: u32, day: u32| -> Date {
+        let x = Date::from_ymd(y, m, day).unwrap_or(d);
+        let wd = (x.days() + 4).rem_euclid(7);
+        x.add_days((7 - wd) % 7)
+    };
+    let (start, end) = if y >= 2007 {
+        (sunday_on_or_after(3, 8), sunday_on_or_after(11, 1))
+    } else {
+        (sunday_on_or_after(4, 1), sunday_on_or_after(10, 25))
+    };
+    if d >= start && d < end {
+        7.0
+    } else {
+        8.0
+    }
+}
+
+/// Heights at 00:00 UTC of day `heights[i].date` and of the next day, interpolated linearly from
+/// the LA-midnight table (UTC midnight comes 7–8 hours before LA midnight). Falls back to
+/// 144 blocks a day where a neighbour is missing.
+pub fn utc_day_heights(heights: &[HeightPoint], i: usize) -> (f64, f64) {
+    let d = heights[i].date;
+    let h = f64::from(heights[i].height);
+    let prev = heights
+        .get(i.wrapping_sub(1))
+        .filter(|p| p.date == d.add_days(-1))
+        .map_or(144.0, |p| h - f64::from(p.height));
+    let next = heights.get(i + 1).filter(|n| n.date == d.add_days(1));
+    let cur = next.map_or(144.0, |n| f64::from(n.height) - h);
+    let a = h - prev * la_offset_hours(d) / 24.0;
+    let z = h + cur - cur * la_offset_hours(d.add_days(1)) / 24.0;
+    (a, z.max(a))
+}
+
+/// Blocks mined during the UTC day `d`, interpolated from the height table ([`utc_day_heights`]).
+pub fn utc_blocks_on(heights: &[HeightPoint], d: Date) -> Option<f64> {
+    let i = height_index(heights, d)?;
+    let (a, z) = utc_day_heights(heights, i);
+    Some(z - a)
 }
 
 /// Blocks mined on day `d` by the height table (height(d+1) − height(d)).
@@ -202,13 +249,13 @@ pub fn hashprice_history(
         let Some(i) = height_index(heights, p.date) else {
             continue;
         };
-        let h = heights[i].height;
-        let blocks = blocks_on(heights, p.date).unwrap_or(144);
-        let noon = h + (f64::from(blocks) * 4.5 / 24.0) as u32;
+        let (a, z) = utc_day_heights(heights, i);
+        let blocks = z - a;
+        let noon = (a + blocks / 2.0) as u32;
         let Some((epoch, stale)) = epoch_at(epochs, noon) else {
             continue;
         };
-        let subsidy = mean_subsidy_btc(f64::from(h), f64::from(blocks));
+        let subsidy = mean_subsidy_btc(a, blocks);
         let (fee, fees_source) = fee_at(&points, p.date.days(), tail_mean);
         let hv = hashvalue_btc_per_ph_day(subsidy + fee, epoch.difficulty);
         out.push(HashpriceDay {
@@ -222,7 +269,7 @@ pub fn hashprice_history(
             fees_btc_per_block: fee,
             fees_source,
             subsidy_btc: subsidy,
-            height: h,
+            height: a.round() as u32,
             blocks,
         });
     }
@@ -293,12 +340,31 @@ mod tests {
         let late = shipped_history("2026-08-20", "2026-08-20");
         assert!(late[0].difficulty_stale);
         assert_eq!(late[0].fees_source, FeeSource::CarriedForward);
-        // A hand check of one day: 2024-12-23, D = 108.52 T, 130 blocks, fees 10.835 BTC.
+        // A hand check of one day: 2024-12-23, D = 108.52 T, fees 10.835 BTC over the UTC day's blocks.
         let d = &h[0];
-        let r = 3.125 + 10.83545209 / 130.0;
+        assert!(d.blocks > 125.0 && d.blocks < 160.0, "{}", d.blocks);
+        let r = 3.125 + 10.83545209 / d.blocks;
         let hv = 86_400.0 * 1e15 * r / (108_522_647_629_298.16 * 2f64.powi(32));
         assert!((d.btc_per_ph_day / hv - 1.0).abs() < 1e-12);
         assert!((d.usd_per_ph_day - hv * 94_736.290636).abs() < 1e-9);
+    }
+
+    #[test]
+    fn utc_days_split_the_halving_like_bitcoinvisuals() {
+        // bitcoinvisuals (UTC days): 2024-04-19 minted 931.25 BTC (149 × 6.25), 2024-04-20
+        // 406.25 BTC (130 × 3.125); block 840000 came at 00:09 UTC on the 20th.
+        let h = shipped_history("2024-04-19", "2024-04-21");
+        let minted: Vec<f64> = h.iter().map(|d| d.subsidy_btc * d.blocks).collect();
+        assert!((minted[0] / 931.25 - 1.0).abs() < 0.05, "{minted:?}");
+        assert!((minted[1] / 406.25 - 1.0).abs() < 0.05, "{minted:?}");
+        assert!(h[0].subsidy_btc > 6.2 && h[1].subsidy_btc < 3.2 && h[2].subsidy_btc == 3.125);
+        // DST: LA midnight is 07:00 UTC in summer, 08:00 in winter.
+        assert_eq!(la_offset_hours(day("2024-03-09")), 8.0);
+        assert_eq!(la_offset_hours(day("2024-03-10")), 7.0);
+        assert_eq!(la_offset_hours(day("2024-11-02")), 7.0);
+        assert_eq!(la_offset_hours(day("2024-11-03")), 8.0);
+        assert_eq!(la_offset_hours(day("2005-04-03")), 7.0);
+        assert_eq!(la_offset_hours(day("2005-10-30")), 8.0);
     }
 
     #[test]

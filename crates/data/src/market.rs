@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::date::Date;
-use crate::hashprice::{blocks_on, epoch_at};
+use crate::hashprice::{epoch_at, utc_blocks_on};
 use crate::series::{Epoch, FeeDay, HeightPoint, PricePoint};
 use crate::shipped;
 
@@ -102,7 +102,7 @@ pub fn market_state_from(
         let b = f
             .blocks
             .map(f64::from)
-            .or_else(|| blocks_on(heights, f.date).map(f64::from))
+            .or_else(|| utc_blocks_on(heights, f.date))
             .unwrap_or(144.0);
         fsum += f.fees_btc;
         bsum += b;

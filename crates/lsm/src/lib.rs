@@ -8,8 +8,10 @@
 //!   paths, so a result is bit-identical for any number of threads;
 //! - **payoff / path pricer** is the exercise value per path and date, handed to the core;
 //! - **the early-exercise policy** ([`stopping`]) is fitted by backward induction with a
-//!   numerically stable regression ([`regress`]: standardized polynomial basis, tall-skinny
-//!   Householder QR, column-pivoted rank-revealing solve), then *frozen* and applied to fresh paths
+//!   numerically stable regression ([`regress`]: standardized polynomial basis; normal equations
+//!   solved by a Cholesky factorization with diagonal pivoting stopped at numerical rank, or a
+//!   tall-skinny Householder QR with a column-pivoted rank-revealing solve — both drop constant and
+//!   collinear regressors instead of dividing by zero), then *frozen* and applied to fresh paths
 //!   for an out-of-sample (low-biased) estimate.
 //!
 //! [`reference`] holds the deterministic references that check the Monte Carlo (Black–Scholes,

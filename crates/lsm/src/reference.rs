@@ -15,10 +15,10 @@ pub fn norm_cdf(x: f64) -> f64 {
 
 /// Complementary error function (W. J. Cody's rational approximations, as in most libms).
 pub fn erfc(x: f64) -> f64 {
-    // Numerical Recipes' erfc via Chebyshev fit has 1.2e-7 error; use the high-accuracy
-    // continued-fraction-free form: erfc(x) = exp(-x²) * R(x) with Cody's coefficients.
+    // Cody (1969): erf by a rational function below 0.5, erfc = exp(-x²) R(x) above, ~1e-16
+    // relative; tested against tabulated normal probabilities below.
     let ax = x.abs();
-    let r = if ax < 0.5 {
+    if ax < 0.5 {
         1.0 - erf_small(x)
     } else if ax < 4.0 {
         let p = [
@@ -72,8 +72,7 @@ pub fn erfc(x: f64) -> f64 {
         } else {
             v
         }
-    };
-    r
+    }
 }
 
 fn erf_small(x: f64) -> f64 {

@@ -69,7 +69,7 @@ impl Moments {
                 } else {
                     (s.m2 / s.n as f64).max(0.0).sqrt()
                 };
-                if !(sd > CONST_REL * s.mean.abs()) || !sd.is_finite() {
+                if !sd.is_finite() || sd <= CONST_REL * s.mean.abs() {
                     0.0
                 } else {
                     1.0 / sd
@@ -124,11 +124,7 @@ impl Basis {
     }
     /// Number of basis functions.
     pub fn len(&self) -> usize {
-        if self.dims == 0 {
-            1
-        } else {
-            self.exps.len() / self.dims
-        }
+        self.exps.len().checked_div(self.dims).unwrap_or(1)
     }
     /// Always false: the constant is always there.
     pub fn is_empty(&self) -> bool {
@@ -677,7 +673,7 @@ impl Gram {
                         bv = a[i * p + i];
                     }
                 }
-                if !(bv > tol * top) {
+                if bv.is_nan() || bv <= tol * top {
                     break;
                 }
                 if best != k {
@@ -832,6 +828,8 @@ impl<const P: usize> Default for GramN<P> {
 
 impl<const P: usize> GramN<P> {
     /// As [`Gram::push_weighted`].
+    // The triangular double loop indexes `a` and `g` together; constant bounds let it unroll.
+    #[allow(clippy::needless_range_loop)]
     #[inline(always)]
     pub fn push_weighted(&mut self, a: &[f64; P], y: f64, w: bool) {
         let wf = if w { 1.0 } else { 0.0 };

@@ -16,8 +16,8 @@
 //! - [`Information::Realized`] (the site conversion problem): the "exercise value" on day `d` is the
 //!   discounted AI cash of converting on `d` minus the mining cash given up from `d` on — a sum of
 //!   *future* cash flows along the path, not known on day `d`. Filtering paths by "exercise value
-//!   > 0" would select paths by their future (foresight) and bias the fitted rule; comparing the
-//!   pathwise value with a fitted continuation would too. Instead the core regresses the
+//!   above 0" would select paths by their future (foresight) and bias the fitted rule; comparing
+//!   the pathwise value with a fitted continuation would too. Instead the core regresses the
 //!   realized *gain of exercising now over continuing* (`exercise − realized continuation`) on the
 //!   basis over *all* paths and exercises iff that conditional expectation is positive. The rule
 //!   then uses only the state at the date, so the out-of-sample estimate stays a true lower bound.
@@ -826,8 +826,8 @@ fn block_moments(xs: &[f64], es: &[f64], dims: usize, in_reg: impl Fn(f64) -> bo
         return m;
     }
     let mut m2 = [0.0; MAX_DIMS];
-    for c in 0..dims {
-        sum[c] /= count as f64;
+    for v in sum.iter_mut().take(dims) {
+        *v /= count as f64;
     }
     for (k, &e) in es.iter().enumerate() {
         if in_reg(e) {

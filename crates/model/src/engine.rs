@@ -10,6 +10,10 @@
 //! form; the per-lane loops use only plain IEEE arithmetic ([`fast_exp`], [`fast_ln`] instead of
 //! libm calls) so the compiler vectorizes them, and the results do not depend on the vector width.
 
+// Lane loops index several arrays in lockstep; explicit indices over re-sliced arrays are what
+// the compiler vectorizes, so the iterator style clippy suggests is not used there.
+#![allow(clippy::needless_range_loop)]
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -88,12 +92,30 @@ pub struct LaneDay<'a> {
     pub ln_l: &'a [f64],
 }
 
+/// Receives each day of a block (see [`Prepared::run_block`]). Implement it on a struct with an
+/// `#[inline(always)]` `day` to have the per-day code compiled for the same instruction set as the
+/// engine's loops (closures work too, through the blanket impl, but stay baseline x86-64).
+pub trait DayConsumer {
+    /// Called once per day with the state of every lane at the start of the day.
+    fn day(&mut self, d: &LaneDay);
+}
+
+impl<F: FnMut(&LaneDay)> DayConsumer for F {
+    #[inline(always)]
+    fn day(&mut self, d: &LaneDay) {
+        self(d)
+    }
+}
+
 /// Exact-enough `exp` (≤ 2 ulp on the range used here) written with plain IEEE arithmetic so
 /// that loops over lanes vectorize, and so that scalar and vector code give the same bits.
 #[inline(always)]
 pub fn fast_exp(x: f64) -> f64 {
     const LOG2E: f64 = std::f64::consts::LOG2_E;
+    // Cody–Waite split of ln 2 (fdlibm): LN2_HI has trailing zero bits so k·LN2_HI is exact.
+    #[allow(clippy::excessive_precision)]
     const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-01;
+    #[allow(clippy::excessive_precision)]
     const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
     // Round to nearest with the 1.5·2^52 trick (no SSE4.1 `round` needed).
     const MAGIC: f64 = 6_755_399_441_055_744.0;
@@ -232,6 +254,44 @@ pub fn fill_normals(
 pub struct NormalScratch {
     words: Vec<u64>,
     z: Vec<f64>,
+}
+
+/// Instruction sets the lane loops are compiled for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isa {
+    /// Baseline x86-64 (SSE2) or any other architecture.
+    Baseline,
+    /// AVX2 + FMA (x86-64).
+    Avx2,
+    /// AVX-512 F + DQ (x86-64).
+    Avx512,
+}
+
+/// The best instruction set of this CPU, or the one named by the environment variable
+/// `HASHPIVOT_ISA` (`baseline`, `avx2`, `avx512`; capped at what the CPU has) — used by the tests
+/// and the benchmark to check that every variant gives the same bits.
+pub fn isa() -> Isa {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let has512 = std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512dq");
+        let has2 = std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
+        let best = if has512 {
+            Isa::Avx512
+        } else if has2 {
+            Isa::Avx2
+        } else {
+            Isa::Baseline
+        };
+        match std::env::var("HASHPIVOT_ISA").as_deref() {
+            Ok("baseline") => Isa::Baseline,
+            Ok("avx2") if has2 => Isa::Avx2,
+            _ => best,
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        Isa::Baseline
+    }
 }
 
 /// The keyed random stream of one block: `ChaCha8Rng::seed_from_u64(seed)` then
@@ -381,13 +441,13 @@ impl Prepared {
     /// The same code is compiled for AVX-512, AVX2 and baseline x86-64 and picked at run time; all
     /// three perform the same IEEE operations (Rust never fuses `a * b + c`), so the numbers are
     /// bit-identical on every machine.
-    pub fn run_block<F: FnMut(&LaneDay)>(
+    pub fn run_block<C: DayConsumer + ?Sized>(
         &self,
         seed: u64,
         block: u64,
         lanes: usize,
         antithetic: bool,
-        f: F,
+        f: &mut C,
     ) {
         #[cfg(target_arch = "x86_64")]
         {
@@ -403,43 +463,46 @@ impl Prepared {
                 return;
             }
         }
-        self.run_block_impl(seed, block, lanes, antithetic, f)
+        self.run_block_inline(seed, block, lanes, antithetic, f)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
-    unsafe fn run_block_avx512<F: FnMut(&LaneDay)>(
+    unsafe fn run_block_avx512<C: DayConsumer + ?Sized>(
         &self,
         seed: u64,
         block: u64,
         lanes: usize,
         antithetic: bool,
-        f: F,
+        f: &mut C,
     ) {
-        self.run_block_impl(seed, block, lanes, antithetic, f)
+        self.run_block_inline(seed, block, lanes, antithetic, f)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn run_block_avx2<F: FnMut(&LaneDay)>(
+    unsafe fn run_block_avx2<C: DayConsumer + ?Sized>(
         &self,
         seed: u64,
         block: u64,
         lanes: usize,
         antithetic: bool,
-        f: F,
+        f: &mut C,
     ) {
-        self.run_block_impl(seed, block, lanes, antithetic, f)
+        self.run_block_inline(seed, block, lanes, antithetic, f)
     }
 
+    /// [`Prepared::run_block`] without the CPU dispatch, always inlined: for callers that dispatch
+    /// themselves so that their own per-day code (a closure defined inside a
+    /// `#[target_feature]` function inherits its features) is compiled for the same CPU.
     #[inline(always)]
-    fn run_block_impl<F: FnMut(&LaneDay)>(
+    pub fn run_block_inline<C: DayConsumer + ?Sized>(
         &self,
         seed: u64,
         block: u64,
         lanes: usize,
         antithetic: bool,
-        mut f: F,
+        f: &mut C,
     ) {
         let n = lanes.min(BLOCK);
         let mut rng = block_rng(seed, block);
@@ -468,9 +531,11 @@ impl Prepared {
         for t in 0..self.n {
             // Derived quantities of the day (vectorized over lanes). Re-slicing to `n` lets the
             // compiler drop the bounds checks, which would otherwise block vectorization.
+            let mut split = false;
             {
                 let (ln_s, x, ln_h, d, era_sub) =
                     (&ln_s[..n], &x[..n], &ln_h[..n], &d[..n], &era_sub[..n]);
+                let (h, era_end) = (&h[..n], &era_end[..n]);
                 let (s, fees, hr, b, sub) = (
                     &mut s[..n],
                     &mut fees[..n],
@@ -484,10 +549,11 @@ impl Prepared {
                     hr[i] = fast_exp(ln_h[i]);
                     b[i] = hr[i] * (K_BLOCKS / d[i]);
                     sub[i] = era_sub[i];
+                split |= h[i] + b[i] > era_end[i];
                 }
             }
             // Halving inside the day: exact split (rare, scalar).
-            for i in 0..n {
+            for i in 0..if split { n } else { 0 } {
                 if h[i] + b[i] > era_end[i] {
                     sub[i] = mean_subsidy(h[i], b[i]);
                 }
@@ -500,7 +566,7 @@ impl Prepared {
                     hv[i] = r[i] * (K_HV / d[i]);
                 }
             }
-            f(&LaneDay {
+            f.day(&LaneDay {
                 t,
                 s: &s,
                 fees: &fees,
@@ -526,7 +592,9 @@ impl Prepared {
                 fill_normals(&mut rng, &mut scratch, &mut z2, antithetic);
             }
             let c_t = self.ln_hstar_c[t];
+            let mut cross = false;
             {
+                let era_end = &era_end[..n];
                 let (b, r, zs, zh, zf, z2) =
                     (&b[..n], &r[..n], &zs[..n], &zh[..n], &zf[..n], &z2[..n]);
                 let (h, e_start, e_days, d) = (
@@ -570,7 +638,7 @@ impl Prepared {
                 }
             }
             // New subsidy era (rare, scalar).
-            for i in 0..n {
+            for i in 0..if cross { n } else { 0 } {
                 if h[i] >= era_end[i] {
                     era_end[i] =
                         ((h[i] / HALVING_INTERVAL as f64).floor() + 1.0) * HALVING_INTERVAL as f64;
@@ -631,7 +699,7 @@ mod tests {
     fn one_lane<T>(s: &Scenario, mut g: impl FnMut(&LaneDay) -> T) -> Vec<T> {
         let p = Prepared::new(s);
         let mut out = Vec::new();
-        p.run_block(1, 0, 1, false, |d| out.push(g(d)));
+        p.run_block(1, 0, 1, false, &mut |d: &LaneDay| out.push(g(d)));
         out
     }
 

@@ -6,12 +6,16 @@
 //! `mining.salvage_usd_per_th` on its last day. Paths are the same as `simulate`'s for the same seed
 //! (same blocks and streams).
 
+// Lane loops index several arrays in lockstep; explicit indices over re-sliced arrays are what
+// the compiler vectorizes, so the iterator style clippy suggests is not used there.
+#![allow(clippy::needless_range_loop)]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::engine::{Prepared, BLOCK, HALVING_INTERVAL};
+use crate::engine::{LaneDay, Prepared, BLOCK, HALVING_INTERVAL};
 use crate::scenario::{Scenario, MAX_PATHS};
 use crate::sim::quantile_sorted;
 use crate::ModelError;
@@ -96,9 +100,17 @@ struct PathResult {
 }
 
 /// Prices one machine on the scenario's paths.
-pub fn payback(sc: &Scenario, cfg: &PaybackConfig, progress: &(dyn Fn(f64) + Sync)) -> Result<PaybackOutput, ModelError> {
+pub fn payback(
+    sc: &Scenario,
+    cfg: &PaybackConfig,
+    progress: &(dyn Fn(f64) + Sync),
+) -> Result<PaybackOutput, ModelError> {
     sc.validate()?;
-    let bad = |o: &str, v: f64, a: &str| ModelError::BadOption { option: o.into(), value: format!("{v}"), allowed: a.into() };
+    let bad = |o: &str, v: f64, a: &str| ModelError::BadOption {
+        option: o.into(),
+        value: format!("{v}"),
+        allowed: a.into(),
+    };
     if !(cfg.hashrate_ths > 0.0 && cfg.hashrate_ths.is_finite()) {
         return Err(bad("hashrate_ths", cfg.hashrate_ths, "> 0"));
     }
@@ -106,7 +118,11 @@ pub fn payback(sc: &Scenario, cfg: &PaybackConfig, progress: &(dyn Fn(f64) + Syn
         return Err(bad("power_w", cfg.power_w, "> 0"));
     }
     if !(cfg.price_usd_per_th > 0.0 && cfg.price_usd_per_th <= 1e4) {
-        return Err(bad("machine_price_usd_per_th", cfg.price_usd_per_th, "0 < x <= 10000"));
+        return Err(bad(
+            "machine_price_usd_per_th",
+            cfg.price_usd_per_th,
+            "0 < x <= 10000",
+        ));
     }
     let paths = cfg.paths.unwrap_or(sc.run.paths);
     if paths == 0 || paths > MAX_PATHS {
@@ -115,7 +131,13 @@ pub fn payback(sc: &Scenario, cfg: &PaybackConfig, progress: &(dyn Fn(f64) + Syn
     let seed = cfg.seed.unwrap_or(sc.run.seed);
     let prep = Prepared::new(sc);
     let n = prep.n;
-    let life_years = cfg.life_years.unwrap_or(if sc.mining.refresh_every_years > 0.0 { sc.mining.refresh_every_years } else { 5.0 });
+    let life_years = cfg
+        .life_years
+        .unwrap_or(if sc.mining.refresh_every_years > 0.0 {
+            sc.mining.refresh_every_years
+        } else {
+            5.0
+        });
     if !(life_years.is_finite() && life_years > 0.0) {
         return Err(bad("life_years", life_years, "> 0"));
     }
@@ -130,51 +152,63 @@ pub fn payback(sc: &Scenario, cfg: &PaybackConfig, progress: &(dyn Fn(f64) + Syn
     let nblocks = (paths as usize).div_ceil(BLOCK);
     let done = AtomicUsize::new(0);
     let mut res = vec![PathResult::default(); paths as usize];
-    res.par_chunks_mut(BLOCK).enumerate().for_each(|(b, chunk)| {
-        let lanes = chunk.len();
-        // Daily cash of each lane over the life: [t * lanes + i].
-        let mut cf = vec![0.0f64; life * lanes];
-        let mut halving = vec![f64::INFINITY; lanes];
-        prep.run_block(seed, b as u64, lanes, false, |d| {
-            let t = d.t;
-            for i in 0..lanes {
-                if halving[i].is_infinite() && d.height[i] + d.blocks[i] >= next_halving as f64 {
-                    halving[i] = t as f64;
-                }
-            }
-            if t < life {
-                let cost = kwh * prep.power_price[t];
-                let row = &mut cf[t * lanes..(t + 1) * lanes];
+    res.par_chunks_mut(BLOCK)
+        .enumerate()
+        .for_each(|(b, chunk)| {
+            let lanes = chunk.len();
+            // Daily cash of each lane over the life: [t * lanes + i].
+            let mut cf = vec![0.0f64; life * lanes];
+            let mut halving = vec![f64::INFINITY; lanes];
+            prep.run_block(seed, b as u64, lanes, false, &mut |d: &LaneDay| {
+                let t = d.t;
                 for i in 0..lanes {
-                    let rev = gain * d.hv[i] * d.s[i];
-                    let mut c = if m.curtail && rev < cost { 0.0 } else { rev - cost };
-                    c -= opex;
-                    if t + 1 == life {
-                        c += salvage;
+                    if halving[i].is_infinite() && d.height[i] + d.blocks[i] >= next_halving as f64
+                    {
+                        halving[i] = t as f64;
                     }
-                    row[i] = c;
                 }
+                if t < life {
+                    let cost = kwh * prep.power_price[t];
+                    let row = &mut cf[t * lanes..(t + 1) * lanes];
+                    for i in 0..lanes {
+                        let rev = gain * d.hv[i] * d.s[i];
+                        let mut c = if m.curtail && rev < cost {
+                            0.0
+                        } else {
+                            rev - cost
+                        };
+                        c -= opex;
+                        if t + 1 == life {
+                            c += salvage;
+                        }
+                        row[i] = c;
+                    }
+                }
+            });
+            let mut flows = vec![0.0f64; life];
+            for (i, r) in chunk.iter_mut().enumerate() {
+                let mut cum = 0.0;
+                let mut pay = f64::INFINITY;
+                let mut npv = -price;
+                for t in 0..life {
+                    let c = cf[t * lanes + i];
+                    flows[t] = c;
+                    cum += c;
+                    if pay.is_infinite() && cum >= price {
+                        pay = (t + 1) as f64;
+                    }
+                    npv += c * prep.w_mining[t];
+                }
+                *r = PathResult {
+                    payback: pay,
+                    irr: irr(price, &flows),
+                    npv,
+                    halving: halving[i],
+                };
             }
+            let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+            progress(d as f64 / nblocks as f64);
         });
-        let mut flows = vec![0.0f64; life];
-        for (i, r) in chunk.iter_mut().enumerate() {
-            let mut cum = 0.0;
-            let mut pay = f64::INFINITY;
-            let mut npv = -price;
-            for t in 0..life {
-                let c = cf[t * lanes + i];
-                flows[t] = c;
-                cum += c;
-                if pay.is_infinite() && cum >= price {
-                    pay = (t + 1) as f64;
-                }
-                npv += c * prep.w_mining[t];
-            }
-            *r = PathResult { payback: pay, irr: irr(price, &flows), npv, halving: halving[i] };
-        }
-        let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-        progress(d as f64 / nblocks as f64);
-    });
     let np = res.len() as f64;
     let opt = |mut v: Vec<f64>| -> OptQuantiles {
         v.sort_by(f64::total_cmp);
@@ -186,11 +220,24 @@ pub fn payback(sc: &Scenario, cfg: &PaybackConfig, progress: &(dyn Fn(f64) + Syn
                 None
             }
         };
-        OptQuantiles { p5: q(0.05), p50: q(0.5), p95: q(0.95) }
+        OptQuantiles {
+            p5: q(0.05),
+            p50: q(0.5),
+            p95: q(0.95),
+        }
     };
     let payback_days = opt(res.iter().map(|r| r.payback).collect());
     // Undefined IRRs (NaN) sort as "worst" (−∞) so the percentiles stay meaningful.
-    let irr_q = opt(res.iter().map(|r| if r.irr.is_nan() { f64::NEG_INFINITY } else { r.irr }).collect());
+    let irr_q = opt(res
+        .iter()
+        .map(|r| {
+            if r.irr.is_nan() {
+                f64::NEG_INFINITY
+            } else {
+                r.irr
+            }
+        })
+        .collect());
     let mut npvs: Vec<f64> = res.iter().map(|r| r.npv).collect();
     let mean = npvs.iter().sum::<f64>() / np;
     npvs.sort_by(f64::total_cmp);
@@ -203,9 +250,20 @@ pub fn payback(sc: &Scenario, cfg: &PaybackConfig, progress: &(dyn Fn(f64) + Syn
         life_days: life,
         payback_days,
         irr: irr_q,
-        npv_usd: Quantiles { mean, p5: quantile_sorted(&npvs, 0.05), p50: quantile_sorted(&npvs, 0.5), p95: quantile_sorted(&npvs, 0.95) },
-        prob_payback_before_halving: res.iter().filter(|r| r.payback.is_finite() && r.payback <= r.halving.min(n as f64)).count() as f64 / np,
-        prob_payback_before_end_of_life: res.iter().filter(|r| r.payback <= life as f64).count() as f64 / np,
+        npv_usd: Quantiles {
+            mean,
+            p5: quantile_sorted(&npvs, 0.05),
+            p50: quantile_sorted(&npvs, 0.5),
+            p95: quantile_sorted(&npvs, 0.95),
+        },
+        prob_payback_before_halving: res
+            .iter()
+            .filter(|r| r.payback.is_finite() && r.payback <= r.halving.min(n as f64))
+            .count() as f64
+            / np,
+        prob_payback_before_end_of_life: res.iter().filter(|r| r.payback <= life as f64).count()
+            as f64
+            / np,
         prob_npv_negative: res.iter().filter(|r| r.npv < 0.0).count() as f64 / np,
         halving_day_p50: halving_days.p50,
     })
@@ -265,7 +323,14 @@ mod tests {
         sc.fees.vol = 0.0;
         sc.hashrate.vol = 0.0;
         sc.ai.lease_vol = 0.0;
-        let cfg = PaybackConfig { hashrate_ths: 270.0, power_w: 3645.0, price_usd_per_th: 15.0, life_years: Some(4.0), paths: Some(2), seed: None };
+        let cfg = PaybackConfig {
+            hashrate_ths: 270.0,
+            power_w: 3645.0,
+            price_usd_per_th: 15.0,
+            life_years: Some(4.0),
+            paths: Some(2),
+            seed: None,
+        };
         let o = payback(&sc, &cfg, &|_| {}).unwrap();
         assert_eq!(o.payback_days.p5, o.payback_days.p95);
         assert_eq!(o.npv_usd.p5, o.npv_usd.p95);
@@ -274,12 +339,17 @@ mod tests {
         let m = &sc.mining;
         let mut cum = 0.0;
         let mut pay = None;
-        prep.run_block(1, 0, 1, false, |d| {
+        prep.run_block(1, 0, 1, false, &mut |d: &LaneDay| {
             if d.t < 1460 {
                 let usd = m.uptime * 270.0 * d.hv[0] * (1.0 - m.pool_fee) * d.s[0];
                 let cost = m.uptime * 3645.0 * m.overhead * 24.0 / 1e6 * prep.power_price[d.t];
-                let c = if usd < cost { 0.0 } else { usd - cost } - m.opex_usd_per_mw_month * 3645.0 * m.overhead / 1e6 * 12.0 / 365.0
-                    + if d.t == 1459 { m.salvage_usd_per_th * 270.0 } else { 0.0 };
+                let c = if usd < cost { 0.0 } else { usd - cost }
+                    - m.opex_usd_per_mw_month * 3645.0 * m.overhead / 1e6 * 12.0 / 365.0
+                    + if d.t == 1459 {
+                        m.salvage_usd_per_th * 270.0
+                    } else {
+                        0.0
+                    };
                 cum += c;
                 if pay.is_none() && cum >= 15.0 * 270.0 {
                     pay = Some((d.t + 1) as f64);

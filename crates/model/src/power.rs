@@ -263,19 +263,32 @@ pub struct DurationCurve {
     mean_below: Vec<f64>,
     /// `1 / hours`.
     inv_n: f64,
-    /// Bucket index over `[lo, hi)`: `start[j]` is the first position whose price is
-    /// `≥ lo + j·width`. A query reads one entry and searches only its bucket, which holds a few
-    /// prices even in the dense middle of a curve; outside `[lo, hi)` it falls back to a binary
-    /// search. Empty when the curve is flat.
-    start: Vec<u32>,
+    /// Bucket index over `[lo, hi)`, bucket `j(p) = floor((p − lo) · inv_width)`. The width is
+    /// at most half the smallest gap between distinct prices (capped at [`MAX_BUCKETS`]), so a
+    /// bucket almost always holds copies of one price, and a query is one bucket read and one
+    /// comparison. Empty when the curve is flat.
+    buckets: Vec<Bucket>,
     lo: f64,
-    hi: f64,
     inv_width: f64,
 }
 
-/// Buckets per hour of the series in the look-up index, and their cap (the index stays ≤ 256 kB).
-const BUCKETS_PER_HOUR: usize = 4;
-const MAX_BUCKETS: usize = 1 << 16;
+/// One bucket of the index: positions `[start, end)` of `sorted`, all with price `val`; `val` is
+/// +∞ for an empty bucket and NaN when the bucket holds several distinct prices (then the query
+/// searches `[start, end)`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(C, align(32))]
+struct Bucket {
+    val: f64,
+    /// Mean price of the `start` cheapest hours (`mean_below[start]`).
+    mean_lo: f64,
+    /// Mean price of the `end` cheapest hours.
+    mean_hi: f64,
+    start: u32,
+    end: u32,
+}
+
+/// Most buckets in the index (32 bytes each, one cache line read per query: ≤ 8 MB).
+const MAX_BUCKETS: usize = 1 << 18;
 
 /// The hours of a curve at or below a price.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -320,53 +333,44 @@ impl DurationCurve {
             mean_below.push(base + acc / (j + 1) as f64);
         }
         let n = sorted.len();
-        // Index the body of the curve, up to its 99.5th percentile: scarcity spikes (Uri's $9,000)
-        // would otherwise stretch the buckets and crowd the ordinary hours into a few of them.
-        let lo = sorted[0];
-        let hi = sorted[((n - 1) as f64 * 0.995) as usize];
-        let mut start = Vec::new();
-        let mut inv_width = 0.0;
-        if hi > lo && n <= u32::MAX as usize {
-            let k = (n * BUCKETS_PER_HOUR).clamp(16, MAX_BUCKETS);
-            let width = (hi - lo) / k as f64;
-            inv_width = 1.0 / width;
-            start.reserve(k + 1);
-            let mut pos = 0usize;
-            for j in 0..=k {
-                let edge = lo + j as f64 * width;
-                while pos < n && sorted[pos] < edge {
-                    pos += 1;
-                }
-                start.push(pos as u32);
-            }
-        }
+        let (buckets, lo, inv_width) = build_index(&sorted, &mean_below);
         Ok(DurationCurve {
             inv_n: 1.0 / n as f64,
             sorted,
             mean_below,
-            start,
+            buckets,
             lo,
-            hi,
             inv_width,
         })
     }
 
-    /// Number of prices `≤ b`: `sorted.partition_point(|p| p <= b)`, through the bucket index.
-    fn count_le(&self, b: f64) -> usize {
-        let s = &self.sorted;
-        if self.start.is_empty() || !(b >= self.lo && b < self.hi) {
-            return s.partition_point(|&p| p <= b);
+    /// `(k, mean of the k cheapest)` with `k` = number of prices `≤ b`, through the bucket index.
+    ///
+    /// Exact whatever the rounding of the bucket formula: `j(p)` is non-decreasing in `p`, so every
+    /// price in a bucket below `j(b)` is `< b` and every price in a bucket above is `> b`; only
+    /// `b`'s own bucket needs a comparison, done without a branch (the engine asks this for 1,024
+    /// paths at once, whose answers do not follow a pattern a branch predictor could learn).
+    #[inline]
+    fn count_le(&self, b: f64) -> (usize, f64) {
+        let x = (b - self.lo) * self.inv_width;
+        if x >= 0.0 {
+            if let Some(bk) = self.buckets.get(x as usize) {
+                if !bk.val.is_nan() {
+                    let le = bk.val <= b;
+                    let k = if le { bk.end } else { bk.start };
+                    let mean = if le { bk.mean_hi } else { bk.mean_lo };
+                    return (k as usize, mean);
+                }
+                let (a, z) = (bk.start as usize, bk.end as usize);
+                let k = a + self.sorted[a..z].partition_point(|&p| p <= b);
+                return (k, self.mean_below[k]);
+            }
+        } else if b < self.lo || b.is_nan() {
+            return (0, 0.0);
         }
-        let k = self.start.len() - 1;
-        let j = (((b - self.lo) * self.inv_width) as usize).min(k - 1);
-        let (a, z) = (self.start[j] as usize, self.start[j + 1] as usize);
-        // The bucket of `b` is [a, z) unless rounding put `b` one bucket off: then the checks below
-        // fail and the plain binary search answers (exactness never depends on the index).
-        if (a == 0 || s[a - 1] <= b) && (z == s.len() || s[z] > b) {
-            a + s[a..z].partition_point(|&p| p <= b)
-        } else {
-            s.partition_point(|&p| p <= b)
-        }
+        // Above the indexed body (the scarcity tail), or a flat curve.
+        let k = self.sorted.partition_point(|&p| p <= b);
+        (k, self.mean_below[k])
     }
 
     /// The curve of an hourly series.
@@ -412,8 +416,9 @@ impl DurationCurve {
 
     /// The hours priced at or below `b` $/MWh and their mean price. O(1) on the indexed body of the
     /// curve (a bucket look-up), O(log n) in the tails. A NaN `b` selects no hour.
+    #[inline]
     pub fn below(&self, b: f64) -> CurveShare {
-        let k = self.count_le(b);
+        let (k, mean) = self.count_le(b);
         CurveShare {
             hours: k,
             share: if k == self.sorted.len() {
@@ -421,7 +426,7 @@ impl DurationCurve {
             } else {
                 k as f64 * self.inv_n
             },
-            mean_usd_mwh: self.mean_below[k],
+            mean_usd_mwh: mean,
         }
     }
 
@@ -449,6 +454,52 @@ impl DurationCurve {
             })
             .collect()
     }
+}
+
+/// Builds the bucket index of an ascending, non-empty price list: `(buckets, lo, inv_width)`.
+///
+/// The index covers `[min, p99.5)`: scarcity spikes (Uri's $9,000) would otherwise stretch it, and
+/// queries above the body are rare and fall back to a binary search.
+fn build_index(sorted: &[f64], mean_below: &[f64]) -> (Vec<Bucket>, f64, f64) {
+    let n = sorted.len();
+    let lo = sorted[0];
+    let hi = sorted[((n - 1) as f64 * 0.995) as usize];
+    // Prices are finite (checked by `new`), so `hi <= lo` means a flat curve.
+    if hi <= lo || n > u32::MAX as usize {
+        return (Vec::new(), lo, 0.0);
+    }
+    let mut gap = f64::INFINITY;
+    for w in sorted.windows(2) {
+        if w[1] > w[0] && w[1] <= hi {
+            gap = gap.min(w[1] - w[0]);
+        }
+    }
+    let width = gap.max((hi - lo) / MAX_BUCKETS as f64);
+    let inv_width = 1.0 / width;
+    let k = (((hi - lo) * inv_width) as usize).clamp(1, MAX_BUCKETS);
+    let mut buckets = Vec::with_capacity(k);
+    let mut pos = 0usize;
+    for j in 0..k {
+        let start = pos;
+        while pos < n && ((sorted[pos] - lo) * inv_width) as usize <= j {
+            pos += 1;
+        }
+        let val = if start == pos {
+            f64::INFINITY
+        } else if sorted[start] == sorted[pos - 1] {
+            sorted[start]
+        } else {
+            f64::NAN
+        };
+        buckets.push(Bucket {
+            val,
+            mean_lo: mean_below[start],
+            mean_hi: mean_below[pos],
+            start: start as u32,
+            end: pos as u32,
+        });
+    }
+    (buckets, lo, inv_width)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -618,20 +669,51 @@ pub fn unit_margin(rev_usd: f64, mwh: f64, price: DayPrice<'_>, curtail: bool) -
                 rev_usd - cost
             }
         }
-        DayPrice::Curve { curve, scale } => {
-            let q = if !curtail {
-                curve.below(f64::INFINITY)
-            } else if mwh > 0.0 {
-                curve.below(rev_usd / (mwh * scale))
-            } else {
-                // A machine that draws nothing runs in every hour.
-                curve.below(f64::INFINITY)
-            };
-            if q.hours == 0 {
-                0.0
-            } else {
-                q.share * (rev_usd - mwh * (q.mean_usd_mwh * scale))
-            }
+        DayPrice::Curve { curve, scale } => curve.unit_day(mwh, scale, curtail).margin(rev_usd),
+    }
+}
+
+/// A machine type's day on a duration curve, prepared once per type and day so that each path
+/// costs one multiplication and one bucket read ([`UnitDay::margin`]).
+#[derive(Debug, Clone, Copy)]
+pub struct UnitDay<'a> {
+    curve: &'a DurationCurve,
+    mwh: f64,
+    scale: f64,
+    /// `1 / (mwh · scale)`: break-even on the unscaled curve = `rev · inv`.
+    inv: f64,
+    curtail: bool,
+}
+
+impl DurationCurve {
+    /// Prepares [`unit_margin`] for one machine type on one day: `mwh` is one unit's facility
+    /// energy running all day (`mining.uptime × power_w × o × 24 / 1e6`), `scale` the day's
+    /// escalation factor.
+    pub fn unit_day(&self, mwh: f64, scale: f64, curtail: bool) -> UnitDay<'_> {
+        UnitDay {
+            curve: self,
+            mwh,
+            scale,
+            inv: 1.0 / (mwh * scale),
+            curtail,
+        }
+    }
+}
+
+impl UnitDay<'_> {
+    /// One unit's margin, USD, given its revenue `rev` of running all day (see [`unit_margin`]).
+    #[inline]
+    pub fn margin(&self, rev: f64) -> f64 {
+        let q = if self.curtail {
+            // A unit drawing nothing has an infinite break-even: it runs every hour.
+            self.curve.below(rev * self.inv)
+        } else {
+            self.curve.below(f64::INFINITY)
+        };
+        if q.hours == 0 {
+            0.0
+        } else {
+            q.share * (rev - self.mwh * (q.mean_usd_mwh * self.scale))
         }
     }
 }
@@ -1288,8 +1370,50 @@ mod tests {
         assert_eq!(pts[0].usd_mwh, 100.0);
         assert_eq!(pts[5].usd_mwh, -5.0);
         assert_eq!(pts[5].exceedance, 1.0);
+        let flat = DurationCurve::flat(38.0, 24).unwrap();
+        assert_eq!(flat.below(37.99).hours, 0);
+        assert_eq!(flat.below(38.0).hours, 24);
+        assert_eq!(flat.below(38.0).mean_usd_mwh, 38.0);
+        assert_eq!(flat.below(f64::INFINITY).hours, 24);
+        assert_eq!(flat.below(f64::NAN).hours, 0);
+        assert_eq!(c.below(f64::INFINITY).hours, 6);
+        assert_eq!(c.below(f64::NEG_INFINITY).hours, 0);
         assert!(DurationCurve::new(&[]).is_err());
         assert!(DurationCurve::new(&[1.0, f64::NAN]).is_err());
+    }
+
+    #[test]
+    fn ercot_index_buckets_hold_one_price() {
+        // The index is what makes the engine's query one bucket read: on real two-decimal prices
+        // almost no bucket may mix distinct prices, and the body must cover 99.5% of the hours.
+        for spec in [
+            "ercot:HB_WEST:2024",
+            "ercot:HB_WEST:2021-2025",
+            "ercot:LZ_HOUSTON:2022",
+        ] {
+            let c = DurationCurve::from_ercot(spec).unwrap();
+            let mixed = c.buckets.iter().filter(|b| b.val.is_nan()).count();
+            assert!(
+                mixed * 100 < c.buckets.len(),
+                "{spec}: {mixed} of {}",
+                c.buckets.len()
+            );
+            let covered = c.buckets.last().unwrap().end as usize;
+            assert!(
+                covered as f64 >= 0.99 * c.hours() as f64,
+                "{spec}: {covered}"
+            );
+            // Means stored in the buckets agree with a direct mean.
+            for b in [-20.0, 0.0, 17.3, 25.0, 40.004, 88.2, 150.0, 3000.0] {
+                let q = c.below(b);
+                let direct: Vec<f64> = c.sorted.iter().cloned().filter(|&p| p <= b).collect();
+                assert_eq!(q.hours, direct.len());
+                if !direct.is_empty() {
+                    let m = direct.iter().sum::<f64>() / direct.len() as f64;
+                    assert!(close(q.mean_usd_mwh, m, 1e-12), "{spec} {b}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -1440,7 +1564,11 @@ mod tests {
                 all.extend([p, p - 1e-9, p + 1e-9, f64::from_bits(p.to_bits() + 1)]);
             }
             for b in all {
-                prop_assert_eq!(c.below(b).hours, sorted.partition_point(|&p| p <= b), "b = {}", b);
+                let k = sorted.partition_point(|&p| p <= b);
+                let q = c.below(b);
+                prop_assert_eq!(q.hours, k, "b = {}", b);
+                let mean = if k == 0 { 0.0 } else { sorted[..k].iter().sum::<f64>() / k as f64 };
+                prop_assert!((q.mean_usd_mwh - mean).abs() <= 1e-9 * (1.0 + mean.abs()), "b = {}", b);
             }
         }
 

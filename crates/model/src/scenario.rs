@@ -280,19 +280,18 @@ pub struct Power {
 // file it comes from, or says it is a judgement; the same notes are printed by `scenario show`.
 // ---------------------------------------------------------------------------------------------
 
-/// Market state of the default scenario, from the newest data that ships with the product.
+/// Market state of the default scenario: `hashpivot_data::market_state()`, the newest state of
+/// the data that ships with the product (computed once).
 pub mod market {
-    /// Date of the market state (newest row of `data/btc_price/btc_usd_daily_close.csv`).
-    pub const DATE: &str = "2026-08-22";
-    /// BTC/USD close on [`DATE`] (`data/btc_price/btc_usd_daily_close.csv`).
-    pub const SPOT_USD: f64 = 78329.693303;
-    /// Height at [`DATE`] (`data/btc_price/btc_block_height_by_date.csv`).
-    pub const HEIGHT: u64 = 963_549;
-    /// Difficulty of the newest shipped epoch (473, from 2026-06-13, bits 0x170240c3,
-    /// `data/btc_chain/difficulty_epochs.csv`). Epochs 474–477 are not in the shipped data.
-    pub const DIFFICULTY: f64 = 124_932_866_006_548.16;
-    /// Mean fees per block 2025-08 → 2026-01 (`data/PROVENANCE.md`, getblockstats windows).
-    pub const FEES_BTC_PER_BLOCK: f64 = 0.022;
+    use std::sync::OnceLock;
+
+    pub use hashpivot_data::MarketState;
+
+    /// The shipped market state (the same code path as `hashpivot calibrate`).
+    pub fn state() -> &'static MarketState {
+        static STATE: OnceLock<MarketState> = OnceLock::new();
+        STATE.get_or_init(hashpivot_data::market_state)
+    }
 }
 
 impl Default for Run {
@@ -307,11 +306,12 @@ impl Default for Run {
 
 impl Default for Chain {
     fn default() -> Self {
+        let m = market::state();
         Chain {
-            height: market::HEIGHT,
-            difficulty: market::DIFFICULTY,
-            hashrate_ehs: None,
-            epoch_elapsed_days: None,
+            height: u64::from(m.height),
+            difficulty: m.difficulty,
+            hashrate_ehs: Some(m.hashrate_ehs),
+            epoch_elapsed_days: Some(m.epoch_elapsed_days),
         }
     }
 }
@@ -319,7 +319,7 @@ impl Default for Chain {
 impl Default for Price {
     fn default() -> Self {
         Price {
-            spot: market::SPOT_USD,
+            spot: market::state().spot_usd,
             drift: 0.11,
             vol: 0.47,
         }
@@ -329,7 +329,7 @@ impl Default for Price {
 impl Default for Fees {
     fn default() -> Self {
         Fees {
-            btc_per_block: market::FEES_BTC_PER_BLOCK,
+            btc_per_block: market::state().fees_btc_per_block,
             speed: 2.0,
             vol: 0.8,
         }
@@ -527,61 +527,255 @@ impl Scenario {
     pub fn validate(&self) -> Result<(), ScenarioError> {
         let mut v = Check::default();
         let s = self;
-        v.range("run.horizon_years", s.run.horizon_years, 1.0 / 365.0, 100.0, "1/365 <= x <= 100 years");
+        v.range(
+            "run.horizon_years",
+            s.run.horizon_years,
+            1.0 / 365.0,
+            100.0,
+            "1/365 <= x <= 100 years",
+        );
         if s.run.paths == 0 || s.run.paths > MAX_PATHS {
-            v.push("run.paths", s.run.paths.to_string(), format!("1 <= paths <= {MAX_PATHS}"));
+            v.push(
+                "run.paths",
+                s.run.paths.to_string(),
+                format!("1 <= paths <= {MAX_PATHS}"),
+            );
         }
         if s.chain.height > 13_440_000 {
-            v.push("chain.height", s.chain.height.to_string(), "0 <= height <= 13440000 (64 halvings)");
+            v.push(
+                "chain.height",
+                s.chain.height.to_string(),
+                "0 <= height <= 13440000 (64 halvings)",
+            );
         }
-        v.range("chain.difficulty", s.chain.difficulty, 1.0, 1e30, "1 <= x <= 1e30 (difficulty > 0)");
+        v.range(
+            "chain.difficulty",
+            s.chain.difficulty,
+            1.0,
+            1e30,
+            "1 <= x <= 1e30 (difficulty > 0)",
+        );
         if let Some(h) = s.chain.hashrate_ehs {
             v.range_open_low("chain.hashrate_ehs", h, 0.0, 1e9, "0 < x <= 1e9 EH/s");
         }
         if let Some(e) = s.chain.epoch_elapsed_days {
-            v.range("chain.epoch_elapsed_days", e, 0.0, 56.0, "0 <= x <= 56 days");
+            v.range(
+                "chain.epoch_elapsed_days",
+                e,
+                0.0,
+                56.0,
+                "0 <= x <= 56 days",
+            );
         }
         v.range_open_low("price.spot", s.price.spot, 0.0, 1e12, "0 < x <= 1e12 USD");
-        v.range("price.drift", s.price.drift, -2.0, 2.0, "-2 <= x <= 2 per year");
-        v.range("price.vol", s.price.vol, 0.0, 5.0, "0 <= x <= 5 per sqrt(year)");
-        v.range_open_low("fees.btc_per_block", s.fees.btc_per_block, 0.0, 1000.0, "0 < x <= 1000 BTC");
-        v.range("fees.speed", s.fees.speed, 0.0, 365.0, "0 <= x <= 365 per year");
-        v.range("fees.vol", s.fees.vol, 0.0, 10.0, "0 <= x <= 10 per sqrt(year)");
-        v.range("hashrate.speed_up", s.hashrate.speed_up, 0.0, 365.0, "0 <= x <= 365 per year");
-        v.range("hashrate.speed_down", s.hashrate.speed_down, 0.0, 365.0, "0 <= x <= 365 per year");
-        v.range("hashrate.vol", s.hashrate.vol, 0.0, 5.0, "0 <= x <= 5 per sqrt(year)");
-        v.range_open_low("hashrate.marginal_efficiency_jth", s.hashrate.marginal_efficiency_jth, 0.0, 10_000.0, "0 < x <= 10000 J/TH");
-        v.range_open_high("hashrate.efficiency_decline", s.hashrate.efficiency_decline, 0.0, 1.0, "0 <= x < 1 per year");
-        v.range_open_low("hashrate.efficiency_floor_jth", s.hashrate.efficiency_floor_jth, 0.0, 10_000.0, "0 < x <= 10000 J/TH");
-        v.range_open_low("hashrate.marginal_power_usd_mwh", s.hashrate.marginal_power_usd_mwh, 0.0, 10_000.0, "0 < x <= 10000 $/MWh");
-        v.range_open_low("hashrate.power_share", s.hashrate.power_share, 0.0, 1.0, "0 < x <= 1");
-        v.range_open_low("site.power_mw", s.site.power_mw, 0.0, 100_000.0, "0 < x <= 100000 MW");
-        v.range("site.power_usd_mwh", s.site.power_usd_mwh, 0.0, 10_000.0, "0 <= x <= 10000 $/MWh");
-        v.range("site.power_escalator", s.site.power_escalator, -0.5, 1.0, "-0.5 <= x <= 1 per year");
-        v.range("site.terminal_multiple", s.site.terminal_multiple, 0.0, 100.0, "0 <= x <= 100");
+        v.range(
+            "price.drift",
+            s.price.drift,
+            -2.0,
+            2.0,
+            "-2 <= x <= 2 per year",
+        );
+        v.range(
+            "price.vol",
+            s.price.vol,
+            0.0,
+            5.0,
+            "0 <= x <= 5 per sqrt(year)",
+        );
+        v.range_open_low(
+            "fees.btc_per_block",
+            s.fees.btc_per_block,
+            0.0,
+            1000.0,
+            "0 < x <= 1000 BTC",
+        );
+        v.range(
+            "fees.speed",
+            s.fees.speed,
+            0.0,
+            365.0,
+            "0 <= x <= 365 per year",
+        );
+        v.range(
+            "fees.vol",
+            s.fees.vol,
+            0.0,
+            10.0,
+            "0 <= x <= 10 per sqrt(year)",
+        );
+        v.range(
+            "hashrate.speed_up",
+            s.hashrate.speed_up,
+            0.0,
+            365.0,
+            "0 <= x <= 365 per year",
+        );
+        v.range(
+            "hashrate.speed_down",
+            s.hashrate.speed_down,
+            0.0,
+            365.0,
+            "0 <= x <= 365 per year",
+        );
+        v.range(
+            "hashrate.vol",
+            s.hashrate.vol,
+            0.0,
+            5.0,
+            "0 <= x <= 5 per sqrt(year)",
+        );
+        v.range_open_low(
+            "hashrate.marginal_efficiency_jth",
+            s.hashrate.marginal_efficiency_jth,
+            0.0,
+            10_000.0,
+            "0 < x <= 10000 J/TH",
+        );
+        v.range_open_high(
+            "hashrate.efficiency_decline",
+            s.hashrate.efficiency_decline,
+            0.0,
+            1.0,
+            "0 <= x < 1 per year",
+        );
+        v.range_open_low(
+            "hashrate.efficiency_floor_jth",
+            s.hashrate.efficiency_floor_jth,
+            0.0,
+            10_000.0,
+            "0 < x <= 10000 J/TH",
+        );
+        v.range_open_low(
+            "hashrate.marginal_power_usd_mwh",
+            s.hashrate.marginal_power_usd_mwh,
+            0.0,
+            10_000.0,
+            "0 < x <= 10000 $/MWh",
+        );
+        v.range_open_low(
+            "hashrate.power_share",
+            s.hashrate.power_share,
+            0.0,
+            1.0,
+            "0 < x <= 1",
+        );
+        v.range_open_low(
+            "site.power_mw",
+            s.site.power_mw,
+            0.0,
+            100_000.0,
+            "0 < x <= 100000 MW",
+        );
+        v.range(
+            "site.power_usd_mwh",
+            s.site.power_usd_mwh,
+            0.0,
+            10_000.0,
+            "0 <= x <= 10000 $/MWh",
+        );
+        v.range(
+            "site.power_escalator",
+            s.site.power_escalator,
+            -0.5,
+            1.0,
+            "-0.5 <= x <= 1 per year",
+        );
+        v.range(
+            "site.terminal_multiple",
+            s.site.terminal_multiple,
+            0.0,
+            100.0,
+            "0 <= x <= 100",
+        );
         let m = &s.mining;
-        v.range("mining.overhead", m.overhead, 1.0, 3.0, "1 <= x <= 3 (a PUE)");
+        v.range(
+            "mining.overhead",
+            m.overhead,
+            1.0,
+            3.0,
+            "1 <= x <= 3 (a PUE)",
+        );
         v.range("mining.uptime", m.uptime, 0.0, 1.0, "0 <= x <= 1");
         v.range_open_high("mining.pool_fee", m.pool_fee, 0.0, 1.0, "0 <= x < 1");
-        v.range("mining.opex_usd_per_mw_month", m.opex_usd_per_mw_month, 0.0, 1e7, "0 <= x <= 1e7 $/MW-month");
-        v.range("mining.salvage_usd_per_th", m.salvage_usd_per_th, 0.0, 1e4, "0 <= x <= 10000 $/TH");
-        v.range("mining.refresh_every_years", m.refresh_every_years, 0.0, 100.0, "0 (never) or 1/365 <= x <= 100 years");
+        v.range(
+            "mining.opex_usd_per_mw_month",
+            m.opex_usd_per_mw_month,
+            0.0,
+            1e7,
+            "0 <= x <= 1e7 $/MW-month",
+        );
+        v.range(
+            "mining.salvage_usd_per_th",
+            m.salvage_usd_per_th,
+            0.0,
+            1e4,
+            "0 <= x <= 10000 $/TH",
+        );
+        v.range(
+            "mining.refresh_every_years",
+            m.refresh_every_years,
+            0.0,
+            100.0,
+            "0 (never) or 1/365 <= x <= 100 years",
+        );
         if m.refresh_every_years > 0.0 && (365.0 * m.refresh_every_years).round() < 1.0 {
-            v.push("mining.refresh_every_years", fmt_f(m.refresh_every_years), "0 (never) or 1/365 <= x <= 100 years");
+            v.push(
+                "mining.refresh_every_years",
+                fmt_f(m.refresh_every_years),
+                "0 (never) or 1/365 <= x <= 100 years",
+            );
         }
-        v.range("mining.hw_days_of_hashprice", m.hw_days_of_hashprice, 0.0, 1e5, "0 <= x <= 100000 days");
-        v.range("mining.discount_rate", m.discount_rate, -0.5, 10.0, "-0.5 <= x <= 10 per year");
+        v.range(
+            "mining.hw_days_of_hashprice",
+            m.hw_days_of_hashprice,
+            0.0,
+            1e5,
+            "0 <= x <= 100000 days",
+        );
+        v.range(
+            "mining.discount_rate",
+            m.discount_rate,
+            -0.5,
+            10.0,
+            "-0.5 <= x <= 10 per year",
+        );
         if m.fleet.len() > MAX_FLEET_ENTRIES {
-            v.push("mining.fleet", format!("{} entries", m.fleet.len()), format!("at most {MAX_FLEET_ENTRIES} entries (merge identical machines)"));
+            v.push(
+                "mining.fleet",
+                format!("{} entries", m.fleet.len()),
+                format!("at most {MAX_FLEET_ENTRIES} entries (merge identical machines)"),
+            );
         }
         let mut fleet_mw = 0.0;
         for (i, b) in m.fleet.iter().enumerate() {
             if b.model.trim().is_empty() {
-                v.push(format!("mining.fleet[{i}].model"), "\"\"", "a non-empty name");
+                v.push(
+                    format!("mining.fleet[{i}].model"),
+                    "\"\"",
+                    "a non-empty name",
+                );
             }
-            v.range(&format!("mining.fleet[{i}].units"), b.units, 0.0, 1e9, "0 <= x <= 1e9 machines");
-            v.range_open_low(&format!("mining.fleet[{i}].hashrate_ths"), b.hashrate_ths, 0.0, 1e6, "0 < x <= 1e6 TH/s");
-            v.range_open_low(&format!("mining.fleet[{i}].power_w"), b.power_w, 0.0, 1e6, "0 < x <= 1e6 W");
+            v.range(
+                &format!("mining.fleet[{i}].units"),
+                b.units,
+                0.0,
+                1e9,
+                "0 <= x <= 1e9 machines",
+            );
+            v.range_open_low(
+                &format!("mining.fleet[{i}].hashrate_ths"),
+                b.hashrate_ths,
+                0.0,
+                1e6,
+                "0 < x <= 1e6 TH/s",
+            );
+            v.range_open_low(
+                &format!("mining.fleet[{i}].power_w"),
+                b.power_w,
+                0.0,
+                1e6,
+                "0 < x <= 1e6 W",
+            );
             if b.units.is_finite() && b.power_w.is_finite() {
                 fleet_mw += b.units * b.power_w * m.overhead / 1e6;
             }
@@ -589,55 +783,160 @@ impl Scenario {
         if s.site.power_mw.is_finite() && fleet_mw > s.site.power_mw * (1.0 + 1e-12) {
             v.push(
                 "mining.fleet",
-                format!("{} MW of facility power (units × power_w × overhead)", fmt_f(fleet_mw)),
+                format!(
+                    "{} MW of facility power (units × power_w × overhead)",
+                    fmt_f(fleet_mw)
+                ),
                 format!("at most site.power_mw = {} MW", fmt_f(s.site.power_mw)),
             );
         }
         let a = &s.ai;
-        v.range_open_low("ai.it_mw_per_gross_mw", a.it_mw_per_gross_mw, 0.0, 1.0, "0 < x <= 1");
-        v.range("ai.capex_usd_per_mw_it", a.capex_usd_per_mw_it, 0.0, 1e9, "0 <= x <= 1e9 $/MW");
-        v.range("ai.build_months", a.build_months, 0.0, 240.0, "0 <= x <= 240 months");
-        v.range_open_low("ai.lease_usd_per_kw_month", a.lease_usd_per_kw_month, 0.0, 1e5, "0 < x <= 100000 $/kW-month");
-        v.range("ai.lease_escalator", a.lease_escalator, -0.5, 1.0, "-0.5 <= x <= 1 per year");
-        v.range("ai.lease_term_years", a.lease_term_years, 1.0 / 365.0, 100.0, "1/365 <= x <= 100 years");
-        v.range("ai.renewal_probability", a.renewal_probability, 0.0, 1.0, "0 <= x <= 1");
-        v.range("ai.tenant_default_rate", a.tenant_default_rate, 0.0, 10.0, "0 <= x <= 10 per year");
+        v.range_open_low(
+            "ai.it_mw_per_gross_mw",
+            a.it_mw_per_gross_mw,
+            0.0,
+            1.0,
+            "0 < x <= 1",
+        );
+        v.range(
+            "ai.capex_usd_per_mw_it",
+            a.capex_usd_per_mw_it,
+            0.0,
+            1e9,
+            "0 <= x <= 1e9 $/MW",
+        );
+        v.range(
+            "ai.build_months",
+            a.build_months,
+            0.0,
+            240.0,
+            "0 <= x <= 240 months",
+        );
+        v.range_open_low(
+            "ai.lease_usd_per_kw_month",
+            a.lease_usd_per_kw_month,
+            0.0,
+            1e5,
+            "0 < x <= 100000 $/kW-month",
+        );
+        v.range(
+            "ai.lease_escalator",
+            a.lease_escalator,
+            -0.5,
+            1.0,
+            "-0.5 <= x <= 1 per year",
+        );
+        v.range(
+            "ai.lease_term_years",
+            a.lease_term_years,
+            1.0 / 365.0,
+            100.0,
+            "1/365 <= x <= 100 years",
+        );
+        v.range(
+            "ai.renewal_probability",
+            a.renewal_probability,
+            0.0,
+            1.0,
+            "0 <= x <= 1",
+        );
+        v.range(
+            "ai.tenant_default_rate",
+            a.tenant_default_rate,
+            0.0,
+            10.0,
+            "0 <= x <= 10 per year",
+        );
         v.range("ai.noi_margin", a.noi_margin, 0.0, 1.0, "0 <= x <= 1");
-        v.range("ai.discount_rate", a.discount_rate, -0.5, 10.0, "-0.5 <= x <= 10 per year");
-        v.range("ai.lease_drift", a.lease_drift, -2.0, 2.0, "-2 <= x <= 2 per year");
-        v.range("ai.lease_vol", a.lease_vol, 0.0, 5.0, "0 <= x <= 5 per sqrt(year)");
-        v.range("ai.lease_price_corr", a.lease_price_corr, -1.0, 1.0, "-1 <= x <= 1");
+        v.range(
+            "ai.discount_rate",
+            a.discount_rate,
+            -0.5,
+            10.0,
+            "-0.5 <= x <= 10 per year",
+        );
+        v.range(
+            "ai.lease_drift",
+            a.lease_drift,
+            -2.0,
+            2.0,
+            "-2 <= x <= 2 per year",
+        );
+        v.range(
+            "ai.lease_vol",
+            a.lease_vol,
+            0.0,
+            5.0,
+            "0 <= x <= 5 per sqrt(year)",
+        );
+        v.range(
+            "ai.lease_price_corr",
+            a.lease_price_corr,
+            -1.0,
+            1.0,
+            "-1 <= x <= 1",
+        );
         let st = &s.strategy;
         v.range("strategy.share", st.share, 0.0, 1.0, "0 <= x <= 1");
         let n = s.days();
         let mut total = 0.0;
         for (i, &(day, share)) in st.schedule.iter().enumerate() {
             if n > 0 && day as usize >= n {
-                v.push(format!("strategy.schedule[{i}] day"), day.to_string(), format!("0 <= day <= {} (the last simulated day)", n - 1));
+                v.push(
+                    format!("strategy.schedule[{i}] day"),
+                    day.to_string(),
+                    format!("0 <= day <= {} (the last simulated day)", n - 1),
+                );
             }
-            v.range(&format!("strategy.schedule[{i}] share"), share, 0.0, 1.0, "0 <= x <= 1");
+            v.range(
+                &format!("strategy.schedule[{i}] share"),
+                share,
+                0.0,
+                1.0,
+                "0 <= x <= 1",
+            );
             if share.is_finite() {
                 total += share;
             }
         }
         if total > 1.0 + 1e-12 {
-            v.push("strategy.schedule", format!("shares summing to {}", fmt_f(total)), "shares summing to at most 1");
+            v.push(
+                "strategy.schedule",
+                format!("shares summing to {}", fmt_f(total)),
+                "shares summing to at most 1",
+            );
         }
         if st.kind == StrategyKind::Sweep && st.shares.is_empty() {
-            v.push("strategy.shares", "[]", "at least one share when kind = \"sweep\"");
+            v.push(
+                "strategy.shares",
+                "[]",
+                "at least one share when kind = \"sweep\"",
+            );
         }
         if st.shares.len() > 1000 {
-            v.push("strategy.shares", format!("{} shares", st.shares.len()), "at most 1000 shares");
+            v.push(
+                "strategy.shares",
+                format!("{} shares", st.shares.len()),
+                "at most 1000 shares",
+            );
         }
         for (i, &x) in st.shares.iter().enumerate() {
             v.range(&format!("strategy.shares[{i}]"), x, 0.0, 1.0, "0 <= x <= 1");
         }
         if st.tranches == 0 || st.tranches > 1000 {
-            v.push("strategy.tranches", st.tranches.to_string(), "1 <= tranches <= 1000");
+            v.push(
+                "strategy.tranches",
+                st.tranches.to_string(),
+                "1 <= tranches <= 1000",
+            );
         }
         let max_months = (n as f64 * 12.0 / 365.0).floor() as u32;
         if st.decide_months > max_months {
-            v.push("strategy.decide_months", st.decide_months.to_string(), format!("0 <= months <= {max_months} (decision days must fall inside the horizon)"));
+            v.push(
+                "strategy.decide_months",
+                st.decide_months.to_string(),
+                format!("0 <= months <= {max_months} (decision days must fall inside the horizon)"),
+            );
         }
         if let Some(p) = &s.power {
             if let Some(h) = &p.hourly {
@@ -662,7 +961,8 @@ pub const MAX_PATHS: u64 = 20_000_000;
 
 /// Parses the `[power] hourly` source `market:node:year` (e.g. `ercot:HB_WEST:2024`).
 pub fn parse_hourly(s: &str) -> Result<(String, String, u16), String> {
-    let allowed = "\"market:node:year\", e.g. \"ercot:HB_WEST:2024\" (market ercot, year 2000..=2100)";
+    let allowed =
+        "\"market:node:year\", e.g. \"ercot:HB_WEST:2024\" (market ercot, year 2000..=2100)";
     let parts: Vec<&str> = s.split(':').collect();
     if parts.len() != 3 {
         return Err(allowed.to_string());
@@ -687,7 +987,12 @@ struct Check {
 }
 
 impl Check {
-    fn push(&mut self, key: impl Into<String>, value: impl Into<String>, allowed: impl Into<String>) {
+    fn push(
+        &mut self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+        allowed: impl Into<String>,
+    ) {
         self.errors.push(FieldError {
             key: key.into(),
             value: value.into(),
@@ -720,7 +1025,12 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, col)
 }
 
@@ -775,64 +1085,156 @@ impl Scenario {
     /// [`Scenario::from_toml_str`] gives back exactly [`Scenario::default`].
     pub fn default_toml_annotated() -> String {
         let s = Scenario::default();
+        let ms = market::state();
         let mut o = String::new();
         let mut line = |l: String| {
             o.push_str(&l);
             o.push('\n');
         };
         line("# hashpivot scenario (docs/MODEL.md section 7): the embedded default.".into());
-        line("# A 1 GW Texas site with a mixed fleet; market state as of the newest shipped data".into());
-        line(format!("# ({}). Copy this file, edit it, run `hashpivot simulate my.toml`.", market::DATE));
+        line(
+            "# A 1 GW Texas site with a mixed fleet; market state as of the newest shipped data"
+                .into(),
+        );
+        line(format!(
+            "# ({}). Copy this file, edit it, run `hashpivot simulate my.toml`.",
+            ms.date
+        ));
         line("# Keys you leave out take these defaults (a [[mining.fleet]] entry needs all four fields).".into());
-        line("# Sources: 'PARAMETERS' = a row of docs/PARAMETERS.md; 'data/...' = a shipped file.".into());
+        line(
+            "# Sources: 'PARAMETERS' = a row of docs/PARAMETERS.md; 'data/...' = a shipped file."
+                .into(),
+        );
         line(String::new());
         line("[run]".into());
-        line(format!("horizon_years = {}   # years simulated (daily steps)", tf(s.run.horizon_years)));
-        line(format!("paths = {}           # Monte Carlo paths; more = smaller standard error", s.run.paths));
-        line(format!("seed = {}               # same seed, same numbers, on any thread count", s.run.seed));
+        line(format!(
+            "horizon_years = {}   # years simulated (daily steps)",
+            tf(s.run.horizon_years)
+        ));
+        line(format!(
+            "paths = {}           # Monte Carlo paths; more = smaller standard error",
+            s.run.paths
+        ));
+        line(format!(
+            "seed = {}               # same seed, same numbers, on any thread count",
+            s.run.seed
+        ));
         line(String::new());
         line("[chain]".into());
-        line(format!("height = {}         # data/btc_price/btc_block_height_by_date.csv, {}", s.chain.height, market::DATE));
-        line(format!("difficulty = {}  # newest shipped epoch (473, 2026-06-13), data/btc_chain/difficulty_epochs.csv", tf(s.chain.difficulty)));
-        line("# hashrate_ehs = 894.0        # optional; default difficulty * 2^32 / 600 / 1e18".into());
-        line("# epoch_elapsed_days = 13.3   # optional; default (height - epoch start) / 144".into());
+        line("# Market state from the shipped data (hashpivot_data::market_state, data/PROVENANCE.md).".into());
+        line(format!(
+            "height = {}         # data/btc_price/btc_block_height_by_date.csv at the start of {}",
+            s.chain.height, ms.date
+        ));
+        line(format!(
+            "difficulty = {}  # epoch {} of data/btc_chain/difficulty_epochs.csv{}",
+            tf(s.chain.difficulty),
+            ms.difficulty_epoch,
+            if ms.difficulty_current {
+                ""
+            } else {
+                " (newest shipped epoch; later epochs are not in the data)"
+            }
+        ));
+        if let Some(h) = s.chain.hashrate_ehs {
+            line(format!(
+                "hashrate_ehs = {}  # blocks/day over the last {} days ({:.1}) at that difficulty; optional, default difficulty * 2^32 / 600 / 1e18",
+                tf(h),
+                hashpivot_data::market::HASHRATE_WINDOW_DAYS,
+                ms.blocks_per_day
+            ));
+        }
+        if let Some(e) = s.chain.epoch_elapsed_days {
+            line(format!(
+                "epoch_elapsed_days = {}  # since the height table crossed the epoch start {}; optional, default (height - epoch start) / 144",
+                tf(e),
+                ms.epoch_start_height
+            ));
+        }
         line(String::new());
         line("[price]".into());
-        line(format!("spot = {}   # BTC/USD close {}, data/btc_price/btc_usd_daily_close.csv", tf(s.price.spot), market::DATE));
+        line(format!(
+            "spot = {}   # newest BTC/USD close in data/btc_price/btc_usd_daily_close.csv (market_state)",
+            tf(s.price.spot)
+        ));
         line(format!("drift = {}             # judgement: vol^2/2, so the median price stays flat (no view on direction)", tf(s.price.drift)));
         line(format!("vol = {}              # realized 3-year volatility of the shipped daily closes (0.44-0.53 over 1-5 years)", tf(s.price.vol)));
         line(String::new());
         line("[fees]".into());
-        line(format!("btc_per_block = {}  # mean fee per block 2025-08 to 2026-01 (data/PROVENANCE.md); PARAMETERS 'Fee share of reward'", tf(s.fees.btc_per_block)));
-        line(format!("speed = {}             # judgement: fee spikes revert with a half-life of ~4 months", tf(s.fees.speed)));
-        line(format!("vol = {}               # judgement: fees are the noisiest input", tf(s.fees.vol)));
+        line(format!(
+            "btc_per_block = {}  # mean fee per block {} to {} (data/btc_fees); PARAMETERS 'Fee share of reward'",
+            tf(s.fees.btc_per_block),
+            ms.fees_window.0,
+            ms.fees_window.1
+        ));
+        line(format!(
+            "speed = {}             # judgement: fee spikes revert with a half-life of ~4 months",
+            tf(s.fees.speed)
+        ));
+        line(format!(
+            "vol = {}               # judgement: fees are the noisiest input",
+            tf(s.fees.vol)
+        ));
         line(String::new());
         line("[hashrate]".into());
         line(format!("speed_up = {}          # judgement (PARAMETERS 'Judgements'): new machines take months to deploy", tf(s.hashrate.speed_up)));
         line(format!("speed_down = {}        # judgement: machines switch off within weeks, faster down than up", tf(s.hashrate.speed_down)));
-        line(format!("vol = {}              # judgement; `hashpivot calibrate` estimates these from history", tf(s.hashrate.vol)));
+        line(format!(
+            "vol = {}              # judgement; `hashpivot calibrate` estimates these from history",
+            tf(s.hashrate.vol)
+        ));
         line(format!("marginal_efficiency_jth = {}  # PARAMETERS 'Fleet efficiency' 15-22 J/TH; CBECI network estimate 19.5 (2025-03)", tf(s.hashrate.marginal_efficiency_jth)));
         line(format!("efficiency_decline = {}      # judgement: CBECI estimate fell ~13%/year 2020-2025, slowing", tf(s.hashrate.efficiency_decline)));
-        line(format!("efficiency_floor_jth = {}     # judgement: process-node limit", tf(s.hashrate.efficiency_floor_jth)));
+        line(format!(
+            "efficiency_floor_jth = {}     # judgement: process-node limit",
+            tf(s.hashrate.efficiency_floor_jth)
+        ));
         line(format!("marginal_power_usd_mwh = {}  # judgement: marginal miner pays more than large Texas miners (PARAMETERS 'Large miners' power cost')", tf(s.hashrate.marginal_power_usd_mwh)));
         line(format!("power_share = {}             # judgement: puts the break-even hashrate near today's hashrate", tf(s.hashrate.power_share)));
         line(String::new());
         line("[site]".into());
-        line(format!("power_mw = {}        # 1 GW gross", tf(s.site.power_mw)));
+        line(format!(
+            "power_mw = {}        # 1 GW gross",
+            tf(s.site.power_mw)
+        ));
         line(format!("power_usd_mwh = {}     # PARAMETERS 'Large miners' power cost' 2.4-4.2 c/kWh; judgement within", tf(s.site.power_usd_mwh)));
-        line(format!("power_escalator = {}   # judgement", tf(s.site.power_escalator)));
-        line(format!("terminal_multiple = {} # MODEL.md default: no value after the horizon", tf(s.site.terminal_multiple)));
+        line(format!(
+            "power_escalator = {}   # judgement",
+            tf(s.site.power_escalator)
+        ));
+        line(format!(
+            "terminal_multiple = {} # MODEL.md default: no value after the horizon",
+            tf(s.site.terminal_multiple)
+        ));
         line(String::new());
         line("[mining]".into());
-        line(format!("overhead = {}          # PARAMETERS 'Mining PUE' 1.03-1.10", tf(s.mining.overhead)));
-        line(format!("uptime = {}            # judgement (ERCOT demand response, maintenance)", tf(s.mining.uptime)));
-        line(format!("pool_fee = {}          # PARAMETERS 'Pool fee' FPPS 1-2.5%", tf(s.mining.pool_fee)));
-        line(format!("curtail = {}          # switch a batch off on days it loses money on power", s.mining.curtail));
-        line(format!("opex_usd_per_mw_month = {}  # judgement: staff, maintenance, insurance (~$5.5/MWh)", tf(s.mining.opex_usd_per_mw_month)));
+        line(format!(
+            "overhead = {}          # PARAMETERS 'Mining PUE' 1.03-1.10",
+            tf(s.mining.overhead)
+        ));
+        line(format!(
+            "uptime = {}            # judgement (ERCOT demand response, maintenance)",
+            tf(s.mining.uptime)
+        ));
+        line(format!(
+            "pool_fee = {}          # PARAMETERS 'Pool fee' FPPS 1-2.5%",
+            tf(s.mining.pool_fee)
+        ));
+        line(format!(
+            "curtail = {}          # switch a batch off on days it loses money on power",
+            s.mining.curtail
+        ));
+        line(format!(
+            "opex_usd_per_mw_month = {}  # judgement: staff, maintenance, insurance (~$5.5/MWh)",
+            tf(s.mining.opex_usd_per_mw_month)
+        ));
         line(format!("salvage_usd_per_th = {}       # judgement: used machines vs PARAMETERS 'ASIC street price' $10-30/TH new", tf(s.mining.salvage_usd_per_th)));
         line(format!("refresh_every_years = {}      # judgement: one replacement per halving cycle (0 = never)", tf(s.mining.refresh_every_years)));
         line(format!("hw_days_of_hashprice = {}   # PARAMETERS 'ASIC street price': S21 XP $25.70/TH at hashprice $43.33/PH/day (2025-11-03)", tf(s.mining.hw_days_of_hashprice)));
-        line(format!("discount_rate = {}           # PARAMETERS 'Judgements': merchant mining ~15% (12-25%)", tf(s.mining.discount_rate)));
+        line(format!(
+            "discount_rate = {}           # PARAMETERS 'Judgements': merchant mining ~15% (12-25%)",
+            tf(s.mining.discount_rate)
+        ));
         line(String::new());
         line("# The fleet: units x (TH/s, W) per machine from data/asic/asic_nameplate_specs_compiled.csv.".into());
         line("# Facility power = sum(units x power_w) x overhead must fit in site.power_mw; the rest is idle.".into());
@@ -845,32 +1247,84 @@ impl Scenario {
         }
         line(String::new());
         line("[ai]".into());
-        line(format!("it_mw_per_gross_mw = {}     # PARAMETERS 'MW(IT) per gross MW' 0.67-0.83 (AI PUE 1.3)", tf(s.ai.it_mw_per_gross_mw)));
+        line(format!(
+            "it_mw_per_gross_mw = {}     # PARAMETERS 'MW(IT) per gross MW' 0.67-0.83 (AI PUE 1.3)",
+            tf(s.ai.it_mw_per_gross_mw)
+        ));
         line(format!("capex_usd_per_mw_it = {}  # PARAMETERS 'Conversion capex' $8-11 M per MW(IT), new hall", tf(s.ai.capex_usd_per_mw_it)));
-        line(format!("build_months = {}          # PARAMETERS 'Signing to first rent' 10-16 months", tf(s.ai.build_months)));
+        line(format!(
+            "build_months = {}          # PARAMETERS 'Signing to first rent' 10-16 months",
+            tf(s.ai.build_months)
+        ));
         line(format!("lease_usd_per_kw_month = {} # PARAMETERS 'Lease rate' first year $110-135; data/ai_hpc/announced_leases.csv", tf(s.ai.lease_usd_per_kw_month)));
-        line(format!("lease_escalator = {}       # PARAMETERS 'Escalator' ~3%", tf(s.ai.lease_escalator)));
-        line(format!("lease_term_years = {}      # PARAMETERS 'Term' 10-15 years", tf(s.ai.lease_term_years)));
-        line(format!("renewal_probability = {}    # judgement (deals carry 2-3 five-year extensions)", tf(s.ai.renewal_probability)));
-        line(format!("tenant_default_rate = {}   # judgement: yearly default hazard of a backstopped tenant", tf(s.ai.tenant_default_rate)));
+        line(format!(
+            "lease_escalator = {}       # PARAMETERS 'Escalator' ~3%",
+            tf(s.ai.lease_escalator)
+        ));
+        line(format!(
+            "lease_term_years = {}      # PARAMETERS 'Term' 10-15 years",
+            tf(s.ai.lease_term_years)
+        ));
+        line(format!(
+            "renewal_probability = {}    # judgement (deals carry 2-3 five-year extensions)",
+            tf(s.ai.renewal_probability)
+        ));
+        line(format!(
+            "tenant_default_rate = {}   # judgement: yearly default hazard of a backstopped tenant",
+            tf(s.ai.tenant_default_rate)
+        ));
         line(format!("noi_margin = {}            # PARAMETERS 'Landlord NOI margin' 70-97% (Fluidstack ~85%)", tf(s.ai.noi_margin)));
         line(format!("discount_rate = {}         # PARAMETERS 'Judgements' / 'Backstopped project debt' 7.1-8.0%", tf(s.ai.discount_rate)));
-        line(format!("lease_drift = {}           # judgement", tf(s.ai.lease_drift)));
-        line(format!("lease_vol = {}            # judgement", tf(s.ai.lease_vol)));
-        line(format!("lease_price_corr = {}      # MODEL.md default", tf(s.ai.lease_price_corr)));
+        line(format!(
+            "lease_drift = {}           # judgement",
+            tf(s.ai.lease_drift)
+        ));
+        line(format!(
+            "lease_vol = {}            # judgement",
+            tf(s.ai.lease_vol)
+        ));
+        line(format!(
+            "lease_price_corr = {}      # MODEL.md default",
+            tf(s.ai.lease_price_corr)
+        ));
         line(String::new());
         line("[strategy]".into());
-        line(format!("kind = {:?}            # mine | convert | schedule | sweep | optimal", s.strategy.kind.as_str()));
-        line(format!("share = {}                # convert: share of the site converted on day 0", tf(s.strategy.share)));
-        let sched: Vec<String> = s.strategy.schedule.iter().map(|(d, x)| format!("[{d}, {}]", tf(*x))).collect();
-        line(format!("schedule = [{}]  # schedule: [day, share] pairs (day 580 ~ the 2028 halving)", sched.join(", ")));
+        line(format!(
+            "kind = {:?}            # mine | convert | schedule | sweep | optimal",
+            s.strategy.kind.as_str()
+        ));
+        line(format!(
+            "share = {}                # convert: share of the site converted on day 0",
+            tf(s.strategy.share)
+        ));
+        let sched: Vec<String> = s
+            .strategy
+            .schedule
+            .iter()
+            .map(|(d, x)| format!("[{d}, {}]", tf(*x)))
+            .collect();
+        line(format!(
+            "schedule = [{}]  # schedule: [day, share] pairs (day 580 ~ the 2028 halving)",
+            sched.join(", ")
+        ));
         let shares: Vec<String> = s.strategy.shares.iter().map(|x| tf(*x)).collect();
-        line(format!("shares = [{}]  # sweep: the grid of shares", shares.join(", ")));
-        line(format!("tranches = {}                # optimal: equal slices of the site", s.strategy.tranches));
-        line(format!("decide_months = {}          # optimal: decisions on months 0..=decide_months", s.strategy.decide_months));
+        line(format!(
+            "shares = [{}]  # sweep: the grid of shares",
+            shares.join(", ")
+        ));
+        line(format!(
+            "tranches = {}                # optimal: equal slices of the site",
+            s.strategy.tranches
+        ));
+        line(format!(
+            "decide_months = {}          # optimal: decisions on months 0..=decide_months",
+            s.strategy.decide_months
+        ));
         line(String::new());
         line("# [power]".into());
-        line("# hourly = \"ercot:HB_WEST:2024\"   # optional hourly power prices (extension)".into());
+        line(
+            "# hourly = \"ercot:HB_WEST:2024\"   # optional hourly power prices (extension)".into(),
+        );
         o
     }
 }
@@ -883,7 +1337,12 @@ mod tests {
     fn default_is_valid_and_fits_the_site() {
         let s = Scenario::default();
         s.validate().unwrap();
-        let mw: f64 = s.mining.fleet.iter().map(|b| b.units * b.power_w * s.mining.overhead / 1e6).sum();
+        let mw: f64 = s
+            .mining
+            .fleet
+            .iter()
+            .map(|b| b.units * b.power_w * s.mining.overhead / 1e6)
+            .sum();
         assert!(mw <= s.site.power_mw && mw > 0.9 * s.site.power_mw, "{mw}");
     }
 
@@ -894,7 +1353,10 @@ mod tests {
         assert_eq!(s, Scenario::default());
         // And the plain serialization too.
         let plain = Scenario::default().to_toml_string();
-        assert_eq!(Scenario::from_toml_str(&plain).unwrap(), Scenario::default());
+        assert_eq!(
+            Scenario::from_toml_str(&plain).unwrap(),
+            Scenario::default()
+        );
     }
 
     #[test]
@@ -907,7 +1369,9 @@ mod tests {
         jt2.sort();
         tt.sort();
         assert_eq!(jt2, tt);
-        for k in ["run", "chain", "price", "fees", "hashrate", "site", "mining", "ai", "strategy"] {
+        for k in [
+            "run", "chain", "price", "fees", "hashrate", "site", "mining", "ai", "strategy",
+        ] {
             let jk: Vec<&String> = j[k].as_object().unwrap().keys().collect();
             let tk: Vec<&String> = t[k].as_table().unwrap().keys().collect();
             let (mut a, mut b) = (jk, tk);
@@ -929,7 +1393,10 @@ mod tests {
 
     #[test]
     fn unknown_key_is_named_with_line() {
-        let e = Scenario::from_toml_str("[run]\npaths = 10\n\n[site]\npower_mw = 5\npowr_usd_mwh = 3\n").unwrap_err();
+        let e = Scenario::from_toml_str(
+            "[run]\npaths = 10\n\n[site]\npower_mw = 5\npowr_usd_mwh = 3\n",
+        )
+        .unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("powr_usd_mwh"), "{msg}");
         assert!(msg.contains("line 6"), "{msg}");
@@ -965,9 +1432,17 @@ mod tests {
         s.strategy.share = 1.5;
         s.strategy.schedule = vec![(0, 0.7), (10, 0.6)];
         let e = s.validate().unwrap_err();
-        let ScenarioError::Invalid(list) = &e else { panic!("{e:?}") };
+        let ScenarioError::Invalid(list) = &e else {
+            panic!("{e:?}")
+        };
         let keys: Vec<&str> = list.iter().map(|f| f.key.as_str()).collect();
-        for k in ["run.paths", "price.vol", "mining.fleet[2].units", "strategy.share", "strategy.schedule"] {
+        for k in [
+            "run.paths",
+            "price.vol",
+            "mining.fleet[2].units",
+            "strategy.share",
+            "strategy.schedule",
+        ] {
             assert!(keys.contains(&k), "{k} missing in {keys:?}");
         }
         let msg = e.to_string();
@@ -980,7 +1455,10 @@ mod tests {
         let mut s = Scenario::default();
         s.site.power_mw = 500.0;
         let e = s.validate().unwrap_err().to_string();
-        assert!(e.contains("mining.fleet") && e.contains("site.power_mw = 500"), "{e}");
+        assert!(
+            e.contains("mining.fleet") && e.contains("site.power_mw = 500"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -988,8 +1466,16 @@ mod tests {
         assert!(parse_hourly("ercot:HB_WEST:2024").is_ok());
         assert!(parse_hourly("ercot:HB_WEST").is_err());
         assert!(parse_hourly("pjm:X:2024").is_err());
-        let mut s = Scenario::default();
-        s.power = Some(Power { hourly: Some("nope".into()) });
-        assert!(s.validate().unwrap_err().to_string().contains("power.hourly"));
+        let s = Scenario {
+            power: Some(Power {
+                hourly: Some("nope".into()),
+            }),
+            ..Default::default()
+        };
+        assert!(s
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("power.hourly"));
     }
 }

@@ -8,12 +8,16 @@
 //! Paths run in blocks of [`BLOCK`] with keyed streams and write into their own slice of the output,
 //! so results are bit-identical for any thread count; memory is O(paths).
 
+// Lane loops index several arrays in lockstep; explicit indices over re-sliced arrays are what
+// the compiler vectorizes, so the iterator style clippy suggests is not used there.
+#![allow(clippy::needless_range_loop)]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::engine::{Prepared, BLOCK};
+use crate::engine::{DayConsumer, LaneDay, Prepared, BLOCK};
 use crate::scenario::{Scenario, StrategyKind};
 use crate::site::{ai_project, fleet_eras, initial_units, AiLinear, FleetEra, Layout};
 use crate::ModelError;
@@ -227,7 +231,13 @@ fn bad(option: &str, value: impl std::fmt::Display, allowed: &str) -> ModelError
     }
 }
 
-fn build_plan(sc: &Scenario, prep: &Prepared, eras: &[FleetEra], spec: &PlanSpec, years: usize) -> Plan {
+fn build_plan(
+    sc: &Scenario,
+    prep: &Prepared,
+    eras: &[FleetEra],
+    spec: &PlanSpec,
+    years: usize,
+) -> Plan {
     let n = prep.n;
     let m = &sc.mining;
     let opex_rate = m.opex_usd_per_mw_month * 12.0 / 365.0;
@@ -270,7 +280,11 @@ fn build_plan(sc: &Scenario, prep: &Prepared, eras: &[FleetEra], spec: &PlanSpec
             }
             let mw = share * sc.site.power_mw;
             let removed = layout.remove_mw(&eras[era].defs, mw);
-            let th: f64 = removed.iter().zip(&eras[era].defs).map(|(u, d)| u * d.ths).sum();
+            let th: f64 = removed
+                .iter()
+                .zip(&eras[era].defs)
+                .map(|(u, d)| u * d.ths)
+                .sum();
             cash += m.salvage_usd_per_th * th;
             let p = ai_project(sc, day, mw * sc.ai.it_mw_per_gross_mw, &prep.w_ai, years);
             ai.npv_const += p.npv_const;
@@ -308,11 +322,19 @@ struct BlockSums {
 ///
 /// Errors: an invalid scenario or option ([`ModelError::Scenario`], [`ModelError::BadOption`]),
 /// or the `optimal` strategy until `crate::optimal` lands ([`ModelError::NotImplemented`]).
-pub fn simulate(sc: &Scenario, cfg: &RunConfig, progress: &(dyn Fn(f64) + Sync)) -> Result<SimOutput, ModelError> {
+pub fn simulate(
+    sc: &Scenario,
+    cfg: &RunConfig,
+    progress: &(dyn Fn(f64) + Sync),
+) -> Result<SimOutput, ModelError> {
     sc.validate()?;
     let paths = cfg.paths.unwrap_or(sc.run.paths);
     if paths == 0 || paths > crate::scenario::MAX_PATHS {
-        return Err(bad("paths", paths, &format!("1 <= paths <= {}", crate::scenario::MAX_PATHS)));
+        return Err(bad(
+            "paths",
+            paths,
+            &format!("1 <= paths <= {}", crate::scenario::MAX_PATHS),
+        ));
     }
     if let Some(t) = cfg.threads {
         if t == 0 || t > 1024 {
@@ -438,7 +460,9 @@ pub fn summarize(
     // Standard error over independent units: antithetic pairs (averaged) or single paths.
     let stderr = {
         let units: Vec<f64> = if antithetic {
-            npv.chunks(2).map(|c| c.iter().sum::<f64>() / c.len() as f64).collect()
+            npv.chunks(2)
+                .map(|c| c.iter().sum::<f64>() / c.len() as f64)
+                .collect()
         } else {
             npv.to_vec()
         };
@@ -519,9 +543,16 @@ pub(crate) fn simulate_raw(
     let n = prep.n;
     let years = n.div_ceil(365).max(1);
     let eras = fleet_eras(sc, &prep.eta);
-    let plans: Vec<Plan> = specs.iter().map(|s| build_plan(sc, &prep, &eras, s, years)).collect();
+    let plans: Vec<Plan> = specs
+        .iter()
+        .map(|s| build_plan(sc, &prep, &eras, s, years))
+        .collect();
     let np = plans.len();
-    let banded = if (paths as u128) * (np as u128) <= 4_000_000 { np } else { np.min(2) };
+    let banded = if (paths as u128) * (np as u128) <= 4_000_000 {
+        np
+    } else {
+        np.min(2)
+    };
     let paths_us = paths as usize;
     let mut npv = vec![0f64; paths_us * np];
     let mut band_market = vec![0f32; paths_us * years * MARKET_SERIES];
@@ -583,6 +614,11 @@ impl Ctx<'_> {
     /// Simulates block `b` (its paths are `npv_out.len() / plans` lanes) and writes each path's
     /// NPVs and band values into the block's own slices of the outputs.
     fn block(&self, b: u64, npv_out: &mut [f64], bm: &mut [f32], bc: &mut [f32]) -> BlockSums {
+        self.block_impl(b, npv_out, bm, bc)
+    }
+
+    #[inline(always)]
+    fn block_impl(&self, b: u64, npv_out: &mut [f64], bm: &mut [f32], bc: &mut [f32]) -> BlockSums {
         let prep = self.prep;
         let sc = &prep.scenario;
         let np = self.plans.len();
@@ -613,111 +649,59 @@ impl Ctx<'_> {
         let term_idx: Vec<Vec<usize>> = self
             .plans
             .iter()
-            .map(|p| p.ai.npv_terms.iter().map(|t| l_days.binary_search(&t.0).unwrap_or(0)).collect())
+            .map(|p| {
+                p.ai.npv_terms
+                    .iter()
+                    .map(|t| l_days.binary_search(&t.0).unwrap_or(0))
+                    .collect()
+            })
             .collect();
         let n_l = l_days.len();
         l_days.push(usize::MAX);
-        let mut l_vals = vec![0.0f64; n_l.max(1) * lanes];
         let m = &sc.mining;
         let gain = m.uptime * (1.0 - m.pool_fee);
         let curtail = m.curtail;
         let hw_days = m.hw_days_of_hashprice;
-        let max_types = self.eras.iter().map(|e| e.defs.len()).max().unwrap_or(1).max(1);
-        let mut seg_idx = vec![0usize; np];
-        let mut mining_npv = vec![0.0f64; np * lanes];
-        let mut ycash = vec![0.0f64; banded * years * lanes];
-        let mut margins = vec![0.0f64; max_types * lanes];
-        let mut extra = vec![0.0f64; np * lanes];
-        let mut has_extra = vec![false; np];
-        let mut rev_th = vec![0.0f64; lanes];
-        let mut cash = vec![0.0f64; lanes];
-        let mut era = 0usize;
-        let mut ev = 0usize;
-        let mut li = 0usize;
-        prep.run_block(self.seed, b, lanes, self.antithetic, |d| {
-            let t = d.t;
-            let event = t == ev_days[ev];
-            if event {
-                ev += 1;
-                if era + 1 < self.eras.len() && self.eras[era + 1].start_day == t {
-                    era += 1;
-                }
-                for (k, p) in self.plans.iter().enumerate() {
-                    has_extra[k] = false;
-                    if let Some(seg) = p.segments.get(seg_idx[k] + 1) {
-                        if seg.day == t {
-                            seg_idx[k] += 1;
-                            has_extra[k] = true;
-                            let ex = &mut extra[k * lanes..(k + 1) * lanes];
-                            for i in 0..lanes {
-                                ex[i] = seg.cash_const - hw_days * d.hv[i] * d.s[i] * seg.buy_th;
-                            }
-                        }
-                    }
-                }
-            }
-            let defs = &self.eras[era].defs;
-            // One margin per machine type per lane, shared by all strategies.
-            let (hv, s) = (&d.hv[..lanes], &d.s[..lanes]);
-            for i in 0..lanes {
-                rev_th[i] = hv[i] * s[i] * gain;
-            }
-            let cost_w = m.uptime * m.overhead * 24.0 / 1e6 * prep.power_price[t];
-            for (j, def) in defs.iter().enumerate() {
-                let mg = &mut margins[j * lanes..(j + 1) * lanes];
-                let cost = cost_w * def.power_w;
-                let ths = def.ths;
-                for i in 0..lanes {
-                    let rev = rev_th[i] * ths;
-                    mg[i] = if curtail && rev < cost { 0.0 } else { rev - cost };
-                }
-            }
-            let w = prep.w_mining[t];
-            let y = t / 365;
-            for k in 0..np {
-                let seg = &self.plans[k].segments[seg_idx[k]];
-                let c = &mut cash[..lanes];
-                c.fill(-seg.opex_day);
-                for (j, &u) in seg.units.iter().enumerate() {
-                    if u == 0.0 {
-                        continue;
-                    }
-                    let mg = &margins[j * lanes..(j + 1) * lanes];
-                    for i in 0..lanes {
-                        c[i] += u * mg[i];
-                    }
-                }
-                if event && has_extra[k] {
-                    let ex = &extra[k * lanes..(k + 1) * lanes];
-                    for i in 0..lanes {
-                        c[i] += ex[i];
-                    }
-                }
-                let npv = &mut mining_npv[k * lanes..(k + 1) * lanes];
-                for i in 0..lanes {
-                    npv[i] += c[i] * w;
-                }
-                if k < banded {
-                    let yc = &mut ycash[(k * years + y) * lanes..(k * years + y + 1) * lanes];
-                    for i in 0..lanes {
-                        yc[i] += c[i];
-                    }
-                }
-            }
-            if t == l_days[li] {
-                l_vals[li * lanes..(li + 1) * lanes].copy_from_slice(&d.ln_l[..lanes]);
-                li += 1;
-            }
-            if t + 1 == n || (t + 1) % 365 == 0 {
-                for i in 0..lanes {
-                    let o = (i * years + y) * MARKET_SERIES;
-                    bm[o] = d.s[i] as f32;
-                    bm[o + 1] = (d.hv[i] * d.s[i] * 1000.0) as f32;
-                    bm[o + 2] = d.difficulty[i] as f32;
-                    bm[o + 3] = (d.hashrate_ths[i] / 1e6) as f32;
-                }
-            }
-        });
+        let max_types = self
+            .eras
+            .iter()
+            .map(|e| e.defs.len())
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        let mut day = SimDay {
+            ctx: self,
+            lanes,
+            np,
+            years,
+            banded,
+            n,
+            gain,
+            curtail,
+            hw_days,
+            ev_days: &ev_days,
+            l_days: &l_days,
+            seg_idx: vec![0usize; np],
+            mining_npv: vec![0.0f64; np * lanes],
+            ycash: vec![0.0f64; banded * years * lanes],
+            margins: vec![0.0f64; max_types * lanes],
+            extra: vec![0.0f64; np * lanes],
+            has_extra: vec![false; np],
+            rev_th: vec![0.0f64; lanes],
+            cash: vec![0.0f64; lanes],
+            l_vals: vec![0.0f64; n_l.max(1) * lanes],
+            bm,
+            era: 0,
+            ev: 0,
+            li: 0,
+        };
+        prep.run_block(self.seed, b, lanes, self.antithetic, &mut day);
+        let SimDay {
+            mining_npv,
+            ycash,
+            l_vals,
+            ..
+        } = day;
         // AI: linear in the lease rate on the signing days.
         for i in 0..lanes {
             for k in 0..np {
@@ -745,6 +729,138 @@ impl Ctx<'_> {
     }
 }
 
+/// The per-day work of one block of [`Ctx::block`]: one margin per machine type per lane (shared
+/// by all strategies), then each strategy's mining cash, discounted and per year. A struct with an
+/// `#[inline(always)]` method (not a closure) so it is compiled for the engine's instruction set.
+struct SimDay<'a, 'b> {
+    ctx: &'a Ctx<'a>,
+    lanes: usize,
+    np: usize,
+    years: usize,
+    banded: usize,
+    n: usize,
+    gain: f64,
+    curtail: bool,
+    hw_days: f64,
+    ev_days: &'a [usize],
+    l_days: &'a [usize],
+    seg_idx: Vec<usize>,
+    mining_npv: Vec<f64>,
+    ycash: Vec<f64>,
+    margins: Vec<f64>,
+    extra: Vec<f64>,
+    has_extra: Vec<bool>,
+    rev_th: Vec<f64>,
+    cash: Vec<f64>,
+    l_vals: Vec<f64>,
+    bm: &'b mut [f32],
+    era: usize,
+    ev: usize,
+    li: usize,
+}
+
+impl DayConsumer for SimDay<'_, '_> {
+    #[inline(always)]
+    fn day(&mut self, d: &LaneDay) {
+        let ctx = self.ctx;
+        let prep = ctx.prep;
+        let m = &prep.scenario.mining;
+        let lanes = self.lanes;
+        let (np, years, banded) = (self.np, self.years, self.banded);
+        let (gain, curtail, hw_days) = (self.gain, self.curtail, self.hw_days);
+        let t = d.t;
+        let (hv, s) = (&d.hv[..lanes], &d.s[..lanes]);
+        let event = t == self.ev_days[self.ev];
+        if event {
+            self.ev += 1;
+            if self.era + 1 < ctx.eras.len() && ctx.eras[self.era + 1].start_day == t {
+                self.era += 1;
+            }
+            for (k, p) in ctx.plans.iter().enumerate() {
+                self.has_extra[k] = false;
+                if let Some(seg) = p.segments.get(self.seg_idx[k] + 1) {
+                    if seg.day == t {
+                        self.seg_idx[k] += 1;
+                        self.has_extra[k] = true;
+                        let ex = &mut self.extra[k * lanes..(k + 1) * lanes];
+                        let (cc, bt) = (seg.cash_const, seg.buy_th);
+                        for i in 0..lanes {
+                            ex[i] = cc - hw_days * hv[i] * s[i] * bt;
+                        }
+                    }
+                }
+            }
+        }
+        let defs = &ctx.eras[self.era].defs;
+        let rev_th = &mut self.rev_th[..lanes];
+        for i in 0..lanes {
+            rev_th[i] = hv[i] * s[i] * gain;
+        }
+        let cost_w = m.uptime * m.overhead * 24.0 / 1e6 * prep.power_price[t];
+        for (j, def) in defs.iter().enumerate() {
+            let mg = &mut self.margins[j * lanes..(j + 1) * lanes];
+            let cost = cost_w * def.power_w;
+            let ths = def.ths;
+            if curtail {
+                for i in 0..lanes {
+                    let rev = rev_th[i] * ths;
+                    mg[i] = if rev < cost { 0.0 } else { rev - cost };
+                }
+            } else {
+                for i in 0..lanes {
+                    mg[i] = rev_th[i] * ths - cost;
+                }
+            }
+        }
+        let w = prep.w_mining[t];
+        let y = t / 365;
+        for k in 0..np {
+            let seg = &ctx.plans[k].segments[self.seg_idx[k]];
+            let c = &mut self.cash[..lanes];
+            c.fill(-seg.opex_day);
+            for (j, &u) in seg.units.iter().enumerate() {
+                if u == 0.0 {
+                    continue;
+                }
+                let mg = &self.margins[j * lanes..(j + 1) * lanes];
+                for i in 0..lanes {
+                    c[i] += u * mg[i];
+                }
+            }
+            if event && self.has_extra[k] {
+                let ex = &self.extra[k * lanes..(k + 1) * lanes];
+                for i in 0..lanes {
+                    c[i] += ex[i];
+                }
+            }
+            let npv = &mut self.mining_npv[k * lanes..(k + 1) * lanes];
+            for i in 0..lanes {
+                npv[i] += c[i] * w;
+            }
+            if k < banded {
+                let yc = &mut self.ycash[(k * years + y) * lanes..(k * years + y + 1) * lanes];
+                for i in 0..lanes {
+                    yc[i] += c[i];
+                }
+            }
+        }
+        if t == self.l_days[self.li] {
+            let li = self.li;
+            self.l_vals[li * lanes..(li + 1) * lanes].copy_from_slice(&d.ln_l[..lanes]);
+            self.li += 1;
+        }
+        if t + 1 == self.n || (t + 1) % 365 == 0 {
+            for i in 0..lanes {
+                let o = (i * years + y) * MARKET_SERIES;
+                self.bm[o] = d.s[i] as f32;
+                self.bm[o + 1] = (d.hv[i] * d.s[i] * 1000.0) as f32;
+                self.bm[o + 2] = d.difficulty[i] as f32;
+                self.bm[o + 3] = (d.hashrate_ths[i] / 1e6) as f32;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -760,18 +876,35 @@ mod tests {
     }
 
     fn spec(kind: StrategyKind, conversions: Vec<(usize, f64)>) -> PlanSpec {
-        PlanSpec { strategy: kind, share: None, conversions }
+        PlanSpec {
+            strategy: kind,
+            share: None,
+            conversions,
+        }
     }
 
     #[test]
     fn share_zero_equals_mine_path_by_path() {
         let sc = small();
-        let specs = [spec(StrategyKind::Mine, vec![]), spec(StrategyKind::Convert, vec![(0, 0.0)])];
+        let specs = [
+            spec(StrategyKind::Mine, vec![]),
+            spec(StrategyKind::Convert, vec![(0, 0.0)]),
+        ];
         let r = raw(&sc, &specs, 1500);
         for i in 0..1500 {
             assert_eq!(r.npv[2 * i], r.npv[2 * i + 1]);
         }
-        let out = simulate(&sc, &RunConfig { paths: Some(1500), strategy: Some(StrategyKind::Convert), share: Some(0.0), ..Default::default() }, &|_| {}).unwrap();
+        let out = simulate(
+            &sc,
+            &RunConfig {
+                paths: Some(1500),
+                strategy: Some(StrategyKind::Convert),
+                share: Some(0.0),
+                ..Default::default()
+            },
+            &|_| {},
+        )
+        .unwrap();
         assert_eq!(out.results[0].npv, out.results[1].npv);
         assert_eq!(out.results[1].prob_below_mine, 0.0);
     }
@@ -781,10 +914,18 @@ mod tests {
         let mut on = small();
         // Expensive power so that curtailment actually happens on many days.
         on.site.power_usd_mwh = 70.0;
-        on.mining.fleet.push(crate::scenario::Batch { model: "S9".into(), units: 20_000.0, hashrate_ths: 13.5, power_w: 1323.0 });
+        on.mining.fleet.push(crate::scenario::Batch {
+            model: "S9".into(),
+            units: 20_000.0,
+            hashrate_ths: 13.5,
+            power_w: 1323.0,
+        });
         let mut off = on.clone();
         off.mining.curtail = false;
-        let specs = [spec(StrategyKind::Mine, vec![]), spec(StrategyKind::Schedule, vec![(0, 0.3), (400, 0.3)])];
+        let specs = [
+            spec(StrategyKind::Mine, vec![]),
+            spec(StrategyKind::Schedule, vec![(0, 0.3), (400, 0.3)]),
+        ];
         let a = raw(&on, &specs, 1100);
         let b = raw(&off, &specs, 1100);
         let mut strictly = 0;
@@ -794,29 +935,62 @@ mod tests {
                 strictly += 1;
             }
         }
-        assert!(strictly > 1000, "curtailment should matter in this scenario ({strictly})");
+        assert!(
+            strictly > 1000,
+            "curtailment should matter in this scenario ({strictly})"
+        );
     }
 
     #[test]
     fn same_seed_same_numbers_on_one_and_two_threads() {
         let sc = small();
         let run = |threads, antithetic| {
-            simulate(&sc, &RunConfig { paths: Some(2500), threads: Some(threads), antithetic, ..Default::default() }, &|_| {}).unwrap()
+            simulate(
+                &sc,
+                &RunConfig {
+                    paths: Some(2500),
+                    threads: Some(threads),
+                    antithetic,
+                    ..Default::default()
+                },
+                &|_| {},
+            )
+            .unwrap()
         };
         let one = run(1, false);
         let two = run(2, false);
         assert_eq!(one, two);
-        assert_eq!(serde_json::to_string(&one).unwrap(), serde_json::to_string(&two).unwrap());
+        assert_eq!(
+            serde_json::to_string(&one).unwrap(),
+            serde_json::to_string(&two).unwrap()
+        );
         assert_eq!(run(1, true), run(2, true));
         // A different seed gives different numbers.
-        let other = simulate(&sc, &RunConfig { paths: Some(2500), seed: Some(1), ..Default::default() }, &|_| {}).unwrap();
+        let other = simulate(
+            &sc,
+            &RunConfig {
+                paths: Some(2500),
+                seed: Some(1),
+                ..Default::default()
+            },
+            &|_| {},
+        )
+        .unwrap();
         assert_ne!(one.results[0].npv.mean, other.results[0].npv.mean);
     }
 
     #[test]
     fn json_shape_and_mine_first() {
         let sc = small();
-        let out = simulate(&sc, &RunConfig { paths: Some(300), ..Default::default() }, &|_| {}).unwrap();
+        let out = simulate(
+            &sc,
+            &RunConfig {
+                paths: Some(300),
+                ..Default::default()
+            },
+            &|_| {},
+        )
+        .unwrap();
         let j = serde_json::to_value(&out).unwrap();
         let keys: Vec<&str> = j.as_object().unwrap().keys().map(|k| k.as_str()).collect();
         assert_eq!(keys.len(), 4, "{keys:?}");
@@ -824,7 +998,10 @@ mod tests {
         assert_eq!(j["seed"], 42);
         assert_eq!(j["results"][0]["strategy"], "mine");
         assert_eq!(j["results"][0]["prob_below_mine"], 0.0);
-        assert_eq!(j["results"].as_array().unwrap().len(), 1 + sc.strategy.shares.len());
+        assert_eq!(
+            j["results"].as_array().unwrap().len(),
+            1 + sc.strategy.shares.len()
+        );
         for k in ["mean", "stderr", "p5", "p50", "p95"] {
             assert!(j["results"][1]["npv"][k].is_number());
         }
@@ -839,8 +1016,27 @@ mod tests {
     #[test]
     fn antithetic_mean_agrees_within_error() {
         let sc = small();
-        let plain = simulate(&sc, &RunConfig { paths: Some(4000), strategy: Some(StrategyKind::Mine), ..Default::default() }, &|_| {}).unwrap();
-        let anti = simulate(&sc, &RunConfig { paths: Some(4000), strategy: Some(StrategyKind::Mine), antithetic: true, ..Default::default() }, &|_| {}).unwrap();
+        let plain = simulate(
+            &sc,
+            &RunConfig {
+                paths: Some(4000),
+                strategy: Some(StrategyKind::Mine),
+                ..Default::default()
+            },
+            &|_| {},
+        )
+        .unwrap();
+        let anti = simulate(
+            &sc,
+            &RunConfig {
+                paths: Some(4000),
+                strategy: Some(StrategyKind::Mine),
+                antithetic: true,
+                ..Default::default()
+            },
+            &|_| {},
+        )
+        .unwrap();
         let (a, b) = (&plain.results[0].npv, &anti.results[0].npv);
         assert!((a.mean - b.mean).abs() < 4.0 * (a.stderr * a.stderr + b.stderr * b.stderr).sqrt());
     }
@@ -848,11 +1044,39 @@ mod tests {
     #[test]
     fn bad_options_are_named() {
         let sc = small();
-        let e = simulate(&sc, &RunConfig { paths: Some(0), ..Default::default() }, &|_| {}).unwrap_err();
+        let e = simulate(
+            &sc,
+            &RunConfig {
+                paths: Some(0),
+                ..Default::default()
+            },
+            &|_| {},
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("paths = 0"), "{e}");
-        let e = simulate(&sc, &RunConfig { share: Some(1.5), strategy: Some(StrategyKind::Convert), ..Default::default() }, &|_| {}).unwrap_err();
-        assert!(e.to_string().contains("share = 1.5") && e.to_string().contains("0 <= share <= 1"), "{e}");
-        let e = simulate(&sc, &RunConfig { strategy: Some(StrategyKind::Optimal), ..Default::default() }, &|_| {}).unwrap_err();
+        let e = simulate(
+            &sc,
+            &RunConfig {
+                share: Some(1.5),
+                strategy: Some(StrategyKind::Convert),
+                ..Default::default()
+            },
+            &|_| {},
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("share = 1.5") && e.to_string().contains("0 <= share <= 1"),
+            "{e}"
+        );
+        let e = simulate(
+            &sc,
+            &RunConfig {
+                strategy: Some(StrategyKind::Optimal),
+                ..Default::default()
+            },
+            &|_| {},
+        )
+        .unwrap_err();
         assert!(matches!(e, ModelError::NotImplemented(_)));
     }
 

@@ -4,6 +4,10 @@
 //! `sweep` strategies the units on every day are the same on every path, so a strategy's fleet
 //! timeline is computed once per run and the paths only price it.
 
+// Lane loops index several arrays in lockstep; explicit indices over re-sliced arrays are what
+// the compiler vectorizes, so the iterator style clippy suggests is not used there.
+#![allow(clippy::needless_range_loop)]
+
 use crate::scenario::Scenario;
 
 /// One machine type of the current fleet era: per-unit hashrate and power.
@@ -217,33 +221,55 @@ mod tests {
 
     fn defs() -> Vec<BatchDef> {
         vec![
-            BatchDef { ths: 100.0, power_w: 3000.0 }, // 30 J/TH, removed first
-            BatchDef { ths: 200.0, power_w: 3000.0 }, // 15 J/TH
+            BatchDef {
+                ths: 100.0,
+                power_w: 3000.0,
+            }, // 30 J/TH, removed first
+            BatchDef {
+                ths: 200.0,
+                power_w: 3000.0,
+            }, // 15 J/TH
         ]
     }
 
     #[test]
     fn removal_takes_idle_then_least_efficient() {
         // 10 MW site, overhead 1: 1000 units × 3 kW = 3 MW and 1000 × 3 kW = 3 MW, 4 MW idle.
-        let mut l = Layout { capacity_mw: 10.0, converted_mw: 0.0, units: vec![1000.0, 1000.0], overhead: 1.0 };
+        let mut l = Layout {
+            capacity_mw: 10.0,
+            converted_mw: 0.0,
+            units: vec![1000.0, 1000.0],
+            overhead: 1.0,
+        };
         let d = defs();
         let r = l.remove_mw(&d, 3.0); // all idle
         assert_eq!(r, vec![0.0, 0.0]);
         let r = l.remove_mw(&d, 2.5); // 1 MW idle left, then 1.5 MW = 500 units of type 0
         assert!((r[0] - 500.0).abs() < 1e-9 && r[1] == 0.0, "{r:?}");
         let r = l.remove_mw(&d, 3.0); // 1.5 MW of type 0 (500 units) then 1.5 MW of type 1
-        assert!((r[0] - 500.0).abs() < 1e-9 && (r[1] - 500.0).abs() < 1e-9, "{r:?}");
+        assert!(
+            (r[0] - 500.0).abs() < 1e-9 && (r[1] - 500.0).abs() < 1e-9,
+            "{r:?}"
+        );
         assert!((l.mining_mw() - 1.5).abs() < 1e-12);
         assert!((l.fleet_mw(&d) - 1.5).abs() < 1e-9);
     }
 
     #[test]
     fn refresh_fills_the_remaining_capacity() {
-        let mut l = Layout { capacity_mw: 10.0, converted_mw: 4.0, units: vec![0.0, 1000.0], overhead: 1.25 };
+        let mut l = Layout {
+            capacity_mw: 10.0,
+            converted_mw: 4.0,
+            units: vec![0.0, 1000.0],
+            overhead: 1.25,
+        };
         let (sold, bought) = l.refresh(&defs(), 12.5);
         assert_eq!(sold, 200_000.0);
         assert!((bought - 6.0 * 1e6 / (1.25 * 12.5)).abs() < 1e-6);
-        let era = [BatchDef { ths: 1.0, power_w: 12.5 }];
+        let era = [BatchDef {
+            ths: 1.0,
+            power_w: 12.5,
+        }];
         assert!((l.fleet_mw(&era) - 6.0).abs() < 1e-9);
     }
 }

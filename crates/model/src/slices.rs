@@ -29,7 +29,11 @@
 //! (same keyed stream), so in-sample values are on the paths of the other strategies. For an
 //! out-of-sample pass use fresh blocks, e.g. `OUT_OF_SAMPLE_BLOCK + b`.
 
-use crate::engine::{Prepared, BLOCK};
+// Lane loops index several arrays in lockstep; explicit indices over re-sliced arrays are what
+// the compiler vectorizes, so the iterator style clippy suggests is not used there.
+#![allow(clippy::needless_range_loop)]
+
+use crate::engine::{LaneDay, Prepared, BLOCK};
 use crate::scenario::Scenario;
 use crate::site::{ai_project, fleet_eras, initial_units, AiLinear, FleetEra, Layout};
 use crate::ModelError;
@@ -96,11 +100,21 @@ impl Slices {
             units: initial_units(sc),
             overhead: sc.mining.overhead,
         };
-        let units0 = (0..k).map(|_| layout.remove_mw(&eras[0].defs, slice_mw)).collect();
+        let units0 = (0..k)
+            .map(|_| layout.remove_mw(&eras[0].defs, slice_mw))
+            .collect();
         let years = n.div_ceil(365).max(1);
         let ai = days
             .iter()
-            .map(|&d| ai_project(sc, d, slice_mw * sc.ai.it_mw_per_gross_mw, &prep.w_ai, years))
+            .map(|&d| {
+                ai_project(
+                    sc,
+                    d,
+                    slice_mw * sc.ai.it_mw_per_gross_mw,
+                    &prep.w_ai,
+                    years,
+                )
+            })
             .collect();
         Ok(Slices {
             opex_rate: sc.mining.opex_usd_per_mw_month * 12.0 / 365.0,
@@ -157,7 +171,11 @@ impl Slices {
         let gain = m.uptime * (1.0 - m.pool_fee);
         let cost_per_w_mwh = m.uptime * m.overhead * 24.0 / 1e6;
         // Lease signing days needed by any decision day's AI value.
-        let mut l_days: Vec<usize> = self.ai.iter().flat_map(|a| a.npv_terms.iter().map(|t| t.0)).collect();
+        let mut l_days: Vec<usize> = self
+            .ai
+            .iter()
+            .flat_map(|a| a.npv_terms.iter().map(|t| t.0))
+            .collect();
         l_days.sort_unstable();
         l_days.dedup();
         let n_l = l_days.len();
@@ -165,7 +183,13 @@ impl Slices {
         l_days.push(usize::MAX);
         // The slices' units are the same on every path (refreshes are deterministic).
         let mut units: Vec<Vec<f64>> = self.units0.clone();
-        let max_types = self.eras.iter().map(|e| e.defs.len()).max().unwrap_or(1).max(1);
+        let max_types = self
+            .eras
+            .iter()
+            .map(|e| e.defs.len())
+            .max()
+            .unwrap_or(1)
+            .max(1);
         let mut margins = vec![0.0f64; max_types * lanes];
         let mut rev_th = vec![0.0f64; lanes];
         let mut cash = vec![0.0f64; lanes];
@@ -177,7 +201,7 @@ impl Slices {
         let mut era = 0usize;
         let mut di = 0usize;
         let mut li = 0usize;
-        prep.run_block(seed, block, lanes, antithetic, |d| {
+        prep.run_block(seed, block, lanes, antithetic, &mut |d: &LaneDay| {
             let t = d.t;
             let mut refreshed = false;
             if era + 1 < self.eras.len() && self.eras[era + 1].start_day == t {
@@ -187,7 +211,8 @@ impl Slices {
                     let sold: f64 = u.iter().zip(old).map(|(n, b)| n * b.ths).sum();
                     let r = &mut refresh[j * lanes..(j + 1) * lanes];
                     for i in 0..lanes {
-                        r[i] = m.salvage_usd_per_th * sold - m.hw_days_of_hashprice * d.hv[i] * d.s[i] * bought;
+                        r[i] = m.salvage_usd_per_th * sold
+                            - m.hw_days_of_hashprice * d.hv[i] * d.s[i] * bought;
                     }
                     *u = vec![bought];
                 }
@@ -204,13 +229,21 @@ impl Slices {
                 let cost = cost_w * b.power_w;
                 for i in 0..lanes {
                     let rev = rev_th[i] * b.ths;
-                    mg[i] = if m.curtail && rev < cost { 0.0 } else { rev - cost };
+                    mg[i] = if m.curtail && rev < cost {
+                        0.0
+                    } else {
+                        rev - cost
+                    };
                 }
             }
             let w = prep.w_mining[t];
             let decision = di < nd && self.days[di] == t;
             for (j, u) in units.iter().enumerate() {
-                let fleet_mw: f64 = u.iter().zip(defs).map(|(n, b)| n * b.power_w * m.overhead / 1e6).sum();
+                let fleet_mw: f64 = u
+                    .iter()
+                    .zip(defs)
+                    .map(|(n, b)| n * b.power_w * m.overhead / 1e6)
+                    .sum();
                 let c = &mut cash[..lanes];
                 c.fill(-self.opex_rate * fleet_mw);
                 for (ty, &n_units) in u.iter().enumerate() {
@@ -270,7 +303,8 @@ impl Slices {
                     let o = (di * k + j) * lanes + i;
                     let q = (i * nd + di) * k + j;
                     out.mining_from[q] = cum[j * lanes + i] - prefix[o] - refresh_pv[o];
-                    out.convert_at[q] = v + m.salvage_usd_per_th * held_th[di * k + j] * prep.w_mining[day];
+                    out.convert_at[q] =
+                        v + m.salvage_usd_per_th * held_th[di * k + j] * prep.w_mining[day];
                 }
             }
         }
@@ -299,10 +333,26 @@ mod tests {
         let d_mid = days[20];
         let d_ref = *days.iter().find(|&&d| d >= 1460).unwrap();
         let specs = vec![
-            PlanSpec { strategy: StrategyKind::Mine, share: None, conversions: vec![] },
-            PlanSpec { strategy: StrategyKind::Convert, share: Some(1.0), conversions: vec![(0, 1.0)] },
-            PlanSpec { strategy: StrategyKind::Schedule, share: None, conversions: vec![(d_mid, 0.5)] },
-            PlanSpec { strategy: StrategyKind::Schedule, share: None, conversions: vec![(d_ref, 0.75)] },
+            PlanSpec {
+                strategy: StrategyKind::Mine,
+                share: None,
+                conversions: vec![],
+            },
+            PlanSpec {
+                strategy: StrategyKind::Convert,
+                share: Some(1.0),
+                conversions: vec![(0, 1.0)],
+            },
+            PlanSpec {
+                strategy: StrategyKind::Schedule,
+                share: None,
+                conversions: vec![(d_mid, 0.5)],
+            },
+            PlanSpec {
+                strategy: StrategyKind::Schedule,
+                share: None,
+                conversions: vec![(d_ref, 0.75)],
+            },
         ];
         let raw = simulate_raw(&sc, &specs, paths as u64, 5, false, &|_| {});
         let k = 4;
@@ -320,10 +370,24 @@ mod tests {
                 v
             };
             let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1e6);
-            assert!(close(total, raw.npv[p * 4]), "mine {total} vs {}", raw.npv[p * 4]);
-            assert!(close(policy(0, 4), raw.npv[p * 4 + 1]), "convert {} vs {}", policy(0, 4), raw.npv[p * 4 + 1]);
+            assert!(
+                close(total, raw.npv[p * 4]),
+                "mine {total} vs {}",
+                raw.npv[p * 4]
+            );
+            assert!(
+                close(policy(0, 4), raw.npv[p * 4 + 1]),
+                "convert {} vs {}",
+                policy(0, 4),
+                raw.npv[p * 4 + 1]
+            );
             assert!(close(policy(di_mid, 2), raw.npv[p * 4 + 2]), "schedule mid");
-            assert!(close(policy(di_ref, 3), raw.npv[p * 4 + 3]), "schedule after refresh {} vs {}", policy(di_ref, 3), raw.npv[p * 4 + 3]);
+            assert!(
+                close(policy(di_ref, 3), raw.npv[p * 4 + 3]),
+                "schedule after refresh {} vs {}",
+                policy(di_ref, 3),
+                raw.npv[p * 4 + 3]
+            );
             // The state is recorded.
             assert!(b.hashprice[p * nd] > 0.0 && b.lease[p * nd] > 0.0 && b.price[p * nd] > 0.0);
         }

@@ -36,10 +36,18 @@ fn reference(sc: &Scenario, conversions: &[(usize, f64)]) -> (f64, f64) {
         .mining
         .fleet
         .iter()
-        .map(|b| Machines { units: b.units, ths: b.hashrate_ths, power_w: b.power_w })
+        .map(|b| Machines {
+            units: b.units,
+            ths: b.hashrate_ths,
+            power_w: b.power_w,
+        })
         .collect();
     // Removal order: least efficient first (stable for ties).
-    fleet.sort_by(|a, b| (b.power_w / b.ths).partial_cmp(&(a.power_w / a.ths)).unwrap());
+    fleet.sort_by(|a, b| {
+        (b.power_w / b.ths)
+            .partial_cmp(&(a.power_w / a.ths))
+            .unwrap()
+    });
     let mut converted = 0.0;
     let mut projects: Vec<(usize, f64)> = Vec::new();
     let mut lease_hist = Vec::new();
@@ -66,7 +74,10 @@ fn reference(sc: &Scenario, conversions: &[(usize, f64)]) -> (f64, f64) {
         let r = sub + fees;
         let hv = 86400.0 * 1e12 * r / (d * two32);
         let hr = &sc.hashrate;
-        let eta = f64::max(hr.efficiency_floor_jth, hr.marginal_efficiency_jth * (1.0 - hr.efficiency_decline).powf(t as f64 / 365.0));
+        let eta = f64::max(
+            hr.efficiency_floor_jth,
+            hr.marginal_efficiency_jth * (1.0 - hr.efficiency_decline).powf(t as f64 / 365.0),
+        );
         let hstar = hr.power_share * 144.0 * r * s / (eta * 24.0 * hr.marginal_power_usd_mwh / 1e6);
         let p_t = sc.site.power_usd_mwh * (1.0 + sc.site.power_escalator).powf(t as f64 / 365.0);
 
@@ -78,7 +89,11 @@ fn reference(sc: &Scenario, conversions: &[(usize, f64)]) -> (f64, f64) {
             let mining_mw = p_site - converted;
             let th = mining_mw * 1e6 / (o * eta);
             mcash -= sc.mining.hw_days_of_hashprice * hv * s * th;
-            fleet = vec![Machines { units: th, ths: 1.0, power_w: eta }];
+            fleet = vec![Machines {
+                units: th,
+                ths: 1.0,
+                power_w: eta,
+            }];
         }
         // Conversions.
         for &(day, share) in conversions {
@@ -132,7 +147,11 @@ fn reference(sc: &Scenario, conversions: &[(usize, f64)]) -> (f64, f64) {
                 let m = (ai.lease_term_years * 365.0).round() as usize;
                 let c = (t - tau - bdays) / m;
                 let u = tau + bdays + c * m;
-                let l_c = if c == 0 { lease_hist[tau] } else { lease_hist[u] };
+                let l_c = if c == 0 {
+                    lease_hist[tau]
+                } else {
+                    lease_hist[u]
+                };
                 let rent = it * 1000.0 * l_c * 12.0 / 365.0
                     * (1.0 + ai.lease_escalator).powf((t - u) as f64 / 365.0)
                     * ai.renewal_probability.powi(c as i32)
@@ -154,7 +173,11 @@ fn reference(sc: &Scenario, conversions: &[(usize, f64)]) -> (f64, f64) {
             e_days += 1.0;
         }
         h += b;
-        let kappa = if hstar > hash { hr.speed_up } else { hr.speed_down };
+        let kappa = if hstar > hash {
+            hr.speed_up
+        } else {
+            hr.speed_down
+        };
         hash = (hash.ln() + kappa * (hstar.ln() - hash.ln()) * dt).exp();
         s = (s.ln() + (sc.price.drift - 0.5 * sc.price.vol.powi(2)) * dt).exp();
         x += sc.fees.speed * (sc.fees.btc_per_block.ln() - x) * dt;
@@ -168,7 +191,10 @@ fn reference(sc: &Scenario, conversions: &[(usize, f64)]) -> (f64, f64) {
         let last: f64 = cash[n.saturating_sub(365)..].iter().sum();
         v + sc.site.terminal_multiple * last * (1.0 + r).powf(-((n + 1) as f64) / 365.0)
     };
-    (npv(&mining_cash, sc.mining.discount_rate), npv(&ai_cash, sc.ai.discount_rate))
+    (
+        npv(&mining_cash, sc.mining.discount_rate),
+        npv(&ai_cash, sc.ai.discount_rate),
+    )
 }
 
 fn scenario() -> Scenario {
@@ -186,7 +212,12 @@ fn scenario() -> Scenario {
     sc.ai.lease_term_years = 5.0;
     sc.site.terminal_multiple = 3.0;
     sc.site.power_usd_mwh = 55.0;
-    sc.mining.fleet.push(Batch { model: "S9".into(), units: 1000.0, hashrate_ths: 13.5, power_w: 1323.0 });
+    sc.mining.fleet.push(Batch {
+        model: "S9".into(),
+        units: 1000.0,
+        hashrate_ths: 13.5,
+        power_w: 1323.0,
+    });
     sc.run.horizon_years = 12.0;
     sc
 }
@@ -200,15 +231,32 @@ fn check(sc: &Scenario, cfg: RunConfig, conv: &[(usize, f64)]) {
     let (m0, a0) = reference(sc, &[]);
     let mine = &out.results[0];
     assert_eq!(mine.strategy, "mine");
-    assert!(rel(mine.npv.mean, m0 + a0) < 1e-9, "mine {} vs {}", mine.npv.mean, m0 + a0);
+    assert!(
+        rel(mine.npv.mean, m0 + a0) < 1e-9,
+        "mine {} vs {}",
+        mine.npv.mean,
+        m0 + a0
+    );
     assert!(rel(mine.mining_npv_mean, m0) < 1e-9);
     assert_eq!(mine.ai_npv_mean, 0.0);
     // All paths are equal.
     assert!(mine.npv.stderr <= 1e-9 * mine.npv.mean.abs());
     let (m1, a1) = reference(sc, conv);
     let r = &out.results[1];
-    assert!(rel(r.mining_npv_mean, m1) < 1e-9, "{}: mining {} vs {}", r.strategy, r.mining_npv_mean, m1);
-    assert!(rel(r.ai_npv_mean, a1) < 1e-9, "{}: ai {} vs {}", r.strategy, r.ai_npv_mean, a1);
+    assert!(
+        rel(r.mining_npv_mean, m1) < 1e-9,
+        "{}: mining {} vs {}",
+        r.strategy,
+        r.mining_npv_mean,
+        m1
+    );
+    assert!(
+        rel(r.ai_npv_mean, a1) < 1e-9,
+        "{}: ai {} vs {}",
+        r.strategy,
+        r.ai_npv_mean,
+        a1
+    );
     assert!(rel(r.npv.mean, m1 + a1) < 1e-9);
     assert!(rel(r.npv.p5, m1 + a1) < 1e-9 && rel(r.npv.p95, m1 + a1) < 1e-9);
     assert!(a1.abs() > 1e6, "the AI leg must matter in this test");
@@ -217,7 +265,12 @@ fn check(sc: &Scenario, cfg: RunConfig, conv: &[(usize, f64)]) {
 #[test]
 fn zero_vol_convert_matches_reference() {
     let sc = scenario();
-    let cfg = RunConfig { paths: Some(3), strategy: Some(StrategyKind::Convert), share: Some(0.6), ..Default::default() };
+    let cfg = RunConfig {
+        paths: Some(3),
+        strategy: Some(StrategyKind::Convert),
+        share: Some(0.6),
+        ..Default::default()
+    };
     check(&sc, cfg, &[(0, 0.6)]);
 }
 
@@ -226,8 +279,16 @@ fn zero_vol_schedule_matches_reference() {
     let mut sc = scenario();
     // A conversion on a refresh day (1460) and one removing only idle MW first.
     sc.strategy.schedule = vec![(0, 0.02), (200, 0.3), (1460, 0.25), (3000, 0.1)];
-    let cfg = RunConfig { paths: Some(2), strategy: Some(StrategyKind::Schedule), ..Default::default() };
-    check(&sc, cfg, &[(0, 0.02), (200, 0.3), (1460, 0.25), (3000, 0.1)]);
+    let cfg = RunConfig {
+        paths: Some(2),
+        strategy: Some(StrategyKind::Schedule),
+        ..Default::default()
+    };
+    check(
+        &sc,
+        cfg,
+        &[(0, 0.02), (200, 0.3), (1460, 0.25), (3000, 0.1)],
+    );
 }
 
 #[test]
@@ -238,7 +299,12 @@ fn zero_vol_no_refresh_no_build_time_matches_reference() {
     sc.mining.curtail = false;
     sc.site.terminal_multiple = 0.0;
     sc.chain.epoch_elapsed_days = Some(2.5);
-    let cfg = RunConfig { paths: Some(1), strategy: Some(StrategyKind::Convert), share: Some(1.0), ..Default::default() };
+    let cfg = RunConfig {
+        paths: Some(1),
+        strategy: Some(StrategyKind::Convert),
+        share: Some(1.0),
+        ..Default::default()
+    };
     check(&sc, cfg, &[(0, 1.0)]);
 }
 
@@ -247,11 +313,24 @@ fn zero_vol_sweep_matches_reference_per_share() {
     let mut sc = scenario();
     sc.strategy.kind = StrategyKind::Sweep;
     sc.strategy.shares = vec![0.0, 0.35, 1.0];
-    let out = simulate(&sc, &RunConfig { paths: Some(2), ..Default::default() }, &|_| {}).unwrap();
+    let out = simulate(
+        &sc,
+        &RunConfig {
+            paths: Some(2),
+            ..Default::default()
+        },
+        &|_| {},
+    )
+    .unwrap();
     assert_eq!(out.results.len(), 4);
     for (r, share) in out.results[1..].iter().zip([0.0, 0.35, 1.0]) {
         assert_eq!(r.share, Some(share));
         let (m, a) = reference(&sc, &[(0, share)]);
-        assert!(rel(r.npv.mean, m + a) < 1e-9, "share {share}: {} vs {}", r.npv.mean, m + a);
+        assert!(
+            rel(r.npv.mean, m + a) < 1e-9,
+            "share {share}: {} vs {}",
+            r.npv.mean,
+            m + a
+        );
     }
 }

@@ -199,19 +199,29 @@ async fn scenario_validate(
     let sc = if is_toml(&headers)? {
         Scenario::from_toml_str(utf8(&body)?).map_err(|e| engine::scenario_error(&e))?
     } else {
-        let v: Value = serde_json::from_slice(&body).map_err(|e| {
-            ApiError::bad_request(format!("malformed JSON: {e}")).field("body")
-        })?;
+        let v: Value = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")).field("body"))?;
         engine::scenario_from_json(&v)?
     };
-    Ok(Json(match sc.validate() {
-        Ok(()) => json!({"valid": true, "errors": []}),
-        Err(hashpivot_model::ScenarioError::Invalid(list)) => json!({
-            "valid": false,
-            "errors": list.iter().map(|f| json!({"key": f.key, "value": f.value, "allowed": f.allowed})).collect::<Vec<_>>(),
-        }),
+    // The parsed scenario comes back in both forms, so the editor can load a TOML file and save
+    // what it shows as one.
+    let as_json = serde_json::to_value(&sc)
+        .map_err(|e| ApiError::internal(format!("scenario to JSON: {e}")))?;
+    let as_toml = sc.to_toml_string();
+    let errors: Vec<Value> = match sc.validate() {
+        Ok(()) => Vec::new(),
+        Err(hashpivot_model::ScenarioError::Invalid(list)) => list
+            .iter()
+            .map(|f| json!({"key": f.key, "value": f.value, "allowed": f.allowed}))
+            .collect(),
         Err(e) => return Err(engine::scenario_error(&e)),
-    }))
+    };
+    Ok(Json(json!({
+        "valid": errors.is_empty(),
+        "errors": errors,
+        "scenario": as_json,
+        "toml": as_toml,
+    })))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -257,12 +267,7 @@ pub fn iso(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let d = hashpivot_data::Date::from_unix(secs);
     let s = secs.rem_euclid(86_400);
-    format!(
-        "{d}T{:02}:{:02}:{:02}Z",
-        s / 3600,
-        (s / 60) % 60,
-        s % 60
-    )
+    format!("{d}T{:02}:{:02}:{:02}Z", s / 3600, (s / 60) % 60, s % 60)
 }
 
 fn run_json(st: &AppState, r: RunRecord, full: bool) -> Value {
@@ -296,7 +301,10 @@ fn run_json(st: &AppState, r: RunRecord, full: bool) -> Value {
 
 fn load(st: &AppState, id: &str) -> Result<RunRecord, ApiError> {
     st.with_db(|c| runs::get(c, id))?.ok_or_else(|| {
-        ApiError::not_found(format!("run {id:?} not found (GET /api/runs lists the runs)")).field("id")
+        ApiError::not_found(format!(
+            "run {id:?} not found (GET /api/runs lists the runs)"
+        ))
+        .field("id")
     })
 }
 
@@ -334,17 +342,18 @@ fn event(status: RunStatus, progress: f64) -> Event {
         .data(json!({"status": status.as_str(), "progress": progress}).to_string())
 }
 
-async fn run_events(
-    State(st): State<St>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+async fn run_events(State(st): State<St>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Event, Infallible>>(16);
     match st.live_receiver(&id) {
         Some(mut watch) => {
             tokio::spawn(async move {
                 loop {
                     let snap = *watch.borrow_and_update();
-                    if tx.send(Ok(event(snap.status, snap.progress))).await.is_err() {
+                    if tx
+                        .send(Ok(event(snap.status, snap.progress)))
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                     if snap.status.is_final() {
@@ -377,7 +386,10 @@ fn done_result(st: &AppState, id: &str) -> Result<Value, ApiError> {
         (RunStatus::Done, Some(v)) => Ok(v),
         (status, _) => Err(ApiError::new(
             StatusCode::CONFLICT,
-            format!("run {id} is {}: charts exist once it is done", status.as_str()),
+            format!(
+                "run {id} is {}: charts exist once it is done",
+                status.as_str()
+            ),
         )
         .field("id")),
     }
@@ -424,20 +436,17 @@ async fn run_chart(
     let result = done_result(&st, &id)?;
     match views::run_chart(&result, &name) {
         Some(s) => Ok(svg(s)),
-        None => Err(ApiError::not_found(format!(
-            "run {id} has no data for the chart {name:?}"
-        ))
-        .field("name")),
+        None => Err(
+            ApiError::not_found(format!("run {id} has no data for the chart {name:?}"))
+                .field("name"),
+        ),
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 // History and machines
 
-fn history_query(
-    series: &str,
-    q: &HashMap<String, String>,
-) -> Result<history::History, ApiError> {
+fn history_query(series: &str, q: &HashMap<String, String>) -> Result<history::History, ApiError> {
     if let Some(k) = q.keys().find(|k| *k != "from" && *k != "to") {
         return Err(ApiError::bad_request(format!(
             "unknown query parameter {k:?}: allowed from, to"

@@ -250,10 +250,17 @@ pub fn parse_json_request(body: &[u8]) -> Result<RunRequest, ApiError> {
         let msg = e.to_string();
         let field = unknown_field(&msg).or_else(|| {
             // "invalid type: ... at line 1 column 30" doesn't say which field; name it when we can.
-            ["paths", "share", "seed", "strategy", "sensitivity", "scenario"]
-                .iter()
-                .find(|f| msg.contains(&format!("`{f}`")))
-                .map(|f| f.to_string())
+            [
+                "paths",
+                "share",
+                "seed",
+                "strategy",
+                "sensitivity",
+                "scenario",
+            ]
+            .iter()
+            .find(|f| msg.contains(&format!("`{f}`")))
+            .map(|f| f.to_string())
         });
         let kind = if e.is_syntax() || e.is_eof() {
             "malformed JSON"
@@ -303,7 +310,9 @@ pub fn plan_scenario(
     }
     if let Some(s) = req.share {
         if !(0.0..=1.0).contains(&s) {
-            return Err(ApiError::invalid(format!("share = {s}: allowed 0 <= share <= 1")).field("share"));
+            return Err(
+                ApiError::invalid(format!("share = {s}: allowed 0 <= share <= 1")).field("share"),
+            );
         }
         scenario.strategy.share = s;
     }
@@ -315,7 +324,11 @@ pub fn plan_scenario(
     }
     let p = scenario.run.paths;
     if p == 0 || p > max_paths {
-        let field = if req.paths.is_some() { "paths" } else { "scenario.run.paths" };
+        let field = if req.paths.is_some() {
+            "paths"
+        } else {
+            "scenario.run.paths"
+        };
         return Err(ApiError::invalid(format!(
             "{field} = {p}: allowed 1 <= paths <= {max_paths} on this server (run larger jobs with `hashpivot simulate`)"
         ))
@@ -350,7 +363,9 @@ mod tests {
         }
         let mut u = unknown_keys(&v);
         u.sort();
-        let has_fleet = v["mining"]["fleet"].as_array().is_some_and(|f| !f.is_empty());
+        let has_fleet = v["mining"]["fleet"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty());
         let mut want = vec!["bogus".to_string(), "price.volatility".to_string()];
         if has_fleet {
             want.push("mining.fleet[0].watts".to_string());
@@ -379,7 +394,11 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("paths"));
-        assert!(e.error.contains("10000000") && e.error.contains("200000"), "{}", e.error);
+        assert!(
+            e.error.contains("10000000") && e.error.contains("200000"),
+            "{}",
+            e.error
+        );
         let e = plan(
             RunRequest {
                 share: Some(1.5),

@@ -82,8 +82,7 @@ pub fn parse_date(name: &str, v: Option<&str>) -> Result<Option<Date>, ApiError>
     match v {
         None | Some("") => Ok(None),
         Some(s) => s.parse::<Date>().map(Some).map_err(|_| {
-            ApiError::bad_request(format!("{name} = {s:?}: expected a date YYYY-MM-DD"))
-                .field(name)
+            ApiError::bad_request(format!("{name} = {s:?}: expected a date YYYY-MM-DD")).field(name)
         }),
     }
 }
@@ -94,7 +93,7 @@ pub fn history(name: &str, from: Option<Date>, to: Option<Date>) -> Result<Histo
     if let (Some(f), Some(t)) = (from, to) {
         if f > t {
             return Err(
-                ApiError::bad_request(format!("from = {f} is after to = {t}")).field("from")
+                ApiError::bad_request(format!("from = {f} is after to = {t}")).field("from"),
             );
         }
     }
@@ -198,7 +197,10 @@ mod tests {
     #[test]
     fn halvings_fall_on_their_known_days() {
         let h = halvings();
-        let days: Vec<String> = h.iter().map(|x| format!("{} {}", x.height, x.date)).collect();
+        let days: Vec<String> = h
+            .iter()
+            .map(|x| format!("{} {}", x.height, x.date))
+            .collect();
         // Block 210000: 2012-11-28; 420000: 2016-07-09; 630000: 2020-05-11; 840000: 2024-04-20
         // (UTC). The table counts days in Los Angeles time, so a block mined after midnight UTC
         // can fall on the previous LA day.
@@ -208,7 +210,10 @@ mod tests {
             (630_000, "2020-05-11", "2020-05-11"),
             (840_000, "2024-04-20", "2024-04-19"),
         ] {
-            let x = h.iter().find(|x| x.height == height).unwrap_or_else(|| panic!("{days:?}"));
+            let x = h
+                .iter()
+                .find(|x| x.height == height)
+                .unwrap_or_else(|| panic!("{days:?}"));
             let d = x.date.to_string();
             assert!(d == utc || d == la_prev, "{height}: {d}");
         }
@@ -221,7 +226,12 @@ mod tests {
             assert!(h.points.len() > 100, "{s}: {} points", h.points.len());
             assert!(h.points[0].0 >= Date::from_ymd(2010, 1, 1).unwrap());
         }
-        let p = history("price", "2024-04-20".parse().ok(), "2024-04-20".parse().ok()).unwrap();
+        let p = history(
+            "price",
+            "2024-04-20".parse().ok(),
+            "2024-04-20".parse().ok(),
+        )
+        .unwrap();
         // data/PROVENANCE.md verification anchor: close on 2024-04-20 = $64,976.53.
         assert_eq!(p.points.len(), 1);
         assert_eq!(p.points[0].0, "2024-04-20".parse().unwrap());

@@ -86,16 +86,14 @@ pub struct ServeConfig {
 
 /// Opens the store, binds, calls `on_ready` with the bound address, and serves until Ctrl-C or
 /// SIGTERM. Builds its own tokio runtime (the CLI stays synchronous).
-pub fn run_blocking(
-    cfg: ServeConfig,
-    on_ready: impl FnOnce(SocketAddr),
-) -> Result<(), ServeError> {
-    let state = AppState::open(&cfg.db, Arc::new(ModelEngine), cfg.limits.clone()).map_err(
-        |message| ServeError::Store {
-            path: cfg.db.display().to_string(),
-            message,
-        },
-    )?;
+pub fn run_blocking(cfg: ServeConfig, on_ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
+    let state =
+        AppState::open(&cfg.db, Arc::new(ModelEngine), cfg.limits.clone()).map_err(|message| {
+            ServeError::Store {
+                path: cfg.db.display().to_string(),
+                message,
+            }
+        })?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -9,10 +9,17 @@ use crate::engine::EngineError;
 /// Simulates `scenario` with the model's engine: paths, seed and strategy come from the scenario
 /// (the request's overrides were applied to it), with the engine's defaults otherwise, as
 /// `hashpivot simulate` without flags.
-pub fn simulate(scenario: &Scenario, progress: &(dyn Fn(f64) + Sync)) -> Result<Value, EngineError> {
-    let out = hashpivot_model::simulate(scenario, &RunConfig::default(), progress).map_err(|e| match e {
-        ModelError::Scenario(_) | ModelError::BadOption { .. } => EngineError::BadInput(e.to_string()),
-        other => EngineError::Failed(other.to_string()),
-    })?;
+pub fn simulate(
+    scenario: &Scenario,
+    progress: &(dyn Fn(f64) + Sync),
+) -> Result<Value, EngineError> {
+    let out = hashpivot_model::simulate(scenario, &RunConfig::default(), progress).map_err(
+        |e| match e {
+            ModelError::Scenario(_) | ModelError::BadOption { .. } => {
+                EngineError::BadInput(e.to_string())
+            }
+            other => EngineError::Failed(other.to_string()),
+        },
+    )?;
     serde_json::to_value(&out).map_err(|e| EngineError::Failed(format!("result to JSON: {e}")))
 }

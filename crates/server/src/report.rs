@@ -54,7 +54,9 @@ pub fn scenario_rows(scenario: &Value) -> Vec<(String, String, String)> {
             Value::Object(m) => {
                 for (k, x) in m {
                     match x {
-                        Value::Array(items) if items.iter().all(Value::is_object) && !items.is_empty() => {
+                        Value::Array(items)
+                            if items.iter().all(Value::is_object) && !items.is_empty() =>
+                        {
                             for (i, it) in items.iter().enumerate() {
                                 let text = it
                                     .as_object()
@@ -286,8 +288,14 @@ pub fn csv_tables(scenario: &Value, result: &Value) -> Vec<(&'static str, String
     out.push(("inputs.csv", i));
     if let Some(sens) = result.get("sensitivity") {
         let target = sens.get("strategy").and_then(Value::as_str).unwrap_or("");
-        let mut t = String::from("input,low_value,high_value,strategy,npv_mean_low,npv_mean_high\n");
-        for inp in sens.get("inputs").and_then(Value::as_array).into_iter().flatten() {
+        let mut t =
+            String::from("input,low_value,high_value,strategy,npv_mean_low,npv_mean_high\n");
+        for inp in sens
+            .get("inputs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let g = |k: &str| inp.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN);
             let m = |k: &str| {
                 inp.get(k)
@@ -354,7 +362,10 @@ mod tests {
         assert_eq!(results.lines().count(), 3);
         assert!(results.contains("convert 50%,48700000,"));
         let bands = &csv.iter().find(|(n, _)| *n == "bands.csv").unwrap().1;
-        assert!(bands.contains("price,price,1,34896.37,79424.72,180771.98\n"), "{bands}");
+        assert!(
+            bands.contains("price,price,1,34896.37,79424.72,180771.98\n"),
+            "{bands}"
+        );
         assert!(bands.contains("site_cash,convert 50%,1,"), "{bands}");
     }
 }

@@ -90,19 +90,22 @@ pub fn sensitivity(
     let step = |k: usize| move |p: f64| progress((k as f64 + p.clamp(0.0, 1.0)) / total as f64);
     let base = engine.simulate(&base_sc, &step(0))?;
     let base_means = means(&base);
-    // The strategy whose NPV the tornado shows: the one that isn't `mine` (the decision), else mine.
+    // The strategy whose NPV the tornado shows: the decision, i.e. the best strategy other than
+    // `mine` at the base inputs (a sweep has several), else `mine`.
     let target = strategy_rows(&base)
         .into_iter()
+        .filter(|r| r.label != "mine" && r.mean.is_finite())
+        .max_by(|a, b| a.mean.total_cmp(&b.mean))
         .map(|r| r.label)
-        .find(|l| l != "mine")
-        .or_else(|| base_means.keys().next().cloned())
         .unwrap_or_else(|| "mine".into());
     let mut inputs = Vec::new();
     let mut skipped = Vec::new();
     for (i, inp) in INPUTS.iter().enumerate() {
         let v0 = (inp.get)(&base_sc);
         if v0 == 0.0 || !v0.is_finite() {
-            skipped.push(json!({"key": inp.key, "reason": "the base value is 0, so a relative change is 0"}));
+            skipped.push(
+                json!({"key": inp.key, "reason": "the base value is 0, so a relative change is 0"}),
+            );
             progress((1 + 2 * (i + 1)) as f64 / total as f64);
             continue;
         }

@@ -216,7 +216,11 @@ impl AppState {
                 RunStatus::Failed
             }
         };
-        let progress = if final_status == RunStatus::Done { 1.0 } else { 0.0 };
+        let progress = if final_status == RunStatus::Done {
+            1.0
+        } else {
+            0.0
+        };
         let tx = self
             .live
             .lock()

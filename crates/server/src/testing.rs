@@ -31,7 +31,11 @@ fn scale_npv(r: &mut Value, f: f64) {
 }
 
 impl Engine for FixtureEngine {
-    fn simulate(&self, sc: &Scenario, progress: &(dyn Fn(f64) + Sync)) -> Result<Value, EngineError> {
+    fn simulate(
+        &self,
+        sc: &Scenario,
+        progress: &(dyn Fn(f64) + Sync),
+    ) -> Result<Value, EngineError> {
         for k in 0..=10 {
             progress(k as f64 / 10.0);
             if !self.step_delay.is_zero() {

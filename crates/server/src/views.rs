@@ -24,7 +24,7 @@ pub struct Chart {
 }
 
 /// The chart names a run can have, in display order.
-pub const CHART_NAMES: [&str; 9] = [
+pub const CHART_NAMES: [&str; 10] = [
     "npv",
     "price",
     "hashprice",
@@ -33,6 +33,7 @@ pub const CHART_NAMES: [&str; 9] = [
     "site_cash",
     "schedule",
     "boundary",
+    "boundary_lease",
     "tornado",
 ];
 
@@ -199,7 +200,11 @@ fn band_years(bands: &Value, n: usize) -> Vec<f64> {
         ("day", 1.0 / 365.0),
     ] {
         if let Some(a) = bands.get(key).and_then(Value::as_array) {
-            let v: Vec<f64> = a.iter().filter_map(Value::as_f64).map(|x| x * scale).collect();
+            let v: Vec<f64> = a
+                .iter()
+                .filter_map(Value::as_f64)
+                .map(|x| x * scale)
+                .collect();
             if v.len() == n {
                 return v;
             }
@@ -236,7 +241,11 @@ fn fan_series(bands: &Value, v: &Value, name: &str, scale: f64) -> Vec<FanSeries
     }
     if let Some(list) = v.as_array() {
         // One series per entry: `[{"strategy", "share"?, "p5": [..], "p50": [..], "p95": [..]}]`.
-        if list.iter().all(|e| e.get("p50").is_some_and(Value::is_array)) && !list.is_empty() {
+        if list
+            .iter()
+            .all(|e| e.get("p50").is_some_and(Value::is_array))
+            && !list.is_empty()
+        {
             return list
                 .iter()
                 .flat_map(|e| fan_series(bands, e, &strategy_label(e), scale))
@@ -306,7 +315,12 @@ const BANDS: [BandSpec; 5] = [
     },
     BandSpec {
         name: "hashrate",
-        keys: &["hashrate_ehs", "network_hashrate_ehs", "hashrate", "network_hashrate"],
+        keys: &[
+            "hashrate_ehs",
+            "network_hashrate_ehs",
+            "hashrate",
+            "network_hashrate",
+        ],
         title: "Network hashrate (p5–p95 fan)",
         y_label: "EH/s",
         log: true,
@@ -338,9 +352,19 @@ fn band_chart(result: &Value, spec: &BandSpec) -> Option<String> {
             scale = 1e-6;
         }
     }
-    let series = fan_series(bands, v, spec.name, scale);
+    let mut series = fan_series(bands, v, spec.name, scale);
     if series.is_empty() {
         return None;
+    }
+    // Overlaid fans stop being readable past three: keep `mine` and the strategy with the best
+    // mean NPV (a sweep has one entry per share).
+    if series.len() > 3 {
+        let best = strategy_rows(result)
+            .into_iter()
+            .filter(|r| r.label != "mine" && r.mean.is_finite())
+            .max_by(|a, b| a.mean.total_cmp(&b.mean))
+            .map(|r| r.label);
+        series.retain(|s| s.name == "mine" || Some(&s.name) == best.as_ref());
     }
     let units = match spec.name {
         "price" | "site_cash" => Units::usd(),
@@ -398,15 +422,25 @@ fn lines_from(v: &Value) -> Vec<LineSeries> {
     let Some(obj) = v.as_object() else {
         return Vec::new();
     };
-    let x: Option<Vec<f64>> = [("years", 1.0), ("months", 1.0 / 12.0), ("days", 1.0 / 365.0), ("day", 1.0 / 365.0), ("month", 1.0 / 12.0)]
-        .iter()
-        .find_map(|(k, s)| arr(v, k).map(|a| a.iter().map(|x| x * s).collect()));
+    let x: Option<Vec<f64>> = [
+        ("years", 1.0),
+        ("months", 1.0 / 12.0),
+        ("days", 1.0 / 365.0),
+        ("day", 1.0 / 365.0),
+        ("month", 1.0 / 12.0),
+    ]
+    .iter()
+    .find_map(|(k, s)| arr(v, k).map(|a| a.iter().map(|x| x * s).collect()));
     let Some(x) = x else { return Vec::new() };
     obj.iter()
         .filter(|(k, _)| !["years", "months", "days", "day", "month"].contains(&k.as_str()))
         .filter_map(|(k, a)| {
             let a = a.as_array()?;
-            let y: Vec<f64> = a.iter().filter_map(Value::as_f64).collect();
+            // Nulls are gaps (a boundary that does not exist that month).
+            if !a.iter().all(|v| v.is_number() || v.is_null()) || !a.iter().any(Value::is_number) {
+                return None;
+            }
+            let y: Vec<f64> = a.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect();
             (y.len() == x.len()).then(|| LineSeries {
                 name: k.replace('_', " "),
                 points: x.iter().copied().zip(y).collect(),
@@ -434,20 +468,39 @@ fn schedule_chart(result: &Value) -> Option<String> {
     )
 }
 
-/// The exercise boundary of the optimal policy.
-fn boundary_chart(result: &Value) -> Option<String> {
-    let b = optimal(result)?.get("boundary")?;
+/// An exercise boundary of the optimal policy: `boundary` (hashprice) or `boundary_lease`.
+fn boundary_chart(result: &Value, key: &str) -> Option<String> {
+    let b = optimal(result)?.get(key)?;
     let series = lines_from(b);
     if series.is_empty() {
         return None;
     }
+    let variable = b
+        .get("variable")
+        .and_then(Value::as_str)
+        .unwrap_or(if key == "boundary" {
+            "hashprice"
+        } else {
+            "lease rate"
+        });
+    let (title, units) = if key == "boundary" {
+        (
+            "Exercise boundary: convert when hashprice falls below",
+            Units::usd(),
+        )
+    } else {
+        (
+            "Exercise boundary: convert when the lease rate rises above",
+            Units::usd(),
+        )
+    };
     Some(
         LineChart {
-            title: "Exercise boundary of the optimal policy".into(),
-            x_label: "years from today".into(),
-            y_label: "hashprice at which converting pays".into(),
+            title: title.into(),
+            x_label: "years from today (decision month / 12)".into(),
+            y_label: variable.to_string(),
             x_kind: XKind::Years,
-            units: Units::plain(),
+            units,
             series,
             ..LineChart::default()
         }
@@ -504,7 +557,8 @@ pub fn chart_title(name: &str) -> &'static str {
         "hashrate" => "Network hashrate",
         "site_cash" => "Site net cash",
         "schedule" => "Optimal conversion schedule",
-        "boundary" => "Exercise boundary",
+        "boundary" => "Exercise boundary (hashprice)",
+        "boundary_lease" => "Exercise boundary (lease rate)",
         "tornado" => "Sensitivity (tornado)",
         _ => "",
     }
@@ -515,7 +569,8 @@ pub fn run_chart(result: &Value, name: &str) -> Option<String> {
     match name {
         "npv" => npv_chart(result),
         "schedule" => schedule_chart(result),
-        "boundary" => boundary_chart(result),
+        "boundary" => boundary_chart(result, "boundary"),
+        "boundary_lease" => boundary_chart(result, "boundary_lease"),
         "tornado" => tornado_chart(result),
         _ => BANDS
             .iter()
@@ -559,7 +614,14 @@ mod tests {
     fn charts_exist_for_the_sample_and_carry_its_numbers() {
         let s = sample();
         let names: Vec<String> = run_charts(&s).into_iter().map(|c| c.name).collect();
-        for n in ["npv", "price", "hashprice", "difficulty", "hashrate", "site_cash"] {
+        for n in [
+            "npv",
+            "price",
+            "hashprice",
+            "difficulty",
+            "hashrate",
+            "site_cash",
+        ] {
             assert!(names.iter().any(|x| x == n), "missing {n} in {names:?}");
         }
         // No optimal entry in the sample: those panels are hidden.
@@ -570,19 +632,67 @@ mod tests {
         // The price fan's first hover column shows the year-0 median.
         let price = run_chart(&s, "price").unwrap();
         let p0 = s["bands"]["price_usd"]["p50"][0].as_f64().unwrap();
-        assert!(price.contains(&format!("year 1&#10;price: median {}", Units::usd().fmt(p0))), "{price}");
+        assert!(
+            price.contains(&format!(
+                "year 1&#10;price: median {}",
+                Units::usd().fmt(p0)
+            )),
+            "{price}"
+        );
+    }
+
+    #[test]
+    fn site_cash_keeps_mine_and_the_best_of_many() {
+        let mut s = sample();
+        let cash = s["bands"]["site_cash_usd"][1].clone();
+        let mut results = vec![s["results"][0].clone()];
+        let mut bands = vec![s["bands"]["site_cash_usd"][0].clone()];
+        for (i, share) in [0.25, 0.5, 0.75, 1.0].iter().enumerate() {
+            let mut r = s["results"][1].clone();
+            r["strategy"] = "sweep".into();
+            r["share"] = (*share).into();
+            r["npv"]["mean"] = (1e6 * [3.0, 9.0, 4.0, 1.0][i]).into();
+            results.push(r);
+            let mut b = cash.clone();
+            b["strategy"] = "sweep".into();
+            b["share"] = (*share).into();
+            bands.push(b);
+        }
+        s["results"] = Value::Array(results);
+        s["bands"]["site_cash_usd"] = Value::Array(bands);
+        let svg = run_chart(&s, "site_cash").unwrap();
+        assert_eq!(svg.matches("class=\"hp-band\"").count(), 2);
+        assert!(svg.contains("data-series=\"mine\"") && svg.contains("data-series=\"sweep 50%\""));
     }
 
     #[test]
     fn optimal_panels_render_when_present() {
         let mut s = sample();
-        s["results"].as_array_mut().unwrap().push(serde_json::json!({
-            "strategy": "optimal",
-            "npv": {"mean": 1.0, "stderr": 0.1, "p5": 0.0, "p50": 1.0, "p95": 2.0},
-            "policy": {"years": [0.0, 1.0, 2.0], "mean_share": [0.0, 0.25, 0.5]},
-            "boundary": {"years": [0.0, 1.0, 2.0], "tranche_1": [30.0, 35.0, 40.0]}
-        }));
-        assert!(run_chart(&s, "schedule").unwrap().contains("mean share"));
-        assert!(run_chart(&s, "boundary").unwrap().contains("tranche 1"));
+        s["results"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({
+                "strategy": "optimal",
+                "npv": {"mean": 1.0, "stderr": 0.1, "p5": 0.0, "p50": 1.0, "p95": 2.0},
+                "policy": {"months": [0, 12, 24], "days": [0, 365, 730], "slice_1": [0.0, 0.5, 0.9],
+                           "expected_share_converted": [0.0, 0.25, 0.5]},
+                "boundary": {"variable": "hashprice_usd_per_ph_day", "held_at": "median",
+                             "months": [0, 12, 24], "slice_1": [null, 35.0, 40.0],
+                             "regime": {"slice_1": ["never", "below", "below"]}}
+            }));
+        let sched = run_chart(&s, "schedule").unwrap();
+        assert!(
+            sched.contains("expected share converted") && sched.contains("slice 1"),
+            "{sched}"
+        );
+        // Month 12 is year 1; the days axis is not drawn as a line.
+        assert!(sched.contains("year 1&#10;"), "{sched}");
+        assert!(!sched.contains("data-series=\"days\""));
+        let b = run_chart(&s, "boundary").unwrap();
+        assert!(
+            b.contains("data-series=\"slice 1\"") && b.contains("slice 1: $35"),
+            "{b}"
+        );
+        assert!(run_chart(&s, "boundary_lease").is_none());
     }
 }

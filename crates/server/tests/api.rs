@@ -81,7 +81,11 @@ fn get(s: &Server, p: &str) -> (u16, String) {
 }
 
 fn post(s: &Server, p: &str, ct: &str, body: &str) -> (u16, String) {
-    call(ureq::post(&s.url(p)).set("Content-Type", ct).send_string(body))
+    call(
+        ureq::post(&s.url(p))
+            .set("Content-Type", ct)
+            .send_string(body),
+    )
 }
 
 fn json_of(body: &str) -> Value {
@@ -89,15 +93,27 @@ fn json_of(body: &str) -> Value {
 }
 
 /// Asserts a JSON error answer with `status` and `field`, and that the server still answers.
-fn assert_error(s: &Server, (status, body): (u16, String), want: u16, field: Option<&str>, words: &[&str]) {
+fn assert_error(
+    s: &Server,
+    (status, body): (u16, String),
+    want: u16,
+    field: Option<&str>,
+    words: &[&str],
+) {
     assert_eq!(status, want, "{body}");
     let v = json_of(&body);
-    let msg = v["error"].as_str().unwrap_or_else(|| panic!("no error message: {body}"));
+    let msg = v["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error message: {body}"));
     for w in words {
         assert!(msg.contains(w), "error {msg:?} lacks {w:?}");
     }
     assert_eq!(v["field"].as_str(), field, "{body}");
-    assert_eq!(get(s, "/api/scenario/default").0, 200, "server stopped serving");
+    assert_eq!(
+        get(s, "/api/scenario/default").0,
+        200,
+        "server stopped serving"
+    );
 }
 
 fn wait_done(s: &Server, id: &str) -> Value {
@@ -107,7 +123,10 @@ fn wait_done(s: &Server, id: &str) -> Value {
         if v["status"] == "done" || v["status"] == "failed" {
             return v;
         }
-        assert!(t0.elapsed() < Duration::from_secs(60), "run did not finish: {v}");
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "run did not finish: {v}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -117,46 +136,151 @@ fn bad_requests_get_json_errors_naming_the_problem() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(&dir.path().join("db.sqlite"), 0);
     let j = "application/json";
-    assert_error(&s, post(&s, "/api/runs", j, r#"{"paths": 10,"#), 400, None, &["malformed JSON"]);
-    assert_error(&s, post(&s, "/api/runs", j, ""), 400, None, &["empty body"]);
-    assert_error(&s, post(&s, "/api/runs", j, r#"{"paths": 10, "colour": "red"}"#), 400, Some("colour"), &["colour"]);
-    assert_error(&s, post(&s, "/api/runs", j, r#"{"paths": "many"}"#), 400, None, &["invalid type"]);
     assert_error(
         &s,
-        post(&s, "/api/runs", j, r#"{"scenario": {"price": {"volatility": 0.5}}}"#),
+        post(&s, "/api/runs", j, r#"{"paths": 10,"#),
+        400,
+        None,
+        &["malformed JSON"],
+    );
+    assert_error(&s, post(&s, "/api/runs", j, ""), 400, None, &["empty body"]);
+    assert_error(
+        &s,
+        post(&s, "/api/runs", j, r#"{"paths": 10, "colour": "red"}"#),
+        400,
+        Some("colour"),
+        &["colour"],
+    );
+    assert_error(
+        &s,
+        post(&s, "/api/runs", j, r#"{"paths": "many"}"#),
+        400,
+        None,
+        &["invalid type"],
+    );
+    assert_error(
+        &s,
+        post(
+            &s,
+            "/api/runs",
+            j,
+            r#"{"scenario": {"price": {"volatility": 0.5}}}"#,
+        ),
         400,
         Some("scenario.price.volatility"),
         &["price.volatility"],
     );
-    assert_error(&s, post(&s, "/api/runs", j, r#"{"paths": 10000000}"#), 422, Some("paths"), &["10000000", "50000"]);
-    assert_error(&s, post(&s, "/api/runs", j, r#"{"paths": 0}"#), 422, Some("paths"), &["paths = 0"]);
-    assert_error(&s, post(&s, "/api/runs", j, r#"{"share": 1.5}"#), 422, Some("share"), &["1.5"]);
-    assert_error(&s, post(&s, "/api/runs", j, r#"{"strategy": "hodl"}"#), 422, Some("strategy"), &["hodl", "optimal"]);
     assert_error(
         &s,
-        post(&s, "/api/runs", j, r#"{"scenario": {"price": {"vol": -1}}, "paths": 10}"#),
+        post(&s, "/api/runs", j, r#"{"paths": 10000000}"#),
+        422,
+        Some("paths"),
+        &["10000000", "50000"],
+    );
+    assert_error(
+        &s,
+        post(&s, "/api/runs", j, r#"{"paths": 0}"#),
+        422,
+        Some("paths"),
+        &["paths = 0"],
+    );
+    assert_error(
+        &s,
+        post(&s, "/api/runs", j, r#"{"share": 1.5}"#),
+        422,
+        Some("share"),
+        &["1.5"],
+    );
+    assert_error(
+        &s,
+        post(&s, "/api/runs", j, r#"{"strategy": "hodl"}"#),
+        422,
+        Some("strategy"),
+        &["hodl", "optimal"],
+    );
+    assert_error(
+        &s,
+        post(
+            &s,
+            "/api/runs",
+            j,
+            r#"{"scenario": {"price": {"vol": -1}}, "paths": 10}"#,
+        ),
         422,
         Some("scenario.price.vol"),
         &["price.vol = -1"],
     );
-    assert_error(&s, post(&s, "/api/runs", "text/csv", "a,b"), 415, Some("Content-Type"), &["text/csv"]);
     assert_error(
         &s,
-        post(&s, "/api/runs", "application/toml", "[price]\nvolatility = 0.5\n"),
+        post(&s, "/api/runs", "text/csv", "a,b"),
+        415,
+        Some("Content-Type"),
+        &["text/csv"],
+    );
+    assert_error(
+        &s,
+        post(
+            &s,
+            "/api/runs",
+            "application/toml",
+            "[price]\nvolatility = 0.5\n",
+        ),
         400,
         Some("price.volatility"),
         &["volatility"],
     );
     let big = format!(r#"{{"paths": 10, "x": "{}"}}"#, "a".repeat(100 * 1024));
-    assert_error(&s, post(&s, "/api/runs", j, &big), 413, Some("body"), &["too large"]);
+    assert_error(
+        &s,
+        post(&s, "/api/runs", j, &big),
+        413,
+        Some("body"),
+        &["too large"],
+    );
     assert_error(&s, get(&s, "/api/runs/nope"), 404, Some("id"), &["nope"]);
-    assert_error(&s, get(&s, "/api/runs/nope/events"), 404, Some("id"), &["nope"]);
-    assert_error(&s, get(&s, "/api/runs/nope/charts/npv.svg"), 404, Some("id"), &["nope"]);
-    assert_error(&s, get(&s, "/api/history/gold"), 404, Some("series"), &["gold", "hashprice"]);
-    assert_error(&s, get(&s, "/api/history/price?from=2020-13-01"), 400, Some("from"), &["2020-13-01"]);
+    assert_error(
+        &s,
+        get(&s, "/api/runs/nope/events"),
+        404,
+        Some("id"),
+        &["nope"],
+    );
+    assert_error(
+        &s,
+        get(&s, "/api/runs/nope/charts/npv.svg"),
+        404,
+        Some("id"),
+        &["nope"],
+    );
+    assert_error(
+        &s,
+        get(&s, "/api/history/gold"),
+        404,
+        Some("series"),
+        &["gold", "hashprice"],
+    );
+    assert_error(
+        &s,
+        get(&s, "/api/history/price?from=2020-13-01"),
+        400,
+        Some("from"),
+        &["2020-13-01"],
+    );
     assert_error(&s, get(&s, "/api/nothing"), 404, None, &["/api/nothing"]);
-    assert_error(&s, call(ureq::delete(&s.url("/api/runs")).call()), 405, None, &["DELETE"]);
-    assert_error(&s, get(&s, "/api/runs?limit=0"), 400, Some("limit"), &["limit"]);
+    assert_error(
+        &s,
+        call(ureq::delete(&s.url("/api/runs")).call()),
+        405,
+        None,
+        &["DELETE"],
+    );
+    assert_error(
+        &s,
+        get(&s, "/api/runs?limit=0"),
+        400,
+        Some("limit"),
+        &["limit"],
+    );
     s.stop();
 }
 
@@ -181,15 +305,40 @@ fn default_scenario_has_the_keys_and_tables_of_the_toml_file() {
         }
     }
     // The JSON goes back through validation unchanged.
-    let (st, body) = post(&s, "/api/scenario/validate", "application/json", &api.to_string());
-    assert_eq!((st, json_of(&body)["valid"].clone()), (200, json!(true)), "{body}");
+    let (st, body) = post(
+        &s,
+        "/api/scenario/validate",
+        "application/json",
+        &api.to_string(),
+    );
+    assert_eq!(
+        (st, json_of(&body)["valid"].clone()),
+        (200, json!(true)),
+        "{body}"
+    );
     let mut bad = api.clone();
     bad["site"]["power_mw"] = json!(-5);
     bad["ai"]["noi_margin"] = json!(2);
-    let v = json_of(&post(&s, "/api/scenario/validate", "application/json", &bad.to_string()).1);
+    let v = json_of(
+        &post(
+            &s,
+            "/api/scenario/validate",
+            "application/json",
+            &bad.to_string(),
+        )
+        .1,
+    );
     assert_eq!(v["valid"], false);
-    let keys: Vec<&str> = v["errors"].as_array().unwrap().iter().map(|e| e["key"].as_str().unwrap()).collect();
-    assert!(keys.contains(&"site.power_mw") && keys.contains(&"ai.noi_margin"), "{v}");
+    let keys: Vec<&str> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["key"].as_str().unwrap())
+        .collect();
+    assert!(
+        keys.contains(&"site.power_mw") && keys.contains(&"ai.noi_margin"),
+        "{v}"
+    );
     s.stop();
 }
 
@@ -208,7 +357,9 @@ fn run_lifecycle_events_charts_and_restart() {
     let id = json_of(&body)["id"].as_str().unwrap().to_string();
 
     // The event stream reports increasing progress and ends with `done`.
-    let resp = ureq::get(&s.url(&format!("/api/runs/{id}/events"))).call().unwrap();
+    let resp = ureq::get(&s.url(&format!("/api/runs/{id}/events")))
+        .call()
+        .unwrap();
     assert_eq!(resp.header("Content-Type"), Some("text/event-stream"));
     let mut last = -1.0;
     let mut seen = 0;
@@ -244,7 +395,8 @@ fn run_lifecycle_events_charts_and_restart() {
     sc.strategy.kind = hashpivot_model::StrategyKind::Convert;
     sc.strategy.share = 0.5;
     sc.run.paths = 2000;
-    let expect = hashpivot_server::Engine::simulate(&FixtureEngine::default(), &sc, &|_| {}).unwrap();
+    let expect =
+        hashpivot_server::Engine::simulate(&FixtureEngine::default(), &sc, &|_| {}).unwrap();
     assert_eq!(run["results"], expect["results"]);
     assert_eq!(run["bands"], expect["bands"]);
     assert_eq!(run["paths"], 2000);
@@ -254,24 +406,61 @@ fn run_lifecycle_events_charts_and_restart() {
     let target = sens["strategy"].as_str().unwrap();
     assert_eq!(target, "convert 50%");
     let base = sens["base"][target].as_f64().unwrap();
-    let lease = sens["inputs"].as_array().unwrap().iter().find(|i| i["key"] == "ai.lease_usd_per_kw_month").unwrap();
+    let lease = sens["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["key"] == "ai.lease_usd_per_kw_month")
+        .unwrap();
     assert!((lease["high"][target].as_f64().unwrap() / base - 1.2).abs() < 1e-9);
     assert!((lease["low"][target].as_f64().unwrap() / base - 0.8).abs() < 1e-9);
 
     let charts = json_of(&get(&s, &format!("/api/runs/{id}/charts")).1);
-    let names: Vec<&str> = charts.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
-    for n in ["npv", "price", "hashprice", "difficulty", "hashrate", "site_cash", "tornado"] {
+    let names: Vec<&str> = charts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    for n in [
+        "npv",
+        "price",
+        "hashprice",
+        "difficulty",
+        "hashrate",
+        "site_cash",
+        "tornado",
+    ] {
         assert!(names.contains(&n), "{n} missing from {names:?}");
     }
-    let resp = ureq::get(&s.url(&format!("/api/runs/{id}/charts/npv.svg"))).call().unwrap();
+    let resp = ureq::get(&s.url(&format!("/api/runs/{id}/charts/npv.svg")))
+        .call()
+        .unwrap();
     assert_eq!(resp.header("Content-Type"), Some("image/svg+xml"));
     let svg = resp.into_string().unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("data-series=\"convert 50%\""));
-    assert_error(&s, get(&s, &format!("/api/runs/{id}/charts/schedule.svg")), 404, Some("name"), &["schedule"]);
-    assert_error(&s, get(&s, &format!("/api/runs/{id}/charts/pie.svg")), 404, Some("name"), &["pie"]);
+    assert_error(
+        &s,
+        get(&s, &format!("/api/runs/{id}/charts/schedule.svg")),
+        404,
+        Some("name"),
+        &["schedule"],
+    );
+    assert_error(
+        &s,
+        get(&s, &format!("/api/runs/{id}/charts/pie.svg")),
+        404,
+        Some("name"),
+        &["pie"],
+    );
 
     // A TOML body is a scenario file.
-    let (st, body) = post(&s, "/api/runs", "application/toml", "[run]\npaths = 300\n[strategy]\nkind = \"mine\"\n");
+    let (st, body) = post(
+        &s,
+        "/api/runs",
+        "application/toml",
+        "[run]\npaths = 300\n[strategy]\nkind = \"mine\"\n",
+    );
     assert_eq!(st, 201, "{body}");
     let id2 = json_of(&body)["id"].as_str().unwrap().to_string();
     let run2 = wait_done(&s, &id2);
@@ -296,8 +485,15 @@ fn run_lifecycle_events_charts_and_restart() {
     assert_eq!(z["status"], "failed");
     assert!(z["error"].as_str().unwrap().contains("interrupted"));
     // The event stream of a finished run is one `end` event.
-    let text = ureq::get(&s.url(&format!("/api/runs/{id}/events"))).call().unwrap().into_string().unwrap();
-    assert!(text.contains("event: end") && text.contains("\"status\":\"done\""), "{text}");
+    let text = ureq::get(&s.url(&format!("/api/runs/{id}/events")))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert!(
+        text.contains("event: end") && text.contains("\"status\":\"done\""),
+        "{text}"
+    );
     s.stop();
 }
 
@@ -317,12 +513,23 @@ fn history_and_machines() {
     }
     // data/PROVENANCE.md anchor: the difficulty of the epoch containing block 840000.
     let v = json_of(&get(&s, "/api/history/difficulty?from=2024-04-01&to=2024-04-30").1);
-    let ds: Vec<f64> = v["points"].as_array().unwrap().iter().map(|p| p[1].as_f64().unwrap()).collect();
-    assert!(ds.iter().any(|d| (d - 86_388_558_925_171.02).abs() < 1.0), "{ds:?}");
+    let ds: Vec<f64> = v["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[1].as_f64().unwrap())
+        .collect();
+    assert!(
+        ds.iter().any(|d| (d - 86_388_558_925_171.02).abs() < 1.0),
+        "{ds:?}"
+    );
     let m = json_of(&get(&s, "/api/machines").1);
     let list = m.as_array().unwrap();
     assert!(list.len() >= 10);
-    let s19 = list.iter().find(|x| x["model"] == "Antminer S19 Pro").expect("S19 Pro in catalog");
+    let s19 = list
+        .iter()
+        .find(|x| x["model"] == "Antminer S19 Pro")
+        .expect("S19 Pro in catalog");
     assert_eq!(s19["hashrate_ths"], 110.0);
     assert_eq!(s19["power_w"], 3250.0);
     s.stop();
@@ -333,7 +540,12 @@ fn history_and_machines() {
 fn openapi_matches_the_router() {
     let dir = tempfile::tempdir().unwrap();
     let state = Arc::new(
-        AppState::open(&dir.path().join("db.sqlite"), Arc::new(FixtureEngine::default()), Limits::default()).unwrap(),
+        AppState::open(
+            &dir.path().join("db.sqlite"),
+            Arc::new(FixtureEngine::default()),
+            Limits::default(),
+        )
+        .unwrap(),
     );
     let (_, routes) = hashpivot_server::build_router(state);
     let doc: Value = serde_json::from_str(hashpivot_server::OPENAPI_JSON).unwrap();
@@ -346,7 +558,10 @@ fn openapi_matches_the_router() {
             }
         }
     }
-    let mut routed: Vec<(String, String)> = routes.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    let mut routed: Vec<(String, String)> = routes
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
     documented.sort();
     routed.sort();
     assert_eq!(routed, documented);
@@ -355,9 +570,18 @@ fn openapi_matches_the_router() {
         for (_, op) in ops.as_object().unwrap() {
             let declared: Vec<&str> = op["parameters"]
                 .as_array()
-                .map(|a| a.iter().filter(|x| x["in"] == "path").map(|x| x["name"].as_str().unwrap()).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter(|x| x["in"] == "path")
+                        .map(|x| x["name"].as_str().unwrap())
+                        .collect()
+                })
                 .unwrap_or_default();
-            let in_path: Vec<&str> = p.split('{').skip(1).map(|x| x.split('}').next().unwrap()).collect();
+            let in_path: Vec<&str> = p
+                .split('{')
+                .skip(1)
+                .map(|x| x.split('}').next().unwrap())
+                .collect();
             assert_eq!(declared, in_path, "{p}");
         }
     }
@@ -398,7 +622,10 @@ fn real_engine_results_are_those_of_simulate() {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let th = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             addr_tx.send(l.local_addr().unwrap()).unwrap();
@@ -416,7 +643,8 @@ fn real_engine_results_are_those_of_simulate() {
     };
     let mut sc = serde_json::to_value(Scenario::default()).unwrap();
     sc["run"]["horizon_years"] = json!(3);
-    let body = json!({"scenario": sc, "strategy": "convert", "share": 0.5, "paths": 200, "seed": 7});
+    let body =
+        json!({"scenario": sc, "strategy": "convert", "share": 0.5, "paths": 200, "seed": 7});
     let (st, b) = post(&s, "/api/runs", "application/json", &body.to_string());
     assert_eq!(st, 201, "{b}");
     let id = json_of(&b)["id"].as_str().unwrap().to_string();
@@ -427,14 +655,54 @@ fn real_engine_results_are_those_of_simulate() {
     scenario.strategy.share = 0.5;
     scenario.run.paths = 200;
     scenario.run.seed = 7;
-    let out = hashpivot_model::simulate(&scenario, &hashpivot_model::RunConfig::default(), &|_| {}).unwrap();
+    let out = hashpivot_model::simulate(&scenario, &hashpivot_model::RunConfig::default(), &|_| {})
+        .unwrap();
     let want = serde_json::to_value(&out).unwrap();
     assert_eq!(run["results"], want["results"]);
     assert_eq!(run["bands"], want["bands"]);
     assert_eq!(run["results"][1]["strategy"], "convert");
     // Every chart of the bands renders from the real layout.
     let charts = json_of(&get(&s, &format!("/api/runs/{id}/charts")).1);
-    let names: Vec<&str> = charts.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["npv", "price", "hashprice", "difficulty", "hashrate", "site_cash"]);
+    let names: Vec<&str> = charts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "npv",
+            "price",
+            "hashprice",
+            "difficulty",
+            "hashrate",
+            "site_cash"
+        ]
+    );
+    s.stop();
+}
+
+#[test]
+fn validate_parses_toml_and_returns_both_forms() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(&dir.path().join("db.sqlite"), 0);
+    let (st, body) = post(
+        &s,
+        "/api/scenario/validate",
+        "application/toml",
+        "[site]\npower_mw = 50\n[price]\nvol = 9\n",
+    );
+    assert_eq!(st, 200, "{body}");
+    let v = json_of(&body);
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["errors"][0]["key"], "price.vol");
+    assert_eq!(v["scenario"]["site"]["power_mw"], 50.0);
+    // The TOML form reads back to the same scenario.
+    let back = Scenario::from_toml_str(v["toml"].as_str().unwrap()).unwrap();
+    assert_eq!(serde_json::to_value(&back).unwrap(), v["scenario"]);
+    let (st, body) = post(&s, "/api/scenario/validate", "application/toml", "[site\n");
+    assert_eq!(st, 400, "{body}");
+    assert!(json_of(&body)["error"].as_str().unwrap().contains("line 1"));
     s.stop();
 }

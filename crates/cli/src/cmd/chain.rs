@@ -394,7 +394,12 @@ fn verify_headers(
         chain::verify_checkpoints(&headers, start)
             .map_err(|e| bad_input(format!("--start-height: {e}")))?
     } else {
-        chain::verify_chain(&headers, start)
+        let pb = crate::progress::bar(headers.len() as u64, "headers");
+        let r = chain::verify_chain_with_progress(&headers, start, &mut |done| {
+            pb.set_position(done as u64)
+        });
+        pb.finish_and_clear();
+        r
     };
     let last_height = start
         + (headers.len() as u64 - 1)

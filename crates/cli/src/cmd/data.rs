@@ -174,8 +174,7 @@ pub struct SyncArgs {
         long,
         value_name = "PASSWORD",
         env = "HASHPIVOT_RPC_PASSWORD",
-        hide_env_values = true,
-        requires = "rpc_user"
+        hide_env_values = true
     )]
     pub rpc_password: Option<String>,
     /// The node's .cookie file (e.g. ~/.bitcoin/.cookie).
@@ -185,7 +184,8 @@ pub struct SyncArgs {
     #[arg(long, value_name = "URL")]
     pub mempool: Option<String>,
     /// RPC: first epoch to fetch (default: the one after the newest stored epoch whose first
-    /// block hash is known). Earlier epochs are re-verified and replaced by the node's.
+    /// block hash is known). The epoch before it is fetched too and must match the store; the
+    /// fetched epochs replace stored ones.
     #[arg(long, value_name = "N")]
     pub from_epoch: Option<u32>,
     /// RPC: complete UTC days of fees to fetch with getblockstats (≈144 calls a day).
@@ -537,6 +537,11 @@ fn run_sync(a: &SyncArgs, g: &Global) -> anyhow::Result<()> {
             "--rpc-user/--rpc-cookie/--from-epoch: only with --rpc URL",
         ));
     }
+    if a.rpc_user.is_some() && a.rpc_password.is_none() {
+        return Err(bad_input(
+            "--rpc-user: needs --rpc-password (or $HASHPIVOT_RPC_PASSWORD)",
+        ));
+    }
     let mut store = open_store(g)?;
     let (source, url, data) = if let Some(url) = &a.rpc {
         let auth = match (&a.rpc_user, &a.rpc_password, &a.rpc_cookie) {
@@ -733,6 +738,9 @@ pub fn hashprice_from_store(
     to: Option<Date>,
 ) -> anyhow::Result<Vec<HashpriceDay>> {
     let prices = store.prices(from, to)?;
+    if prices.is_empty() {
+        return Ok(Vec::new());
+    }
     // Heights one day past `to` give that day's block count; fees are read whole because the
     // interpolation needs neighbours outside the range.
     let heights = store.heights(None, None)?;
@@ -885,6 +893,8 @@ pub fn run_calibrate(args: &CalibrateArgs, g: &Global) -> anyhow::Result<()> {
     for e in &estimates {
         let note = if kept.iter().any(|k| k == e.key) {
             " (outside the allowed range: default kept)"
+        } else if e.se.is_nan() || e.se.abs() > 0.5 * e.value.abs() {
+            " (imprecise: SE over half the estimate)"
         } else {
             ""
         };
@@ -987,7 +997,7 @@ fn set_key(sc: &mut Scenario, key: &str, v: f64) -> bool {
 #[derive(Debug, clap::Args)]
 pub struct LeasesArgs {
     /// Place this lease rate ($/kW-month) among the announced deals.
-    #[arg(long, value_name = "USD_PER_KW_MONTH")]
+    #[arg(long, value_name = "USD_PER_KW_MONTH", allow_negative_numbers = true)]
     pub rate: Option<f64>,
 }
 

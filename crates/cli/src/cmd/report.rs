@@ -30,6 +30,12 @@ pub struct ReportArgs {
     /// Random seed (else the scenario's `run.seed`).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Strategy: mine, convert, schedule, sweep or optimal (else the scenario's `strategy.kind`).
+    #[arg(long, value_name = "KIND")]
+    pub strategy: Option<String>,
+    /// Share converted by `convert`, 0 to 1 (else the scenario's `strategy.share`).
+    #[arg(long, value_name = "X")]
+    pub share: Option<f64>,
     /// Also write the tables as CSV files into this directory (created if missing).
     #[arg(long, value_name = "DIR")]
     pub csv: Option<PathBuf>,
@@ -74,6 +80,19 @@ pub fn run(args: &ReportArgs, g: &Global) -> anyhow::Result<()> {
     }
     if let Some(s) = args.seed {
         scenario.run.seed = s;
+    }
+    if let Some(k) = &args.strategy {
+        scenario.strategy.kind = hashpivot_model::StrategyKind::parse(k).ok_or_else(|| {
+            bad_input(format!(
+                "--strategy {k:?}: allowed mine, convert, schedule, sweep, optimal"
+            ))
+        })?;
+    }
+    if let Some(x) = args.share {
+        if !(0.0..=1.0).contains(&x) {
+            return Err(bad_input(format!("--share {x}: allowed 0 to 1")));
+        }
+        scenario.strategy.share = x;
     }
     scenario.validate().map_err(|e| {
         let msg = e.to_string();

@@ -276,7 +276,7 @@ fn run_put(a: &PutArgs, g: &Global) -> anyhow::Result<()> {
         return print_json(&rep);
     }
     println!(
-        "Put S = {}, K = {}, r = {}, σ = {}, T = {} years, exercisable at t = 0 and {} dates \
+        "Put S = {}, K = {}, r = {}, σ = {}, T = {} y, exercisable at t = 0 and on {} dates \
          ({} a year)",
         spec.spot, spec.strike, spec.rate, spec.vol, spec.years, dates, spec.exercises_per_year
     );
@@ -494,7 +494,7 @@ fn print_grid(rep: &GridReport, secs: f64) {
         "stderr",
         "error",
         "in-sample",
-        "",
+        "check",
     ]);
     t = t.align(0, crate::output::Align::Right);
     for c in &rep.cases {

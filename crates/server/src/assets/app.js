@@ -231,6 +231,28 @@
     });
   }
 
+  function loadToml(ev) {
+    var f = ev.target.files && ev.target.files[0];
+    if (!f) return;
+    f.text().then(function (text) {
+      return fetch('/api/scenario/validate', { method: 'POST', headers: { 'Content-Type': 'application/toml' }, body: text })
+        .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, body: j }; }); });
+    }).then(function (res) {
+      if (!res.ok) { document.getElementById('file-errors').textContent = f.name + ': ' + res.body.error; return; }
+      sessionStorage.setItem('hp-scenario', JSON.stringify(res.body.scenario));
+      renderEditor();
+    });
+  }
+
+  function saveToml() {
+    var r = readForm();
+    api('POST', '/api/scenario/validate', r.scenario).then(function (res) {
+      if (!res.ok) { document.getElementById('file-errors').textContent = res.body.error; return; }
+      var a = el('a', { href: URL.createObjectURL(new Blob([res.body.toml], { type: 'application/toml' })), download: 'scenario.toml' });
+      document.body.appendChild(a); a.click(); a.remove();
+    });
+  }
+
   function renderEditor() {
     setNav('editor');
     var saved = sessionStorage.getItem('hp-scenario');
@@ -268,7 +290,13 @@
         el('p', null, [el('button', { class: 'primary', id: 'run', type: 'button', text: 'Run simulation', onclick: startRun })]),
         el('p', { id: 'valid' }),
         el('div', { class: 'errors-box', id: 'errors' }),
-        el('p', { class: 'hint', html: 'The scenario has the keys of the TOML file: <a href="/api/scenario/default?format=toml">download the default as TOML</a>.' })
+        el('h2', { text: 'Scenario file' }),
+        el('p', null, [
+          el('label', { class: 'hint', for: 'load-toml', text: 'Load a TOML file: ' }),
+          el('input', { type: 'file', id: 'load-toml', accept: '.toml,text/plain', onchange: loadToml })]),
+        el('p', null, [el('button', { type: 'button', id: 'save-toml', text: 'Save as TOML', onclick: saveToml }), ' ',
+          el('a', { href: '/api/scenario/default?format=toml', text: 'default (annotated)' })]),
+        el('div', { class: 'errors-box', id: 'file-errors' })
       ])]);
       app.appendChild(el('h1', { text: 'Scenario' }));
       app.appendChild(el('div', { class: 'editor', id: 'editor' }, [tables, side]));

@@ -1,0 +1,1 @@
+//! Fuzz harness support for hashpivot (see the crate description).
