@@ -120,6 +120,23 @@ try {
     assert((await page.textContent('[data-err-for="price.vol"]')) === '', 'message cleared');
   });
 
+  await step('picking a catalog machine fills in its nameplate values', async () => {
+    const machines = (await getJson(base + 'api/machines')).body;
+    const m = machines.find((x) => x.model === 'Antminer S19 Pro') || machines[0];
+    const before = await page.locator('#fleet tbody tr').count();
+    await page.click('text=+ add batch');
+    const row = page.locator('#fleet tbody tr').nth(before);
+    await row.locator('[data-fleet="model"]').fill(m.model);
+    await row.locator('[data-fleet="model"]').dispatchEvent('change');
+    assert(Number(await row.locator('[data-fleet="hashrate_ths"]').inputValue()) === m.hashrate_ths, 'hashrate filled');
+    assert(Number(await row.locator('[data-fleet="power_w"]').inputValue()) === m.power_w, 'power filled');
+    // 1000 more machines still fit the site; remove the row again.
+    await page.waitForSelector('#valid.status-ok');
+    await row.locator('button').click();
+    assert(await page.locator('#fleet tbody tr').count() === before, 'row removed');
+    await page.waitForSelector('#valid.status-ok');
+  });
+
   let runId = null;
   const seen = [];
   await step('change inputs, start a run and follow its progress', async () => {
@@ -160,6 +177,9 @@ try {
 
   await step('results table values match the API', async () => {
     const run = (await getJson(base + 'api/runs/' + runId)).body;
+    const best = run.results.reduce((a, b) => (b.npv.mean > a.npv.mean ? b : a));
+    const bestText = await page.textContent('#best');
+    assert(bestText.includes(best.strategy), 'best strategy named: ' + bestText);
     for (const r of run.results) {
       const label = r.strategy + (typeof r.share === 'number' && r.strategy !== 'mine' ? ' ' + Math.round(r.share * 100) + '%' : '');
       const row = page.locator(`#results-table tr[data-strategy="${label}"]`);

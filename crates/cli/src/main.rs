@@ -74,7 +74,18 @@ enum Command {
     Report(cmd::report::ReportArgs),
 }
 
+/// Restores the default SIGPIPE action so that `hashpivot ... | head` ends quietly, as Unix tools do,
+/// instead of panicking in `println!` when the reader goes away (Rust ignores SIGPIPE by default).
+fn reset_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at start-up before any other thread exists; SIG_DFL is always valid.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    reset_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -69,6 +69,20 @@ fn same_seed_same_json_on_one_and_two_threads() {
         stdout(&o)
     };
     assert_eq!(run("1"), run("2"));
+    // The lane loops are compiled for AVX-512, AVX2 and baseline x86-64 and picked at run time;
+    // every variant must give the same bits.
+    let isa = |name: &str| {
+        let o = hashpivot(dir.path())
+            .env("HASHPIVOT_ISA", name)
+            .args(["simulate", "--paths", "1100", "--json"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let base = isa("baseline");
+    assert_eq!(base, isa("avx2"));
+    assert_eq!(base, isa("best"));
 }
 
 #[test]

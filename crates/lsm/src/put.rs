@@ -160,7 +160,8 @@ pub struct PutResult {
 
 /// One block of `len` GBM paths on the exercise grid, written date-major within the block
 /// (`out[j * len + p]`, the core's block layout). With `antithetic`, paths `2m` and `2m + 1` are an
-/// antithetic pair (`Z`, `−Z`).
+/// antithetic pair (`Z`, `−Z`). The block steps all its paths one date at a time, so every write
+/// is contiguous; the normals are drawn in that order (date by date, path by path).
 fn gbm_block(spec: &PutSpec, antithetic: bool, seed: u64, set: u64, block: usize, out: &mut [f64]) {
     let d = spec.dates();
     let len = out.len() / (d + 1);
@@ -168,18 +169,24 @@ fn gbm_block(spec: &PutSpec, antithetic: bool, seed: u64, set: u64, block: usize
     let drift = (spec.rate - 0.5 * spec.vol * spec.vol) * dt;
     let sd = spec.vol * dt.sqrt();
     let mut rng = block_rng(seed, set, block as u64);
-    let mut zs = vec![0.0; d];
-    for p in 0..len {
-        let mirror = antithetic && p % 2 == 1;
-        if !mirror {
-            zs.iter_mut().for_each(|z| *z = rng.sample(StandardNormal));
+    let mut z = vec![0.0; len];
+    out[..len].fill(spec.spot);
+    for j in 1..=d {
+        if antithetic {
+            for pair in z.chunks_mut(2) {
+                let v: f64 = rng.sample(StandardNormal);
+                pair[0] = v;
+                if pair.len() == 2 {
+                    pair[1] = -v;
+                }
+            }
+        } else {
+            z.iter_mut().for_each(|v| *v = rng.sample(StandardNormal));
         }
-        let step = if mirror { -sd } else { sd };
-        let mut s = spec.spot;
-        out[p] = s;
-        for (j, z) in zs.iter().enumerate() {
-            s *= (drift + step * z).exp();
-            out[(j + 1) * len + p] = s;
+        let (prev, next) = out.split_at_mut(j * len);
+        let prev = &prev[(j - 1) * len..];
+        for p in 0..len {
+            next[p] = prev[p] * (drift + sd * z[p]).exp();
         }
     }
 }

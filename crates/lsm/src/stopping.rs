@@ -413,12 +413,65 @@ impl Fused<'_> {
     }
 
     fn run<const P: usize>(&self, yb: &mut [f64], sb: &mut [u32]) -> Gram {
+        if self.dims == 1 && self.basis.len() == P {
+            return self.run_1d::<P>(yb, sb);
+        }
         let mut g = GramN::<P>::default();
         let mut z = [0.0; MAX_DIMS];
         let mut bv = [0.0; P];
         for k in 0..yb.len() {
             if let Some((t, w)) = self.step(k, yb, sb, &mut z[..self.dims]) {
                 self.basis.eval(&z[..self.dims], &mut bv);
+                g.push_weighted(&bv, t, w);
+            }
+        }
+        g.into_gram()
+    }
+
+    /// One state variable (an option on one asset): the basis is `1, z, …, z^(P−1)`, evaluated by
+    /// Horner with the coefficients in registers.
+    fn run_1d<const P: usize>(&self, yb: &mut [f64], sb: &mut [u32]) -> Gram {
+        let mut g = GramN::<P>::default();
+        let mut cf = [0.0; P];
+        cf.copy_from_slice(&self.rule.coef[..P]);
+        let (m0, s0) = (
+            self.rule.standardizer.mean[0],
+            self.rule.standardizer.inv_std[0],
+        );
+        let kind = self.rule.kind;
+        let j = self.j as u32;
+        let known = self.info == Information::Known;
+        for k in 0..yb.len() {
+            let e = self.es[k];
+            let z = (self.xs[k] - m0) * s0;
+            let mut c = 0.0;
+            for t in (0..P).rev() {
+                c = c * z + cf[t];
+            }
+            let go = match kind {
+                RuleKind::Never => false,
+                RuleKind::Positive => e > 0.0,
+                RuleKind::Continuation => (e > 0.0) & (e > c),
+                RuleKind::Gain => c > 0.0,
+            };
+            let y = if go { e } else { yb[k] * self.d };
+            yb[k] = y;
+            sb[k] = if go { j } else { sb[k] };
+            if let Some((xp, ep, st, dp)) = self.prev {
+                let e1 = ep[k];
+                let w = !known || e1 > 0.0;
+                let zp = if w {
+                    (xp[k] - st.mean[0]) * st.inv_std[0]
+                } else {
+                    0.0
+                };
+                let mut bv = [0.0; P];
+                let mut pw = 1.0;
+                for b in bv.iter_mut() {
+                    *b = pw;
+                    pw *= zp;
+                }
+                let t = if known { dp * y } else { e1 - dp * y };
                 g.push_weighted(&bv, t, w);
             }
         }
@@ -809,32 +862,58 @@ pub fn fit(set: &PathSet<'_>, discount: &[f64], cfg: &Config) -> Result<Fit, Lsm
 }
 
 /// Moments of the regression sample of one block: two passes (mean, then squared deviations),
-/// no division per element.
+/// no division per element, and no branch on membership (it is a coin flip for an option near the
+/// money): rows outside the sample are added with weight 0.
 fn block_moments(xs: &[f64], es: &[f64], dims: usize, in_reg: impl Fn(f64) -> bool) -> Moments {
     let mut m = Moments::new(dims);
-    let mut count = 0usize;
+    if dims == 1 {
+        // One feature: scalar accumulators stay in registers (an array on the stack would chain
+        // every addition through memory).
+        let (mut count, mut sum) = (0.0, 0.0);
+        for (&x, &e) in xs.iter().zip(es) {
+            let w = in_reg(e);
+            count += if w { 1.0 } else { 0.0 };
+            sum += if w { x } else { 0.0 };
+        }
+        if count == 0.0 {
+            return m;
+        }
+        let mean = sum / count;
+        let mut m2 = 0.0;
+        for (&x, &e) in xs.iter().zip(es) {
+            let dv = if in_reg(e) { x - mean } else { 0.0 };
+            m2 += dv * dv;
+        }
+        m.s[0] = Stats {
+            n: count as u64,
+            mean,
+            m2,
+        };
+        return m;
+    }
+    let mut count = 0.0;
     let mut sum = [0.0; MAX_DIMS];
     for (k, &e) in es.iter().enumerate() {
-        if in_reg(e) {
-            count += 1;
-            for c in 0..dims {
-                sum[c] += xs[k * dims + c];
-            }
+        let w = if in_reg(e) { 1.0 } else { 0.0 };
+        count += w;
+        for c in 0..dims {
+            let x = xs[k * dims + c];
+            // A row outside the sample may hold anything; never let it reach the sums.
+            sum[c] += if in_reg(e) { x } else { 0.0 };
         }
     }
-    if count == 0 {
+    if count == 0.0 {
         return m;
     }
     let mut m2 = [0.0; MAX_DIMS];
     for v in sum.iter_mut().take(dims) {
-        *v /= count as f64;
+        *v /= count;
     }
     for (k, &e) in es.iter().enumerate() {
-        if in_reg(e) {
-            for c in 0..dims {
-                let dv = xs[k * dims + c] - sum[c];
-                m2[c] += dv * dv;
-            }
+        let w = in_reg(e);
+        for c in 0..dims {
+            let dv = if w { xs[k * dims + c] - sum[c] } else { 0.0 };
+            m2[c] += dv * dv;
         }
     }
     for c in 0..dims {

@@ -207,9 +207,33 @@ fn sincos_turn(u: f64) -> (f64, f64) {
     (s, c)
 }
 
+/// `ln u` for `u` in `(0, 1)` to ~1e-12 relative: [`fast_ln`] with a shorter series, enough for
+/// the Box–Muller radius (the variates stay exactly reproducible; only their last digits differ
+/// from a libm-based transform).
+#[inline(always)]
+fn ln_unit(x: f64) -> f64 {
+    let bits = x.to_bits();
+    let e_biased =
+        f64::from_bits(0x4330_0000_0000_0000 | ((bits >> 52) & 0x7ff)) - 4_503_599_627_370_496.0;
+    let mut m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+    let big = m > std::f64::consts::SQRT_2;
+    m = if big { m * 0.5 } else { m };
+    let e = e_biased - 1023.0 + if big { 1.0 } else { 0.0 };
+    let s = (m - 1.0) / (m + 1.0);
+    let s2 = s * s;
+    let mut p = 1.0 / 13.0;
+    p = p * s2 + 1.0 / 11.0;
+    p = p * s2 + 1.0 / 9.0;
+    p = p * s2 + 1.0 / 7.0;
+    p = p * s2 + 1.0 / 5.0;
+    p = p * s2 + 1.0 / 3.0;
+    e * std::f64::consts::LN_2 + (2.0 * s + 2.0 * s * s2 * p)
+}
+
 /// Fills `out` with standard normals from the keyed stream: Box–Muller on 32-bit uniforms, one
 /// `u64` per pair (`u1 = (hi + ½)/2^32` never 0, so |z| ≤ 6.66; the mass beyond that is 3e-11).
-/// With `antithetic`, the normals of odd lanes are the negated normals of the even lanes before.
+/// Word `p` of `P` gives `out[p] = r cos θ` and `out[P + p] = r sin θ`. With `antithetic`, the
+/// normals of odd lanes are the negated normals of the even lanes before.
 #[inline(always)]
 pub fn fill_normals(
     rng: &mut ChaCha8Rng,
@@ -221,22 +245,37 @@ pub fn fill_normals(
     let m = if antithetic { lanes.div_ceil(2) } else { lanes };
     let pairs = m.div_ceil(2);
     scratch.words.resize(pairs, 0);
-    scratch.z.resize(2 * pairs, 0.0);
     rng.fill(&mut scratch.words[..]);
+    let direct = !antithetic && lanes == 2 * pairs;
+    if !direct {
+        scratch.z.resize(2 * pairs, 0.0);
+    }
+    let z: &mut [f64] = if direct {
+        out
+    } else {
+        &mut scratch.z[..2 * pairs]
+    };
     const INV32: f64 = 1.0 / 4_294_967_296.0;
     const TWO52: f64 = 4_503_599_627_370_496.0;
-    let (words, z) = (&scratch.words[..pairs], &mut scratch.z[..2 * pairs]);
-    for (w, zz) in words.iter().zip(z.chunks_exact_mut(2)) {
+    let words = &scratch.words[..pairs];
+    let (zc, zs) = z.split_at_mut(pairs);
+    let (zc, zs) = (&mut zc[..pairs], &mut zs[..pairs]);
+    for p in 0..pairs {
+        let w = words[p];
         // Exact u32 → f64 through the bits of 2^52 + u (vectorizes without AVX-512).
         let hi = f64::from_bits(0x4330_0000_0000_0000 | (w >> 32)) - TWO52;
         let lo = f64::from_bits(0x4330_0000_0000_0000 | (w & 0xffff_ffff)) - TWO52;
         let u1 = (hi + 0.5) * INV32;
         let u2 = lo * INV32;
-        let rad = (-2.0 * fast_ln(u1)).sqrt();
+        let rad = (-2.0 * ln_unit(u1)).sqrt();
         let (sn, cs) = sincos_turn(u2);
-        zz[0] = rad * cs;
-        zz[1] = rad * sn;
+        zc[p] = rad * cs;
+        zs[p] = rad * sn;
     }
+    if direct {
+        return;
+    }
+    let z = &scratch.z[..2 * pairs];
     if antithetic {
         for (o, &g) in out.chunks_mut(2).zip(z.iter()) {
             o[0] = g;
@@ -273,7 +312,8 @@ pub enum Isa {
 pub fn isa() -> Isa {
     #[cfg(target_arch = "x86_64")]
     {
-        let has512 = std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512dq");
+        let has512 =
+            std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512dq");
         let has2 = std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
         let best = if has512 {
             Isa::Avx512
@@ -549,7 +589,7 @@ impl Prepared {
                     hr[i] = fast_exp(ln_h[i]);
                     b[i] = hr[i] * (K_BLOCKS / d[i]);
                     sub[i] = era_sub[i];
-                split |= h[i] + b[i] > era_end[i];
+                    split |= h[i] + b[i] > era_end[i];
                 }
             }
             // Halving inside the day: exact split (rare, scalar).
@@ -633,6 +673,7 @@ impl Prepared {
                     // 4. Fees.
                     x[i] += self.fee_k * (self.x_bar - x[i]) + self.fee_sig * zf[i];
                     // 5. Lease market.
+                    cross |= h[i] >= era_end[i];
                     ln_l[i] +=
                         self.lease_drift_dt + self.lease_sig_s * zs[i] + self.lease_sig_2 * z2[i];
                 }

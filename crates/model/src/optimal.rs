@@ -45,6 +45,9 @@ use crate::sim::{summarize, StrategyResult};
 use crate::slices::{SliceBlock, Slices, OUT_OF_SAMPLE_BLOCK};
 use crate::ModelError;
 
+/// Largest in-sample path store `optimal` allocates, bytes.
+pub const MAX_BYTES: f64 = 8e9;
+
 /// State features of the regression: `ln hashprice`, `ln lease`, `ln price`.
 pub const FEATURES: usize = 3;
 
@@ -475,6 +478,19 @@ pub fn run(
     let k = slices.tranches();
     let n = cfg.paths as usize;
     let m_fresh = cfg.fresh_paths as usize;
+    // The in-sample paths are held in memory for the backward induction: features (8 bytes × 3)
+    // and, per slice, the gain (8) and the mining value (4) on every path and decision day.
+    let bytes = n as f64 * nd as f64 * (FEATURES as f64 * 8.0 + k as f64 * 12.0);
+    if bytes > MAX_BYTES {
+        return Err(ModelError::BadOption {
+            option: "paths × decision months × tranches".into(),
+            value: format!("{n} × {nd} × {k} (needs {:.1} GB for optimal)", bytes / 1e9),
+            allowed: format!(
+                "at most {:.0} GB of in-sample paths: use fewer paths, tranches or decision months",
+                MAX_BYTES / 1e9
+            ),
+        });
+    }
     let total_work = (n + m_fresh) as f64 * 1.1;
     let done = AtomicUsize::new(0);
     let report = || progress((done.load(Ordering::Relaxed) as f64 / total_work).min(1.0));
@@ -944,5 +960,14 @@ mod tests {
             run(&sc, &cfg, &|_| {}),
             Err(ModelError::BadOption { .. })
         ));
+        // Too much memory is refused before any work, naming what to lower.
+        let mut big = sc.clone();
+        big.strategy.tranches = 1000;
+        cfg.degree = 2;
+        cfg.paths = 1_000_000;
+        match run(&big, &cfg, &|_| {}) {
+            Err(ModelError::BadOption { option, .. }) => assert!(option.contains("tranches")),
+            other => panic!("{other:?}"),
+        }
     }
 }

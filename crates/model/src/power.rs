@@ -701,6 +701,53 @@ impl DurationCurve {
 }
 
 impl UnitDay<'_> {
+    /// [`UnitDay::margin`] of many paths at once: `out[i] = margin(rev[i])`, bit for bit.
+    ///
+    /// Written for the engine's lanes: a first pass does the common case (break-even inside the
+    /// indexed body, a one-price bucket) without branches, so that it can be vectorized with
+    /// gathers where the caller is compiled for AVX2/AVX-512; lanes outside it are marked and redone
+    /// by the scalar path.
+    #[inline(always)]
+    pub fn margins(&self, rev: &[f64], out: &mut [f64]) {
+        let c = self.curve;
+        let nb = c.buckets.len();
+        if !self.curtail || nb == 0 {
+            for (o, &r) in out.iter_mut().zip(rev) {
+                *o = self.margin(r);
+            }
+            return;
+        }
+        let n = c.sorted.len() as u32;
+        let last = (nb - 1) as f64;
+        for (o, &r) in out.iter_mut().zip(rev) {
+            let b = r * self.inv;
+            let x = (b - c.lo) * c.inv_width;
+            let inside = x >= 0.0 && x <= last;
+            // Clamped so the read is always in bounds; lanes outside are redone below.
+            let j = x.clamp(0.0, last) as usize;
+            let bk = c.buckets[j];
+            let le = bk.val <= b;
+            let k = if le { bk.end } else { bk.start };
+            let mean = if le { bk.mean_hi } else { bk.mean_lo };
+            let share = if k == n { 1.0 } else { f64::from(k) * c.inv_n };
+            let m = if k == 0 {
+                0.0
+            } else {
+                share * (r - self.mwh * (mean * self.scale))
+            };
+            *o = if inside && !bk.val.is_nan() {
+                m
+            } else {
+                f64::NAN
+            };
+        }
+        for (o, &r) in out.iter_mut().zip(rev) {
+            if o.is_nan() {
+                *o = self.margin(r);
+            }
+        }
+    }
+
     /// One unit's margin, USD, given its revenue `rev` of running all day (see [`unit_margin`]).
     #[inline]
     pub fn margin(&self, rev: f64) -> f64 {
@@ -1380,6 +1427,24 @@ mod tests {
         assert_eq!(c.below(f64::NEG_INFINITY).hours, 0);
         assert!(DurationCurve::new(&[]).is_err());
         assert!(DurationCurve::new(&[1.0, f64::NAN]).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn lane_margins_equal_scalar_margins(
+            revs in prop::collection::vec(0.0f64..40.0, 1..200),
+            mwh in 0.01f64..0.2,
+            scale in 0.5f64..2.0,
+            curtail: bool,
+        ) {
+            let c = DurationCurve::from_ercot("ercot:HB_WEST:2021").unwrap();
+            let ud = c.unit_day(mwh, scale, curtail);
+            let mut out = vec![0.0; revs.len()];
+            ud.margins(&revs, &mut out);
+            for (o, &r) in out.iter().zip(&revs) {
+                prop_assert_eq!(o.to_bits(), ud.margin(r).to_bits(), "rev {}", r);
+            }
+        }
     }
 
     #[test]

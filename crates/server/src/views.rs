@@ -122,11 +122,12 @@ pub fn strategy_rows(result: &Value) -> Vec<StrategyRow> {
         .collect()
 }
 
-/// Histogram bins of a result entry, if the engine reported them (`histogram: {edges, counts}` or
-/// `npv.histogram`).
+/// Histogram bins of a result entry, if the engine reported them (`npv_histogram`, `histogram` or
+/// `npv.histogram`, each `{"edges": [n + 1], "counts": [n]}`).
 fn bins(r: &Value) -> Vec<(f64, f64, f64)> {
     let h = r
-        .get("histogram")
+        .get("npv_histogram")
+        .or_else(|| r.get("histogram"))
         .or_else(|| r.get("npv").and_then(|n| n.get("histogram")));
     let Some(h) = h else { return Vec::new() };
     let edges: Vec<f64> = h
@@ -663,6 +664,23 @@ mod tests {
         let svg = run_chart(&s, "site_cash").unwrap();
         assert_eq!(svg.matches("class=\"hp-band\"").count(), 2);
         assert!(svg.contains("data-series=\"mine\"") && svg.contains("data-series=\"sweep 50%\""));
+    }
+
+    #[test]
+    fn npv_histogram_is_drawn_when_the_engine_gives_bins() {
+        let mut s = sample();
+        for r in s["results"].as_array_mut().unwrap() {
+            r["npv_histogram"] =
+                serde_json::json!({"edges": [-1e7, 0.0, 1e7, 2e7], "counts": [1, 6, 3]});
+        }
+        let svg = run_chart(&s, "npv").unwrap();
+        assert!(svg.contains(r#"data-mode="histogram""#));
+        assert!(svg.contains("60.0% of paths"));
+        // Malformed bins fall back to the quantile view.
+        s["results"][0]["npv_histogram"] = serde_json::json!({"edges": [0.0], "counts": [1, 2]});
+        assert!(run_chart(&s, "npv")
+            .unwrap()
+            .contains(r#"data-mode="quantiles""#));
     }
 
     #[test]

@@ -78,7 +78,8 @@
   }
 
   // ------------------------------------------------------------------ scenario editor
-  var form = null; // { scenario: template, inputs: {key: input} }
+  var form = null; // { template: the scenario the form was built from }
+  var machines = {}; // the ASIC catalog by model name
 
   function fieldId(key) { return 'f-' + key.replace(/[^a-zA-Z0-9]+/g, '-'); }
 
@@ -116,8 +117,17 @@
       var tr = el('tr');
       ['model', 'units', 'hashrate_ths', 'power_w'].forEach(function (k) {
         var inp = el('input', { type: k === 'model' ? 'text' : 'number', step: 'any', 'data-fleet': k });
+        if (k === 'model') inp.setAttribute('list', 'machines');
         inp.value = b[k] === undefined ? '' : b[k];
         inp.addEventListener('input', schedule);
+        if (k === 'model') inp.addEventListener('change', function () {
+          // Picking a catalog model fills in its nameplate hashrate and power.
+          var m = machines[inp.value];
+          if (!m) return;
+          tr.querySelector('[data-fleet="hashrate_ths"]').value = m.hashrate_ths;
+          tr.querySelector('[data-fleet="power_w"]').value = m.power_w;
+          schedule();
+        });
         tr.appendChild(el('td', null, [inp, el('span', { class: 'err', 'data-err-fleet': k })]));
       });
       tr.appendChild(el('td', null, [el('button', { class: 'small', type: 'button', text: '✕', title: 'remove',
@@ -133,6 +143,14 @@
       });
     }
     rows.forEach(addRow);
+    var list = el('datalist', { id: 'machines' });
+    api('GET', '/api/machines').then(function (res) {
+      (res.body || []).forEach(function (m) {
+        machines[m.model] = m;
+        list.appendChild(el('option', { value: m.model, text: m.hashrate_ths + ' TH/s, ' + m.power_w + ' W' }));
+      });
+    });
+    table.appendChild(list);
     var add = el('button', { type: 'button', class: 'small', text: '+ add batch', onclick: function () {
       addRow({ model: 'Antminer S21', units: 1000, hashrate_ths: 200, power_w: 3500 }); schedule(); } });
     return el('div', null, [table, add, el('div', { class: 'err', 'data-err-for': 'mining.fleet' })]);
@@ -324,9 +342,13 @@
 
   function renderDone(run, box) {
     box.innerHTML = '';
+    var best = null;
+    (run.results || []).forEach(function (r) { if (r.npv && isFinite(r.npv.mean) && (!best || r.npv.mean > best.npv.mean)) best = r; });
+    var skipped = ((run.sensitivity || {}).skipped || []).map(function (x) { return 'Sensitivity: ' + x.key + ' left out (' + x.reason + ').'; });
     box.appendChild(el('div', { class: 'card' }, [el('h2', { text: 'Results' }),
+      best ? el('p', { id: 'best', html: 'Highest mean NPV: <b>' + label(best) + '</b> at <b>' + usd(best.npv.mean) + '</b> (± ' + usd(best.npv.stderr) + ' standard error).' }) : null,
       el('p', { class: 'hint', text: run.paths + ' paths, seed ' + run.seed + '. NPV in US dollars, discounted (mining at the mining rate, AI at the AI rate).' }),
-      resultsTable(run)]));
+      resultsTable(run)].concat(skipped.map(function (t) { return el('p', { class: 'hint', text: t }); }))));
     var charts = el('div', { class: 'charts', id: 'charts' });
     box.appendChild(el('h2', { text: 'Charts' }));
     box.appendChild(el('p', { class: 'hint', text: 'Hover over a chart to read its values.' }));
