@@ -82,7 +82,6 @@ struct Consumer<'a> {
     curtail: bool,
     acc: Vec<f64>,
     rev_th: Vec<f64>,
-    rev: Vec<f64>,
     mg: Vec<f64>,
 }
 
@@ -119,10 +118,7 @@ impl hashpivot_model::engine::DayConsumer for Consumer<'_> {
                 let ud = self
                     .curve
                     .unit_day(self.mwh_w * pw, self.scale[t], self.curtail);
-                for (r, rt) in self.rev.iter_mut().zip(&self.rev_th) {
-                    *r = rt * ths;
-                }
-                ud.margins(&self.rev, &mut self.mg);
+                ud.margins(&self.rev_th, ths, &mut self.mg);
                 for (a, x) in self.acc.iter_mut().zip(&self.mg) {
                     *a += w * x;
                 }
@@ -157,7 +153,6 @@ fn engine_block(curve: &DurationCurve) {
                 curtail: m.curtail,
                 acc: vec![0.0; lanes],
                 rev_th: vec![0.0; lanes],
-                rev: vec![0.0; lanes],
                 mg: vec![0.0; lanes],
             };
             prep.run_block(42, 0, lanes, false, &mut c);

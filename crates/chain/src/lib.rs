@@ -27,6 +27,7 @@ pub use retarget::{
 };
 pub use subsidy::{
     mean_subsidy_btc, next_halving_height, subsidy_btc, subsidy_sat, COIN, HALVING_INTERVAL,
+    NO_SUBSIDY_HEIGHT,
 };
 pub use u256::U256;
 pub use verify::{

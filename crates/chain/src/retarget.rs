@@ -53,7 +53,9 @@ pub fn calculate_next_work_required(
     if old.above_pow_limit() {
         return Err(ChainError::AbovePowLimit { bits: last_bits });
     }
-    let actual = clamp_timespan(last_time - first_time);
+    // Saturating: the clamp makes the result exact for any pair of i64 times (a wrapped or
+    // panicking subtraction would not be; Core's times are 32-bit, so it never meets this).
+    let actual = clamp_timespan(last_time.saturating_sub(first_time));
     // bnNew.SetCompact(pindexLast->nBits); bnNew *= nActualTimespan; bnNew /= nPowTargetTimespan;
     let (product, overflow) = old.value().overflowing_mul_u64(actual as u64);
     debug_assert!(!overflow, "powLimit * 4 * timespan fits in 256 bits");
@@ -127,6 +129,26 @@ pub fn permitted_difficulty_transition(height: u64, old_bits: u32, new_bits: u32
 mod tests {
     use super::*;
     use crate::compact::POW_LIMIT_BITS;
+
+    /// Regression (hardening fuzz): `last_time - first_time` overflowed for extreme `i64` times
+    /// (a panic in debug builds). The clamp makes the saturated difference exact.
+    #[test]
+    fn extreme_times_clamp_instead_of_overflowing() {
+        let at_max_span = calculate_next_work_required(0x1b0404cb, 0, TARGET_TIMESPAN * 4).unwrap();
+        let at_min_span = calculate_next_work_required(0x1b0404cb, 0, TARGET_TIMESPAN / 4).unwrap();
+        assert_eq!(
+            calculate_next_work_required(0x1b0404cb, i64::MIN, i64::MAX).unwrap(),
+            at_max_span
+        );
+        assert_eq!(
+            calculate_next_work_required(0x1b0404cb, i64::MAX, i64::MIN).unwrap(),
+            at_min_span
+        );
+        assert_eq!(
+            next_work_required(2016, 0x1b0404cb, Some(i64::MIN), i64::MAX).unwrap(),
+            at_max_span
+        );
+    }
 
     /// Bitcoin Core `src/test/pow_tests.cpp`: (name, first time, last height, last time,
     /// last bits, expected bits, an invalid neighbour of the expected bits if Core tests one).

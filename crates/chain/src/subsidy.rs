@@ -37,9 +37,19 @@ pub fn subsidy_btc(height: u64) -> f64 {
 }
 
 /// The first height of the next halving strictly after `height`.
+///
+/// Saturates at `u64::MAX` in the last, incomplete interval below `u64::MAX` (from height
+/// 18,446,744,073,709,410,000 on), where the next multiple of 210,000 does not fit in 64 bits;
+/// the subsidy is long zero there (from the 33rd halving), so no caller can tell the difference.
 pub fn next_halving_height(height: u64) -> u64 {
-    (height / HALVING_INTERVAL + 1) * HALVING_INTERVAL
+    (height / HALVING_INTERVAL + 1)
+        .checked_mul(HALVING_INTERVAL)
+        .unwrap_or(u64::MAX)
 }
+
+/// The height of the 64th halving, from which Core's `GetBlockSubsidy` is 0 by definition (it is
+/// already 0 from the 33rd, when `50e8 >> 33` rounds down to zero).
+pub const NO_SUBSIDY_HEIGHT: u64 = 64 * HALVING_INTERVAL;
 
 /// Mean subsidy in BTC per block over the real-valued height range `[a, a + n)` (MODEL.md
 /// section 3, `sub_t`): the range is split exactly at multiples of 210,000 and each piece
@@ -52,7 +62,12 @@ pub fn mean_subsidy_btc(a: f64, n: f64) -> f64 {
     let z = a + n;
     let mut sum = 0.0;
     let mut start = a;
-    while start < z {
+    // Past the 64th halving every piece weighs zero: stop there. Without this, a range far beyond
+    // it (the heights of a far future, or a user's `--height 18446744073709551615`) would walk
+    // one 210,000-block piece at a time, effectively forever, and above 2^53 `f64` heights stop
+    // advancing at all.
+    let last = NO_SUBSIDY_HEIGHT as f64;
+    while start < z && start < last {
         let h = start.floor() as u64;
         let end = (next_halving_height(h) as f64).min(z);
         sum += (end - start) * subsidy_btc(h);
@@ -121,6 +136,29 @@ mod tests {
         assert_eq!(subsidy_btc(840_000), 3.125);
         assert_eq!(next_halving_height(840_000), 1_050_000);
         assert_eq!(next_halving_height(839_999), 840_000);
+    }
+
+    /// Regression (hardening fuzz): `next_halving_height(u64::MAX)` overflowed (a panic in debug
+    /// builds, reached by `hashpivot machine --height 18446744073709551615`), and
+    /// `mean_subsidy_btc` at heights far beyond the last halving looped for hours.
+    #[test]
+    fn extreme_heights_are_total_and_fast() {
+        assert_eq!(next_halving_height(u64::MAX), u64::MAX);
+        assert_eq!(next_halving_height(u64::MAX - 1), u64::MAX);
+        let last_full = u64::MAX / HALVING_INTERVAL * HALVING_INTERVAL;
+        assert_eq!(next_halving_height(last_full - 1), last_full);
+        assert_eq!(mean_subsidy_btc(u64::MAX as f64, 144.0), 0.0);
+        assert_eq!(mean_subsidy_btc(1e17, 144.0), 0.0);
+        // All 21 million BTC spread over 1e300 blocks.
+        assert!((mean_subsidy_btc(0.0, 1e300) - 2.09999999769e-293).abs() < 1e-303);
+        assert_eq!(mean_subsidy_btc(f64::INFINITY, 144.0), 0.0);
+        assert_eq!(mean_subsidy_btc(f64::NAN, 144.0), 50.0);
+        // The whole issuance, 0 to infinity: 21 million BTC less Core's rounding, over n blocks.
+        let n = 1e12;
+        let total = mean_subsidy_btc(0.0, n) * n;
+        assert!((total - 20_999_999.9769).abs() < 1e-3, "{total}");
+        let (a, b) = (NO_SUBSIDY_HEIGHT as f64 - 100.0, 200.0);
+        assert_eq!(mean_subsidy_btc(a, b), 0.0);
     }
 
     #[test]

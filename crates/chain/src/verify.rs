@@ -95,6 +95,16 @@ pub enum Failure {
         /// How many previous headers formed the median (11 except at the start).
         count: usize,
     },
+    /// The header's height does not fit in 64 bits (`start_height` plus its index overflows).
+    /// Not a Core reject reason: Core's heights are 32-bit and never get there; this keeps the
+    /// verifier total for any `start_height` a caller passes.
+    #[error("the height of this header, {start} + {offset}, does not fit in 64 bits")]
+    HeightOverflow {
+        /// The start height given.
+        start: u64,
+        /// The header's distance from it in blocks.
+        offset: u128,
+    },
     /// The version is below what BIP34/66/65 require at this height.
     #[error(
         "version 0x{version:08x} is obsolete at height {height} (version {min} or higher required)"
@@ -120,6 +130,7 @@ impl Failure {
             Failure::TransitionNotPermitted { .. } => "bad-diffbits",
             Failure::TimeTooOld { .. } => "time-too-old",
             Failure::BadVersion { .. } => "bad-version",
+            Failure::HeightOverflow { .. } => "height-overflow",
         }
     }
 }
@@ -212,6 +223,16 @@ pub fn median_time_past(times: &[u32]) -> Option<u32> {
     Some(v[v.len() / 2])
 }
 
+/// The failure of a header whose height does not fit in 64 bits (reported at `u64::MAX`).
+fn height_overflow(index: usize, start: u64, offset: u128, hash: Hash256) -> FirstError {
+    FirstError {
+        index,
+        height: u64::MAX,
+        hash: hash.to_display_hex(),
+        failure: Failure::HeightOverflow { start, offset },
+    }
+}
+
 /// Verifies `headers` as a consecutive chain starting at `start_height`.
 pub fn verify_chain(headers: &[Header], start_height: u64) -> Report {
     verify_chain_inner(headers, start_height, true, &mut |_| {})
@@ -251,8 +272,11 @@ fn verify_chain_inner(
         if i % 4096 == 0 && i > 0 {
             progress(i);
         }
-        let height = start_height + i as u64;
         let hash = h.hash();
+        let Some(height) = start_height.checked_add(i as u64) else {
+            r.first_error = Some(height_overflow(i, start_height, i as u128, hash));
+            break;
+        };
         let result = (|| -> Result<Option<bool>, Failure> {
             let mut retarget_exact = None;
             if let Some(ph) = prev_hash {
@@ -364,8 +388,12 @@ pub fn verify_checkpoints(headers: &[Header], start_height: u64) -> Result<Repor
         first_error: None,
     };
     for (i, h) in headers.iter().enumerate() {
-        let height = start_height + RETARGET_INTERVAL * i as u64;
         let hash = h.hash();
+        let offset = u128::from(RETARGET_INTERVAL) * i as u128;
+        let Some(height) = u64::try_from(u128::from(start_height) + offset).ok() else {
+            r.first_error = Some(height_overflow(i, start_height, offset, hash));
+            break;
+        };
         let result = (|| -> Result<(), Failure> {
             h.check_proof_of_work().map_err(Failure::ProofOfWork)?;
             check_genesis(&hash, height)?;
@@ -630,19 +658,59 @@ mod tests {
     /// A synthetic chain (proof of work off: mainnet difficulty cannot be mined in a test) of
     /// one full interval plus the retarget block, linked by real hashes.
     fn synthetic(start: u64, n: usize, spacing: u32, bits_at: impl Fn(u64) -> u32) -> Vec<Header> {
+        synthetic_version(1, start, n, spacing, bits_at)
+    }
+
+    fn synthetic_version(
+        version: i32,
+        start: u64,
+        n: usize,
+        spacing: u32,
+        bits_at: impl Fn(u64) -> u32,
+    ) -> Vec<Header> {
         let mut out: Vec<Header> = Vec::new();
         let mut prev = Hash256::default();
         for i in 0..n {
             let mut raw = [0u8; 80];
-            raw[0..4].copy_from_slice(&1i32.to_le_bytes());
+            raw[0..4].copy_from_slice(&version.to_le_bytes());
             raw[4..36].copy_from_slice(&prev.0);
             raw[68..72].copy_from_slice(&(1_300_000_000 + spacing * i as u32).to_le_bytes());
-            raw[72..76].copy_from_slice(&bits_at(start + i as u64).to_le_bytes());
+            raw[72..76].copy_from_slice(&bits_at(start.wrapping_add(i as u64)).to_le_bytes());
             let h = Header::from_bytes(&raw).unwrap();
             prev = h.hash();
             out.push(h);
         }
         out
+    }
+
+    /// Regression (hardening fuzz): a start height near `u64::MAX` made `start + index` overflow
+    /// (a panic in debug builds, reached by `chain verify-headers --start-height`). The header
+    /// whose height does not fit is now the first error; everything before it is verified.
+    #[test]
+    fn heights_past_u64_max_are_a_failure_not_a_panic() {
+        let start = u64::MAX - 1;
+        // Bits constant, between retargets: u64::MAX - 1 and u64::MAX are not multiples of 2016.
+        assert!(start % RETARGET_INTERVAL != 0 && u64::MAX % RETARGET_INTERVAL != 0);
+        let hs = synthetic_version(4, start, 3, 600, |_| 0x1b0404cb);
+        let r = verify_chain_inner(&hs, start, false, &mut |_| {});
+        assert_eq!(r.verified, 2);
+        let e = r.first_error.unwrap();
+        assert_eq!((e.index, e.height), (2, u64::MAX));
+        assert_eq!(
+            e.failure,
+            Failure::HeightOverflow {
+                start,
+                offset: 2
+            }
+        );
+        assert_eq!(e.failure.code(), "height-overflow");
+        // Checkpoint mode: the second checkpoint would be 2016 blocks past the last multiple of
+        // 2016 below u64::MAX. The real genesis header fails first on its version (v1 after
+        // BIP65), so nothing overflows; the property is that neither start panics.
+        let cp_start = u64::MAX - u64::MAX % RETARGET_INTERVAL;
+        let real = first16();
+        let r = verify_checkpoints(&real[..2], cp_start).unwrap();
+        assert_eq!(r.first_error.unwrap().index, 0);
     }
 
     #[test]

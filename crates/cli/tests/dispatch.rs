@@ -444,6 +444,16 @@ fn bad_inputs_exit_2_and_say_what_is_allowed() {
             "dispatch",
             "--prices",
             "ercot:HB_WEST:2024",
+            "--curve-points",
+            "1",
+        ],
+        &["--curve-points 1", "2 <= N"],
+    );
+    case(
+        &[
+            "dispatch",
+            "--prices",
+            "ercot:HB_WEST:2024",
             "--convert",
             "1",
         ],

@@ -186,9 +186,51 @@ fn gbm_block(spec: &PutSpec, antithetic: bool, seed: u64, set: u64, block: usize
         let (prev, next) = out.split_at_mut(j * len);
         let prev = &prev[(j - 1) * len..];
         for p in 0..len {
-            next[p] = prev[p] * (drift + sd * z[p]).exp();
+            next[p] = prev[p] * exp_vec(drift + sd * z[p]);
         }
     }
+}
+
+/// `e^x` for `|x| < 700` in plain IEEE arithmetic (no libm call), so that the path loop
+/// vectorizes; within 2 ulp of `f64::exp` (tested). Range reduction `x = n ln 2 + r`,
+/// `|r| ≤ ln 2 / 2`, a degree-13 Taylor polynomial for `e^r`, and `2^n` built in the exponent bits.
+/// The same operations in the same order on every machine, so results do not depend on the
+/// vector width.
+#[inline(always)]
+fn exp_vec(x: f64) -> f64 {
+    const LOG2E: f64 = std::f64::consts::LOG2_E;
+    // ln 2 split so that n · LN2_HI is exact for |n| < 2^11.
+    const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+    const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+    // 1.5 · 2^52: adding it rounds to an integer, kept in the low mantissa bits.
+    const SHIFT: f64 = 6_755_399_441_055_744.0;
+    let t = x * LOG2E + SHIFT;
+    let n = t - SHIFT;
+    let r = (x - n * LN2_HI) - n * LN2_LO;
+    // Taylor coefficients 1/k!, k = 13 down to 0, by Horner.
+    const C: [f64; 14] = [
+        1.0 / 6_227_020_800.0,
+        1.0 / 479_001_600.0,
+        1.0 / 39_916_800.0,
+        1.0 / 3_628_800.0,
+        1.0 / 362_880.0,
+        1.0 / 40_320.0,
+        1.0 / 5_040.0,
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ];
+    let mut p = C[0];
+    for c in &C[1..] {
+        p = p * r + c;
+    }
+    // 2^n: n sits in the low bits of t's mantissa; move n + 1023 into the exponent field.
+    let two_n = f64::from_bits(t.to_bits().wrapping_add(1023) << 52);
+    p * two_n
 }
 
 /// Collapses antithetic pairs into their averages (the independent units of the estimator).
@@ -287,10 +329,13 @@ pub fn price_put(spec: &PutSpec, cfg: &PutConfig) -> Result<PutResult, LsmError>
                 // log-normal step for the European control. The normals drawn for a path are kept
                 // for its antithetic mirror, which draws more if it runs longer.
                 let mut zs: Vec<f64> = Vec::with_capacity(d);
+                // The normal of the jump to maturity, shared (negated) by an antithetic pair.
+                let mut zt: Option<f64> = None;
                 for p in 0..len {
                     let mirror = cfg.antithetic && p % 2 == 1;
                     if !mirror {
                         zs.clear();
+                        zt = None;
                     }
                     let sign = if mirror { -1.0 } else { 1.0 };
                     let mut s = spec.spot;
@@ -315,7 +360,10 @@ pub fn price_put(spec: &PutSpec, cfg: &PutConfig) -> Result<PutResult, LsmError>
                         Some((j, e)) => {
                             let s_t = if cfg.control_variate && j < d {
                                 let tau = (d - j) as f64 * dt;
-                                let z: f64 = rng.sample(StandardNormal);
+                                let z = sign
+                                    * *zt.get_or_insert_with(|| {
+                                        sign * rng.sample::<f64, _>(StandardNormal)
+                                    });
                                 s * ((spec.rate - 0.5 * spec.vol * spec.vol) * tau
                                     + spec.vol * tau.sqrt() * z)
                                     .exp()
@@ -450,6 +498,21 @@ mod tests {
         assert!((r.in_sample.value - 10.0).abs() < 1e-12, "{:?}", r);
         assert_eq!(r.in_sample.stderr, 0.0);
         assert!((r.out_of_sample.unwrap().value - 10.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn exp_vec_matches_libm() {
+        let mut worst: f64 = 0.0;
+        for i in -20_000..=20_000 {
+            let x = i as f64 * 0.0349; // -698 .. 698
+            for dx in [0.0, 1e-9, -3.7e-5, 0.01234] {
+                let v = x + dx;
+                let rel = (exp_vec(v) - v.exp()).abs() / v.exp();
+                worst = worst.max(rel);
+            }
+        }
+        assert!(worst < 5e-16, "worst relative error {worst:e}");
+        assert_eq!(exp_vec(0.0), 1.0);
     }
 
     #[test]

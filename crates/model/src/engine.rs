@@ -295,6 +295,16 @@ pub struct NormalScratch {
     z: Vec<f64>,
 }
 
+/// What the machines pay for power on one day: the single place where an hourly power model plugs
+/// into the engine (see [`Prepared::day_power`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DayPower {
+    /// Fraction of the day the machines hash.
+    pub uptime: f64,
+    /// Average price paid for the energy used, $/MWh.
+    pub usd_mwh: f64,
+}
+
 /// Instruction sets the lane loops are compiled for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Isa {
@@ -472,6 +482,22 @@ impl Prepared {
         }
     }
 
+    /// The uptime and the average power price of the mining fleet on day `t`. MODEL.md section 4
+    /// (flat power): `mining.uptime` of the day at the site price `p_t`; a batch is then switched
+    /// off for the whole day when `mining.curtail` is on and its revenue is below that cost.
+    ///
+    /// Every payoff (strategies, slices, payback) gets its power terms from here. `[power] hourly`
+    /// is validated but **not yet applied**: an hourly model (`crate::power`, a price duration
+    /// curve) replaces this function by one that also takes the batch's break-even price
+    /// (revenue per MWh) and returns the share of hours below it and their average price.
+    #[inline(always)]
+    pub fn day_power(&self, t: usize) -> DayPower {
+        DayPower {
+            uptime: self.scenario.mining.uptime,
+            usd_mwh: self.power_price[t],
+        }
+    }
+
     /// Simulates `lanes` (≤ [`BLOCK`]) paths of block `block` day by day, calling `f` with the
     /// state of every lane at the start of each day `t = 0 .. N-1` (MODEL.md section 3), then
     /// stepping the state. The shocks of a day are drawn from the block's keyed stream in the fixed
@@ -563,18 +589,22 @@ impl Prepared {
         let (mut s, mut fees, mut hr, mut b, mut sub, mut r, mut hv) =
             (v(0.0), v(0.0), v(0.0), v(0.0), v(0.0), v(0.0), v(0.0));
         let (mut zs, mut zh, mut zf, mut z2) = (v(0.0), v(0.0), v(0.0), v(0.0));
+        const K_BLOCKS: f64 = 144.0 * 600.0 * 1e12 / TWO32;
+        const K_HV: f64 = 86400.0 * 1e12 / TWO32;
+        // Blocks per TH/s per day and BTC per TH/s per day per BTC of reward at the lane's
+        // difficulty: they change only at a retarget, so the divisions leave the daily loop.
+        let mut kb = v(K_BLOCKS / self.d0);
+        let mut kh = v(K_HV / self.d0);
         // Without fee volatility `x` stays at its long-run level exactly (x0 = ln btc_per_block).
         let fee_const = self.fee_sig == 0.0;
         let fee_fixed = fast_exp(self.x0);
-        const K_BLOCKS: f64 = 144.0 * 600.0 * 1e12 / TWO32;
-        const K_HV: f64 = 86400.0 * 1e12 / TWO32;
         for t in 0..self.n {
             // Derived quantities of the day (vectorized over lanes). Re-slicing to `n` lets the
             // compiler drop the bounds checks, which would otherwise block vectorization.
             let mut split = false;
             {
-                let (ln_s, x, ln_h, d, era_sub) =
-                    (&ln_s[..n], &x[..n], &ln_h[..n], &d[..n], &era_sub[..n]);
+                let (ln_s, x, ln_h, kb, era_sub) =
+                    (&ln_s[..n], &x[..n], &ln_h[..n], &kb[..n], &era_sub[..n]);
                 let (h, era_end) = (&h[..n], &era_end[..n]);
                 let (s, fees, hr, b, sub) = (
                     &mut s[..n],
@@ -587,7 +617,7 @@ impl Prepared {
                     s[i] = fast_exp(ln_s[i]);
                     fees[i] = if fee_const { fee_fixed } else { fast_exp(x[i]) };
                     hr[i] = fast_exp(ln_h[i]);
-                    b[i] = hr[i] * (K_BLOCKS / d[i]);
+                    b[i] = hr[i] * kb[i];
                     sub[i] = era_sub[i];
                     split |= h[i] + b[i] > era_end[i];
                 }
@@ -599,11 +629,11 @@ impl Prepared {
                 }
             }
             {
-                let (sub, fees, d, r, hv) =
-                    (&sub[..n], &fees[..n], &d[..n], &mut r[..n], &mut hv[..n]);
+                let (sub, fees, kh, r, hv) =
+                    (&sub[..n], &fees[..n], &kh[..n], &mut r[..n], &mut hv[..n]);
                 for i in 0..n {
                     r[i] = sub[i] + fees[i];
-                    hv[i] = r[i] * (K_HV / d[i]);
+                    hv[i] = r[i] * kh[i];
                 }
             }
             f.day(&LaneDay {
@@ -632,34 +662,19 @@ impl Prepared {
                 fill_normals(&mut rng, &mut scratch, &mut z2, antithetic);
             }
             let c_t = self.ln_hstar_c[t];
-            let mut cross = false;
+            let mut retarget = false;
             {
-                let era_end = &era_end[..n];
-                let (b, r, zs, zh, zf, z2) =
-                    (&b[..n], &r[..n], &zs[..n], &zh[..n], &zf[..n], &z2[..n]);
-                let (h, e_start, e_days, d) = (
-                    &mut h[..n],
-                    &mut e_start[..n],
-                    &mut e_days[..n],
-                    &mut d[..n],
-                );
+                let (h, b, r, e_start) = (&h[..n], &b[..n], &r[..n], &e_start[..n]);
+                let (zs, zh, zf, z2) = (&zs[..n], &zh[..n], &zf[..n], &z2[..n]);
+                let e_days = &mut e_days[..n];
                 let (ln_h, ln_s, x, ln_l) =
                     (&mut ln_h[..n], &mut ln_s[..n], &mut x[..n], &mut ln_l[..n]);
                 for i in 0..n {
-                    // 1. Epoch (at most one retarget per day).
-                    let z_end = h[i] + b[i];
-                    let hit = z_end >= e_start[i] + EPOCH_BLOCKS;
-                    let phi = (e_start[i] + EPOCH_BLOCKS - h[i]) / b[i];
-                    let span = e_days[i] + phi;
-                    let d_new = d[i] * 14.0 / span.clamp(3.5, 56.0);
-                    d[i] = if hit { d_new } else { d[i] };
-                    e_start[i] = if hit {
-                        e_start[i] + EPOCH_BLOCKS
-                    } else {
-                        e_start[i]
-                    };
-                    e_days[i] = if hit { 1.0 - phi } else { e_days[i] + 1.0 };
-                    h[i] = z_end;
+                    // 1. Epoch: a lane that completes its epoch today is retargeted below (rare,
+                    // scalar); the others count one more day.
+                    let hit = h[i] + b[i] >= e_start[i] + EPOCH_BLOCKS;
+                    retarget |= hit;
+                    e_days[i] = if hit { e_days[i] } else { e_days[i] + 1.0 };
                     // 2. Hashrate toward the break-even hashrate, asymmetric speeds.
                     let ln_hstar = fast_ln(r[i]) + ln_s[i] + c_t;
                     let k = if ln_hstar > ln_h[i] {
@@ -673,9 +688,29 @@ impl Prepared {
                     // 4. Fees.
                     x[i] += self.fee_k * (self.x_bar - x[i]) + self.fee_sig * zf[i];
                     // 5. Lease market.
-                    cross |= h[i] >= era_end[i];
                     ln_l[i] +=
                         self.lease_drift_dt + self.lease_sig_s * zs[i] + self.lease_sig_2 * z2[i];
+                }
+            }
+            // 1. Epoch, for the lanes that complete it today (at most one retarget per day):
+            // φ = (E + 2016 - h) / b, T = e + φ, D' = D · 14 / clamp(T, 3.5, 56), e' = 1 - φ.
+            for i in 0..if retarget { n } else { 0 } {
+                if h[i] + b[i] >= e_start[i] + EPOCH_BLOCKS {
+                    let phi = (e_start[i] + EPOCH_BLOCKS - h[i]) / b[i];
+                    let span = e_days[i] + phi;
+                    d[i] = d[i] * 14.0 / span.clamp(3.5, 56.0);
+                    e_start[i] += EPOCH_BLOCKS;
+                    e_days[i] = 1.0 - phi;
+                    kb[i] = K_BLOCKS / d[i];
+                    kh[i] = K_HV / d[i];
+                }
+            }
+            let mut cross = false;
+            {
+                let (h, b, era_end) = (&mut h[..n], &b[..n], &era_end[..n]);
+                for i in 0..n {
+                    h[i] += b[i];
+                    cross |= h[i] >= era_end[i];
                 }
             }
             // New subsidy era (rare, scalar).

@@ -281,8 +281,15 @@ pub fn projected_payback(
     let h0 = p.height0 as f64;
     let r0 = mean_subsidy_btc(h0, BLOCKS_PER_DAY) + p.fees_btc;
     let cost = m.power_cost_usd_day(p.power_usd_mwh);
-    let next_halving = hashpivot_chain::next_halving_height(p.height0) as f64;
-    let halving_day = ((next_halving - h0) / BLOCKS_PER_DAY).floor();
+    let next_halving = hashpivot_chain::next_halving_height(p.height0);
+    // Only a halving that changes the subsidy counts (none once it is zero, and none past the
+    // last height `u64` can hold, where `next_halving_height` saturates).
+    let halving_day = if next_halving > p.height0 && hashpivot_chain::subsidy_sat(p.height0) > 0
+    {
+        ((next_halving as f64 - h0) / BLOCKS_PER_DAY).floor()
+    } else {
+        f64::INFINITY
+    };
     let mut out = ProjectedPayback {
         payback_days: if p.capex_usd == 0.0 { Some(0) } else { None },
         horizon_days: p.horizon_days,
@@ -500,5 +507,29 @@ mod tests {
         let g = (last.1 / first.1).powf(365.0 / days) - 1.0;
         assert!((g - 0.2194).abs() < 0.0005, "{g}");
         assert!((DEFAULT_DIFFICULTY_GROWTH - g).abs() < 0.005);
+    }
+
+    /// Regression (hardening): `--height 18446744073709551615` overflowed `next_halving_height`
+    /// (a panic in debug builds) and heights far past the last halving made the mean subsidy
+    /// loop for hours; a zero subsidy has no next halving to report.
+    #[test]
+    fn projection_at_extreme_heights_is_total() {
+        for height0 in [u64::MAX, 1e17 as u64, 7_000_000] {
+            let p = projected_payback(
+                &s21xp(),
+                &Projection {
+                    hashprice0: 50.0,
+                    height0,
+                    fees_btc: 0.025,
+                    difficulty_growth: 0.22,
+                    power_usd_mwh: 40.0,
+                    capex_usd: 5000.0,
+                    horizon_days: 3650,
+                },
+            )
+            .unwrap();
+            assert_eq!(p.halving_day, None, "height {height0}");
+            assert!(p.cumulative_margin_usd.is_finite());
+        }
     }
 }

@@ -144,8 +144,8 @@ pub fn payback(
     let life = ((life_years * 365.0).round() as usize).clamp(1, n.max(1));
     let price = cfg.price_usd_per_th * cfg.hashrate_ths;
     let m = &sc.mining;
-    let gain = m.uptime * (1.0 - m.pool_fee) * cfg.hashrate_ths;
-    let kwh = m.uptime * cfg.power_w * m.overhead * 24.0 / 1e6;
+    let fee_keep = (1.0 - m.pool_fee) * cfg.hashrate_ths;
+    let mwh = cfg.power_w * m.overhead * 24.0 / 1e6;
     let opex = m.opex_usd_per_mw_month * cfg.power_w * m.overhead / 1e6 * 12.0 / 365.0;
     let salvage = m.salvage_usd_per_th * cfg.hashrate_ths;
     let next_halving = ((sc.chain.height / HALVING_INTERVAL) + 1) * HALVING_INTERVAL;
@@ -168,7 +168,10 @@ pub fn payback(
                     }
                 }
                 if t < life {
-                    let cost = kwh * prep.power_price[t];
+                    // Power terms of the day (the hook for hourly power, see `Prepared::day_power`).
+                    let pw = prep.day_power(t);
+                    let gain = pw.uptime * fee_keep;
+                    let cost = pw.uptime * mwh * pw.usd_mwh;
                     let row = &mut cf[t * lanes..(t + 1) * lanes];
                     for i in 0..lanes {
                         let rev = gain * d.hv[i] * d.s[i];

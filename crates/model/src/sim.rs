@@ -75,6 +75,10 @@ pub struct StrategyResult {
     pub prob_below_mine: f64,
     /// Mean of the worst 5% of NPVs (`ceil(0.05 * paths)` paths).
     pub cvar5: f64,
+    /// Fields only some strategies have (the `optimal` strategy's out-of-sample value, policy and
+    /// boundary), serialized inline with the others; `None` for the rest.
+    #[serde(flatten)]
+    pub extra: Option<serde_json::Value>,
 }
 
 /// Per-year percentiles of one series.
@@ -200,7 +204,12 @@ pub fn plans_for(sc: &Scenario, cfg: &RunConfig) -> Result<Vec<PlanSpec>, ModelE
         StrategyKind::Schedule => out.push(PlanSpec {
             strategy: kind,
             share: None,
-            conversions: sc.strategy.schedule.iter().map(|&(d, s)| (d as usize, s)).collect(),
+            conversions: sc
+                .strategy
+                .schedule
+                .iter()
+                .map(|&(d, s)| (d as usize, s))
+                .collect(),
         }),
         StrategyKind::Sweep => {
             if sc.strategy.shares.is_empty() {
@@ -214,11 +223,8 @@ pub fn plans_for(sc: &Scenario, cfg: &RunConfig) -> Result<Vec<PlanSpec>, ModelE
                 });
             }
         }
-        StrategyKind::Optimal => {
-            return Err(ModelError::NotImplemented(
-                "strategy \"optimal\" (crate::optimal, its own issue); use mine, convert, schedule or sweep".into(),
-            ))
-        }
+        // `optimal` runs in `crate::optimal` on the same paths; here only its `mine` baseline.
+        StrategyKind::Optimal => {}
     }
     Ok(out)
 }
@@ -321,7 +327,9 @@ struct BlockSums {
 /// called with the fraction of paths done (0..=1) from worker threads.
 ///
 /// Errors: an invalid scenario or option ([`ModelError::Scenario`], [`ModelError::BadOption`]),
-/// or the `optimal` strategy until `crate::optimal` lands ([`ModelError::NotImplemented`]).
+/// or a failure of the `optimal` strategy's regression. With `optimal`, `results` is `[mine,
+/// optimal]`, the latter from `crate::optimal::run` on the same paths (in-sample, plus its
+/// out-of-sample estimate and policy in the extra fields).
 pub fn simulate(
     sc: &Scenario,
     cfg: &RunConfig,
@@ -343,16 +351,30 @@ pub fn simulate(
     }
     let seed = cfg.seed.unwrap_or(sc.run.seed);
     let specs = plans_for(sc, cfg)?;
-    let run = || run_plans(sc, &specs, paths, seed, cfg.antithetic, progress);
+    let optimal = cfg.strategy.unwrap_or(sc.strategy.kind) == StrategyKind::Optimal;
+    let antithetic = cfg.antithetic;
+    let run = || -> Result<SimOutput, ModelError> {
+        // With `optimal`, the deterministic part is a fifth of the work.
+        let head = if optimal { 0.2 } else { 1.0 };
+        let mut out = run_plans(sc, &specs, paths, seed, antithetic, &|f| progress(head * f));
+        if optimal {
+            let ocfg = crate::optimal::OptimalConfig::new(paths, seed, antithetic);
+            let o = crate::optimal::run(sc, &ocfg, &|f| progress(head + (1.0 - head) * f))?;
+            let mut r = o.result;
+            r.extra = serde_json::to_value(&o.extra).ok();
+            out.results.push(r);
+        }
+        Ok(out)
+    };
     match cfg.threads {
         Some(t) => {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(t)
                 .build()
                 .map_err(|e| ModelError::Internal(format!("thread pool: {e}")))?;
-            Ok(pool.install(run))
+            pool.install(run)
         }
-        None => Ok(run()),
+        None => run(),
     }
 }
 
@@ -500,6 +522,7 @@ pub fn summarize(
         prob_negative,
         prob_below_mine,
         cvar5,
+        extra: None,
     }
 }
 
@@ -659,7 +682,7 @@ impl Ctx<'_> {
         let n_l = l_days.len();
         l_days.push(usize::MAX);
         let m = &sc.mining;
-        let gain = m.uptime * (1.0 - m.pool_fee);
+        let gain = 1.0 - m.pool_fee;
         let curtail = m.curtail;
         let hw_days = m.hw_days_of_hashprice;
         let max_types = self
@@ -739,6 +762,7 @@ struct SimDay<'a, 'b> {
     years: usize,
     banded: usize,
     n: usize,
+    /// `1 - pool_fee`.
     gain: f64,
     curtail: bool,
     hw_days: f64,
@@ -793,10 +817,13 @@ impl DayConsumer for SimDay<'_, '_> {
         }
         let defs = &ctx.eras[self.era].defs;
         let rev_th = &mut self.rev_th[..lanes];
+        // Power terms of the day (the hook for hourly power, see `Prepared::day_power`).
+        let pw = prep.day_power(t);
+        let gain = pw.uptime * gain;
         for i in 0..lanes {
             rev_th[i] = hv[i] * s[i] * gain;
         }
-        let cost_w = m.uptime * m.overhead * 24.0 / 1e6 * prep.power_price[t];
+        let cost_w = pw.uptime * m.overhead * 24.0 / 1e6 * pw.usd_mwh;
         for (j, def) in defs.iter().enumerate() {
             let mg = &mut self.margins[j * lanes..(j + 1) * lanes];
             let cost = cost_w * def.power_w;
@@ -1068,16 +1095,36 @@ mod tests {
             e.to_string().contains("share = 1.5") && e.to_string().contains("0 <= share <= 1"),
             "{e}"
         );
-        let e = simulate(
-            &sc,
-            &RunConfig {
-                strategy: Some(StrategyKind::Optimal),
-                ..Default::default()
-            },
-            &|_| {},
-        )
-        .unwrap_err();
-        assert!(matches!(e, ModelError::NotImplemented(_)));
+    }
+
+    /// `optimal` runs through `crate::optimal` after the `mine` baseline, on the same paths.
+    #[test]
+    fn optimal_is_dispatched_after_mine() {
+        let mut sc = small();
+        sc.run.horizon_years = 3.0;
+        sc.strategy.tranches = 2;
+        sc.strategy.decide_months = 6;
+        let cfg = RunConfig {
+            paths: Some(600),
+            strategy: Some(StrategyKind::Optimal),
+            ..Default::default()
+        };
+        let out = simulate(&sc, &cfg, &|_| {}).unwrap();
+        assert_eq!(out.results.len(), 2);
+        assert_eq!(out.results[0].strategy, "mine");
+        assert_eq!(out.results[1].strategy, "optimal");
+        assert!(out.results[1].extra.is_some());
+        // Converting is optional, so the in-sample optimal value is at least the mine value up to
+        // Monte Carlo noise, and equal to it on the paths where nothing converts.
+        let (o, m) = (&out.results[1].npv, &out.results[0].npv);
+        assert!(
+            o.mean >= m.mean - 3.0 * m.stderr,
+            "{} vs {}",
+            o.mean,
+            m.mean
+        );
+        let j = serde_json::to_value(&out).unwrap();
+        assert_eq!(j["results"][1]["strategy"], "optimal");
     }
 
     #[test]

@@ -168,8 +168,7 @@ impl Slices {
             convert_at: vec![0.0; lanes * nd * k],
             mining_total: vec![0.0; lanes * k],
         };
-        let gain = m.uptime * (1.0 - m.pool_fee);
-        let cost_per_w_mwh = m.uptime * m.overhead * 24.0 / 1e6;
+        let fee_keep = 1.0 - m.pool_fee;
         // Lease signing days needed by any decision day's AI value.
         let mut l_days: Vec<usize> = self
             .ai
@@ -220,10 +219,13 @@ impl Slices {
                 refreshed = true;
             }
             let defs = &self.eras[era].defs;
+            // Power terms of the day (the hook for hourly power, see `Prepared::day_power`).
+            let pw = prep.day_power(t);
+            let gain = pw.uptime * fee_keep;
             for i in 0..lanes {
                 rev_th[i] = d.hv[i] * d.s[i] * gain;
             }
-            let cost_w = cost_per_w_mwh * prep.power_price[t];
+            let cost_w = pw.uptime * m.overhead * 24.0 / 1e6 * pw.usd_mwh;
             for (j, b) in defs.iter().enumerate() {
                 let mg = &mut margins[j * lanes..(j + 1) * lanes];
                 let cost = cost_w * b.power_w;

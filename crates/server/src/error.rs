@@ -16,6 +16,8 @@ pub struct ApiError {
     pub field: Option<String>,
     /// Every problem when several values are invalid (`{"key","value","allowed"}` objects).
     pub errors: Vec<serde_json::Value>,
+    /// Seconds for the `Retry-After` header (queue full, overload, timeout).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -26,6 +28,7 @@ impl ApiError {
             error: error.into(),
             field: None,
             errors: Vec::new(),
+            retry_after: None,
         }
     }
     /// 400 Bad Request.
@@ -44,6 +47,11 @@ impl ApiError {
     pub fn internal(error: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, error)
     }
+    /// Adds `Retry-After: secs`.
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
+    }
     /// Names the field.
     pub fn field(mut self, f: impl Into<String>) -> Self {
         self.field = Some(f.into());
@@ -57,7 +65,15 @@ impl IntoResponse for ApiError {
         if !self.errors.is_empty() {
             body["errors"] = serde_json::Value::Array(self.errors);
         }
-        (self.status, Json(body)).into_response()
+        if let Some(s) = self.retry_after {
+            body["retry_after_s"] = s.into();
+        }
+        let mut r = (self.status, Json(body)).into_response();
+        if let Some(s) = self.retry_after {
+            r.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, s.into());
+        }
+        r
     }
 }
 

@@ -12,6 +12,7 @@
 pub mod api;
 pub mod engine;
 pub mod error;
+pub mod guard;
 pub mod history;
 mod model_adapter;
 pub mod report;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 
 pub use engine::{Engine, EngineError, ModelEngine, RunRequest, DEFAULT_MAX_PATHS};
 pub use error::ApiError;
+pub use guard::Token;
 pub use state::{AppState, Limits};
 
 /// The OpenAPI document of the API (OpenAPI 3.1, JSON).

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hashpivot_store::runs::{self, RunStatus};
 use hashpivot_store::Store;
@@ -19,6 +19,7 @@ use tokio::sync::{watch, Semaphore};
 
 use crate::engine::{Engine, EngineError, RunPlan};
 use crate::error::ApiError;
+use crate::guard::Token;
 
 /// Limits of the server.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +34,15 @@ pub struct Limits {
     pub max_queue: usize,
     /// Relative change of each input for the tornado.
     pub sensitivity_delta: f64,
+    /// Longest a request may take to get its answer (reading the body included); past it the
+    /// answer is 503 with `Retry-After`. Event streams are not cut by it.
+    pub request_timeout: Duration,
+    /// Requests handled at the same time; more get an immediate 503 with `Retry-After`.
+    pub max_in_flight: usize,
+    /// Open event streams (`/api/runs/{id}/events`) at most; more get 503 with `Retry-After`.
+    pub max_streams: usize,
+    /// When set, every `/api` route requires this bearer token ([`crate::guard`]).
+    pub token: Option<Token>,
 }
 
 impl Default for Limits {
@@ -43,6 +53,10 @@ impl Default for Limits {
             workers: 1,
             max_queue: 16,
             sensitivity_delta: 0.2,
+            request_timeout: Duration::from_secs(30),
+            max_in_flight: 256,
+            max_streams: 64,
+            token: None,
         }
     }
 }
@@ -67,7 +81,26 @@ pub struct AppState {
     /// Live runs (queued or running in this process).
     pub live: Mutex<HashMap<String, watch::Sender<Snapshot>>>,
     workers: Arc<Semaphore>,
+    /// Permits of requests being handled ([`Limits::max_in_flight`]).
+    pub(crate) in_flight: Arc<Semaphore>,
+    /// Permits of open event streams ([`Limits::max_streams`]).
+    pub(crate) streams: Arc<Semaphore>,
     seq: std::sync::atomic::AtomicU64,
+}
+
+/// Longest a server statement waits for SQLite's write lock held by another process.
+pub const DB_WAIT: Duration = Duration::from_millis(250);
+
+/// How long the final state of a run is retried while the database is locked by another process.
+pub const STORE_RETRY: Duration = Duration::from_secs(30 * 60);
+
+/// True when SQLite said the database is locked by another connection.
+pub fn is_busy(e: &runs::RunStoreError) -> bool {
+    matches!(
+        e,
+        runs::RunStoreError::Sql(rusqlite::Error::SqliteFailure(f, _))
+            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 /// Milliseconds since the Unix epoch.
@@ -100,7 +133,11 @@ impl AppState {
         )
         .map_err(|e| e.to_string())?;
         let workers = Arc::new(Semaphore::new(limits.workers.max(1)));
+        let in_flight = Arc::new(Semaphore::new(limits.max_in_flight.max(1)));
+        let streams = Arc::new(Semaphore::new(limits.max_streams.max(1)));
         Ok(AppState {
+            in_flight,
+            streams,
             db: Mutex::new(store),
             engine,
             limits,
@@ -111,9 +148,17 @@ impl AppState {
     }
 
     /// Runs a closure with the database connection.
+    ///
+    /// Another process (`hashpivot data import`, a second server) may hold SQLite's write lock for
+    /// many seconds. Waiting for it here would hold the mutex and stall every handler (and tokio's
+    /// worker threads), so the server's statements wait at most [`DB_WAIT`] and report
+    /// `SQLITE_BUSY`; callers answer 503 or retry ([`AppState::store_outcome`]). Reads never wait
+    /// in WAL mode.
     pub fn with_db<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
         let guard = self.db.lock().unwrap_or_else(|p| p.into_inner());
-        f(guard.conn())
+        let conn = guard.conn();
+        let _ = conn.busy_timeout(DB_WAIT);
+        f(conn)
     }
 
     fn new_id(&self) -> String {
@@ -134,42 +179,59 @@ impl AppState {
     }
 
     /// Stores a new run and queues it; returns its id.
+    ///
+    /// The queue slot is taken (the id put in `live`) under the same lock as the check, so
+    /// concurrent submissions can never hold more than `max_queue` slots; it is given back if the
+    /// run cannot be stored.
     pub fn submit(self: &Arc<Self>, plan: RunPlan) -> Result<String, ApiError> {
-        {
-            let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
-            if live.len() >= self.limits.max_queue {
-                return Err(ApiError::new(
-                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                    format!(
-                        "the run queue is full ({} runs waiting or running); try again when one finishes",
-                        live.len()
-                    ),
-                ));
-            }
-        }
         let scenario = serde_json::to_value(&plan.scenario)
             .map_err(|e| ApiError::internal(format!("scenario to JSON: {e}")))?;
-        let mut id = self.new_id();
         let mut tries = 0;
-        loop {
-            let r = self.with_db(|c| runs::insert(c, &id, &plan.request, &scenario, now_ms()));
-            match r {
-                Ok(()) => break,
-                Err(_) if tries < 3 => {
-                    tries += 1;
-                    id = self.new_id();
+        let id = loop {
+            let id = self.new_id();
+            {
+                let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+                if live.len() >= self.limits.max_queue {
+                    // 503 + Retry-After: the client is not at fault (429 would say it sends too
+                    // much); the server is busy with other runs.
+                    return Err(ApiError::new(
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        format!(
+                            "the run queue is full ({} runs waiting or running, at most {}); try again when one finishes",
+                            live.len(),
+                            self.limits.max_queue
+                        ),
+                    )
+                    .retry_after(10));
                 }
-                Err(e) => return Err(e.into()),
+                let (tx, _) = watch::channel(Snapshot {
+                    status: RunStatus::Queued,
+                    progress: 0.0,
+                });
+                live.insert(id.clone(), tx);
             }
-        }
-        let (tx, _) = watch::channel(Snapshot {
-            status: RunStatus::Queued,
-            progress: 0.0,
-        });
-        self.live
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id.clone(), tx);
+            let r = self.with_db(|c| runs::insert(c, &id, &plan.request, &scenario, now_ms()));
+            if let Err(e) = r {
+                self.live
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&id);
+                if is_busy(&e) {
+                    return Err(ApiError::new(
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        "the database is busy (another hashpivot process is writing to it, e.g. `data import`); try again shortly",
+                    )
+                    .retry_after(5));
+                }
+                // An id collision with another process is retried with a new id.
+                if tries < 3 {
+                    tries += 1;
+                    continue;
+                }
+                return Err(e.into());
+            }
+            break id;
+        };
         let state = Arc::clone(self);
         let run_id = id.clone();
         tokio::spawn(async move { state.execute(run_id, plan).await });
@@ -197,22 +259,34 @@ impl AppState {
         let rid = id.clone();
         let outcome = tokio::task::spawn_blocking(move || state.compute(&rid, &plan)).await;
         drop(permit);
-        let now = now_ms();
         let final_status = match outcome {
-            Ok(Ok(result)) => match self.with_db(|c| runs::finish(c, &id, &result, now)) {
-                Ok(()) => RunStatus::Done,
-                Err(e) => {
-                    let _ = self.with_db(|c| runs::fail(c, &id, &e.to_string(), now));
-                    RunStatus::Failed
+            Ok(Ok(result)) => {
+                let stored = self
+                    .store_outcome(&id, |c| runs::finish(c, &id, &result, now_ms()))
+                    .await;
+                match stored {
+                    Ok(()) => RunStatus::Done,
+                    Err(e) => {
+                        let msg = format!("the result could not be stored: {e}");
+                        let _ = self
+                            .store_outcome(&id, |c| runs::fail(c, &id, &msg, now_ms()))
+                            .await;
+                        RunStatus::Failed
+                    }
                 }
-            },
+            }
             Ok(Err(e)) => {
-                let _ = self.with_db(|c| runs::fail(c, &id, &e.to_string(), now));
+                let msg = e.to_string();
+                let _ = self
+                    .store_outcome(&id, |c| runs::fail(c, &id, &msg, now_ms()))
+                    .await;
                 RunStatus::Failed
             }
             Err(join) => {
                 let msg = format!("the run stopped unexpectedly: {join}");
-                let _ = self.with_db(|c| runs::fail(c, &id, &msg, now));
+                let _ = self
+                    .store_outcome(&id, |c| runs::fail(c, &id, &msg, now_ms()))
+                    .await;
                 RunStatus::Failed
             }
         };
@@ -232,6 +306,28 @@ impl AppState {
                 status: final_status,
                 progress,
             });
+        }
+    }
+
+    /// Writes a run's final state, retrying while another process holds the write lock (an import
+    /// of a large file can take minutes; a finished result must not be lost to it). Gives up after
+    /// [`STORE_RETRY`] or on any other error.
+    async fn store_outcome(
+        &self,
+        id: &str,
+        write: impl Fn(&Connection) -> Result<(), runs::RunStoreError>,
+    ) -> Result<(), runs::RunStoreError> {
+        let t0 = std::time::Instant::now();
+        loop {
+            match self.with_db(&write) {
+                Err(e) if is_busy(&e) && t0.elapsed() < STORE_RETRY => {
+                    // The live snapshot keeps `running` meanwhile: the run is not done until its
+                    // result is durable.
+                    let _ = id;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                r => return r,
+            }
         }
     }
 

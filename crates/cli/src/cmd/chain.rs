@@ -390,6 +390,23 @@ fn verify_headers(
             file.display()
         )));
     }
+    // The height of the last header must fit in 64 bits (a `--start-height` near u64::MAX used
+    // to overflow here: a panic in debug builds, a wrapped height in release).
+    let step = if checkpoints {
+        chain::RETARGET_INTERVAL
+    } else {
+        1
+    };
+    let last_height = (headers.len() as u64 - 1)
+        .checked_mul(step)
+        .and_then(|d| start.checked_add(d))
+        .ok_or_else(|| {
+            bad_input(format!(
+                "--start-height: {start} with {} headers puts the last header above the largest height {}",
+                headers.len(),
+                u64::MAX
+            ))
+        })?;
     let report: Report = if checkpoints {
         chain::verify_checkpoints(&headers, start)
             .map_err(|e| bad_input(format!("--start-height: {e}")))?
@@ -401,13 +418,6 @@ fn verify_headers(
         pb.finish_and_clear();
         r
     };
-    let last_height = start
-        + (headers.len() as u64 - 1)
-            * if checkpoints {
-                chain::RETARGET_INTERVAL
-            } else {
-                1
-            };
     if g.json {
         print_json(&json!({
             "headers": report.headers,

@@ -170,6 +170,12 @@ fn convert_fleet(
 
 /// Runs the command.
 pub fn run(args: &DispatchArgs, g: &Global) -> anyhow::Result<()> {
+    if !(2..=100_000).contains(&args.curve_points) {
+        return Err(bad_input(format!(
+            "--curve-points {}: allowed 2 <= N <= 100000",
+            args.curve_points
+        )));
+    }
     let plan = plan(args)?;
     let report = power::dispatch(
         &plan.series,
@@ -210,7 +216,7 @@ pub fn run(args: &DispatchArgs, g: &Global) -> anyhow::Result<()> {
         Vec::new()
     };
     if g.json {
-        let points = curve.points(args.curve_points.clamp(2, 100_000));
+        let points = curve.points(args.curve_points);
         let mut doc = json!({
             "prices": prices_info(&plan.series),
             "hashprice": plan.hashprice,

@@ -145,13 +145,51 @@ fn parse_difficulty(flag: &str, raw: &str) -> anyhow::Result<f64> {
         }
         _ => (t, 1.0),
     };
-    let v = parse_num(flag, num, |v| v > 0.0, "use a positive difficulty such as 148.26T or 1.4826e14")
-        .map_err(|_| {
-            bad_input(format!(
-                "{flag}: {raw:?} is not allowed; use a positive difficulty such as 148.26T or 1.4826e14"
-            ))
-        })?;
-    Ok(v * mult)
+    let allowed = "use a difficulty from 1 (the mainnet minimum, nBits 0x1d00ffff) to 1e30, such as 148.26T or 1.4826e14";
+    let v = parse_num(flag, num, |v| v > 0.0, allowed)
+        .map_err(|_| bad_input(format!("{flag}: {raw:?} is not allowed; {allowed}")))?;
+    let d = v * mult;
+    // Below 1 no mainnet block can exist (the pow limit is difficulty 1); above 1e30 the
+    // hashprice underflows towards 0 and the implied hashrate overflows usefulness. The same
+    // range as the scenario key `chain.difficulty`.
+    if !(d.is_finite() && (MIN_DIFFICULTY..=MAX_DIFFICULTY).contains(&d)) {
+        return Err(bad_input(format!("{flag}: {raw} is not allowed; {allowed}")));
+    }
+    Ok(d)
+}
+
+/// Smallest difficulty a flag accepts: mainnet's pow limit (`0x1d00ffff`) is difficulty 1.
+const MIN_DIFFICULTY: f64 = 1.0;
+/// Largest difficulty a flag accepts (as `chain.difficulty` in a scenario).
+const MAX_DIFFICULTY: f64 = 1e30;
+/// Largest BTC price a flag accepts, USD (as `price.spot` in a scenario).
+const MAX_PRICE_USD: f64 = 1e12;
+/// Largest |power price| a flag accepts, USD/MWh (ERCOT's offer cap is 5,000).
+const MAX_POWER_USD_MWH: f64 = 10_000.0;
+
+/// A library error about a value the user gave: exit 2 with the flags named.
+fn input_err(flags: &str, e: impl std::fmt::Display) -> anyhow::Error {
+    bad_input(format!("{flags}: {e}"))
+}
+
+/// Refuses to print a non-finite number: names the output and the inputs that produced it.
+/// (serde_json would print `null`, a table `inf`; either is a silently wrong answer.)
+fn ensure_finite(outputs: &[(&str, f64)], inputs: &str) -> anyhow::Result<()> {
+    match outputs.iter().find(|(_, v)| !v.is_finite()) {
+        None => Ok(()),
+        Some((name, v)) => Err(bad_input(format!(
+            "{inputs}: these inputs make {name} {v} (outside the range of a 64-bit float); use smaller values"
+        ))),
+    }
+}
+
+fn parse_price(raw: &str) -> anyhow::Result<f64> {
+    parse_num(
+        "--price",
+        raw,
+        |v| v > 0.0 && v <= MAX_PRICE_USD,
+        "use a positive USD price per BTC, at most 1e12",
+    )
 }
 
 fn parse_fees(raw: Option<&str>) -> anyhow::Result<f64> {
@@ -187,20 +225,25 @@ fn fmt_difficulty(d: f64) -> String {
 
 /// Runs `hashpivot hashprice`.
 pub fn run_hashprice(args: &HashpriceArgs, g: &Global) -> anyhow::Result<()> {
-    let price = parse_num(
-        "--price",
-        &args.price,
-        |v| v > 0.0,
-        "use a positive USD price per BTC",
-    )?;
+    let price = parse_price(&args.price)?;
     let difficulty = parse_difficulty("--difficulty", &args.difficulty)?;
     let fees = parse_fees(args.fees.as_deref())?;
     let (height, height_source) = parse_height_opt(args.height.as_deref())?;
     let subsidy = chain::subsidy_btc(height);
     let reward = subsidy + fees;
-    let btc = econ::hashvalue_btc_per_ph_day(difficulty, reward)?;
+    let btc = econ::hashvalue_btc_per_ph_day(difficulty, reward)
+        .map_err(|e| input_err("--difficulty/--fees", e))?;
     let usd = btc * price;
     let hashrate_ehs = difficulty * 4_294_967_296.0 / 600.0 / 1e18;
+    ensure_finite(
+        &[
+            ("btc_per_ph_day", btc),
+            ("usd_per_ph_day", usd),
+            ("sat_per_th_day", btc * 1e8 / 1000.0),
+            ("implied_hashrate_ehs", hashrate_ehs),
+        ],
+        "--price/--difficulty/--fees",
+    )?;
     if g.json {
         return print_json(&json!({
             "btc_per_ph_day": btc,
@@ -352,12 +395,12 @@ pub fn run_machine(args: &MachineArgs, g: &Global) -> anyhow::Result<()> {
         }
         Err(e) => return Err(e.into()),
     };
-    let spec = MachineSpec::new(m.hashrate_ths, m.power_w)?;
+    let spec = MachineSpec::new(m.hashrate_ths, m.power_w).map_err(|e| input_err("MODEL", e))?;
     let power = parse_num(
         "--power-usd-mwh",
         &args.power_usd_mwh,
-        |_| true,
-        "use USD per MWh, e.g. 45",
+        |v| v.abs() <= MAX_POWER_USD_MWH,
+        "use USD per MWh from -10000 to 10000, e.g. 45 (negative: the market pays for load)",
     )?;
     let fees = parse_fees(args.fees.as_deref())?;
     let (height, height_source) = parse_height_opt(args.height.as_deref())?;
@@ -376,23 +419,19 @@ pub fn run_machine(args: &MachineArgs, g: &Global) -> anyhow::Result<()> {
             parse_num(
                 "--hashprice",
                 h,
-                |v| v >= 0.0,
-                "use USD per PH/s per day, 0 or more (e.g. 43.33)",
+                |v| (0.0..=1e12).contains(&v),
+                "use USD per PH/s per day from 0 to 1e12 (e.g. 43.33)",
             )?,
             "given",
             None,
             None,
         ),
         (None, Some(p), Some(d)) => {
-            let price = parse_num(
-                "--price",
-                p,
-                |v| v > 0.0,
-                "use a positive USD price per BTC",
-            )?;
+            let price = parse_price(p)?;
             let difficulty = parse_difficulty("--difficulty", d)?;
             (
-                econ::hashprice_usd_per_ph_day(difficulty, reward, price)?,
+                econ::hashprice_usd_per_ph_day(difficulty, reward, price)
+                    .map_err(|e| input_err("--price/--difficulty/--fees", e))?,
                 "computed",
                 Some(price),
                 Some(difficulty),
@@ -419,8 +458,8 @@ pub fn run_machine(args: &MachineArgs, g: &Global) -> anyhow::Result<()> {
             parse_num(
                 "--machine-price-usd-per-th",
                 r,
-                |v| v >= 0.0,
-                "use USD per TH/s, 0 or more (e.g. 25.70)",
+                |v| (0.0..=1e6).contains(&v),
+                "use USD per TH/s from 0 to 1e6 (e.g. 25.70)",
             )
         })
         .transpose()?;
@@ -431,9 +470,9 @@ pub fn run_machine(args: &MachineArgs, g: &Global) -> anyhow::Result<()> {
                 Some(s) => (s, 0.01),
                 None => (r, 1.0),
             };
-            parse_num("--difficulty-growth", s, |v| v * scale > -1.0, "use an annual rate above -100%, like 0.22 or 22%")
+            parse_num("--difficulty-growth", s, |v| v * scale > -1.0 && v * scale <= 10.0, "use an annual rate above -100% and at most 1000%, like 0.22 or 22%")
                 .map(|v| v * scale)
-                .map_err(|_| bad_input(format!("--difficulty-growth: {r:?} is not allowed; use an annual rate above -100%, like 0.22 or 22%")))?
+                .map_err(|_| bad_input(format!("--difficulty-growth: {r:?} is not allowed; use an annual rate above -100% and at most 1000%, like 0.22 or 22%")))?
         }
     };
     let horizon_years = match args.horizon_years.as_deref() {
@@ -447,7 +486,8 @@ pub fn run_machine(args: &MachineArgs, g: &Global) -> anyhow::Result<()> {
     };
     let horizon_days = (horizon_years * 365.0).round().max(1.0) as u32;
 
-    let d = econ::daily(&spec, hashprice, power)?;
+    let inputs = "--hashprice (or --price/--difficulty)/--power-usd-mwh/--machine-price-usd-per-th";
+    let d = econ::daily(&spec, hashprice, power).map_err(|e| input_err(inputs, e))?;
     let capex = price_per_th.map(|p| p * m.hashrate_ths);
     let simple = capex.map(|c| econ::simple_payback_days(c, d.margin_usd_day));
     let projected = match capex {
@@ -462,9 +502,31 @@ pub fn run_machine(args: &MachineArgs, g: &Global) -> anyhow::Result<()> {
                 capex_usd,
                 horizon_days,
             },
-        )?),
+        )
+        .map_err(|e| input_err(inputs, e))?),
         None => None,
     };
+    let mut outs = vec![
+        ("hashprice_usd_per_ph_day", hashprice),
+        ("revenue_usd_day", d.revenue_usd_day),
+        ("power_cost_usd_day", d.power_cost_usd_day),
+        ("margin_usd_day", d.margin_usd_day),
+        ("breakeven_power_usd_mwh", d.breakeven_power_usd_mwh),
+        (
+            "breakeven_hashprice_usd_per_ph_day",
+            d.breakeven_hashprice_usd_per_ph_day,
+        ),
+    ];
+    if let Some(c) = capex {
+        outs.push(("capex_usd", c));
+    }
+    if let Some(Some(s)) = simple {
+        outs.push(("simple_payback_days", s));
+    }
+    if let Some(p) = &projected {
+        outs.push(("projected.cumulative_margin_usd", p.cumulative_margin_usd));
+    }
+    ensure_finite(&outs, inputs)?;
 
     if g.json {
         return print_json(&json!({

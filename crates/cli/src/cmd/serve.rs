@@ -18,6 +18,24 @@ pub struct ServeArgs {
     /// Runs simulated at the same time (each uses every core); others wait in the queue.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub workers: usize,
+    /// Runs waiting or running at most; more are refused with 503 and Retry-After.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub max_queue: usize,
+    /// Seconds a request may take before it is abandoned with 503 (event streams excepted).
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub request_timeout: u64,
+    /// Require `Authorization: Bearer TOKEN` on every /api route (never printed). Needed to listen
+    /// on an address other than loopback.
+    #[arg(
+        long,
+        env = "HASHPIVOT_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
+    /// Allow a non-loopback --addr without --token (anyone on the network can use the server).
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 /// Runs the command.
@@ -40,6 +58,38 @@ pub fn run(args: &ServeArgs, g: &Global) -> anyhow::Result<()> {
             args.workers
         )));
     }
+    if args.max_queue == 0 || args.max_queue > 10_000 {
+        return Err(bad_input(format!(
+            "--max-queue {}: allowed 1 to 10000",
+            args.max_queue
+        )));
+    }
+    if args.request_timeout == 0 || args.request_timeout > 3600 {
+        return Err(bad_input(format!(
+            "--request-timeout {}: allowed 1 to 3600 seconds",
+            args.request_timeout
+        )));
+    }
+    // An empty $HASHPIVOT_TOKEN counts as unset (a shell `export HASHPIVOT_TOKEN=` is common).
+    let token = match args.token.as_deref().filter(|t| !t.is_empty()) {
+        Some(t) => Some(
+            hashpivot_server::Token::new(t)
+                .map_err(|why| bad_input(format!("--token / $HASHPIVOT_TOKEN: {why}")))?,
+        ),
+        None => None,
+    };
+    // Checked before anything is bound: a mistaken --addr 0.0.0.0 must not open the store to the
+    // network even for a moment.
+    if !addr.ip().is_loopback() && token.is_none() && !args.insecure {
+        return Err(bad_input(format!(
+            "--addr {addr}: listening on a non-loopback address needs --token TOKEN (or $HASHPIVOT_TOKEN) so that only holders of the token can use the API; pass --insecure to serve it to the network without one"
+        )));
+    }
+    if !addr.ip().is_loopback() && token.is_none() {
+        eprintln!(
+            "warning: --insecure: serving {addr} without a token; anyone who can reach it can read and start runs"
+        );
+    }
     let db = match &g.db {
         Some(p) => p.clone(),
         None => hashpivot_store::default_path()?,
@@ -47,7 +97,15 @@ pub fn run(args: &ServeArgs, g: &Global) -> anyhow::Result<()> {
     let limits = hashpivot_server::Limits {
         max_paths: args.max_paths,
         workers: args.workers,
+        max_queue: args.max_queue,
+        request_timeout: std::time::Duration::from_secs(args.request_timeout),
+        token,
         ..hashpivot_server::Limits::default()
+    };
+    let auth = if limits.token.is_some() {
+        "token"
+    } else {
+        "none"
     };
     let json = g.json;
     let db_label = db.display().to_string();
@@ -60,10 +118,15 @@ pub fn run(args: &ServeArgs, g: &Global) -> anyhow::Result<()> {
             if json {
                 println!(
                     "{}",
-                    serde_json::json!({"url": url, "addr": bound.to_string(), "db": db_label})
+                    serde_json::json!({"url": url, "addr": bound.to_string(), "db": db_label, "auth": auth})
                 );
             } else {
-                println!("hashpivot dashboard on {url}  (database {db_label}; Ctrl-C stops)");
+                let note = if auth == "token" {
+                    "; API needs the token"
+                } else {
+                    ""
+                };
+                println!("hashpivot dashboard on {url}  (database {db_label}{note}; Ctrl-C stops)");
             }
             let _ = std::io::stdout().flush();
         },

@@ -23,7 +23,8 @@ pub struct SimulateArgs {
     /// Seed of the random streams (default: the scenario's run.seed).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Strategy to compare with `mine`: mine, convert, schedule, sweep (default: strategy.kind).
+    /// Strategy to compare with `mine`: mine, convert, schedule, sweep, optimal (default:
+    /// strategy.kind).
     #[arg(long, value_name = "KIND")]
     pub strategy: Option<String>,
     /// Share of the site converted on day 0 (implies --strategy convert).
@@ -91,14 +92,9 @@ fn run_config(args: &SimulateArgs, sc: &Scenario) -> anyhow::Result<RunConfig> {
         Some(s) => {
             let k = StrategyKind::parse(&s.to_ascii_lowercase()).ok_or_else(|| {
                 bad_input(format!(
-                    "--strategy: {s:?} is not a strategy; use mine, convert, schedule or sweep"
+                    "--strategy: {s:?} is not a strategy; use mine, convert, schedule, sweep or optimal"
                 ))
             })?;
-            if k == StrategyKind::Optimal {
-                return Err(bad_input(
-                    "--strategy: \"optimal\" is not available yet; use mine, convert, schedule or sweep",
-                ));
-            }
             if args.share.is_some() && k != StrategyKind::Convert {
                 return Err(bad_input(format!(
                     "--share: only with --strategy convert (got --strategy {k})"

@@ -43,10 +43,19 @@
     (children || []).forEach(function (c) { if (c) e.appendChild(typeof c === 'string' ? document.createTextNode(c) : c); });
     return e;
   }
-  function api(method, url, body) {
+  // A server started with --token answers 401 until the token is known; it is kept in a
+  // same-site cookie so that EventSource and chart fetches (which cannot set headers) carry it too.
+  function askToken() {
+    var t = window.prompt('This hashpivot server needs its access token (hashpivot serve --token):');
+    if (!t) return false;
+    document.cookie = 'hashpivot_token=' + encodeURIComponent(t) + '; path=/; SameSite=Strict';
+    return true;
+  }
+  function api(method, url, body, retried) {
     var opt = { method: method, headers: {} };
     if (body !== undefined) { opt.body = JSON.stringify(body); opt.headers['Content-Type'] = 'application/json'; }
     return fetch(url, opt).then(function (r) {
+      if (r.status === 401 && !retried && askToken()) return api(method, url, body, true);
       return r.text().then(function (t) {
         var j = null;
         try { j = t ? JSON.parse(t) : null; } catch (e) { j = { error: t }; }
