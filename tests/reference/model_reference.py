@@ -26,9 +26,14 @@ Exit code 2 (with a message on stderr) for a scenario this reference cannot or w
 Readings of MODEL.md where the text leaves room (each is a place where two careful implementations
 could differ; the engine is checked against these readings):
 
- A1  Keys: the reference has no copy of the product's defaults, so it requires every key it uses,
-     except the four MODEL.md itself gives a default for: chain.hashrate_ehs, chain.epoch_elapsed_days,
-     ai.lease_price_corr (irrelevant at zero vol) and site.terminal_multiple (0).
+ A1  Keys: the reference has no copy of the product's defaults, so it requires every key it uses
+     (mining.fleet included: `fleet = []` is a site without machines), except the four MODEL.md
+     itself gives a default for: chain.hashrate_ehs, chain.epoch_elapsed_days, ai.lease_price_corr
+     (irrelevant at zero vol) and site.terminal_multiple (0). Section 7 says left-out keys take
+     "the product's documented defaults"; for the two chain keys section 3 documents the default
+     as a formula (D0 * 2^32 / 600 / 1e12 TH/s; (h0 - E0) / 144 days), and that is what is used
+     here, not the embedded default scenario's market values (which belong to another height and
+     difficulty).
  A2  State variables are carried in the form the step equations of section 3 are written in:
      ln S, x (= ln F), ln H, ln L; S = exp(ln S) etc. An implementation that carries S and multiplies
      by exp(drift * Δ) differs by rounding only (~1e-13 relative after 15 years).
@@ -68,6 +73,8 @@ could differ; the engine is checked against these readings):
      (1 + r)^(-(t + 1)/365).
  A14 `sweep` converts each share of strategy.shares on day 0 (like `convert`).
  A15 NPV = mining part + AI part, each including its terminal value.
+ A16 η_t, p_t and the escalators count t in days from the start of the simulation (t/365 years),
+     not from a calendar date; the machines of a refresh keep the efficiency η of their purchase day.
 """
 
 import json
@@ -192,8 +199,12 @@ def load(path):
     if not isinstance(mining.get("curtail"), bool):
         raise BadScenario("mining.curtail must be true or false")
     sc["m_curtail"] = mining["curtail"]
+    if not isinstance(mining.get("fleet"), list):
+        # Left out, the product's default fleet would apply (reading A1): write `fleet = []`
+        # for a site without machines.
+        raise BadScenario("mining.fleet is missing (write `fleet = []` for no machines)")
     fleet = []
-    for i, b in enumerate(mining.get("fleet", [])):
+    for i, b in enumerate(mining["fleet"]):
         name = f"mining.fleet[{i}]"
         fleet.append(
             {

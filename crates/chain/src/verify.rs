@@ -696,13 +696,7 @@ mod tests {
         assert_eq!(r.verified, 2);
         let e = r.first_error.unwrap();
         assert_eq!((e.index, e.height), (2, u64::MAX));
-        assert_eq!(
-            e.failure,
-            Failure::HeightOverflow {
-                start,
-                offset: 2
-            }
-        );
+        assert_eq!(e.failure, Failure::HeightOverflow { start, offset: 2 });
         assert_eq!(e.failure.code(), "height-overflow");
         // Checkpoint mode: the second checkpoint would be 2016 blocks past the last multiple of
         // 2016 below u64::MAX. The real genesis header fails first on its version (v1 after

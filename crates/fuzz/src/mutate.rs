@@ -301,10 +301,7 @@ pub fn mutation() -> impl Strategy<Value = Mutation> {
 /// one to four mutations applied.
 pub fn input(seeds: Vec<Vec<u8>>) -> impl Strategy<Value = Vec<u8>> {
     let n = seeds.len().max(1);
-    let mutated = (
-        0..n,
-        proptest::collection::vec(mutation(), 1..=4),
-    )
+    let mutated = (0..n, proptest::collection::vec(mutation(), 1..=4))
         .prop_map(move |(i, ms)| apply_all(seeds.get(i).map(Vec::as_slice).unwrap_or(&[]), &ms));
     prop_oneof![
         1 => proptest::collection::vec(any::<u8>(), 0..512),

@@ -26,7 +26,9 @@ fn ensure(ok: bool, msg: impl FnOnce() -> String) -> Check {
 
 fn nonempty_error(e: &dyn std::fmt::Display, what: &str) -> Check {
     let m = e.to_string();
-    ensure(!m.trim().is_empty(), || format!("{what}: empty error message"))
+    ensure(!m.trim().is_empty(), || {
+        format!("{what}: empty error message")
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -42,9 +44,13 @@ pub fn headers_file(bytes: &[u8], start_height: u64) -> Check {
     };
     for (i, h) in headers.iter().enumerate() {
         let back = Header::from_bytes(h.as_bytes()).map_err(|e| format!("header {i}: {e}"))?;
-        ensure(back == *h, || format!("header {i}: bytes do not round-trip"))?;
+        ensure(back == *h, || {
+            format!("header {i}: bytes do not round-trip")
+        })?;
         let back = Header::from_hex(&h.to_hex()).map_err(|e| format!("header {i}: {e}"))?;
-        ensure(back == *h, || format!("header {i}: hex does not round-trip"))?;
+        ensure(back == *h, || {
+            format!("header {i}: hex does not round-trip")
+        })?;
     }
     let r = chain::verify_chain(&headers, start_height);
     ensure(r.headers == headers.len(), || "report counts".into())?;
@@ -64,7 +70,9 @@ pub fn headers_file(bytes: &[u8], start_height: u64) -> Check {
     let cp_start = start_height - start_height % chain::RETARGET_INTERVAL;
     match chain::verify_checkpoints(&headers, cp_start) {
         Ok(r) => {
-            ensure(r.verified <= r.headers, || "checkpoints verified > headers".into())?;
+            ensure(r.verified <= r.headers, || {
+                "checkpoints verified > headers".into()
+            })?;
             if let Some(e) = &r.first_error {
                 nonempty_error(&e.failure, "verify_checkpoints failure")?;
             }
@@ -78,10 +86,9 @@ pub fn headers_file(bytes: &[u8], start_height: u64) -> Check {
 pub fn header_hex(text: &str) -> Check {
     match Header::from_hex(text) {
         Ok(h) => {
-            ensure(
-                h.to_hex().eq_ignore_ascii_case(text.trim()),
-                || "hex does not round-trip".into(),
-            )?;
+            ensure(h.to_hex().eq_ignore_ascii_case(text.trim()), || {
+                "hex does not round-trip".into()
+            })?;
             if let Err(e) = h.check_proof_of_work() {
                 nonempty_error(&e, "check_proof_of_work")?;
             }
@@ -111,10 +118,14 @@ pub fn compact(bits: u32, other_bits: u32, first_time: i64, last_time: i64, heig
             ensure(d.is_finite() && d > 0.0, || {
                 format!("difficulty of {bits:#010x} is {d}")
             })?;
-            ensure(!t.work().is_zero(), || format!("zero work for {bits:#010x}"))?;
+            ensure(!t.work().is_zero(), || {
+                format!("zero work for {bits:#010x}")
+            })?;
             let n = chain::Target::from_compact(t.normalized_bits())
                 .map_err(|e| format!("normalized bits of {bits:#010x} rejected: {e}"))?;
-            ensure(n.value() == t.value(), || "normalized bits change the target".into())?;
+            ensure(n.value() == t.value(), || {
+                "normalized bits change the target".into()
+            })?;
         }
         Err(e) => nonempty_error(&e, "Target::from_compact")?,
     }
@@ -149,15 +160,15 @@ pub fn u256_hex(text: &str) -> Check {
             "U256 hex does not round-trip".into()
         })?;
         let dec = v.to_decimal();
-        ensure(!dec.is_empty() && dec.bytes().all(|b| b.is_ascii_digit()), || {
-            format!("bad decimal {dec:?}")
-        })?;
+        ensure(
+            !dec.is_empty() && dec.bytes().all(|b| b.is_ascii_digit()),
+            || format!("bad decimal {dec:?}"),
+        )?;
     }
     if let Some(h) = chain::Hash256::from_display_hex(text) {
-        ensure(
-            h.to_display_hex().eq_ignore_ascii_case(text),
-            || "hash does not round-trip".into(),
-        )?;
+        ensure(h.to_display_hex().eq_ignore_ascii_case(text), || {
+            "hash does not round-trip".into()
+        })?;
     }
     Ok(())
 }
@@ -169,17 +180,20 @@ pub fn u256_hex(text: &str) -> Check {
 fn check_scenario_error(e: &ScenarioError) -> Check {
     nonempty_error(e, "scenario error")?;
     match e {
-        ScenarioError::Parse { line, column, .. } => {
-            ensure(*line >= 1 && *column >= 1, || format!("line {line} column {column}"))
-        }
+        ScenarioError::Parse { line, column, .. } => ensure(*line >= 1 && *column >= 1, || {
+            format!("line {line} column {column}")
+        }),
         ScenarioError::Invalid(list) => {
             ensure(!list.is_empty(), || "Invalid with no problems".into())?;
             let msg = e.to_string();
             for f in list {
-                ensure(!f.key.is_empty() && !f.allowed.is_empty() && !f.value.is_empty(), || {
-                    format!("incomplete field error {f:?}")
+                ensure(
+                    !f.key.is_empty() && !f.allowed.is_empty() && !f.value.is_empty(),
+                    || format!("incomplete field error {f:?}"),
+                )?;
+                ensure(msg.contains(&f.key), || {
+                    format!("message lacks key {}", f.key)
                 })?;
-                ensure(msg.contains(&f.key), || format!("message lacks key {}", f.key))?;
             }
             Ok(())
         }
@@ -201,7 +215,9 @@ pub fn scenario_value(s: &Scenario) -> Check {
     })?;
     let j = serde_json::to_string(s).map_err(|e| format!("to JSON: {e}"))?;
     let back: Scenario = serde_json::from_str(&j).map_err(|e| format!("JSON re-read: {e}"))?;
-    ensure(back == *s, || "JSON round trip changes a valid scenario".into())?;
+    ensure(back == *s, || {
+        "JSON round trip changes a valid scenario".into()
+    })?;
     Ok(())
 }
 
@@ -396,7 +412,9 @@ pub fn catalog_toml(bytes: &[u8]) -> Check {
                 let found = c
                     .find(&m.model)
                     .map_err(|e| format!("user model {:?} not found: {e}", m.model))?;
-                ensure(found == m, || format!("find({:?}) returns another row", m.model))?;
+                ensure(found == m, || {
+                    format!("find({:?}) returns another row", m.model)
+                })?;
             }
             Ok(())
         }

@@ -20,6 +20,9 @@ use crate::stopping::NEVER;
 use crate::stopping::{fit, Config, Information, PathSet};
 use crate::{Estimate, LsmError};
 
+/// Largest path store [`price_put`] allocates, bytes.
+pub const MAX_BYTES: f64 = 4e9;
+
 /// The contract and the market.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct PutSpec {
@@ -256,6 +259,21 @@ fn units(ys: &[f64], cs: &[f64], k: usize, antithetic: bool) -> (Vec<f64>, Vec<f
 pub fn price_put(spec: &PutSpec, cfg: &PutConfig) -> Result<PutResult, LsmError> {
     spec.validate()?;
     cfg.validate()?;
+    // The fitting paths are held in memory (spot and exercise value, 16 bytes a path and date).
+    let bytes = cfg.paths as f64 * (spec.dates() + 1) as f64 * 16.0;
+    if bytes > MAX_BYTES {
+        return Err(LsmError::invalid(
+            "--paths",
+            format!(
+                "{} with {} exercise dates ({:.1} GB of paths)",
+                cfg.paths,
+                spec.dates(),
+                bytes / 1e9
+            ),
+            "paths × (exercise dates + 1) × 16 bytes must stay within 4 GB: lower --paths or \
+             --exercises-per-year",
+        ));
+    }
     let d = spec.dates();
     let nd = d + 1;
     let n = cfg.paths;
@@ -549,5 +567,19 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("--paths") && e.contains('0'), "{e}");
+        let american = PutSpec {
+            exercises_per_year: 20_000,
+            ..spec(36.0, 0.2, 1.0)
+        };
+        let cfg = PutConfig {
+            paths: 1_000_000,
+            fresh_paths: 0,
+            seed: 1,
+            degree: 2,
+            control_variate: false,
+            antithetic: false,
+        };
+        let e = price_put(&american, &cfg).unwrap_err().to_string();
+        assert!(e.contains("--paths") && e.contains("GB"), "{e}");
     }
 }

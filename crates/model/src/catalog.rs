@@ -256,6 +256,13 @@ struct UserMachine {
     source: Option<String>,
 }
 
+/// Smallest hashrate a user machine may have, TH/s (1 MH/s: below any ASIC ever sold).
+pub const MIN_HASHRATE_THS: f64 = 1e-6;
+/// Largest hashrate a user machine may have, TH/s (as `mining.fleet[].hashrate_ths`).
+pub const MAX_HASHRATE_THS: f64 = 1e6;
+/// Largest power draw a user machine may have, W (as `mining.fleet[].power_w`).
+pub const MAX_POWER_W: f64 = 1e6;
+
 /// The machine catalog.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Catalog {
@@ -387,18 +394,22 @@ impl Catalog {
             if model.is_empty() {
                 return Err(invalid("model", "\"\"".into(), "give the model a name"));
             }
-            if !(m.hashrate_ths.is_finite() && m.hashrate_ths > 0.0) {
+            // Bounded on both sides so that J/TH = power_w / hashrate_ths and every figure
+            // derived from it stay finite (a hashrate of 5e-324 TH/s gave an infinite J/TH).
+            if !(m.hashrate_ths.is_finite()
+                && (MIN_HASHRATE_THS..=MAX_HASHRATE_THS).contains(&m.hashrate_ths))
+            {
                 return Err(invalid(
                     "hashrate_ths",
                     m.hashrate_ths.to_string(),
-                    "use a positive number of TH/s",
+                    "use TH/s from 0.000001 to 1000000",
                 ));
             }
-            if !(m.power_w.is_finite() && m.power_w > 0.0) {
+            if !(m.power_w.is_finite() && m.power_w > 0.0 && m.power_w <= MAX_POWER_W) {
                 return Err(invalid(
                     "power_w",
                     m.power_w.to_string(),
-                    "use a positive number of watts",
+                    "use watts above 0 and at most 1000000",
                 ));
             }
             let key = normalize(&model);
@@ -593,8 +604,33 @@ source = "my own measurement"
             .to_string();
         assert_eq!(
             e,
-            "machine[0] (x): hashrate_ths = -5 is not allowed; use a positive number of TH/s"
+            "machine[0] (x): hashrate_ths = -5 is not allowed; use TH/s from 0.000001 to 1000000"
         );
+        // Regression (hardening fuzz): a subnormal hashrate passed the "positive" check and gave
+        // an infinite J/TH; an absurd power draw is refused too.
+        for (field, text) in [
+            ("hashrate_ths", "hashrate_ths=5e-324\npower_w=6000"),
+            ("hashrate_ths", "hashrate_ths=1e7\npower_w=6000"),
+            ("power_w", "hashrate_ths=200\npower_w=1e300"),
+            ("power_w", "hashrate_ths=200\npower_w=5e-324e0"),
+        ] {
+            let r = base
+                .clone()
+                .with_user_toml(&format!("[[machine]]\nmodel='x'\n{text}\n"), "f");
+            match r {
+                Err(CatalogError::Invalid { field: f, .. }) => assert_eq!(f, field, "{text}"),
+                Err(CatalogError::Toml(_)) => {}
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        let c = base
+            .clone()
+            .with_user_toml(
+                "[[machine]]\nmodel='x'\nhashrate_ths=1e-6\npower_w=1e6\n",
+                "f",
+            )
+            .unwrap();
+        assert!(c.find("x").unwrap().efficiency_jth().is_finite());
         let e = base
             .clone()
             .with_user_toml("[[machine]]\nmodel='x'\nhashrate_ths=5\n", "f")

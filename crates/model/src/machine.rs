@@ -284,8 +284,7 @@ pub fn projected_payback(
     let next_halving = hashpivot_chain::next_halving_height(p.height0);
     // Only a halving that changes the subsidy counts (none once it is zero, and none past the
     // last height `u64` can hold, where `next_halving_height` saturates).
-    let halving_day = if next_halving > p.height0 && hashpivot_chain::subsidy_sat(p.height0) > 0
-    {
+    let halving_day = if next_halving > p.height0 && hashpivot_chain::subsidy_sat(p.height0) > 0 {
         ((next_halving as f64 - h0) / BLOCKS_PER_DAY).floor()
     } else {
         f64::INFINITY

@@ -262,14 +262,14 @@ impl AppState {
         let final_status = match outcome {
             Ok(Ok(result)) => {
                 let stored = self
-                    .store_outcome(&id, |c| runs::finish(c, &id, &result, now_ms()))
+                    .store_outcome(|c| runs::finish(c, &id, &result, now_ms()))
                     .await;
                 match stored {
                     Ok(()) => RunStatus::Done,
                     Err(e) => {
                         let msg = format!("the result could not be stored: {e}");
                         let _ = self
-                            .store_outcome(&id, |c| runs::fail(c, &id, &msg, now_ms()))
+                            .store_outcome(|c| runs::fail(c, &id, &msg, now_ms()))
                             .await;
                         RunStatus::Failed
                     }
@@ -278,14 +278,14 @@ impl AppState {
             Ok(Err(e)) => {
                 let msg = e.to_string();
                 let _ = self
-                    .store_outcome(&id, |c| runs::fail(c, &id, &msg, now_ms()))
+                    .store_outcome(|c| runs::fail(c, &id, &msg, now_ms()))
                     .await;
                 RunStatus::Failed
             }
             Err(join) => {
                 let msg = format!("the run stopped unexpectedly: {join}");
                 let _ = self
-                    .store_outcome(&id, |c| runs::fail(c, &id, &msg, now_ms()))
+                    .store_outcome(|c| runs::fail(c, &id, &msg, now_ms()))
                     .await;
                 RunStatus::Failed
             }
@@ -314,7 +314,6 @@ impl AppState {
     /// [`STORE_RETRY`] or on any other error.
     async fn store_outcome(
         &self,
-        id: &str,
         write: impl Fn(&Connection) -> Result<(), runs::RunStoreError>,
     ) -> Result<(), runs::RunStoreError> {
         let t0 = std::time::Instant::now();
@@ -323,7 +322,6 @@ impl AppState {
                 Err(e) if is_busy(&e) && t0.elapsed() < STORE_RETRY => {
                     // The live snapshot keeps `running` meanwhile: the run is not done until its
                     // result is durable.
-                    let _ = id;
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 r => return r,

@@ -817,7 +817,7 @@ fn render(
             be,
             pct(x.uptime),
             thousands(x.energy_mwh, 0),
-            format!("{:.2}", x.avg_price_usd_mwh),
+            thousands(x.avg_price_usd_mwh, 2),
             usd(x.revenue_usd),
             usd(x.power_cost_usd),
             btc(x.btc_mined),
@@ -831,7 +831,7 @@ fn render(
         row(
             &mut t,
             b.model.clone(),
-            format!("{:.2}", b.breakeven_usd_mwh),
+            thousands(b.breakeven_usd_mwh, 2),
             &b.totals,
         );
     }
@@ -857,7 +857,7 @@ fn render(
         t.row([
             name.to_string(),
             pct(x.uptime),
-            format!("{:.2}", x.avg_price_usd_mwh),
+            thousands(x.avg_price_usd_mwh, 2),
             usd(x.revenue_usd),
             usd(x.power_cost_usd),
             usd(margin),
@@ -895,7 +895,7 @@ fn render(
     );
     t.row(
         std::iter::once("$/MWh".to_string())
-            .chain(qs.iter().map(|&q| format!("{:.2}", curve.exceeded(q)))),
+            .chain(qs.iter().map(|&q| thousands(curve.exceeded(q), 2))),
     );
     o.push_str(&t.render());
     if !years.is_empty() {
@@ -916,10 +916,10 @@ fn render(
             t.row([
                 y.year.to_string(),
                 thousands(y.hours as f64, 0),
-                format!("{:.2}", y.mean_price_usd_mwh),
+                thousands(y.mean_price_usd_mwh, 2),
                 format!("${:.2}", y.hashprice_usd_per_ph_day),
                 pct(y.site.uptime),
-                format!("{:.2}", y.site.avg_price_usd_mwh),
+                thousands(y.site.avg_price_usd_mwh, 2),
                 usd(y.site.margin_usd),
                 usd(y.site.flat_out_margin_usd),
                 pct(y.flat_contract.uptime),

@@ -153,7 +153,9 @@ fn parse_difficulty(flag: &str, raw: &str) -> anyhow::Result<f64> {
     // hashprice underflows towards 0 and the implied hashrate overflows usefulness. The same
     // range as the scenario key `chain.difficulty`.
     if !(d.is_finite() && (MIN_DIFFICULTY..=MAX_DIFFICULTY).contains(&d)) {
-        return Err(bad_input(format!("{flag}: {raw} is not allowed; {allowed}")));
+        return Err(bad_input(format!(
+            "{flag}: {raw} is not allowed; {allowed}"
+        )));
     }
     Ok(d)
 }
@@ -491,19 +493,21 @@ pub fn run_machine(args: &MachineArgs, g: &Global) -> anyhow::Result<()> {
     let capex = price_per_th.map(|p| p * m.hashrate_ths);
     let simple = capex.map(|c| econ::simple_payback_days(c, d.margin_usd_day));
     let projected = match capex {
-        Some(capex_usd) => Some(econ::projected_payback(
-            &spec,
-            &Projection {
-                hashprice0: hashprice,
-                height0: height,
-                fees_btc: fees,
-                difficulty_growth: growth,
-                power_usd_mwh: power,
-                capex_usd,
-                horizon_days,
-            },
-        )
-        .map_err(|e| input_err(inputs, e))?),
+        Some(capex_usd) => Some(
+            econ::projected_payback(
+                &spec,
+                &Projection {
+                    hashprice0: hashprice,
+                    height0: height,
+                    fees_btc: fees,
+                    difficulty_growth: growth,
+                    power_usd_mwh: power,
+                    capex_usd,
+                    horizon_days,
+                },
+            )
+            .map_err(|e| input_err(inputs, e))?,
+        ),
         None => None,
     };
     let mut outs = vec![

@@ -189,6 +189,14 @@ fn render(sc: &Scenario, label: &str, cfg: &RunConfig, out: &SimOutput, secs: f6
     }
     s.push_str(&t.render());
     s.push('\n');
+    for r in &out.results {
+        if let Some(extra) = &r.extra {
+            if r.strategy == "optimal" {
+                s.push_str(&optimal_human(extra));
+                s.push('\n');
+            }
+        }
+    }
     // Plain-English summary.
     let mine = &out.results[0];
     let best = out
@@ -211,6 +219,19 @@ fn render(sc: &Scenario, label: &str, cfg: &RunConfig, out: &SimOutput, secs: f6
             m(best.npv.mean),
             m(diff),
             pct(1.0 - best.prob_below_mine)
+        ));
+    }
+    // Place the scenario's lease rate among the deals miners have announced (their rates are
+    // averages over the base term, so with escalators they sit above first-year rent).
+    let rate = sc.ai.lease_usd_per_kw_month;
+    s.push_str(&format!(
+        "Lease: your ${}/kW-month is {} (average over term; `hashpivot leases` lists them).\n",
+        thousands(rate, 0),
+        hashpivot_data::leases::lease_rank(rate).phrase()
+    ));
+    if let Some(h) = sc.power.as_ref().and_then(|p| p.hourly.as_ref()) {
+        s.push_str(&format!(
+            "\nNote: [power] hourly = {h:?} is checked but not yet applied; the flat site.power_usd_mwh is used.\n"
         ));
     }
     s.push_str(
@@ -363,5 +384,113 @@ fn render_payback(model: &str, ths: f64, w: f64, label: &str, o: &PaybackOutput)
         100.0 * o.prob_npv_negative
     ));
     s.push_str("\nPayback: first day the machine's undiscounted cumulative cash (after power, pool fee and opex)\nrepays its price; 'never' percentiles mean that share of paths never pays back. IRR per year from\nthe daily cash flows incl. salvage at end of life; NPV at the mining discount rate.\n");
+    s
+}
+
+/// The `optimal` strategy's extras for people: estimates with their bounds, the value of
+/// flexibility, each slice's conversion odds, and the schedule with its exercise boundary.
+fn optimal_human(x: &serde_json::Value) -> String {
+    let f = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
+    let est = |k: &str| (f(&x[k]["mean"]), f(&x[k]["stderr"]));
+    let mut s = String::new();
+    let (oos, oos_se) = est("npv_out_of_sample");
+    let (gap, gap_se) = est("in_sample_gap");
+    let (pf, pf_se) = est("npv_perfect_foresight");
+    s.push_str("Optimal staged conversion (least-squares Monte Carlo):\n");
+    s.push_str(&format!(
+        "  out-of-sample (fresh paths, frozen policy; a lower bound): ${} M ± {}\n",
+        m(oos),
+        m(oos_se)
+    ));
+    s.push_str(&format!(
+        "  in-sample minus out-of-sample: ${} M ± {}; perfect foresight (an upper bound): ${} M ± {}\n",
+        m(gap),
+        m(gap_se),
+        m(pf),
+        m(pf_se)
+    ));
+    let flex = &x["flexibility"];
+    s.push_str(&format!(
+        "  value of flexibility: ${} M over the best static share ({}, ${} M)\n\n",
+        m(f(&flex["value_out_of_sample"]["mean"])),
+        pct(f(&flex["best_static_share"])),
+        m(f(&flex["best_static_npv"]))
+    ));
+    let mut t = Table::new([
+        "slice",
+        "MW",
+        "P(converted)",
+        "mean month",
+        "option value $M",
+    ]);
+    for sl in x["slices"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+        t.row([
+            format!("{}", sl["slice"].as_u64().unwrap_or(0)),
+            thousands(f(&sl["mw"]), 0),
+            pct(f(&sl["prob_converted"])),
+            sl["mean_conversion_month"]
+                .as_f64()
+                .map(|v| format!("{v:.1}"))
+                .unwrap_or_else(|| "never".into()),
+            m(f(&sl["option_value_out_of_sample"]["mean"])),
+        ]);
+    }
+    s.push_str(&t.render());
+    s.push('\n');
+    // The schedule: expected converted share and each slice's hashprice boundary, every 6 months.
+    let months: Vec<u64> = x["policy"]["months"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_u64()).collect())
+        .unwrap_or_default();
+    let share = x["policy"]["expected_share_converted"].as_array();
+    // The boundary's per-slice series sit beside `months` as `slice_1`, `slice_2`, ...; `regime`
+    // says whether converting pays below or above that hashprice, always, or never.
+    let b = &x["boundary"];
+    let names: Vec<String> = b
+        .as_object()
+        .map(|o| {
+            o.keys()
+                .filter(|k| k.starts_with("slice_"))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut headers = vec!["month".to_string(), "E[share converted]".to_string()];
+    headers.extend(
+        names
+            .iter()
+            .map(|n| format!("{} converts if", n.replace('_', " "))),
+    );
+    let mut t = Table::new(headers);
+    for (i, mo) in months.iter().enumerate() {
+        if mo % 6 != 0 {
+            continue;
+        }
+        let mut row = vec![
+            mo.to_string(),
+            share
+                .and_then(|a| a.get(i))
+                .and_then(|v| v.as_f64())
+                .map(pct)
+                .unwrap_or_default(),
+        ];
+        for n in &names {
+            let level = b[n].get(i).and_then(|v| v.as_f64());
+            let regime = b["regime"][n].get(i).and_then(|v| v.as_str()).unwrap_or("");
+            row.push(match (regime, level) {
+                ("below", Some(v)) => format!("hp < ${v:.2}"),
+                ("above", Some(v)) => format!("hp > ${v:.2}"),
+                ("always", _) => "always".into(),
+                ("never", _) => "never".into(),
+                _ => "—".into(),
+            });
+        }
+        t.row(row);
+    }
+    s.push_str(&t.render());
+    s.push_str(
+        "(hp: hashprice in $/PH/s/day at which converting that slice pays at that month, with the lease\n\
+         rate and BTC price at their medians on that month; `--json` has every month and the lease boundary)\n",
+    );
     s
 }
