@@ -598,9 +598,6 @@ impl Prepared {
         // Without fee volatility `x` stays at its long-run level exactly (x0 = ln btc_per_block).
         let fee_const = self.fee_sig == 0.0;
         let fee_fixed = fast_exp(self.x0);
-        let hx = std::env::var("HP_X").unwrap_or_default();
-        let nonorm = hx.contains("nonorm");
-        let nocons = hx.contains("nocons");
         for t in 0..self.n {
             // Derived quantities of the day (vectorized over lanes). Re-slicing to `n` lets the
             // compiler drop the bounds checks, which would otherwise block vectorization.
@@ -639,7 +636,7 @@ impl Prepared {
                     hv[i] = r[i] * kh[i];
                 }
             }
-            if !nocons { f.day(&LaneDay {
+            f.day(&LaneDay {
                 t,
                 s: &s,
                 fees: &fees,
@@ -651,8 +648,7 @@ impl Prepared {
                 reward: &r,
                 hv: &hv,
                 ln_l: &ln_l,
-            }); }
-            if nonorm {} else {
+            });
             if self.draw_s {
                 fill_normals(&mut rng, &mut scratch, &mut zs, antithetic);
             }
@@ -664,7 +660,7 @@ impl Prepared {
             }
             if self.draw_2 {
                 fill_normals(&mut rng, &mut scratch, &mut z2, antithetic);
-            }}
+            }
             let c_t = self.ln_hstar_c[t];
             let mut retarget = false;
             {

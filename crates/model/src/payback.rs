@@ -172,10 +172,17 @@ pub fn payback(
                     let pw = prep.day_power(t);
                     let gain = pw.uptime * fee_keep;
                     let cost = pw.uptime * mwh * pw.usd_mwh;
+                    // `[power] hourly`: the hours below the machine's break-even (crate::power).
+                    let hourly = prep
+                        .power_curve
+                        .as_deref()
+                        .map(|c| c.unit_day(pw.uptime * mwh, prep.power_scale[t], m.curtail));
                     let row = &mut cf[t * lanes..(t + 1) * lanes];
                     for i in 0..lanes {
                         let rev = gain * d.hv[i] * d.s[i];
-                        let mut c = if m.curtail && rev < cost {
+                        let mut c = if let Some(u) = &hourly {
+                            u.margin(rev)
+                        } else if m.curtail && rev < cost {
                             0.0
                         } else {
                             rev - cost

@@ -940,7 +940,7 @@ impl Scenario {
         }
         if let Some(p) = &s.power {
             if let Some(h) = &p.hourly {
-                if let Err(why) = parse_hourly(h) {
+                if let Err(why) = crate::power::check_source(h) {
                     v.push("power.hourly", format!("{h:?}"), why);
                 }
             }

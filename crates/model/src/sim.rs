@@ -824,18 +824,30 @@ impl DayConsumer for SimDay<'_, '_> {
             rev_th[i] = hv[i] * s[i] * gain;
         }
         let cost_w = pw.uptime * m.overhead * 24.0 / 1e6 * pw.usd_mwh;
-        for (j, def) in defs.iter().enumerate() {
-            let mg = &mut self.margins[j * lanes..(j + 1) * lanes];
-            let cost = cost_w * def.power_w;
-            let ths = def.ths;
-            if curtail {
-                for i in 0..lanes {
-                    let rev = rev_th[i] * ths;
-                    mg[i] = if rev < cost { 0.0 } else { rev - cost };
-                }
-            } else {
-                for i in 0..lanes {
-                    mg[i] = rev_th[i] * ths - cost;
+        if let Some(curve) = prep.power_curve.as_deref() {
+            // `[power] hourly`: each type runs in the hours below its break-even (crate::power).
+            let mwh_w = pw.uptime * m.overhead * 24.0 / 1e6;
+            let scale = prep.power_scale[t];
+            for (j, def) in defs.iter().enumerate() {
+                let mg = &mut self.margins[j * lanes..(j + 1) * lanes];
+                curve
+                    .unit_day(mwh_w * def.power_w, scale, curtail)
+                    .margins(rev_th, def.ths, mg);
+            }
+        } else {
+            for (j, def) in defs.iter().enumerate() {
+                let mg = &mut self.margins[j * lanes..(j + 1) * lanes];
+                let cost = cost_w * def.power_w;
+                let ths = def.ths;
+                if curtail {
+                    for i in 0..lanes {
+                        let rev = rev_th[i] * ths;
+                        mg[i] = if rev < cost { 0.0 } else { rev - cost };
+                    }
+                } else {
+                    for i in 0..lanes {
+                        mg[i] = rev_th[i] * ths - cost;
+                    }
                 }
             }
         }
@@ -934,6 +946,63 @@ mod tests {
         .unwrap();
         assert_eq!(out.results[0].npv, out.results[1].npv);
         assert_eq!(out.results[1].prob_below_mine, 0.0);
+    }
+
+    #[test]
+    fn hourly_flat_curve_equals_flat_price() {
+        // `[power] hourly` with every hour at the site's price must reproduce MODEL.md's flat
+        // model (up to the association of one product: 1e-12 relative), for every strategy and
+        // with curtailment on and off.
+        for curtail in [true, false] {
+            let mut a = small();
+            a.site.power_usd_mwh = 70.0;
+            a.mining.curtail = curtail;
+            let mut b = a.clone();
+            b.power = Some(crate::scenario::Power {
+                hourly: Some("flat:70".into()),
+            });
+            b.validate().unwrap();
+            let cfg = RunConfig {
+                paths: Some(600),
+                ..Default::default()
+            };
+            let (x, y) = (
+                simulate(&a, &cfg, &|_| {}).unwrap(),
+                simulate(&b, &cfg, &|_| {}).unwrap(),
+            );
+            assert_eq!(x.results.len(), y.results.len());
+            for (p, q) in x.results.iter().zip(&y.results) {
+                let (u, v) = (p.npv.mean, q.npv.mean);
+                assert!((u - v).abs() <= 1e-12 * u.abs().max(1.0), "{u} vs {v}");
+                let (u, v) = (p.npv.p50, q.npv.p50);
+                assert!((u - v).abs() <= 1e-12 * u.abs().max(1.0), "{u} vs {v}");
+            }
+        }
+    }
+
+    #[test]
+    fn hourly_prices_change_the_value_and_curtailment_helps() {
+        // HB_WEST 2022 (mean $59.8/MWh) against a flat $59.8: dispatching on the hourly curve is
+        // worth more than the flat price of the same mean, since the fleet skips the spikes.
+        let mut flat = small();
+        flat.site.power_usd_mwh = 59.79;
+        let mut hourly = flat.clone();
+        hourly.power = Some(crate::scenario::Power {
+            hourly: Some("ercot:HB_WEST:2022".into()),
+        });
+        hourly.validate().unwrap();
+        let cfg = RunConfig {
+            paths: Some(600),
+            strategy: Some(StrategyKind::Mine),
+            ..Default::default()
+        };
+        let f = simulate(&flat, &cfg, &|_| {}).unwrap();
+        let h = simulate(&hourly, &cfg, &|_| {}).unwrap();
+        assert!(h.results[0].npv.mean > f.results[0].npv.mean);
+        let mut never = hourly.clone();
+        never.mining.curtail = false;
+        let n = simulate(&never, &cfg, &|_| {}).unwrap();
+        assert!(h.results[0].npv.mean > n.results[0].npv.mean);
     }
 
     #[test]

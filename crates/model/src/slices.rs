@@ -228,6 +228,16 @@ impl Slices {
             let cost_w = pw.uptime * m.overhead * 24.0 / 1e6 * pw.usd_mwh;
             for (j, b) in defs.iter().enumerate() {
                 let mg = &mut margins[j * lanes..(j + 1) * lanes];
+                if let Some(curve) = prep.power_curve.as_deref() {
+                    // `[power] hourly`: the hours below the type's break-even (crate::power).
+                    let mwh = pw.uptime * m.overhead * 24.0 / 1e6 * b.power_w;
+                    curve.unit_day(mwh, prep.power_scale[t], m.curtail).margins(
+                        &rev_th[..lanes],
+                        b.ths,
+                        mg,
+                    );
+                    continue;
+                }
                 let cost = cost_w * b.power_w;
                 for i in 0..lanes {
                     let rev = rev_th[i] * b.ths;
