@@ -172,27 +172,24 @@ pub fn fast_ln(x: f64) -> f64 {
     e * LN2 + lnm
 }
 
-/// `(sin, cos)` of `2π u` for `u` in `[0, 1)`, vectorizable (quarter-turn reduction, Taylor to
-/// degree 16 on `[-π/4, π/4]`).
+/// `(sin, cos)` of `2π u` for `u` in `[0, 1]`, in `f32` (16 lanes per AVX-512 vector):
+/// quarter-turn reduction, Taylor to degree 9 (sin) and 10 (cos) on `[-π/4, π/4]` (truncation
+/// below 2e-9, under half an `f32` ulp). Plain IEEE arithmetic only, so every instruction set gives
+/// the same bits.
 #[inline(always)]
-fn sincos_turn(u: f64) -> (f64, f64) {
-    const MAGIC: f64 = 6_755_399_441_055_744.0;
+fn sincos_turn_f32(u: f32) -> (f32, f32) {
+    // Round to nearest with the 1.5·2^23 trick (no SSE4.1 `round` needed).
+    const MAGIC: f32 = 12_582_912.0;
     let v = 4.0 * u;
     let qf = (v + MAGIC) - MAGIC;
-    let r = (v - qf) * std::f64::consts::FRAC_PI_2;
+    let r = (v - qf) * std::f32::consts::FRAC_PI_2;
     let r2 = r * r;
-    let mut sp = -1.0 / 1_307_674_368_000.0;
-    sp = sp * r2 + 1.0 / 6_227_020_800.0;
-    sp = sp * r2 - 1.0 / 39_916_800.0;
-    sp = sp * r2 + 1.0 / 362_880.0;
+    let mut sp = 1.0 / 362_880.0;
     sp = sp * r2 - 1.0 / 5_040.0;
     sp = sp * r2 + 1.0 / 120.0;
     sp = sp * r2 - 1.0 / 6.0;
     let sin_r = r + r * r2 * sp;
-    let mut cp = 1.0 / 20_922_789_888_000.0;
-    cp = cp * r2 - 1.0 / 87_178_291_200.0;
-    cp = cp * r2 + 1.0 / 479_001_600.0;
-    cp = cp * r2 - 1.0 / 3_628_800.0;
+    let mut cp = -1.0 / 3_628_800.0;
     cp = cp * r2 + 1.0 / 40_320.0;
     cp = cp * r2 - 1.0 / 720.0;
     cp = cp * r2 + 1.0 / 24.0;
@@ -207,33 +204,33 @@ fn sincos_turn(u: f64) -> (f64, f64) {
     (s, c)
 }
 
-/// `ln u` for `u` in `(0, 1)` to ~1e-12 relative: [`fast_ln`] with a shorter series, enough for
-/// the Box–Muller radius (the variates stay exactly reproducible; only their last digits differ
-/// from a libm-based transform).
+/// `ln x` for `x` in `(0, 1]` in `f32` (≤ 2 ulp of `f32`): exponent plus `2 atanh(s)` of the
+/// mantissa folded into `[√½, √2)`, `|s| ≤ 0.1716`, series to `s^9`.
 #[inline(always)]
-fn ln_unit(x: f64) -> f64 {
+fn ln_unit_f32(x: f32) -> f32 {
     let bits = x.to_bits();
-    let e_biased =
-        f64::from_bits(0x4330_0000_0000_0000 | ((bits >> 52) & 0x7ff)) - 4_503_599_627_370_496.0;
-    let mut m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
-    let big = m > std::f64::consts::SQRT_2;
+    // Biased exponent as a float without an int→float conversion (vectorizes on SSE2).
+    let e_biased = f32::from_bits(0x4b00_0000 | ((bits >> 23) & 0xff)) - 8_388_608.0;
+    let mut m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
+    let big = m > std::f32::consts::SQRT_2;
     m = if big { m * 0.5 } else { m };
-    let e = e_biased - 1023.0 + if big { 1.0 } else { 0.0 };
+    let e = e_biased - 127.0 + if big { 1.0 } else { 0.0 };
     let s = (m - 1.0) / (m + 1.0);
     let s2 = s * s;
-    let mut p = 1.0 / 13.0;
-    p = p * s2 + 1.0 / 11.0;
-    p = p * s2 + 1.0 / 9.0;
+    let mut p = 1.0 / 9.0;
     p = p * s2 + 1.0 / 7.0;
     p = p * s2 + 1.0 / 5.0;
     p = p * s2 + 1.0 / 3.0;
-    e * std::f64::consts::LN_2 + (2.0 * s + 2.0 * s * s2 * p)
+    e * std::f32::consts::LN_2 + (2.0 * s + 2.0 * s * s2 * p)
 }
 
 /// Fills `out` with standard normals from the keyed stream: Box–Muller on 32-bit uniforms, one
-/// `u64` per pair (`u1 = (hi + ½)/2^32` never 0, so |z| ≤ 6.66; the mass beyond that is 3e-11).
-/// Word `p` of `P` gives `out[p] = r cos θ` and `out[P + p] = r sin θ`. With `antithetic`, the
-/// normals of odd lanes are the negated normals of the even lanes before.
+/// `u64` per pair. The uniforms are formed exactly in `f64` (`u1 = (hi + ½)/2^32`, never 0, so
+/// |z| ≤ 6.66; the mass beyond that is 3e-11), then the transform runs in `f32`: its ~1e-7
+/// relative rounding is far below anything a Monte Carlo estimate resolves, and it runs twice as
+/// many lanes per vector with cheaper `ln`, `sqrt` and `sin/cos` (the transform was most of the
+/// engine's time in `f64`). Word `p` of `P` gives `out[p] = r cos θ` and `out[P + p] = r sin θ`.
+/// With `antithetic`, the normals of odd lanes are the negated normals of the even lanes before.
 #[inline(always)]
 pub fn fill_normals(
     rng: &mut ChaCha8Rng,
@@ -265,12 +262,13 @@ pub fn fill_normals(
         // Exact u32 → f64 through the bits of 2^52 + u (vectorizes without AVX-512).
         let hi = f64::from_bits(0x4330_0000_0000_0000 | (w >> 32)) - TWO52;
         let lo = f64::from_bits(0x4330_0000_0000_0000 | (w & 0xffff_ffff)) - TWO52;
-        let u1 = (hi + 0.5) * INV32;
-        let u2 = lo * INV32;
-        let rad = (-2.0 * ln_unit(u1)).sqrt();
-        let (sn, cs) = sincos_turn(u2);
-        zc[p] = rad * cs;
-        zs[p] = rad * sn;
+        // Rounded to f32: u1 stays in (0, 1] (1 gives r = 0), u2 in [0, 1].
+        let u1 = ((hi + 0.5) * INV32) as f32;
+        let u2 = (lo * INV32) as f32;
+        let rad = (-2.0 * ln_unit_f32(u1)).sqrt();
+        let (sn, cs) = sincos_turn_f32(u2);
+        zc[p] = (rad * cs) as f64;
+        zs[p] = (rad * sn) as f64;
     }
     if direct {
         return;
@@ -361,6 +359,12 @@ pub struct Prepared {
     pub eta: Vec<f64>,
     /// Site power price `p_t`, $/MWh.
     pub power_price: Vec<f64>,
+    /// `[power] hourly`: the duration curve of the hourly price series, built once per run, or
+    /// `None` for MODEL.md's flat price (see [`crate::power`]).
+    pub power_curve: Option<std::sync::Arc<crate::power::DurationCurve>>,
+    /// Escalation factor of day `t`, `(1 + site.power_escalator)^(t/365)`: `p_t = price × this`,
+    /// and the hourly curve is scaled by it too.
+    pub power_scale: Vec<f64>,
     /// Mining weights: discount factor `(1+r_m)^(-(t+1)/365)`, plus the terminal multiple times the
     /// day-`N` factor on the last 365 days (terminal value folded into the daily weights).
     pub w_mining: Vec<f64>,
@@ -415,9 +419,21 @@ impl Prepared {
             .iter()
             .map(|&e| (hr.power_share * 144.0 * 1e6 / (e * 24.0 * hr.marginal_power_usd_mwh)).ln())
             .collect();
-        let power_price = (0..n)
-            .map(|t| sc.site.power_usd_mwh * (1.0 + sc.site.power_escalator).powf(t as f64 / 365.0))
+        let power_scale: Vec<f64> = (0..n)
+            .map(|t| (1.0 + sc.site.power_escalator).powf(t as f64 / 365.0))
             .collect();
+        let power_price = power_scale
+            .iter()
+            .map(|f| sc.site.power_usd_mwh * f)
+            .collect();
+        // `Scenario::validate` has checked the source (`power::check_source`), so this cannot fail
+        // for a validated scenario.
+        let power_curve = sc
+            .power
+            .as_ref()
+            .and_then(|p| p.hourly.as_deref())
+            .and_then(|h| crate::power::curve_from_source(h).ok())
+            .map(std::sync::Arc::new);
         let weights = |r: f64| -> Vec<f64> {
             let tv = sc.site.terminal_multiple * (1.0 + r).powf(-((n + 1) as f64) / 365.0);
             let first_tv = n.saturating_sub(365);
@@ -449,6 +465,8 @@ impl Prepared {
             n,
             eta,
             power_price,
+            power_curve,
+            power_scale,
             w_mining: weights(sc.mining.discount_rate),
             w_ai: weights(sc.ai.discount_rate),
             ln_hstar_c,
@@ -486,10 +504,10 @@ impl Prepared {
     /// (flat power): `mining.uptime` of the day at the site price `p_t`; a batch is then switched
     /// off for the whole day when `mining.curtail` is on and its revenue is below that cost.
     ///
-    /// Every payoff (strategies, slices, payback) gets its power terms from here. `[power] hourly`
-    /// is validated but **not yet applied**: an hourly model (`crate::power`, a price duration
-    /// curve) replaces this function by one that also takes the batch's break-even price
-    /// (revenue per MWh) and returns the share of hours below it and their average price.
+    /// Every payoff (strategies, slices, payback) gets its power terms from here. With
+    /// `[power] hourly` ([`Prepared::power_curve`]) the payoffs price each machine type on the
+    /// curve instead (`crate::power::UnitDay`): it runs in the hours whose price (× the day's
+    /// escalation) is at most its break-even and pays their mean; `uptime` stays the availability.
     #[inline(always)]
     pub fn day_power(&self, t: usize) -> DayPower {
         DayPower {
@@ -590,11 +608,11 @@ impl Prepared {
             (v(0.0), v(0.0), v(0.0), v(0.0), v(0.0), v(0.0), v(0.0));
         let (mut zs, mut zh, mut zf, mut z2) = (v(0.0), v(0.0), v(0.0), v(0.0));
         const K_BLOCKS: f64 = 144.0 * 600.0 * 1e12 / TWO32;
-        const K_HV: f64 = 86400.0 * 1e12 / TWO32;
-        // Blocks per TH/s per day and BTC per TH/s per day per BTC of reward at the lane's
-        // difficulty: they change only at a retarget, so the divisions leave the daily loop.
+        // Blocks per TH/s per day at the lane's difficulty, `144 · 600 · 1e12 / (D · 2^32)`, which is
+        // also BTC per TH/s per day per BTC of reward (`86400 · 1e12 / (D · 2^32)`, the same
+        // number): it changes only at a retarget, so the division leaves the daily loop.
         let mut kb = v(K_BLOCKS / self.d0);
-        let mut kh = v(K_HV / self.d0);
+        let mut hits = vec![0u32; n];
         // Without fee volatility `x` stays at its long-run level exactly (x0 = ln btc_per_block).
         let fee_const = self.fee_sig == 0.0;
         let fee_fixed = fast_exp(self.x0);
@@ -630,7 +648,7 @@ impl Prepared {
             }
             {
                 let (sub, fees, kh, r, hv) =
-                    (&sub[..n], &fees[..n], &kh[..n], &mut r[..n], &mut hv[..n]);
+                    (&sub[..n], &fees[..n], &kb[..n], &mut r[..n], &mut hv[..n]);
                 for i in 0..n {
                     r[i] = sub[i] + fees[i];
                     hv[i] = r[i] * kh[i];
@@ -694,15 +712,24 @@ impl Prepared {
             }
             // 1. Epoch, for the lanes that complete it today (at most one retarget per day):
             // φ = (E + 2016 - h) / b, T = e + φ, D' = D · 14 / clamp(T, 3.5, 56), e' = 1 - φ.
-            for i in 0..if retarget { n } else { 0 } {
-                if h[i] + b[i] >= e_start[i] + EPOCH_BLOCKS {
+            // About one lane in 14 retargets on a given day: collect them first (branch-free), so
+            // the divisions run only for those lanes.
+            if retarget {
+                let (h, b, e_start_r) = (&h[..n], &b[..n], &e_start[..n]);
+                let idx = &mut hits[..n];
+                let mut cnt = 0usize;
+                for i in 0..n {
+                    idx[cnt] = i as u32;
+                    cnt += (h[i] + b[i] >= e_start_r[i] + EPOCH_BLOCKS) as usize;
+                }
+                for &i in &hits[..cnt] {
+                    let i = i as usize;
                     let phi = (e_start[i] + EPOCH_BLOCKS - h[i]) / b[i];
                     let span = e_days[i] + phi;
                     d[i] = d[i] * 14.0 / span.clamp(3.5, 56.0);
                     e_start[i] += EPOCH_BLOCKS;
                     e_days[i] = 1.0 - phi;
                     kb[i] = K_BLOCKS / d[i];
-                    kh[i] = K_HV / d[i];
                 }
             }
             let mut cross = false;
@@ -841,15 +868,26 @@ mod tests {
         assert!(
             (fast_ln(1.0)).abs() < 1e-300 && (fast_ln(std::f64::consts::E) - 1.0).abs() < 1e-15
         );
-        for i in 0..10000 {
-            let u = i as f64 / 10000.0;
-            let (s, c) = sincos_turn(u);
-            let a = 2.0 * std::f64::consts::PI * u;
+        // The f32 Box–Muller pieces: within a few f32 ulps of the f64 functions.
+        for i in 0..=10000 {
+            let u = i as f32 / 10000.0;
+            let (s, c) = sincos_turn_f32(u);
+            let a = 2.0 * std::f64::consts::PI * u as f64;
             assert!(
-                (s - a.sin()).abs() < 1e-15 && (c - a.cos()).abs() < 1e-15,
+                (s as f64 - a.sin()).abs() < 3e-7 && (c as f64 - a.cos()).abs() < 3e-7,
                 "{u}"
             );
         }
+        for i in 0..=20000 {
+            let u = (2.0f64.powf(-33.0 * i as f64 / 20000.0)) as f32;
+            let want = (u as f64).ln();
+            let got = ln_unit_f32(u) as f64;
+            assert!(
+                (got - want).abs() <= 3e-7 * want.abs().max(1e-30) + 1e-12,
+                "{u}: {got} vs {want}"
+            );
+        }
+        assert_eq!(ln_unit_f32(1.0), 0.0);
     }
 
     #[test]

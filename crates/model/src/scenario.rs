@@ -37,6 +37,10 @@ pub struct Scenario {
     /// `[power]`: optional hourly power model (an extension; absent = the flat price of `[site]`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub power: Option<Power>,
+    /// `[dispatch]`: optional hour-by-hour dispatch rules (credits, minimum run/off hours, 4CP) used by
+    /// `hashpivot dispatch`; absent = the documented defaults of `crate::power::DispatchConfig`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispatch: Option<crate::power::DispatchConfig>,
 }
 
 /// `[run]`.
@@ -439,6 +443,7 @@ impl Default for Scenario {
             ai: Ai::default(),
             strategy: Strategy::default(),
             power: None,
+            dispatch: None,
         }
     }
 }
@@ -943,6 +948,17 @@ impl Scenario {
                 if let Err(why) = crate::power::check_source(h) {
                     v.push("power.hourly", format!("{h:?}"), why);
                 }
+            }
+        }
+        if let Some(d) = &s.dispatch {
+            match d.validate() {
+                Err(crate::power::PowerError::Invalid {
+                    field,
+                    value,
+                    allowed,
+                }) => v.push(&field, value, allowed),
+                Err(e) => v.push("dispatch", "(table)", e.to_string()),
+                Ok(()) => {}
             }
         }
         if v.errors.is_empty() {
