@@ -91,6 +91,20 @@ fn main() -> ExitCode {
         Err(e) => {
             // clap prints help/version to stdout with exit 0, and usage errors to stderr with exit 2.
             let _ = e.print();
+            // A script that asked for `--json` still gets exactly one JSON document on a usage error.
+            let is_usage_error = e.use_stderr();
+            if is_usage_error && std::env::args_os().any(|a| a == "--json") {
+                let msg = e.render().to_string();
+                let first = msg
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .trim_start_matches("error: ");
+                println!(
+                    "{}",
+                    serde_json::json!({"error": first, "kind": "bad_input"})
+                );
+            }
             return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
         }
     };

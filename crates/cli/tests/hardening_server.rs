@@ -412,6 +412,15 @@ fn non_loopback_without_a_token_is_refused_before_binding() {
         err.contains("white space") && !err.contains(spaced),
         "{err}"
     );
+    // `--help` never shows the token from the environment.
+    let out = common::hashpivot(dir.path())
+        .env("HASHPIVOT_TOKEN", "env-token-must-stay-hidden-42")
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = common::stdout(&out);
+    assert!(help.contains("HASHPIVOT_TOKEN") && !help.contains("env-token-must-stay-hidden-42"));
     for (flag, v) in [("--max-queue", "0"), ("--request-timeout", "0")] {
         let out = common::hashpivot(dir.path())
             .args(["serve", "--addr", "127.0.0.1:0", flag, v])

@@ -429,7 +429,43 @@ row!(
     "strategy.tranches = 0: allowed 1 <= tranches <= 1000"
 );
 row!(strategy_decide_months, "strategy.decide_months", "[strategy]\ndecide_months = 1000\n", "strategy.decide_months = 1000: allowed 0 <= months <= 180 (decision days must fall inside the horizon)");
-row!(power_hourly, "power.hourly", "[power]\nhourly = \"pjm:X:2024\"\n", "power.hourly = \"pjm:X:2024\": allowed \"market:node:year\", e.g. \"ercot:HB_WEST:2024\" (market ercot, year 2000..=2100)");
+row!(power_hourly, "power.hourly", "[power]\nhourly = \"pjm:X:2024\"\n", "power.hourly = \"pjm:X:2024\": allowed \"pjm:X:2024\" is not an ERCOT series name; use ercot:HUB:YEAR or ercot:HUB:FIRST-LAST (e.g. ercot:HB_WEST:2024, ercot:HB_WEST:2021-2025)");
+row!(
+    dispatch_credit_usd_mwh,
+    "dispatch.credit_usd_mwh",
+    "[dispatch]\ncredit_usd_mwh = -1\n",
+    "dispatch.credit_usd_mwh = -1: allowed 0 <= x <= 10000 $/MWh"
+);
+row!(
+    dispatch_min_run_hours,
+    "dispatch.min_run_hours",
+    "[dispatch]\nmin_run_hours = 0\n",
+    "dispatch.min_run_hours = 0: allowed 1 <= hours <= 168 (1 = no constraint)"
+);
+row!(
+    dispatch_min_off_hours,
+    "dispatch.min_off_hours",
+    "[dispatch]\nmin_off_hours = 169\n",
+    "dispatch.min_off_hours = 169: allowed 1 <= hours <= 168 (1 = no constraint)"
+);
+row!(
+    dispatch_fourcp_hours,
+    "dispatch.fourcp_hours",
+    "[dispatch]\nfourcp_hours = [16, 25]\n",
+    "dispatch.fourcp_hours = 25: allowed hour endings 1 to 24 (HE17 = 16:00-17:00)"
+);
+row!(
+    dispatch_fourcp_weekdays_only,
+    "dispatch.fourcp_weekdays_only",
+    "[dispatch]\nfourcp_weekdays_only = 1\n",
+    "scenario: line 2, column 24 (in [dispatch]): invalid type: integer `1`, expected a boolean"
+);
+row!(
+    dispatch_fourcp_usd_kw_year,
+    "dispatch.fourcp_usd_kw_year",
+    "[dispatch]\nfourcp_usd_kw_year = -1\n",
+    "dispatch.fourcp_usd_kw_year = -1: allowed 0 <= x <= 10000 $/kW-year"
+);
 row!(unknown_key, "(unknown key)", "[site]\npowr_usd_mwh = 3\n", "scenario: line 2, column 1 (in [site]): unknown field `powr_usd_mwh`, expected one of `power_mw`, `power_usd_mwh`, `power_escalator`, `terminal_multiple`");
 row!(
     wrong_type,
@@ -475,6 +511,12 @@ fn every_scenario_key_has_a_row() {
         "mining.fleet[i].hashrate_ths",
         "mining.fleet[i].power_w",
         "power.hourly",
+        "dispatch.credit_usd_mwh",
+        "dispatch.min_run_hours",
+        "dispatch.min_off_hours",
+        "dispatch.fourcp_hours",
+        "dispatch.fourcp_weekdays_only",
+        "dispatch.fourcp_usd_kw_year",
     ] {
         if !doc.contains(&format!("| `{k}` |")) {
             missing.push(k.to_string());

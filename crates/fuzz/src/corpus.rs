@@ -48,6 +48,8 @@ pub fn scenario_toml() -> Vec<String> {
             .to_string(),
         "[strategy]\nkind = \"optimal\"\ntranches = 4\ndecide_months = 12\n[power]\nhourly = \"ercot:HB_WEST:2024\"\n"
             .to_string(),
+        "[dispatch]\ncredit_usd_mwh = 10\nmin_run_hours = 4\nmin_off_hours = 2\nfourcp_hours = [16, 17, 18]\nfourcp_weekdays_only = true\nfourcp_usd_kw_year = 50\n\n[power]\nhourly = \"ercot:HB_WEST:2021-2025\"\n"
+            .to_string(),
     ]
 }
 

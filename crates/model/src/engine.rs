@@ -14,7 +14,7 @@
 // the compiler vectorizes, so the iterator style clippy suggests is not used there.
 #![allow(clippy::needless_range_loop)]
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::scenario::Scenario;
@@ -224,16 +224,17 @@ fn ln_unit_f32(x: f32) -> f32 {
     e * std::f32::consts::LN_2 + (2.0 * s + 2.0 * s * s2 * p)
 }
 
-/// Fills `out` with standard normals from the keyed stream: Box–Muller on 32-bit uniforms, one
-/// `u64` per pair. The uniforms are formed exactly in `f64` (`u1 = (hi + ½)/2^32`, never 0, so
-/// |z| ≤ 6.66; the mass beyond that is 3e-11), then the transform runs in `f32`: its ~1e-7
-/// relative rounding is far below anything a Monte Carlo estimate resolves, and it runs twice as
-/// many lanes per vector with cheaper `ln`, `sqrt` and `sin/cos` (the transform was most of the
-/// engine's time in `f64`). Word `p` of `P` gives `out[p] = r cos θ` and `out[P + p] = r sin θ`.
-/// With `antithetic`, the normals of odd lanes are the negated normals of the even lanes before.
+/// Fills `out` with standard normals from the keyed stream: Box–Muller on 31-bit uniforms, two
+/// `u32` words per pair (the block's `P` pairs take `2P` words: word `p` gives the radius of pair
+/// `p`, word `P + p` its angle). `u1 = (k + ½)/2^31` from the top 31 bits is never 0, so
+/// |z| ≤ 6.62 (the mass beyond is 3e-10). The transform runs in `f32` throughout (16 lanes per
+/// AVX-512 vector, cheap `ln`, `sqrt`, `sin/cos`; it was most of the engine's time in `f64`): its
+/// ~1e-7 relative rounding is far below anything a Monte Carlo estimate resolves. Pair `p` gives
+/// `out[p] = r cos θ` and `out[P + p] = r sin θ`. With `antithetic`, the normals of odd lanes are
+/// the negated normals of the even lanes before.
 #[inline(always)]
 pub fn fill_normals(
-    rng: &mut ChaCha8Rng,
+    rng: &mut BlockStream,
     scratch: &mut NormalScratch,
     out: &mut [f64],
     antithetic: bool,
@@ -241,56 +242,46 @@ pub fn fill_normals(
     let lanes = out.len();
     let m = if antithetic { lanes.div_ceil(2) } else { lanes };
     let pairs = m.div_ceil(2);
-    scratch.words.resize(pairs, 0);
+    scratch.words.resize(2 * pairs, 0);
     rng.fill(&mut scratch.words[..]);
-    let direct = !antithetic && lanes == 2 * pairs;
-    if !direct {
-        scratch.z.resize(2 * pairs, 0.0);
-    }
-    let z: &mut [f64] = if direct {
-        out
-    } else {
-        &mut scratch.z[..2 * pairs]
-    };
-    const INV32: f64 = 1.0 / 4_294_967_296.0;
-    const TWO52: f64 = 4_503_599_627_370_496.0;
-    let words = &scratch.words[..pairs];
-    let (zc, zs) = z.split_at_mut(pairs);
-    let (zc, zs) = (&mut zc[..pairs], &mut zs[..pairs]);
-    for p in 0..pairs {
-        let w = words[p];
-        // Exact u32 → f64 through the bits of 2^52 + u (vectorizes without AVX-512).
-        let hi = f64::from_bits(0x4330_0000_0000_0000 | (w >> 32)) - TWO52;
-        let lo = f64::from_bits(0x4330_0000_0000_0000 | (w & 0xffff_ffff)) - TWO52;
-        // Rounded to f32: u1 stays in (0, 1] (1 gives r = 0), u2 in [0, 1].
-        let u1 = ((hi + 0.5) * INV32) as f32;
-        let u2 = (lo * INV32) as f32;
-        let rad = (-2.0 * ln_unit_f32(u1)).sqrt();
-        let (sn, cs) = sincos_turn_f32(u2);
-        zc[p] = (rad * cs) as f64;
-        zs[p] = (rad * sn) as f64;
-    }
-    if direct {
-        return;
+    scratch.z.resize(2 * pairs, 0.0);
+    const INV31: f32 = 1.0 / 2_147_483_648.0;
+    {
+        let (w1, w2) = scratch.words[..2 * pairs].split_at(pairs);
+        let (w1, w2) = (&w1[..pairs], &w2[..pairs]);
+        let (zc, zs) = scratch.z[..2 * pairs].split_at_mut(pairs);
+        let (zc, zs) = (&mut zc[..pairs], &mut zs[..pairs]);
+        for p in 0..pairs {
+            // i32 → f32 is one instruction on every x86-64 (u32 → f32 is not); exact below 2^24,
+            // so the small u1 of the tails keep all their bits. u1 in (0, 1] (1 gives r = 0).
+            let u1 = (((w1[p] >> 1) as i32) as f32 + 0.5) * INV31;
+            let u2 = (((w2[p] >> 1) as i32) as f32) * INV31;
+            let rad = (-2.0 * ln_unit_f32(u1)).sqrt();
+            let (sn, cs) = sincos_turn_f32(u2);
+            zc[p] = rad * cs;
+            zs[p] = rad * sn;
+        }
     }
     let z = &scratch.z[..2 * pairs];
     if antithetic {
         for (o, &g) in out.chunks_mut(2).zip(z.iter()) {
-            o[0] = g;
+            o[0] = g as f64;
             if o.len() > 1 {
-                o[1] = -g;
+                o[1] = -g as f64;
             }
         }
     } else {
-        out.copy_from_slice(&z[..lanes]);
+        for (o, &g) in out.iter_mut().zip(z.iter()) {
+            *o = g as f64;
+        }
     }
 }
 
 /// Reusable buffers of [`fill_normals`].
 #[derive(Debug, Clone, Default)]
 pub struct NormalScratch {
-    words: Vec<u64>,
-    z: Vec<f64>,
+    words: Vec<u32>,
+    z: Vec<f32>,
 }
 
 /// What the machines pay for power on one day: the single place where an hourly power model plugs
@@ -348,6 +339,129 @@ pub fn block_rng(seed: u64, block: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(block);
     rng
+}
+
+/// The ChaCha8 keystream of one block, generated 16 ChaCha blocks (1 KiB) at a time with the
+/// 16 blocks in lanes, so the rounds run as plain `u32` lane loops that the compiler vectorizes
+/// (one AVX-512 vector holds a word of all 16 blocks; `rand_chacha` computes 4 blocks per AVX2
+/// pass and was a fifth of the engine's time).
+///
+/// The key, nonce and counter are those of [`block_rng`]`(seed, block)` (key from
+/// `seed_from_u64`, stream `block`, block counter from 0), so ChaCha block `c` is exactly
+/// `rand_chacha`'s block `c`; only the order in which words are handed out differs: each group of
+/// 16 blocks `16g .. 16g+15` yields word 0 of all 16 blocks, then word 1 of all 16, and so on
+/// (a fixed permutation of the keystream: the words are just as uniform and independent).
+#[derive(Debug, Clone)]
+pub struct BlockStream {
+    key: [u32; 8],
+    nonce: [u32; 2],
+    /// Next ChaCha block counter.
+    counter: u64,
+    buf: [u32; 256],
+    /// Next unread word of `buf` (256 = empty).
+    pos: usize,
+}
+
+impl BlockStream {
+    /// The stream of block `block` for `seed`.
+    pub fn new(seed: u64, block: u64) -> Self {
+        let s = block_rng(seed, block).get_seed();
+        let mut key = [0u32; 8];
+        for (k, c) in key.iter_mut().zip(s.chunks_exact(4)) {
+            *k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        }
+        BlockStream {
+            key,
+            nonce: [block as u32, (block >> 32) as u32],
+            counter: 0,
+            buf: [0; 256],
+            pos: 256,
+        }
+    }
+
+    /// Fills `out` with the next words of the stream.
+    #[inline(always)]
+    pub fn fill(&mut self, out: &mut [u32]) {
+        let mut out = out;
+        // Leftover words of the last group first.
+        if self.pos < 256 {
+            let k = (256 - self.pos).min(out.len());
+            out[..k].copy_from_slice(&self.buf[self.pos..self.pos + k]);
+            self.pos += k;
+            out = &mut out[k..];
+        }
+        let mut chunks = out.chunks_exact_mut(256);
+        for c in &mut chunks {
+            let c: &mut [u32; 256] = c.try_into().expect("chunk of 256");
+            chacha8_x16(&self.key, self.nonce, self.counter, c);
+            self.counter += 16;
+        }
+        let rest = chunks.into_remainder();
+        if !rest.is_empty() {
+            let mut buf = [0u32; 256];
+            chacha8_x16(&self.key, self.nonce, self.counter, &mut buf);
+            self.counter += 16;
+            self.buf = buf;
+            let k = rest.len();
+            rest.copy_from_slice(&self.buf[..k]);
+            self.pos = k;
+        }
+    }
+}
+
+/// ChaCha with 8 rounds (RFC 8439's block function with 4 double rounds, 64-bit counter in words
+/// 12–13, 64-bit nonce in words 14–15, as `rand_chacha`) of blocks `counter .. counter + 16`,
+/// written word-major: `out[16 w + l]` is word `w` of block `counter + l`.
+#[inline(always)]
+fn chacha8_x16(key: &[u32; 8], nonce: [u32; 2], counter: u64, out: &mut [u32; 256]) {
+    const C: [u32; 4] = [0x6170_7865, 0x3320_646e, 0x7962_2d32, 0x6b20_6574];
+    // The input block of word `w` (all lanes but the counter words are the same); built twice
+    // (state, final addition) rather than copied, which keeps it in registers.
+    let input = |w: usize, l: usize| -> u32 {
+        let c = counter.wrapping_add(l as u64);
+        match w {
+            0..=3 => C[w],
+            4..=11 => key[w - 4],
+            12 => c as u32,
+            13 => (c >> 32) as u32,
+            14 => nonce[0],
+            _ => nonce[1],
+        }
+    };
+    let mut x = [[0u32; 16]; 16];
+    for w in 0..16 {
+        for l in 0..16 {
+            x[w][l] = input(w, l);
+        }
+    }
+    #[inline(always)]
+    fn qr(x: &mut [[u32; 16]; 16], a: usize, b: usize, c: usize, d: usize) {
+        for l in 0..16 {
+            x[a][l] = x[a][l].wrapping_add(x[b][l]);
+            x[d][l] = (x[d][l] ^ x[a][l]).rotate_left(16);
+            x[c][l] = x[c][l].wrapping_add(x[d][l]);
+            x[b][l] = (x[b][l] ^ x[c][l]).rotate_left(12);
+            x[a][l] = x[a][l].wrapping_add(x[b][l]);
+            x[d][l] = (x[d][l] ^ x[a][l]).rotate_left(8);
+            x[c][l] = x[c][l].wrapping_add(x[d][l]);
+            x[b][l] = (x[b][l] ^ x[c][l]).rotate_left(7);
+        }
+    }
+    for _ in 0..4 {
+        qr(&mut x, 0, 4, 8, 12);
+        qr(&mut x, 1, 5, 9, 13);
+        qr(&mut x, 2, 6, 10, 14);
+        qr(&mut x, 3, 7, 11, 15);
+        qr(&mut x, 0, 5, 10, 15);
+        qr(&mut x, 1, 6, 11, 12);
+        qr(&mut x, 2, 7, 8, 13);
+        qr(&mut x, 3, 4, 9, 14);
+    }
+    for w in 0..16 {
+        for l in 0..16 {
+            out[16 * w + l] = x[w][l].wrapping_add(input(w, l));
+        }
+    }
 }
 
 /// Per-run constants of the process: computed once, shared by every path and thread.
@@ -589,7 +703,7 @@ impl Prepared {
         f: &mut C,
     ) {
         let n = lanes.min(BLOCK);
-        let mut rng = block_rng(seed, block);
+        let mut rng = BlockStream::new(seed, block);
         let mut scratch = NormalScratch::default();
         let v = |x: f64| vec![x; n];
         let mut ln_s = v(self.s0.ln());
@@ -612,7 +726,7 @@ impl Prepared {
         // also BTC per TH/s per day per BTC of reward (`86400 · 1e12 / (D · 2^32)`, the same
         // number): it changes only at a retarget, so the division leaves the daily loop.
         let mut kb = v(K_BLOCKS / self.d0);
-        let mut hits = vec![0u32; n];
+        let mut hits = vec![0u8; n];
         // Without fee volatility `x` stays at its long-run level exactly (x0 = ln btc_per_block).
         let fee_const = self.fee_sig == 0.0;
         let fee_fixed = fast_exp(self.x0);
@@ -631,6 +745,7 @@ impl Prepared {
                     &mut b[..n],
                     &mut sub[..n],
                 );
+                let (r, hv) = (&mut r[..n], &mut hv[..n]);
                 for i in 0..n {
                     s[i] = fast_exp(ln_s[i]);
                     fees[i] = if fee_const { fee_fixed } else { fast_exp(x[i]) };
@@ -638,20 +753,17 @@ impl Prepared {
                     b[i] = hr[i] * kb[i];
                     sub[i] = era_sub[i];
                     split |= h[i] + b[i] > era_end[i];
+                    r[i] = sub[i] + fees[i];
+                    // `kb` is also BTC per TH/s per day per BTC of reward (see above).
+                    hv[i] = r[i] * kb[i];
                 }
             }
-            // Halving inside the day: exact split (rare, scalar).
+            // Halving inside the day: exact split (rare, scalar), and the reward from it.
             for i in 0..if split { n } else { 0 } {
                 if h[i] + b[i] > era_end[i] {
                     sub[i] = mean_subsidy(h[i], b[i]);
-                }
-            }
-            {
-                let (sub, fees, kh, r, hv) =
-                    (&sub[..n], &fees[..n], &kb[..n], &mut r[..n], &mut hv[..n]);
-                for i in 0..n {
                     r[i] = sub[i] + fees[i];
-                    hv[i] = r[i] * kh[i];
+                    hv[i] = r[i] * kb[i];
                 }
             }
             f.day(&LaneDay {
@@ -684,7 +796,7 @@ impl Prepared {
             {
                 let (h, b, r, e_start) = (&h[..n], &b[..n], &r[..n], &e_start[..n]);
                 let (zs, zh, zf, z2) = (&zs[..n], &zh[..n], &zf[..n], &z2[..n]);
-                let e_days = &mut e_days[..n];
+                let (e_days, hit_of) = (&mut e_days[..n], &mut hits[..n]);
                 let (ln_h, ln_s, x, ln_l) =
                     (&mut ln_h[..n], &mut ln_s[..n], &mut x[..n], &mut ln_l[..n]);
                 for i in 0..n {
@@ -692,6 +804,7 @@ impl Prepared {
                     // scalar); the others count one more day.
                     let hit = h[i] + b[i] >= e_start[i] + EPOCH_BLOCKS;
                     retarget |= hit;
+                    hit_of[i] = hit as u8;
                     e_days[i] = if hit { e_days[i] } else { e_days[i] + 1.0 };
                     // 2. Hashrate toward the break-even hashrate, asymmetric speeds.
                     let ln_hstar = fast_ln(r[i]) + ln_s[i] + c_t;
@@ -712,24 +825,29 @@ impl Prepared {
             }
             // 1. Epoch, for the lanes that complete it today (at most one retarget per day):
             // φ = (E + 2016 - h) / b, T = e + φ, D' = D · 14 / clamp(T, 3.5, 56), e' = 1 - φ.
-            // About one lane in 14 retargets on a given day: collect them first (branch-free), so
-            // the divisions run only for those lanes.
+            // About one lane in 14 retargets on a given day: the step loop marked them (one byte
+            // per lane), and the set bytes are visited eight lanes at a time, so the divisions run
+            // only for those lanes and the scan has no per-lane branch.
             if retarget {
-                let (h, b, e_start_r) = (&h[..n], &b[..n], &e_start[..n]);
-                let idx = &mut hits[..n];
-                let mut cnt = 0usize;
-                for i in 0..n {
-                    idx[cnt] = i as u32;
-                    cnt += (h[i] + b[i] >= e_start_r[i] + EPOCH_BLOCKS) as usize;
-                }
-                for &i in &hits[..cnt] {
-                    let i = i as usize;
-                    let phi = (e_start[i] + EPOCH_BLOCKS - h[i]) / b[i];
-                    let span = e_days[i] + phi;
-                    d[i] = d[i] * 14.0 / span.clamp(3.5, 56.0);
-                    e_start[i] += EPOCH_BLOCKS;
-                    e_days[i] = 1.0 - phi;
-                    kb[i] = K_BLOCKS / d[i];
+                let mut lanes_hit = [0usize; 8];
+                for (c, ch) in hits[..n].chunks(8).enumerate() {
+                    let mut bytes = [0u8; 8];
+                    bytes[..ch.len()].copy_from_slice(ch);
+                    let mut w = u64::from_le_bytes(bytes);
+                    let mut cnt = 0;
+                    while w != 0 {
+                        lanes_hit[cnt] = c * 8 + (w.trailing_zeros() / 8) as usize;
+                        cnt += 1;
+                        w &= w - 1;
+                    }
+                    for &i in &lanes_hit[..cnt] {
+                        let phi = (e_start[i] + EPOCH_BLOCKS - h[i]) / b[i];
+                        let span = e_days[i] + phi;
+                        d[i] = d[i] * 14.0 / span.clamp(3.5, 56.0);
+                        e_start[i] += EPOCH_BLOCKS;
+                        e_days[i] = 1.0 - phi;
+                        kb[i] = K_BLOCKS / d[i];
+                    }
                 }
             }
             let mut cross = false;
@@ -890,9 +1008,40 @@ mod tests {
         assert_eq!(ln_unit_f32(1.0), 0.0);
     }
 
+    /// The wide generator is ChaCha8 itself: its blocks are `rand_chacha`'s blocks for the same
+    /// key and stream, word for word (only handed out word-major within groups of 16 blocks),
+    /// across group boundaries and for fills of any length.
+    #[test]
+    fn block_stream_is_rand_chachas_keystream() {
+        use rand::RngCore;
+        for (seed, block) in [(7u64, 3u64), (42, 0), (1, (1u64 << 32) + 5)] {
+            let mut reference = block_rng(seed, block);
+            let blocks: Vec<[u32; 16]> = (0..48)
+                .map(|_| std::array::from_fn(|_| reference.next_u32()))
+                .collect();
+            let mut st = BlockStream::new(seed, block);
+            let mut got = Vec::new();
+            for len in [5usize, 256, 300, 1, 206] {
+                let mut w = vec![0u32; len];
+                st.fill(&mut w);
+                got.extend(w);
+            }
+            assert_eq!(got.len(), 768);
+            for (i, &g) in got.iter().enumerate() {
+                let (group, r) = (i / 256, i % 256);
+                let (word, lane) = (r / 16, r % 16);
+                assert_eq!(
+                    g,
+                    blocks[16 * group + lane][word],
+                    "{seed} {block} word {i}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn normals_have_unit_moments_and_antithetic_pairs() {
-        let mut rng = block_rng(7, 3);
+        let mut rng = BlockStream::new(7, 3);
         let mut sc = NormalScratch::default();
         let mut z = vec![0.0; 200_000];
         fill_normals(&mut rng, &mut sc, &mut z, false);
@@ -907,15 +1056,15 @@ mod tests {
         let tail = z.iter().filter(|&&x| x < -1.959964).count() as f64 / n;
         assert!((tail - 0.025).abs() < 0.002, "{tail}");
         let mut a = vec![0.0; 9];
-        fill_normals(&mut block_rng(7, 3), &mut sc, &mut a, true);
+        fill_normals(&mut BlockStream::new(7, 3), &mut sc, &mut a, true);
         for k in 0..4 {
             assert_eq!(a[2 * k], -a[2 * k + 1]);
         }
         // Streams are keyed by block.
         let mut b0 = vec![0.0; 4];
         let mut b1 = vec![0.0; 4];
-        fill_normals(&mut block_rng(7, 0), &mut sc, &mut b0, false);
-        fill_normals(&mut block_rng(7, 1), &mut sc, &mut b1, false);
+        fill_normals(&mut BlockStream::new(7, 0), &mut sc, &mut b0, false);
+        fill_normals(&mut BlockStream::new(7, 1), &mut sc, &mut b1, false);
         assert_ne!(b0, b1);
     }
 }

@@ -8,7 +8,8 @@
 //!   constant-time over SHA-256 digests, so neither the content nor the length leaks through timing.
 //! - **Host** (without a token): a page on another site can make a browser talk to
 //!   `127.0.0.1:8080` through DNS rebinding (its own name resolving to 127.0.0.1); such requests
-//!   carry that site's name in `Host`. Without a token only IP literals and `localhost` are served.
+//!   carry that site's name in `Host`. Without a token only IP literals and `localhost` are served
+//!   (unless `check_host` is off: `serve --insecure`).
 //! - **Origin** (POST): a cross-site page can send a "simple" POST (e.g. `text/plain`) without a
 //!   preflight; browsers add `Origin`, so a POST whose `Origin` names another host is refused.
 //! - **In flight**: each request holds a permit while its handler runs; past the cap the answer is
@@ -185,7 +186,7 @@ pub async fn guard(State(st): State<Arc<AppState>>, req: Request, next: Next) ->
         .and_then(|h| h.to_str().ok())
         .map(host_name);
     match &st.limits.token {
-        None => {
+        None if st.limits.check_host => {
             if let Some(h) = host.as_deref().filter(|h| !host_is_literal(h)) {
                 return ApiError::new(
                     StatusCode::FORBIDDEN,
@@ -213,7 +214,7 @@ pub async fn guard(State(st): State<Arc<AppState>>, req: Request, next: Next) ->
                 return r;
             }
         }
-        Some(_) => {}
+        _ => {}
     }
     if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {

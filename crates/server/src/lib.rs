@@ -10,6 +10,7 @@
 //! that the document and the router agree both ways.
 
 pub mod api;
+pub mod conn;
 pub mod engine;
 pub mod error;
 pub mod guard;
@@ -68,7 +69,10 @@ pub async fn serve_on(
     state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    let idle = state.limits.idle_timeout;
+    let max = state.limits.max_connections;
     let (router, _) = build_router(state);
+    let listener = conn::CappedListener::new(listener, max, idle);
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await?;

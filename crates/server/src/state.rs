@@ -41,6 +41,13 @@ pub struct Limits {
     pub max_in_flight: usize,
     /// Open event streams (`/api/runs/{id}/events`) at most; more get 503 with `Retry-After`.
     pub max_streams: usize,
+    /// Open connections at most; more wait in the kernel's backlog ([`crate::conn`]).
+    pub max_connections: usize,
+    /// A connection without traffic for this long is closed (keep it above `request_timeout`).
+    pub idle_timeout: Duration,
+    /// Without a token, serve only `Host` headers that are IP literals or `localhost` (DNS
+    /// rebinding protection; [`crate::guard`]). `serve --insecure` turns it off.
+    pub check_host: bool,
     /// When set, every `/api` route requires this bearer token ([`crate::guard`]).
     pub token: Option<Token>,
 }
@@ -54,8 +61,11 @@ impl Default for Limits {
             max_queue: 16,
             sensitivity_delta: 0.2,
             request_timeout: Duration::from_secs(30),
-            max_in_flight: 256,
+            max_in_flight: 64,
             max_streams: 64,
+            max_connections: 512,
+            idle_timeout: Duration::from_secs(60),
+            check_host: true,
             token: None,
         }
     }

@@ -25,7 +25,8 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub request_timeout: u64,
     /// Require `Authorization: Bearer TOKEN` on every /api route (never printed). Needed to listen
-    /// on an address other than loopback.
+    /// on an address other than loopback. Prefer $HASHPIVOT_TOKEN: command lines are visible to
+    /// other users of the machine.
     #[arg(
         long,
         env = "HASHPIVOT_TOKEN",
@@ -99,7 +100,11 @@ pub fn run(args: &ServeArgs, g: &Global) -> anyhow::Result<()> {
         workers: args.workers,
         max_queue: args.max_queue,
         request_timeout: std::time::Duration::from_secs(args.request_timeout),
+        // An idle connection must outlive the slowest allowed request.
+        idle_timeout: std::time::Duration::from_secs(args.request_timeout.max(55) + 5),
         token,
+        // --insecure serves the network by name too (the user accepted that anyone may connect).
+        check_host: !args.insecure,
         ..hashpivot_server::Limits::default()
     };
     let auth = if limits.token.is_some() {
