@@ -58,10 +58,8 @@ fn csv_edge_inputs() {
 /// `scenario_json`: a JSON scenario with `run.seed` above i64::MAX validates, but TOML cannot hold
 /// the seed, and `Scenario::to_toml_string` swallows the error and returns "" — so the server's
 /// scenario check returns `"toml": ""` and `calibrate --out` would write a file without the
-/// scenario. Fix (scenario engine, `crates/model/src/scenario.rs`): validate
-/// `0 <= run.seed <= 9223372036854775807` and/or make `to_toml_string` return a Result.
+/// scenario. Fixed: `validate` refuses `run.seed` above 9223372036854775807.
 #[test]
-#[ignore = "scenario.rs: run.seed > i64::MAX passes validate but cannot be written as TOML (reported)"]
 fn json_seed_above_i64_max_round_trips_through_toml() {
     let mut j = serde_json::to_value(Scenario::default()).unwrap();
     j["run"]["seed"] = serde_json::json!(u64::MAX);

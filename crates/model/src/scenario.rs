@@ -546,6 +546,14 @@ impl Scenario {
                 format!("1 <= paths <= {MAX_PATHS}"),
             );
         }
+        // TOML integers are i64: a larger seed could not be written back to a scenario file.
+        if s.run.seed > i64::MAX as u64 {
+            v.push(
+                "run.seed",
+                s.run.seed.to_string(),
+                format!("0 <= seed <= {}", i64::MAX),
+            );
+        }
         if s.chain.height > 13_440_000 {
             v.push(
                 "chain.height",
@@ -946,7 +954,14 @@ impl Scenario {
         if let Some(p) = &s.power {
             if let Some(h) = &p.hourly {
                 if let Err(why) = crate::power::check_source(h) {
-                    v.push("power.hourly", format!("{h:?}"), why);
+                    v.push(
+                        "power.hourly",
+                        format!("{h:?}"),
+                        format!(
+                            "an hourly price source \"ercot:HUB:YEAR\", \"ercot:HUB:FIRST-LAST\" \
+                             or \"flat:USD_MWH\" ({why})"
+                        ),
+                    );
                 }
             }
         }
