@@ -22,7 +22,7 @@ use crate::scenario::Scenario;
 /// Paths per block. Each block has its own keyed random stream (`ChaCha8Rng::seed_from_u64(seed)`
 /// then `set_stream(block)`), so a result never depends on how blocks are spread over threads or
 /// machines. Changing this constant changes the numbers for a seed.
-pub const BLOCK: usize = 1024;
+pub const BLOCK: usize = 256;
 
 /// `2^32`, the expected hashes per unit of difficulty.
 pub const TWO32: f64 = 4_294_967_296.0;

@@ -47,6 +47,10 @@ impl std::fmt::Debug for RpcAuth {
 pub struct RpcClient {
     url: String,
     authorization: Option<String>,
+    /// Every form of the credentials that could come back in a node's (or proxy's) answer: the
+    /// password, `user:password` and the Basic value. Errors quote the node's text, so they are
+    /// redacted with these before they reach the user.
+    secrets: Vec<String>,
     agent: ureq::Agent,
     timeout: Duration,
     next_id: Cell<u64>,
@@ -121,15 +125,21 @@ impl RpcClient {
             RpcAuth::Cookie(p) => Some(read_cookie(&p)?),
             RpcAuth::None => in_url,
         };
+        let mut secrets = Vec::new();
         let authorization = creds.map(|(u, p)| {
-            format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
-            )
+            let basic = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
+            secrets.push(basic.clone());
+            secrets.push(format!("{u}:{p}"));
+            secrets.push(p);
+            format!("Basic {basic}")
         });
+        // Longest first, so `user:password` is hidden whole rather than leaving `user:`.
+        secrets.retain(|x| !x.is_empty());
+        secrets.sort_by_key(|x| std::cmp::Reverse(x.len()));
         Ok(RpcClient {
             url: clean,
             authorization,
+            secrets,
             agent: agent(timeout),
             timeout,
             next_id: Cell::new(1),
@@ -178,7 +188,7 @@ impl RpcClient {
                         url: self.url.clone(),
                         status,
                         what: method.to_string(),
-                        body: snippet(&text),
+                        body: snippet(&self.redact(&text)),
                     });
                 }
                 return Err(self.json_err(method, e.to_string(), &text));
@@ -188,11 +198,11 @@ impl RpcClient {
             return Err(SourceError::Rpc {
                 method: method.to_string(),
                 code: err.get("code").and_then(Value::as_i64).unwrap_or(0),
-                message: err
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("(no message)")
-                    .to_string(),
+                message: self.redact(
+                    err.get("message")
+                        .and_then(Value::as_str)
+                        .unwrap_or("(no message)"),
+                ),
             });
         }
         if status >= 300 {
@@ -200,7 +210,7 @@ impl RpcClient {
                 url: self.url.clone(),
                 status,
                 what: method.to_string(),
-                body: snippet(&text),
+                body: snippet(&self.redact(&text)),
             });
         }
         let result = v
@@ -208,6 +218,17 @@ impl RpcClient {
             .cloned()
             .ok_or_else(|| self.json_err(method, "no `result` member".to_string(), &text))?;
         serde_json::from_value(result).map_err(|e| self.json_err(method, e.to_string(), &text))
+    }
+
+    /// Replaces every form of the credentials in `text` by `<hidden>`.
+    fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for secret in &self.secrets {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), "<hidden>");
+            }
+        }
+        out
     }
 
     fn io_err(&self, method: &str, e: std::io::Error) -> SourceError {
@@ -233,8 +254,8 @@ impl RpcClient {
         SourceError::Json {
             url: self.url.clone(),
             what: method.to_string(),
-            message,
-            body: snippet(body),
+            message: self.redact(&message),
+            body: snippet(&self.redact(body)),
         }
     }
 
