@@ -158,7 +158,11 @@ fn zero_price_and_zero_difficulty_are_rejected() {
 #[test]
 fn huge_difficulty_is_finite() {
     finite("[chain]\ndifficulty = 1e30\n");
-    finite("[chain]\ndifficulty = 1e30\nhashrate_ehs = 1e9\n");
+    // 1e9 EH/s is 1e-10 of this difficulty's 600-s hashrate: refused, naming the key.
+    finite_or_named(
+        "[chain]\ndifficulty = 1e30\nhashrate_ehs = 1e9\n",
+        "chain.hashrate_ehs",
+    );
 }
 
 #[test]
@@ -167,15 +171,22 @@ fn minimum_difficulty_with_a_matching_hashrate_is_finite() {
     finite("[chain]\ndifficulty = 1\nhashrate_ehs = 7.158278826666667e-12\n");
 }
 
-/// Engine bug reported to the lead (owner: the scenario engine): with `chain.difficulty = 1e2`
-/// and the default (shipped) network hashrate, blocks come ~1e12 times too fast and
-/// `engine::mean_subsidy` walks the day's blocks one 210,000-block halving piece at a time, past
-/// the 64th halving, so `simulate --paths 20` runs for minutes to hours (1e3: 37 s, 1e4: 3 s).
+/// Regression: with a tiny `chain.difficulty` and a hashrate far above it, blocks come ~1e12 times
+/// too fast and `engine::mean_subsidy` used to walk the day's blocks one 210,000-block halving at a
+/// time past the 64th halving (minutes to hours); it now stops where the subsidy ends.
 #[test]
-#[ignore = "engine: tiny difficulty with the default hashrate hangs in engine::mean_subsidy (reported)"]
 fn tiny_difficulty_with_default_hashrate_finishes() {
     finite_or_named("[chain]\ndifficulty = 1\n", "chain.difficulty");
-    finite_or_named("[chain]\ndifficulty = 100\n", "chain.difficulty");
+    // A hashrate that does not match the difficulty (given explicitly; absent, it defaults to
+    // the difficulty's own 600-s hashrate, MODEL.md §3).
+    finite_or_named(
+        "[chain]\ndifficulty = 100\nhashrate_ehs = 900\n",
+        "chain.hashrate_ehs",
+    );
+    finite_or_named(
+        "[chain]\ndifficulty = 1\nhashrate_ehs = 900\n",
+        "chain.hashrate_ehs",
+    );
 }
 
 #[test]
@@ -192,11 +203,10 @@ fn huge_fees_are_finite() {
     finite("[fees]\nvol = 10\n");
 }
 
-/// Engine bug reported to the lead (owner: the scenario engine): fee vol 10 with no mean
-/// reversion (`fees.speed = 0`) lets the fee level, and with it the break-even hashrate and the
-/// difficulty, grow to infinity: `bands.difficulty.p95` holds `null` (inf) in later years.
+/// Fee vol 10 with no mean reversion (`fees.speed = 0`) lets the fee level, and with it the
+/// break-even hashrate and the difficulty, grow past f64: a clear error naming the keys, never
+/// `null` (inf) in the bands.
 #[test]
-#[ignore = "engine: difficulty band overflows to inf with fees vol 10, speed 0 (reported)"]
 fn huge_fees_with_max_vol_and_no_reversion_are_finite() {
     finite_or_named(
         "[fees]\nbtc_per_block = 1000\nvol = 10\nspeed = 0\n",
@@ -206,12 +216,10 @@ fn huge_fees_with_max_vol_and_no_reversion_are_finite() {
     finite_or_named("[fees]\nvol = 10\nspeed = 0\n", "fees");
 }
 
-/// Engine bug reported to the lead (owner: the scenario engine), found by the engine fuzz target
-/// (`crates/fuzz/tests/fuzz_engine.rs`): a spot price of 1e12 (allowed) with a fast hashrate
-/// response drives the break-even hashrate, and with it the difficulty, to infinity:
-/// `speed_up = 100` gives `null` in `bands.difficulty`, `speed_up = 365` NaN NPVs in `results`.
+/// Found by the engine fuzz target (`crates/fuzz/tests/fuzz_engine.rs`): a spot price of 1e12
+/// (allowed) with a fast hashrate response drives the difficulty past f64; the run stops with an
+/// error naming the keys instead of printing `null` or NaN.
 #[test]
-#[ignore = "engine: spot 1e12 with hashrate.speed_up 100..365 gives inf difficulty / NaN NPV (reported)"]
 fn huge_spot_with_fast_hashrate_response_is_finite() {
     finite_or_named(
         "[price]\nspot = 1e12\n[hashrate]\nspeed_up = 100\n",

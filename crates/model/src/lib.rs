@@ -35,6 +35,18 @@ pub enum ModelError {
         /// What is allowed.
         allowed: String,
     },
+    /// The scenario's values, though each is in range, drive a result past the range of f64
+    /// (bad input: the combination is too extreme to compute).
+    #[error(
+        "the scenario is too extreme to compute: {what} (the values are each in range, but together \
+         they overflow; lower the volatilities (price.vol, fees.vol, hashrate.vol, ai.lease_vol), the \
+         hashrate response (hashrate.speed_up, hashrate.speed_down) or the levels (price.spot, \
+         fees.btc_per_block); fees.speed > 0 keeps fees from drifting without bound)"
+    )]
+    NonFinite {
+        /// The first non-finite figure, e.g. `bands.difficulty.p95 in year 12 = inf`.
+        what: String,
+    },
     /// An internal failure (not the user's input).
     #[error("internal error: {0}")]
     Internal(String),

@@ -64,11 +64,12 @@ pub struct Chain {
     /// Difficulty of the current epoch.
     pub difficulty: f64,
     /// Network hashrate, EH/s. Absent: `difficulty * 2^32 / 600 / 1e18` (the hashrate at which blocks
-    /// come every 600 s).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// come every 600 s). A `[chain]` table that leaves it out gets that formula (MODEL.md §3), not
+    /// the embedded default's value, hence the field-level `default` (= `None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hashrate_ehs: Option<f64>,
-    /// Days elapsed in the current epoch. Absent: `(height - epoch_start) / 144`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Days elapsed in the current epoch. Absent: `(height - epoch_start) / 144` (same rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub epoch_elapsed_days: Option<f64>,
 }
 
@@ -570,6 +571,24 @@ impl Scenario {
         );
         if let Some(h) = s.chain.hashrate_ehs {
             v.range_open_low("chain.hashrate_ehs", h, 0.0, 1e9, "0 < x <= 1e9 EH/s");
+            // A hashrate a million times off the difficulty's own is not a market state: blocks
+            // would come ~1e9 times a day and the (one-retarget-a-day) epoch rule could never catch
+            // up, so the run would end in an overflow instead of an answer.
+            let d = s.chain.difficulty;
+            let implied = d * 4_294_967_296.0 / 600.0 / 1e18;
+            if h > 0.0 && h.is_finite() && d.is_finite() && d >= 1.0 {
+                let ratio = h / implied;
+                if !(1e-3..=1e3).contains(&ratio) {
+                    v.push(
+                        "chain.hashrate_ehs",
+                        h.to_string(),
+                        format!(
+                            "1/1000 to 1000 times the hashrate at which chain.difficulty = {d} gives \
+                             600-s blocks ({implied:.6e} EH/s)"
+                        ),
+                    );
+                }
+            }
         }
         if let Some(e) = s.chain.epoch_elapsed_days {
             v.range(

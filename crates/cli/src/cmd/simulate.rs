@@ -56,9 +56,10 @@ pub fn load_scenario(path: Option<&Path>) -> anyhow::Result<(Scenario, String)> 
 /// Maps engine errors: bad scenario/options are the user's (exit 2), the rest internal.
 fn model_err(e: ModelError) -> anyhow::Error {
     match e {
-        ModelError::Scenario(_) | ModelError::BadOption { .. } | ModelError::NotImplemented(_) => {
-            bad_input(format!("{e}"))
-        }
+        ModelError::Scenario(_)
+        | ModelError::BadOption { .. }
+        | ModelError::NonFinite { .. }
+        | ModelError::NotImplemented(_) => bad_input(format!("{e}")),
         other => anyhow::Error::new(other),
     }
 }
