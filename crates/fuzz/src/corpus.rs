@@ -63,6 +63,18 @@ pub fn scenario_json() -> Vec<String> {
     ]
 }
 
+/// HTTP API run-request bodies (`POST /api/runs`): with and without a scenario, every option.
+pub fn run_requests() -> Vec<String> {
+    let d = serde_json::to_string(&Scenario::default()).unwrap_or_default();
+    vec![
+        r#"{"strategy":"convert","share":0.5,"paths":2000}"#.to_string(),
+        r#"{"strategy":"sweep","paths":500,"seed":7,"sensitivity":true}"#.to_string(),
+        r#"{"strategy":"optimal","paths":100}"#.to_string(),
+        format!(r#"{{"scenario":{d},"strategy":"mine","paths":1000}}"#),
+        r#"{"scenario":{"price":{"spot":90000}},"share":1}"#.to_string(),
+    ]
+}
+
 /// The first `n` lines of `text` (header included), newline-terminated.
 pub fn first_lines(text: &str, n: usize) -> String {
     let mut s: String = text.lines().take(n).collect::<Vec<_>>().join("\n");

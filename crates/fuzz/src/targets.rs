@@ -449,3 +449,47 @@ pub fn specs(text: &str) -> Check {
     }
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------------
+// HTTP API
+// ---------------------------------------------------------------------------------------------
+
+/// `POST /api/runs` with a JSON body: the body parser, then the plan (the request's overrides
+/// applied to the scenario and every limit checked). Either a runnable, valid plan or a 4xx error
+/// with a message; never a panic or a 5xx.
+pub fn api_run_body(bytes: &[u8]) -> Check {
+    let req = match hashpivot_server::engine::parse_json_request(bytes) {
+        Ok(r) => r,
+        Err(e) => return api_error(&e, "run body"),
+    };
+    match hashpivot_server::engine::plan(req, hashpivot_server::DEFAULT_MAX_PATHS) {
+        Ok(plan) => {
+            ensure(plan.scenario.validate().is_ok(), || {
+                "an accepted plan holds an invalid scenario".to_string()
+            })?;
+            ensure(
+                plan.scenario.run.paths >= 1
+                    && plan.scenario.run.paths <= hashpivot_server::DEFAULT_MAX_PATHS,
+                || {
+                    format!(
+                        "accepted paths {} beyond the limit",
+                        plan.scenario.run.paths
+                    )
+                },
+            )
+        }
+        Err(e) => api_error(&e, "run plan"),
+    }
+}
+
+fn api_error(e: &hashpivot_server::ApiError, what: &str) -> Check {
+    ensure(e.status.is_client_error(), || {
+        format!(
+            "{what}: status {} for bad input (want 4xx): {}",
+            e.status, e.error
+        )
+    })?;
+    ensure(!e.error.trim().is_empty(), || {
+        format!("{what}: empty error message")
+    })
+}

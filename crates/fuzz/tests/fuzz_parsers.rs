@@ -85,6 +85,11 @@ proptest! {
     }
 
     #[test]
+    fn api_run_body(input in mutate::text_input(corpus::run_requests())) {
+        check(targets::api_run_body(&input), &input)?;
+    }
+
+    #[test]
     fn csv_prices(input in mutate::text_input(vec![corpus::prices_csv()])) {
         check(targets::csv(CsvKind::Prices, &input), &input)?;
     }
