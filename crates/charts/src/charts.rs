@@ -901,8 +901,12 @@ impl DistributionChart {
             let col = color(i);
             let _ = write!(
                 doc.out,
-                r#"<g class="hp-hist" data-series="{}">"#,
-                esc(&s.name)
+                r#"<g class="hp-hist" data-series="{}" data-mean="{}" data-p5="{}" data-p50="{}" data-p95="{}">"#,
+                esc(&s.name),
+                s.mean,
+                s.p5,
+                s.p50,
+                s.p95
             );
             for &(lo, hi, density, share) in d {
                 let (x0, x1) = (f.px(lo), f.px(hi));

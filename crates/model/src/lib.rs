@@ -17,7 +17,7 @@ pub mod site;
 pub mod slices;
 
 pub use scenario::{Scenario, ScenarioError, StrategyKind};
-pub use sim::{simulate, Bands, NpvStats, RunConfig, SimOutput, StrategyResult};
+pub use sim::{simulate, Bands, Histogram, NpvStats, RunConfig, SimOutput, StrategyResult};
 
 /// Errors of the engine.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

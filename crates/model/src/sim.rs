@@ -75,10 +75,93 @@ pub struct StrategyResult {
     pub prob_below_mine: f64,
     /// Mean of the worst 5% of NPVs (`ceil(0.05 * paths)` paths).
     pub cvar5: f64,
+    /// Histogram of the per-path NPVs, on bins shared by every strategy of the run (so the
+    /// distributions can be drawn side by side). Absent where the per-path NPVs are not at hand.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub npv_histogram: Option<Histogram>,
     /// Fields only some strategies have (the `optimal` strategy's out-of-sample value, policy and
     /// boundary), serialized inline with the others; `None` for the rest.
     #[serde(flatten)]
     pub extra: Option<serde_json::Value>,
+}
+
+/// Counts of per-path NPVs in equal-width bins.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Histogram {
+    /// `bins + 1` increasing bin edges, USD. The bins span the 0.5th to 99.5th percentile of all
+    /// strategies' NPVs pooled; a bin holds values `>= edges[i]` and `< edges[i+1]` (the last bin
+    /// also holds its upper edge).
+    pub edges: Vec<f64>,
+    /// Paths per bin.
+    pub counts: Vec<u64>,
+    /// Paths below the first edge.
+    pub below: u64,
+    /// Paths above the last edge.
+    pub above: u64,
+}
+
+/// Number of bins of [`Histogram`]s.
+pub const HISTOGRAM_BINS: usize = 40;
+
+/// Histograms of several NPV samples on common bins: from the lowest 0.5th percentile to the highest
+/// 99.5th percentile among the samples, [`HISTOGRAM_BINS`] equal bins. When every value is the same
+/// (a zero-volatility run) there is one bin around it.
+pub fn histograms(samples: &[&[f64]]) -> Vec<Histogram> {
+    let pct = |xs: &[f64], p: f64| -> f64 {
+        let mut v: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
+        if v.is_empty() {
+            return f64::NAN;
+        }
+        let k = ((p * (v.len() - 1) as f64).round() as usize).min(v.len() - 1);
+        let (_, x, _) = v.select_nth_unstable_by(k, f64::total_cmp);
+        *x
+    };
+    let lo = samples
+        .iter()
+        .map(|s| pct(s, 0.005))
+        .filter(|x| x.is_finite())
+        .fold(f64::INFINITY, f64::min);
+    let hi = samples
+        .iter()
+        .map(|s| pct(s, 0.995))
+        .filter(|x| x.is_finite())
+        .fold(f64::NEG_INFINITY, f64::max);
+    if !(lo.is_finite() && hi.is_finite()) {
+        return Vec::new();
+    }
+    let (edges, bins) = if hi > lo {
+        let w = (hi - lo) / HISTOGRAM_BINS as f64;
+        let mut e: Vec<f64> = (0..HISTOGRAM_BINS).map(|i| lo + w * i as f64).collect();
+        e.push(hi);
+        (e, HISTOGRAM_BINS)
+    } else {
+        let pad = (lo.abs() * 1e-9).max(1.0);
+        (vec![lo - pad, hi + pad], 1)
+    };
+    let (first, last) = (edges[0], edges[bins]);
+    let width = (last - first) / bins as f64;
+    samples
+        .iter()
+        .map(|s| {
+            let mut h = Histogram {
+                counts: vec![0; bins],
+                edges: edges.clone(),
+                below: 0,
+                above: 0,
+            };
+            for &x in s.iter() {
+                if x < first {
+                    h.below += 1;
+                } else if x > last {
+                    h.above += 1;
+                } else {
+                    let i = (((x - first) / width) as usize).min(bins - 1);
+                    h.counts[i] += 1;
+                }
+            }
+            h
+        })
+        .collect()
 }
 
 /// Per-year percentiles of one series.
@@ -467,6 +550,15 @@ fn run_plans(
             antithetic,
         ));
     }
+    // Histograms on bins shared by all strategies of the run.
+    {
+        let cols: Vec<Vec<f64>> = (1..np).map(col).collect();
+        let mut refs: Vec<&[f64]> = vec![&mine];
+        refs.extend(cols.iter().map(Vec::as_slice));
+        for (r, h) in results.iter_mut().zip(histograms(&refs)) {
+            r.npv_histogram = Some(h);
+        }
+    }
     let years = raw.years;
     // The years of a series in parallel: this part runs after the paths, so on its own it would
     // be serial time in every run.
@@ -572,6 +664,7 @@ pub fn summarize(
         prob_negative,
         prob_below_mine,
         cvar5,
+        npv_histogram: None,
         extra: None,
     }
 }
@@ -1276,5 +1369,54 @@ mod tests {
         assert_eq!(quantile_sorted(&v, 0.0), 1.0);
         assert_eq!(quantile_sorted(&v, 1.0), 4.0);
         assert!((quantile_sorted(&v, 0.05) - 1.15).abs() < 1e-12);
+    }
+}
+
+#[cfg(test)]
+mod histogram_tests {
+    use super::*;
+
+    #[test]
+    fn histograms_share_bins_and_count_every_path() {
+        let a: Vec<f64> = (0..1000).map(|i| i as f64).collect();
+        let b: Vec<f64> = (0..1000).map(|i| 500.0 + i as f64).collect();
+        let hs = histograms(&[&a, &b]);
+        assert_eq!(hs.len(), 2);
+        assert_eq!(hs[0].edges, hs[1].edges);
+        assert_eq!(hs[0].edges.len(), HISTOGRAM_BINS + 1);
+        // p0.5 of a is 5, p99.5 of b is 1494: the pooled range.
+        assert_eq!(hs[0].edges[0], 5.0);
+        assert_eq!(*hs[0].edges.last().unwrap(), 1494.0);
+        for (h, s) in hs.iter().zip([&a, &b]) {
+            let total: u64 = h.counts.iter().sum::<u64>() + h.below + h.above;
+            assert_eq!(total, s.len() as u64);
+        }
+        assert_eq!(hs[0].below, 5);
+        assert_eq!(hs[1].above, 5);
+        assert!(hs[0].edges.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn a_constant_sample_gets_one_bin() {
+        let a = vec![1.5e9; 10];
+        let hs = histograms(&[&a, &a]);
+        assert_eq!(hs[0].counts, vec![10]);
+        assert!(hs[0].edges[0] < 1.5e9 && hs[0].edges[1] > 1.5e9);
+    }
+
+    #[test]
+    fn simulate_reports_histograms_for_every_strategy() {
+        let sc = Scenario::default();
+        let cfg = RunConfig {
+            paths: Some(300),
+            ..RunConfig::default()
+        };
+        let out = simulate(&sc, &cfg, &|_| {}).unwrap();
+        let first = out.results[0].npv_histogram.as_ref().unwrap();
+        for r in &out.results {
+            let h = r.npv_histogram.as_ref().unwrap();
+            assert_eq!(h.edges, first.edges);
+            assert_eq!(h.counts.iter().sum::<u64>() + h.below + h.above, 300);
+        }
     }
 }
