@@ -9,7 +9,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -68,52 +68,6 @@ impl Drop for Serve {
     }
 }
 
-/// One HTTP/1.1 request on a fresh connection (std only); `extra` is more header lines.
-fn call(base: &str, method: &str, path: &str, body: Option<&str>, extra: &str) -> (u16, Value) {
-    let host = base.trim_start_matches("http://");
-    let mut conn = std::net::TcpStream::connect(host).expect("connect");
-    conn.set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    let body = body.unwrap_or("");
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}\r\n{body}",
-        body.len()
-    );
-    conn.write_all(req.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    conn.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, rest) = text.split_once("\r\n\r\n").expect("HTTP head");
-    let code: u16 = head
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("status");
-    let payload = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(rest)
-    } else {
-        rest.to_string()
-    };
-    let v = serde_json::from_str(&payload).unwrap_or(Value::String(payload));
-    (code, v)
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = rest.get(n + 2..).unwrap_or("");
-    }
-    out
-}
-
 fn wait_status(s: &Serve, id: &str, want: &[&str], limit: Duration) -> Value {
     let t0 = Instant::now();
     loop {
@@ -168,6 +122,13 @@ fn long_run(s: &Serve) -> String {
     let (code, v) = s.post("/api/runs", r#"{"paths": 200000}"#);
     assert_eq!(code, 201, "{v}");
     v["id"].as_str().unwrap().to_string()
+}
+
+/// One request (`common::http_call`); the body as JSON, or as a JSON string when it is not JSON.
+fn call(base: &str, method: &str, path: &str, body: Option<&str>, extra: &str) -> (u16, Value) {
+    let (code, payload) = common::http_call(base, method, path, body, extra);
+    let v = serde_json::from_str(&payload).unwrap_or(Value::String(payload));
+    (code, v)
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -57,52 +57,6 @@ impl Drop for Serve {
     }
 }
 
-/// A minimal HTTP/1.1 client (std only): one request, `Connection: close`, JSON body back.
-fn call(base: &str, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
-    let host = base.trim_start_matches("http://");
-    let mut conn = std::net::TcpStream::connect(host).expect("connect");
-    conn.set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    let body = body.unwrap_or("");
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    conn.write_all(req.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    conn.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, rest) = text.split_once("\r\n\r\n").expect("HTTP head");
-    let code: u16 = head
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("status");
-    let chunked = head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked");
-    let payload = if chunked {
-        dechunk(rest)
-    } else {
-        rest.to_string()
-    };
-    let v = serde_json::from_str(&payload).unwrap_or_else(|e| panic!("not JSON ({e}): {payload}"));
-    (code, v)
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = &rest[n + 2..];
-    }
-    out
-}
-
 fn assert_json_error(
     s: &Serve,
     (code, v): (u16, Value),
@@ -121,6 +75,13 @@ fn assert_json_error(
         200,
         "the server stopped serving"
     );
+}
+
+/// A minimal HTTP/1.1 client (`common::http_call`) with a JSON body back.
+fn call(base: &str, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+    let (code, payload) = common::http_call(base, method, path, body, "");
+    let v = serde_json::from_str(&payload).unwrap_or_else(|e| panic!("not JSON ({e}): {payload}"));
+    (code, v)
 }
 
 #[test]
