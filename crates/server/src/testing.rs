@@ -2,12 +2,15 @@
 //! persistence): it returns the shipped sample result, scaled by the scenario's inputs so that
 //! different scenarios give different numbers, and reports progress in steps.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hashpivot_model::Scenario;
 use serde_json::Value;
 
 use crate::engine::{Engine, EngineError};
+use crate::state::AppState;
 
 /// The sample result document (the layout of `simulate --json`).
 pub const SAMPLE_RESULT: &str = include_str!("../tests/fixtures/sim_output.json");
@@ -60,5 +63,73 @@ impl Engine for FixtureEngine {
             }
         }
         Ok(v)
+    }
+}
+
+/// The server on 127.0.0.1 (a free port), on its own Tokio runtime thread: what the HTTP tests
+/// talk to. `stop` shuts it down gracefully and waits for it.
+#[derive(Debug)]
+pub struct InProcessServer {
+    /// The bound address.
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl InProcessServer {
+    /// Binds 127.0.0.1:0 and serves `state` until [`InProcessServer::stop`] (or drop).
+    pub fn start(state: Arc<AppState>) -> InProcessServer {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("test runtime");
+            rt.block_on(async move {
+                let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind 127.0.0.1:0");
+                let _ = addr_tx.send(l.local_addr().expect("local addr"));
+                let _ = crate::serve_on(l, state, async {
+                    let _ = rx.await;
+                })
+                .await;
+            });
+        });
+        let addr = addr_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("test server started");
+        InProcessServer {
+            addr,
+            stop: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Shuts the server down and waits for its thread.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for InProcessServer {
+    fn drop(&mut self) {
+        self.shutdown();
     }
 }

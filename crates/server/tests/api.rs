@@ -8,14 +8,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hashpivot_model::Scenario;
-use hashpivot_server::testing::FixtureEngine;
+use hashpivot_server::testing::{FixtureEngine, InProcessServer};
 use hashpivot_server::{AppState, Limits};
 use serde_json::{json, Value};
 
 struct Server {
     base: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    srv: InProcessServer,
 }
 
 impl Server {
@@ -28,42 +27,20 @@ impl Server {
             max_body: 64 * 1024,
             ..Limits::default()
         };
-        let state = Arc::new(AppState::open(db, engine, limits).expect("state"));
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                addr_tx.send(l.local_addr().unwrap()).unwrap();
-                hashpivot_server::serve_on(l, state, async {
-                    let _ = rx.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        let addr = addr_rx.recv_timeout(Duration::from_secs(30)).unwrap();
+        Server::on(Arc::new(AppState::open(db, engine, limits).expect("state")))
+    }
+    fn on(state: Arc<AppState>) -> Server {
+        let srv = InProcessServer::start(state);
         Server {
-            base: format!("http://{addr}"),
-            stop: Some(tx),
-            thread: Some(thread),
+            base: srv.base(),
+            srv,
         }
     }
     fn url(&self, p: &str) -> String {
         format!("{}{}", self.base, p)
     }
-    fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+    fn stop(self) {
+        self.srv.stop();
     }
 }
 
@@ -619,28 +596,7 @@ fn real_engine_results_are_those_of_simulate() {
         )
         .unwrap(),
     );
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-    let th = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            addr_tx.send(l.local_addr().unwrap()).unwrap();
-            hashpivot_server::serve_on(l, state, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
-    });
-    let s = Server {
-        base: format!("http://{}", addr_rx.recv().unwrap()),
-        stop: Some(tx),
-        thread: Some(th),
-    };
+    let s = Server::on(state);
     let mut sc = serde_json::to_value(Scenario::default()).unwrap();
     sc["run"]["horizon_years"] = json!(3);
     let body =

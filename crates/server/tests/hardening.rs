@@ -12,14 +12,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hashpivot_server::testing::FixtureEngine;
+use hashpivot_server::testing::{FixtureEngine, InProcessServer};
 use hashpivot_server::{AppState, Limits, Token};
 use serde_json::Value;
 
 struct Server {
     addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    srv: InProcessServer,
 }
 
 impl Server {
@@ -28,39 +27,15 @@ impl Server {
             step_delay: Duration::from_millis(delay_ms),
         });
         let state = Arc::new(AppState::open(db, engine, limits).expect("state"));
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                addr_tx.send(l.local_addr().unwrap()).unwrap();
-                hashpivot_server::serve_on(l, state, async {
-                    let _ = rx.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        let addr = addr_rx.recv_timeout(Duration::from_secs(30)).unwrap();
+        let srv = InProcessServer::start(state);
         Server {
-            addr,
-            stop: Some(tx),
-            thread: Some(thread),
+            addr: srv.addr,
+            srv,
         }
     }
 
-    fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+    fn stop(self) {
+        self.srv.stop();
     }
 }
 
