@@ -8,7 +8,7 @@
 //! 2. the five shipped years (2021–2025, 38,351 hours);
 //! 3. building the duration curve once (parse + sort + prefix sums);
 //! 4. the per-batch-per-day step, `batch_day`, flat price vs duration curve, 10 batches × 5,475 days;
-//! 5. the engine's own path simulation (`Prepared::run_block`, default scenario, 1,024 paths ×
+//! 5. the engine's own path simulation (`Prepared::run_block`, default scenario, one block of `BLOCK` paths ×
 //!    15 years) with the mining margins of `sim.rs` computed flat vs from the curve
 //!    (`UnitDay::margins`, and the scalar `UnitDay::margin`): the cost the option adds per day;
 //! 6. the whole engine (`simulate`, default scenario, 4,096 paths) with and without
@@ -17,7 +17,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use hashpivot_model::engine::Prepared;
+use hashpivot_model::engine::{Prepared, BLOCK};
 use hashpivot_model::power::{
     batch_day, dispatch, ercot_series, BatchDayInput, DayPrice, DispatchConfig, DispatchSite,
     DurationCurve, FleetBatch, HourMarket, Market,
@@ -61,7 +61,7 @@ fn fleet10() -> Vec<FleetBatch> {
 }
 
 /// The engine's mining step as `sim.rs` computes it (one margin per machine type per lane per day,
-/// discounted), run inside the engine's own path simulation (`Prepared::run_block`: 1,024 lanes,
+/// discounted), run inside the engine's own path simulation (`Prepared::run_block`: one block of `BLOCK` lanes,
 /// default scenario, 15 years). Like the engine's `SimDay`, the consumer is a struct with an
 /// `#[inline(always)]` `day`, so it is compiled for the same instruction set (AVX-512/AVX2) as the
 /// engine's loops. `Mode::Market` measures the market simulation alone.
@@ -138,7 +138,8 @@ fn engine_block(curve: &DurationCurve) {
         .iter()
         .map(|b| (b.hashrate_ths, b.power_w))
         .collect();
-    let lanes = 1024;
+    // One engine block: `run_block` steps at most `BLOCK` lanes.
+    let lanes = BLOCK;
     let scale: Vec<f64> = (0..prep.n)
         .map(|t| (1.0 + sc.site.power_escalator).powf(t as f64 / 365.0))
         .collect();
@@ -169,7 +170,8 @@ fn engine_block(curve: &DurationCurve) {
         time(Mode::CurveScalar),
     );
     println!(
-        "engine block (1,024 paths x {} days, 5 types): market only {:.1} ms, + flat margins {:.1} ms, + curve margins {:.1} ms (lane batch) / {:.1} ms (scalar)",
+        "engine block ({} paths x {} days, 5 types): market only {:.1} ms, + flat margins {:.1} ms, + curve margins {:.1} ms (lane batch) / {:.1} ms (scalar)",
+        lanes,
         prep.n,
         t0 * 1e3,
         t1 * 1e3,

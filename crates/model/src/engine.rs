@@ -7,8 +7,9 @@
 //! [`Prepared::run_block`], so all of them see bit-identical paths for the same `(seed, block, lane)`.
 //!
 //! Speed: a block's paths are stepped together, day by day, with the state in structure-of-arrays
-//! form; the per-lane loops use only plain IEEE arithmetic ([`fast_exp`], [`fast_ln`] instead of
-//! libm calls) so the compiler vectorizes them, and the results do not depend on the vector width.
+//! form; the per-lane loops use only plain IEEE arithmetic and fused multiply-adds ([`fast_exp`],
+//! [`fast_ln`] instead of libm calls) so the compiler vectorizes them, and the results do not
+//! depend on the vector width.
 
 // Lane loops index several arrays in lockstep; explicit indices over re-sliced arrays are what
 // the compiler vectorizes, so the iterator style clippy suggests is not used there.
@@ -23,7 +24,8 @@ use crate::scenario::Scenario;
 /// keystream of `ChaCha8Rng::seed_from_u64(seed)` then `set_stream(block)`), so a result never depends on how blocks are spread over threads or
 /// machines. Changing this constant changes the numbers for a seed. 256 lanes keep a block's
 /// per-lane state (about 30 arrays of `f64`) in L1/L2 while stepping it day by day: 7% faster
-/// than 1024 on the benchmark, and 128 is slower again (per-day overhead).
+/// than 1024 on the benchmark. Re-measured after the fused payoff and the faster ChaCha
+/// (2026-11-24): 512 is 12% slower, 128 2% faster, not enough to change every published number.
 pub const BLOCK: usize = 256;
 
 /// `2^32`, the expected hashes per unit of difficulty.
@@ -155,7 +157,8 @@ pub fn fast_exp(x: f64) -> f64 {
 /// the random series (see `run_block_inline`): a rounding of 2e-7 is four orders of magnitude below
 /// what a Monte Carlo mean resolves, and it costs seven fewer multiply-adds per lane than
 /// [`fast_exp`]. Never used on a deterministic series (the zero-volatility references compare
-/// to 1e-9 over 15 years). Plain IEEE arithmetic, so every instruction set gives the same bits.
+/// to 1e-9 over 15 years). Written with fused multiply-adds (`mul_add`, one rounding each, the
+/// same on every instruction set): 8% of the engine's time against the separate multiply and add.
 #[inline(always)]
 pub fn fast_exp_mc(x: f64) -> f64 {
     const LOG2E: f64 = std::f64::consts::LOG2_E;
@@ -165,16 +168,15 @@ pub fn fast_exp_mc(x: f64) -> f64 {
     const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
     const MAGIC: f64 = 6_755_399_441_055_744.0;
     let x = x.clamp(-708.0, 709.0);
-    let kf = (x * LOG2E + MAGIC) - MAGIC;
-    let r = (x - kf * LN2_HI) - kf * LN2_LO;
-    // |r| <= 0.347: truncation after r^6 is below e^0.347 · 0.347^7 / 7! < 1.7e-7 (relative).
-    let mut p = 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
+    let kf = x.mul_add(LOG2E, MAGIC) - MAGIC;
+    let r = (-kf).mul_add(LN2_LO, (-kf).mul_add(LN2_HI, x));
+    let mut p: f64 = 1.0 / 720.0;
+    p = p.mul_add(r, 1.0 / 120.0);
+    p = p.mul_add(r, 1.0 / 24.0);
+    p = p.mul_add(r, 1.0 / 6.0);
+    p = p.mul_add(r, 0.5);
+    p = p.mul_add(r, 1.0);
+    p = p.mul_add(r, 1.0);
     let k = ((kf + MAGIC).to_bits() as i64).wrapping_sub(MAGIC.to_bits() as i64);
     p * f64::from_bits(((k + 1023) as u64) << 52)
 }
@@ -193,11 +195,11 @@ pub fn fast_ln_mc(x: f64) -> f64 {
     let e = e_biased - 1023.0 + if big { 1.0 } else { 0.0 };
     let s = (m - 1.0) / (m + 1.0);
     let s2 = s * s;
-    let mut p = 1.0 / 9.0;
-    p = p * s2 + 1.0 / 7.0;
-    p = p * s2 + 1.0 / 5.0;
-    p = p * s2 + 1.0 / 3.0;
-    e * LN2 + (2.0 * s + 2.0 * s * s2 * p)
+    let mut p: f64 = 1.0 / 9.0;
+    p = p.mul_add(s2, 1.0 / 7.0);
+    p = p.mul_add(s2, 1.0 / 5.0);
+    p = p.mul_add(s2, 1.0 / 3.0);
+    e.mul_add(LN2, (2.0 * s * s2).mul_add(p, 2.0 * s))
 }
 
 /// `out[i] = exp(inp[i])`, with [`fast_exp_mc`] when `mc` (a random series) and [`fast_exp`]
@@ -259,17 +261,17 @@ fn sincos_turn_f32(u: f32) -> (f32, f32) {
     let qf = (v + MAGIC) - MAGIC;
     let r = (v - qf) * std::f32::consts::FRAC_PI_2;
     let r2 = r * r;
-    let mut sp = 1.0 / 362_880.0;
-    sp = sp * r2 - 1.0 / 5_040.0;
-    sp = sp * r2 + 1.0 / 120.0;
-    sp = sp * r2 - 1.0 / 6.0;
-    let sin_r = r + r * r2 * sp;
-    let mut cp = -1.0 / 3_628_800.0;
-    cp = cp * r2 + 1.0 / 40_320.0;
-    cp = cp * r2 - 1.0 / 720.0;
-    cp = cp * r2 + 1.0 / 24.0;
-    cp = cp * r2 - 0.5;
-    let cos_r = 1.0 + r2 * cp;
+    let mut sp: f32 = 1.0 / 362_880.0;
+    sp = sp.mul_add(r2, -1.0 / 5_040.0);
+    sp = sp.mul_add(r2, 1.0 / 120.0);
+    sp = sp.mul_add(r2, -1.0 / 6.0);
+    let sin_r = (r * r2).mul_add(sp, r);
+    let mut cp: f32 = -1.0 / 3_628_800.0;
+    cp = cp.mul_add(r2, 1.0 / 40_320.0);
+    cp = cp.mul_add(r2, -1.0 / 720.0);
+    cp = cp.mul_add(r2, 1.0 / 24.0);
+    cp = cp.mul_add(r2, -0.5);
+    let cos_r = r2.mul_add(cp, 1.0);
     // Rotate by q quarter turns (q in 0..=4, 4 ≡ 0), with float selects only.
     let swap = qf == 1.0 || qf == 3.0;
     let a = if swap { cos_r } else { sin_r };
@@ -292,11 +294,11 @@ fn ln_unit_f32(x: f32) -> f32 {
     let e = e_biased - 127.0 + if big { 1.0 } else { 0.0 };
     let s = (m - 1.0) / (m + 1.0);
     let s2 = s * s;
-    let mut p = 1.0 / 9.0;
-    p = p * s2 + 1.0 / 7.0;
-    p = p * s2 + 1.0 / 5.0;
-    p = p * s2 + 1.0 / 3.0;
-    e * std::f32::consts::LN_2 + (2.0 * s + 2.0 * s * s2 * p)
+    let mut p: f32 = 1.0 / 9.0;
+    p = p.mul_add(s2, 1.0 / 7.0);
+    p = p.mul_add(s2, 1.0 / 5.0);
+    p = p.mul_add(s2, 1.0 / 3.0);
+    e.mul_add(std::f32::consts::LN_2, (2.0 * s * s2).mul_add(p, 2.0 * s))
 }
 
 /// Fills `out` with standard normals from the keyed stream: Box–Muller on 31-bit uniforms, two
@@ -438,8 +440,9 @@ pub fn block_rng(seed: u64, block: u64) -> ChaCha8Rng {
 /// (a fixed permutation of the keystream: the words are just as uniform and independent).
 #[derive(Debug, Clone)]
 pub struct BlockStream {
-    key: [u32; 8],
-    nonce: [u32; 2],
+    /// The ChaCha input block of the next 16 blocks, word-major (`input[w][l]` is word `w` of
+    /// block `counter + l`): constants, key, counter, nonce.
+    input: [[u32; 16]; 16],
     /// Next ChaCha block counter.
     counter: u64,
     buf: [u32; 256],
@@ -450,18 +453,43 @@ pub struct BlockStream {
 impl BlockStream {
     /// The stream of block `block` for `seed`.
     pub fn new(seed: u64, block: u64) -> Self {
+        const C: [u32; 4] = [0x6170_7865, 0x3320_646e, 0x7962_2d32, 0x6b20_6574];
         let s = block_rng(seed, block).get_seed();
-        let mut key = [0u32; 8];
-        for (k, c) in key.iter_mut().zip(s.chunks_exact(4)) {
-            *k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        let mut input = [[0u32; 16]; 16];
+        for w in 0..4 {
+            input[w] = [C[w]; 16];
         }
-        BlockStream {
-            key,
-            nonce: [block as u32, (block >> 32) as u32],
+        for (w, c) in s.chunks_exact(4).enumerate() {
+            input[4 + w] = [u32::from_le_bytes([c[0], c[1], c[2], c[3]]); 16];
+        }
+        input[14] = [block as u32; 16];
+        input[15] = [(block >> 32) as u32; 16];
+        let mut bs = BlockStream {
+            input,
             counter: 0,
             buf: [0; 256],
             pos: 256,
+        };
+        bs.set_counter(0);
+        bs
+    }
+
+    /// Sets the counter words of the input block to blocks `counter .. counter + 16`.
+    #[inline(always)]
+    fn set_counter(&mut self, counter: u64) {
+        self.counter = counter;
+        for l in 0..16 {
+            let c = counter.wrapping_add(l as u64);
+            self.input[12][l] = c as u32;
+            self.input[13][l] = (c >> 32) as u32;
         }
+    }
+
+    /// The next 16 ChaCha blocks into `out`.
+    #[inline(always)]
+    fn next16(&mut self, out: &mut [u32; 256]) {
+        chacha8_x16(&self.input, out);
+        self.set_counter(self.counter.wrapping_add(16));
     }
 
     /// Fills `out` with the next words of the stream.
@@ -478,14 +506,12 @@ impl BlockStream {
         let mut chunks = out.chunks_exact_mut(256);
         for c in &mut chunks {
             let c: &mut [u32; 256] = c.try_into().expect("chunk of 256");
-            chacha8_x16(&self.key, self.nonce, self.counter, c);
-            self.counter += 16;
+            self.next16(c);
         }
         let rest = chunks.into_remainder();
         if !rest.is_empty() {
             let mut buf = [0u32; 256];
-            chacha8_x16(&self.key, self.nonce, self.counter, &mut buf);
-            self.counter += 16;
+            self.next16(&mut buf);
             self.buf = buf;
             let k = rest.len();
             rest.copy_from_slice(&self.buf[..k]);
@@ -497,28 +523,14 @@ impl BlockStream {
 /// ChaCha with 8 rounds (RFC 8439's block function with 4 double rounds, 64-bit counter in words
 /// 12–13, 64-bit nonce in words 14–15, as `rand_chacha`) of blocks `counter .. counter + 16`,
 /// written word-major: `out[16 w + l]` is word `w` of block `counter + l`.
+///
+/// `input` is the input block of the 16 ChaCha blocks, word-major (`input[w][l]`), with the
+/// counter words already set: the rounds start from a copy of it and add it back at the end, both
+/// as plain vector loads. (Building the input inside, with a `match` on the word index, made LLVM
+/// emit gathers and scatters that cost as much as the rounds.)
 #[inline(always)]
-fn chacha8_x16(key: &[u32; 8], nonce: [u32; 2], counter: u64, out: &mut [u32; 256]) {
-    const C: [u32; 4] = [0x6170_7865, 0x3320_646e, 0x7962_2d32, 0x6b20_6574];
-    // The input block of word `w` (all lanes but the counter words are the same); built twice
-    // (state, final addition) rather than copied, which keeps it in registers.
-    let input = |w: usize, l: usize| -> u32 {
-        let c = counter.wrapping_add(l as u64);
-        match w {
-            0..=3 => C[w],
-            4..=11 => key[w - 4],
-            12 => c as u32,
-            13 => (c >> 32) as u32,
-            14 => nonce[0],
-            _ => nonce[1],
-        }
-    };
-    let mut x = [[0u32; 16]; 16];
-    for w in 0..16 {
-        for l in 0..16 {
-            x[w][l] = input(w, l);
-        }
-    }
+fn chacha8_x16(input: &[[u32; 16]; 16], out: &mut [u32; 256]) {
+    let mut x = *input;
     #[inline(always)]
     fn qr(x: &mut [[u32; 16]; 16], a: usize, b: usize, c: usize, d: usize) {
         for l in 0..16 {
@@ -542,10 +554,10 @@ fn chacha8_x16(key: &[u32; 8], nonce: [u32; 2], counter: u64, out: &mut [u32; 25
         qr(&mut x, 2, 7, 8, 13);
         qr(&mut x, 3, 4, 9, 14);
     }
-    for w in 0..16 {
-        for l in 0..16 {
-            out[16 * w + l] = x[w][l].wrapping_add(input(w, l));
-        }
+    // One flat loop: as a 16 × 16 nest LLVM vectorized the outer loop with gathers and scatters.
+    let (xf, inf) = (x.as_flattened(), input.as_flattened());
+    for i in 0..256 {
+        out[i] = xf[i].wrapping_add(inf[i]);
     }
 }
 
@@ -594,6 +606,8 @@ pub struct Prepared {
     draw_h: bool,
     draw_f: bool,
     draw_2: bool,
+    /// Instruction set the lane loops run with ([`isa`] when the constants were derived).
+    pub isa: Isa,
     /// The scenario the constants were derived from.
     pub scenario: Scenario,
 }
@@ -695,6 +709,7 @@ impl Prepared {
             draw_h: hr.vol > 0.0,
             draw_f: sc.fees.vol > 0.0,
             draw_2: lv > 0.0 && rho.abs() < 1.0,
+            isa: isa(),
             scenario: sc.clone(),
         }
     }
@@ -721,9 +736,13 @@ impl Prepared {
     /// order `Z_S, Z_H, Z_F, Z_2` (each for all lanes, and only when it moves something);
     /// `Z_L = ρ Z_S + √(1-ρ²) Z_2`. Lane `i` of block `b` is path `b * BLOCK + i` of a run.
     ///
-    /// The same code is compiled for AVX-512, AVX2 and baseline x86-64 and picked at run time; all
-    /// three perform the same IEEE operations (Rust never fuses `a * b + c`), so the numbers are
-    /// bit-identical on every machine.
+    /// The same code is compiled for AVX-512, AVX2 and baseline x86-64 and picked at run time
+    /// ([`Prepared::isa`]); all three perform the same IEEE operations, so the numbers are
+    /// bit-identical on every machine: Rust never fuses `a * b + c` on its own, and the explicit
+    /// `mul_add`s of the random series are single-rounding fused multiply-adds everywhere (FMA
+    /// instructions with AVX2 and AVX-512 and on aarch64; on x86-64 CPUs without FMA, made before
+    /// 2013 or Atom-class, the C library's correctly rounded software `fma`, which makes the
+    /// engine about 14× slower there, with the same results).
     pub fn run_block<C: DayConsumer + ?Sized>(
         &self,
         seed: u64,
@@ -733,18 +752,19 @@ impl Prepared {
         f: &mut C,
     ) {
         #[cfg(target_arch = "x86_64")]
-        {
-            if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512dq")
-            {
-                // SAFETY: the CPU supports the features enabled on the callee.
+        match self.isa {
+            Isa::Avx512 => {
+                // SAFETY: `isa()` returns `Avx512` only when the CPU has the features enabled on
+                // the callee.
                 unsafe { self.run_block_avx512(seed, block, lanes, antithetic, f) };
                 return;
             }
-            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                // SAFETY: as above.
+            Isa::Avx2 => {
+                // SAFETY: as above, for `Avx2`.
                 unsafe { self.run_block_avx2(seed, block, lanes, antithetic, f) };
                 return;
             }
+            Isa::Baseline => {}
         }
         self.run_block_inline(seed, block, lanes, antithetic, f)
     }
@@ -896,34 +916,51 @@ impl Prepared {
                 let (e_days, hit_of) = (&mut e_days[..n], &mut hits[..n]);
                 let (ln_h, ln_s, x, ln_l) =
                     (&mut ln_h[..n], &mut ln_s[..n], &mut x[..n], &mut ln_l[..n]);
-                for i in 0..n {
-                    // 1. Epoch: a lane that completes its epoch today is retargeted below (rare,
-                    // scalar); the others count one more day.
-                    let hit = h[i] + b[i] >= e_start[i] + EPOCH_BLOCKS;
-                    retarget |= hit;
-                    hit_of[i] = hit as u8;
-                    e_days[i] = if hit { e_days[i] } else { e_days[i] + 1.0 };
-                    // 2. Hashrate toward the break-even hashrate, asymmetric speeds.
-                    let ln_r = if ln_r_mc {
-                        fast_ln_mc(r[i])
-                    } else {
-                        fast_ln(r[i])
+                // The step loop, written once and expanded for each `ln`: a choice inside the loop
+                // was if-converted by the vectorizer, which then computed both.
+                macro_rules! step {
+                    ($ln:path) => {
+                        for i in 0..n {
+                            // 1. Epoch: a lane that completes its epoch today is retargeted
+                            // below (rare, scalar); the others count one more day.
+                            let hit = h[i] + b[i] >= e_start[i] + EPOCH_BLOCKS;
+                            retarget |= hit;
+                            hit_of[i] = hit as u8;
+                            e_days[i] = if hit { e_days[i] } else { e_days[i] + 1.0 };
+                            // 2. Hashrate toward the break-even hashrate, asymmetric speeds.
+                            let ln_r = $ln(r[i]);
+                            let ln_hstar = ln_r + ln_s[i] + c_t;
+                            let k = if ln_hstar > ln_h[i] {
+                                self.up_k
+                            } else {
+                                self.down_k
+                            };
+                            ln_h[i] = k.mul_add(
+                                ln_hstar - ln_h[i],
+                                self.hash_sig.mul_add(zh[i] as f64, ln_h[i]),
+                            );
+                            // 3. Price.
+                            ln_s[i] = self
+                                .price_sig
+                                .mul_add(zs[i] as f64, ln_s[i] + self.price_drift_dt);
+                            // 4. Fees.
+                            x[i] = self.fee_k.mul_add(
+                                self.x_bar - x[i],
+                                self.fee_sig.mul_add(zf[i] as f64, x[i]),
+                            );
+                            // 5. Lease market.
+                            ln_l[i] = self.lease_sig_2.mul_add(
+                                z2[i] as f64,
+                                self.lease_sig_s
+                                    .mul_add(zs[i] as f64, ln_l[i] + self.lease_drift_dt),
+                            );
+                        }
                     };
-                    let ln_hstar = ln_r + ln_s[i] + c_t;
-                    let k = if ln_hstar > ln_h[i] {
-                        self.up_k
-                    } else {
-                        self.down_k
-                    };
-                    ln_h[i] += k * (ln_hstar - ln_h[i]) + self.hash_sig * zh[i] as f64;
-                    // 3. Price.
-                    ln_s[i] += self.price_drift_dt + self.price_sig * zs[i] as f64;
-                    // 4. Fees.
-                    x[i] += self.fee_k * (self.x_bar - x[i]) + self.fee_sig * zf[i] as f64;
-                    // 5. Lease market.
-                    ln_l[i] += self.lease_drift_dt
-                        + self.lease_sig_s * zs[i] as f64
-                        + self.lease_sig_2 * z2[i] as f64;
+                }
+                if ln_r_mc {
+                    step!(fast_ln_mc);
+                } else {
+                    step!(fast_ln);
                 }
             }
             // 1. Epoch, for the lanes that complete it today (at most one retarget per day):

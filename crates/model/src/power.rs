@@ -305,6 +305,12 @@ pub struct DurationCurve {
     /// bucket almost always holds copies of one price, and a query is one bucket read and one
     /// comparison. Empty when the curve is flat.
     buckets: Vec<Bucket>,
+    /// The engine's copy of the index for [`UnitDay::margins`]: `val` of every bucket, ...
+    vals: Vec<f64>,
+    /// ... and per bucket `[share, mean]` of its `start` cheapest hours then of its `end`
+    /// cheapest (`share` exactly as [`DurationCurve::below`] computes it), so a lane reads three
+    /// numbers (two of them next to each other) instead of a whole bucket and converts no count.
+    sides: Vec<f64>,
     lo: f64,
     inv_width: f64,
 }
@@ -324,7 +330,8 @@ struct Bucket {
     end: u32,
 }
 
-/// Most buckets in the index (32 bytes each: ≤ 1 MB, so the index stays in a core's L2 cache).
+/// Most buckets in the index (32 bytes each, plus 40 in the engine's copy of `vals` and `sides`:
+/// ≤ 2.3 MB, about a core's L2 cache).
 const MAX_BUCKETS: usize = 1 << 15;
 
 /// The hours of a curve at or below a price.
@@ -371,11 +378,26 @@ impl DurationCurve {
         }
         let n = sorted.len();
         let (buckets, lo, inv_width) = build_index(&sorted, &mean_below);
+        let inv_n = 1.0 / n as f64;
+        let share = |k: u32| {
+            if k as usize == n {
+                1.0
+            } else {
+                f64::from(k) * inv_n
+            }
+        };
+        let vals = buckets.iter().map(|b| b.val).collect();
+        let sides = buckets
+            .iter()
+            .flat_map(|b| [share(b.start), b.mean_lo, share(b.end), b.mean_hi])
+            .collect();
         Ok(DurationCurve {
-            inv_n: 1.0 / n as f64,
+            inv_n,
             sorted,
             mean_below,
             buckets,
+            vals,
+            sides,
             lo,
             inv_width,
         })
@@ -759,30 +781,53 @@ impl UnitDay<'_> {
             }
             return;
         }
-        let n = c.sorted.len() as u32;
         let last = (nb - 1) as f64;
-        for (o, &rt) in out.iter_mut().zip(rev_th) {
-            let r = rt * ths;
-            let b = r * self.inv;
-            let x = (b - c.lo) * c.inv_width;
-            let inside = x >= 0.0 && x <= last;
-            // Clamped so the read is always in bounds; lanes outside are redone below.
-            let j = x.clamp(0.0, last) as usize;
-            let bk = c.buckets[j];
-            let le = bk.val <= b;
-            let k = if le { bk.end } else { bk.start };
-            let mean = if le { bk.mean_hi } else { bk.mean_lo };
-            let share = if k == n { 1.0 } else { f64::from(k) * c.inv_n };
-            let m = if k == 0 {
-                0.0
-            } else {
-                share * (r - self.mwh * (mean * self.scale))
-            };
-            *o = if inside && !bk.val.is_nan() {
-                m
-            } else {
-                f64::NAN
-            };
+        let (vals, sides) = (&c.vals[..nb], &c.sides[..4 * nb]);
+        // Eight lanes at a time, in phases (index, bucket value, side, margin), so the arithmetic
+        // runs as vector code and only the three table reads per lane are scalar loads; written
+        // as one lane loop, LLVM kept the whole body scalar.
+        const W: usize = 8;
+        let n = out.len().min(rev_th.len());
+        let full = n - n % W;
+        for (oc, rc) in out[..full]
+            .chunks_exact_mut(W)
+            .zip(rev_th[..full].chunks_exact(W))
+        {
+            let (mut r, mut b, mut ok, mut j) = ([0.0f64; W], [0.0f64; W], [false; W], [0usize; W]);
+            for l in 0..W {
+                r[l] = rc[l] * ths;
+                b[l] = r[l] * self.inv;
+                let x = (b[l] - c.lo) * c.inv_width;
+                ok[l] = x >= 0.0 && x <= last;
+                // Clamped so the reads are always in bounds; lanes outside are redone below.
+                j[l] = x.clamp(0.0, last) as usize;
+            }
+            let mut val = [0.0f64; W];
+            for l in 0..W {
+                val[l] = vals[j[l]];
+            }
+            let (mut share, mut mean) = ([0.0f64; W], [0.0f64; W]);
+            for l in 0..W {
+                let at = 4 * j[l] + if val[l] <= b[l] { 2 } else { 0 };
+                share[l] = sides[at];
+                mean[l] = sides[at + 1];
+            }
+            for l in 0..W {
+                // `share` is 0 exactly when no hour is cheap enough (`margin` returns 0.0 then).
+                let m = if share[l] == 0.0 {
+                    0.0
+                } else {
+                    share[l] * (r[l] - self.mwh * (mean[l] * self.scale))
+                };
+                oc[l] = if ok[l] && !val[l].is_nan() {
+                    m
+                } else {
+                    f64::NAN
+                };
+            }
+        }
+        for (o, &rt) in out[full..n].iter_mut().zip(&rev_th[full..n]) {
+            *o = self.margin(rt * ths);
         }
         for (o, &rt) in out.iter_mut().zip(rev_th) {
             if o.is_nan() {
