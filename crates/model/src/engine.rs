@@ -1,10 +1,11 @@
 //! The daily market process of MODEL.md section 3 and its random stream.
 //!
-//! Kept apart (as QuantLib does): the *process* (this module's [`Market`] state and its daily step),
-//! the *random stream* ([`fill_normals`]: ChaCha8 keyed by `(seed, block)` ([`BlockStream`], 16
-//! ChaCha blocks per pass), Box–Muller in `f32`, optional antithetic pairs), and the *payoffs* (the site cash flows in `crate::sim`, the slices of
-//! `crate::slices`, one machine in `crate::payback`). Every consumer drives paths through
-//! [`Prepared::run_block`], so all of them see bit-identical paths for the same `(seed, block, lane)`.
+//! Kept apart (as QuantLib does): the *process* (the per-lane state of [`Prepared::run_block`]
+//! and its daily step), the *random stream* ([`fill_normals`]: ChaCha8 keyed by `(seed, block)`
+//! ([`BlockStream`], 16 ChaCha blocks per pass), Box–Muller in `f32`, optional antithetic pairs),
+//! and the *payoffs* (the site cash flows in `crate::sim`, the slices of `crate::slices`, one
+//! machine in `crate::payback`). Every consumer drives paths through [`Prepared::run_block`], so
+//! all of them see bit-identical paths for the same `(seed, block, lane)`.
 //!
 //! Speed: a block's paths are stepped together, day by day, with the state in structure-of-arrays
 //! form; the per-lane loops use only plain IEEE arithmetic and fused multiply-adds ([`fast_exp`],
@@ -251,8 +252,8 @@ pub fn fast_ln(x: f64) -> f64 {
 
 /// `(sin, cos)` of `2π u` for `u` in `[0, 1]`, in `f32` (16 lanes per AVX-512 vector):
 /// quarter-turn reduction, Taylor to degree 9 (sin) and 10 (cos) on `[-π/4, π/4]` (truncation
-/// below 2e-9, under half an `f32` ulp). Plain IEEE arithmetic only, so every instruction set gives
-/// the same bits.
+/// below 2e-9, under half an `f32` ulp). IEEE arithmetic and fused multiply-adds only, so every
+/// instruction set gives the same bits.
 #[inline(always)]
 fn sincos_turn_f32(u: f32) -> (f32, f32) {
     // Round to nearest with the 1.5·2^23 trick (no SSE4.1 `round` needed).
@@ -393,8 +394,9 @@ pub enum Isa {
 }
 
 /// The best instruction set of this CPU, or the one named by the environment variable
-/// `HASHPIVOT_ISA` (`baseline`, `avx2`, `avx512`; capped at what the CPU has) — used by the tests
-/// and the benchmark to check that every variant gives the same bits.
+/// `HASHPIVOT_ISA` (`baseline`, `avx2`, `avx512`; capped at what the CPU has). [`Prepared::new`]
+/// records it and [`Prepared::run_block`] runs the lane loops built for it; the tests and the
+/// benchmark set the variable to check that every variant gives the same bits.
 pub fn isa() -> Isa {
     #[cfg(target_arch = "x86_64")]
     {
@@ -1157,6 +1159,32 @@ mod tests {
             );
         }
         assert_eq!(ln_unit_f32(1.0), 0.0);
+    }
+
+    /// Every instruction set the lane loops are built for gives the same paths, bit for bit
+    /// (FMA or software `fma`, vector widths 1, 4 and 8), whichever the CPU has.
+    #[test]
+    fn every_isa_gives_the_same_bits() {
+        let sc = Scenario::default();
+        let run = |isa: Isa| {
+            let mut prep = Prepared::new(&sc);
+            prep.isa = isa;
+            let mut h: u64 = 0;
+            let mut f = |d: &LaneDay| {
+                for v in d.s.iter().chain(d.hv).chain(d.difficulty).chain(d.ln_l) {
+                    h = h.rotate_left(5) ^ v.to_bits();
+                }
+            };
+            prep.run_block(42, 3, 37, false, &mut f);
+            prep.run_block(42, 4, 40, true, &mut f);
+            h
+        };
+        let base = run(Isa::Baseline);
+        let best = isa();
+        assert_eq!(base, run(best), "{best:?}");
+        if best == Isa::Avx512 {
+            assert_eq!(base, run(Isa::Avx2));
+        }
     }
 
     /// The wide generator is ChaCha8 itself: its blocks are `rand_chacha`'s blocks for the same

@@ -2,7 +2,7 @@
 //! (MODEL.md sections 4–6), streamed statistics, per-year bands.
 //!
 //! Design: a strategy's fleet timeline is deterministic (conversion days and shares are fixed, so
-//! are the refresh days and the frontier efficiency), so it is computed once ([`Plan`]); each path
+//! are the refresh days and the frontier efficiency), so it is computed once (`Plan`); each path
 //! then only prices it: one margin per machine type per day (shared by all strategies), a dot product
 //! per strategy, and the AI value as a linear function of the lease rate on its signing days.
 //! Paths run in blocks of [`BLOCK`] with keyed streams and write into their own slice of the output,
