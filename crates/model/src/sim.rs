@@ -918,7 +918,7 @@ struct FlatPower {
 /// discounted into the NPV and added to the year's cash. Each lane sees the same operations in
 /// the same order as a lane-at-a-time loop, so the chunk width never changes a number (the tail
 /// of a partial block runs with width 1); fusing the passes keeps the cash in registers instead
-/// of writing and re-reading per-lane arrays (one fifth of the engine's time before).
+/// of writing and re-reading per-lane arrays (3% of the benchmark's time; bench/README.md).
 struct CashChunks<'a> {
     plans: &'a [Plan],
     seg_idx: &'a [usize],
