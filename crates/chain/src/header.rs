@@ -162,7 +162,7 @@ pub fn check_proof_of_work(hash: Hash256, bits: u32) -> Result<(), ChainError> {
 /// Decodes an even-length hex string; `None` on any non-hex digit or odd length.
 pub(crate) fn decode_hex(s: &str) -> Option<Vec<u8>> {
     let b = s.as_bytes();
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return None;
     }
     let nib = |c: u8| (c as char).to_digit(16).map(|d| d as u8);

@@ -79,7 +79,7 @@ pub fn next_work_required(
     interval_first_time: Option<i64>,
     prev_time: i64,
 ) -> Result<u32, ChainError> {
-    if height == 0 || height % RETARGET_INTERVAL != 0 {
+    if height == 0 || !height.is_multiple_of(RETARGET_INTERVAL) {
         return Ok(prev_bits);
     }
     let first = interval_first_time.ok_or(ChainError::MissingIntervalStart { height })?;
@@ -110,7 +110,7 @@ fn transition_bounds(old_bits: u32) -> (U256, U256) {
 /// within what a clamped timespan (factor 4 either way, pow-limit cap, compact rounding) can
 /// produce from the old bits. It bounds the change; it does not need timestamps.
 pub fn permitted_difficulty_transition(height: u64, old_bits: u32, new_bits: u32) -> bool {
-    if height % RETARGET_INTERVAL == 0 {
+    if height.is_multiple_of(RETARGET_INTERVAL) {
         let observed = set_compact(new_bits).value;
         let (largest, smallest) = transition_bounds(old_bits);
         if largest < observed {

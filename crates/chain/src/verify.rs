@@ -371,7 +371,7 @@ fn verify_chain_inner(
 /// Verifies `headers` as retarget checkpoints at heights `start_height + 2016·i`.
 /// `start_height` must be a multiple of 2016.
 pub fn verify_checkpoints(headers: &[Header], start_height: u64) -> Result<Report, ChainError> {
-    if start_height % RETARGET_INTERVAL != 0 {
+    if !start_height.is_multiple_of(RETARGET_INTERVAL) {
         return Err(ChainError::NotRetargetHeight {
             height: start_height,
         });
@@ -461,7 +461,7 @@ pub fn parse_headers_file(bytes: &[u8]) -> Result<Vec<Header>, ParseError> {
         }
         Ok(out)
     } else {
-        if bytes.len() % crate::header::HEADER_SIZE != 0 {
+        if !bytes.len().is_multiple_of(crate::header::HEADER_SIZE) {
             return Err(ParseError::RawLength { len: bytes.len() });
         }
         bytes

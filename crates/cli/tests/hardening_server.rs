@@ -321,6 +321,54 @@ fn sigkill_during_an_import_leaves_the_series_all_old_or_all_new() {
     integrity_ok(&db);
 }
 
+/// A second server on one database is refused (exit 2, naming the database and the holder's pid)
+/// and leaves the first server's runs alone: a server starting up fails every unfinished run of its
+/// database, right after a crash but fatal to the live runs of another server. The lock dies with
+/// its process, even by SIGKILL, so the next server starts and fails the orphaned run.
+#[test]
+fn a_second_server_on_one_database_is_refused_and_leaves_its_runs_alone() {
+    let dir = common::tempdir();
+    let db = dir.path().join("shared.sqlite");
+    let a = Serve::start(&db, &[]);
+    let running = long_run(&a);
+    wait_status(&a, &running, &["running"], Duration::from_secs(60));
+    let pid = a.child.id();
+    for json in [false, true] {
+        let mut cmd = common::hashpivot(dir.path());
+        cmd.env_remove("HASHPIVOT_TOKEN").arg("--db").arg(&db);
+        if json {
+            cmd.arg("--json");
+        }
+        // Killed after the timeout if it wrongly starts serving (then the status has no code).
+        let out = cmd
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .timeout(Duration::from_secs(30))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", common::stderr(&out));
+        let msg = if json {
+            let v = common::json(&out);
+            assert_eq!(v["kind"], "bad_input");
+            v["error"].as_str().unwrap().to_string()
+        } else {
+            common::stderr(&out)
+        };
+        assert!(
+            msg.contains("in use by another hashpivot server")
+                && msg.contains(&db.display().to_string())
+                && msg.contains(&format!("pid {pid}")),
+            "{msg}"
+        );
+    }
+    let (_, v) = a.get(&format!("/api/runs/{running}"));
+    assert_eq!(v["status"], "running", "{v}");
+    a.sigkill();
+    let b = Serve::start(&db, &[]);
+    let (_, v) = b.get(&format!("/api/runs/{running}"));
+    assert_eq!(v["status"], "failed", "{v}");
+    assert!(v["error"].as_str().unwrap().contains("interrupted"));
+}
+
 #[test]
 fn non_loopback_without_a_token_is_refused_before_binding() {
     let dir = common::tempdir();

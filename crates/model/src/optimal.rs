@@ -53,7 +53,7 @@ pub const FEATURES: usize = 3;
 
 // An LSM block is a whole number of engine blocks, so both see the same paths in the same order.
 const SUB: usize = LSM_BLOCK / ENGINE_BLOCK;
-const _: () = assert!(LSM_BLOCK % ENGINE_BLOCK == 0);
+const _: () = assert!(LSM_BLOCK.is_multiple_of(ENGINE_BLOCK));
 
 /// How to run the `optimal` strategy.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1133,7 +1133,7 @@ impl DayConsumer for SimDay<'_, '_> {
             self.l_vals[li * lanes..(li + 1) * lanes].copy_from_slice(&d.ln_l[..lanes]);
             self.li += 1;
         }
-        if t + 1 == self.n || (t + 1) % 365 == 0 {
+        if t + 1 == self.n || (t + 1).is_multiple_of(365) {
             for i in 0..lanes {
                 let o = (i * years + y) * MARKET_SERIES;
                 self.bm[o] = d.s[i] as f32;

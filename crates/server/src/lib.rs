@@ -53,9 +53,73 @@ pub enum ServeError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// Another `hashpivot serve` holds the database's server lock (see [`lock_database`]).
+    #[error("the database {path} is in use by another hashpivot server{holder} (lock file {lock}): stop that server, or give this one its own --db")]
+    InUse {
+        /// The database file.
+        path: String,
+        /// The lock file.
+        lock: String,
+        /// `" (pid N)"` when the lock file names the holder, else empty.
+        holder: String,
+    },
     /// The server stopped with an I/O error.
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// Takes the server lock of the database `db`: an exclusive advisory lock (`flock` on Unix,
+/// `LockFileEx` on Windows) on the file `<db>.lock`, which also records the holder's pid. Held
+/// while the returned file is open; the OS drops it when the process ends, even on `SIGKILL`, so a
+/// crash never leaves a stale lock. Needed because a server starting up marks every unfinished
+/// run of its database failed: right after a crash, but wrong while another server is running
+/// those runs. Other processes (`data import`, `simulate`) do not take it: SQLite's own locking
+/// keeps them safe.
+pub fn lock_database(db: &std::path::Path) -> Result<std::fs::File, ServeError> {
+    use std::io::{Read, Write};
+    let mut name = db.as_os_str().to_owned();
+    name.push(".lock");
+    let lock = std::path::PathBuf::from(name);
+    let store_err = |message: String| ServeError::Store {
+        path: db.display().to_string(),
+        message,
+    };
+    // The store creates the database's directory; the lock file needs it first.
+    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| store_err(format!("{}: {e}", dir.display())))?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock)
+        .map_err(|e| store_err(format!("lock file {}: {e}", lock.display())))?;
+    match f.try_lock() {
+        Ok(()) => {
+            // The pid is only for the message another server prints.
+            let _ = f
+                .set_len(0)
+                .and_then(|()| writeln!(f, "{}", std::process::id()));
+            Ok(f)
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut text = String::new();
+            let _ = f.read_to_string(&mut text);
+            let holder = match text.trim().parse::<u32>() {
+                Ok(pid) => format!(" (pid {pid})"),
+                Err(_) => String::new(),
+            };
+            Err(ServeError::InUse {
+                path: db.display().to_string(),
+                lock: lock.display().to_string(),
+                holder,
+            })
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(store_err(format!("lock file {}: {e}", lock.display())))
+        }
+    }
 }
 
 /// The router with every route, and the `(method, path)` list of what it registered.
@@ -90,9 +154,11 @@ pub struct ServeConfig {
     pub limits: Limits,
 }
 
-/// Opens the store, binds, calls `on_ready` with the bound address, and serves until Ctrl-C or
-/// SIGTERM. Builds its own tokio runtime (the CLI stays synchronous).
+/// Takes the database's server lock ([`lock_database`]), opens the store, binds, calls `on_ready`
+/// with the bound address, and serves until Ctrl-C or SIGTERM. Builds its own tokio runtime (the CLI stays synchronous).
 pub fn run_blocking(cfg: ServeConfig, on_ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
+    // Before the store is opened: opening it fails the unfinished runs (see `lock_database`).
+    let _lock = lock_database(&cfg.db)?;
     let state =
         AppState::open(&cfg.db, Arc::new(ModelEngine), cfg.limits.clone()).map_err(|message| {
             ServeError::Store {

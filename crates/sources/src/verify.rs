@@ -34,7 +34,7 @@ pub fn verify_retarget(
     previous: Option<&VerifiedRetarget>,
 ) -> Result<VerifiedRetarget, SourceError> {
     let fail = |message: String| SourceError::Verify { height, message };
-    if height % 2016 != 0 {
+    if !height.is_multiple_of(2016) {
         return Err(fail(
             "not a retarget height (must be a multiple of 2016)".into(),
         ));

@@ -257,7 +257,7 @@ fn target(raw: &str, g: &Global) -> anyhow::Result<()> {
 fn group_digits(d: &str) -> String {
     let mut out = String::with_capacity(d.len() + d.len() / 3);
     for (i, c) in d.chars().enumerate() {
-        if i > 0 && (d.len() - i) % 3 == 0 {
+        if i > 0 && (d.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

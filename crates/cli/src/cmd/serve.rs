@@ -135,6 +135,11 @@ pub fn run(args: &ServeArgs, g: &Global) -> anyhow::Result<()> {
             }
             let _ = std::io::stdout().flush();
         },
-    )?;
+    )
+    .map_err(|e| match e {
+        // The user's invocation conflicts with a running server: bad input (exit 2), not a failure.
+        e @ hashpivot_server::ServeError::InUse { .. } => bad_input(e.to_string()),
+        e => e.into(),
+    })?;
     Ok(())
 }
