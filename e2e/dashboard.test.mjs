@@ -40,10 +40,11 @@ function assert(cond, msg) {
 }
 
 // ---------------------------------------------------------------- server
-function startServer(dbDir) {
+function startServer(dbDir, extra = []) {
   return new Promise((resolveUrl, reject) => {
-    const child = spawn(bin, ['--db', join(dbDir, 'hashpivot.sqlite'), 'serve', '--addr', '127.0.0.1:0'], {
+    const child = spawn(bin, ['--db', join(dbDir, 'hashpivot.sqlite'), 'serve', '--addr', '127.0.0.1:0', ...extra], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, HASHPIVOT_TOKEN: '' },
     });
     let out = '';
     let err = '';
@@ -250,6 +251,36 @@ try {
     const tip = await page.textContent('.hp-tip');
     assert(tip.startsWith(last[0].slice(0, 4)), `tooltip ${tip} vs last date ${last[0]}`);
     await page.screenshot({ path: join(shots, 'history.png'), fullPage: true });
+  });
+
+  await step('with --token the page asks once and keeps the token where scripts cannot read it', async () => {
+    const token = 'e2e-token-' + Math.random().toString(36).slice(2) + '-0123456789';
+    const dir2 = mkdtempSync(join(tmpdir(), 'hashpivot-e2e-token-'));
+    const guarded = await startServer(dir2, ['--token', token]);
+    try {
+      const context = await browser.newContext();
+      const p2 = await context.newPage();
+      let asked = 0;
+      p2.on('dialog', (d) => { asked += 1; d.accept(token); });
+      await p2.goto(guarded.url);
+      await p2.waitForSelector('body[data-ready="/"]');
+      await p2.waitForSelector('#valid.status-ok');
+      assert(Number(await p2.inputValue('#f-price-spot')) > 0, 'the scenario loaded');
+      assert(asked >= 1, 'the page asked for the token');
+      const cookies = await context.cookies();
+      const c = cookies.find((x) => x.name === 'hashpivot_token');
+      assert(c && c.httpOnly && c.sameSite === 'Strict', 'HttpOnly SameSite=Strict cookie: ' + JSON.stringify(cookies));
+      const seen = await p2.evaluate(() => document.cookie);
+      assert(!seen.includes('hashpivot_token'), 'document.cookie shows the token: ' + seen);
+      // The history page's charts (plain requests, no headers) are served with the cookie.
+      await p2.click('nav a[data-nav="history"]');
+      await p2.waitForSelector('body[data-ready="/history"]');
+      await p2.waitForSelector('#chart-price svg');
+      await context.close();
+    } finally {
+      guarded.child.kill('SIGTERM');
+      rmSync(dir2, { recursive: true, force: true });
+    }
   });
 
   await step('no console errors and no request left the machine', async () => {

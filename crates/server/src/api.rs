@@ -64,6 +64,7 @@ pub fn router(state: St) -> (Router, Vec<(&'static str, &'static str)>) {
     .add("get", "/assets/style.css", asset_css)
     // API
     .add("get", "/api/openapi.json", openapi)
+    .add("post", "/api/session", session)
     .add("get", "/api/scenario/default", scenario_default)
     .add("post", "/api/scenario/validate", scenario_validate)
     .add("post", "/api/runs", create_run)
@@ -231,6 +232,34 @@ async fn scenario_validate(
         "scenario": as_json,
         "toml": as_toml,
     })))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Session
+
+/// `POST /api/session`: the dashboard trades the token it asked the user for (sent once as
+/// `Authorization: Bearer`, checked by the guard like on every `/api` route) for an `HttpOnly`,
+/// `SameSite=Strict` cookie, which `EventSource` and chart requests then carry and which no script
+/// on the page can read. 204 with no cookie when the server has no token, or when the request
+/// already came with the cookie.
+async fn session(State(st): State<St>, headers: HeaderMap) -> Response {
+    let bearer = crate::guard::bearer_token(&headers).filter(|_| st.limits.token.is_some());
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    if let Some(t) = bearer {
+        let cookie = format!(
+            "{}={}; Path=/; HttpOnly; SameSite=Strict",
+            crate::guard::TOKEN_COOKIE,
+            crate::guard::cookie_value(&t)
+        );
+        if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
+            r.headers_mut().insert(header::SET_COOKIE, v);
+        }
+    }
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    r
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 //!
 //! Why each one:
 //! - **Token** (`--token`): the server can bind a non-loopback address only with one. Every `/api`
-//!   route then needs `Authorization: Bearer TOKEN` (or the `hashpivot_token` cookie the dashboard
-//!   sets, because `EventSource` and `<img>`-style fetches cannot send headers). The comparison is
+//!   route then needs `Authorization: Bearer TOKEN` (or the `hashpivot_token` cookie, because
+//!   `EventSource` and `<img>`-style fetches cannot send headers; the dashboard gets it from
+//!   `POST /api/session` as `HttpOnly`, so no script on the page can read the token). The comparison is
 //!   constant-time over SHA-256 digests, so neither the content nor the length leaks through timing.
 //! - **Host** (without a token): a page on another site can make a browser talk to
 //!   `127.0.0.1:8080` through DNS rebinding (its own name resolving to 127.0.0.1); such requests
@@ -29,7 +30,8 @@ use sha2::{Digest, Sha256};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Name of the cookie the dashboard stores the token in (`SameSite=Strict`).
+/// Name of the cookie that carries the token for the dashboard (`HttpOnly`, `SameSite=Strict`, set
+/// by `POST /api/session`).
 pub const TOKEN_COOKIE: &str = "hashpivot_token";
 
 /// Shortest token accepted: 16 characters of a random token are ≥ 64 bits even from hex digits.
@@ -131,15 +133,32 @@ fn host_is_literal(host: &str) -> bool {
     host == "localhost" || host.parse::<std::net::IpAddr>().is_ok()
 }
 
+/// The token of an `Authorization: Bearer ...` header, if the request has one.
+pub fn bearer_token(headers: &HeaderMap) -> Option<Vec<u8>> {
+    let b = headers.get(header::AUTHORIZATION)?.as_bytes();
+    // The scheme is case-insensitive (RFC 7235 §2.1).
+    (b.len() > 7 && b[..7].eq_ignore_ascii_case(b"bearer ")).then(|| b[7..].trim_ascii().to_vec())
+}
+
+/// A token as a cookie value: percent-encoded outside `A-Z a-z 0-9 - . _ ~`, so every character
+/// [`Token::new`] allows fits RFC 6265's cookie-octet; [`presented_token`] decodes it.
+pub fn cookie_value(token: &[u8]) -> String {
+    let mut out = String::with_capacity(token.len());
+    for &c in token {
+        if c.is_ascii_alphanumeric() || b"-._~".contains(&c) {
+            out.push(c as char);
+        } else {
+            out.push_str(&format!("%{c:02X}"));
+        }
+    }
+    out
+}
+
 /// The token presented in `Authorization: Bearer ...` or the dashboard's cookie.
 fn presented_token(headers: &HeaderMap) -> Option<Vec<u8>> {
-    if let Some(v) = headers.get(header::AUTHORIZATION) {
-        let b = v.as_bytes();
-        // The scheme is case-insensitive (RFC 7235 §2.1).
-        if b.len() > 7 && b[..7].eq_ignore_ascii_case(b"bearer ") {
-            return Some(b[7..].trim_ascii().to_vec());
-        }
-        return Some(Vec::new());
+    if headers.contains_key(header::AUTHORIZATION) {
+        // Another scheme (Basic, ...) presents no usable token.
+        return Some(bearer_token(headers).unwrap_or_default());
     }
     for v in headers.get_all(header::COOKIE) {
         for part in v.as_bytes().split(|c| *c == b';') {
@@ -148,7 +167,7 @@ fn presented_token(headers: &HeaderMap) -> Option<Vec<u8>> {
                 .strip_prefix(TOKEN_COOKIE.as_bytes())
                 .and_then(|r| r.strip_prefix(b"="))
             {
-                // The dashboard writes it with encodeURIComponent.
+                // Percent-encoded (`cookie_value`; older dashboards used encodeURIComponent).
                 return Some(percent_decode(val));
             }
         }
@@ -259,6 +278,30 @@ pub async fn guard(State(st): State<Arc<AppState>>, req: Request, next: Next) ->
 
 #[cfg(test)]
 mod tests {
+    /// Every character a token may hold survives the cookie round trip, and the cookie value
+    /// contains only RFC 6265 cookie-octets that need no quoting.
+    #[test]
+    fn cookie_values_round_trip_every_allowed_character() {
+        let all: String = (0x21u8..0x7f)
+            .map(char::from)
+            .filter(|c| *c != ';')
+            .collect();
+        for t in [all.as_str(), "s3cret-token-0123", "a%41b=c+d/e\\f\"g,h"] {
+            let v = cookie_value(t.as_bytes());
+            assert!(
+                v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~%".contains(&b)),
+                "{v}"
+            );
+            let mut h = HeaderMap::new();
+            h.insert(
+                header::COOKIE,
+                HeaderValue::from_str(&format!("{TOKEN_COOKIE}={v}")).unwrap(),
+            );
+            assert_eq!(presented_token(&h).unwrap(), t.as_bytes());
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -249,6 +249,26 @@ fn a_token_guards_every_api_route_but_not_the_pages() {
     assert_eq!(get(s.addr, "/api/machines", &lower).status, 200);
     let cookie = format!("\r\nCookie: theme=dark; hashpivot_token={secret}");
     assert_eq!(get(s.addr, "/api/history/fees", &cookie).status, 200);
+    // The dashboard trades the token for an HttpOnly cookie (no script on the page can read it),
+    // which then authenticates requests that cannot send headers.
+    let a = post(s.addr, "/api/session", &good, "");
+    assert_eq!(a.status, 204, "{}", a.body);
+    let set = a.header("set-cookie").expect("a cookie").to_string();
+    assert!(
+        set.starts_with("hashpivot_token=")
+            && set.contains("; HttpOnly")
+            && set.contains("; SameSite=Strict")
+            && set.contains("; Path=/"),
+        "{set}"
+    );
+    let pair = set.split(';').next().unwrap();
+    let from_cookie = get(s.addr, "/api/machines", &format!("\r\nCookie: {pair}"));
+    assert_eq!(from_cookie.status, 200, "{}", from_cookie.body);
+    for bad in ["", "\r\nAuthorization: Bearer wrong-token-wrong-token"] {
+        let a = post(s.addr, "/api/session", bad, "");
+        assert_eq!(a.status, 401, "{bad:?}: {}", a.body);
+        assert!(a.header("set-cookie").is_none(), "{bad:?}");
+    }
     let a = post(s.addr, "/api/runs", &good, r#"{"paths": 100}"#);
     assert_eq!(a.status, 201, "{}", a.body);
     let id = a.json()["id"].as_str().unwrap().to_string();
@@ -277,6 +297,10 @@ fn a_token_guards_every_api_route_but_not_the_pages() {
 fn foreign_hosts_and_cross_site_posts_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(&dir.path().join("db.sqlite"), 0, limits());
+    // Without a token there is nothing to trade for a cookie.
+    let a = post(s.addr, "/api/session", "", "");
+    assert_eq!(a.status, 204, "{}", a.body);
+    assert!(a.header("set-cookie").is_none());
     // DNS rebinding: a page of evil.example resolved to 127.0.0.1 sends its own name as Host.
     let a = raw(
         s.addr,

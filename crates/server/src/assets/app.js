@@ -43,24 +43,28 @@
     (children || []).forEach(function (c) { if (c) e.appendChild(typeof c === 'string' ? document.createTextNode(c) : c); });
     return e;
   }
-  // A server started with --token answers 401 until the token is known; it is kept in a
-  // same-site cookie so that EventSource and chart fetches (which cannot set headers) carry it too.
+  // A server started with --token answers 401 until the token is known. The token is sent once
+  // to /api/session, which answers with an HttpOnly same-site cookie: EventSource and chart
+  // fetches (which cannot set headers) carry it, and no script on the page can read it.
   function askToken() {
     var t = window.prompt('This hashpivot server needs its access token (hashpivot serve --token):');
-    if (!t) return false;
-    document.cookie = 'hashpivot_token=' + encodeURIComponent(t) + '; path=/; SameSite=Strict';
-    return true;
+    if (!t) return Promise.resolve(false);
+    return fetch('/api/session', { method: 'POST', headers: { Authorization: 'Bearer ' + t } })
+      .then(function (r) { return r.ok; }, function () { return false; });
+  }
+  function answer(r) {
+    return r.text().then(function (t) {
+      var j = null;
+      try { j = t ? JSON.parse(t) : null; } catch (e) { j = { error: t }; }
+      return { status: r.status, ok: r.ok, body: j };
+    });
   }
   function api(method, url, body, retried) {
     var opt = { method: method, headers: {} };
     if (body !== undefined) { opt.body = JSON.stringify(body); opt.headers['Content-Type'] = 'application/json'; }
     return fetch(url, opt).then(function (r) {
-      if (r.status === 401 && !retried && askToken()) return api(method, url, body, true);
-      return r.text().then(function (t) {
-        var j = null;
-        try { j = t ? JSON.parse(t) : null; } catch (e) { j = { error: t }; }
-        return { status: r.status, ok: r.ok, body: j };
-      });
+      if (r.status !== 401 || retried) return answer(r);
+      return askToken().then(function (ok) { return ok ? api(method, url, body, true) : answer(r); });
     });
   }
   function usd(x) {
