@@ -11,62 +11,12 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-struct Serve {
-    child: Child,
-    base: String,
-}
-
-impl Serve {
-    fn start(db: &Path, extra: &[&str]) -> Serve {
-        let bin = assert_cmd::cargo::cargo_bin("hashpivot");
-        let mut child = Command::new(bin)
-            .arg("--db")
-            .arg(db)
-            .args(["--json", "serve", "--addr", "127.0.0.1:0"])
-            .args(extra)
-            .env_remove("HASHPIVOT_TOKEN")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start hashpivot serve");
-        let mut line = String::new();
-        let stdout = child.stdout.take().unwrap();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
-            let mut err = String::new();
-            let _ = child.stderr.take().unwrap().read_to_string(&mut err);
-            panic!("first line is not JSON ({e}): {line:?} {err}")
-        });
-        let base = v["url"].as_str().unwrap().trim_end_matches('/').to_string();
-        Serve { child, base }
-    }
-
-    fn get(&self, p: &str) -> (u16, Value) {
-        call(&self.base, "GET", p, None, "")
-    }
-
-    fn post(&self, p: &str, body: &str) -> (u16, Value) {
-        call(&self.base, "POST", p, Some(body), "")
-    }
-
-    /// SIGKILL: no destructor, no graceful shutdown, as a crash or the OOM killer.
-    fn sigkill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::Serve;
 
 fn wait_status(s: &Serve, id: &str, want: &[&str], limit: Duration) -> Value {
     let t0 = Instant::now();
@@ -122,13 +72,6 @@ fn long_run(s: &Serve) -> String {
     let (code, v) = s.post("/api/runs", r#"{"paths": 200000}"#);
     assert_eq!(code, 201, "{v}");
     v["id"].as_str().unwrap().to_string()
-}
-
-/// One request (`common::http_call`); the body as JSON, or as a JSON string when it is not JSON.
-fn call(base: &str, method: &str, path: &str, body: Option<&str>, extra: &str) -> (u16, Value) {
-    let (code, payload) = common::http_call(base, method, path, body, extra);
-    let v = serde_json::from_str(&payload).unwrap_or(Value::String(payload));
-    (code, v)
 }
 
 #[test]
@@ -450,10 +393,9 @@ fn with_a_token_the_api_needs_it_and_it_is_never_printed() {
     assert_eq!(code, 401, "{v}");
     assert!(!v.to_string().contains(token));
     let auth = format!("Authorization: Bearer {token}\r\n");
-    let (code, v) = call(&s.base, "GET", "/api/runs", None, &auth);
+    let (code, v) = s.call("GET", "/api/runs", None, &auth);
     assert_eq!(code, 200, "{v}");
-    let (code, _) = call(
-        &s.base,
+    let (code, _) = s.call(
         "GET",
         "/api/runs",
         None,
@@ -461,7 +403,7 @@ fn with_a_token_the_api_needs_it_and_it_is_never_printed() {
     );
     assert_eq!(code, 401);
     // The page itself is public; it asks for the token when the API answers 401.
-    let (code, _) = call(&s.base, "GET", "/", None, "");
+    let (code, _) = s.call("GET", "/", None, "");
     assert_eq!(code, 200);
     s.child.kill().unwrap();
     let mut out = String::new();
@@ -497,8 +439,14 @@ fn with_a_token_the_api_needs_it_and_it_is_never_printed() {
         .unwrap()
         .trim_end_matches('/')
         .to_string();
-    assert_eq!(call(&url, "GET", "/api/machines", None, "").0, 401);
-    assert_eq!(call(&url, "GET", "/api/machines", None, &auth).0, 200);
+    assert_eq!(
+        common::http_call(&url, "GET", "/api/machines", None, "").0,
+        401
+    );
+    assert_eq!(
+        common::http_call(&url, "GET", "/api/machines", None, &auth).0,
+        200
+    );
     child.kill().unwrap();
     child.wait().unwrap();
 }

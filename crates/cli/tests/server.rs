@@ -4,58 +4,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-struct Serve {
-    child: Child,
-    base: String,
-}
-
-impl Serve {
-    fn start(db: &Path) -> Serve {
-        let bin = assert_cmd::cargo::cargo_bin("hashpivot");
-        let mut child = Command::new(bin)
-            .args(["--db"])
-            .arg(db)
-            .args(["--json", "serve", "--addr", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start hashpivot serve");
-        let mut line = String::new();
-        let stdout = child.stdout.take().unwrap();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
-            let mut err = String::new();
-            let _ = child.stderr.take().unwrap().read_to_string(&mut err);
-            panic!("first line is not JSON ({e}): {line:?} {err}")
-        });
-        let base = v["url"].as_str().unwrap().trim_end_matches('/').to_string();
-        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-        assert_eq!(v["db"], db.display().to_string());
-        Serve { child, base }
-    }
-
-    fn get(&self, p: &str) -> (u16, Value) {
-        call(&self.base, "GET", p, None)
-    }
-
-    fn post(&self, p: &str, body: &str) -> (u16, Value) {
-        call(&self.base, "POST", p, Some(body))
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::Serve;
 
 fn assert_json_error(
     s: &Serve,
@@ -77,17 +30,10 @@ fn assert_json_error(
     );
 }
 
-/// A minimal HTTP/1.1 client (`common::http_call`) with a JSON body back.
-fn call(base: &str, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
-    let (code, payload) = common::http_call(base, method, path, body, "");
-    let v = serde_json::from_str(&payload).unwrap_or_else(|e| panic!("not JSON ({e}): {payload}"));
-    (code, v)
-}
-
 #[test]
 fn bad_requests_are_4xx_json_and_the_server_keeps_serving() {
     let dir = common::tempdir();
-    let s = Serve::start(&dir.path().join("db.sqlite"));
+    let s = Serve::start(&dir.path().join("db.sqlite"), &[]);
     assert_json_error(
         &s,
         s.post("/api/runs", "{\"paths\": "),
@@ -139,7 +85,7 @@ fn a_run_equals_simulate_json_and_survives_a_restart() {
     let file = dir.path().join("small.toml");
     std::fs::write(&file, scenario).unwrap();
 
-    let s = Serve::start(&db);
+    let s = Serve::start(&db, &[]);
     let mut sc: Value = s.get("/api/scenario/default").1;
     sc["run"]["horizon_years"] = json!(3);
     sc["run"]["seed"] = json!(11);
@@ -164,7 +110,7 @@ fn a_run_equals_simulate_json_and_survives_a_restart() {
 
     // Stop the server (as a crash would) and start it again on the same database.
     drop(s);
-    let s = Serve::start(&db);
+    let s = Serve::start(&db, &[]);
     let (code, again) = s.get(&format!("/api/runs/{id}"));
     assert_eq!(code, 200);
     assert_eq!(again, run);

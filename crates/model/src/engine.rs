@@ -182,19 +182,27 @@ pub fn fast_exp_mc(x: f64) -> f64 {
     p * f64::from_bits(((k + 1023) as u64) << 52)
 }
 
-/// `ln` to ~1e-9 absolute (the `2 atanh` series of [`fast_ln`] to `s^9`, truncation below
-/// `2·0.1716^11/11 < 7e-10`), for random inputs only, like [`fast_exp_mc`].
+/// The range reduction of [`fast_ln`] and [`fast_ln_mc`]: `x = 2^e · m` with `m` in `[√½, √2)`,
+/// returned as `(e, s)` with `s = (m - 1) / (m + 1)`, so `ln x = e ln 2 + 2 atanh(s)`, `|s| ≤ 0.1716`.
 #[inline(always)]
-pub fn fast_ln_mc(x: f64) -> f64 {
-    const LN2: f64 = std::f64::consts::LN_2;
+fn ln_reduce(x: f64) -> (f64, f64) {
     let bits = x.to_bits();
+    // Biased exponent as a float without an int→float conversion (vectorizes on SSE2).
     let e_biased =
         f64::from_bits(0x4330_0000_0000_0000 | ((bits >> 52) & 0x7ff)) - 4_503_599_627_370_496.0;
     let mut m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
     let big = m > std::f64::consts::SQRT_2;
     m = if big { m * 0.5 } else { m };
     let e = e_biased - 1023.0 + if big { 1.0 } else { 0.0 };
-    let s = (m - 1.0) / (m + 1.0);
+    (e, (m - 1.0) / (m + 1.0))
+}
+
+/// `ln` to ~1e-9 absolute (the `2 atanh` series of [`fast_ln`] to `s^9`, truncation below
+/// `2·0.1716^11/11 < 7e-10`), for random inputs only, like [`fast_exp_mc`].
+#[inline(always)]
+pub fn fast_ln_mc(x: f64) -> f64 {
+    const LN2: f64 = std::f64::consts::LN_2;
+    let (e, s) = ln_reduce(x);
     let s2 = s * s;
     let mut p: f64 = 1.0 / 9.0;
     p = p.mul_add(s2, 1.0 / 7.0);
@@ -224,16 +232,7 @@ fn exp_lanes(out: &mut [f64], inp: &[f64], mc: bool) {
 #[inline(always)]
 pub fn fast_ln(x: f64) -> f64 {
     const LN2: f64 = std::f64::consts::LN_2;
-    let bits = x.to_bits();
-    // Biased exponent as a float without an int→float conversion (vectorizes on SSE2).
-    let e_biased =
-        f64::from_bits(0x4330_0000_0000_0000 | ((bits >> 52) & 0x7ff)) - 4_503_599_627_370_496.0;
-    // Mantissa scaled into [sqrt(1/2), sqrt(2)).
-    let mut m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
-    let big = m > std::f64::consts::SQRT_2;
-    m = if big { m * 0.5 } else { m };
-    let e = e_biased - 1023.0 + if big { 1.0 } else { 0.0 };
-    let s = (m - 1.0) / (m + 1.0);
+    let (e, s) = ln_reduce(x);
     let s2 = s * s;
     // 2 atanh(s) = 2 (s + s^3/3 + ...), |s| <= 0.1716, to s^21.
     let mut p = 1.0 / 21.0;

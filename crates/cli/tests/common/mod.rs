@@ -162,3 +162,81 @@ pub fn dechunk(mut s: &str) -> String {
     }
     out
 }
+
+/// A `hashpivot serve` child on 127.0.0.1 (port 0) with its own database, killed when dropped.
+pub struct Serve {
+    /// The server process.
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT`, read from the first line of its `--json` output.
+    pub base: String,
+}
+
+impl Serve {
+    /// Starts `hashpivot --db DB --json serve --addr 127.0.0.1:0 EXTRA...` (without any token from
+    /// the environment) and waits for the address line.
+    pub fn start(db: &Path, extra: &[&str]) -> Serve {
+        use std::io::{BufRead, Read};
+        let bin = assert_cmd::cargo::cargo_bin("hashpivot");
+        let mut child = std::process::Command::new(bin)
+            .arg("--db")
+            .arg(db)
+            .args(["--json", "serve", "--addr", "127.0.0.1:0"])
+            .args(extra)
+            .env_remove("HASHPIVOT_TOKEN")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start hashpivot serve");
+        let mut line = String::new();
+        let stdout = child.stdout.take().unwrap();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| {
+            let mut err = String::new();
+            let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+            panic!("first line is not JSON ({e}): {line:?} {err}")
+        });
+        let base = v["url"].as_str().unwrap().trim_end_matches('/').to_string();
+        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+        assert_eq!(v["db"], db.display().to_string());
+        Serve { child, base }
+    }
+
+    /// One request ([`http_call`]): the status and the body as JSON, or as a JSON string when it
+    /// is not JSON. `extra` is more header lines, each ending in `\r\n`.
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        extra: &str,
+    ) -> (u16, serde_json::Value) {
+        let (code, payload) = http_call(&self.base, method, path, body, extra);
+        let v = serde_json::from_str(&payload).unwrap_or(serde_json::Value::String(payload));
+        (code, v)
+    }
+
+    /// `GET path`.
+    pub fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        self.call("GET", path, None, "")
+    }
+
+    /// `POST path` with a JSON body.
+    pub fn post(&self, path: &str, body: &str) -> (u16, serde_json::Value) {
+        self.call("POST", path, Some(body), "")
+    }
+
+    /// SIGKILL: no destructor, no graceful shutdown, as a crash or the OOM killer.
+    pub fn sigkill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
