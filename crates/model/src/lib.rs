@@ -4,6 +4,7 @@
 //! ASIC catalog), `optimal` (the real-option strategy), `power` (hourly power prices and duration
 //! curves); everything else is the engine.
 
+pub mod analysis;
 pub mod catalog;
 pub mod machine;
 pub mod optimal;
