@@ -11,13 +11,15 @@ pub mod power;
 
 pub mod engine;
 pub mod payback;
+pub mod result;
 pub mod scenario;
 pub mod sim;
 pub mod site;
 pub mod slices;
 
+pub use result::{Bands, Histogram, NpvStats, SimOutput, StrategyDetail, StrategyResult};
 pub use scenario::{Scenario, ScenarioError, StrategyKind};
-pub use sim::{simulate, Bands, Histogram, NpvStats, RunConfig, SimOutput, StrategyResult};
+pub use sim::{simulate, RunConfig};
 
 /// Errors of the engine.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

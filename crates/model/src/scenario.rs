@@ -1009,28 +1009,6 @@ pub const MAX_FLEET_ENTRIES: usize = 64;
 /// Most paths a run accepts (memory stays O(paths); 1e8 paths would need ~10 GB of NPVs).
 pub const MAX_PATHS: u64 = 20_000_000;
 
-/// Parses the `[power] hourly` source `market:node:year` (e.g. `ercot:HB_WEST:2024`).
-pub fn parse_hourly(s: &str) -> Result<(String, String, u16), String> {
-    let allowed =
-        "\"market:node:year\", e.g. \"ercot:HB_WEST:2024\" (market ercot, year 2000..=2100)";
-    let parts: Vec<&str> = s.split(':').collect();
-    if parts.len() != 3 {
-        return Err(allowed.to_string());
-    }
-    let market = parts[0].to_ascii_lowercase();
-    if market != "ercot" {
-        return Err(allowed.to_string());
-    }
-    let node = parts[1];
-    if node.is_empty() || !node.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(allowed.to_string());
-    }
-    match parts[2].parse::<u16>() {
-        Ok(y) if (2000..=2100).contains(&y) => Ok((market, node.to_string(), y)),
-        _ => Err(allowed.to_string()),
-    }
-}
-
 #[derive(Default)]
 struct Check {
     errors: Vec<FieldError>,
@@ -1513,9 +1491,6 @@ mod tests {
 
     #[test]
     fn hourly_shape() {
-        assert!(parse_hourly("ercot:HB_WEST:2024").is_ok());
-        assert!(parse_hourly("ercot:HB_WEST").is_err());
-        assert!(parse_hourly("pjm:X:2024").is_err());
         let s = Scenario {
             power: Some(Power {
                 hourly: Some("nope".into()),

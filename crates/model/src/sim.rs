@@ -14,13 +14,15 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rayon::prelude::*;
-use serde::Serialize;
-
 use crate::engine::{DayConsumer, LaneDay, Prepared, BLOCK};
 use crate::scenario::{Scenario, StrategyKind};
 use crate::site::{ai_project, fleet_eras, initial_units, AiLinear, FleetEra, Layout};
 use crate::ModelError;
+use rayon::prelude::*;
+
+pub use crate::result::{
+    Band, Bands, Histogram, NpvStats, SimOutput, SiteCashBand, StrategyDetail, StrategyResult,
+};
 
 /// How to run a scenario: overrides of the scenario's `[run]` and `[strategy]`, and engine options
 /// that do not change the model's meaning.
@@ -38,66 +40,6 @@ pub struct RunConfig {
     pub threads: Option<usize>,
     /// Antithetic variates: path `2k+1` of each block uses the negated shocks of path `2k`.
     pub antithetic: bool,
-}
-
-/// Mean, standard error and percentiles of a strategy's NPV over paths, USD.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct NpvStats {
-    /// Mean over paths.
-    pub mean: f64,
-    /// Standard error of the mean (over antithetic pair averages when antithetic).
-    pub stderr: f64,
-    /// 5th percentile.
-    pub p5: f64,
-    /// Median.
-    pub p50: f64,
-    /// 95th percentile.
-    pub p95: f64,
-}
-
-/// One strategy's result (MODEL.md section 6). All money in USD, present value at day 0.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StrategyResult {
-    /// `mine`, `convert`, `schedule`, `sweep` or `optimal`.
-    pub strategy: String,
-    /// Share converted (for `convert` and each `sweep` entry).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub share: Option<f64>,
-    /// NPV distribution (mining + AI).
-    pub npv: NpvStats,
-    /// Mean NPV of the mining stream (incl. salvage, refresh and its terminal value).
-    pub mining_npv_mean: f64,
-    /// Mean NPV of the AI stream (rent × NOI − capex, and its terminal value).
-    pub ai_npv_mean: f64,
-    /// Fraction of paths with NPV < 0.
-    pub prob_negative: f64,
-    /// Fraction of paths with NPV below the `mine` NPV of the same path (0 for `mine`).
-    pub prob_below_mine: f64,
-    /// Mean of the worst 5% of NPVs (`ceil(0.05 * paths)` paths).
-    pub cvar5: f64,
-    /// Histogram of the per-path NPVs, on bins shared by every strategy of the run (so the
-    /// distributions can be drawn side by side). Absent where the per-path NPVs are not at hand.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub npv_histogram: Option<Histogram>,
-    /// Fields only some strategies have (the `optimal` strategy's out-of-sample value, policy and
-    /// boundary), serialized inline with the others; `None` for the rest.
-    #[serde(flatten)]
-    pub extra: Option<serde_json::Value>,
-}
-
-/// Counts of per-path NPVs in equal-width bins.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Histogram {
-    /// `bins + 1` increasing bin edges, USD. The bins span the 0.5th to 99.5th percentile of all
-    /// strategies' NPVs pooled; a bin holds values `>= edges[i]` and `< edges[i+1]` (the last bin
-    /// also holds its upper edge).
-    pub edges: Vec<f64>,
-    /// Paths per bin.
-    pub counts: Vec<u64>,
-    /// Paths below the first edge.
-    pub below: u64,
-    /// Paths above the last edge.
-    pub above: u64,
 }
 
 /// Number of bins of [`Histogram`]s.
@@ -162,62 +104,6 @@ pub fn histograms(samples: &[&[f64]]) -> Vec<Histogram> {
             h
         })
         .collect()
-}
-
-/// Per-year percentiles of one series.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Band {
-    /// 5th percentile per year.
-    pub p5: Vec<f64>,
-    /// Median per year.
-    pub p50: Vec<f64>,
-    /// 95th percentile per year.
-    pub p95: Vec<f64>,
-}
-
-/// Site cash band of one strategy.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SiteCashBand {
-    /// Strategy name.
-    pub strategy: String,
-    /// Share (convert/sweep).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub share: Option<f64>,
-    /// Undiscounted site cash (mining + AI) per year, USD.
-    #[serde(flatten)]
-    pub band: Band,
-}
-
-/// Per-year percentile bands over paths, for charts. Market series are the values on the last day
-/// of each year (day `min(365 (y+1), N) - 1`); site cash is the undiscounted net cash of the year.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Bands {
-    /// Year numbers `1 ..= years` (the last may be partial).
-    pub years: Vec<u32>,
-    /// BTC/USD.
-    pub price_usd: Band,
-    /// Hashprice, $ per PH/s per day.
-    pub hashprice_usd_per_ph_day: Band,
-    /// Difficulty.
-    pub difficulty: Band,
-    /// Network hashrate, EH/s.
-    pub hashrate_ehs: Band,
-    /// Site cash per strategy: every result when `paths × results ≤ 4,000,000`, else `mine` and
-    /// the first other result (keeps memory O(paths)).
-    pub site_cash_usd: Vec<SiteCashBand>,
-}
-
-/// What [`simulate`] returns; serializes to the `simulate --json` document.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SimOutput {
-    /// Paths simulated.
-    pub paths: u64,
-    /// Seed.
-    pub seed: u64,
-    /// `results[0]` is always `mine`.
-    pub results: Vec<StrategyResult>,
-    /// Per-year bands.
-    pub bands: Bands,
 }
 
 /// A deterministic strategy: conversions `(day, share)` in the order they happen.
@@ -492,9 +378,10 @@ pub fn simulate(
         if optimal {
             let ocfg = crate::optimal::OptimalConfig::new(paths, seed, antithetic);
             let o = crate::optimal::run(sc, &ocfg, &|f| progress(head + (1.0 - head) * f))?;
-            let mut r = o.result;
-            r.extra = serde_json::to_value(&o.extra).ok();
-            out.results.push(r);
+            out.results.push(StrategyResult {
+                detail: Some(StrategyDetail::Optimal(Box::new(o.detail))),
+                ..o.result
+            });
         }
         check_finite(&out)?;
         Ok(out)
@@ -665,7 +552,7 @@ pub fn summarize(
         prob_below_mine,
         cvar5,
         npv_histogram: None,
-        extra: None,
+        detail: None,
     }
 }
 
@@ -1427,7 +1314,7 @@ mod tests {
         assert_eq!(out.results.len(), 2);
         assert_eq!(out.results[0].strategy, "mine");
         assert_eq!(out.results[1].strategy, "optimal");
-        assert!(out.results[1].extra.is_some());
+        assert!(out.results[1].optimal().is_some());
         // Converting is optional, so the in-sample optimal value is at least the mine value up to
         // Monte Carlo noise, and equal to it on the paths where nothing converts.
         let (o, m) = (&out.results[1].npv, &out.results[0].npv);
