@@ -7,7 +7,8 @@
 //!    without and with a 4-hour minimum run/off time (exact dynamic programme);
 //! 2. the five shipped years (2021–2025, 38,351 hours);
 //! 3. building the duration curve once (parse + sort + prefix sums);
-//! 4. the per-batch-per-day step, `batch_day`, flat price vs duration curve, 10 batches × 5,475 days;
+//! 4. the per-batch-per-day step, MODEL.md §4's flat margin vs `UnitDay::margin` on the duration
+//!    curve, 10 batches × 5,475 days;
 //! 5. the engine's own path simulation (`Prepared::run_block`, default scenario, one block of `BLOCK` paths ×
 //!    15 years) with the mining margins of `sim.rs` computed flat vs from the curve
 //!    (`UnitDay::margins`, and the scalar `UnitDay::margin`): the cost the option adds per day;
@@ -17,11 +18,10 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use hashpivot_data::ercot::series as ercot_series;
+use hashpivot_dispatch::{dispatch, DispatchConfig, DispatchSite, FleetBatch, HourMarket, Market};
 use hashpivot_model::engine::{Prepared, BLOCK};
-use hashpivot_model::power::{
-    batch_day, dispatch, ercot_series, BatchDayInput, DayPrice, DispatchConfig, DispatchSite,
-    DurationCurve, FleetBatch, HourMarket, Market,
-};
+use hashpivot_model::power::DurationCurve;
 
 fn median_secs<F: FnMut()>(reps: usize, mut f: F) -> f64 {
     f(); // warm up
@@ -274,18 +274,13 @@ fn main() {
 
     // The engine's inner step, flat vs curve, 10 batches × 5,475 days.
     let curve = DurationCurve::from_series(&year).unwrap();
-    let inputs: Vec<BatchDayInput> = fleet
+    // Per unit: revenue and facility energy of running all day (uptime 0.97, overhead 1.05, fee 2%).
+    let inputs: Vec<(f64, f64, f64)> = fleet
         .iter()
-        .map(|b| BatchDayInput {
-            units: b.units,
-            hashrate_ths: b.hashrate_ths,
-            power_w: b.power_w,
-            overhead: 1.05,
-            uptime: 0.97,
-            pool_fee: 0.02,
-            hv_btc_per_th_day: 45.0 / 80_000.0 / 1000.0,
-            spot_usd: 80_000.0,
-            curtail: true,
+        .map(|b| {
+            let rev = 0.97 * b.hashrate_ths * (45.0 / 80_000.0 / 1000.0) * 0.98 * 80_000.0;
+            let mwh = 0.97 * b.power_w * 1.05 * 24.0 / 1e6;
+            (b.units, rev, mwh)
         })
         .collect();
     let days = 5475;
@@ -295,21 +290,19 @@ fn main() {
             // Day-varying inputs so nothing is hoisted: hashvalue drifts ±40 % over the horizon.
             let hv_scale = 1.0 + 0.4 * ((d as f64) * 0.01).sin();
             let esc = 1.02f64.powf(d as f64 / 365.0);
-            for i in &inputs {
-                let mut x = *i;
-                x.hv_btc_per_th_day *= hv_scale;
-                let r = if hourly {
-                    batch_day(
-                        &x,
-                        DayPrice::Curve {
-                            curve: &curve,
-                            scale: esc,
-                        },
-                    )
+            for &(units, rev, mwh) in &inputs {
+                let rev = rev * hv_scale;
+                let m = if hourly {
+                    curve.unit_day(mwh, esc, true).margin(rev)
                 } else {
-                    batch_day(&x, DayPrice::Flat(38.0 * esc))
+                    let cost = mwh * 38.0 * esc;
+                    if rev < cost {
+                        0.0
+                    } else {
+                        rev - cost
+                    }
                 };
-                acc += r.usd - r.cost_usd;
+                acc += units * m;
             }
         }
         acc
@@ -344,7 +337,7 @@ fn main() {
         tq * 1e9 / bs.len() as f64
     );
     println!(
-        "batch_day 10 batches x {days} days: flat {:.3} ms, curve {:.3} ms (ratio {:.2})",
+        "unit margin 10 batches x {days} days: flat {:.3} ms, curve {:.3} ms (ratio {:.2})",
         tf * 1e3,
         tc * 1e3,
         tc / tf

@@ -110,15 +110,27 @@ impl Csv {
     /// Parses `text`; `file` labels errors. Blank lines are skipped; a leading UTF-8 BOM is ignored;
     /// every row must have as many fields as the header (trailing empty fields may be missing).
     pub fn parse(text: &str, file: &str) -> Result<Csv, CsvError> {
+        Self::parse_inner(text, file, false)
+    }
+
+    /// Like [`Csv::parse`], but lines starting with `#` (after blanks) are comments and skipped
+    /// too, as in hand-written hourly price files.
+    pub fn parse_commented(text: &str, file: &str) -> Result<Csv, CsvError> {
+        Self::parse_inner(text, file, true)
+    }
+
+    fn parse_inner(text: &str, file: &str, comments: bool) -> Result<Csv, CsvError> {
+        let skip = |l: &str| l.trim().is_empty() || (comments && l.trim_start().starts_with('#'));
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut lines = text.lines().enumerate();
-        let (_, header) = lines
-            .by_ref()
-            .find(|(_, l)| !l.trim().is_empty())
-            .ok_or_else(|| CsvError::Empty {
-                file: file.to_string(),
-                message: "the file is empty (expected a header line)".to_string(),
-            })?;
+        let (_, header) =
+            lines
+                .by_ref()
+                .find(|(_, l)| !skip(l))
+                .ok_or_else(|| CsvError::Empty {
+                    file: file.to_string(),
+                    message: "the file is empty (expected a header line)".to_string(),
+                })?;
         let headers: Vec<String> = split_line(header.trim_end_matches('\r'))
             .map_err(|m| CsvError::BadRow {
                 file: file.to_string(),
@@ -131,7 +143,7 @@ impl Csv {
         let mut rows = Vec::new();
         for (i, l) in lines {
             let l = l.trim_end_matches('\r');
-            if l.trim().is_empty() {
+            if skip(l) {
                 continue;
             }
             let line = i + 1;
@@ -176,6 +188,12 @@ impl Csv {
         self.headers
             .iter()
             .position(|h| h == name)
+            // Header case is not meaningful to a user (`Price_USD_MWh`); exact matches win.
+            .or_else(|| {
+                self.headers
+                    .iter()
+                    .position(|h| h.eq_ignore_ascii_case(name))
+            })
             .ok_or_else(|| CsvError::MissingColumn {
                 file: self.file.clone(),
                 column: name.to_string(),

@@ -187,6 +187,98 @@ impl HourlySeries {
     }
 }
 
+/// Parses a user's hourly price file (`text` is its content, `file` its name for messages) with the
+/// crate's one CSV reader ([`crate::csv::Csv`]).
+///
+/// Format: a header line naming at least the columns `timestamp` and `price_usd_mwh` (any order,
+/// other columns ignored). One row per delivery hour:
+///
+/// ```text
+/// timestamp,price_usd_mwh
+/// 2024-07-01T00:00,21.40
+/// 2024-07-01T01:00,19.85
+/// ```
+///
+/// * `timestamp` is the **start** of the hour in local time, `YYYY-MM-DDTHH:MM` or
+///   `YYYY-MM-DD HH:MM` (`:SS` allowed; minutes and seconds must be 0). It is stored as hour ending
+///   `HH+1`, ERCOT's convention, which is what 4CP peak hours refer to.
+/// * Timestamps must increase. One timestamp may appear twice in a row: the repeated hour of the
+///   fall DST change. Missing hours (the spring DST hour, gaps) are allowed: each row is one hour.
+/// * `price_usd_mwh` is a finite number, negative allowed. Blank lines and lines starting with `#`
+///   are skipped.
+pub fn parse_price_csv(text: &str, file: &str) -> Result<HourlySeries, crate::CsvError> {
+    let csv = crate::csv::Csv::parse_commented(text, file)?;
+    csv.require(&["timestamp", "price_usd_mwh"])?;
+    let mut hours: Vec<HourStamp> = Vec::with_capacity(csv.len());
+    let mut usd = Vec::with_capacity(csv.len());
+    for row in csv.rows() {
+        let ts = row.str("timestamp")?;
+        let mut stamp = parse_hour_start(ts).ok_or_else(|| {
+            row.bad(
+                "timestamp",
+                ts,
+                "is not an hour start; expected YYYY-MM-DDTHH:00 (e.g. 2024-07-01T14:00)",
+            )
+        })?;
+        if let Some(prev) = hours.last() {
+            let same = (prev.year, prev.month, prev.day, prev.hour_ending)
+                == (stamp.year, stamp.month, stamp.day, stamp.hour_ending);
+            if same && !prev.repeated {
+                // The fall DST change: the same local hour twice in a row.
+                stamp.repeated = true;
+            } else if same || stamp <= *prev {
+                return Err(row.bad(
+                    "timestamp",
+                    ts,
+                    "is not after the previous row (rows must be in time order; one repeat allowed for the DST hour)",
+                ));
+            }
+        }
+        let p = row.f64("price_usd_mwh")?;
+        hours.push(stamp);
+        usd.push(p);
+    }
+    if hours.is_empty() {
+        return Err(crate::CsvError::Empty {
+            file: file.to_string(),
+            message: "no data rows after the header".into(),
+        });
+    }
+    Ok(HourlySeries {
+        label: file.to_string(),
+        hours,
+        usd_mwh: usd,
+    })
+}
+
+/// `YYYY-MM-DDTHH:00[:00]` (or with a space) as the stamp of the hour it starts.
+fn parse_hour_start(s: &str) -> Option<HourStamp> {
+    let b = s.as_bytes();
+    if b.len() < 16 || !(b[10] == b'T' || b[10] == b' ') || b[13] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u8> {
+        let p = s.get(r)?;
+        if p.bytes().all(|c| c.is_ascii_digit()) {
+            p.parse().ok()
+        } else {
+            None
+        }
+    };
+    let (hh, mm) = (num(11..13)?, num(14..16)?);
+    match b.len() {
+        16 => {}
+        19 if b[16] == b':' && num(17..19)? == 0 => {}
+        _ => return None,
+    }
+    if mm != 0 || hh > 23 {
+        return None;
+    }
+    let date: crate::Date = s.get(0..10)?.parse().ok()?;
+    let (y, m, d) = date.ymd();
+    HourStamp::new(u16::try_from(y).ok()?, m as u8, d as u8, hh + 1, false)
+}
+
 /// Why an ERCOT series could not be produced.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ErcotError {
@@ -422,6 +514,47 @@ fn parse_stamp(date: &str, he: &str, flag: &str) -> Option<HourStamp> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn price_file_parses_and_explains_errors() {
+        let stamp = |y, m, d, he| HourStamp::new(y, m, d, he, false).unwrap();
+        let ok = "timestamp,price_usd_mwh\n# a comment\n2024-11-03T00:00,10\n2024-11-03T01:00,11.5\n2024-11-03T01:00,-3\n2024-11-03 02:00:00,12\n";
+        let s = parse_price_csv(ok, "p.csv").unwrap();
+        assert_eq!(s.usd_mwh, vec![10.0, 11.5, -3.0, 12.0]);
+        assert_eq!(s.hours[0], stamp(2024, 11, 3, 1));
+        assert!(s.hours[2].repeated && s.hours[2].hour_ending == 2);
+        assert_eq!(s.hours[3].hour_ending, 3);
+        // Column order free, extra columns ignored, header case, BOM and CRLF tolerated.
+        let s = parse_price_csv(
+            "\u{feff}node,Price_USD_MWh,timestamp\r\nX,5,2024-01-01T23:00\r\n",
+            "q.csv",
+        )
+        .unwrap();
+        assert_eq!(s.hours[0].hour_ending, 24);
+        let e = |t: &str| parse_price_csv(t, "p.csv").unwrap_err().to_string();
+        assert!(e("").contains("empty"));
+        assert!(e("time,price\n").contains("missing column `timestamp`"));
+        let m = e("timestamp,price_usd_mwh\n2024-01-01T00:00,abc\n");
+        assert!(
+            m.contains("line 2") && m.contains("price_usd_mwh") && m.contains("\"abc\""),
+            "{m}"
+        );
+        let m = e("timestamp,price_usd_mwh\n2024-01-01T00:30,1\n");
+        assert!(
+            m.contains("line 2") && m.contains("`timestamp`") && m.contains("2024-01-01T00:30"),
+            "{m}"
+        );
+        let m = e("timestamp,price_usd_mwh\n2024-01-01T05:00,1\n2024-01-01T04:00,1\n");
+        assert!(m.contains("line 3") && m.contains("not after"), "{m}");
+        let m = e(
+            "timestamp,price_usd_mwh\n2024-01-01T05:00,1\n2024-01-01T05:00,1\n2024-01-01T05:00,1\n",
+        );
+        assert!(m.contains("line 4"), "{m}");
+        assert!(e("timestamp,price_usd_mwh\n2024-02-30T05:00,1\n").contains("2024-02-30"));
+        assert!(e("timestamp,price_usd_mwh\n2024-01-01T05:00,1,2\n").contains("3 fields"));
+        assert!(e("timestamp,price_usd_mwh\n2024-01-01T05:00,inf\n").contains("finite"));
+        assert!(e("timestamp,price_usd_mwh\n").contains("no data rows"));
+    }
 
     #[test]
     fn row_counts_match_provenance() {

@@ -180,7 +180,7 @@ mod tests {
         for p in power_csv() {
             hashpivot_store::parse_power_csv(&p, "pw").unwrap();
         }
-        hashpivot_model::power::parse_price_csv(&price_file_csv(), "pf").unwrap();
+        hashpivot_data::ercot::parse_price_csv(&price_file_csv(), "pf").unwrap();
         hashpivot_model::catalog::Catalog::builtin()
             .unwrap()
             .with_user_toml(&catalog_toml(), "c.toml")

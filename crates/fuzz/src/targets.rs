@@ -376,7 +376,7 @@ pub fn csv(kind: CsvKind, bytes: &[u8]) -> Check {
             }
             Err(e) => nonempty_error(&e, "parse_power_csv"),
         },
-        CsvKind::PriceFile => match hashpivot_model::power::parse_price_csv(&text, f) {
+        CsvKind::PriceFile => match hashpivot_data::ercot::parse_price_csv(&text, f) {
             Ok(s) => {
                 ensure(s.hours.len() == s.usd_mwh.len(), || "lengths differ".into())?;
                 for x in &s.usd_mwh {

@@ -32,14 +32,8 @@ pub struct FleetEra {
 
 /// Fleet eras of a scenario over `n` days (refresh days `k * round(365 * years)`, `k >= 1`, `< n`).
 pub fn fleet_eras(sc: &Scenario, eta: &[f64]) -> Vec<FleetEra> {
-    let mut order: Vec<usize> = (0..sc.mining.fleet.len()).collect();
     let f = &sc.mining.fleet;
-    // Least efficient first; a stable sort keeps file order among equals.
-    order.sort_by(|&a, &b| {
-        let ea = f[a].power_w / f[a].hashrate_ths;
-        let eb = f[b].power_w / f[b].hashrate_ths;
-        eb.partial_cmp(&ea).unwrap_or(std::cmp::Ordering::Equal)
-    });
+    let order = removal_order(f);
     let defs = order
         .iter()
         .map(|&i| BatchDef {
@@ -63,13 +57,19 @@ pub fn fleet_eras(sc: &Scenario, eta: &[f64]) -> Vec<FleetEra> {
 /// Units of the scenario's fleet in removal order (matching era 0's `defs`).
 pub fn initial_units(sc: &Scenario) -> Vec<f64> {
     let f = &sc.mining.fleet;
-    let mut order: Vec<usize> = (0..f.len()).collect();
+    removal_order(f).iter().map(|&i| f[i].units).collect()
+}
+
+/// Indices of `fleet` in removal order (MODEL.md §4): the least efficient first (highest W per
+/// TH/s), file order among equals (a stable sort).
+pub fn removal_order(fleet: &[crate::scenario::Batch]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..fleet.len()).collect();
     order.sort_by(|&a, &b| {
-        let ea = f[a].power_w / f[a].hashrate_ths;
-        let eb = f[b].power_w / f[b].hashrate_ths;
+        let ea = fleet[a].power_w / fleet[a].hashrate_ths;
+        let eb = fleet[b].power_w / fleet[b].hashrate_ths;
         eb.partial_cmp(&ea).unwrap_or(std::cmp::Ordering::Equal)
     });
-    order.iter().map(|&i| f[i].units).collect()
+    order
 }
 
 /// Refresh days `k * round(365 * refresh_every_years)` for `k >= 1` below `n` (none if 0).

@@ -6,12 +6,11 @@
 use std::path::PathBuf;
 
 use hashpivot_data::ercot::{self, HourlySeries};
-use hashpivot_model::power::{
-    self, DispatchConfig, DispatchReport, DispatchSite, DispatchTotals, DurationCurve, FleetBatch,
-    HourMarket, Market,
+use hashpivot_dispatch::{
+    DispatchConfig, DispatchError, DispatchTotals, HashpriceSource, Options, Outcome, Study,
+    MAX_MIN_HOURS,
 };
 use hashpivot_model::Scenario;
-use serde::Serialize;
 use serde_json::json;
 
 use crate::error::bad_input;
@@ -93,82 +92,7 @@ pub struct DispatchArgs {
     pub curve_points: usize,
 }
 
-/// Where the hashprice came from.
-#[derive(Debug, Clone, Serialize)]
-struct HashpriceInfo {
-    /// `scenario`, `flag` or `history`.
-    source: &'static str,
-    /// Mean USD per PH/s per day over the hours.
-    usd_per_ph_day: f64,
-    /// Mean BTC per PH/s per day over the hours.
-    btc_per_ph_day: f64,
-    /// Mean BTC price over the hours.
-    btc_usd: f64,
-}
-
-/// A validated run.
-struct Plan {
-    series: HourlySeries,
-    fleet: Vec<FleetBatch>,
-    conversion: Option<Conversion>,
-    site: DispatchSite,
-    market: Market,
-    hashprice: HashpriceInfo,
-    cfg: DispatchConfig,
-    flat_usd_mwh: f64,
-}
-
-/// A conversion applied before dispatch.
-#[derive(Debug, Clone, Serialize)]
-struct Conversion {
-    share: f64,
-    converted_mw: f64,
-    /// Units removed per batch (fleet order).
-    removed_units: Vec<f64>,
-    #[serde(skip)]
-    full_fleet: Vec<FleetBatch>,
-}
-
-/// Removes `share × site MW` from mining: idle MW first, then the least efficient batch (highest
-/// W per TH/s, file order among equals), fractional units (MODEL.md §4).
-fn convert_fleet(
-    fleet: &[FleetBatch],
-    site_mw: f64,
-    overhead: f64,
-    share: f64,
-) -> (Vec<FleetBatch>, Vec<f64>) {
-    let fleet_mw: f64 = fleet
-        .iter()
-        .map(|b| b.units * b.power_w * overhead / 1e6)
-        .sum();
-    let mut left = (share * site_mw - (site_mw - fleet_mw).max(0.0)).max(0.0);
-    let mut order: Vec<usize> = (0..fleet.len()).collect();
-    order.sort_by(|&a, &b| {
-        let ea = fleet[a].power_w / fleet[a].hashrate_ths;
-        let eb = fleet[b].power_w / fleet[b].hashrate_ths;
-        eb.total_cmp(&ea)
-    });
-    let mut out = fleet.to_vec();
-    let mut removed = vec![0.0; fleet.len()];
-    for i in order {
-        if left <= 0.0 {
-            break;
-        }
-        let per_unit = out[i].power_w * overhead / 1e6;
-        let take = out[i].units.min(left / per_unit);
-        out[i].units -= take;
-        removed[i] = take;
-        left -= take * per_unit;
-        // Rounding residue of a batch removed whole must not leave a ghost machine behind.
-        if out[i].units <= 1e-9 * fleet[i].units {
-            removed[i] = fleet[i].units;
-            out[i].units = 0.0;
-        }
-    }
-    (out, removed)
-}
-
-/// Runs the command.
+/// Runs the command: flags → [`Options`] → [`Study::run`] → render.
 pub fn run(args: &DispatchArgs, g: &Global) -> anyhow::Result<()> {
     if !(2..=100_000).contains(&args.curve_points) {
         return Err(bad_input(format!(
@@ -176,191 +100,125 @@ pub fn run(args: &DispatchArgs, g: &Global) -> anyhow::Result<()> {
             args.curve_points
         )));
     }
-    let plan = plan(args)?;
-    let report = power::dispatch(
-        &plan.series,
-        &plan.fleet,
-        &plan.site,
-        &plan.market,
-        &plan.cfg,
-    )
-    .map_err(|e| bad_input(e.to_string()))?;
-    let flat = flat_contract(&plan, &plan.series, &plan.market)?;
-    let curve = DurationCurve::from_series(&plan.series).map_err(|e| bad_input(e.to_string()))?;
-    let conversion = match &plan.conversion {
-        None => None,
-        Some(c) => {
-            let full = power::dispatch(
-                &plan.series,
-                &c.full_fleet,
-                &plan.site,
-                &plan.market,
-                &plan.cfg,
-            )
-            .map_err(|e| bad_input(e.to_string()))?;
-            let flex = |t: &DispatchTotals| {
-                t.curtailment_savings_usd + t.credits_usd + t.fourcp_savings_usd
-            };
-            Some(json!({
-                "share": c.share,
-                "converted_mw": c.converted_mw,
-                "removed_units": c.full_fleet.iter().zip(&c.removed_units).map(|(b, u)| json!({"model": b.model, "units": u})).collect::<Vec<_>>(),
-                "flexibility_value_lost_usd": flex(&full.site) - flex(&report.site),
-                "margin_before_conversion_usd": full.site.margin_usd,
-            }))
-        }
-    };
-    let years = if args.by_year {
-        by_year(&plan)?
-    } else {
-        Vec::new()
-    };
+    let study = study(args)?;
+    let out = study
+        .run(args.by_year)
+        .map_err(|e| bad_input(e.to_string()))?;
     if g.json {
-        let points = curve.points(args.curve_points);
-        let mut doc = json!({
-            "prices": prices_info(&plan.series),
-            "hashprice": plan.hashprice,
-            "inputs": {
-                "overhead": plan.site.overhead,
-                "pool_fee": plan.site.pool_fee,
-                "availability": plan.site.availability,
-            },
-            "dispatch": plan.cfg,
-            "hours": report.hours,
-            "fourcp_summers": report.fourcp_summers,
-            "site": report.site,
-            "batches": report.batches,
-            "flat_contract": {
-                "price_usd_mwh": plan.flat_usd_mwh,
-                "site": flat.site,
-            },
-            "curve": {
-                "points": points,
-                "breakeven_usd_mwh": report.batches.iter().map(|b| json!({
-                    "model": b.model,
-                    "usd_mwh": b.breakeven_usd_mwh,
-                    "uptime": b.totals.uptime,
-                })).collect::<Vec<_>>(),
-            },
-        });
-        if args.by_year {
-            doc["years"] = serde_json::to_value(&years)?;
-        }
-        if let Some(c) = &conversion {
-            doc["conversion"] = c.clone();
-        }
-        return print_json(&doc);
+        return print_json(&json_doc(&study, &out, args)?);
     }
-    print!("{}", render(&plan, &report, &flat, &curve, &years));
-    if let Some(c) = &conversion {
+    print!("{}", render(&study, &out));
+    if let Some(c) = &out.conversion {
         println!(
             "\nconversion: {:.1}% of the site ({} MW) is firm AI/HPC load, never curtailed; flexibility value lost {} (curtailment savings + credits + 4CP on the removed machines); mining margin before conversion {}",
-            100.0 * c["share"].as_f64().unwrap_or(0.0),
-            thousands(c["converted_mw"].as_f64().unwrap_or(0.0), 1),
-            usd(c["flexibility_value_lost_usd"].as_f64().unwrap_or(0.0)),
-            usd(c["margin_before_conversion_usd"].as_f64().unwrap_or(0.0)),
+            100.0 * c.share,
+            thousands(c.converted_mw, 1),
+            usd(c.flexibility_value_lost_usd),
+            usd(c.margin_before_conversion_usd),
         );
     }
     Ok(())
 }
 
-fn prices_info(s: &HourlySeries) -> serde_json::Value {
-    let min = s.usd_mwh.iter().cloned().fold(f64::INFINITY, f64::min);
-    let max = s.usd_mwh.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    json!({
-        "source": s.label,
-        "hours": s.len(),
-        "first": s.hours.first().map(|h| h.to_string()),
-        "last": s.hours.last().map(|h| h.to_string()),
-        "mean_usd_mwh": s.mean(),
-        "min_usd_mwh": min,
-        "max_usd_mwh": max,
-    })
-}
-
-/// The same fleet at a flat contract price: MODEL.md §4 (a batch runs every hour if its revenue
-/// covers the price, else never), computed by the dispatcher on a constant series over the same
-/// hours, without credits, minimum times or 4CP.
-fn flat_contract(
-    plan: &Plan,
-    series: &HourlySeries,
-    market: &Market,
-) -> anyhow::Result<DispatchReport> {
-    let flat = HourlySeries {
-        label: format!("flat ${}/MWh", plan.flat_usd_mwh),
-        hours: series.hours.clone(),
-        usd_mwh: vec![plan.flat_usd_mwh; series.len()],
-    };
-    power::dispatch(
-        &flat,
-        &plan.fleet,
-        &plan.site,
-        market,
-        &DispatchConfig::default(),
-    )
-    .map_err(|e| bad_input(e.to_string()))
-}
-
-/// One calendar year of a `--by-year` report.
-#[derive(Debug, Serialize)]
-struct YearRow {
-    year: u16,
-    hours: usize,
-    mean_price_usd_mwh: f64,
-    hashprice_usd_per_ph_day: f64,
-    site: DispatchTotals,
-    flat_contract: DispatchTotals,
-}
-
-fn by_year(plan: &Plan) -> anyhow::Result<Vec<YearRow>> {
-    let s = &plan.series;
-    let mut out = Vec::new();
-    let mut start = 0;
-    while start < s.len() {
-        let y = s.hours[start].year;
-        let end = start + s.hours[start..].iter().take_while(|h| h.year == y).count();
-        let sub = HourlySeries {
-            label: format!("{} {y}", s.label),
-            hours: s.hours[start..end].to_vec(),
-            usd_mwh: s.usd_mwh[start..end].to_vec(),
-        };
-        let market = match &plan.market {
-            Market::Constant(m) => Market::Constant(*m),
-            Market::Hourly(v) => Market::Hourly(v[start..end].to_vec()),
-        };
-        let r = power::dispatch(&sub, &plan.fleet, &plan.site, &market, &plan.cfg)
-            .map_err(|e| bad_input(e.to_string()))?;
-        let flat = flat_contract(plan, &sub, &market)?;
-        let hp = match &market {
-            Market::Constant(m) => m.hv_btc_per_ph_day * m.btc_usd,
-            Market::Hourly(v) => {
-                v.iter()
-                    .map(|m| m.hv_btc_per_ph_day * m.btc_usd)
-                    .sum::<f64>()
-                    / v.len() as f64
-            }
-        };
-        out.push(YearRow {
-            year: y,
-            hours: sub.len(),
-            mean_price_usd_mwh: sub.mean(),
-            hashprice_usd_per_ph_day: hp,
-            site: r.site,
-            flat_contract: flat.site,
-        });
-        start = end;
+/// The `--json` document (keys sorted, as `serde_json::Value` prints them).
+fn json_doc(
+    study: &Study,
+    out: &Outcome,
+    args: &DispatchArgs,
+) -> anyhow::Result<serde_json::Value> {
+    let (s, r) = (&study.series, &out.report);
+    let mut doc = json!({
+        "prices": {
+            "source": s.label,
+            "hours": s.len(),
+            "first": s.hours.first().map(|h| h.to_string()),
+            "last": s.hours.last().map(|h| h.to_string()),
+            "mean_usd_mwh": s.mean(),
+            "min_usd_mwh": out.curve.min(),
+            "max_usd_mwh": out.curve.max(),
+        },
+        "hashprice": study.hashprice,
+        "inputs": {
+            "overhead": study.site.overhead,
+            "pool_fee": study.site.pool_fee,
+            "availability": study.site.availability,
+        },
+        "dispatch": study.cfg,
+        "hours": r.hours,
+        "fourcp_summers": r.fourcp_summers,
+        "site": r.site,
+        "batches": r.batches,
+        "flat_contract": {
+            "price_usd_mwh": study.flat_usd_mwh,
+            "site": out.flat.site,
+        },
+        "curve": {
+            "points": out.curve.points(args.curve_points),
+            "breakeven_usd_mwh": r.batches.iter().map(|b| json!({
+                "model": b.model,
+                "usd_mwh": b.breakeven_usd_mwh,
+                "uptime": b.totals.uptime,
+            })).collect::<Vec<_>>(),
+        },
+    });
+    if args.by_year {
+        doc["years"] = serde_json::to_value(&out.years)?;
     }
-    Ok(out)
+    if let Some(c) = &out.conversion {
+        doc["conversion"] = serde_json::to_value(c)?;
+    }
+    Ok(doc)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Flags → values
 // ---------------------------------------------------------------------------------------------
 
-fn plan(args: &DispatchArgs) -> anyhow::Result<Plan> {
-    let (sc, file_cfg) = load_scenario(args.scenario.as_ref())?;
-    let cfg = merge_config(file_cfg, args)?;
-    let series = load_prices(&args.prices)?;
+fn study(args: &DispatchArgs) -> anyhow::Result<Study> {
+    let sc = load_scenario(args.scenario.as_ref())?;
+    let cfg = merge_config(sc.dispatch.clone().unwrap_or_default(), args)?;
+    let series = select_dates(load_prices(&args.prices)?, args)?;
+    let btc_usd = match args.btc_usd {
+        Some(x) if !(x.is_finite() && x > 0.0 && x <= 1e12) => {
+            return Err(bad_input(format!(
+                "--btc-usd {x}: allowed 0 < x <= 1e12 USD"
+            )))
+        }
+        x => x,
+    };
+    let flat_usd_mwh = match args.flat_usd_mwh {
+        Some(x) if !(x.is_finite() && x.abs() <= 1e5) => {
+            return Err(bad_input(format!(
+                "--flat-usd-mwh {x}: allowed -100000 <= x <= 100000 $/MWh"
+            )))
+        }
+        x => x,
+    };
+    let convert = match args.convert {
+        Some(x) if !(x.is_finite() && (0.0..=1.0).contains(&x)) => {
+            return Err(bad_input(format!(
+                "--convert {x}: allowed a share 0 <= x <= 1 of the site"
+            )))
+        }
+        x => x,
+    };
+    let opts = Options {
+        cfg,
+        hashprice: hashprice_source(args.hashprice.as_deref())?,
+        btc_usd,
+        flat_usd_mwh,
+        convert,
+    };
+    Study::new(&sc, series, opts).map_err(|e| match e {
+        DispatchError::NoFleetLeft { share } => bad_input(format!("--convert {share}: {e}")),
+        DispatchError::NoHistory { .. } => bad_input(format!("--hashprice history: {e}")),
+        DispatchError::History(_) => anyhow::anyhow!("{e}"),
+        e => bad_input(e.to_string()),
+    })
+}
+
+/// The hours of `--from`/`--to` (inclusive dates).
+fn select_dates(series: HourlySeries, args: &DispatchArgs) -> anyhow::Result<HourlySeries> {
     let from = parse_date("--from", args.from.as_deref())?;
     let to = parse_date("--to", args.to.as_deref())?;
     if let (Some(f), Some(t)) = (from, to) {
@@ -372,146 +230,29 @@ fn plan(args: &DispatchArgs) -> anyhow::Result<Plan> {
             )));
         }
     }
-    let series = if from.is_some() || to.is_some() {
-        let s = series.between(from, to);
-        if s.is_empty() {
-            return Err(bad_input(format!(
-                "--from/--to: no hours of {} between {} and {}",
-                series.label,
-                args.from.as_deref().unwrap_or("the start"),
-                args.to.as_deref().unwrap_or("the end")
-            )));
-        }
-        s
-    } else {
-        series
-    };
-    let btc_usd = match args.btc_usd {
-        Some(x) if x.is_finite() && x > 0.0 && x <= 1e12 => x,
-        Some(x) => {
-            return Err(bad_input(format!(
-                "--btc-usd {x}: allowed 0 < x <= 1e12 USD"
-            )))
-        }
-        None => sc.price.spot,
-    };
-    let (market, hashprice) = market(args.hashprice.as_deref(), &sc, btc_usd, &series)?;
-    let flat_usd_mwh = match args.flat_usd_mwh {
-        Some(x) if x.is_finite() && x.abs() <= 1e5 => x,
-        Some(x) => {
-            return Err(bad_input(format!(
-                "--flat-usd-mwh {x}: allowed -100000 <= x <= 100000 $/MWh"
-            )))
-        }
-        None => sc.site.power_usd_mwh,
-    };
-    let fleet: Vec<FleetBatch> = sc
-        .mining
-        .fleet
-        .iter()
-        .map(|b| FleetBatch {
-            model: b.model.clone(),
-            units: b.units,
-            hashrate_ths: b.hashrate_ths,
-            power_w: b.power_w,
-        })
-        .collect();
-    if fleet.is_empty() {
-        return Err(bad_input(
-            "mining.fleet: the scenario has no machines to dispatch; add [[mining.fleet]] entries",
-        ));
+    if from.is_none() && to.is_none() {
+        return Ok(series);
     }
-    let (fleet, conversion) = match args.convert {
-        None => (fleet, None),
-        Some(x) if x.is_finite() && (0.0..=1.0).contains(&x) => {
-            let (rest, removed) = convert_fleet(&fleet, sc.site.power_mw, sc.mining.overhead, x);
-            if rest.iter().all(|b| b.units <= 0.0) {
-                return Err(bad_input(format!(
-                    "--convert {x}: converting {x} of the site leaves no machines to dispatch; allowed 0 <= share < the share that removes the whole fleet"
-                )));
-            }
-            let conv = Conversion {
-                share: x,
-                converted_mw: x * sc.site.power_mw,
-                removed_units: removed,
-                full_fleet: fleet,
-            };
-            (rest, Some(conv))
-        }
-        Some(x) => {
-            return Err(bad_input(format!(
-                "--convert {x}: allowed a share 0 <= x <= 1 of the site"
-            )))
-        }
-    };
-    Ok(Plan {
-        series,
-        fleet,
-        conversion,
-        site: DispatchSite {
-            overhead: sc.mining.overhead,
-            pool_fee: sc.mining.pool_fee,
-            availability: sc.mining.uptime,
-        },
-        market,
-        hashprice,
-        cfg,
-        flat_usd_mwh,
-    })
+    let s = series.between(from, to);
+    if s.is_empty() {
+        return Err(bad_input(format!(
+            "--from/--to: no hours of {} between {} and {}",
+            series.label,
+            args.from.as_deref().unwrap_or("the start"),
+            args.to.as_deref().unwrap_or("the end")
+        )));
+    }
+    Ok(s)
 }
 
-/// Reads the scenario and its `[dispatch]` table. The table is parsed here (and blanked out of the
-/// text, line numbers kept) so that scenarios with `[dispatch]` load whether or not the scenario
-/// type declares it.
-fn load_scenario(path: Option<&PathBuf>) -> anyhow::Result<(Scenario, DispatchConfig)> {
+/// Reads the scenario; its `[dispatch]` table is part of it (`Scenario::dispatch`).
+fn load_scenario(path: Option<&PathBuf>) -> anyhow::Result<Scenario> {
     let Some(path) = path else {
-        return Ok((Scenario::default(), DispatchConfig::default()));
+        return Ok(Scenario::default());
     };
     let text = std::fs::read_to_string(path)
         .map_err(|e| bad_input(format!("SCENARIO {}: cannot read: {e}", path.display())))?;
-    let (rest, cfg) =
-        split_dispatch_table(&text).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
-    let sc = Scenario::parse_and_validate(&rest)
-        .map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
-    Ok((sc, cfg))
-}
-
-/// Splits the `[dispatch]` table off a scenario's TOML: returns the text with that table's lines
-/// blanked (so the scenario parser's line numbers still match the file) and the parsed table.
-fn split_dispatch_table(text: &str) -> Result<(String, DispatchConfig), String> {
-    let value: toml::Table = match toml::from_str(text) {
-        Ok(v) => v,
-        // A syntax error: let the scenario parser report it with its line and column.
-        Err(_) => return Ok((text.to_string(), DispatchConfig::default())),
-    };
-    let Some(d) = value.get("dispatch") else {
-        return Ok((text.to_string(), DispatchConfig::default()));
-    };
-    let cfg: DispatchConfig = d
-        .clone()
-        .try_into()
-        .map_err(|e: toml::de::Error| format!("[dispatch]: {}", e.message().trim()))?;
-    cfg.validate().map_err(|e| e.to_string())?;
-    let mut out = String::with_capacity(text.len());
-    let mut inside = false;
-    for line in text.split_inclusive('\n') {
-        let t = line.trim_start();
-        if t.starts_with('[') {
-            let name = t
-                .trim_start_matches('[')
-                .split(']')
-                .next()
-                .unwrap_or("")
-                .trim();
-            inside = name == "dispatch" || name.starts_with("dispatch.");
-        }
-        if inside {
-            out.push_str(if line.ends_with('\n') { "\n" } else { "" });
-        } else {
-            out.push_str(line);
-        }
-    }
-    Ok((out, cfg))
+    Scenario::parse_and_validate(&text).map_err(|e| bad_input(format!("{}: {e}", path.display())))
 }
 
 fn merge_config(mut cfg: DispatchConfig, a: &DispatchArgs) -> anyhow::Result<DispatchConfig> {
@@ -528,10 +269,10 @@ fn merge_config(mut cfg: DispatchConfig, a: &DispatchArgs) -> anyhow::Result<Dis
         ("--min-off-hours", a.min_off_hours, &mut cfg.min_off_hours),
     ] {
         if let Some(h) = v {
-            if !(1..=power::MAX_MIN_HOURS).contains(&h) {
+            if !(1..=MAX_MIN_HOURS).contains(&h) {
                 return Err(bad_input(format!(
                     "{flag} {h}: allowed 1 <= hours <= {} (1 = no constraint)",
-                    power::MAX_MIN_HOURS
+                    MAX_MIN_HOURS
                 )));
             }
             *slot = h;
@@ -596,124 +337,33 @@ fn parse_date(flag: &str, s: Option<&str>) -> anyhow::Result<Option<(u16, u8, u8
 
 fn load_prices(src: &str) -> anyhow::Result<HourlySeries> {
     if ercot::is_ercot_name(src) {
-        return power::ercot_series(src).map_err(|e| bad_input(format!("--prices: {e}")));
+        return ercot::series(src).map_err(|e| bad_input(format!("--prices: {e}")));
     }
     let text = std::fs::read_to_string(src).map_err(|e| {
         bad_input(format!(
             "--prices {src:?}: cannot read the file ({e}); give a CSV file or a shipped series such as ercot:HB_WEST:2024"
         ))
     })?;
-    power::parse_price_csv(&text, src).map_err(|e| bad_input(format!("--prices: {e}")))
+    ercot::parse_price_csv(&text, src).map_err(|e| bad_input(format!("--prices: {e}")))
 }
 
-/// The scenario's hashvalue at its market state (MODEL.md §2): `86400·1e15·R / (D·2^32)` with
-/// `R = subsidy(height) + fees.btc_per_block`.
-fn scenario_hashvalue(sc: &Scenario) -> f64 {
-    let r = hashpivot_data::hashprice::subsidy_sat(sc.chain.height) as f64 / 1e8
-        + sc.fees.btc_per_block;
-    hashpivot_data::hashprice::hashvalue_btc_per_ph_day(r, sc.chain.difficulty)
-}
-
-fn market(
-    flag: Option<&str>,
-    sc: &Scenario,
-    btc_usd: f64,
-    series: &HourlySeries,
-) -> anyhow::Result<(Market, HashpriceInfo)> {
-    match flag {
-        None => {
-            let hv = scenario_hashvalue(sc);
-            Ok((
-                Market::Constant(HourMarket {
-                    hv_btc_per_ph_day: hv,
-                    btc_usd,
-                }),
-                HashpriceInfo {
-                    source: "scenario",
-                    usd_per_ph_day: hv * btc_usd,
-                    btc_per_ph_day: hv,
-                    btc_usd,
-                },
-            ))
-        }
-        Some(s) if s.trim().eq_ignore_ascii_case("history") => history_market(series),
-        Some(s) => {
-            let x: f64 = s.trim().parse().map_err(|_| {
-                bad_input(format!("--hashprice {s:?}: allowed a number of USD per PH/s per day (0 < x <= 1e6) or `history`"))
-            })?;
-            if !(x.is_finite() && x > 0.0 && x <= 1e6) {
-                return Err(bad_input(format!(
-                    "--hashprice {s}: allowed 0 < x <= 1e6 USD per PH/s per day, or `history`"
-                )));
-            }
-            let hv = x / btc_usd;
-            Ok((
-                Market::Constant(HourMarket {
-                    hv_btc_per_ph_day: hv,
-                    btc_usd,
-                }),
-                HashpriceInfo {
-                    source: "flag",
-                    usd_per_ph_day: x,
-                    btc_per_ph_day: hv,
-                    btc_usd,
-                },
-            ))
-        }
-    }
-}
-
-/// Each hour gets the historical hashprice of its delivery date (shipped BTC close, difficulty,
-/// subsidy and fees; `hashpivot history` shows the same series).
-fn history_market(series: &HourlySeries) -> anyhow::Result<(Market, HashpriceInfo)> {
-    use hashpivot_data::{hashprice_history, shipped, Date};
-    let to_date = |h: &power::HourStamp| {
-        Date::from_ymd(i32::from(h.year), u32::from(h.month), u32::from(h.day))
+/// `--hashprice`: absent = the scenario's market state, `history`, or a number of USD.
+fn hashprice_source(flag: Option<&str>) -> anyhow::Result<HashpriceSource> {
+    let Some(s) = flag else {
+        return Ok(HashpriceSource::Scenario);
     };
-    let first = series.hours.first().and_then(to_date);
-    let last = series.hours.last().and_then(to_date);
-    let days = hashprice_history(
-        shipped::prices(),
-        shipped::heights(),
-        shipped::epochs(),
-        shipped::fees(),
-        first,
-        last,
-    )
-    .map_err(|e| anyhow::anyhow!("historical hashprice: {e}"))?;
-    let mut v = Vec::with_capacity(series.len());
-    for h in &series.hours {
-        let d = to_date(h);
-        let day = d.and_then(|d| {
-            days.binary_search_by(|x| x.date.cmp(&d))
-                .ok()
-                .map(|i| &days[i])
-        });
-        let Some(day) = day else {
-            return Err(bad_input(format!(
-                "--hashprice history: no shipped hashprice for {} (the shipped BTC price and height data cover {} to {}); give --hashprice USD instead",
-                h.date_string(),
-                days.first().map(|d| d.date.to_string()).unwrap_or_default(),
-                days.last().map(|d| d.date.to_string()).unwrap_or_default(),
-            )));
-        };
-        v.push(HourMarket {
-            hv_btc_per_ph_day: day.btc_per_ph_day,
-            btc_usd: day.price_usd,
-        });
+    if s.trim().eq_ignore_ascii_case("history") {
+        return Ok(HashpriceSource::History);
     }
-    let n = v.len().max(1) as f64;
-    let info = HashpriceInfo {
-        source: "history",
-        usd_per_ph_day: v
-            .iter()
-            .map(|m| m.hv_btc_per_ph_day * m.btc_usd)
-            .sum::<f64>()
-            / n,
-        btc_per_ph_day: v.iter().map(|m| m.hv_btc_per_ph_day).sum::<f64>() / n,
-        btc_usd: v.iter().map(|m| m.btc_usd).sum::<f64>() / n,
-    };
-    Ok((Market::Hourly(v), info))
+    let x: f64 = s.trim().parse().map_err(|_| {
+        bad_input(format!("--hashprice {s:?}: allowed a number of USD per PH/s per day (0 < x <= 1e6) or `history`"))
+    })?;
+    if !(x.is_finite() && x > 0.0 && x <= 1e6) {
+        return Err(bad_input(format!(
+            "--hashprice {s}: allowed 0 < x <= 1e6 USD per PH/s per day, or `history`"
+        )));
+    }
+    Ok(HashpriceSource::Usd(x))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -747,13 +397,8 @@ fn dollars(x: f64) -> String {
     }
 }
 
-fn render(
-    plan: &Plan,
-    r: &DispatchReport,
-    flat: &DispatchReport,
-    curve: &DurationCurve,
-    years: &[YearRow],
-) -> String {
+fn render(plan: &Study, out: &Outcome) -> String {
+    let (r, flat, curve, years) = (&out.report, &out.flat, &out.curve, &out.years);
     let s = &plan.series;
     let mut o = String::new();
     o.push_str(&format!(
@@ -864,21 +509,9 @@ fn render(
         ]);
     };
     cmp("hourly prices, dispatched", &r.site, r.site.margin_usd);
-    let full_mwh = r.site.energy_mwh + r.site.curtailed_mwh;
-    let fo = DispatchTotals {
-        uptime: plan.site.availability,
-        avg_price_usd_mwh: if full_mwh > 0.0 {
-            r.site.flat_out_power_cost_usd / full_mwh
-        } else {
-            0.0
-        },
-        revenue_usd: r.site.flat_out_revenue_usd,
-        power_cost_usd: r.site.flat_out_power_cost_usd,
-        ..DispatchTotals::default()
-    };
     cmp(
         "hourly prices, never curtailed",
-        &fo,
+        &r.site.never_curtailed(plan.site.availability),
         r.site.flat_out_margin_usd,
     );
     cmp(
