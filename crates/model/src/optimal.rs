@@ -250,31 +250,13 @@ fn at(n: usize, nd: usize, i: usize, d: usize) -> usize {
     b * LSM_BLOCK * nd + d * len + i % LSM_BLOCK
 }
 
-/// Mean and standard error, over antithetic pair averages when `antithetic` (the independent
-/// units), summed in path order.
+/// Mean and standard error ([`crate::stats::mean_stderr`], the estimator of every strategy) with
+/// the number of paths.
 fn est(v: &[f64], antithetic: bool) -> Est {
-    let units: Vec<f64> = if antithetic {
-        v.chunks(2)
-            .map(|c| c.iter().sum::<f64>() / c.len() as f64)
-            .collect()
-    } else {
-        v.to_vec()
-    };
-    let m = units.len();
-    let mean = units.iter().sum::<f64>() / m.max(1) as f64;
-    let stderr = if m < 2 {
-        0.0
-    } else {
-        let var = units.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (m - 1) as f64;
-        (var / m as f64).sqrt()
-    };
+    let e = crate::stats::mean_stderr(v, antithetic);
     Est {
-        mean: if antithetic {
-            v.iter().sum::<f64>() / v.len().max(1) as f64
-        } else {
-            mean
-        },
-        stderr,
+        mean: e.mean,
+        stderr: e.stderr,
         paths: v.len() as u64,
     }
 }
