@@ -172,7 +172,7 @@ fn optimal_only(a: &Args) {
     let secs = t0.elapsed().as_secs_f64();
     // Checked inside the timed run's result: the out-of-sample value is a lower bound of the
     // in-sample one (within noise) and optimal is at least the best static share.
-    let e = &out.extra;
+    let e = &out.detail;
     let tol = 4.0 * (out.result.npv.stderr.powi(2) + e.npv_out_of_sample.stderr.powi(2)).sqrt();
     assert!(e.npv_out_of_sample.mean <= out.result.npv.mean + tol);
     assert!(e.flexibility.value_in_sample.mean >= -4.0 * e.flexibility.value_in_sample.stderr);

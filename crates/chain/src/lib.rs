@@ -26,8 +26,9 @@ pub use retarget::{
     RETARGET_INTERVAL, TARGET_SPACING, TARGET_TIMESPAN,
 };
 pub use subsidy::{
-    mean_subsidy_btc, next_halving_height, subsidy_btc, subsidy_sat, COIN, HALVING_INTERVAL,
-    NO_SUBSIDY_HEIGHT,
+    hashvalue_btc_per_ph_day, implied_hashrate_ehs, mean_subsidy_btc, next_halving_height,
+    subsidy_btc, subsidy_pieces, subsidy_sat, BtcPerBlock, Difficulty, COIN, HALVING_INTERVAL,
+    HASHES_PER_DIFFICULTY, NO_SUBSIDY_HEIGHT,
 };
 pub use u256::U256;
 pub use verify::{

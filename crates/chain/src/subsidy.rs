@@ -49,34 +49,118 @@ pub fn next_halving_height(height: u64) -> u64 {
 /// already 0 from the 33rd, when `50e8 >> 33` rounds down to zero).
 pub const NO_SUBSIDY_HEIGHT: u64 = 64 * HALVING_INTERVAL;
 
-/// Mean subsidy in BTC per block over the real-valued height range `[a, a + n)` (MODEL.md
-/// section 3, `sub_t`): the range is split exactly at multiples of 210,000 and each piece
-/// weighs `length * subsidy_btc(floor(piece start))`. `n <= 0` gives the subsidy at `a`.
-pub fn mean_subsidy_btc(a: f64, n: f64) -> f64 {
-    let a = a.max(0.0);
-    if n.is_nan() || n <= 0.0 {
-        return subsidy_btc(a.floor() as u64);
-    }
-    let z = a + n;
-    let mut sum = 0.0;
-    let mut start = a;
+/// The pieces of the real-valued height range `[a, a + n)` between halvings, in order: `(blocks,
+/// subsidy in satoshis)` for each, the subsidy of the piece's first height (MODEL.md section 3,
+/// `sub_t`). The one place a range is split at multiples of 210,000; a negative `a` starts at 0,
+/// and no piece starts at or past the 64th halving (the subsidy is zero there). Callers weigh the
+/// pieces: [`mean_subsidy_btc`] here, the history's hashprice in `hashpivot-data`.
+///
+/// ```
+/// use hashpivot_chain::subsidy_pieces;
+/// let p: Vec<(f64, u64)> = subsidy_pieces(1_049_900.0, 144.0).collect();
+/// assert_eq!(p, vec![(100.0, 312_500_000), (44.0, 156_250_000)]);
+/// ```
+pub fn subsidy_pieces(a: f64, n: f64) -> impl Iterator<Item = (f64, u64)> {
+    let mut start = a.max(0.0);
+    let z = start + n;
     // Past the 64th halving every piece weighs zero: stop there. Without this, a range far beyond
     // it (the heights of a far future, or a user's `--height 18446744073709551615`) would walk
     // one 210,000-block piece at a time, effectively forever, and above 2^53 `f64` heights stop
     // advancing at all.
     let last = NO_SUBSIDY_HEIGHT as f64;
-    while start < z && start < last {
+    std::iter::from_fn(move || {
+        if !(start < z && start < last) {
+            return None;
+        }
         let h = start.floor() as u64;
         let end = (next_halving_height(h) as f64).min(z);
-        sum += (end - start) * subsidy_btc(h);
+        let piece = (end - start, subsidy_sat(h));
         start = end;
+        Some(piece)
+    })
+}
+
+/// Mean subsidy in BTC per block over the real-valued height range `[a, a + n)` (MODEL.md
+/// section 3, `sub_t`): the pieces of [`subsidy_pieces`], each weighing `length *
+/// subsidy_btc(piece start)`, over `n`. `n <= 0` gives the subsidy at `a`.
+pub fn mean_subsidy_btc(a: f64, n: f64) -> f64 {
+    let a = a.max(0.0);
+    if n.is_nan() || n <= 0.0 {
+        return subsidy_btc(a.floor() as u64);
+    }
+    let mut sum = 0.0;
+    for (blocks, sat) in subsidy_pieces(a, n) {
+        sum += blocks * (sat as f64 / COIN as f64);
     }
     sum / n
+}
+
+/// Difficulty, as a real number (Core's `GetDifficulty`: the ratio of the proof-of-work limit to
+/// the block's target). A newtype so it cannot be swapped with a [`BtcPerBlock`].
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Difficulty(pub f64);
+
+/// Reward per block (subsidy plus fees), BTC. A newtype so it cannot be swapped with a
+/// [`Difficulty`].
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct BtcPerBlock(pub f64);
+
+/// Expected hashes per unit of difficulty, `2^32`.
+pub const HASHES_PER_DIFFICULTY: f64 = 4_294_967_296.0;
+
+/// Hashvalue: expected BTC per PH/s per day, `86400 · 1e15 · R / (D · 2^32)` (MODEL.md section 2):
+/// a PH/s finds `86400 · 1e15 / (D · 2^32)` blocks a day at difficulty `D`, each paying `R`.
+///
+/// The one owner of this formula; `data::hashprice`, `model::machine` and the CLI call it. (The
+/// engine's lane loop computes the same quantity as `R · K / D` with `K` hoisted out of the daily
+/// loop, see `model::engine`.) No checks: a zero difficulty gives `inf`, callers validate.
+///
+/// ```
+/// use hashpivot_chain::{hashvalue_btc_per_ph_day, BtcPerBlock, Difficulty};
+/// // Difficulty 1 and 50 BTC per block: 86400e15 · 50 / 2^32 BTC per PH/s per day.
+/// let hv = hashvalue_btc_per_ph_day(BtcPerBlock(50.0), Difficulty(1.0));
+/// assert_eq!(hv, 86_400.0 * 1e15 * 50.0 / 4_294_967_296.0);
+/// ```
+#[inline]
+pub fn hashvalue_btc_per_ph_day(reward: BtcPerBlock, difficulty: Difficulty) -> f64 {
+    86_400.0 * 1e15 * reward.0 / (difficulty.0 * HASHES_PER_DIFFICULTY)
+}
+
+/// The network hashrate, EH/s, at which blocks come every 600 s at difficulty `D`:
+/// `D · 2^32 / 600 / 1e18` (the hashrate a difficulty implies; MODEL.md section 3's `H_0` when the
+/// scenario gives none). The one owner of this conversion.
+///
+/// ```
+/// use hashpivot_chain::{implied_hashrate_ehs, Difficulty};
+/// // Difficulty 1e14: 1e14 · 2^32 / 600 hashes a second = 715.8 EH/s.
+/// let h = implied_hashrate_ehs(Difficulty(1e14));
+/// assert_eq!(h, 1e14 * 4_294_967_296.0 / 600.0 / 1e18);
+/// ```
+#[inline]
+pub fn implied_hashrate_ehs(difficulty: Difficulty) -> f64 {
+    difficulty.0 * HASHES_PER_DIFFICULTY / 600.0 / 1e18
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hashvalue_is_reward_over_difficulty() {
+        // At difficulty 1 one hash in 2^32 finds a block: a PH/s finds 1e15 · 86400 / 2^32 a day.
+        let hv = hashvalue_btc_per_ph_day(BtcPerBlock(1.0), Difficulty(1.0));
+        assert!((hv - 86_400.0e15 / 2f64.powi(32)).abs() < 1e-3);
+        // Twice the difficulty halves it; twice the reward doubles it.
+        let a = hashvalue_btc_per_ph_day(BtcPerBlock(3.125), Difficulty(1e14));
+        assert_eq!(
+            hashvalue_btc_per_ph_day(BtcPerBlock(3.125), Difficulty(2e14)),
+            a / 2.0
+        );
+        assert_eq!(
+            hashvalue_btc_per_ph_day(BtcPerBlock(6.25), Difficulty(1e14)),
+            a * 2.0
+        );
+    }
 
     /// Bitcoin Core `src/test/validation_tests.cpp` `TestBlockSubsidyHalvings`.
     fn core_halvings(interval: u64) {
@@ -166,5 +250,15 @@ mod tests {
         assert_eq!(mean_subsidy_btc(1_049_928.0, 144.0), (3.125 + 1.5625) / 2.0);
         assert_eq!(mean_subsidy_btc(1_049_999.5, 1.0), (3.125 + 1.5625) / 2.0);
         assert_eq!(mean_subsidy_btc(5.0, 0.0), 50.0);
+        // 144 blocks from 1,049,900: 100 at 3.125 and 44 at 1.5625.
+        let m = mean_subsidy_btc(1_049_900.0, 144.0);
+        assert!(
+            (m - (100.0 * 3.125 + 44.0 * 1.5625) / 144.0).abs() < 1e-12,
+            "{m}"
+        );
+        // Spanning two halvings (an absurd hashrate): three pieces.
+        let m = mean_subsidy_btc(1_049_000.0, 212_000.0);
+        let want = (1000.0 * 3.125 + 210_000.0 * 1.5625 + 1000.0 * 0.78125) / 212_000.0;
+        assert!((m - want).abs() < 1e-12, "{m} {want}");
     }
 }

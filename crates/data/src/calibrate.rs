@@ -28,7 +28,7 @@
 use serde::Serialize;
 
 use crate::date::Date;
-use crate::hashprice::{hashvalue_btc_per_ph_day, mean_subsidy_btc};
+use crate::hashprice::{hashvalue_btc_per_ph_day, mean_subsidy_btc, BtcPerBlock, Difficulty};
 use crate::series::{Epoch, FeeDay, HeightPoint, PricePoint};
 
 const YEAR: f64 = 365.0;
@@ -563,7 +563,7 @@ pub fn hashrate_estimates(obs: &[EpochObs]) -> Result<[Estimate; 4], Calibration
 
 /// Realised daily hashprice over the sample, for context in the calibration report.
 pub fn mean_hashvalue(r_btc: f64, difficulty: f64) -> f64 {
-    hashvalue_btc_per_ph_day(r_btc, difficulty)
+    hashvalue_btc_per_ph_day(BtcPerBlock(r_btc), Difficulty(difficulty))
 }
 
 #[cfg(test)]

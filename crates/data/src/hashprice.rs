@@ -18,36 +18,24 @@ use serde::Serialize;
 use crate::date::Date;
 use crate::series::{Epoch, FeeDay, HeightPoint, PricePoint};
 
-/// Consensus block subsidy in satoshis (Bitcoin Core `GetBlockSubsidy`, validation.cpp).
-pub fn subsidy_sat(height: u64) -> u64 {
-    let halvings = height / 210_000;
-    if halvings >= 64 {
-        0
-    } else {
-        5_000_000_000u64 >> halvings
-    }
-}
+// Subsidy, its split at halvings and hashvalue have one owner, `hashpivot-chain` (consensus
+// rules); re-exported here for the callers that read them with the history.
+pub use hashpivot_chain::{hashvalue_btc_per_ph_day, subsidy_sat, BtcPerBlock, Difficulty};
 
-/// Mean subsidy (BTC) per block over heights `[a, a + n)`, split exactly at halvings.
+/// Mean subsidy (BTC) per block over the heights `[a, a + n)` of a historical day or epoch: the
+/// pieces of [`hashpivot_chain::subsidy_pieces`], each weighing `blocks · sat / 1e8`. (The
+/// engine's [`hashpivot_chain::mean_subsidy_btc`] weighs `blocks · (sat / 1e8)`; the published
+/// history and calibration are pinned to this order of operations, which differs in the last
+/// bit.) `n <= 0` gives the subsidy at `a`.
 pub fn mean_subsidy_btc(a: f64, n: f64) -> f64 {
     if n <= 0.0 {
         return subsidy_sat(a.max(0.0).floor() as u64) as f64 / 1e8;
     }
-    let z = a + n;
     let mut sum = 0.0;
-    let mut start = a;
-    while start < z {
-        let era_end = ((start / 210_000.0).floor() + 1.0) * 210_000.0;
-        let end = era_end.min(z);
-        sum += (end - start) * subsidy_sat(start.floor() as u64) as f64 / 1e8;
-        start = end;
+    for (blocks, sat) in hashpivot_chain::subsidy_pieces(a, n) {
+        sum += blocks * sat as f64 / 1e8;
     }
     sum / n
-}
-
-/// BTC per PH/s per day at difficulty `d` and reward `r` BTC per block (MODEL.md §2).
-pub fn hashvalue_btc_per_ph_day(r: f64, d: f64) -> f64 {
-    86_400.0 * 1e15 * r / (d * 4_294_967_296.0)
 }
 
 /// How a day's fee figure was obtained.
@@ -257,7 +245,7 @@ pub fn hashprice_history(
         };
         let subsidy = mean_subsidy_btc(a, blocks);
         let (fee, fees_source) = fee_at(&points, p.date.days(), tail_mean);
-        let hv = hashvalue_btc_per_ph_day(subsidy + fee, epoch.difficulty);
+        let hv = hashvalue_btc_per_ph_day(BtcPerBlock(subsidy + fee), Difficulty(epoch.difficulty));
         out.push(HashpriceDay {
             date: p.date,
             usd_per_ph_day: hv * p.close_usd,

@@ -119,7 +119,10 @@ pub fn market_state_from(
         Ok(k) => f64::from(height - heights[k].height) / f64::from(HASHRATE_WINDOW_DAYS),
         Err(_) => 144.0,
     };
-    let hashrate_ehs = epoch.difficulty * 4_294_967_296.0 / 600.0 / 1e18 * blocks_per_day / 144.0;
+    let hashrate_ehs =
+        hashpivot_chain::implied_hashrate_ehs(hashpivot_chain::Difficulty(epoch.difficulty))
+            * blocks_per_day
+            / 144.0;
 
     Some(MarketState {
         date: hp.date,

@@ -354,7 +354,10 @@ fn convert(sc: &Scenario, fleet: &[FleetBatch], share: f64) -> (Vec<FleetBatch>,
 fn scenario_hashvalue(sc: &Scenario) -> f64 {
     let r = hashpivot_data::hashprice::subsidy_sat(sc.chain.height) as f64 / 1e8
         + sc.fees.btc_per_block;
-    hashpivot_data::hashprice::hashvalue_btc_per_ph_day(r, sc.chain.difficulty)
+    hashpivot_data::hashprice::hashvalue_btc_per_ph_day(
+        hashpivot_data::hashprice::BtcPerBlock(r),
+        hashpivot_data::hashprice::Difficulty(sc.chain.difficulty),
+    )
 }
 
 fn market(

@@ -441,8 +441,15 @@ pub fn date(text: &str) -> Check {
 
 /// Small specs read from flags and files: `[power] hourly`, `dispatch --prices ercot:...`.
 pub fn specs(text: &str) -> Check {
-    if let Err(e) = hashpivot_model::scenario::parse_hourly(text) {
-        ensure(!e.is_empty(), || "empty parse_hourly error".into())?;
+    // `[power] hourly` as the scenario validates it (the one parser the engine uses).
+    let sc = hashpivot_model::Scenario {
+        power: Some(hashpivot_model::scenario::Power {
+            hourly: Some(text.to_string()),
+        }),
+        ..Default::default()
+    };
+    if let Err(e) = sc.validate() {
+        nonempty_error(&e, "power.hourly")?;
     }
     if let Err(e) = hashpivot_data::ercot::ErcotSpec::parse(text) {
         nonempty_error(&e, "ErcotSpec::parse")?;

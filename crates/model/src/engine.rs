@@ -30,51 +30,14 @@ use crate::scenario::Scenario;
 pub const BLOCK: usize = 256;
 
 /// `2^32`, the expected hashes per unit of difficulty.
-pub const TWO32: f64 = 4_294_967_296.0;
+pub const TWO32: f64 = hashpivot_chain::HASHES_PER_DIFFICULTY;
 
-/// Blocks between halvings.
-pub const HALVING_INTERVAL: u64 = 210_000;
+// Consensus facts have one owner, `hashpivot-chain`: the halving interval, the subsidy and the
+// exact mean subsidy over a day that crosses a halving (the rare scalar split of the lane loop).
+use hashpivot_chain::{mean_subsidy_btc, subsidy_btc, HALVING_INTERVAL};
 
 /// Blocks per difficulty epoch.
 pub const EPOCH_BLOCKS: f64 = 2016.0;
-
-/// Block subsidy in BTC at height `h` (Bitcoin Core `GetBlockSubsidy`, validation.cpp: 50 BTC
-/// shifted right once per 210,000 blocks, zero from the 64th halving on).
-#[inline]
-pub fn subsidy_btc(h: u64) -> f64 {
-    let halvings = h / HALVING_INTERVAL;
-    if halvings >= 64 {
-        0.0
-    } else {
-        (5_000_000_000u64 >> halvings) as f64 / 1e8
-    }
-}
-
-/// Mean subsidy per block over the real-valued heights `[a, a + b)` (MODEL.md section 3, `sub_t`):
-/// the interval is split at every multiple of 210,000 inside it; each piece contributes
-/// `length * subsidy_btc(floor(piece start))`; the sum is divided by `b`.
-pub fn mean_subsidy(a: f64, b: f64) -> f64 {
-    let z = a + b;
-    let mut start = a;
-    let mut sum = 0.0;
-    // From the 64th halving on the subsidy is zero (Core: `halvings >= 64`), so the walk stops
-    // there: with an absurd block count (a tiny difficulty) it would otherwise step through
-    // billions of empty halving intervals.
-    const NO_SUBSIDY_HEIGHT: f64 = 64.0 * HALVING_INTERVAL as f64;
-    loop {
-        if start >= NO_SUBSIDY_HEIGHT {
-            break;
-        }
-        let next = ((start / HALVING_INTERVAL as f64).floor() + 1.0) * HALVING_INTERVAL as f64;
-        let end = next.min(z);
-        sum += (end - start) * subsidy_btc(start.floor() as u64);
-        if next >= z {
-            break;
-        }
-        start = next;
-    }
-    sum / b
-}
 
 /// The market on day `t` for every lane (path) of a block, as the payoffs see it: values at the
 /// start of the day. Every slice has one entry per lane.
@@ -879,7 +842,7 @@ impl Prepared {
             // Halving inside the day: exact split (rare, scalar), and the reward from it.
             for i in 0..if split { n } else { 0 } {
                 if h[i] + b[i] > era_end[i] {
-                    sub[i] = mean_subsidy(h[i], b[i]);
+                    sub[i] = mean_subsidy_btc(h[i], b[i]);
                     r[i] = sub[i] + fees[i];
                     hv[i] = r[i] * kb[i];
                 }
@@ -1014,39 +977,6 @@ impl Prepared {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn subsidy_matches_core_schedule() {
-        assert_eq!(subsidy_btc(0), 50.0);
-        assert_eq!(subsidy_btc(209_999), 50.0);
-        assert_eq!(subsidy_btc(210_000), 25.0);
-        assert_eq!(subsidy_btc(840_000), 3.125);
-        assert_eq!(subsidy_btc(1_050_000), 1.5625);
-        assert_eq!(subsidy_btc(64 * 210_000), 0.0);
-        assert_eq!(subsidy_btc(63 * 210_000), 0.0); // 5e9 >> 63 == 0 sat
-        assert_eq!(subsidy_btc(32 * 210_000), 1.0 / 1e8); // 5e9 >> 32 = 1 sat
-    }
-
-    #[test]
-    fn halving_inside_a_day_splits_exactly() {
-        // 144 blocks from 1,049,900: 100 at 3.125 and 44 at 1.5625.
-        let m = mean_subsidy(1_049_900.0, 144.0);
-        let want = (100.0 * 3.125 + 44.0 * 1.5625) / 144.0;
-        assert!((m - want).abs() < 1e-12, "{m} vs {want}");
-        // Fractional start: [1049999.5, 1050000) at floor(1049999.5)=era 4, rest at era 5.
-        let m = mean_subsidy(1_049_999.5, 10.0);
-        let want = (0.5 * 3.125 + 9.5 * 1.5625) / 10.0;
-        assert!((m - want).abs() < 1e-12);
-        // Entirely inside an era.
-        assert_eq!(mean_subsidy(900_000.25, 150.0), 3.125);
-        // Spanning two halvings (absurd hashrate): three pieces.
-        let m = mean_subsidy(1_049_000.0, 211_000.0);
-        let want = (1000.0 * 3.125 + 210_000.0 * 1.5625 + 0.0 * 0.78125) / 211_000.0;
-        assert!((m - want).abs() < 1e-12, "{m} {want}");
-        let m = mean_subsidy(1_049_000.0, 212_000.0);
-        let want = (1000.0 * 3.125 + 210_000.0 * 1.5625 + 1000.0 * 0.78125) / 212_000.0;
-        assert!((m - want).abs() < 1e-12, "{m} {want}");
-    }
 
     fn zero_vol() -> Scenario {
         let mut s = Scenario::default();

@@ -12,13 +12,17 @@ pub mod power;
 
 pub mod engine;
 pub mod payback;
+pub mod payoff;
+pub mod result;
 pub mod scenario;
 pub mod sim;
 pub mod site;
 pub mod slices;
+pub mod stats;
 
+pub use result::{Bands, Histogram, NpvStats, SimOutput, StrategyDetail, StrategyResult};
 pub use scenario::{Scenario, ScenarioError, StrategyKind};
-pub use sim::{simulate, Bands, Histogram, NpvStats, RunConfig, SimOutput, StrategyResult};
+pub use sim::{simulate, RunConfig};
 
 /// Errors of the engine.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

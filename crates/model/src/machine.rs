@@ -10,9 +10,7 @@
 //! machine is switched off (curtailed) on every day its margin would be negative.
 
 use hashpivot_chain::{mean_subsidy_btc, subsidy_btc};
-
-/// 2^32: expected hashes per unit of difficulty.
-const TWO_32: f64 = 4_294_967_296.0;
+pub use hashpivot_chain::{BtcPerBlock, Difficulty};
 
 /// Default annual difficulty growth for the projected payback: 22 % a year.
 ///
@@ -67,27 +65,34 @@ pub fn reward_btc(height: u64, fees_btc: f64) -> f64 {
     subsidy_btc(height) + fees_btc
 }
 
-/// Expected BTC per PH/s per day: `86400 * 1e15 * R / (D * 2^32)` (MODEL.md section 2).
-pub fn hashvalue_btc_per_ph_day(difficulty: f64, reward_btc: f64) -> Result<f64, MachineError> {
+/// Expected BTC per PH/s per day: `86400 * 1e15 * R / (D * 2^32)` (MODEL.md section 2), the
+/// formula of [`hashpivot_chain::hashvalue_btc_per_ph_day`] with the inputs checked (a positive
+/// difficulty, a non-negative reward). The arguments are typed so they cannot be swapped.
+pub fn hashvalue_btc_per_ph_day(
+    reward: BtcPerBlock,
+    difficulty: Difficulty,
+) -> Result<f64, MachineError> {
     check(
         "difficulty",
-        difficulty,
-        difficulty > 0.0,
+        difficulty.0,
+        difficulty.0 > 0.0,
         "use a positive difficulty",
     )?;
     check(
         "reward",
-        reward_btc,
-        reward_btc >= 0.0,
+        reward.0,
+        reward.0 >= 0.0,
         "use a non-negative BTC amount",
     )?;
-    Ok(86400.0 * 1e15 * reward_btc / (difficulty * TWO_32))
+    Ok(hashpivot_chain::hashvalue_btc_per_ph_day(
+        reward, difficulty,
+    ))
 }
 
 /// Hashprice in USD per PH/s per day: hashvalue times the BTC price.
 pub fn hashprice_usd_per_ph_day(
-    difficulty: f64,
-    reward_btc: f64,
+    reward: BtcPerBlock,
+    difficulty: Difficulty,
     price_usd: f64,
 ) -> Result<f64, MachineError> {
     check(
@@ -96,7 +101,7 @@ pub fn hashprice_usd_per_ph_day(
         price_usd > 0.0,
         "use a positive USD price",
     )?;
-    Ok(hashvalue_btc_per_ph_day(difficulty, reward_btc)? * price_usd)
+    Ok(hashvalue_btc_per_ph_day(reward, difficulty)? * price_usd)
 }
 
 /// A machine's nameplate figures.
@@ -337,17 +342,22 @@ mod tests {
     fn hashprice_matches_model_formula_and_a_published_figure() {
         // MODEL.md section 2 by hand: D = 1 (genesis), R = 50 BTC:
         // 86400e15 * 50 / 2^32 = 1.00582838058471680e9 BTC/PH/day.
-        let hv = hashvalue_btc_per_ph_day(1.0, 50.0).unwrap();
+        let hv = hashvalue_btc_per_ph_day(BtcPerBlock(50.0), Difficulty(1.0)).unwrap();
         assert!((hv - 86400e15 * 50.0 / 4294967296.0).abs() < 1e-3);
         // Hashrate Index 2025-11-03: $43.33/PH/day (PARAMETERS.md). Difficulty then ~156 T,
         // price ~$107k, fees ~0.62 % of reward: the formula lands within a few percent.
-        let hp = hashprice_usd_per_ph_day(155.97e12, 3.125 * 1.0062, 107_000.0).unwrap();
+        let hp = hashprice_usd_per_ph_day(
+            BtcPerBlock(3.125 * 1.0062),
+            Difficulty(155.97e12),
+            107_000.0,
+        )
+        .unwrap();
         assert!((hp - 43.33).abs() / 43.33 < 0.05, "{hp}");
         // Exact value for those inputs.
         let want = 86400.0 * 1e15 * (3.125 * 1.0062) / (155.97e12 * 4294967296.0) * 107_000.0;
         assert_eq!(hp, want);
-        assert!(hashvalue_btc_per_ph_day(0.0, 3.125).is_err());
-        assert!(hashprice_usd_per_ph_day(1e12, 3.125, -1.0).is_err());
+        assert!(hashvalue_btc_per_ph_day(BtcPerBlock(3.125), Difficulty(0.0)).is_err());
+        assert!(hashprice_usd_per_ph_day(BtcPerBlock(3.125), Difficulty(1e12), -1.0).is_err());
         assert_eq!(reward_btc(840_000, 0.025), 3.15);
     }
 

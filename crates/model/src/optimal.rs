@@ -37,9 +37,12 @@ use hashpivot_lsm::stopping::{
     block_len, fit, Config, Information, PathSet, Policy, Solver, NEVER,
 };
 use rayon::prelude::*;
-use serde::Serialize;
 
 use crate::engine::BLOCK as ENGINE_BLOCK;
+use crate::result::StrategyDetail;
+pub use crate::result::{
+    Boundary, Est, Flexibility, OptimalDetail, PolicyTable, Regime, RegressionInfo, SliceSummary,
+};
 use crate::scenario::Scenario;
 use crate::sim::{summarize, StrategyResult};
 use crate::slices::{SliceBlock, Slices, OUT_OF_SAMPLE_BLOCK};
@@ -83,128 +86,6 @@ impl OptimalConfig {
     }
 }
 
-/// A mean with its standard error.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Est {
-    /// Mean, USD.
-    pub mean: f64,
-    /// Standard error of the mean, USD.
-    pub stderr: f64,
-    /// Paths.
-    pub paths: u64,
-}
-
-/// One slice's policy summary.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SliceSummary {
-    /// Slice number (1 = removed first: idle MW, then the least efficient machines).
-    pub slice: usize,
-    /// Gross MW of the slice.
-    pub mw: f64,
-    /// Probability that the slice is converted on some decision day (in-sample paths).
-    pub prob_converted: f64,
-    /// Probability of conversion on each decision month (index = month).
-    pub prob_by_month: Vec<f64>,
-    /// Mean conversion month over the paths that convert it (null if none does).
-    pub mean_conversion_month: Option<f64>,
-    /// The slice's value of the option to convert (mean gain over never converting), in-sample.
-    pub option_value_in_sample: Est,
-    /// The same with the frozen policy on fresh paths.
-    pub option_value_out_of_sample: Est,
-    /// Perfect-foresight value of the slice's option (an upper bound).
-    pub option_value_perfect_foresight: Est,
-}
-
-/// The value of flexibility: optimal minus the best static `convert` share on the same paths.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Flexibility {
-    /// Static shares evaluated (the slice grid `0, 1/k, …, 1`: converting slices `1..=j` on day 0,
-    /// which is exactly `convert` with that share).
-    pub static_shares: Vec<f64>,
-    /// Mean NPV of each static share on the in-sample paths.
-    pub static_npv: Vec<f64>,
-    /// The best static share.
-    pub best_static_share: f64,
-    /// Its mean NPV on the in-sample paths.
-    pub best_static_npv: f64,
-    /// Optimal (in-sample) minus the best static share, path by path: mean and standard error.
-    pub value_in_sample: Est,
-    /// Optimal (out-of-sample, frozen policy) minus the same static share on the fresh paths.
-    pub value_out_of_sample: Est,
-}
-
-/// The exercise boundary of one state variable by decision month, per slice.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Boundary {
-    /// What the thresholds are in.
-    pub variable: &'static str,
-    /// How the other two state variables are held: at their median over paths on that month.
-    pub held_at: &'static str,
-    /// Per slice (`slice_1`, …): the threshold on each month, or null where the fitted rule does not
-    /// change sign over the simulated range (see `regime`).
-    #[serde(flatten)]
-    pub slices: BTreeMap<String, Vec<Option<f64>>>,
-    /// Decision months (the x axis).
-    pub months: Vec<u32>,
-    /// Per slice and month: `below` (convert when the variable is below the threshold), `above`
-    /// (convert when above), `always` (convert over the whole simulated range of the variable) or
-    /// `never`. On month 0 every path is in the same state, so the rule is `always` or `never`.
-    pub regime: BTreeMap<String, Vec<&'static str>>,
-}
-
-/// The conversion policy over time.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PolicyTable {
-    /// Decision months (the x axis).
-    pub months: Vec<u32>,
-    /// Decision days `round(month × 365 / 12)`.
-    pub days: Vec<usize>,
-    /// Per slice (`slice_1`, …): probability that it has been converted by each month.
-    #[serde(flatten)]
-    pub slices: BTreeMap<String, Vec<f64>>,
-    /// Expected converted share of the site by each month.
-    pub expected_share_converted: Vec<f64>,
-}
-
-/// The fields `optimal` adds to a strategy result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct OptimalExtra {
-    /// Mean NPV of the frozen policy on fresh paths (a lower bound), with its standard error.
-    pub npv_out_of_sample: Est,
-    /// In-sample minus out-of-sample mean NPV (independent path sets: the standard errors add in
-    /// quadrature).
-    pub in_sample_gap: Est,
-    /// Perfect-foresight NPV: each slice converted on its best day of each path (an upper bound).
-    pub npv_perfect_foresight: Est,
-    /// Per-slice conversion probability by month, cumulative, and the expected converted share.
-    pub policy: PolicyTable,
-    /// Hashprice ($/PH/day) below which converting pays, by month and slice.
-    pub boundary: Boundary,
-    /// Lease rate ($/kW-month) above which converting pays, by month and slice.
-    pub boundary_lease: Boundary,
-    /// Per-slice summaries.
-    pub slices: Vec<SliceSummary>,
-    /// The value of flexibility.
-    pub flexibility: Flexibility,
-    /// Regression settings.
-    pub regression: RegressionInfo,
-}
-
-/// How the policy was fitted.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RegressionInfo {
-    /// Basis features.
-    pub features: [&'static str; 3],
-    /// Polynomial degree (cross terms included).
-    pub degree: usize,
-    /// Basis functions.
-    pub terms: usize,
-    /// Least-squares solver.
-    pub solver: &'static str,
-    /// Which paths enter each regression.
-    pub sample: &'static str,
-}
-
 /// The `optimal` strategy's output.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OptimalOutput {
@@ -212,7 +93,7 @@ pub struct OptimalOutput {
     /// "optimal"`), computed by [`crate::sim::summarize`] like every other strategy.
     pub result: StrategyResult,
     /// The fields only `optimal` has.
-    pub extra: OptimalExtra,
+    pub detail: OptimalDetail,
     /// In-sample NPV of each path (path order), e.g. for charts.
     pub npv: Vec<f64>,
     /// `mine` NPV of each path (the sum of the slices' mining values).
@@ -221,23 +102,14 @@ pub struct OptimalOutput {
     pub policies: Vec<Policy>,
 }
 
-#[derive(Serialize)]
-struct Entry<'a> {
-    #[serde(flatten)]
-    result: &'a StrategyResult,
-    #[serde(flatten)]
-    extra: &'a OptimalExtra,
-}
-
 impl OptimalOutput {
-    /// The `results[]` entry of `simulate --json`: the common fields plus `npv_out_of_sample`,
-    /// `policy`, `boundary` and the rest of [`OptimalExtra`].
-    pub fn json_entry(&self) -> serde_json::Value {
-        serde_json::to_value(Entry {
-            result: &self.result,
-            extra: &self.extra,
-        })
-        .unwrap_or(serde_json::Value::Null)
+    /// The `results[]` entry of `simulate --json`: the common fields with
+    /// [`StrategyDetail::Optimal`] (`npv_out_of_sample`, `policy`, `boundary`, ...).
+    pub fn strategy_result(&self) -> StrategyResult {
+        StrategyResult {
+            detail: Some(StrategyDetail::Optimal(Box::new(self.detail.clone()))),
+            ..self.result.clone()
+        }
     }
 }
 
@@ -378,51 +250,40 @@ fn at(n: usize, nd: usize, i: usize, d: usize) -> usize {
     b * LSM_BLOCK * nd + d * len + i % LSM_BLOCK
 }
 
-/// Mean and standard error, over antithetic pair averages when `antithetic` (the independent
-/// units), summed in path order.
+/// Mean and standard error ([`crate::stats::mean_stderr`], the estimator of every strategy) with
+/// the number of paths.
 fn est(v: &[f64], antithetic: bool) -> Est {
-    let units: Vec<f64> = if antithetic {
-        v.chunks(2)
-            .map(|c| c.iter().sum::<f64>() / c.len() as f64)
-            .collect()
-    } else {
-        v.to_vec()
-    };
-    let m = units.len();
-    let mean = units.iter().sum::<f64>() / m.max(1) as f64;
-    let stderr = if m < 2 {
-        0.0
-    } else {
-        let var = units.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (m - 1) as f64;
-        (var / m as f64).sqrt()
-    };
+    let e = crate::stats::mean_stderr(v, antithetic);
     Est {
-        mean: if antithetic {
-            v.iter().sum::<f64>() / v.len().max(1) as f64
-        } else {
-            mean
-        },
-        stderr,
+        mean: e.mean,
+        stderr: e.stderr,
         paths: v.len() as u64,
     }
 }
 
 /// Where the fitted gain of a rule changes sign along one state variable.
-fn threshold(g: impl Fn(f64) -> f64, lo: f64, hi: f64) -> (Option<f64>, &'static str) {
+fn threshold(g: impl Fn(f64) -> f64, lo: f64, hi: f64) -> (Option<f64>, Regime) {
     const N: usize = 200;
     if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
         let v = g(lo);
-        return (None, if v > 0.0 { "always" } else { "never" });
+        return (
+            None,
+            if v > 0.0 {
+                Regime::Always
+            } else {
+                Regime::Never
+            },
+        );
     }
     let xs: Vec<f64> = (0..=N)
         .map(|i| lo + (hi - lo) * i as f64 / N as f64)
         .collect();
     let vs: Vec<f64> = xs.iter().map(|&x| g(x)).collect();
     if vs.iter().all(|&v| v > 0.0) {
-        return (None, "always");
+        return (None, Regime::Always);
     }
     if vs.iter().all(|&v| v <= 0.0) {
-        return (None, "never");
+        return (None, Regime::Never);
     }
     // The crossing nearest the middle of the distribution decides; a quadratic can cross twice
     // inside the range, and the central one is the one most paths meet.
@@ -437,7 +298,11 @@ fn threshold(g: impl Fn(f64) -> f64, lo: f64, hi: f64) -> (Option<f64>, &'static
         }
     }
     let (i, _) = best.expect("a sign change exists");
-    let regime = if vs[i] > 0.0 { "below" } else { "above" };
+    let regime = if vs[i] > 0.0 {
+        Regime::Below
+    } else {
+        Regime::Above
+    };
     let (mut a, mut b) = (xs[i], xs[i + 1]);
     let pos_a = vs[i] > 0.0;
     for _ in 0..60 {
@@ -696,8 +561,9 @@ pub fn run(
     }
     let boundary_of = |var: usize, variable: &'static str| {
         let mut b = Boundary {
-            variable,
-            held_at: "the other two state variables at their median over paths on that month",
+            variable: variable.into(),
+            held_at: "the other two state variables at their median over paths on that month"
+                .into(),
             slices: BTreeMap::new(),
             months: months.clone(),
             regime: BTreeMap::new(),
@@ -724,7 +590,7 @@ pub fn run(
     let boundary = boundary_of(0, "hashprice, USD per PH/s per day");
     let boundary_lease = boundary_of(1, "AI lease rate, USD per kW(IT)-month");
     let basis_terms = policies.first().map(|p| p.basis().len()).unwrap_or(0);
-    let extra = OptimalExtra {
+    let detail = OptimalDetail {
         npv_out_of_sample: oos,
         in_sample_gap: Est {
             mean: ins.mean - oos.mean,
@@ -750,17 +616,17 @@ pub fn run(
             value_out_of_sample: est(&flex_oos, cfg.antithetic),
         },
         regression: RegressionInfo {
-            features: ["ln hashprice", "ln lease rate", "ln BTC price"],
+            features: ["ln hashprice", "ln lease rate", "ln BTC price"].map(String::from),
             degree: cfg.degree,
             terms: basis_terms,
-            solver: "normal equations, Cholesky with diagonal pivoting stopped at numerical rank",
-            sample: "all paths (the exercise value is a realized future quantity; see hashpivot_lsm::stopping)",
+            solver: "normal equations, Cholesky with diagonal pivoting stopped at numerical rank".into(),
+            sample: "all paths (the exercise value is a realized future quantity; see hashpivot_lsm::stopping)".into(),
         },
     };
     progress(1.0);
     Ok(OptimalOutput {
         result,
-        extra,
+        detail,
         npv,
         mine_npv,
         policies,
@@ -819,7 +685,7 @@ mod tests {
                         }
                     });
             brute_total += best_g;
-            let s = &out.extra.slices[j];
+            let s = &out.detail.slices[j];
             match best_d {
                 Some(d) => {
                     later += usize::from(d > 0);
@@ -843,8 +709,8 @@ mod tests {
             "{} vs {brute_total}",
             out.result.npv.mean
         );
-        assert!(rel(out.extra.npv_out_of_sample.mean));
-        assert!(rel(out.extra.npv_perfect_foresight.mean));
+        assert!(rel(out.detail.npv_out_of_sample.mean));
+        assert!(rel(out.detail.npv_perfect_foresight.mean));
         // Every path is the same path: no spread beyond the rounding of the mean.
         assert!(out.result.npv.stderr <= 1e-12 * brute_total.abs());
     }
@@ -855,7 +721,7 @@ mod tests {
         let out = run(&sc, &cfg, &|_| {}).unwrap();
         let opt = out.result.npv.mean;
         let se = out.result.npv.stderr;
-        let flex = &out.extra.flexibility;
+        let flex = &out.detail.flexibility;
         // Same paths: optimal ≥ every static share within Monte Carlo error (the paired difference
         // has a far smaller error than either mean; use it).
         for (s, v) in flex.static_shares.iter().zip(&flex.static_npv) {
@@ -866,21 +732,21 @@ mod tests {
         }
         assert!(flex.value_in_sample.mean >= -3.0 * flex.value_in_sample.stderr);
         // Perfect foresight is an upper bound path by path.
-        let pf = out.extra.npv_perfect_foresight.mean;
+        let pf = out.detail.npv_perfect_foresight.mean;
         assert!(
             opt <= pf + 1e-6 * pf.abs(),
             "optimal {opt} > perfect foresight {pf}"
         );
         // The out-of-sample estimate is a lower bound: not above in-sample beyond noise, and
         // not above perfect foresight.
-        let oos = out.extra.npv_out_of_sample;
+        let oos = out.detail.npv_out_of_sample;
         assert!(oos.mean <= opt + 4.0 * (se * se + oos.stderr * oos.stderr).sqrt());
-        assert!(oos.mean <= pf + 4.0 * (oos.stderr + out.extra.npv_perfect_foresight.stderr));
+        assert!(oos.mean <= pf + 4.0 * (oos.stderr + out.detail.npv_perfect_foresight.stderr));
         // Policy tables are consistent.
-        let share = &out.extra.policy.expected_share_converted;
+        let share = &out.detail.policy.expected_share_converted;
         assert!(share.windows(2).all(|w| w[1] >= w[0] - 1e-12));
         assert!(share.iter().all(|&s| (0.0..=1.0 + 1e-12).contains(&s)));
-        for s in &out.extra.slices {
+        for s in &out.detail.slices {
             let total: f64 = s.prob_by_month.iter().sum();
             assert!((total - s.prob_converted).abs() < 1e-9);
             let pv = &s.option_value_perfect_foresight;
@@ -903,8 +769,12 @@ mod tests {
             .unwrap()
             .install(|| run(&sc, &cfg, &|_| {}).unwrap());
         assert_eq!(one.npv, two.npv);
-        let v = one.json_entry();
-        assert_eq!(v, two.json_entry());
+        let r = one.strategy_result();
+        assert_eq!(r, two.strategy_result());
+        let v = serde_json::to_value(&r).unwrap();
+        // Typed both ways: the JSON reads back into the same result.
+        let back: StrategyResult = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(back, r);
         assert_eq!(v["strategy"], "optimal");
         for key in [
             "npv",
@@ -937,14 +807,14 @@ mod tests {
     #[test]
     fn threshold_finds_the_crossing() {
         let (t, r) = threshold(|x| 2.0 - x, 0.0, 5.0);
-        assert_eq!(r, "below");
+        assert_eq!(r, Regime::Below);
         assert!((t.unwrap() - 2.0f64.exp()).abs() < 1e-9);
         let (t, r) = threshold(|x| x - 1.0, 0.0, 5.0);
-        assert_eq!(r, "above");
+        assert_eq!(r, Regime::Above);
         assert!((t.unwrap() - 1.0f64.exp()).abs() < 1e-9);
-        assert_eq!(threshold(|_| 1.0, 0.0, 1.0), (None, "always"));
-        assert_eq!(threshold(|_| -1.0, 0.0, 1.0), (None, "never"));
-        assert_eq!(threshold(|_| 1.0, 1.0, 1.0), (None, "always"));
+        assert_eq!(threshold(|_| 1.0, 0.0, 1.0), (None, Regime::Always));
+        assert_eq!(threshold(|_| -1.0, 0.0, 1.0), (None, Regime::Never));
+        assert_eq!(threshold(|_| 1.0, 1.0, 1.0), (None, Regime::Always));
     }
 
     #[test]

@@ -15,7 +15,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::engine::{LaneDay, Prepared, BLOCK, HALVING_INTERVAL};
+use crate::engine::{LaneDay, Prepared, BLOCK};
+use crate::payoff::MiningDay;
 use crate::scenario::{Scenario, MAX_PATHS};
 use crate::sim::quantile_sorted;
 use crate::ModelError;
@@ -148,7 +149,7 @@ pub fn payback(
     let mwh = cfg.power_w * m.overhead * 24.0 / 1e6;
     let opex = m.opex_usd_per_mw_month * cfg.power_w * m.overhead / 1e6 * 12.0 / 365.0;
     let salvage = m.salvage_usd_per_th * cfg.hashrate_ths;
-    let next_halving = ((sc.chain.height / HALVING_INTERVAL) + 1) * HALVING_INTERVAL;
+    let next_halving = hashpivot_chain::next_halving_height(sc.chain.height);
     let nblocks = (paths as usize).div_ceil(BLOCK);
     let done = AtomicUsize::new(0);
     let mut res = vec![PathResult::default(); paths as usize];
@@ -168,25 +169,16 @@ pub fn payback(
                     }
                 }
                 if t < life {
-                    // Power terms of the day (the hook for hourly power, see `Prepared::day_power`).
-                    let pw = prep.day_power(t);
-                    let gain = pw.uptime * fee_keep;
-                    let cost = pw.uptime * mwh * pw.usd_mwh;
-                    // `[power] hourly`: the hours below the machine's break-even (crate::power).
-                    let hourly = prep
-                        .power_curve
-                        .as_deref()
-                        .map(|c| c.unit_day(pw.uptime * mwh, prep.power_scale[t], m.curtail));
+                    // The machine's day (the payoff kernel: flat or hourly power, curtailment).
+                    let day = MiningDay::new(&prep, t);
+                    let machine = day.machine(mwh);
+                    // Revenue as `uptime · ((1 − fee) · TH) · hv · S`, the order pinned by the
+                    // version-1 numbers.
+                    let gain = day.uptime * fee_keep;
                     let row = &mut cf[t * lanes..(t + 1) * lanes];
                     for i in 0..lanes {
                         let rev = gain * d.hv[i] * d.s[i];
-                        let mut c = if let Some(u) = &hourly {
-                            u.margin(rev)
-                        } else if m.curtail && rev < cost {
-                            0.0
-                        } else {
-                            rev - cost
-                        };
+                        let mut c = machine.margin(rev);
                         c -= opex;
                         if t + 1 == life {
                             c += salvage;

@@ -14,13 +14,18 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rayon::prelude::*;
-use serde::Serialize;
-
 use crate::engine::{DayConsumer, LaneDay, Prepared, BLOCK};
+use crate::payoff::{refresh_cash, MiningDay};
 use crate::scenario::{Scenario, StrategyKind};
 use crate::site::{ai_project, fleet_eras, initial_units, AiLinear, FleetEra, Layout};
 use crate::ModelError;
+use rayon::prelude::*;
+
+pub use crate::result::{
+    Band, Bands, Histogram, NpvStats, SimOutput, SiteCashBand, StrategyDetail, StrategyResult,
+};
+use crate::stats::quantiles_f32;
+pub use crate::stats::{histograms, quantile_sorted, summarize, HISTOGRAM_BINS};
 
 /// How to run a scenario: overrides of the scenario's `[run]` and `[strategy]`, and engine options
 /// that do not change the model's meaning.
@@ -38,186 +43,6 @@ pub struct RunConfig {
     pub threads: Option<usize>,
     /// Antithetic variates: path `2k+1` of each block uses the negated shocks of path `2k`.
     pub antithetic: bool,
-}
-
-/// Mean, standard error and percentiles of a strategy's NPV over paths, USD.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct NpvStats {
-    /// Mean over paths.
-    pub mean: f64,
-    /// Standard error of the mean (over antithetic pair averages when antithetic).
-    pub stderr: f64,
-    /// 5th percentile.
-    pub p5: f64,
-    /// Median.
-    pub p50: f64,
-    /// 95th percentile.
-    pub p95: f64,
-}
-
-/// One strategy's result (MODEL.md section 6). All money in USD, present value at day 0.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StrategyResult {
-    /// `mine`, `convert`, `schedule`, `sweep` or `optimal`.
-    pub strategy: String,
-    /// Share converted (for `convert` and each `sweep` entry).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub share: Option<f64>,
-    /// NPV distribution (mining + AI).
-    pub npv: NpvStats,
-    /// Mean NPV of the mining stream (incl. salvage, refresh and its terminal value).
-    pub mining_npv_mean: f64,
-    /// Mean NPV of the AI stream (rent × NOI − capex, and its terminal value).
-    pub ai_npv_mean: f64,
-    /// Fraction of paths with NPV < 0.
-    pub prob_negative: f64,
-    /// Fraction of paths with NPV below the `mine` NPV of the same path (0 for `mine`).
-    pub prob_below_mine: f64,
-    /// Mean of the worst 5% of NPVs (`ceil(0.05 * paths)` paths).
-    pub cvar5: f64,
-    /// Histogram of the per-path NPVs, on bins shared by every strategy of the run (so the
-    /// distributions can be drawn side by side). Absent where the per-path NPVs are not at hand.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub npv_histogram: Option<Histogram>,
-    /// Fields only some strategies have (the `optimal` strategy's out-of-sample value, policy and
-    /// boundary), serialized inline with the others; `None` for the rest.
-    #[serde(flatten)]
-    pub extra: Option<serde_json::Value>,
-}
-
-/// Counts of per-path NPVs in equal-width bins.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Histogram {
-    /// `bins + 1` increasing bin edges, USD. The bins span the 0.5th to 99.5th percentile of all
-    /// strategies' NPVs pooled; a bin holds values `>= edges[i]` and `< edges[i+1]` (the last bin
-    /// also holds its upper edge).
-    pub edges: Vec<f64>,
-    /// Paths per bin.
-    pub counts: Vec<u64>,
-    /// Paths below the first edge.
-    pub below: u64,
-    /// Paths above the last edge.
-    pub above: u64,
-}
-
-/// Number of bins of [`Histogram`]s.
-pub const HISTOGRAM_BINS: usize = 40;
-
-/// Histograms of several NPV samples on common bins: from the lowest 0.5th percentile to the highest
-/// 99.5th percentile among the samples, [`HISTOGRAM_BINS`] equal bins. When every value is the same
-/// (a zero-volatility run) there is one bin around it.
-pub fn histograms(samples: &[&[f64]]) -> Vec<Histogram> {
-    let pct = |xs: &[f64], p: f64| -> f64 {
-        let mut v: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
-        if v.is_empty() {
-            return f64::NAN;
-        }
-        let k = ((p * (v.len() - 1) as f64).round() as usize).min(v.len() - 1);
-        let (_, x, _) = v.select_nth_unstable_by(k, f64::total_cmp);
-        *x
-    };
-    let lo = samples
-        .iter()
-        .map(|s| pct(s, 0.005))
-        .filter(|x| x.is_finite())
-        .fold(f64::INFINITY, f64::min);
-    let hi = samples
-        .iter()
-        .map(|s| pct(s, 0.995))
-        .filter(|x| x.is_finite())
-        .fold(f64::NEG_INFINITY, f64::max);
-    if !(lo.is_finite() && hi.is_finite()) {
-        return Vec::new();
-    }
-    let (edges, bins) = if hi > lo {
-        let w = (hi - lo) / HISTOGRAM_BINS as f64;
-        let mut e: Vec<f64> = (0..HISTOGRAM_BINS).map(|i| lo + w * i as f64).collect();
-        e.push(hi);
-        (e, HISTOGRAM_BINS)
-    } else {
-        let pad = (lo.abs() * 1e-9).max(1.0);
-        (vec![lo - pad, hi + pad], 1)
-    };
-    let (first, last) = (edges[0], edges[bins]);
-    let width = (last - first) / bins as f64;
-    samples
-        .iter()
-        .map(|s| {
-            let mut h = Histogram {
-                counts: vec![0; bins],
-                edges: edges.clone(),
-                below: 0,
-                above: 0,
-            };
-            for &x in s.iter() {
-                if x < first {
-                    h.below += 1;
-                } else if x > last {
-                    h.above += 1;
-                } else {
-                    let i = (((x - first) / width) as usize).min(bins - 1);
-                    h.counts[i] += 1;
-                }
-            }
-            h
-        })
-        .collect()
-}
-
-/// Per-year percentiles of one series.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Band {
-    /// 5th percentile per year.
-    pub p5: Vec<f64>,
-    /// Median per year.
-    pub p50: Vec<f64>,
-    /// 95th percentile per year.
-    pub p95: Vec<f64>,
-}
-
-/// Site cash band of one strategy.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SiteCashBand {
-    /// Strategy name.
-    pub strategy: String,
-    /// Share (convert/sweep).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub share: Option<f64>,
-    /// Undiscounted site cash (mining + AI) per year, USD.
-    #[serde(flatten)]
-    pub band: Band,
-}
-
-/// Per-year percentile bands over paths, for charts. Market series are the values on the last day
-/// of each year (day `min(365 (y+1), N) - 1`); site cash is the undiscounted net cash of the year.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Bands {
-    /// Year numbers `1 ..= years` (the last may be partial).
-    pub years: Vec<u32>,
-    /// BTC/USD.
-    pub price_usd: Band,
-    /// Hashprice, $ per PH/s per day.
-    pub hashprice_usd_per_ph_day: Band,
-    /// Difficulty.
-    pub difficulty: Band,
-    /// Network hashrate, EH/s.
-    pub hashrate_ehs: Band,
-    /// Site cash per strategy: every result when `paths × results ≤ 4,000,000`, else `mine` and
-    /// the first other result (keeps memory O(paths)).
-    pub site_cash_usd: Vec<SiteCashBand>,
-}
-
-/// What [`simulate`] returns; serializes to the `simulate --json` document.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SimOutput {
-    /// Paths simulated.
-    pub paths: u64,
-    /// Seed.
-    pub seed: u64,
-    /// `results[0]` is always `mine`.
-    pub results: Vec<StrategyResult>,
-    /// Per-year bands.
-    pub bands: Bands,
 }
 
 /// A deterministic strategy: conversions `(day, share)` in the order they happen.
@@ -492,9 +317,10 @@ pub fn simulate(
         if optimal {
             let ocfg = crate::optimal::OptimalConfig::new(paths, seed, antithetic);
             let o = crate::optimal::run(sc, &ocfg, &|f| progress(head + (1.0 - head) * f))?;
-            let mut r = o.result;
-            r.extra = serde_json::to_value(&o.extra).ok();
-            out.results.push(r);
+            out.results.push(StrategyResult {
+                detail: Some(StrategyDetail::Optimal(Box::new(o.detail))),
+                ..o.result
+            });
         }
         check_finite(&out)?;
         Ok(out)
@@ -605,96 +431,6 @@ fn run_plans(
             site_cash_usd: site_cash,
         },
     }
-}
-
-/// Statistics of a strategy from its per-path NPVs (in path order). Use this for any strategy
-/// (e.g. `optimal`) so that every result is computed the same way. `mine` is the `mine` NPV on the
-/// same paths (`None` for `mine` itself: `prob_below_mine = 0`).
-pub fn summarize(
-    strategy: &str,
-    share: Option<f64>,
-    npv: &[f64],
-    mining_npv_mean: f64,
-    ai_npv_mean: f64,
-    mine: Option<&[f64]>,
-    antithetic: bool,
-) -> StrategyResult {
-    let n = npv.len().max(1);
-    let mean = npv.iter().sum::<f64>() / n as f64;
-    // Standard error over independent units: antithetic pairs (averaged) or single paths.
-    let stderr = {
-        let units: Vec<f64> = if antithetic {
-            npv.chunks(2)
-                .map(|c| c.iter().sum::<f64>() / c.len() as f64)
-                .collect()
-        } else {
-            npv.to_vec()
-        };
-        let m = units.len();
-        if m < 2 {
-            0.0
-        } else {
-            let mu = units.iter().sum::<f64>() / m as f64;
-            let var = units.iter().map(|x| (x - mu) * (x - mu)).sum::<f64>() / (m - 1) as f64;
-            (var / m as f64).sqrt()
-        }
-    };
-    let mut sorted = npv.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let q = |p: f64| quantile_sorted(&sorted, p);
-    let k = ((0.05 * n as f64).ceil() as usize).clamp(1, n);
-    let cvar5 = sorted.iter().take(k).sum::<f64>() / k as f64;
-    let prob_negative = npv.iter().filter(|&&x| x < 0.0).count() as f64 / n as f64;
-    let prob_below_mine = match mine {
-        Some(m) => npv.iter().zip(m).filter(|(a, b)| a < b).count() as f64 / n as f64,
-        None => 0.0,
-    };
-    StrategyResult {
-        strategy: strategy.to_string(),
-        share,
-        npv: NpvStats {
-            mean,
-            stderr,
-            p5: q(0.05),
-            p50: q(0.5),
-            p95: q(0.95),
-        },
-        mining_npv_mean,
-        ai_npv_mean,
-        prob_negative,
-        prob_below_mine,
-        cvar5,
-        npv_histogram: None,
-        extra: None,
-    }
-}
-
-/// Quantile with linear interpolation between order statistics (Hyndman–Fan type 7, numpy's
-/// default) of sorted data.
-pub fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let h = (sorted.len() - 1) as f64 * p;
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(sorted.len() - 1);
-    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
-}
-
-/// Type-7 quantiles of `v` (reordered in place), by selection rather than a full sort: the
-/// order statistics, hence the results, are exactly those of the sorted data, in O(n) per
-/// quantile.
-fn quantiles_f32(v: &mut [f32], ps: &[f64]) -> Vec<f64> {
-    ps.iter()
-        .map(|&p| {
-            let h = (v.len() - 1) as f64 * p;
-            let lo = h.floor() as usize;
-            let (_, &mut a, rest) = v.select_nth_unstable_by(lo, f32::total_cmp);
-            // The next order statistic is the least of the elements after it.
-            let b = rest.iter().copied().min_by(f32::total_cmp).unwrap_or(a);
-            a as f64 + (h - lo as f64) * (b as f64 - a as f64)
-        })
-        .collect()
 }
 
 /// Simulates all paths of the deterministic strategies `specs` and returns per-path NPVs
@@ -827,8 +563,6 @@ impl Ctx<'_> {
         let n_l = l_days.len();
         l_days.push(usize::MAX);
         let m = &sc.mining;
-        let gain = 1.0 - m.pool_fee;
-        let curtail = m.curtail;
         let hw_days = m.hw_days_of_hashprice;
         let max_types = self
             .eras
@@ -843,8 +577,6 @@ impl Ctx<'_> {
             years,
             banded,
             n,
-            gain,
-            curtail,
             hw_days,
             ev_days: &ev_days,
             l_days: &l_days,
@@ -877,20 +609,15 @@ impl Ctx<'_> {
         for i in 0..lanes {
             for k in 0..np {
                 let ai = &self.plans[k].ai;
-                let mut v = ai.npv_const;
-                for (j, &(_, coef)) in ai.npv_terms.iter().enumerate() {
-                    v += coef * l_vals[term_idx[k][j] * lanes + i].exp();
-                }
+                let ln_l = |j: usize, _| l_vals[term_idx[k][j] * lanes + i];
+                let v = ai.npv(ln_l);
                 let mn = mining_npv[k * lanes + i];
                 npv_out[i * np + k] = mn + v;
                 sums.mining[k] += mn;
                 sums.ai[k] += v;
                 if k < banded {
                     for y in 0..years {
-                        let mut c = ycash[(k * years + y) * lanes + i] + ai.year_const[y];
-                        for (j, yt) in ai.year_terms.iter().enumerate() {
-                            c += yt[y] * l_vals[term_idx[k][j] * lanes + i].exp();
-                        }
+                        let c = ai.year_cash(y, ycash[(k * years + y) * lanes + i], ln_l);
                         bc[(i * years + y) * banded + k] = c as f32;
                     }
                 }
@@ -903,15 +630,6 @@ impl Ctx<'_> {
 /// Lanes whose mining cash is summed together in [`CashChunks::chunk`]: two AVX-512 vectors of
 /// `f64`, so a strategy's cash of the chunk stays in registers while the types are added.
 const CHUNK: usize = 16;
-
-/// MODEL.md section 4's flat power price: revenue factor and power cost per W of the day.
-#[derive(Clone, Copy)]
-struct FlatPower {
-    /// `uptime * (1 - pool_fee)`: revenue per TH/s per day is `hv * S * gain`.
-    gain: f64,
-    /// Power cost per W of machine per day, $.
-    cost_w: f64,
-}
 
 /// One day's mining cash of every strategy, added a chunk of lanes at a time: the margins of the
 /// chunk's machine types, then per strategy `-opex + Σ units · margin (+ the event's cash)`,
@@ -926,10 +644,11 @@ struct CashChunks<'a> {
     lanes: usize,
     years: usize,
     banded: usize,
-    curtail: bool,
-    /// `Some` for the flat price (margins computed per chunk), `None` when `margins` holds the
-    /// hourly margins of all lanes.
-    flat: Option<FlatPower>,
+    /// The day's mining terms (the payoff kernel).
+    day: MiningDay<'a>,
+    /// Flat price: margins computed per chunk; else `margins` holds the hourly margins of all
+    /// lanes.
+    flat: bool,
     hv: &'a [f64],
     s: &'a [f64],
     margins: &'a [f64],
@@ -948,31 +667,14 @@ impl CashChunks<'_> {
     #[inline(always)]
     fn chunk<const W: usize>(&mut self, o: usize) {
         let lanes = self.lanes;
-        let (mg, stride, off): (&[f64], usize, usize) = match self.flat {
-            Some(fp) => {
-                let mut rev_th = [0.0f64; W];
-                let (hv, s) = (&self.hv[o..o + W], &self.s[o..o + W]);
-                for i in 0..W {
-                    rev_th[i] = hv[i] * s[i] * fp.gain;
-                }
-                for (j, def) in self.defs.iter().enumerate() {
-                    let mg = &mut self.chunk_margins[j * W..(j + 1) * W];
-                    let cost = fp.cost_w * def.power_w;
-                    let ths = def.ths;
-                    if self.curtail {
-                        for i in 0..W {
-                            let rev = rev_th[i] * ths;
-                            mg[i] = if rev < cost { 0.0 } else { rev - cost };
-                        }
-                    } else {
-                        for i in 0..W {
-                            mg[i] = rev_th[i] * ths - cost;
-                        }
-                    }
-                }
-                (&*self.chunk_margins, W, 0)
-            }
-            None => (self.margins, lanes, o),
+        let (mg, stride, off): (&[f64], usize, usize) = if self.flat {
+            let mut rev_th = [0.0f64; W];
+            let day = &self.day;
+            day.revenue_per_th(&self.hv[o..o + W], &self.s[o..o + W], &mut rev_th);
+            day.type_margins(self.defs, &rev_th, W, self.chunk_margins);
+            (&*self.chunk_margins, W, 0)
+        } else {
+            (self.margins, lanes, o)
         };
         for (k, plan) in self.plans.iter().enumerate() {
             let seg = &plan.segments[self.seg_idx[k]];
@@ -1018,9 +720,7 @@ struct SimDay<'a, 'b> {
     years: usize,
     banded: usize,
     n: usize,
-    /// `1 - pool_fee`.
-    gain: f64,
-    curtail: bool,
+    /// `mining.hw_days_of_hashprice`: the price of a frontier TH/s in days of hashprice.
     hw_days: f64,
     ev_days: &'a [usize],
     l_days: &'a [usize],
@@ -1046,10 +746,9 @@ impl DayConsumer for SimDay<'_, '_> {
     fn day(&mut self, d: &LaneDay) {
         let ctx = self.ctx;
         let prep = ctx.prep;
-        let m = &prep.scenario.mining;
         let lanes = self.lanes;
         let (years, banded) = (self.years, self.banded);
-        let (gain, curtail, hw_days) = (self.gain, self.curtail, self.hw_days);
+        let hw_days = self.hw_days;
         let t = d.t;
         let (hv, s) = (&d.hv[..lanes], &d.s[..lanes]);
         let event = t == self.ev_days[self.ev];
@@ -1065,38 +764,21 @@ impl DayConsumer for SimDay<'_, '_> {
                         self.seg_idx[k] += 1;
                         self.has_extra[k] = true;
                         let ex = &mut self.extra[k * lanes..(k + 1) * lanes];
-                        let (cc, bt) = (seg.cash_const, seg.buy_th);
-                        for i in 0..lanes {
-                            ex[i] = cc - hw_days * hv[i] * s[i] * bt;
-                        }
+                        refresh_cash(seg.cash_const, hw_days, seg.buy_th, hv, s, ex);
                     }
                 }
             }
         }
         let defs = &ctx.eras[self.era].defs;
-        // Power terms of the day (the hook for hourly power, see `Prepared::day_power`).
-        let pw = prep.day_power(t);
-        let gain = pw.uptime * gain;
-        let cost_w = pw.uptime * m.overhead * 24.0 / 1e6 * pw.usd_mwh;
-        let flat = if let Some(curve) = prep.power_curve.as_deref() {
+        let day = MiningDay::new(prep, t);
+        let flat = day.hourly.is_none();
+        if !flat {
             // `[power] hourly`: each type runs in the hours below its break-even (crate::power);
             // the curve prices whole slices, so these margins are computed for all lanes first.
             let rev_th = &mut self.rev_th[..lanes];
-            for i in 0..lanes {
-                rev_th[i] = hv[i] * s[i] * gain;
-            }
-            let mwh_w = pw.uptime * m.overhead * 24.0 / 1e6;
-            let scale = prep.power_scale[t];
-            for (j, def) in defs.iter().enumerate() {
-                let mg = &mut self.margins[j * lanes..(j + 1) * lanes];
-                curve
-                    .unit_day(mwh_w * def.power_w, scale, curtail)
-                    .margins(rev_th, def.ths, mg);
-            }
-            None
-        } else {
-            Some(FlatPower { gain, cost_w })
-        };
+            day.revenue_per_th(hv, s, rev_th);
+            day.type_margins(defs, rev_th, lanes, &mut self.margins);
+        }
         let mut cc = CashChunks {
             plans: ctx.plans,
             seg_idx: &self.seg_idx,
@@ -1104,7 +786,7 @@ impl DayConsumer for SimDay<'_, '_> {
             lanes,
             years,
             banded,
-            curtail,
+            day,
             flat,
             hv,
             s,
@@ -1427,7 +1109,7 @@ mod tests {
         assert_eq!(out.results.len(), 2);
         assert_eq!(out.results[0].strategy, "mine");
         assert_eq!(out.results[1].strategy, "optimal");
-        assert!(out.results[1].extra.is_some());
+        assert!(out.results[1].optimal().is_some());
         // Converting is optional, so the in-sample optimal value is at least the mine value up to
         // Monte Carlo noise, and equal to it on the paths where nothing converts.
         let (o, m) = (&out.results[1].npv, &out.results[0].npv);

@@ -165,6 +165,35 @@ pub struct AiLinear {
     pub year_terms: Vec<Vec<f64>>,
 }
 
+impl AiLinear {
+    /// The discounted value on one path: `npv_const + Σ_k coef_k · exp(ln L_k)`, where
+    /// `ln_l(k, sign_day)` is the path's log lease rate on the signing day of term `k`.
+    #[inline]
+    pub fn npv(&self, mut ln_l: impl FnMut(usize, usize) -> f64) -> f64 {
+        let mut v = self.npv_const;
+        for (k, &(sign_day, coef)) in self.npv_terms.iter().enumerate() {
+            v += coef * ln_l(k, sign_day).exp();
+        }
+        v
+    }
+
+    /// The site's undiscounted cash of year `y` on one path: `mining` (that year's mining cash)
+    /// plus this project's, with `ln_l` as in [`AiLinear::npv`].
+    #[inline]
+    pub fn year_cash(
+        &self,
+        y: usize,
+        mining: f64,
+        mut ln_l: impl FnMut(usize, usize) -> f64,
+    ) -> f64 {
+        let mut c = mining + self.year_const[y];
+        for (k, yt) in self.year_terms.iter().enumerate() {
+            c += yt[y] * ln_l(k, self.npv_terms[k].0).exp();
+        }
+        c
+    }
+}
+
 /// AI project of `it_mw` IT MW decided on day `tau` (MODEL.md section 5), over `n` days with AI
 /// weights `w_ai`.
 pub fn ai_project(sc: &Scenario, tau: usize, it_mw: f64, w_ai: &[f64], years: usize) -> AiLinear {

@@ -34,6 +34,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use crate::engine::{LaneDay, Prepared, BLOCK};
+use crate::payoff::{refresh_cash, MiningDay};
 use crate::scenario::Scenario;
 use crate::site::{ai_project, fleet_eras, initial_units, AiLinear, FleetEra, Layout};
 use crate::ModelError;
@@ -168,7 +169,6 @@ impl Slices {
             convert_at: vec![0.0; lanes * nd * k],
             mining_total: vec![0.0; lanes * k],
         };
-        let fee_keep = 1.0 - m.pool_fee;
         // Lease signing days needed by any decision day's AI value.
         let mut l_days: Vec<usize> = self
             .ai
@@ -209,45 +209,18 @@ impl Slices {
                 for (j, u) in units.iter_mut().enumerate() {
                     let sold: f64 = u.iter().zip(old).map(|(n, b)| n * b.ths).sum();
                     let r = &mut refresh[j * lanes..(j + 1) * lanes];
-                    for i in 0..lanes {
-                        r[i] = m.salvage_usd_per_th * sold
-                            - m.hw_days_of_hashprice * d.hv[i] * d.s[i] * bought;
-                    }
+                    let sold_usd = m.salvage_usd_per_th * sold;
+                    refresh_cash(sold_usd, m.hw_days_of_hashprice, bought, d.hv, d.s, r);
                     *u = vec![bought];
                 }
                 era += 1;
                 refreshed = true;
             }
             let defs = &self.eras[era].defs;
-            // Power terms of the day (the hook for hourly power, see `Prepared::day_power`).
-            let pw = prep.day_power(t);
-            let gain = pw.uptime * fee_keep;
-            for i in 0..lanes {
-                rev_th[i] = d.hv[i] * d.s[i] * gain;
-            }
-            let cost_w = pw.uptime * m.overhead * 24.0 / 1e6 * pw.usd_mwh;
-            for (j, b) in defs.iter().enumerate() {
-                let mg = &mut margins[j * lanes..(j + 1) * lanes];
-                if let Some(curve) = prep.power_curve.as_deref() {
-                    // `[power] hourly`: the hours below the type's break-even (crate::power).
-                    let mwh = pw.uptime * m.overhead * 24.0 / 1e6 * b.power_w;
-                    curve.unit_day(mwh, prep.power_scale[t], m.curtail).margins(
-                        &rev_th[..lanes],
-                        b.ths,
-                        mg,
-                    );
-                    continue;
-                }
-                let cost = cost_w * b.power_w;
-                for i in 0..lanes {
-                    let rev = rev_th[i] * b.ths;
-                    mg[i] = if m.curtail && rev < cost {
-                        0.0
-                    } else {
-                        rev - cost
-                    };
-                }
-            }
+            // The day's margin of one unit of each type (the payoff kernel).
+            let day = MiningDay::new(prep, t);
+            day.revenue_per_th(&d.hv[..lanes], &d.s[..lanes], &mut rev_th);
+            day.type_margins(defs, &rev_th, lanes, &mut margins);
             let w = prep.w_mining[t];
             let decision = di < nd && self.days[di] == t;
             for (j, u) in units.iter().enumerate() {
@@ -305,12 +278,8 @@ impl Slices {
                 out.mining_total[i * k + j] = cum[j * lanes + i];
             }
             for (di, &day) in self.days.iter().enumerate() {
-                let ai = &self.ai[di];
-                let mut v = ai.npv_const;
-                for &(sign, coef) in &ai.npv_terms {
-                    let li = l_days.binary_search(&sign).unwrap_or(0);
-                    v += coef * l_vals[li * lanes + i].exp();
-                }
+                let v = self.ai[di]
+                    .npv(|_, sign| l_vals[l_days.binary_search(&sign).unwrap_or(0) * lanes + i]);
                 for j in 0..k {
                     let o = (di * k + j) * lanes + i;
                     let q = (i * nd + di) * k + j;

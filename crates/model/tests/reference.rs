@@ -2,7 +2,7 @@
 //! written here, day by day, sharing nothing with the engine but `subsidy_btc`. With every volatility
 //! zero all paths are equal, and MODEL.md says two implementations agree to 1e-9 relative.
 
-use hashpivot_model::engine::subsidy_btc;
+use hashpivot_chain::subsidy_btc;
 use hashpivot_model::scenario::{Batch, Scenario, StrategyKind};
 use hashpivot_model::{simulate, RunConfig};
 

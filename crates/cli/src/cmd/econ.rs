@@ -233,10 +233,11 @@ pub fn run_hashprice(args: &HashpriceArgs, g: &Global) -> anyhow::Result<()> {
     let (height, height_source) = parse_height_opt(args.height.as_deref())?;
     let subsidy = chain::subsidy_btc(height);
     let reward = subsidy + fees;
-    let btc = econ::hashvalue_btc_per_ph_day(difficulty, reward)
-        .map_err(|e| input_err("--difficulty/--fees", e))?;
+    let btc =
+        econ::hashvalue_btc_per_ph_day(econ::BtcPerBlock(reward), econ::Difficulty(difficulty))
+            .map_err(|e| input_err("--difficulty/--fees", e))?;
     let usd = btc * price;
-    let hashrate_ehs = difficulty * 4_294_967_296.0 / 600.0 / 1e18;
+    let hashrate_ehs = chain::implied_hashrate_ehs(chain::Difficulty(difficulty));
     ensure_finite(
         &[
             ("btc_per_ph_day", btc),
@@ -432,8 +433,12 @@ pub fn run_machine(args: &MachineArgs, g: &Global) -> anyhow::Result<()> {
             let price = parse_price(p)?;
             let difficulty = parse_difficulty("--difficulty", d)?;
             (
-                econ::hashprice_usd_per_ph_day(difficulty, reward, price)
-                    .map_err(|e| input_err("--price/--difficulty/--fees", e))?,
+                econ::hashprice_usd_per_ph_day(
+                    econ::BtcPerBlock(reward),
+                    econ::Difficulty(difficulty),
+                    price,
+                )
+                .map_err(|e| input_err("--price/--difficulty/--fees", e))?,
                 "computed",
                 Some(price),
                 Some(difficulty),

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use hashpivot_model::payback::{payback, PaybackConfig, PaybackOutput};
+use hashpivot_model::result::{OptimalDetail, Regime};
 use hashpivot_model::scenario::Scenario;
 use hashpivot_model::{simulate, ModelError, RunConfig, SimOutput, StrategyKind};
 
@@ -191,11 +192,9 @@ fn render(sc: &Scenario, label: &str, cfg: &RunConfig, out: &SimOutput, secs: f6
     s.push_str(&t.render());
     s.push('\n');
     for r in &out.results {
-        if let Some(extra) = &r.extra {
-            if r.strategy == "optimal" {
-                s.push_str(&optimal_human(extra));
-                s.push('\n');
-            }
+        if let Some(d) = r.optimal() {
+            s.push_str(&optimal_human(d));
+            s.push('\n');
         }
     }
     // Plain-English summary.
@@ -390,32 +389,32 @@ fn render_payback(model: &str, ths: f64, w: f64, label: &str, o: &PaybackOutput)
 
 /// The `optimal` strategy's extras for people: estimates with their bounds, the value of
 /// flexibility, each slice's conversion odds, and the schedule with its exercise boundary.
-fn optimal_human(x: &serde_json::Value) -> String {
-    let f = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
-    let est = |k: &str| (f(&x[k]["mean"]), f(&x[k]["stderr"]));
+fn optimal_human(x: &OptimalDetail) -> String {
     let mut s = String::new();
-    let (oos, oos_se) = est("npv_out_of_sample");
-    let (gap, gap_se) = est("in_sample_gap");
-    let (pf, pf_se) = est("npv_perfect_foresight");
+    let (oos, gap, pf) = (
+        &x.npv_out_of_sample,
+        &x.in_sample_gap,
+        &x.npv_perfect_foresight,
+    );
     s.push_str("Optimal staged conversion (least-squares Monte Carlo):\n");
     s.push_str(&format!(
         "  out-of-sample (fresh paths, frozen policy; a lower bound): ${} M ± {}\n",
-        m(oos),
-        m(oos_se)
+        m(oos.mean),
+        m(oos.stderr)
     ));
     s.push_str(&format!(
         "  in-sample minus out-of-sample: ${} M ± {}; perfect foresight (an upper bound): ${} M ± {}\n",
-        m(gap),
-        m(gap_se),
-        m(pf),
-        m(pf_se)
+        m(gap.mean),
+        m(gap.stderr),
+        m(pf.mean),
+        m(pf.stderr)
     ));
-    let flex = &x["flexibility"];
+    let flex = &x.flexibility;
     s.push_str(&format!(
         "  value of flexibility: ${} M over the best static share ({}, ${} M)\n\n",
-        m(f(&flex["value_out_of_sample"]["mean"])),
-        pct(f(&flex["best_static_share"])),
-        m(f(&flex["best_static_npv"]))
+        m(flex.value_out_of_sample.mean),
+        pct(flex.best_static_share),
+        m(flex.best_static_npv)
     ));
     let mut t = Table::new([
         "slice",
@@ -424,65 +423,50 @@ fn optimal_human(x: &serde_json::Value) -> String {
         "mean month",
         "option value $M",
     ]);
-    for sl in x["slices"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+    for sl in &x.slices {
         t.row([
-            format!("{}", sl["slice"].as_u64().unwrap_or(0)),
-            thousands(f(&sl["mw"]), 0),
-            pct(f(&sl["prob_converted"])),
-            sl["mean_conversion_month"]
-                .as_f64()
+            format!("{}", sl.slice),
+            thousands(sl.mw, 0),
+            pct(sl.prob_converted),
+            sl.mean_conversion_month
                 .map(|v| format!("{v:.1}"))
                 .unwrap_or_else(|| "never".into()),
-            m(f(&sl["option_value_out_of_sample"]["mean"])),
+            m(sl.option_value_out_of_sample.mean),
         ]);
     }
     s.push_str(&t.render());
     s.push('\n');
-    // The schedule: expected converted share and each slice's hashprice boundary, every 6 months.
-    let months: Vec<u64> = x["policy"]["months"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_u64()).collect())
-        .unwrap_or_default();
-    let share = x["policy"]["expected_share_converted"].as_array();
-    // The boundary's per-slice series sit beside `months` as `slice_1`, `slice_2`, ...; `regime`
-    // says whether converting pays below or above that hashprice, always, or never.
-    let b = &x["boundary"];
-    let names: Vec<String> = b
-        .as_object()
-        .map(|o| {
-            o.keys()
-                .filter(|k| k.starts_with("slice_"))
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default();
+    // The schedule: expected converted share and each slice's hashprice boundary, every 6 months;
+    // `regime` says whether converting pays below or above that hashprice, always, or never.
+    let b = &x.boundary;
     let mut headers = vec!["month".to_string(), "E[share converted]".to_string()];
     headers.extend(
-        names
-            .iter()
+        b.slices
+            .keys()
             .map(|n| format!("{} converts if", n.replace('_', " "))),
     );
     let mut t = Table::new(headers);
-    for (i, mo) in months.iter().enumerate() {
+    for (i, mo) in x.policy.months.iter().enumerate() {
         if mo % 6 != 0 {
             continue;
         }
         let mut row = vec![
             mo.to_string(),
-            share
-                .and_then(|a| a.get(i))
-                .and_then(|v| v.as_f64())
+            x.policy
+                .expected_share_converted
+                .get(i)
+                .copied()
                 .map(pct)
                 .unwrap_or_default(),
         ];
-        for n in &names {
-            let level = b[n].get(i).and_then(|v| v.as_f64());
-            let regime = b["regime"][n].get(i).and_then(|v| v.as_str()).unwrap_or("");
+        for (n, levels) in &b.slices {
+            let level = levels.get(i).copied().flatten();
+            let regime = b.regime.get(n).and_then(|r| r.get(i)).copied();
             row.push(match (regime, level) {
-                ("below", Some(v)) => format!("hp < ${v:.2}"),
-                ("above", Some(v)) => format!("hp > ${v:.2}"),
-                ("always", _) => "always".into(),
-                ("never", _) => "never".into(),
+                (Some(Regime::Below), Some(v)) => format!("hp < ${v:.2}"),
+                (Some(Regime::Above), Some(v)) => format!("hp > ${v:.2}"),
+                (Some(Regime::Always), _) => "always".into(),
+                (Some(Regime::Never), _) => "never".into(),
                 _ => "—".into(),
             });
         }

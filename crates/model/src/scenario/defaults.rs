@@ -1,0 +1,169 @@
+//! The embedded default scenario. Every value cites its row of docs/PARAMETERS.md, the data file it
+//! comes from, or says it is a judgement; the notes are printed by `scenario show`
+//! ([`super::annotated`]).
+
+use super::*;
+
+/// Market state of the default scenario: `hashpivot_data::market_state()`, the newest state of
+/// the data that ships with the product (computed once).
+pub mod market {
+    use std::sync::OnceLock;
+
+    pub use hashpivot_data::MarketState;
+
+    /// The shipped market state (the same code path as `hashpivot calibrate`).
+    pub fn state() -> &'static MarketState {
+        static STATE: OnceLock<MarketState> = OnceLock::new();
+        STATE.get_or_init(hashpivot_data::market_state)
+    }
+}
+
+impl Default for Run {
+    fn default() -> Self {
+        Run {
+            horizon_years: 15.0,
+            paths: 10_000,
+            seed: 42,
+        }
+    }
+}
+
+impl Default for Chain {
+    fn default() -> Self {
+        let m = market::state();
+        Chain {
+            height: u64::from(m.height),
+            difficulty: m.difficulty,
+            hashrate_ehs: Some(m.hashrate_ehs),
+            epoch_elapsed_days: Some(m.epoch_elapsed_days),
+        }
+    }
+}
+
+impl Default for Price {
+    fn default() -> Self {
+        Price {
+            spot: market::state().spot_usd,
+            drift: 0.11,
+            vol: 0.47,
+        }
+    }
+}
+
+impl Default for Fees {
+    fn default() -> Self {
+        Fees {
+            btc_per_block: market::state().fees_btc_per_block,
+            speed: 2.0,
+            vol: 0.8,
+        }
+    }
+}
+
+impl Default for Hashrate {
+    fn default() -> Self {
+        Hashrate {
+            speed_up: 1.0,
+            speed_down: 4.0,
+            vol: 0.15,
+            marginal_efficiency_jth: 18.0,
+            efficiency_decline: 0.08,
+            efficiency_floor_jth: 5.0,
+            marginal_power_usd_mwh: 45.0,
+            power_share: 0.5,
+        }
+    }
+}
+
+impl Default for Site {
+    fn default() -> Self {
+        Site {
+            power_mw: 1000.0,
+            power_usd_mwh: 38.0,
+            power_escalator: 0.02,
+            terminal_multiple: 0.0,
+        }
+    }
+}
+
+impl Default for Mining {
+    fn default() -> Self {
+        let b = |model: &str, units: f64, hashrate_ths: f64, power_w: f64| Batch {
+            model: model.to_string(),
+            units,
+            hashrate_ths,
+            power_w,
+        };
+        Mining {
+            overhead: 1.05,
+            uptime: 0.97,
+            pool_fee: 0.02,
+            curtail: true,
+            opex_usd_per_mw_month: 4000.0,
+            salvage_usd_per_th: 3.0,
+            refresh_every_years: 4.0,
+            hw_days_of_hashprice: 590.0,
+            discount_rate: 0.15,
+            fleet: vec![
+                b("Antminer S19 XP", 40_000.0, 140.0, 3010.0),
+                b("Whatsminer M60S", 60_000.0, 186.0, 3441.0),
+                b("Antminer S21", 60_000.0, 200.0, 3500.0),
+                b("Antminer S21 Pro", 60_000.0, 234.0, 3510.0),
+                b("Antminer S21 XP Hyd", 30_000.0, 473.0, 5676.0),
+            ],
+        }
+    }
+}
+
+impl Default for Ai {
+    fn default() -> Self {
+        Ai {
+            it_mw_per_gross_mw: 0.77,
+            capex_usd_per_mw_it: 9.5e6,
+            build_months: 12.0,
+            lease_usd_per_kw_month: 130.0,
+            lease_escalator: 0.03,
+            lease_term_years: 15.0,
+            renewal_probability: 0.8,
+            tenant_default_rate: 0.02,
+            noi_margin: 0.85,
+            discount_rate: 0.08,
+            lease_drift: 0.0,
+            lease_vol: 0.15,
+            lease_price_corr: 0.0,
+        }
+    }
+}
+
+impl Default for Strategy {
+    fn default() -> Self {
+        Strategy {
+            kind: StrategyKind::Sweep,
+            share: 1.0,
+            schedule: vec![(0, 0.5), (580, 0.5)],
+            shares: vec![0.0, 0.25, 0.5, 0.75, 1.0],
+            tranches: 4,
+            decide_months: 36,
+        }
+    }
+}
+
+impl Default for Scenario {
+    /// The embedded default scenario: a 1 GW Texas site with a mixed fleet, market state as of the
+    /// newest shipped data. `hashpivot scenario show` prints it with the source of every value.
+    fn default() -> Self {
+        Scenario {
+            run: Run::default(),
+            chain: Chain::default(),
+            price: Price::default(),
+            fees: Fees::default(),
+            hashrate: Hashrate::default(),
+            site: Site::default(),
+            mining: Mining::default(),
+            ai: Ai::default(),
+            strategy: Strategy::default(),
+            power: None,
+            dispatch: None,
+        }
+    }
+}
