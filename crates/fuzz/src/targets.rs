@@ -465,11 +465,11 @@ pub fn specs(text: &str) -> Check {
 /// applied to the scenario and every limit checked). Either a runnable, valid plan or a 4xx error
 /// with a message; never a panic or a 5xx.
 pub fn api_run_body(bytes: &[u8]) -> Check {
-    let req = match hashpivot_server::engine::parse_json_request(bytes) {
+    let req = match hashpivot_server::runner::parse_json_request(bytes) {
         Ok(r) => r,
         Err(e) => return api_error(&e, "run body"),
     };
-    match hashpivot_server::engine::plan(req, hashpivot_server::DEFAULT_MAX_PATHS) {
+    match hashpivot_server::runner::plan(req, hashpivot_server::DEFAULT_MAX_PATHS) {
         Ok(plan) => {
             ensure(plan.scenario.validate().is_ok(), || {
                 "an accepted plan holds an invalid scenario".to_string()

@@ -19,6 +19,7 @@
 //! - [`payback`] (one machine on the scenario's paths), [`machine`] (one machine's arithmetic at
 //!   today's hashprice) and [`catalog`] (the ASIC catalog).
 
+pub mod analysis;
 pub mod catalog;
 pub mod machine;
 pub mod payback;

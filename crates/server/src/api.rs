@@ -19,8 +19,8 @@ use hashpivot_store::runs::{self, RunRecord, RunStatus};
 use serde_json::{json, Value};
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::engine::{self, RunRequest};
 use crate::error::ApiError;
+use crate::runner::{self, RunRequest};
 use crate::state::AppState;
 use crate::{history, views};
 
@@ -207,11 +207,11 @@ async fn scenario_validate(
 ) -> Result<Json<Value>, ApiError> {
     let body = body_bytes(&st, body)?;
     let sc = if is_toml(&headers)? {
-        Scenario::from_toml_str(utf8(&body)?).map_err(|e| engine::scenario_error(&e))?
+        Scenario::from_toml_str(utf8(&body)?).map_err(|e| runner::scenario_error(&e))?
     } else {
         let v: Value = serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")).field("body"))?;
-        engine::scenario_from_json(&v)?
+        runner::scenario_from_json(&v)?
     };
     // The parsed scenario comes back in both forms, so the editor can load a TOML file and save
     // what it shows as one.
@@ -224,7 +224,7 @@ async fn scenario_validate(
             .iter()
             .map(|f| json!({"key": f.key, "value": f.value, "allowed": f.allowed}))
             .collect(),
-        Err(e) => return Err(engine::scenario_error(&e)),
+        Err(e) => return Err(runner::scenario_error(&e)),
     };
     Ok(Json(json!({
         "valid": errors.is_empty(),
@@ -273,9 +273,9 @@ async fn create_run(
     let body = body_bytes(&st, body)?;
     let plan = if is_toml(&headers)? {
         let mut sc =
-            Scenario::from_toml_str(utf8(&body)?).map_err(|e| engine::scenario_error(&e))?;
-        engine::plan_scenario(&mut sc, &RunRequest::default(), st.limits.max_paths)?;
-        engine::RunPlan {
+            Scenario::from_toml_str(utf8(&body)?).map_err(|e| runner::scenario_error(&e))?;
+        runner::plan_scenario(&mut sc, &RunRequest::default(), st.limits.max_paths)?;
+        runner::RunPlan {
             request: json!({
                 "strategy": sc.strategy.kind.as_str(),
                 "share": sc.strategy.share,
@@ -287,8 +287,8 @@ async fn create_run(
             sensitivity: false,
         }
     } else {
-        let req = engine::parse_json_request(&body)?;
-        engine::plan(req, st.limits.max_paths)?
+        let req = runner::parse_json_request(&body)?;
+        runner::plan(req, st.limits.max_paths)?
     };
     let id = st.submit(plan)?;
     let location = format!("/api/runs/{id}");

@@ -21,89 +21,17 @@
 
 use std::sync::Arc;
 
+use crate::error::ApiError;
+use crate::state::AppState;
+pub use crate::token::{Token, MIN_TOKEN_LEN};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
-
-use crate::error::ApiError;
-use crate::state::AppState;
 
 /// Name of the cookie that carries the token for the dashboard (`HttpOnly`, `SameSite=Strict`, set
 /// by `POST /api/session`).
 pub const TOKEN_COOKIE: &str = "hashpivot_token";
-
-/// Shortest token accepted: 16 characters of a random token are ≥ 64 bits even from hex digits.
-pub const MIN_TOKEN_LEN: usize = 16;
-
-/// A bearer token. Its `Debug` never shows the value, and equality is constant-time.
-#[derive(Clone)]
-pub struct Token {
-    digest: [u8; 32],
-}
-
-impl Token {
-    /// Validates a token: at least [`MIN_TOKEN_LEN`] visible ASCII characters (it travels in an
-    /// HTTP header and a cookie), at most 512. The error names the problem, never the value.
-    pub fn new(token: &str) -> Result<Token, String> {
-        let n = token.chars().count();
-        if n < MIN_TOKEN_LEN {
-            return Err(format!(
-                "the token has {n} characters: at least {MIN_TOKEN_LEN} are required (e.g. `openssl rand -hex 24`)"
-            ));
-        }
-        if n > 512 {
-            return Err(format!(
-                "the token has {n} characters: at most 512 are allowed"
-            ));
-        }
-        if let Some(bad) = token.chars().find(|c| !c.is_ascii_graphic() || *c == ';') {
-            let what = if bad.is_whitespace() {
-                "white space".to_string()
-            } else if bad == ';' {
-                "';'".to_string()
-            } else {
-                format!("the character U+{:04X}", bad as u32)
-            };
-            return Err(format!(
-                "the token contains {what}: allowed are visible ASCII characters other than ';'"
-            ));
-        }
-        Ok(Token {
-            digest: Sha256::digest(token.as_bytes()).into(),
-        })
-    }
-
-    /// Constant-time check of a presented token.
-    pub fn matches(&self, presented: &[u8]) -> bool {
-        let d: [u8; 32] = Sha256::digest(presented).into();
-        self.matches_digest(&d)
-    }
-}
-
-impl std::fmt::Debug for Token {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Token(<hidden>)")
-    }
-}
-
-impl PartialEq for Token {
-    fn eq(&self, other: &Self) -> bool {
-        self.matches_digest(&other.digest)
-    }
-}
-
-impl Token {
-    fn matches_digest(&self, d: &[u8; 32]) -> bool {
-        let diff = d
-            .iter()
-            .zip(self.digest.iter())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
-        // `black_box` keeps the optimizer from turning the fold into an early exit.
-        std::hint::black_box(diff) == 0
-    }
-}
 
 /// An error answer with a `Retry-After` header (seconds).
 pub fn retry_later(status: StatusCode, msg: impl Into<String>, secs: u64) -> Response {

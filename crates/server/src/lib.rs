@@ -11,25 +11,28 @@
 
 pub mod api;
 pub mod conn;
-pub mod engine;
 pub mod error;
 pub mod guard;
 pub mod history;
 mod model_adapter;
-pub mod report;
+pub mod runner;
 pub mod sensitivity;
 pub mod state;
 #[doc(hidden)]
 pub mod testing;
-pub mod views;
+pub mod token;
+
+/// The result views (tables, charts) shared with `hashpivot report`.
+pub use hashpivot_report::views;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use engine::{Engine, EngineError, ModelEngine, RunRequest, DEFAULT_MAX_PATHS};
 pub use error::ApiError;
-pub use guard::Token;
+pub use model_adapter::ModelEngine;
+pub use runner::{Engine, EngineError, RunRequest, DEFAULT_MAX_PATHS};
 pub use state::{AppState, Limits};
+pub use token::Token;
 
 /// The OpenAPI document of the API (OpenAPI 3.1, JSON).
 pub const OPENAPI_JSON: &str = include_str!("../openapi.json");

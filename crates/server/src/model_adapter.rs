@@ -4,7 +4,21 @@
 use hashpivot_model::{ModelError, RunConfig, Scenario};
 use serde_json::Value;
 
-use crate::engine::EngineError;
+use crate::runner::{Engine, EngineError};
+
+/// The real engine: `hashpivot_model::simulate`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ModelEngine;
+
+impl Engine for ModelEngine {
+    fn simulate(
+        &self,
+        scenario: &Scenario,
+        progress: &(dyn Fn(f64) + Sync),
+    ) -> Result<Value, EngineError> {
+        simulate(scenario, progress)
+    }
+}
 
 /// Simulates `scenario` with the model's engine: paths, seed and strategy come from the scenario
 /// (the request's overrides were applied to it), with the engine's defaults otherwise, as

@@ -17,9 +17,9 @@ use rusqlite::Connection;
 use serde_json::Value;
 use tokio::sync::{watch, Semaphore};
 
-use crate::engine::{Engine, EngineError, RunPlan};
 use crate::error::ApiError;
-use crate::guard::Token;
+use crate::runner::{Engine, EngineError, RunPlan};
+use crate::token::Token;
 
 /// Limits of the server.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,7 +55,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_paths: crate::engine::DEFAULT_MAX_PATHS,
+            max_paths: crate::runner::DEFAULT_MAX_PATHS,
             max_body: 1 << 20,
             workers: 1,
             max_queue: 16,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use hashpivot_model::Scenario;
 use serde_json::Value;
 
-use crate::engine::{Engine, EngineError};
+use crate::runner::{Engine, EngineError};
 use crate::state::AppState;
 
 /// The sample result document (the layout of `simulate --json`).

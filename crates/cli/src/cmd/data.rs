@@ -9,12 +9,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use hashpivot_data::calibrate::{
-    epoch_observations, fee_estimates, hashrate_estimates, price_estimates, Estimate, MarginalMiner,
-};
 use hashpivot_data::series::{parse_epochs, parse_fees, parse_heights, parse_prices};
-use hashpivot_data::{hashprice_history, market_state_from, Date, HashpriceDay, MarketState};
-use hashpivot_model::scenario::Scenario;
+use hashpivot_data::{hashprice_history, Date, HashpriceDay};
 use hashpivot_sources::mempool::MempoolClient;
 use hashpivot_sources::rpc::{RpcAuth, RpcClient};
 use hashpivot_sources::sync::{sync_mempool, sync_rpc, Anchor, RpcSyncOptions, SyncData};
@@ -770,127 +766,54 @@ pub struct CalibrateArgs {
     pub out: Option<PathBuf>,
 }
 
-#[derive(Serialize)]
-struct CalibrationJson {
-    from: Date,
-    to: Date,
-    estimates: Vec<Estimate>,
-    market_state: MarketState,
-    written_keys: Vec<String>,
-    kept_default: Vec<String>,
-    out: Option<String>,
-}
-
-/// Runs `hashpivot calibrate`.
+/// Runs `hashpivot calibrate`: the store's series → `model::analysis::calibrate` → render.
 pub fn run_calibrate(args: &CalibrateArgs, g: &Global) -> anyhow::Result<()> {
+    use hashpivot_model::analysis::calibrate::{calibrate, CalibrateError, History};
     let (from_flag, to_flag) = date_range(args.from.as_deref(), args.to.as_deref())?;
     let store = open_store(g)?;
-    let all_prices = store.prices(None, to_flag)?;
-    let newest = all_prices
-        .last()
-        .map(|p| p.date)
-        .ok_or_else(|| anyhow::anyhow!("the store has no prices"))?;
-    let to = to_flag.unwrap_or(newest);
-    let from = from_flag.unwrap_or(to.add_days(-4 * 365 - 1));
-    if from >= to {
-        return Err(bad_input(format!(
-            "--from {from} must be before the sample's last day {to}"
-        )));
-    }
-    let prices: Vec<_> = all_prices
-        .iter()
-        .filter(|p| p.date >= from)
-        .copied()
-        .collect();
-    let heights = store.heights(None, None)?;
-    let epochs = store.epochs()?;
-    let fees_all = store.fees(None, Some(to))?;
-    let fees: Vec<_> = fees_all
-        .iter()
-        .filter(|f| f.date >= from)
-        .cloned()
-        .collect();
-    let too_few = |e: hashpivot_data::calibrate::CalibrationError| bad_input(e.to_string());
-
-    let defaults = Scenario::default();
-    let miner = MarginalMiner {
-        efficiency_jth: defaults.hashrate.marginal_efficiency_jth,
-        efficiency_decline: defaults.hashrate.efficiency_decline,
-        efficiency_floor_jth: defaults.hashrate.efficiency_floor_jth,
-        power_usd_mwh: defaults.hashrate.marginal_power_usd_mwh,
+    let (prices, heights) = (store.prices(None, None)?, store.heights(None, None)?);
+    let (epochs, fees) = (store.epochs()?, store.fees(None, None)?);
+    let h = History {
+        prices: &prices,
+        heights: &heights,
+        epochs: &epochs,
+        fees: &fees,
     };
-    let mut estimates = Vec::new();
-    estimates.extend(price_estimates(&prices).map_err(too_few)?);
-    estimates.extend(fee_estimates(&fees, &heights).map_err(too_few)?);
-    let obs = epoch_observations(
-        &prices,
-        &heights,
-        &epochs,
-        &fees_all,
-        &miner,
-        to,
-        Some(from),
-        Some(to),
-    );
-    estimates.extend(hashrate_estimates(&obs).map_err(too_few)?);
-
-    // Market state: the newest stored day up to --to (same code path as the default scenario).
-    let heights_to: Vec<_> = heights
-        .iter()
-        .filter(|h| h.date <= to.add_days(1))
-        .copied()
-        .collect();
-    let state = market_state_from(&all_prices, &heights_to, &epochs, &fees_all)
-        .ok_or_else(|| anyhow::anyhow!("the store's series do not overlap: no market state"))?;
-
-    // Build the scenario: defaults, then each estimate the scenario accepts.
-    let mut sc = defaults.clone();
-    apply_state(&mut sc, &state);
-    let mut written = Vec::new();
-    let mut kept = Vec::new();
-    for e in &estimates {
-        let mut trial = sc.clone();
-        if !set_key(&mut trial, e.key, e.value) {
-            continue; // e.g. the long-run fee level: reported, not a scenario key
-        }
-        if e.value.is_finite() && trial.validate().is_ok() {
-            sc = trial;
-            written.push(e.key.to_string());
-        } else {
-            kept.push(e.key.to_string());
-        }
-    }
-    sc.validate()
-        .map_err(|e| anyhow::anyhow!("calibrated scenario is invalid: {e}"))?;
+    let c = calibrate(&h, from_flag, to_flag).map_err(|e| match e {
+        CalibrateError::EmptySample { .. } | CalibrateError::TooFew(_) => bad_input(e.to_string()),
+        other => anyhow::Error::new(other),
+    })?;
     if let Some(p) = &args.out {
-        let text = format!(
-            "# Calibrated by `hashpivot calibrate` from the store, sample {from} to {to}.\n# Market state: {} (spot = close of {}, difficulty of epoch {}{}).\n{}",
-            state.date,
-            state.price_date,
-            state.difficulty_epoch,
-            if state.difficulty_current { "" } else { ", the newest stored; not the epoch in force" },
-            sc.to_toml_string()
-        );
-        std::fs::write(p, text)
+        std::fs::write(p, c.scenario_file())
             .map_err(|e| bad_input(format!("--out: cannot write {}: {e}", p.display())))?;
     }
     if g.json {
+        /// The calibration and the file written, in that key order.
+        #[derive(Serialize)]
+        struct CalibrationJson<'a> {
+            #[serde(flatten)]
+            calibration: &'a hashpivot_model::analysis::calibrate::Calibration,
+            out: Option<String>,
+        }
         return print_json(&CalibrationJson {
-            from,
-            to,
-            estimates,
-            market_state: state,
-            written_keys: written,
-            kept_default: kept,
+            calibration: &c,
             out: args.out.as_ref().map(|p| p.display().to_string()),
         });
     }
+    let (from, to, estimates, state, kept, written) = (
+        c.from,
+        c.to,
+        &c.estimates,
+        &c.market_state,
+        &c.kept_default,
+        &c.written_keys,
+    );
     println!("Calibration sample: {from} to {to}");
     println!();
     let mut t = Table::new(["key", "estimate", "std. error", "n", "sample", "unit"])
         .align(4, Align::Left)
         .align(5, Align::Left);
-    for e in &estimates {
+    for e in estimates {
         let note = if kept.iter().any(|k| k == e.key) {
             " (outside the allowed range: default kept)"
         } else if e.se.is_nan() || e.se.abs() > 0.5 * e.value.abs() {
@@ -964,30 +887,6 @@ pub fn run_calibrate(args: &CalibrateArgs, g: &Global) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-fn apply_state(sc: &mut Scenario, s: &MarketState) {
-    sc.price.spot = s.spot_usd;
-    sc.chain.height = u64::from(s.height);
-    sc.chain.difficulty = s.difficulty;
-    sc.chain.hashrate_ehs = Some(s.hashrate_ehs);
-    sc.chain.epoch_elapsed_days = Some(s.epoch_elapsed_days.clamp(0.0, 56.0));
-    sc.fees.btc_per_block = s.fees_btc_per_block;
-}
-
-fn set_key(sc: &mut Scenario, key: &str, v: f64) -> bool {
-    match key {
-        "price.drift" => sc.price.drift = v,
-        "price.vol" => sc.price.vol = v,
-        "fees.speed" => sc.fees.speed = v,
-        "fees.vol" => sc.fees.vol = v,
-        "hashrate.speed_up" => sc.hashrate.speed_up = v,
-        "hashrate.speed_down" => sc.hashrate.speed_down = v,
-        "hashrate.vol" => sc.hashrate.vol = v,
-        "hashrate.power_share" => sc.hashrate.power_share = v,
-        _ => return false,
-    }
-    true
 }
 
 // ---------------------------------------------------------------------------------------------

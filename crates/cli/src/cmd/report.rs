@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use hashpivot_model::Scenario;
-use hashpivot_server::engine::{Engine, EngineError, ModelEngine};
+use hashpivot_model::analysis::sensitivity::{sensitivity, Means};
+use hashpivot_model::{ModelError, RunConfig, Scenario};
+use hashpivot_report::views;
 
 use crate::error::bad_input;
 use crate::Global;
@@ -47,11 +48,22 @@ pub struct ReportArgs {
     pub sensitivity_pct: f64,
 }
 
-fn engine_err(e: EngineError) -> anyhow::Error {
+/// The engine's errors: the scenario's and the options' are the user's (exit 2).
+fn engine_err(e: ModelError) -> anyhow::Error {
     match e {
-        EngineError::BadInput(m) => bad_input(m),
-        EngineError::Failed(m) => anyhow::anyhow!(m),
+        ModelError::Scenario(_) | ModelError::BadOption { .. } => bad_input(e.to_string()),
+        other => anyhow::Error::new(other),
     }
+}
+
+/// Simulates `scenario` as `hashpivot simulate` without flags does; the `simulate --json` document.
+fn simulate(
+    scenario: &Scenario,
+    progress: &(dyn Fn(f64) + Sync),
+) -> anyhow::Result<serde_json::Value> {
+    let out =
+        hashpivot_model::simulate(scenario, &RunConfig::default(), progress).map_err(engine_err)?;
+    Ok(serde_json::to_value(&out)?)
 }
 
 /// Runs the command.
@@ -103,29 +115,28 @@ pub fn run(args: &ReportArgs, g: &Global) -> anyhow::Result<()> {
         }
     })?;
 
-    let engine = ModelEngine;
     let bar = crate::progress::bar(1000, "simulate");
     let tick = |p: f64| bar.set_position((p.clamp(0.0, 1.0) * 1000.0) as u64);
-    let mut result = engine.simulate(&scenario, &tick).map_err(engine_err)?;
+    let mut result = simulate(&scenario, &tick)?;
     bar.finish_and_clear();
     if !args.no_sensitivity {
         let bar = crate::progress::bar(1000, "sensitivity");
         let tick = |p: f64| bar.set_position((p.clamp(0.0, 1.0) * 1000.0) as u64);
-        let s = hashpivot_server::sensitivity::sensitivity(
-            &engine,
-            &scenario,
-            args.sensitivity_pct / 100.0,
-            &tick,
-        )
-        .map_err(engine_err)?;
+        let means = |sc: &Scenario, p: &(dyn Fn(f64) + Sync)| -> anyhow::Result<Means> {
+            Ok(hashpivot_report::sensitivity::means(&simulate(sc, p)?))
+        };
+        let s = sensitivity(&scenario, args.sensitivity_pct / 100.0, &means, &tick)?;
         bar.finish_and_clear();
         if let Some(o) = result.as_object_mut() {
-            o.insert("sensitivity".into(), s);
+            o.insert(
+                "sensitivity".into(),
+                hashpivot_report::sensitivity::document(&s),
+            );
         }
     }
     let scenario_json = serde_json::to_value(&scenario)?;
     let generated = hashpivot_store::now_rfc3339();
-    let html = hashpivot_server::report::render(&hashpivot_server::report::ReportInput {
+    let html = hashpivot_report::render(&hashpivot_report::ReportInput {
         source: &source,
         scenario: &scenario_json,
         result: &result,
@@ -147,14 +158,14 @@ pub fn run(args: &ReportArgs, g: &Global) -> anyhow::Result<()> {
     if let Some(dir) = &args.csv {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("--csv {}: cannot create the directory", dir.display()))?;
-        for (name, text) in hashpivot_server::report::csv_tables(&scenario_json, &result) {
+        for (name, text) in hashpivot_report::csv_tables(&scenario_json, &result) {
             let p = dir.join(name);
             std::fs::write(&p, text)
                 .with_context(|| format!("--csv: cannot write {}", p.display()))?;
             csv_files.push(p.display().to_string());
         }
     }
-    let charts: Vec<String> = hashpivot_server::views::run_charts(&result)
+    let charts: Vec<String> = views::run_charts(&result)
         .into_iter()
         .map(|c| c.name)
         .collect();
@@ -169,7 +180,7 @@ pub fn run(args: &ReportArgs, g: &Global) -> anyhow::Result<()> {
         }))?;
     } else {
         let mut t = crate::output::Table::new(["strategy", "NPV mean", "± s.e.", "p5", "p95"]);
-        for r in hashpivot_server::views::strategy_rows(&result) {
+        for r in views::strategy_rows(&result) {
             t.row([
                 r.label.clone(),
                 crate::output::usd(r.mean),

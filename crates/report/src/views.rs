@@ -598,7 +598,7 @@ mod tests {
     use super::*;
 
     fn sample() -> Value {
-        serde_json::from_str(include_str!("../tests/fixtures/sim_output.json")).unwrap()
+        serde_json::from_str(include_str!("../../server/tests/fixtures/sim_output.json")).unwrap()
     }
 
     #[test]

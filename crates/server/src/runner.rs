@@ -1,9 +1,12 @@
-//! The adapter between the server and the scenario engine, and the run request.
+//! How the server runs a scenario: the run request, its validation into a [`RunPlan`], and the
+//! [`Engine`] seam that executes it. (Named `runner` so it is not confused with
+//! `hashpivot_model::engine`, the Monte Carlo engine itself.)
 //!
 //! The server handles scenarios as [`Scenario`] values and results as the JSON document of
 //! `hashpivot simulate --json` (`{"paths","seed","results":[...],"bands":{...}}`), so that the API
-//! returns exactly what the command prints. [`Engine`] is the one seam: [`ModelEngine`] calls
-//! `hashpivot_model::simulate`; tests can put a deterministic engine in its place.
+//! returns exactly what the command prints. [`Engine`] is the one seam: `ModelEngine`
+//! (`model_adapter`) calls `hashpivot_model::simulate`; tests can put a deterministic engine in its
+//! place.
 
 use hashpivot_model::{Scenario, ScenarioError, StrategyKind};
 use serde::{Deserialize, Serialize};
@@ -31,20 +34,6 @@ pub trait Engine: Send + Sync + 'static {
         scenario: &Scenario,
         progress: &(dyn Fn(f64) + Sync),
     ) -> Result<Value, EngineError>;
-}
-
-/// The real engine: `hashpivot_model::simulate`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ModelEngine;
-
-impl Engine for ModelEngine {
-    fn simulate(
-        &self,
-        scenario: &Scenario,
-        progress: &(dyn Fn(f64) + Sync),
-    ) -> Result<Value, EngineError> {
-        crate::model_adapter::simulate(scenario, progress)
-    }
 }
 
 /// Largest `paths` a run accepts by default (a run of the default scenario at this size takes

@@ -1,0 +1,11 @@
+//! Analyses built on the engine: what a user asks *about* a scenario rather than of it.
+//!
+//! * [`keys`]: the one table of numeric scenario keys that analyses may read and set by name
+//!   (`price.vol`, `hashrate.speed_up`, ...);
+//! * [`sensitivity`]: the tornado, mean NPV with each main input moved down and up;
+//! * [`calibrate`]: estimates of the process parameters from stored history, written into a
+//!   scenario together with the newest market state.
+
+pub mod calibrate;
+pub mod keys;
+pub mod sensitivity;
