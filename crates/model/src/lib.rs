@@ -18,6 +18,7 @@
 //! - [`run`]: the one orchestrator, [`simulate`].
 //! - [`payback`] (one machine on the scenario's paths), [`machine`] (one machine's arithmetic at
 //!   today's hashprice) and [`catalog`] (the ASIC catalog).
+//! - [`analysis`]: sensitivity and calibration, library calls over the scenario's numeric keys.
 
 pub mod analysis;
 pub mod catalog;
