@@ -92,76 +92,23 @@ impl XKind {
     }
 }
 
-/// A fractional year as `YYYY-MM-DD` (approximately: 365.25-day years).
+/// A fractional year as `YYYY-MM-DD` (the day `floor(fraction × days in that year)` of it).
 pub fn calendar_date(x: f64) -> String {
-    let year = x.floor() as i64;
-    let doy = ((x - x.floor()) * days_in_year(year) as f64 + 1e-6).floor() as i64;
-    let (m, d) = month_day(year, doy);
-    format!("{year:04}-{m:02}-{d:02}")
+    let year = (x.floor() as i64).clamp(-9999, 9999) as i16;
+    let first = jiff::civil::Date::new(year, 1, 1).unwrap_or(jiff::civil::Date::MIN);
+    let len = i64::from(first.days_in_year());
+    let doy = (((x - x.floor()) * len as f64 + 1e-6).floor() as i64).clamp(0, len - 1);
+    let day = first
+        .checked_add(jiff::Span::new().days(doy))
+        .unwrap_or(first);
+    format!("{year:04}-{:02}-{:02}", day.month(), day.day())
 }
 
-fn is_leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn days_in_year(y: i64) -> i64 {
-    if is_leap(y) {
-        366
-    } else {
-        365
-    }
-}
-
-fn month_day(y: i64, doy: i64) -> (i64, i64) {
-    let lengths = [
-        31,
-        if is_leap(y) { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    let mut left = doy.max(0);
-    for (i, len) in lengths.iter().enumerate() {
-        if left < *len {
-            return (i as i64 + 1, left + 1);
-        }
-        left -= len;
-    }
-    (12, 31)
-}
-
-/// Converts a `YYYY-MM-DD` date to a fractional year (for [`XKind::Calendar`]); `None` if malformed.
+/// Converts a `YYYY-MM-DD` date (anything after the tenth character is ignored) to a fractional
+/// year (for [`XKind::Calendar`]); `None` if it is not a date.
 pub fn fractional_year(date: &str) -> Option<f64> {
-    let mut it = date.get(..10)?.split('-');
-    let y: i64 = it.next()?.parse().ok()?;
-    let m: i64 = it.next()?.parse().ok()?;
-    let d: i64 = it.next()?.parse().ok()?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    let lengths = [
-        31,
-        if is_leap(y) { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    let doy: i64 = lengths[..(m - 1) as usize].iter().sum::<i64>() + d - 1;
-    Some(y as f64 + doy as f64 / days_in_year(y) as f64)
+    let d: jiff::civil::Date = date.get(..10)?.parse().ok()?;
+    Some(f64::from(d.year()) + f64::from(d.day_of_year() - 1) / f64::from(d.days_in_year()))
 }
 
 /// The plot area inside the margins, with its scales.

@@ -1,7 +1,15 @@
-//! Calendar dates (proleptic Gregorian, no time zone) as a day count, parsed strictly as `YYYY-MM-DD`.
+//! Calendar dates (proleptic Gregorian, no time zone) as a day count, parsed strictly as
+//! `YYYY-MM-DD`, and the one RFC 3339 time format of the workspace.
+//!
+//! The calendar itself is `jiff`'s ([`jiff::civil::Date`]): this type only keeps the day count so
+//! that arithmetic and ordering are integer operations, and converts through `jiff` for years,
+//! months and days.
 
 use std::fmt;
 use std::str::FromStr;
+
+use jiff::civil;
+use jiff::{Span, Timestamp};
 
 /// A calendar date, stored as days since 1970-01-01 so that arithmetic and ordering are integer ops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -14,6 +22,9 @@ pub struct DateError {
     /// The rejected text.
     pub value: String,
 }
+
+/// Day 0 of the count.
+const EPOCH: civil::Date = civil::date(1970, 1, 1);
 
 impl Date {
     /// The date `days` days after 1970-01-01 (negative before).
@@ -28,20 +39,61 @@ impl Date {
 
     /// The date of year/month/day, or `None` if there is no such day.
     pub fn from_ymd(y: i32, m: u32, d: u32) -> Option<Self> {
-        if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
-            return None;
-        }
-        Some(Date(days_from_civil(y, m, d)))
+        let civil = civil::Date::new(
+            i16::try_from(y).ok()?,
+            i8::try_from(m).ok()?,
+            i8::try_from(d).ok()?,
+        )
+        .ok()?;
+        Some(Date::from_civil(civil))
+    }
+
+    /// The date of a `jiff` civil date.
+    pub fn from_civil(d: civil::Date) -> Self {
+        // Both ends lie within jiff's range (years -9999 to 9999), so the difference in days
+        // always exists.
+        Date(d.since(EPOCH).map_or(0, |s| s.get_days()))
+    }
+
+    /// The `jiff` civil date; days outside jiff's range (years -9999 to 9999) saturate to its
+    /// first or last day.
+    pub fn civil(self) -> civil::Date {
+        Span::new()
+            .try_days(i64::from(self.0))
+            .and_then(|s| EPOCH.checked_add(s))
+            .unwrap_or(if self.0 < 0 {
+                civil::Date::MIN
+            } else {
+                civil::Date::MAX
+            })
     }
 
     /// (year, month, day).
     pub fn ymd(self) -> (i32, u32, u32) {
-        civil_from_days(self.0)
+        let c = self.civil();
+        (
+            i32::from(c.year()),
+            c.month().unsigned_abs().into(),
+            c.day().unsigned_abs().into(),
+        )
+    }
+
+    /// Day of the week, 0 = Monday … 6 = Sunday.
+    pub fn weekday(self) -> u8 {
+        self.civil()
+            .weekday()
+            .to_monday_zero_offset()
+            .unsigned_abs()
     }
 
     /// The UTC calendar date of a Unix timestamp (seconds).
     pub fn from_unix(secs: i64) -> Self {
         Date(secs.div_euclid(86_400) as i32)
+    }
+
+    /// Today's UTC calendar date (the system clock).
+    pub fn today() -> Self {
+        Date::from_unix(Timestamp::now().as_second())
     }
 
     /// Unix seconds at 00:00 UTC of this date.
@@ -60,38 +112,17 @@ impl Date {
     }
 }
 
-/// Howard Hinnant's `days_from_civil`: days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(y: i32, m: u32, d: u32) -> i32 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = m as i32;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i32 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// A Unix time (seconds) as RFC 3339 in UTC to the second, `2025-03-03T14:05:09Z`: the one format
+/// of every time stamp hashpivot writes (store rows, run records, reports).
+pub fn rfc3339(unix_secs: i64) -> String {
+    let d = Date::from_unix(unix_secs);
+    let s = unix_secs.rem_euclid(86_400);
+    format!("{d}T{:02}:{:02}:{:02}Z", s / 3600, s % 3600 / 60, s % 60)
 }
 
-/// Inverse of [`days_from_civil`].
-fn civil_from_days(z: i32) -> (i32, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-fn days_in_month(y: i32, m: u32) -> u32 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        _ => 28,
-    }
+/// The current time as [`rfc3339`].
+pub fn now_rfc3339() -> String {
+    rfc3339(Timestamp::now().as_second())
 }
 
 impl FromStr for Date {
@@ -156,6 +187,25 @@ mod tests {
             assert_eq!(d.to_string().parse::<Date>().unwrap(), d);
         }
         assert_eq!(Date::from_unix(1_231_006_505).to_string(), "2009-01-03");
+        // Leap days and century rules come from jiff's calendar.
+        assert_eq!(Date::from_ymd(2000, 2, 29).unwrap().days(), 11_016);
+        assert!(Date::from_ymd(1900, 2, 29).is_none());
+        assert!(Date::from_ymd(2024, 4, 31).is_none());
+        assert!(Date::from_ymd(70_000, 1, 1).is_none());
+        // 2024-01-01 was a Monday, 1970-01-01 a Thursday, 2025-05-17 a Saturday.
+        assert_eq!(Date::from_ymd(2024, 1, 1).unwrap().weekday(), 0);
+        assert_eq!(Date::from_days(0).weekday(), 3);
+        assert_eq!(Date::from_ymd(2025, 5, 17).unwrap().weekday(), 5);
+    }
+
+    #[test]
+    fn rfc3339_is_utc_to_the_second() {
+        // `date -u -d @1231006505 +%FT%TZ`
+        assert_eq!(rfc3339(1_231_006_505), "2009-01-03T18:15:05Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+        let now = now_rfc3339();
+        assert_eq!(now.len(), 20, "{now}");
+        assert!(now.parse::<jiff::Timestamp>().is_ok(), "{now}");
     }
 
     #[test]

@@ -12,6 +12,8 @@
 
 use std::fmt;
 
+use crate::Date;
+
 /// The 15 settlement points of the shipped files, in column order.
 pub const SETTLEMENT_POINTS: [&str; 15] = [
     "HB_BUSAVG",
@@ -49,16 +51,15 @@ fn raw(year: u16) -> Option<&'static str> {
     })
 }
 
-/// One delivery hour: a local calendar date and an hour ending (1–24, the hour that ends at
-/// `hour_ending:00`), as ERCOT publishes it. `repeated` marks the second HE02 of the fall DST day.
+/// One delivery hour as ERCOT publishes it: a local calendar date and an hour ending (1–24, the
+/// hour that ends at `hour_ending:00`, Central Prevailing Time). Local time is kept as published,
+/// not converted: the one time-zone fact the hourly code needs is that the fall DST day has a
+/// second HE02, marked `repeated` (the spring day simply lacks HE03). Ordered by date, hour,
+/// then the repeat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct HourStamp {
-    /// Calendar year.
-    pub year: u16,
-    /// Month 1–12.
-    pub month: u8,
-    /// Day of month 1–31.
-    pub day: u8,
+    /// The delivery date.
+    pub date: Date,
     /// Hour ending 1–24 (HE01 is 00:00–01:00).
     pub hour_ending: u8,
     /// The repeated hour of the fall DST change.
@@ -68,45 +69,37 @@ pub struct HourStamp {
 impl HourStamp {
     /// A stamp, or `None` if the date does not exist or the hour ending is outside 1–24.
     pub fn new(year: u16, month: u8, day: u8, hour_ending: u8, repeated: bool) -> Option<Self> {
-        if !(1..=12).contains(&month)
-            || day == 0
-            || day > days_in_month(year, month)
-            || !(1..=24).contains(&hour_ending)
-        {
-            return None;
-        }
-        Some(HourStamp {
-            year,
-            month,
-            day,
+        let date = Date::from_ymd(i32::from(year), u32::from(month), u32::from(day))?;
+        HourStamp::on(date, hour_ending, repeated)
+    }
+
+    /// The stamp of `date`, or `None` if the hour ending is outside 1–24.
+    pub fn on(date: Date, hour_ending: u8, repeated: bool) -> Option<Self> {
+        (1..=24).contains(&hour_ending).then_some(HourStamp {
+            date,
             hour_ending,
             repeated,
         })
     }
 
-    /// Days since 1970-01-01 of the date (proleptic Gregorian; H. Hinnant's `days_from_civil`).
-    pub fn day_number(&self) -> i32 {
-        let (y, m, d) = (
-            i32::from(self.year),
-            i32::from(self.month),
-            i32::from(self.day),
-        );
-        let y = if m <= 2 { y - 1 } else { y };
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        era * 146_097 + doe - 719_468
+    /// Calendar year of the date.
+    pub fn year(&self) -> u16 {
+        u16::try_from(self.date.ymd().0).unwrap_or(0)
     }
 
-    /// Day of the week, 0 = Monday … 6 = Sunday (1970-01-01 was a Thursday).
+    /// Month 1–12 of the date.
+    pub fn month(&self) -> u8 {
+        self.date.ymd().1 as u8
+    }
+
+    /// Day of the week, 0 = Monday … 6 = Sunday.
     pub fn weekday(&self) -> u8 {
-        (self.day_number() + 3).rem_euclid(7) as u8
+        self.date.weekday()
     }
 
     /// The date as `YYYY-MM-DD`.
     pub fn date_string(&self) -> String {
-        format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
+        self.date.to_string()
     }
 }
 
@@ -114,26 +107,11 @@ impl fmt::Display for HourStamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{:04}-{:02}-{:02} HE{:02}{}",
-            self.year,
-            self.month,
-            self.day,
+            "{} HE{:02}{}",
+            self.date,
             self.hour_ending,
             if self.repeated { "*" } else { "" }
         )
-    }
-}
-
-/// Days in `month` of `year` (Gregorian leap years).
-pub fn days_in_month(year: u16, month: u8) -> u8 {
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
-            29
-        }
-        2 => 28,
-        _ => 0,
     }
 }
 
@@ -168,11 +146,11 @@ impl HourlySeries {
     }
 
     /// The hours whose date lies in `[from, to]` (inclusive; `None` = unbounded), relabelled.
-    pub fn between(&self, from: Option<(u16, u8, u8)>, to: Option<(u16, u8, u8)>) -> HourlySeries {
+    pub fn between(&self, from: Option<Date>, to: Option<Date>) -> HourlySeries {
         let mut hours = Vec::new();
         let mut usd = Vec::new();
         for (h, p) in self.hours.iter().zip(&self.usd_mwh) {
-            let d = (h.year, h.month, h.day);
+            let d = h.date;
             if from.is_some_and(|f| d < f) || to.is_some_and(|t| d > t) {
                 continue;
             }
@@ -221,8 +199,7 @@ pub fn parse_price_csv(text: &str, file: &str) -> Result<HourlySeries, crate::Cs
             )
         })?;
         if let Some(prev) = hours.last() {
-            let same = (prev.year, prev.month, prev.day, prev.hour_ending)
-                == (stamp.year, stamp.month, stamp.day, stamp.hour_ending);
+            let same = (prev.date, prev.hour_ending) == (stamp.date, stamp.hour_ending);
             if same && !prev.repeated {
                 // The fall DST change: the same local hour twice in a row.
                 stamp.repeated = true;
@@ -274,9 +251,8 @@ fn parse_hour_start(s: &str) -> Option<HourStamp> {
     if mm != 0 || hh > 23 {
         return None;
     }
-    let date: crate::Date = s.get(0..10)?.parse().ok()?;
-    let (y, m, d) = date.ymd();
-    HourStamp::new(u16::try_from(y).ok()?, m as u8, d as u8, hh + 1, false)
+    let date: Date = s.get(0..10)?.parse().ok()?;
+    HourStamp::on(date, hh + 1, false)
 }
 
 /// Why an ERCOT series could not be produced.
@@ -455,7 +431,7 @@ fn parse_year(year: u16, point: usize, out: &mut HourlySeries) -> Result<(), Erc
                 format!("bad time stamp {date:?}, hour {he:?}, flag {flag:?}"),
             )
         })?;
-        if stamp.year != year {
+        if stamp.year() != year {
             return Err(err(line_no, format!("date {date} is not in {year}")));
         }
         if prev.is_some_and(|p| p >= stamp) {
@@ -489,31 +465,26 @@ fn parse_year(year: u16, point: usize, out: &mut HourlySeries) -> Result<(), Erc
 }
 
 fn parse_stamp(date: &str, he: &str, flag: &str) -> Option<HourStamp> {
-    let b = date.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+    let date: Date = date.parse().ok()?;
+    let he = he.trim();
+    if he.is_empty() || !he.bytes().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    let num = |s: &str| -> Option<u16> {
-        if s.is_empty() || !s.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        s.parse().ok()
-    };
-    let y = num(&date[0..4])?;
-    let m = u8::try_from(num(&date[5..7])?).ok()?;
-    let d = u8::try_from(num(&date[8..10])?).ok()?;
-    let he = u8::try_from(num(he.trim())?).ok()?;
     let repeated = match flag.trim() {
         "N" => false,
         "Y" => true,
         _ => return None,
     };
-    HourStamp::new(y, m, d, he, repeated)
+    HourStamp::on(date, he.parse().ok()?, repeated)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn day(s: &str) -> Date {
+        s.parse().unwrap()
+    }
 
     #[test]
     fn price_file_parses_and_explains_errors() {
@@ -599,7 +570,7 @@ mod tests {
         assert_eq!(series("ercot:LZ_AEN:2021").unwrap().usd_mwh[0], 24.11);
         // PROVENANCE anchor: HB_NORTH on 2021-02-15 between $3,000 and $7,500 in the early hours.
         let n = series("ercot:HB_NORTH:2021").unwrap();
-        let feb15 = n.between(Some((2021, 2, 15)), Some((2021, 2, 15)));
+        let feb15 = n.between(Some(day("2021-02-15")), Some(day("2021-02-15")));
         assert_eq!(feb15.len(), 24);
         for p in &feb15.usd_mwh[..6] {
             assert!((3000.0..=7500.0).contains(p), "{p}");
@@ -609,10 +580,10 @@ mod tests {
     #[test]
     fn dst_days_are_kept_as_published() {
         let s = series("ercot:HB_WEST:2024").unwrap();
-        let spring = s.between(Some((2024, 3, 10)), Some((2024, 3, 10)));
+        let spring = s.between(Some(day("2024-03-10")), Some(day("2024-03-10")));
         assert_eq!(spring.len(), 23);
         assert!(!spring.hours.iter().any(|h| h.hour_ending == 3));
-        let fall = s.between(Some((2024, 11, 3)), Some((2024, 11, 3)));
+        let fall = s.between(Some(day("2024-11-03")), Some(day("2024-11-03")));
         assert_eq!(fall.len(), 25);
         assert!(fall.hours[2].repeated && fall.hours[2].hour_ending == 2);
         // Repeated-hour row of the 2024 file: HB_WEST 12.10.

@@ -17,7 +17,7 @@ pub mod series;
 pub mod shipped;
 
 pub use csv::CsvError;
-pub use date::{Date, DateError};
+pub use date::{now_rfc3339, rfc3339, Date, DateError};
 pub use hashprice::{hashprice_history, FeeSource, HashpriceDay, HistoryError};
 pub use leases::{lease_rank, leases, Lease, LeaseRank};
 pub use market::{market_state, market_state_from, MarketState};

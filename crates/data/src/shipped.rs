@@ -76,6 +76,19 @@ pub fn correct_price_shift(raw: &[PricePoint]) -> Vec<PricePoint> {
     out
 }
 
+/// The chain height estimated for `day`: the last shipped height plus 144 blocks (the target
+/// rate, one per ten minutes) for each day after it (fewer before it), never below 0.
+///
+/// The subsidy, and so the hashprice, depends on the height only across a halving, so a few days'
+/// drift of the real chain from 144 a day does not matter outside the days around one.
+pub fn estimated_height(day: Date) -> u64 {
+    let Some(last) = heights().last() else {
+        return 0;
+    };
+    let h = i64::from(last.height) + 144 * i64::from(day.days_since(last.date));
+    h.max(0) as u64
+}
+
 /// Chain height at 00:00 America/Los_Angeles of each day.
 pub fn heights() -> &'static [HeightPoint] {
     static P: OnceLock<Vec<HeightPoint>> = OnceLock::new();

@@ -483,7 +483,7 @@ fn fourcp_summers(series: &HourlySeries, cfg: &DispatchConfig) -> f64 {
         .hours
         .iter()
         .filter(|h| cfg.is_fourcp_hour(h))
-        .map(|h| (h.year, h.month))
+        .map(|h| (h.year(), h.month()))
         .collect();
     months.sort_unstable();
     months.dedup();
@@ -574,6 +574,10 @@ mod tests {
 
     fn stamp(y: u16, m: u8, d: u8, he: u8) -> HourStamp {
         HourStamp::new(y, m, d, he, false).unwrap()
+    }
+
+    fn day(s: &str) -> hashpivot_data::Date {
+        s.parse().unwrap()
     }
 
     /// A series of consecutive hours starting 2024-01-01 HE01 (a Monday).
@@ -778,9 +782,9 @@ mod tests {
     fn winter_storm_uri_is_curtailed_without_overflow() {
         // February 2021 HB_WEST: every hour of 13–19 Feb cleared above $100 (up to $9,000.01).
         let s = hashpivot_data::ercot::series("ercot:HB_WEST:2021").unwrap();
-        let storm = s.between(Some((2021, 2, 13)), Some((2021, 2, 19)));
+        let storm = s.between(Some(day("2021-02-13")), Some(day("2021-02-19")));
         assert_eq!(storm.len(), 7 * 24);
-        let feb = s.between(Some((2021, 2, 1)), Some((2021, 2, 28)));
+        let feb = s.between(Some(day("2021-02-01")), Some(day("2021-02-28")));
         // A 1 GW fleet of S21s (200 TH/s, 3500 W) at hashprice $45/PH/day: break-even ≈ $102/MWh.
         let fleet = vec![FleetBatch {
             model: "Antminer S21".into(),

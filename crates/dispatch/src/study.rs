@@ -4,7 +4,6 @@
 //! read the typed [`Outcome`].
 
 use hashpivot_data::ercot::HourlySeries;
-use hashpivot_data::Date;
 use hashpivot_model::power::{DispatchConfig, DurationCurve};
 use hashpivot_model::site::{removal_order, BatchDef, Layout};
 use hashpivot_model::Scenario;
@@ -289,8 +288,12 @@ impl Study {
         let mut out = Vec::new();
         let mut start = 0;
         while start < s.len() {
-            let y = s.hours[start].year;
-            let end = start + s.hours[start..].iter().take_while(|h| h.year == y).count();
+            let y = s.hours[start].year();
+            let end = start
+                + s.hours[start..]
+                    .iter()
+                    .take_while(|h| h.year() == y)
+                    .count();
             let sub = HourlySeries {
                 label: format!("{} {y}", s.label),
                 hours: s.hours[start..end].to_vec(),
@@ -395,11 +398,8 @@ fn market(
 /// subsidy and fees; `hashpivot history` shows the same series).
 fn history_market(series: &HourlySeries) -> Result<(Market, HashpriceInfo), DispatchError> {
     use hashpivot_data::{hashprice_history, shipped};
-    let to_date = |h: &hashpivot_data::ercot::HourStamp| {
-        Date::from_ymd(i32::from(h.year), u32::from(h.month), u32::from(h.day))
-    };
-    let first = series.hours.first().and_then(to_date);
-    let last = series.hours.last().and_then(to_date);
+    let first = series.hours.first().map(|h| h.date);
+    let last = series.hours.last().map(|h| h.date);
     let days = hashprice_history(
         shipped::prices(),
         shipped::heights(),
@@ -411,11 +411,10 @@ fn history_market(series: &HourlySeries) -> Result<(Market, HashpriceInfo), Disp
     .map_err(|e| DispatchError::History(e.to_string()))?;
     let mut v = Vec::with_capacity(series.len());
     for h in &series.hours {
-        let day = to_date(h).and_then(|d| {
-            days.binary_search_by(|x| x.date.cmp(&d))
-                .ok()
-                .map(|i| &days[i])
-        });
+        let day = days
+            .binary_search_by(|x| x.date.cmp(&h.date))
+            .ok()
+            .map(|i| &days[i]);
         let Some(day) = day else {
             return Err(DispatchError::NoHistory {
                 date: h.date_string(),

@@ -117,7 +117,7 @@ fn scenario(full: bool) -> impl Strategy<Value = Scenario> {
             s.chain.height = m.6;
             s.chain.difficulty = m.7;
             // The hashrate that matches the difficulty (the MODEL.md default); a hashrate far off
-            // the difficulty is the known hang reported in crates/cli/tests/hardening_numeric.rs.
+            // the difficulty is the known hang reported in crates/cli/tests/it/hardening_numeric.rs.
             s.chain.hashrate_ehs = None;
             s.chain.epoch_elapsed_days = None;
             let hr = &mut s.hashrate;

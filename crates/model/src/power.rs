@@ -600,7 +600,7 @@ impl DispatchConfig {
     /// True when hour `h` is a 4CP peak-risk hour (June–September, a listed hour ending, and a
     /// weekday if `fourcp_weekdays_only`).
     pub fn is_fourcp_hour(&self, h: &HourStamp) -> bool {
-        (6..=9).contains(&h.month)
+        (6..=9).contains(&h.month())
             && self.fourcp_hours.contains(&h.hour_ending)
             && !(self.fourcp_weekdays_only && h.weekday() >= 5)
     }

@@ -300,12 +300,9 @@ async fn create_run(
         .into_response())
 }
 
-/// An ISO-8601 UTC time from Unix milliseconds.
+/// An RFC 3339 UTC time (to the second) from Unix milliseconds.
 pub fn iso(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let d = hashpivot_data::Date::from_unix(secs);
-    let s = secs.rem_euclid(86_400);
-    format!("{d}T{:02}:{:02}:{:02}Z", s / 3600, (s / 60) % 60, s % 60)
+    hashpivot_data::rfc3339(ms.div_euclid(1000))
 }
 
 fn run_json(st: &AppState, r: RunRecord, full: bool) -> Value {

@@ -17,7 +17,6 @@
 pub mod runs;
 
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use hashpivot_data::{shipped, Date, Epoch, FeeDay, HeightPoint, PricePoint};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -223,16 +222,7 @@ pub struct Store {
     fault_after: Option<usize>,
 }
 
-/// Current UTC time as RFC 3339 (seconds).
-pub fn now_rfc3339() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let d = Date::from_unix(secs);
-    let s = secs.rem_euclid(86_400);
-    format!("{d}T{:02}:{:02}:{:02}Z", s / 3600, s % 3600 / 60, s % 60)
-}
+pub use hashpivot_data::now_rfc3339;
 
 impl Store {
     /// Opens (creating directories and the file if needed) and migrates the database at `path`,
@@ -447,11 +437,9 @@ impl Store {
                 source: rusqlite::Error::ToSqlConversionFailure(Box::new(x)),
             })?;
             for (h, p) in s.hours.iter().zip(&s.usd_mwh) {
-                let date = Date::from_ymd(i32::from(h.year), u32::from(h.month), u32::from(h.day))
-                    .unwrap_or(Date::from_days(0));
                 rows.push(PowerRow {
                     node: node.to_string(),
-                    date,
+                    date: h.date,
                     hour_ending: h.hour_ending,
                     repeated: h.repeated,
                     usd_mwh: *p,

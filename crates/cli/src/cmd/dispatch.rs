@@ -326,13 +326,12 @@ fn parse_hours(s: &str) -> anyhow::Result<Vec<u8>> {
     Ok(out)
 }
 
-fn parse_date(flag: &str, s: Option<&str>) -> anyhow::Result<Option<(u16, u8, u8)>> {
-    let Some(s) = s else { return Ok(None) };
-    let d: hashpivot_data::Date = s
-        .parse()
-        .map_err(|e: hashpivot_data::DateError| bad_input(format!("{flag} {e}")))?;
-    let (y, m, day) = d.ymd();
-    Ok(Some((y as u16, m as u8, day as u8)))
+fn parse_date(flag: &str, s: Option<&str>) -> anyhow::Result<Option<hashpivot_data::Date>> {
+    s.map(|s| {
+        s.parse()
+            .map_err(|e: hashpivot_data::DateError| bad_input(format!("{flag} {e}")))
+    })
+    .transpose()
 }
 
 fn load_prices(src: &str) -> anyhow::Result<HourlySeries> {

@@ -5,7 +5,6 @@
 //! naming the flag, the value and what is allowed.
 
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use hashpivot_chain as chain;
 use hashpivot_model::catalog::{Catalog, CatalogError, Machine, Origin};
@@ -21,22 +20,6 @@ use crate::Global;
 /// Default fees per block, BTC: 0.025 (Hashrate Index, Aug 2025; docs/PARAMETERS.md "Fee share
 /// of reward").
 pub const DEFAULT_FEES_BTC: f64 = 0.025;
-
-/// Anchor of the default height: 963,549 on 2026-08-22, the last row of
-/// `data/btc_price/btc_block_height_by_date.csv`. Days since 1970-01-01.
-const HEIGHT_ANCHOR: (i64, u64) = (20_687, 963_549);
-
-/// The chain height estimated for today's UTC date: the shipped anchor plus 144 blocks a day.
-/// The subsidy, and so the hashprice, depends on the height only across a halving (the next is
-/// at 1,050,000, expected around March-April 2028); pass `--height` to fix it.
-pub fn estimated_height_today() -> u64 {
-    let today = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| (d.as_secs() / 86_400) as i64)
-        .unwrap_or(HEIGHT_ANCHOR.0);
-    let h = HEIGHT_ANCHOR.1 as i64 + 144 * (today - HEIGHT_ANCHOR.0);
-    h.max(0) as u64
-}
 
 /// Arguments of `hashpivot hashprice`.
 #[derive(Debug, clap::Args)]
@@ -209,7 +192,10 @@ fn parse_fees(raw: Option<&str>) -> anyhow::Result<f64> {
 fn parse_height_opt(raw: Option<&str>) -> anyhow::Result<(u64, &'static str)> {
     match raw {
         Some(r) => Ok((super::chain::parse_height("--height", r)?, "given")),
-        None => Ok((estimated_height_today(), "estimated for today")),
+        None => Ok((
+            hashpivot_data::shipped::estimated_height(hashpivot_data::Date::today()),
+            "estimated for today",
+        )),
     }
 }
 

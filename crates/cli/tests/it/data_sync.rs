@@ -1,0 +1,279 @@
+//! `hashpivot data sync` against fake Bitcoin Core and mempool.space services on 127.0.0.1 that
+//! answer from the shipped data, including timeouts, HTTP 500, malformed JSON, RPC errors and a
+//! header that fails proof of work: each a clear message, the store unchanged.
+
+use crate::common::{hashpivot, json, stderr, stdout, tempdir};
+use hashpivot_sources::testing::{fake_core, fake_mempool, Fault, TestServer};
+
+fn status(dir: &std::path::Path) -> serde_json::Value {
+    let o = hashpivot(dir)
+        .args(["data", "status", "--json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut v = json(&o);
+    // Compare content, not the database path.
+    v["db"] = serde_json::Value::Null;
+    v
+}
+
+fn difficulty_rows(dir: &std::path::Path, from: &str) -> String {
+    let o = hashpivot(dir)
+        .args(["data", "export", "difficulty", "--from", from])
+        .output()
+        .unwrap();
+    stdout(&o)
+}
+
+#[test]
+fn rpc_sync_verifies_and_stores_retargets_and_fees() {
+    let dir = tempdir();
+    let server = TestServer::start(fake_core(
+        879_100,
+        Fault::RequireAuth("alice".into(), "s3cret".into()),
+    ))
+    .unwrap();
+    let o = hashpivot(dir.path())
+        .args([
+            "data",
+            "sync",
+            "--rpc",
+            &server.url(),
+            "--rpc-user",
+            "alice",
+            "--rpc-password",
+            "s3cret",
+            "--from-epoch",
+            "432",
+            "--fee-days",
+            "1",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("s3cret") && !stderr(&o).contains("s3cret"));
+    let v = json(&o);
+    assert_eq!(v["tip_height"], 879_100);
+    let written = v["written"].as_array().unwrap();
+    let diff = written
+        .iter()
+        .find(|w| w["series"] == "difficulty")
+        .unwrap();
+    assert_eq!(diff["rows"], 5); // epochs 432..=436
+    assert_eq!(diff["source"], "rpc");
+    assert_eq!(
+        written.iter().find(|w| w["series"] == "fees").unwrap()["rows"],
+        1
+    );
+    // The node's verified values equal the shipped ones (same real headers).
+    let st = status(dir.path());
+    let d = st["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["series"] == "difficulty")
+        .unwrap();
+    assert_eq!(d["rows"], 474);
+    assert!(d["sources"].to_string().contains("[\"rpc\",5]"), "{d}");
+    let rows = difficulty_rows(dir.path(), "2024-11-10");
+    assert!(
+        rows.contains("432,870912,1702c070,102289407543323.8,1731962532,"),
+        "{rows}"
+    );
+
+    // A cookie file works too; a wrong password is exit 2 without echoing it.
+    let o = hashpivot(dir.path())
+        .args([
+            "data",
+            "sync",
+            "--rpc",
+            &server.url(),
+            "--rpc-user",
+            "alice",
+            "--rpc-password",
+            "wrong",
+            "--from-epoch",
+            "436",
+            "--fee-days",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("rejected the credentials") && !stderr(&o).contains("wrong"),
+        "{}",
+        stderr(&o)
+    );
+    let cookie = dir.path().join(".cookie");
+    std::fs::write(&cookie, "alice:s3cret").unwrap();
+    let o = hashpivot(dir.path())
+        .args([
+            "data",
+            "sync",
+            "--rpc",
+            &server.url(),
+            "--rpc-cookie",
+            cookie.to_str().unwrap(),
+            "--from-epoch",
+            "436",
+            "--fee-days",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("tip height 879100"), "{}", stdout(&o));
+}
+
+#[test]
+fn rpc_failures_leave_the_store_unchanged() {
+    let dir = tempdir();
+    let before = status(dir.path());
+    for (fault, want, code) in [
+        (Fault::Http500, "HTTP 500", 1),
+        (
+            Fault::MalformedJson("getblockchaininfo".into()),
+            "malformed response to getblockchaininfo",
+            1,
+        ),
+        (
+            Fault::RpcError("getblockheader".into()),
+            "RPC getblockheader failed: error -28: Loading block index",
+            1,
+        ),
+        (Fault::Slow("getblockhash".into(), 4000), "timeout", 1),
+        (
+            Fault::BadPow(434 * 2016),
+            "verification failed at height 874944",
+            1,
+        ),
+    ] {
+        let server = TestServer::start(fake_core(879_100, fault.clone())).unwrap();
+        let o = hashpivot(dir.path())
+            .args([
+                "data",
+                "sync",
+                "--rpc",
+                &server.url(),
+                "--from-epoch",
+                "432",
+                "--fee-days",
+                "1",
+                "--timeout",
+                "2",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(code), "{fault:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{fault:?}: {}", stderr(&o));
+        assert_eq!(status(dir.path()), before, "{fault:?}");
+    }
+    // PoW failure message names the cause.
+    let server = TestServer::start(fake_core(879_100, Fault::BadPow(434 * 2016))).unwrap();
+    let o = hashpivot(dir.path())
+        .args([
+            "data",
+            "sync",
+            "--rpc",
+            &server.url(),
+            "--from-epoch",
+            "432",
+            "--fee-days",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    assert!(stderr(&o).contains("fails proof of work"), "{}", stderr(&o));
+}
+
+#[test]
+fn mempool_sync_and_failures() {
+    let dir = tempdir();
+    let before = status(dir.path());
+    for (fault, want) in [
+        (Fault::Http500, "HTTP 500"),
+        (
+            Fault::MalformedJson("difficulty-adjustments".into()),
+            "malformed response",
+        ),
+        (Fault::Slow("historical-price".into(), 4000), "timeout"),
+    ] {
+        let server = TestServer::start(fake_mempool(934_000, fault.clone())).unwrap();
+        let o = hashpivot(dir.path())
+            .args(["data", "sync", "--mempool", &server.url(), "--timeout", "2"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{fault:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{fault:?}: {}", stderr(&o));
+        assert_eq!(status(dir.path()), before, "{fault:?}");
+    }
+    let server = TestServer::start(fake_mempool(934_000, Fault::None)).unwrap();
+    let o = hashpivot(dir.path())
+        .args(["data", "sync", "--mempool", &server.url(), "--json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["tip_height"], 934_000);
+    assert!(v["hashrate_ehs"].as_f64().unwrap() > 900.0);
+    let w = v["written"].as_array().unwrap();
+    assert_eq!(
+        w.iter().find(|x| x["series"] == "difficulty").unwrap()["rows"],
+        26
+    );
+    assert_eq!(
+        w.iter().find(|x| x["series"] == "price").unwrap()["rows"],
+        60
+    );
+}
+
+#[test]
+fn bad_flags_exit_2() {
+    let dir = tempdir();
+    for (args, want) in [
+        (vec!["data", "sync"], "give a source"),
+        (
+            vec!["data", "sync", "--rpc", "ftp://x"],
+            "--rpc: \"ftp://x\" is not a usable URL",
+        ),
+        (
+            vec![
+                "data",
+                "sync",
+                "--mempool",
+                "http://127.0.0.1:1",
+                "--interval",
+                "5y",
+            ],
+            "--interval",
+        ),
+        (
+            vec![
+                "data",
+                "sync",
+                "--rpc",
+                "http://127.0.0.1:1",
+                "--rpc-cookie",
+                "/nonexistent/.cookie",
+            ],
+            "--rpc-cookie /nonexistent/.cookie",
+        ),
+        (
+            vec![
+                "data",
+                "sync",
+                "--rpc",
+                "http://127.0.0.1:1",
+                "--timeout",
+                "0",
+            ],
+            "--timeout",
+        ),
+    ] {
+        let o = hashpivot(dir.path()).args(&args).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+    }
+}
