@@ -1,28 +1,46 @@
-//! The hashpivot model (docs/MODEL.md): scenario, Monte Carlo engine, strategies, machine economics.
+//! The hashpivot model (docs/MODEL.md): scenario, Monte Carlo process, the site's daily payoff,
+//! the strategies, and one machine's economics.
 //!
-//! Module ownership while the first issues are built: `machine`/`catalog` (machine economics and the
-//! ASIC catalog), `optimal` (the real-option strategy), `power` (hourly power prices and duration
-//! curves); everything else is the engine.
+//! # Layout (each module depends only on the ones above it)
+//!
+//! - [`scenario`]: the scenario file: types, defaults, validation, the annotated default.
+//! - [`power`]: hourly power prices as a duration curve (`[power] hourly`).
+//! - [`process`]: the market process of MODEL.md section 3 (state, keyed random streams, fast
+//!   math, the SIMD lane loops): [`process::Prepared::run_block`] hands each day's market state
+//!   of a block of paths to a [`process::DayConsumer`].
+//! - [`payoff`]: the site's daily payoff, the one kernel every consumer of the paths prices its
+//!   cash with (margins with flat or hourly power and curtailment, refresh purchases, the AI
+//!   project), the capacity layout ([`payoff::site`]) and `optimal`'s slices
+//!   ([`payoff::slices`]).
+//! - [`result`] and [`stats`]: the typed results and the statistics computed from per-path NPVs.
+//! - [`strategy`]: the fixed strategies ([`strategy::fixed`]) and the real option
+//!   ([`strategy::optimal`]).
+//! - [`run`]: the one orchestrator, [`simulate`].
+//! - [`payback`] (one machine on the scenario's paths), [`machine`] (one machine's arithmetic at
+//!   today's hashprice) and [`catalog`] (the ASIC catalog).
+//! - [`analysis`]: sensitivity and calibration, library calls over the scenario's numeric keys.
 
 pub mod analysis;
 pub mod catalog;
 pub mod machine;
-pub mod optimal;
-pub mod power;
-
-pub mod engine;
 pub mod payback;
 pub mod payoff;
+pub mod power;
+pub mod process;
 pub mod result;
+pub mod run;
 pub mod scenario;
-pub mod sim;
-pub mod site;
-pub mod slices;
 pub mod stats;
+pub mod strategy;
+
+pub use payoff::{site, slices};
+/// The market process under its former name (kept so existing paths compile).
+pub use process as engine;
+pub use strategy::optimal;
 
 pub use result::{Bands, Histogram, NpvStats, SimOutput, StrategyDetail, StrategyResult};
+pub use run::{simulate, RunConfig};
 pub use scenario::{Scenario, ScenarioError, StrategyKind};
-pub use sim::{simulate, RunConfig};
 
 /// Errors of the engine.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -15,10 +15,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::engine::{LaneDay, Prepared, BLOCK};
 use crate::payoff::MiningDay;
+use crate::process::{LaneDay, Prepared, BLOCK};
 use crate::scenario::{Scenario, MAX_PATHS};
-use crate::sim::quantile_sorted;
+use crate::stats::quantile_sorted;
 use crate::ModelError;
 
 /// What to price.
@@ -100,13 +100,28 @@ struct PathResult {
     halving: f64,
 }
 
-/// Prices one machine on the scenario's paths.
-pub fn payback(
-    sc: &Scenario,
-    cfg: &PaybackConfig,
-    progress: &(dyn Fn(f64) + Sync),
-) -> Result<PaybackOutput, ModelError> {
-    sc.validate()?;
+/// One machine's terms on the scenario: its life, price and per-day cash terms (checked).
+struct Machine {
+    paths: u64,
+    seed: u64,
+    /// Days of life simulated.
+    life: usize,
+    /// Price paid, $.
+    price: f64,
+    /// `(1 − pool_fee) · TH`: revenue per unit of `uptime · hv · S`.
+    fee_keep: f64,
+    /// Facility MWh of running all day before uptime, `W · overhead · 24 / 1e6`.
+    mwh: f64,
+    /// Fixed opex per day, $.
+    opex: f64,
+    /// Sale at salvage on the last day, $.
+    salvage: f64,
+    /// Height of the next halving.
+    next_halving: u64,
+}
+
+/// Checks `cfg` against the scenario and derives the machine's terms (`n`: days simulated).
+fn machine_terms(sc: &Scenario, cfg: &PaybackConfig, n: usize) -> Result<Machine, ModelError> {
     let bad = |o: &str, v: f64, a: &str| ModelError::BadOption {
         option: o.into(),
         value: format!("{v}"),
@@ -130,8 +145,6 @@ pub fn payback(
         return Err(bad("paths", paths as f64, "1 <= paths <= 20000000"));
     }
     let seed = cfg.seed.unwrap_or(sc.run.seed);
-    let prep = Prepared::new(sc);
-    let n = prep.n;
     let life_years = cfg
         .life_years
         .unwrap_or(if sc.mining.refresh_every_years > 0.0 {
@@ -144,73 +157,106 @@ pub fn payback(
     }
     let life = ((life_years * 365.0).round() as usize).clamp(1, n.max(1));
     let price = cfg.price_usd_per_th * cfg.hashrate_ths;
-    let m = &sc.mining;
-    let fee_keep = (1.0 - m.pool_fee) * cfg.hashrate_ths;
-    let mwh = cfg.power_w * m.overhead * 24.0 / 1e6;
-    let opex = m.opex_usd_per_mw_month * cfg.power_w * m.overhead / 1e6 * 12.0 / 365.0;
-    let salvage = m.salvage_usd_per_th * cfg.hashrate_ths;
+    let sm = &sc.mining;
+    let fee_keep = (1.0 - sm.pool_fee) * cfg.hashrate_ths;
+    let mwh = cfg.power_w * sm.overhead * 24.0 / 1e6;
+    let opex = sm.opex_usd_per_mw_month * cfg.power_w * sm.overhead / 1e6 * 12.0 / 365.0;
+    let salvage = sm.salvage_usd_per_th * cfg.hashrate_ths;
     let next_halving = hashpivot_chain::next_halving_height(sc.chain.height);
-    let nblocks = (paths as usize).div_ceil(BLOCK);
+    Ok(Machine {
+        paths,
+        seed,
+        life,
+        price,
+        fee_keep,
+        mwh,
+        opex,
+        salvage,
+        next_halving,
+    })
+}
+
+/// Prices the machine on the paths of block `b` (`chunk`: one result per lane).
+fn price_block(prep: &Prepared, m: &Machine, b: usize, chunk: &mut [PathResult]) {
+    let lanes = chunk.len();
+    // Daily cash of each lane over the life: [t * lanes + i].
+    let mut cf = vec![0.0f64; m.life * lanes];
+    let mut halving = vec![f64::INFINITY; lanes];
+    prep.run_block(m.seed, b as u64, lanes, false, &mut |d: &LaneDay| {
+        let t = d.t;
+        for i in 0..lanes {
+            if halving[i].is_infinite() && d.height[i] + d.blocks[i] >= m.next_halving as f64 {
+                halving[i] = t as f64;
+            }
+        }
+        if t < m.life {
+            // The machine's day (the payoff kernel: flat or hourly power, curtailment).
+            let day = MiningDay::new(prep, t);
+            let machine = day.machine(m.mwh);
+            // Revenue as `uptime · ((1 − fee) · TH) · hv · S`, the order pinned by the
+            // version-1 numbers.
+            let gain = day.uptime * m.fee_keep;
+            let row = &mut cf[t * lanes..(t + 1) * lanes];
+            for i in 0..lanes {
+                let rev = gain * d.hv[i] * d.s[i];
+                let mut c = machine.margin(rev);
+                c -= m.opex;
+                if t + 1 == m.life {
+                    c += m.salvage;
+                }
+                row[i] = c;
+            }
+        }
+    });
+    let mut flows = vec![0.0f64; m.life];
+    for (i, r) in chunk.iter_mut().enumerate() {
+        let mut cum = 0.0;
+        let mut pay = f64::INFINITY;
+        let mut npv = -m.price;
+        for t in 0..m.life {
+            let c = cf[t * lanes + i];
+            flows[t] = c;
+            cum += c;
+            if pay.is_infinite() && cum >= m.price {
+                pay = (t + 1) as f64;
+            }
+            npv += c * prep.w_mining[t];
+        }
+        *r = PathResult {
+            payback: pay,
+            irr: irr(m.price, &flows),
+            npv,
+            halving: halving[i],
+        };
+    }
+}
+
+/// Prices one machine on the scenario's paths.
+pub fn payback(
+    sc: &Scenario,
+    cfg: &PaybackConfig,
+    progress: &(dyn Fn(f64) + Sync),
+) -> Result<PaybackOutput, ModelError> {
+    sc.validate()?;
+    let prep = Prepared::new(sc);
+    let n = prep.n;
+    let m = machine_terms(sc, cfg, n)?;
+    let nblocks = (m.paths as usize).div_ceil(BLOCK);
     let done = AtomicUsize::new(0);
-    let mut res = vec![PathResult::default(); paths as usize];
+    let mut res = vec![PathResult::default(); m.paths as usize];
     res.par_chunks_mut(BLOCK)
         .enumerate()
         .for_each(|(b, chunk)| {
-            let lanes = chunk.len();
-            // Daily cash of each lane over the life: [t * lanes + i].
-            let mut cf = vec![0.0f64; life * lanes];
-            let mut halving = vec![f64::INFINITY; lanes];
-            prep.run_block(seed, b as u64, lanes, false, &mut |d: &LaneDay| {
-                let t = d.t;
-                for i in 0..lanes {
-                    if halving[i].is_infinite() && d.height[i] + d.blocks[i] >= next_halving as f64
-                    {
-                        halving[i] = t as f64;
-                    }
-                }
-                if t < life {
-                    // The machine's day (the payoff kernel: flat or hourly power, curtailment).
-                    let day = MiningDay::new(&prep, t);
-                    let machine = day.machine(mwh);
-                    // Revenue as `uptime · ((1 − fee) · TH) · hv · S`, the order pinned by the
-                    // version-1 numbers.
-                    let gain = day.uptime * fee_keep;
-                    let row = &mut cf[t * lanes..(t + 1) * lanes];
-                    for i in 0..lanes {
-                        let rev = gain * d.hv[i] * d.s[i];
-                        let mut c = machine.margin(rev);
-                        c -= opex;
-                        if t + 1 == life {
-                            c += salvage;
-                        }
-                        row[i] = c;
-                    }
-                }
-            });
-            let mut flows = vec![0.0f64; life];
-            for (i, r) in chunk.iter_mut().enumerate() {
-                let mut cum = 0.0;
-                let mut pay = f64::INFINITY;
-                let mut npv = -price;
-                for t in 0..life {
-                    let c = cf[t * lanes + i];
-                    flows[t] = c;
-                    cum += c;
-                    if pay.is_infinite() && cum >= price {
-                        pay = (t + 1) as f64;
-                    }
-                    npv += c * prep.w_mining[t];
-                }
-                *r = PathResult {
-                    payback: pay,
-                    irr: irr(price, &flows),
-                    npv,
-                    halving: halving[i],
-                };
-            }
+            price_block(&prep, &m, b, chunk);
             let d = done.fetch_add(1, Ordering::Relaxed) + 1;
             progress(d as f64 / nblocks as f64);
         });
+    Ok(summary(&res, &m, cfg, n))
+}
+
+/// The distribution over paths of the per-path results.
+fn summary(res: &[PathResult], m: &Machine, cfg: &PaybackConfig, n: usize) -> PaybackOutput {
+    let (paths, seed, price, life) = (m.paths, m.seed, m.price, m.life);
     let np = res.len() as f64;
     let opt = |mut v: Vec<f64>| -> OptQuantiles {
         v.sort_by(f64::total_cmp);
@@ -244,7 +290,7 @@ pub fn payback(
     let mean = npvs.iter().sum::<f64>() / np;
     npvs.sort_by(f64::total_cmp);
     let halving_days = opt(res.iter().map(|r| r.halving).collect());
-    Ok(PaybackOutput {
+    PaybackOutput {
         paths,
         seed,
         price_usd: price,
@@ -268,7 +314,7 @@ pub fn payback(
             / np,
         prob_npv_negative: res.iter().filter(|r| r.npv < 0.0).count() as f64 / np,
         halving_day_p50: halving_days.p50,
-    })
+    }
 }
 
 /// Yearly IRR of paying `price` at time 0 and receiving `cf[t]` at `(t+1)/365` years: the root of

@@ -184,3 +184,66 @@ pub fn quantiles_f32(v: &mut [f32], ps: &[f64]) -> Vec<f64> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histograms_share_bins_and_count_every_path() {
+        let a: Vec<f64> = (0..1000).map(|i| i as f64).collect();
+        let b: Vec<f64> = (0..1000).map(|i| 500.0 + i as f64).collect();
+        let hs = histograms(&[&a, &b]);
+        assert_eq!(hs.len(), 2);
+        assert_eq!(hs[0].edges, hs[1].edges);
+        assert_eq!(hs[0].edges.len(), HISTOGRAM_BINS + 1);
+        // p0.5 of a is 5, p99.5 of b is 1494: the pooled range.
+        assert_eq!(hs[0].edges[0], 5.0);
+        assert_eq!(*hs[0].edges.last().unwrap(), 1494.0);
+        for (h, s) in hs.iter().zip([&a, &b]) {
+            let total: u64 = h.counts.iter().sum::<u64>() + h.below + h.above;
+            assert_eq!(total, s.len() as u64);
+        }
+        assert_eq!(hs[0].below, 5);
+        assert_eq!(hs[1].above, 5);
+        assert!(hs[0].edges.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn a_constant_sample_gets_one_bin() {
+        let a = vec![1.5e9; 10];
+        let hs = histograms(&[&a, &a]);
+        assert_eq!(hs[0].counts, vec![10]);
+        assert!(hs[0].edges[0] < 1.5e9 && hs[0].edges[1] > 1.5e9);
+    }
+
+    #[test]
+    fn selected_quantiles_equal_sorted_ones() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for n in [1usize, 2, 3, 20, 101, 1000] {
+            let v: Vec<f32> = (0..n)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x % 1000) as f32 / 7.0 - 50.0
+                })
+                .collect();
+            let mut sorted: Vec<f64> = v.iter().map(|&a| a as f64).collect();
+            sorted.sort_by(f64::total_cmp);
+            let got = quantiles_f32(&mut v.clone(), &[0.05, 0.5, 0.95]);
+            for (g, p) in got.iter().zip([0.05, 0.5, 0.95]) {
+                assert_eq!(*g, quantile_sorted(&sorted, p), "n {n} p {p}");
+            }
+        }
+    }
+
+    #[test]
+    fn quantiles_are_type_7() {
+        let v = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(quantile_sorted(&v, 0.5), 2.5);
+        assert_eq!(quantile_sorted(&v, 0.0), 1.0);
+        assert_eq!(quantile_sorted(&v, 1.0), 4.0);
+        assert!((quantile_sorted(&v, 0.05) - 1.15).abs() < 1e-12);
+    }
+}

@@ -2,8 +2,8 @@
 //! earns and pays on a day, what a fleet refresh costs, and what a conversion's AI project is
 //! worth. Every consumer of the paths prices its cash with these pieces:
 //!
-//! - the fixed strategies (`mine`, `convert`, `schedule`, `sweep`: [`crate::sim`]),
-//! - the slices of `optimal` ([`crate::slices`]),
+//! - the fixed strategies (`mine`, `convert`, `schedule`, `sweep`: [`crate::strategy::fixed`]),
+//! - the slices of `optimal` ([`slices`]),
 //! - one machine bought today ([`crate::payback`]).
 //!
 //! The pieces, per simulated day `t` and lane (path) `i`:
@@ -20,7 +20,7 @@
 //!    day's events: [`refresh_cash`] (machines sold at salvage, frontier machines bought at
 //!    `hw_days_of_hashprice · hv · S` per TH/s).
 //! 4. The AI side of a conversion: linear in the lease rates on its signing days
-//!    ([`crate::site::AiLinear`], valued per path by [`crate::site::AiLinear::npv`]).
+//!    ([`site::AiLinear`], valued per path by [`site::AiLinear::npv`]).
 //!
 //! **Where version 2's cash streams plug in** (MODEL.md sections 8–11). Each is a cash flow of a
 //! conversion (or of the whole path) on a day, and so joins step 4 (or step 3) once for every
@@ -45,9 +45,12 @@
 // the compiler vectorizes, so the iterator style clippy suggests is not used there.
 #![allow(clippy::needless_range_loop)]
 
-use crate::engine::Prepared;
+pub mod site;
+pub mod slices;
+
+use crate::payoff::site::BatchDef;
 use crate::power::{DurationCurve, UnitDay};
-use crate::site::BatchDef;
+use crate::process::Prepared;
 
 /// The mining terms of one day, shared by every payoff: what a TH/s earns per dollar of
 /// `hv · S`, what a watt of machine costs, and the hourly curve when `[power] hourly` is set.

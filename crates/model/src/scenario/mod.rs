@@ -20,6 +20,26 @@ pub use defaults::market;
 pub use validate::{MAX_FLEET_ENTRIES, MAX_PATHS};
 
 /// A complete scenario: market state, stochastic processes, the site, the AI lease, and the strategy.
+///
+/// Keys a file leaves out take the defaults of [`Scenario::default`] (the embedded default, whose
+/// sources `hashpivot scenario show` prints); ranges are checked by [`Scenario::validate`], which
+/// names every bad key with its value and what is allowed.
+///
+/// ```
+/// use hashpivot_model::{Scenario, ScenarioError};
+///
+/// let sc = Scenario::parse_and_validate("[site]\npower_mw = 2000\n[strategy]\nkind = \"mine\"\n")
+///     .unwrap();
+/// assert_eq!(sc.site.power_mw, 2000.0);
+/// // Everything else is the default, e.g. the mining overhead (a PUE).
+/// assert_eq!(sc.mining.overhead, Scenario::default().mining.overhead);
+///
+/// // Out-of-range values are all reported at once, by key.
+/// let e = Scenario::parse_and_validate("[mining]\npool_fee = 1.5\nuptime = -1\n").unwrap_err();
+/// let ScenarioError::Invalid(problems) = e else { panic!("{e}") };
+/// let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+/// assert_eq!(keys, ["mining.uptime", "mining.pool_fee"]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Scenario {

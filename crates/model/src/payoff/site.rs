@@ -54,6 +54,11 @@ pub fn fleet_eras(sc: &Scenario, eta: &[f64]) -> Vec<FleetEra> {
     eras
 }
 
+/// The most machine types of any era (at least 1): the size of the per-type margin buffers.
+pub fn max_types(eras: &[FleetEra]) -> usize {
+    eras.iter().map(|e| e.defs.len()).max().unwrap_or(1).max(1)
+}
+
 /// Units of the scenario's fleet in removal order (matching era 0's `defs`).
 pub fn initial_units(sc: &Scenario) -> Vec<f64> {
     let f = &sc.mining.fleet;
@@ -151,7 +156,7 @@ impl Layout {
 
 /// One AI/HPC project's cash flows as linear functions of the lease market rate on its signing
 /// days: `value = constant + Σ_k L(sign_day_k) * coef_k` (MODEL.md section 5). The same form holds
-/// for the discounted value (weights of `crate::engine::Prepared::w_ai`) and the undiscounted cash
+/// for the discounted value (weights of `crate::process::Prepared::w_ai`) and the undiscounted cash
 /// of each year.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AiLinear {

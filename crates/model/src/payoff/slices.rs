@@ -33,10 +33,12 @@
 // the compiler vectorizes, so the iterator style clippy suggests is not used there.
 #![allow(clippy::needless_range_loop)]
 
-use crate::engine::{LaneDay, Prepared, BLOCK};
+use crate::payoff::site::{
+    ai_project, fleet_eras, initial_units, max_types, AiLinear, FleetEra, Layout,
+};
 use crate::payoff::{refresh_cash, MiningDay};
+use crate::process::{LaneDay, Prepared, BLOCK};
 use crate::scenario::Scenario;
-use crate::site::{ai_project, fleet_eras, initial_units, AiLinear, FleetEra, Layout};
 use crate::ModelError;
 
 /// First block index for out-of-sample paths (streams never used by an in-sample run).
@@ -182,13 +184,7 @@ impl Slices {
         l_days.push(usize::MAX);
         // The slices' units are the same on every path (refreshes are deterministic).
         let mut units: Vec<Vec<f64>> = self.units0.clone();
-        let max_types = self
-            .eras
-            .iter()
-            .map(|e| e.defs.len())
-            .max()
-            .unwrap_or(1)
-            .max(1);
+        let max_types = max_types(&self.eras);
         let mut margins = vec![0.0f64; max_types * lanes];
         let mut rev_th = vec![0.0f64; lanes];
         let mut cash = vec![0.0f64; lanes];
@@ -273,104 +269,57 @@ impl Slices {
                 di += 1;
             }
         });
+        let sums = Sums {
+            cum: &cum,
+            prefix: &prefix,
+            refresh_pv: &refresh_pv,
+            held_th: &held_th,
+            l_days: &l_days,
+            l_vals: &l_vals,
+        };
+        self.finish(&sums, &mut out);
+        out
+    }
+
+    /// Per path, the slices' values from the day loop's sums: `mining_total`, `mining_from`
+    /// (the mining cash from each decision day on) and `convert_at` (the AI value of converting
+    /// then, plus the salvage of the slice's machines).
+    fn finish(&self, s: &Sums<'_>, out: &mut SliceBlock) {
+        let (k, nd, lanes) = (self.k, self.days.len(), out.paths);
+        let salvage = self.prep.scenario.mining.salvage_usd_per_th;
         for i in 0..lanes {
             for j in 0..k {
-                out.mining_total[i * k + j] = cum[j * lanes + i];
+                out.mining_total[i * k + j] = s.cum[j * lanes + i];
             }
             for (di, &day) in self.days.iter().enumerate() {
-                let v = self.ai[di]
-                    .npv(|_, sign| l_vals[l_days.binary_search(&sign).unwrap_or(0) * lanes + i]);
+                let v = self.ai[di].npv(|_, sign| {
+                    s.l_vals[s.l_days.binary_search(&sign).unwrap_or(0) * lanes + i]
+                });
                 for j in 0..k {
                     let o = (di * k + j) * lanes + i;
                     let q = (i * nd + di) * k + j;
-                    out.mining_from[q] = cum[j * lanes + i] - prefix[o] - refresh_pv[o];
+                    out.mining_from[q] = s.cum[j * lanes + i] - s.prefix[o] - s.refresh_pv[o];
                     out.convert_at[q] =
-                        v + m.salvage_usd_per_th * held_th[di * k + j] * prep.w_mining[day];
+                        v + salvage * s.held_th[di * k + j] * self.prep.w_mining[day];
                 }
             }
         }
-        out
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::scenario::StrategyKind;
-    use crate::sim::{simulate_raw, PlanSpec};
-
-    /// Converting all slices on day 0 equals `convert 1.0`, never converting equals `mine`, and
-    /// converting slices 0..j on a decision day equals `schedule [(d, j/k)]`, path by path.
-    #[test]
-    fn slices_reproduce_the_deterministic_strategies() {
-        let mut sc = Scenario::default();
-        sc.run.horizon_years = 9.0;
-        sc.strategy.tranches = 4;
-        sc.strategy.decide_months = 50; // day 1521 > refresh day 1460 (refresh every 4 years)
-        let sl = Slices::new(&sc).unwrap();
-        let paths = 40;
-        let b = sl.block(5, 0, paths, false);
-        let days = sl.decision_days().to_vec();
-        let d_mid = days[20];
-        let d_ref = *days.iter().find(|&&d| d >= 1460).unwrap();
-        let specs = vec![
-            PlanSpec {
-                strategy: StrategyKind::Mine,
-                share: None,
-                conversions: vec![],
-            },
-            PlanSpec {
-                strategy: StrategyKind::Convert,
-                share: Some(1.0),
-                conversions: vec![(0, 1.0)],
-            },
-            PlanSpec {
-                strategy: StrategyKind::Schedule,
-                share: None,
-                conversions: vec![(d_mid, 0.5)],
-            },
-            PlanSpec {
-                strategy: StrategyKind::Schedule,
-                share: None,
-                conversions: vec![(d_ref, 0.75)],
-            },
-        ];
-        let raw = simulate_raw(&sc, &specs, paths as u64, 5, false, &|_| {});
-        let k = 4;
-        let nd = days.len();
-        let di_mid = days.iter().position(|&d| d == d_mid).unwrap();
-        let di_ref = days.iter().position(|&d| d == d_ref).unwrap();
-        for p in 0..paths {
-            let total: f64 = (0..k).map(|j| b.mining_total[p * k + j]).sum();
-            let policy = |di: usize, upto: usize| -> f64 {
-                let mut v = total;
-                for j in 0..upto {
-                    let q = (p * nd + di) * k + j;
-                    v += b.convert_at[q] - b.mining_from[q];
-                }
-                v
-            };
-            let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1e6);
-            assert!(
-                close(total, raw.npv[p * 4]),
-                "mine {total} vs {}",
-                raw.npv[p * 4]
-            );
-            assert!(
-                close(policy(0, 4), raw.npv[p * 4 + 1]),
-                "convert {} vs {}",
-                policy(0, 4),
-                raw.npv[p * 4 + 1]
-            );
-            assert!(close(policy(di_mid, 2), raw.npv[p * 4 + 2]), "schedule mid");
-            assert!(
-                close(policy(di_ref, 3), raw.npv[p * 4 + 3]),
-                "schedule after refresh {} vs {}",
-                policy(di_ref, 3),
-                raw.npv[p * 4 + 3]
-            );
-            // The state is recorded.
-            assert!(b.hashprice[p * nd] > 0.0 && b.lease[p * nd] > 0.0 && b.price[p * nd] > 0.0);
-        }
-    }
+/// The sums of [`Slices::block`]'s day loop, lane-major within each slice (`[j · lanes + i]`,
+/// `[(d · k + j) · lanes + i]`).
+struct Sums<'a> {
+    /// Discounted mining cash of each slice over the whole horizon.
+    cum: &'a [f64],
+    /// The same up to (not including) each decision day.
+    prefix: &'a [f64],
+    /// The discounted refresh cash of a decision day that is also a refresh day.
+    refresh_pv: &'a [f64],
+    /// TH/s a slice holds on each decision day.
+    held_th: &'a [f64],
+    /// The lease signing days (ascending, then a sentinel).
+    l_days: &'a [usize],
+    /// `ln L` on each signing day, `[signing day · lanes + i]`.
+    l_vals: &'a [f64],
 }

@@ -5,7 +5,7 @@
 //! # Pieces
 //!
 //! - **Process, discretization, random stream**: the engine's daily simulation through the
-//!   [`crate::slices`] hook, which gives per path and decision day the state (hashprice, lease
+//!   [`crate::payoff::slices`] hook, which gives per path and decision day the state (hashprice, lease
 //!   rate, BTC price) and, per slice, the present value at day 0 of converting on that day
 //!   (`convert_at`) and of the slice's mining cash from that day on (`mining_from`). In-sample
 //!   paths are blocks `0, 1, …` of the run's seed — the very paths of the other strategies — and
@@ -34,18 +34,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hashpivot_lsm::rng::BLOCK as LSM_BLOCK;
 use hashpivot_lsm::stopping::{
-    block_len, fit, Config, Information, PathSet, Policy, Solver, NEVER,
+    block_len, fit, Config, Fit, Information, PathSet, Policy, Solver, NEVER,
 };
 use rayon::prelude::*;
 
-use crate::engine::BLOCK as ENGINE_BLOCK;
+use crate::payoff::slices::{SliceBlock, Slices, OUT_OF_SAMPLE_BLOCK};
+use crate::process::BLOCK as ENGINE_BLOCK;
 use crate::result::StrategyDetail;
+use crate::result::StrategyResult;
 pub use crate::result::{
     Boundary, Est, Flexibility, OptimalDetail, PolicyTable, Regime, RegressionInfo, SliceSummary,
 };
 use crate::scenario::Scenario;
-use crate::sim::{summarize, StrategyResult};
-use crate::slices::{SliceBlock, Slices, OUT_OF_SAMPLE_BLOCK};
+use crate::stats::{quantile_sorted, summarize};
 use crate::ModelError;
 
 /// Largest in-sample path store `optimal` allocates, bytes.
@@ -90,7 +91,7 @@ impl OptimalConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OptimalOutput {
     /// The common result fields (in-sample NPV distribution on the run's paths, `strategy =
-    /// "optimal"`), computed by [`crate::sim::summarize`] like every other strategy.
+    /// "optimal"`), computed by [`crate::stats::summarize`] like every other strategy.
     pub result: StrategyResult,
     /// The fields only `optimal` has.
     pub detail: OptimalDetail,
@@ -318,31 +319,41 @@ fn threshold(g: impl Fn(f64) -> f64, lo: f64, hi: f64) -> (Option<f64>, Regime) 
 
 fn quantile(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(f64::total_cmp);
-    crate::sim::quantile_sorted(v, p)
+    quantile_sorted(v, p)
 }
 
-/// Runs the `optimal` strategy: simulates the in-sample paths (the run's paths), fits one policy
-/// per slice, evaluates the frozen policies on fresh paths, and reports the values, the policy and
-/// its boundary. `progress` receives the fraction done (0..=1) from worker threads.
-pub fn run(
-    sc: &Scenario,
-    cfg: &OptimalConfig,
-    progress: &(dyn Fn(f64) + Sync),
-) -> Result<OptimalOutput, ModelError> {
-    check(sc, cfg)?;
-    let slices = Slices::new(sc)?;
-    let days = slices.decision_days().to_vec();
-    let nd = days.len();
-    if nd == 0 {
-        return Err(ModelError::BadOption {
-            option: "run.horizon_years".into(),
-            value: sc.run.horizon_years.to_string(),
-            allowed: "a horizon of at least one day (no decision day falls inside it)".into(),
-        });
-    }
-    let k = slices.tranches();
-    let n = cfg.paths as usize;
-    let m_fresh = cfg.fresh_paths as usize;
+/// The in-sample values of step 3 of [`run`].
+struct InSampleValues {
+    /// The common result fields of `optimal`.
+    result: StrategyResult,
+    /// Per path: the fitted policies' NPV.
+    npv: Vec<f64>,
+    /// Per path: the `mine` NPV (the slices' mining values summed).
+    mine_npv: Vec<f64>,
+    /// Mean NPV of converting `j/k` of the site on day 0, `j = 0..=k`.
+    static_npv: Vec<f64>,
+    /// The best of those `j`.
+    best: usize,
+    /// Per path: the policies' NPV less the best static share's.
+    flex: Vec<f64>,
+    /// Per path: perfect foresight, each slice on its best day of the path (or never).
+    foresight: Vec<f64>,
+    /// Per slice and path: the perfect-foresight gain of the slice.
+    foresight_slice: Vec<Vec<f64>>,
+}
+
+/// The out-of-sample values of step 4 of [`run`], per fresh path.
+struct OutOfSample {
+    /// The frozen policies' NPV.
+    npv: Vec<f64>,
+    /// The same less the best static share's NPV.
+    flex: Vec<f64>,
+    /// Per slice: the gain of its conversion (0 when it never converts).
+    per_slice: Vec<Vec<f64>>,
+}
+
+/// Refuses a run whose in-sample store would not fit in [`MAX_BYTES`].
+fn check_memory(n: usize, nd: usize, k: usize) -> Result<(), ModelError> {
     // The in-sample paths are held in memory for the backward induction: features (8 bytes × 3)
     // and, per slice, the gain (8) and the mining value (4) on every path and decision day.
     let bytes = n as f64 * nd as f64 * (FEATURES as f64 * 8.0 + k as f64 * 12.0);
@@ -356,14 +367,19 @@ pub fn run(
             ),
         });
     }
-    let total_work = (n + m_fresh) as f64 * 1.1;
-    let done = AtomicUsize::new(0);
-    let report = || progress((done.load(Ordering::Relaxed) as f64 / total_work).min(1.0));
+    Ok(())
+}
 
-    // 1. In-sample paths.
-    let data = simulate_in_sample(&slices, cfg, &done, &report);
-
-    // 2. One policy per slice (values are present values at day 0: discount factors of 1).
+/// Step 2: one policy per slice (values are present values at day 0: discount factors of 1).
+fn fit_policies(
+    data: &InSample,
+    n: usize,
+    nd: usize,
+    cfg: &OptimalConfig,
+    done: &AtomicUsize,
+    report: &(dyn Fn() + Sync),
+) -> Result<Vec<Fit>, ModelError> {
+    let k = data.gain.len();
     let lsm_cfg = Config {
         degree: cfg.degree,
         information: Information::Realized,
@@ -380,8 +396,19 @@ pub fn run(
         report();
         fits.push(f);
     }
+    Ok(fits)
+}
 
-    // 3. In-sample per-path NPV, its mining/AI split, static shares, perfect foresight.
+/// Step 3: the in-sample per-path NPV with its mining/AI split, the static shares and perfect
+/// foresight.
+fn in_sample_values(
+    data: &InSample,
+    fits: &[Fit],
+    n: usize,
+    nd: usize,
+    antithetic: bool,
+) -> InSampleValues {
+    let k = fits.len();
     let mine_npv: Vec<f64> = (0..n)
         .map(|i| data.mining_total[i * k..(i + 1) * k].iter().sum())
         .collect();
@@ -414,7 +441,7 @@ pub fn run(
         mining_sum / n as f64,
         ai_sum / n as f64,
         Some(&mine_npv),
-        cfg.antithetic,
+        antithetic,
     );
     // Static shares j/k: slices 1..=j converted on day 0.
     let mut static_paths: Vec<Vec<f64>> = Vec::with_capacity(k + 1);
@@ -433,22 +460,44 @@ pub fn run(
     let best = (0..=k)
         .max_by(|&a, &b| static_npv[a].total_cmp(&static_npv[b]))
         .unwrap_or(0);
-    let flex_in: Vec<f64> = (0..n).map(|i| npv[i] - static_paths[best][i]).collect();
+    let flex: Vec<f64> = (0..n).map(|i| npv[i] - static_paths[best][i]).collect();
     // Perfect foresight: each slice on its best day of the path (or never).
-    let mut pf = mine_npv.clone();
-    let mut pf_slice: Vec<Vec<f64>> = vec![vec![0.0; n]; k];
+    let mut foresight = mine_npv.clone();
+    let mut foresight_slice: Vec<Vec<f64>> = vec![vec![0.0; n]; k];
     for j in 0..k {
         for i in 0..n {
             let best_gain = (0..nd)
                 .map(|d| data.gain[j][at(n, nd, i, d)])
                 .fold(0.0f64, f64::max);
-            pf_slice[j][i] = best_gain;
-            pf[i] += best_gain;
+            foresight_slice[j][i] = best_gain;
+            foresight[i] += best_gain;
         }
     }
+    InSampleValues {
+        result,
+        npv,
+        mine_npv,
+        static_npv,
+        best,
+        flex,
+        foresight,
+        foresight_slice,
+    }
+}
 
-    // 4. Out-of-sample: fresh paths, frozen policies, streamed block by block.
-    let policies: Vec<Policy> = fits.iter().map(|f| f.policy.clone()).collect();
+/// Step 4: the frozen policies on fresh paths, streamed block by block; `best` is the best
+/// static share's slice count (the flexibility's baseline).
+fn out_of_sample(
+    slices: &Slices,
+    policies: &[Policy],
+    best: usize,
+    cfg: &OptimalConfig,
+    done: &AtomicUsize,
+    report: &(dyn Fn() + Sync),
+) -> OutOfSample {
+    let k = slices.tranches();
+    let nd = slices.decision_days().len();
+    let m_fresh = cfg.fresh_paths as usize;
     let n_eb = Slices::blocks(cfg.fresh_paths);
     let fresh: Vec<(Vec<f64>, Vec<f64>, Vec<f64>)> = (0..n_eb)
         .into_par_iter()
@@ -487,24 +536,35 @@ pub fn run(
             (total, static_v, per_slice)
         })
         .collect();
-    let mut npv_oos = Vec::with_capacity(m_fresh);
-    let mut flex_oos = Vec::with_capacity(m_fresh);
-    let mut slice_oos: Vec<Vec<f64>> = vec![Vec::with_capacity(m_fresh); k];
+    let mut out = OutOfSample {
+        npv: Vec::with_capacity(m_fresh),
+        flex: Vec::with_capacity(m_fresh),
+        per_slice: vec![Vec::with_capacity(m_fresh); k],
+    };
     for (t, s, ps) in &fresh {
         for p in 0..t.len() {
-            npv_oos.push(t[p]);
-            flex_oos.push(t[p] - s[p]);
+            out.npv.push(t[p]);
+            out.flex.push(t[p] - s[p]);
             for j in 0..k {
-                slice_oos[j].push(ps[p * k + j]);
+                out.per_slice[j].push(ps[p * k + j]);
             }
         }
     }
-    drop(fresh);
-    let oos = est(&npv_oos, cfg.antithetic);
-    let ins = est(&npv, cfg.antithetic);
+    out
+}
 
-    // 5. Policy tables and boundaries.
-    let months: Vec<u32> = (0..nd as u32).collect();
+/// Step 5a: per slice, when it converts in sample and what its option is worth; and the
+/// cumulative share converted by month (the policy table).
+fn slice_summaries(
+    sc: &Scenario,
+    cfg: &OptimalConfig,
+    fits: &[Fit],
+    ins: &InSampleValues,
+    oos: &OutOfSample,
+    days: &[usize],
+) -> (Vec<SliceSummary>, PolicyTable) {
+    let (k, nd) = (fits.len(), days.len());
+    let n = ins.npv.len();
     let mut policy_slices = BTreeMap::new();
     let mut expected_share = vec![0.0; nd];
     let mut summaries = Vec::with_capacity(k);
@@ -539,10 +599,22 @@ pub fn run(
             prob_by_month: by_month,
             mean_conversion_month: (converted > 0).then(|| sum_month / converted as f64),
             option_value_in_sample: est(&f.in_sample.values, cfg.antithetic),
-            option_value_out_of_sample: est(&slice_oos[j], cfg.antithetic),
-            option_value_perfect_foresight: est(&pf_slice[j], cfg.antithetic),
+            option_value_out_of_sample: est(&oos.per_slice[j], cfg.antithetic),
+            option_value_perfect_foresight: est(&ins.foresight_slice[j], cfg.antithetic),
         });
     }
+    let table = PolicyTable {
+        months: (0..nd as u32).collect(),
+        days: days.to_vec(),
+        slices: policy_slices,
+        expected_share_converted: expected_share,
+    };
+    (summaries, table)
+}
+
+/// Step 5b: the exercise boundary of every slice along hashprice and along the lease rate, the
+/// other state variables held at their median over the in-sample paths of each month.
+fn boundaries(data: &InSample, policies: &[Policy], n: usize, nd: usize) -> (Boundary, Boundary) {
     // Medians and ranges of the state on each month (all in-sample paths).
     let mut med = vec![[0.0; FEATURES]; nd];
     let mut range = vec![[(0.0, 0.0); FEATURES]; nd];
@@ -553,10 +625,7 @@ pub fn run(
                 *v = data.feats[at(n, nd, i, d) * FEATURES + c];
             }
             med[d][c] = quantile(&mut col, 0.5);
-            range[d][c] = (
-                crate::sim::quantile_sorted(&col, 0.005),
-                crate::sim::quantile_sorted(&col, 0.995),
-            );
+            range[d][c] = (quantile_sorted(&col, 0.005), quantile_sorted(&col, 0.995));
         }
     }
     let boundary_of = |var: usize, variable: &'static str| {
@@ -565,7 +634,7 @@ pub fn run(
             held_at: "the other two state variables at their median over paths on that month"
                 .into(),
             slices: BTreeMap::new(),
-            months: months.clone(),
+            months: (0..nd as u32).collect(),
             regime: BTreeMap::new(),
         };
         for (j, pol) in policies.iter().enumerate() {
@@ -587,33 +656,91 @@ pub fn run(
         }
         b
     };
-    let boundary = boundary_of(0, "hashprice, USD per PH/s per day");
-    let boundary_lease = boundary_of(1, "AI lease rate, USD per kW(IT)-month");
+    (
+        boundary_of(0, "hashprice, USD per PH/s per day"),
+        boundary_of(1, "AI lease rate, USD per kW(IT)-month"),
+    )
+}
+
+/// Runs the `optimal` strategy: simulates the in-sample paths (the run's paths), fits one policy
+/// per slice, evaluates the frozen policies on fresh paths, and reports the values, the policy and
+/// its boundary. `progress` receives the fraction done (0..=1) from worker threads.
+///
+/// ```
+/// use hashpivot_model::optimal::{run, OptimalConfig};
+/// use hashpivot_model::Scenario;
+///
+/// let mut sc = Scenario::default();
+/// sc.run.horizon_years = 3.0;
+/// sc.strategy.tranches = 2;
+/// sc.strategy.decide_months = 6;
+/// let out = run(&sc, &OptimalConfig::new(256, 7, false), &|_| {}).unwrap();
+/// assert_eq!(out.result.strategy, "optimal");
+/// assert_eq!((out.npv.len(), out.detail.slices.len()), (256, 2));
+/// // Decisions on months 0..=6.
+/// assert_eq!(out.detail.policy.months, (0..=6).collect::<Vec<u32>>());
+/// // Knowing each path's future (converting every slice on its best day, or never) is worth at
+/// // least what the fitted policy earns on the same paths.
+/// assert!(out.detail.npv_perfect_foresight.mean >= out.result.npv.mean);
+/// ```
+pub fn run(
+    sc: &Scenario,
+    cfg: &OptimalConfig,
+    progress: &(dyn Fn(f64) + Sync),
+) -> Result<OptimalOutput, ModelError> {
+    check(sc, cfg)?;
+    let slices = Slices::new(sc)?;
+    let days = slices.decision_days().to_vec();
+    let nd = days.len();
+    if nd == 0 {
+        return Err(ModelError::BadOption {
+            option: "run.horizon_years".into(),
+            value: sc.run.horizon_years.to_string(),
+            allowed: "a horizon of at least one day (no decision day falls inside it)".into(),
+        });
+    }
+    let k = slices.tranches();
+    let n = cfg.paths as usize;
+    check_memory(n, nd, k)?;
+    let total_work = (n + cfg.fresh_paths as usize) as f64 * 1.1;
+    let done = AtomicUsize::new(0);
+    let report = || progress((done.load(Ordering::Relaxed) as f64 / total_work).min(1.0));
+
+    // 1. In-sample paths.
+    let data = simulate_in_sample(&slices, cfg, &done, &report);
+    // 2. One policy per slice.
+    let fits = fit_policies(&data, n, nd, cfg, &done, &report)?;
+    // 3. In-sample values.
+    let ins = in_sample_values(&data, &fits, n, nd, cfg.antithetic);
+    // 4. Out-of-sample values.
+    let policies: Vec<Policy> = fits.iter().map(|f| f.policy.clone()).collect();
+    let oos = out_of_sample(&slices, &policies, ins.best, cfg, &done, &report);
+    let oos_est = est(&oos.npv, cfg.antithetic);
+    let ins_est = est(&ins.npv, cfg.antithetic);
+    // 5. Policy tables and boundaries.
+    let (summaries, policy) = slice_summaries(sc, cfg, &fits, &ins, &oos, &days);
+    let (boundary, boundary_lease) = boundaries(&data, &policies, n, nd);
     let basis_terms = policies.first().map(|p| p.basis().len()).unwrap_or(0);
+    let best = ins.best;
     let detail = OptimalDetail {
-        npv_out_of_sample: oos,
+        npv_out_of_sample: oos_est,
         in_sample_gap: Est {
-            mean: ins.mean - oos.mean,
-            stderr: (ins.stderr * ins.stderr + oos.stderr * oos.stderr).sqrt(),
-            paths: ins.paths + oos.paths,
+            mean: ins_est.mean - oos_est.mean,
+            stderr: (ins_est.stderr * ins_est.stderr + oos_est.stderr * oos_est.stderr).sqrt(),
+            paths: ins_est.paths + oos_est.paths,
         },
-        npv_perfect_foresight: est(&pf, cfg.antithetic),
-        policy: PolicyTable {
-            months: months.clone(),
-            days: days.clone(),
-            slices: policy_slices,
-            expected_share_converted: expected_share,
-        },
+        npv_perfect_foresight: est(&ins.foresight, cfg.antithetic),
+        policy,
         boundary,
         boundary_lease,
         slices: summaries,
         flexibility: Flexibility {
             static_shares: (0..=k).map(|j| j as f64 / k as f64).collect(),
-            static_npv: static_npv.clone(),
+            static_npv: ins.static_npv.clone(),
             best_static_share: best as f64 / k as f64,
-            best_static_npv: static_npv[best],
-            value_in_sample: est(&flex_in, cfg.antithetic),
-            value_out_of_sample: est(&flex_oos, cfg.antithetic),
+            best_static_npv: ins.static_npv[best],
+            value_in_sample: est(&ins.flex, cfg.antithetic),
+            value_out_of_sample: est(&oos.flex, cfg.antithetic),
         },
         regression: RegressionInfo {
             features: ["ln hashprice", "ln lease rate", "ln BTC price"].map(String::from),
@@ -625,10 +752,10 @@ pub fn run(
     };
     progress(1.0);
     Ok(OptimalOutput {
-        result,
+        result: ins.result,
         detail,
-        npv,
-        mine_npv,
+        npv: ins.npv,
+        mine_npv: ins.mine_npv,
         policies,
     })
 }

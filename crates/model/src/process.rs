@@ -3,7 +3,7 @@
 //! Kept apart (as QuantLib does): the *process* (the per-lane state of [`Prepared::run_block`]
 //! and its daily step), the *random stream* ([`fill_normals`]: ChaCha8 keyed by `(seed, block)`
 //! ([`BlockStream`], 16 ChaCha blocks per pass), Box–Muller in `f32`, optional antithetic pairs),
-//! and the *payoffs* (the site cash flows in `crate::sim`, the slices of `crate::slices`, one
+//! and the *payoffs* (the site cash flows of `crate::strategy::fixed`, the slices of `crate::payoff::slices`, one
 //! machine in `crate::payback`). Every consumer drives paths through [`Prepared::run_block`], so
 //! all of them see bit-identical paths for the same `(seed, block, lane)`.
 //!
