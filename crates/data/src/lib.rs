@@ -17,7 +17,7 @@ pub mod market;
 pub mod series;
 pub mod shipped;
 
-pub use csv::CsvError;
+pub use csv::{CsvError, CsvWriter};
 pub use date::{now_rfc3339, rfc3339, Date, DateError};
 pub use hashprice::{hashprice_history, FeeSource, HashpriceDay, HistoryError};
 pub use leases::{lease_rank, leases, Lease, LeaseRank};

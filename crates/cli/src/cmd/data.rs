@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use hashpivot_data::series::{parse_epochs, parse_fees, parse_heights, parse_prices};
-use hashpivot_data::{hashprice_history, Date, HashpriceDay};
+use hashpivot_data::{hashprice_history, CsvWriter, Date, HashpriceDay};
 use hashpivot_sources::mempool::MempoolClient;
 use hashpivot_sources::rpc::{RpcAuth, RpcClient};
 use hashpivot_sources::sync::{sync_mempool, sync_rpc, Anchor, RpcSyncOptions, SyncData};
@@ -377,37 +377,39 @@ fn run_export(a: &ExportArgs, g: &Global) -> anyhow::Result<()> {
         )));
     }
     let mut store = open_store(g)?;
-    let mut out = String::new();
+    let out: String;
     let json: serde_json::Value;
     match series {
         Series::Price => {
             let rows = store.prices(from, to)?;
-            out.push_str("date,close_usd\n");
+            let mut w = CsvWriter::with_header(&["date", "close_usd"]);
             for r in &rows {
-                out.push_str(&format!("{},{}\n", r.date, r.close_usd));
+                w.record([r.date.to_string(), r.close_usd.to_string()]);
             }
+            out = w.finish();
             json = serde_json::to_value(&rows)?;
         }
         Series::Heights => {
             let rows = store.heights(from, to)?;
-            out.push_str("date,height_at_la_midnight\n");
+            let mut w = CsvWriter::with_header(&["date", "height_at_la_midnight"]);
             for r in &rows {
-                out.push_str(&format!("{},{}\n", r.date, r.height));
+                w.record([r.date.to_string(), r.height.to_string()]);
             }
+            out = w.finish();
             json = serde_json::to_value(&rows)?;
         }
         Series::Fees => {
             let rows = store.fees(from, to)?;
-            out.push_str("date,fees_btc,blocks,source\n");
+            let mut w = CsvWriter::with_header(&["date", "fees_btc", "blocks", "source"]);
             for r in &rows {
-                out.push_str(&format!(
-                    "{},{},{},{}\n",
-                    r.date,
-                    r.fees_btc,
+                w.record([
+                    r.date.to_string(),
+                    r.fees_btc.to_string(),
                     fmt_opt(&r.blocks),
-                    r.source
-                ));
+                    r.source.to_string(),
+                ]);
             }
+            out = w.finish();
             json = serde_json::to_value(&rows)?;
         }
         Series::Difficulty => {
@@ -420,20 +422,29 @@ fn run_export(a: &ExportArgs, g: &Global) -> anyhow::Result<()> {
                         && to.is_none_or(|t| d.is_some_and(|d| d <= t))
                 })
                 .collect();
-            out.push_str("epoch,start_height,bits_hex,difficulty,start_time_unix,start_date,first_block_hash,implied_hashrate_ehs\n");
+            let mut w = CsvWriter::with_header(&[
+                "epoch",
+                "start_height",
+                "bits_hex",
+                "difficulty",
+                "start_time_unix",
+                "start_date",
+                "first_block_hash",
+                "implied_hashrate_ehs",
+            ]);
             for e in &rows {
-                out.push_str(&format!(
-                    "{},{},{},{},{},{},{},{}\n",
-                    e.epoch,
-                    e.start_height,
+                w.record([
+                    e.epoch.to_string(),
+                    e.start_height.to_string(),
                     e.bits.map(|b| format!("{b:08x}")).unwrap_or_default(),
-                    e.difficulty,
+                    e.difficulty.to_string(),
                     fmt_opt(&e.start_time_unix),
                     fmt_opt(&e.approx_start_date),
                     fmt_opt(&e.first_block_hash),
-                    fmt_opt(&e.implied_hashrate_ehs)
-                ));
+                    fmt_opt(&e.implied_hashrate_ehs),
+                ]);
             }
+            out = w.finish();
             json = serde_json::to_value(&rows)?;
         }
         Series::Power => {
@@ -461,18 +472,15 @@ fn run_export(a: &ExportArgs, g: &Global) -> anyhow::Result<()> {
                     .entry((r.date, r.hour_ending, r.repeated))
                     .or_insert_with(|| vec![None; nodes.len()])[i] = Some(r.usd_mwh);
             }
-            out.push_str(&format!(
-                "delivery_date,hour_ending,repeated_hour_flag,{}\n",
-                nodes.join(",")
-            ));
+            let mut header = vec!["delivery_date", "hour_ending", "repeated_hour_flag"];
+            header.extend(nodes.iter().map(String::as_str));
+            let mut w = CsvWriter::with_header(&header);
             for ((d, h, rep), vals) in &hours {
-                let cells: Vec<String> = vals.iter().map(fmt_opt).collect();
-                out.push_str(&format!(
-                    "{d},{h},{},{}\n",
-                    if *rep { "Y" } else { "N" },
-                    cells.join(",")
-                ));
+                let flag = if *rep { "Y" } else { "N" };
+                let head = [d.to_string(), h.to_string(), flag.to_string()];
+                w.record(head.into_iter().chain(vals.iter().map(fmt_opt)));
             }
+            out = w.finish();
             json = serde_json::to_value(&rows)?;
         }
     }
