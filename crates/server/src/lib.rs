@@ -10,6 +10,7 @@
 //! that the document and the router agree both ways.
 
 pub mod api;
+pub mod auth;
 pub mod conn;
 pub mod engine;
 pub mod error;
@@ -26,9 +27,9 @@ pub mod views;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+pub use auth::Token;
 pub use engine::{Engine, EngineError, ModelEngine, RunRequest, DEFAULT_MAX_PATHS};
 pub use error::ApiError;
-pub use guard::Token;
 pub use state::{AppState, Limits};
 
 /// The OpenAPI document of the API (OpenAPI 3.1, JSON).
@@ -165,10 +166,9 @@ pub async fn serve_on(
     state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let idle = state.limits.idle_timeout;
-    let max = state.limits.max_connections;
+    let limits = conn::ConnLimits::of(&state.limits);
     let (router, _) = build_router(state);
-    let listener = conn::CappedListener::new(listener, max, idle);
+    let listener = conn::CappedListener::new(listener, limits);
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await?;

@@ -44,13 +44,17 @@
     return e;
   }
   // A server started with --token answers 401 until the token is known. The token is sent once
-  // to /api/session, which answers with an HttpOnly same-site cookie: EventSource and chart
-  // fetches (which cannot set headers) carry it, and no script on the page can read it.
+  // to /api/session, which answers with a session cookie (HttpOnly, a random id: EventSource and
+  // chart fetches carry it) and the session's CSRF token, kept in sessionStorage (this origin
+  // only) and sent in X-CSRF-Token on every request that changes something.
   function askToken() {
     var t = window.prompt('This hashpivot server needs its access token (hashpivot serve --token):');
     if (!t) return Promise.resolve(false);
-    return fetch('/api/session', { method: 'POST', headers: { Authorization: 'Bearer ' + t } })
-      .then(function (r) { return r.ok; }, function () { return false; });
+    return fetch('/api/session', { method: 'POST', body: '{}', headers: { Authorization: 'Bearer ' + t, 'Content-Type': 'application/json' } })
+      .then(function (r) {
+        if (r.status !== 200) return r.ok;
+        return r.json().then(function (j) { sessionStorage.setItem('hp-csrf', j.csrf); return true; });
+      }, function () { return false; });
   }
   function answer(r) {
     return r.text().then(function (t) {
@@ -62,7 +66,12 @@
   function api(method, url, body, retried) {
     var opt = { method: method, headers: {} };
     if (body !== undefined) { opt.body = JSON.stringify(body); opt.headers['Content-Type'] = 'application/json'; }
+    var csrf = sessionStorage.getItem('hp-csrf');
+    if (csrf && method !== 'GET') opt.headers['X-CSRF-Token'] = csrf;
     return fetch(url, opt).then(function (r) {
+      // 403 on the CSRF header: the session is gone (server restarted); ask for the token again.
+      var lost = r.status === 403 && method !== 'GET' && !retried;
+      if (lost) return askToken().then(function (ok) { return ok ? api(method, url, body, true) : answer(r); });
       if (r.status !== 401 || retried) return answer(r);
       return askToken().then(function (ok) { return ok ? api(method, url, body, true) : answer(r); });
     });
@@ -384,7 +393,14 @@
       el('div', { class: 'progress-wrap' }, [el('progress', { id: 'progress', max: '1', value: '0' }), el('span', { id: 'progress-text', text: '0%' })]),
       el('p', { id: 'run-info', class: 'hint' }),
       el('p', null, [el('a', { href: '/api/runs/' + id, text: 'result JSON' }), ' · ',
-        el('a', { href: '#', id: 'edit', text: 'edit this scenario' })])]);
+        el('a', { href: '#', id: 'edit', text: 'edit this scenario' }), ' ',
+        el('button', { type: 'button', id: 'cancel', hidden: 'hidden', text: 'Cancel run', onclick: function () {
+          var b = document.getElementById('cancel');
+          b.disabled = true;
+          api('DELETE', '/api/runs/' + id).then(function (res) {
+            if (!res.ok) { b.disabled = false; window.alert(res.body ? res.body.error : 'cannot cancel'); }
+          });
+        } })])]);
     var box = el('div', { id: 'run-body' });
     app.appendChild(head);
     app.appendChild(box);
@@ -392,6 +408,8 @@
       var b = document.getElementById('status');
       if (!b) return;
       b.textContent = s; b.className = 'badge ' + s;
+      var c = document.getElementById('cancel');
+      if (c) c.hidden = !(s === 'queued' || s === 'running');
       document.getElementById('progress').value = p;
       document.getElementById('progress-text').textContent = Math.round(p * 100) + '%';
     }
@@ -409,13 +427,14 @@
         };
         if (run.status === 'done') return renderDone(run, box);
         if (run.status === 'failed') box.appendChild(el('div', { class: 'card status-bad', id: 'run-error', text: 'The run failed: ' + run.error }));
+        if (run.status === 'cancelled') box.appendChild(el('div', { class: 'card', id: 'run-error', text: 'The run was cancelled.' }));
         return null;
       });
     }
     return api('GET', '/api/runs/' + id).then(function (res) {
       if (!res.ok) { box.appendChild(el('div', { class: 'card status-bad', text: res.body.error })); return; }
       status(res.body.status, res.body.progress);
-      if (res.body.status === 'done' || res.body.status === 'failed') return finish();
+      if (['done', 'failed', 'cancelled'].indexOf(res.body.status) >= 0) return finish();
       var es = new EventSource('/api/runs/' + id + '/events');
       es.addEventListener('progress', function (ev) {
         if (!document.getElementById('status')) { es.close(); return; }
