@@ -14,6 +14,7 @@ pub mod power;
 pub mod engine;
 pub mod payback;
 pub mod scenario;
+pub mod scenario_input;
 pub mod sim;
 pub mod site;
 pub mod slices;

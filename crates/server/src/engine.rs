@@ -5,6 +5,7 @@
 //! returns exactly what the command prints. [`Engine`] is the one seam: [`ModelEngine`] calls
 //! `hashpivot_model::simulate`; tests can put a deterministic engine in its place.
 
+use hashpivot_model::scenario::FieldError;
 use hashpivot_model::{Scenario, ScenarioError, StrategyKind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -202,11 +203,31 @@ pub fn scenario_from_json(v: &Value) -> Result<Scenario, ApiError> {
         return Err(ApiError::bad_request(format!(
             "scenario: unknown key{} {} (the keys are those of the scenario file; see GET /api/scenario/default)",
             if unknown.len() == 1 { "" } else { "s" },
-            unknown.join(", ")
+            unknown
+                .iter()
+                .map(|k| crate::error::clip(k))
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
         .field(format!("scenario.{first}")));
     }
     serde_json::from_value::<Scenario>(v.clone()).map_err(|e| {
+        // Wrong types: all of them, by full key path (hashpivot_model::scenario_input).
+        let wrong = hashpivot_model::scenario_input::type_problems(v);
+        if !wrong.is_empty() {
+            // Named as in the request body (`scenario.price.spot`), all at once; 400 because
+            // the body does not have the scenario's shape (range errors are 422).
+            let keyed = wrong
+                .into_iter()
+                .map(|f| FieldError {
+                    key: format!("scenario.{}", f.key),
+                    ..f
+                })
+                .collect();
+            let mut err = scenario_error(&ScenarioError::Invalid(keyed));
+            err.status = axum::http::StatusCode::BAD_REQUEST;
+            return err;
+        }
         let msg = e.to_string();
         let mut err = ApiError::bad_request(format!("scenario: {msg}"));
         err = err.field(match unknown_field(&msg) {
@@ -376,6 +397,46 @@ mod tests {
         // Optional keys left out of the default are still known.
         let opt = serde_json::json!({"chain": {"hashrate_ehs": 900.0, "epoch_elapsed_days": null}});
         assert!(unknown_keys(&opt).is_empty(), "{:?}", unknown_keys(&opt));
+    }
+
+    #[test]
+    fn wrong_types_are_all_named_by_their_path_in_the_request() {
+        let v = serde_json::json!({
+            "price": {"spot": "high"},
+            "run": {"paths": -5},
+            "mining": {"fleet": [
+                {"model": "a", "units": 1.0, "hashrate_ths": 1.0, "power_w": 1.0},
+                {"model": "b", "units": [1], "hashrate_ths": 1.0, "power_w": 1.0}
+            ]}
+        });
+        let e = scenario_from_json(&v).unwrap_err();
+        assert_eq!(e.status.as_u16(), 400);
+        assert_eq!(e.field.as_deref(), Some("scenario.mining.fleet[1].units"));
+        let keys: Vec<&str> = e.errors.iter().filter_map(|x| x["key"].as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "scenario.mining.fleet[1].units",
+                "scenario.price.spot",
+                "scenario.run.paths"
+            ]
+        );
+        assert_eq!(e.errors[1]["value"], "\"high\"");
+        assert_eq!(e.errors[1]["allowed"], "a number (got text)");
+        assert_eq!(
+            e.errors[2]["allowed"],
+            "a whole number >= 0 (got a negative number)"
+        );
+        assert!(
+            e.error
+                .contains("scenario.price.spot = \"high\": allowed a number (got text)"),
+            "{}",
+            e.error
+        );
+        // A huge value is quoted clipped.
+        let v = serde_json::json!({"price": {"spot": "9".repeat(1_000_000)}});
+        let e = scenario_from_json(&v).unwrap_err();
+        assert!(e.error.len() < 300, "{} bytes", e.error.len());
     }
 
     #[test]
