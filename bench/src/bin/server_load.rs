@@ -224,8 +224,7 @@ fn slow_client(host: String, stop: Arc<AtomicBool>, attack: Arc<Mutex<Attack>>) 
         }
         if !ok {
             let ms = t0.elapsed().as_secs_f64() * 1e3;
-            attack.lock().unwrap().slow_longest_ms =
-                attack.lock().unwrap().slow_longest_ms.max(ms);
+            attack.lock().unwrap().slow_longest_ms = attack.lock().unwrap().slow_longest_ms.max(ms);
             // Refused at once (the per-address cap): try again a little later, as an attacker
             // holding connections would, rather than spinning on this machine's CPU.
             if ms < 200.0 {
@@ -253,9 +252,15 @@ fn oversized_client(host: String, stop: Arc<AtomicBool>, attack: Arc<Mutex<Attac
         };
         let t0 = Instant::now();
         let (r, want) = if n % 2 == 1 {
-            (send(&mut c, &host, "POST", "/api/runs", &big, big.len() as u64), 422)
+            (
+                send(&mut c, &host, "POST", "/api/runs", &big, big.len() as u64),
+                422,
+            )
         } else {
-            (send(&mut c, &host, "POST", "/api/runs", "", 8_000_000_000), 413)
+            (
+                send(&mut c, &host, "POST", "/api/runs", "", 8_000_000_000),
+                413,
+            )
         };
         let ms = t0.elapsed().as_secs_f64() * 1e3;
         let mut a = attack.lock().unwrap();
@@ -265,7 +270,10 @@ fn oversized_client(host: String, stop: Arc<AtomicBool>, attack: Arc<Mutex<Attac
                 a.oversized_ms.push(ms);
                 if ans.status != want {
                     let b: String = ans.body.chars().take(200).collect();
-                    a.wrong.push(format!("oversized request: status {} (want {want}): {b}", ans.status));
+                    a.wrong.push(format!(
+                        "oversized request: status {} (want {want}): {b}",
+                        ans.status
+                    ));
                 }
             }
             Err(e) => a.wrong.push(format!("oversized request: {e}")),

@@ -88,7 +88,10 @@ mod tests {
     fn a_cause_is_printed_once() {
         let io = std::io::Error::other("disk I/O error");
         let e = anyhow::Error::new(Wraps { source: io }).context("data import price");
-        assert_eq!(message(&e), "data import price: database x.db: disk I/O error");
+        assert_eq!(
+            message(&e),
+            "data import price: database x.db: disk I/O error"
+        );
         let e = anyhow::anyhow!("inner").context("outer");
         assert_eq!(message(&e), "outer: inner");
     }

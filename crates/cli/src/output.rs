@@ -309,7 +309,10 @@ mod tests {
 
     #[test]
     fn whole_numbers_above_2_pow_53_keep_every_digit() {
-        assert_eq!(thousands_int(9_007_199_254_740_993u64), "9,007,199,254,740,993");
+        assert_eq!(
+            thousands_int(9_007_199_254_740_993u64),
+            "9,007,199,254,740,993"
+        );
         assert_eq!(thousands_int(u64::MAX), "18,446,744,073,709,551,615");
         assert_eq!(thousands_int(-1234i64), "-1,234");
         assert_eq!(thousands_int(0u32), "0");

@@ -11,7 +11,11 @@ use common::{hashpivot, stderr, stdout, tempdir};
 fn price_file(price: &str) -> String {
     let mut s = String::from("timestamp,price_usd_mwh\n");
     for h in 0..48 {
-        s.push_str(&format!("2024-07-{:02}T{:02}:00,{price}\n", 1 + h / 24, h % 24));
+        s.push_str(&format!(
+            "2024-07-{:02}T{:02}:00,{price}\n",
+            1 + h / 24,
+            h % 24
+        ));
     }
     s
 }
@@ -202,4 +206,31 @@ fn wrong_types_in_a_scenario_are_all_named_by_full_path() {
     ] {
         assert!(e.contains(line), "missing {line:?} in {e}");
     }
+}
+
+/// Item 13: heights above 2^53 keep every digit in tables; an empty machine name suggests nothing.
+#[test]
+fn big_heights_print_exactly_and_an_empty_model_is_not_guessed() {
+    let dir = tempdir();
+    let o = hashpivot(dir.path())
+        .args(["chain", "subsidy", "9007199254740993"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("9,007,199,254,740,993"),
+        "{}",
+        stdout(&o)
+    );
+    let o = hashpivot(dir.path())
+        .args(["machine", "", "--power-usd-mwh", "40", "--hashprice", "50"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("unknown machine model \"\"; run `hashpivot machines` for the list")
+            && !e.contains("did you mean"),
+        "{e}"
+    );
 }

@@ -241,7 +241,11 @@ fn epoch_difficulty(row: &Row<'_>, has_bits: bool) -> Result<f64, CsvError> {
         None
     } {
         if let Err(e) = hashpivot_chain::Target::from_compact(bits) {
-            return Err(row.bad("bits_hex", row.str("bits_hex")?, format!("is not a valid target: {e}")));
+            return Err(row.bad(
+                "bits_hex",
+                row.str("bits_hex")?,
+                format!("is not a valid target: {e}"),
+            ));
         }
         let want = hashpivot_chain::compact::difficulty(bits);
         if (d - want).abs() > BITS_TOLERANCE * want {
@@ -451,9 +455,17 @@ mod tests {
             "start_height,bits_hex,difficulty\n0,1d80ffff,1\n",
             "e.csv",
         ));
-        assert!(e.starts_with("e.csv: line 2, column `bits_hex`: value \"1d80ffff\" is not a valid target"), "{e}");
+        assert!(
+            e.starts_with(
+                "e.csv: line 2, column `bits_hex`: value \"1d80ffff\" is not a valid target"
+            ),
+            "{e}"
+        );
         let e = err(parse_epochs("start_height,difficulty\n0,0.5\n", "e.csv"));
-        assert!(e.contains("column `difficulty`: value \"0.5\" must be from 1"), "{e}");
+        assert!(
+            e.contains("column `difficulty`: value \"0.5\" must be from 1"),
+            "{e}"
+        );
     }
 
     #[test]

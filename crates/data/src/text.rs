@@ -34,12 +34,29 @@ pub fn clip_quoted(message: &str) -> String {
         };
         let inner = &rest[open + 1..open + 1 + len];
         out.push_str(&rest[..=open]);
-        out.push_str(&clip(inner));
+        if is_clipped(inner) {
+            out.push_str(inner);
+        } else {
+            out.push_str(&clip(inner));
+        }
         out.push_str(q);
         rest = &rest[open + 2 + len..];
     }
     out.push_str(rest);
     out
+}
+
+/// True when `s` is already the output of [`clip`] for a longer value (so it is not cut again).
+fn is_clipped(s: &str) -> bool {
+    match s.char_indices().nth(CLIP_CHARS) {
+        None => true,
+        Some((i, _)) => {
+            let tail = &s[i..];
+            tail.strip_prefix("… (")
+                .and_then(|t| t.strip_suffix(" more characters)"))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -72,6 +89,9 @@ mod tests {
                 "b".repeat(80)
             )
         );
+        // A value clipped before is not clipped again.
+        let once = format!("value \"{}\"", clip(&"d".repeat(500)));
+        assert_eq!(clip_quoted(&once), once);
         let open = format!("an \"unclosed {}", "c".repeat(200));
         assert_eq!(clip_quoted(&open), open);
     }

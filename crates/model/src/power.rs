@@ -2076,7 +2076,15 @@ mod tests {
         assert!(m.contains("line 4"), "{m}");
         assert!(e("timestamp,price_usd_mwh\n2024-02-30T05:00,1\n").contains("2024-02-30"));
         assert!(e("timestamp,price_usd_mwh\n2024-01-01T05:00,1,2\n").contains("3 fields"));
-        assert!(e("timestamp,price_usd_mwh\n2024-01-01T05:00,inf\n").contains("finite"));
+        for bad in ["inf", "1e308", "100001", "-1e6"] {
+            let m = e(&format!(
+                "timestamp,price_usd_mwh\n2024-01-01T05:00,{bad}\n"
+            ));
+            assert_eq!(
+                m,
+                format!("p.csv: line 2, column `price_usd_mwh`: value \"{bad}\": allowed a number from -100000 to 100000 ($/MWh)")
+            );
+        }
         assert!(e("timestamp,price_usd_mwh\n").contains("no data rows"));
     }
 

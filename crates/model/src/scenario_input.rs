@@ -88,7 +88,11 @@ fn walk(v: &Value, schema: &Value, path: String, out: &mut Vec<FieldError>) {
     };
     if let Some(expected) = expected {
         out.push(FieldError {
-            key: if path.is_empty() { "scenario".into() } else { path },
+            key: if path.is_empty() {
+                "scenario".into()
+            } else {
+                path
+            },
             value: show(v),
             allowed: format!("{expected} (got {})", kind(v)),
         });
@@ -140,17 +144,27 @@ mod tests {
         );
         assert_eq!(p[1].value, "\"high\"");
         assert!(p[1].allowed.starts_with("a number"), "{}", p[1].allowed);
-        assert!(p[2].allowed.starts_with("a whole number"), "{}", p[2].allowed);
+        assert!(
+            p[2].allowed.starts_with("a whole number"),
+            "{}",
+            p[2].allowed
+        );
         assert!(type_problems(&serde_json::to_value(Scenario::default()).unwrap()).is_empty());
         let p = type_problems(&json!({"strategy": {"schedule": [[100, 0.3], [200.5, 0.2]]}}));
         let keys: Vec<&str> = p.iter().map(|f| f.key.as_str()).collect();
         assert_eq!(keys, ["strategy.schedule[1][0]"], "{p:?}");
         // The optional tables are checked too.
-        let p = type_problems(&json!({"power": {"hourly": 7}, "dispatch": {"fourcp_hours": [17, "x"], "min_run_hours": -1}}));
+        let p = type_problems(
+            &json!({"power": {"hourly": 7}, "dispatch": {"fourcp_hours": [17, "x"], "min_run_hours": -1}}),
+        );
         let keys: Vec<&str> = p.iter().map(|f| f.key.as_str()).collect();
         assert_eq!(
             keys,
-            ["dispatch.fourcp_hours[1]", "dispatch.min_run_hours", "power.hourly"],
+            [
+                "dispatch.fourcp_hours[1]",
+                "dispatch.min_run_hours",
+                "power.hourly"
+            ],
             "{p:?}"
         );
     }

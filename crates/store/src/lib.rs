@@ -1227,11 +1227,7 @@ pub fn parse_power_csv(text: &str, file: &str) -> Result<Vec<PowerRow>, hashpivo
         let price = |col: &str| -> Result<f64, hashpivot_data::CsvError> {
             let x = row.f64(col)?;
             if x.abs() > hashpivot_data::series::MAX_ABS_USD_MWH {
-                return Err(row.bad(
-                    col,
-                    row.str(col)?,
-                    "must be from -100000 to 100000 $/MWh",
-                ));
+                return Err(row.bad(col, row.str(col)?, "must be from -100000 to 100000 $/MWh"));
             }
             Ok(x)
         };

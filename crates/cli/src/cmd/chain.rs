@@ -164,11 +164,7 @@ fn subsidy(raw: &str, g: &Global) -> anyhow::Result<()> {
         }));
     }
     let mut t = kv_table();
-    t.row([
-        "height".to_string(),
-        thousands_int(height),
-        String::new(),
-    ]);
+    t.row(["height".to_string(), thousands_int(height), String::new()]);
     t.row([
         "subsidy".to_string(),
         thousands(sat as f64, 0),
@@ -186,8 +182,7 @@ fn subsidy(raw: &str, g: &Global) -> anyhow::Result<()> {
     ]);
     t.row([
         "next halving".to_string(),
-        next.map(|n| thousands_int(n))
-            .unwrap_or_else(|| "none".into()),
+        next.map(thousands_int).unwrap_or_else(|| "none".into()),
         "height".to_string(),
     ]);
     print!("{}", t.render());
@@ -454,11 +449,7 @@ fn verify_headers(
         ]);
         t.row([
             "heights".to_string(),
-            format!(
-                "{} .. {}",
-                thousands_int(start),
-                thousands_int(last_height)
-            ),
+            format!("{} .. {}", thousands_int(start), thousands_int(last_height)),
             String::new(),
         ]);
         t.row([
