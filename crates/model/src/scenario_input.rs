@@ -20,8 +20,15 @@ pub fn type_problems(input: &Value) -> Vec<FieldError> {
     let Ok(schema) = serde_json::to_value(schema()) else {
         return Vec::new();
     };
+    type_problems_against(input, &schema, "")
+}
+
+/// Every value of `input` whose type differs from the value at the same place in `shape` (any
+/// JSON document whose leaves have the expected types), keys prefixed with `prefix`. Keys absent
+/// from `shape` are not checked. For documents that wrap a scenario (the HTTP API's run request).
+pub fn type_problems_against(input: &Value, shape: &Value, prefix: &str) -> Vec<FieldError> {
     let mut out = Vec::new();
-    walk(input, &schema, String::new(), &mut out);
+    walk(input, shape, prefix.to_string(), &mut out);
     out
 }
 
@@ -35,15 +42,16 @@ pub fn toml_type_problems(text: &str) -> Option<Vec<FieldError>> {
 /// The default scenario with every optional table and list filled in, so that each field has a
 /// value whose type the input can be compared with.
 fn schema() -> Scenario {
-    let mut s = Scenario::default();
-    s.power = Some(crate::scenario::Power {
-        hourly: Some(String::new()),
-    });
-    s.dispatch = Some(crate::power::DispatchConfig {
-        fourcp_hours: vec![17],
-        ..Default::default()
-    });
-    s
+    Scenario {
+        power: Some(crate::scenario::Power {
+            hourly: Some(String::new()),
+        }),
+        dispatch: Some(crate::power::DispatchConfig {
+            fourcp_hours: vec![17],
+            ..Default::default()
+        }),
+        ..Scenario::default()
+    }
 }
 
 fn walk(v: &Value, schema: &Value, path: String, out: &mut Vec<FieldError>) {
