@@ -224,7 +224,10 @@ fn slow_client(host: String, stop: Arc<AtomicBool>, attack: Arc<Mutex<Attack>>) 
         }
         if !ok {
             let ms = t0.elapsed().as_secs_f64() * 1e3;
-            attack.lock().unwrap().slow_longest_ms = attack.lock().unwrap().slow_longest_ms.max(ms);
+            {
+                let mut a = attack.lock().unwrap();
+                a.slow_longest_ms = a.slow_longest_ms.max(ms);
+            }
             // Refused at once (the per-address cap): try again a little later, as an attacker
             // holding connections would, rather than spinning on this machine's CPU.
             if ms < 200.0 {
