@@ -186,6 +186,23 @@ pub struct ServeConfig {
     pub limits: Limits,
 }
 
+/// Connections the kernel queues before `accept` (capped by `net.core.somaxconn`). tokio's
+/// default, 1024, overflows when clients that are refused at once (the per-address cap) reconnect
+/// in bursts: every SYN dropped then costs a normal client a 1 s retransmission.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds `addr` with [`LISTEN_BACKLOG`] (and `SO_REUSEADDR`, as `TcpListener::bind` sets).
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let sock = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    sock.set_reuseaddr(true)?;
+    sock.bind(addr)?;
+    sock.listen(LISTEN_BACKLOG)
+}
+
 /// Takes the database's server lock ([`lock_database`]), opens the store, binds, calls `on_ready`
 /// with the bound address, and serves until Ctrl-C or SIGTERM. Builds its own tokio runtime (the CLI stays synchronous).
 pub fn run_blocking(cfg: ServeConfig, on_ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
@@ -202,12 +219,10 @@ pub fn run_blocking(cfg: ServeConfig, on_ready: impl FnOnce(SocketAddr)) -> Resu
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(cfg.addr)
-            .await
-            .map_err(|source| ServeError::Bind {
-                addr: cfg.addr,
-                source,
-            })?;
+        let listener = listen(cfg.addr).map_err(|source| ServeError::Bind {
+            addr: cfg.addr,
+            source,
+        })?;
         on_ready(listener.local_addr()?);
         serve_on(listener, Arc::new(state), shutdown_signal()).await
     })
