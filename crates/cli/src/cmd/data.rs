@@ -15,11 +15,15 @@ use hashpivot_data::calibrate::{
 use hashpivot_data::series::{parse_epochs, parse_fees, parse_heights, parse_prices};
 use hashpivot_data::{hashprice_history, market_state_from, Date, HashpriceDay, MarketState};
 use hashpivot_model::scenario::Scenario;
+use hashpivot_sources::daily::{
+    fee_days, height_days, mempool_fees, mempool_heights, mempool_interval, mempool_tip, rpc_fees,
+    rpc_heights, rpc_tip, Tip,
+};
 use hashpivot_sources::mempool::MempoolClient;
 use hashpivot_sources::rpc::{RpcAuth, RpcClient};
-use hashpivot_sources::sync::{sync_mempool, sync_rpc, Anchor, RpcSyncOptions, SyncData};
+use hashpivot_sources::sync::{sync_mempool, sync_rpc, Anchor, RpcSyncOptions};
 use hashpivot_sources::SourceError;
-use hashpivot_store::{Batch, ImportReport, Series, Store};
+use hashpivot_store::{ImportReport, Series, Store};
 use serde::Serialize;
 
 use crate::error::bad_input;
@@ -188,12 +192,14 @@ pub struct SyncArgs {
     /// fetched epochs replace stored ones.
     #[arg(long, value_name = "N")]
     pub from_epoch: Option<u32>,
-    /// RPC: complete UTC days of fees to fetch with getblockstats (≈144 calls a day).
-    #[arg(long, value_name = "DAYS", default_value_t = 3)]
-    pub fee_days: u32,
-    /// mempool: interval of difficulty adjustments (1m, 3m, 6m, 1y, 2y, 3y).
-    #[arg(long, value_name = "INTERVAL", default_value = "1y")]
-    pub interval: String,
+    /// RPC: re-fetch the fees of the last DAYS complete UTC days with getblockstats (≈144 calls
+    /// a day) instead of the days the store lacks.
+    #[arg(long, value_name = "DAYS")]
+    pub fee_days: Option<u32>,
+    /// mempool: interval of difficulty adjustments (1m, 3m, 6m, 1y, 2y, 3y) [default: the
+    /// shortest that reaches the newest stored epoch].
+    #[arg(long, value_name = "INTERVAL")]
+    pub interval: Option<String>,
     /// mempool: do not fetch historical prices.
     #[arg(long)]
     pub no_prices: bool,
@@ -219,12 +225,74 @@ struct StatusJson {
     shipped_version: &'static str,
     shipped_power_imported: bool,
     series: Vec<hashpivot_store::SeriesStatus>,
+    /// How far each daily series (and the difficulty table) lags the newest complete day.
+    stale: Vec<Staleness>,
+    /// Recorded syncs, newest first.
+    syncs: Vec<hashpivot_store::sync::SyncRecord>,
+    /// The newest market state the store computes (the default scenario's start after a sync).
+    market_state: Option<MarketState>,
+}
+
+/// One series that lags.
+#[derive(Serialize)]
+struct Staleness {
+    series: &'static str,
+    /// Its newest day (or, for difficulty, the epoch needed and the newest stored).
+    last: String,
+    /// Days behind the reference day.
+    days_behind: i64,
+    /// The day it is compared with: yesterday (UTC), the newest complete day anywhere.
+    reference: Date,
+}
+
+/// Which daily series lag yesterday (UTC, the newest day that can be complete), and whether the
+/// difficulty table reaches the epoch of the newest stored height.
+fn staleness(store: &Store) -> anyhow::Result<Vec<Staleness>> {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let reference = Date::from_unix(secs).add_days(-1);
+    let mut out = Vec::new();
+    let mut daily = |series: &'static str, last: Option<Date>| {
+        if let Some(l) = last.filter(|l| *l < reference) {
+            out.push(Staleness {
+                series,
+                last: l.to_string(),
+                days_behind: i64::from(reference.days_since(l)),
+                reference,
+            });
+        }
+    };
+    daily("price", store.prices(None, None)?.last().map(|p| p.date));
+    let heights = store.heights(None, None)?;
+    daily("heights", heights.last().map(|h| h.date));
+    daily("fees", store.fees(None, None)?.last().map(|f| f.date));
+    let epochs = store.epochs()?;
+    if let (Some(h), Some(e)) = (heights.last(), epochs.last()) {
+        let need = h.height / 2016;
+        if need > e.epoch {
+            out.push(Staleness {
+                series: "difficulty",
+                last: format!(
+                    "epoch {} (the newest stored height {} is in epoch {need})",
+                    e.epoch, h.height
+                ),
+                // Blocks past the end of the newest stored epoch, at 144 a day.
+                days_behind: i64::from(h.height.saturating_sub(e.start_height + 2016) / 144),
+                reference: h.date,
+            });
+        }
+    }
+    Ok(out)
 }
 
 fn run_status(g: &Global) -> anyhow::Result<()> {
     let store = open_store(g)?;
     let series = store.status()?;
     let power = store.has_shipped_power()?;
+    let stale = staleness(&store)?;
+    let syncs = store.syncs()?;
+    let state = super::market::store_market_state(&store)?;
     if g.json {
         return print_json(&StatusJson {
             db: store.path().to_string(),
@@ -232,6 +300,9 @@ fn run_status(g: &Global) -> anyhow::Result<()> {
             shipped_version: hashpivot_store::SHIPPED_VERSION,
             shipped_power_imported: power,
             series,
+            stale,
+            syncs,
+            market_state: state,
         });
     }
     println!(
@@ -280,6 +351,65 @@ fn run_status(g: &Global) -> anyhow::Result<()> {
         ]);
     }
     print!("{}", t.render());
+    println!();
+    println!("Coverage by source:");
+    let mut t = Table::new(["series", "source", "first", "last", "rows"])
+        .align(1, Align::Left)
+        .align(2, Align::Left)
+        .align(3, Align::Left);
+    for s in &series {
+        for c in &s.coverage {
+            t.row([
+                s.series.to_string(),
+                c.source.clone(),
+                c.first.clone(),
+                c.last.clone(),
+                thousands(c.rows as f64, 0),
+            ]);
+        }
+    }
+    print!("{}", t.render());
+    println!();
+    if stale.is_empty() {
+        println!("Stale: nothing (every daily series reaches yesterday).");
+    } else {
+        for x in &stale {
+            println!(
+                "Stale: {} ends {} ({} days before {}); run `hashpivot data sync`.",
+                x.series, x.last, x.days_behind, x.reference
+            );
+        }
+    }
+    match syncs.first() {
+        Some(s) => println!(
+            "Last sync: {} from {} ({}), tip {}, {} rows, {}.",
+            s.started_at,
+            s.url,
+            s.source,
+            s.tip_height.map_or("-".to_string(), |h| h.to_string()),
+            s.rows,
+            if s.status == "running" {
+                "interrupted (the series it committed are kept)"
+            } else {
+                s.status.as_str()
+            }
+        ),
+        None => println!("Last sync: never (the store holds the shipped data and imports)."),
+    }
+    if let Some(m) = state {
+        println!(
+            "Market state: {} (height {}, BTC/USD {}, difficulty epoch {}{}).",
+            m.date,
+            m.height,
+            thousands(m.spot_usd, 2),
+            m.difficulty_epoch,
+            if m.difficulty_current {
+                ""
+            } else {
+                ", stale: a later epoch is in force"
+            }
+        );
+    }
     Ok(())
 }
 
@@ -513,9 +643,48 @@ struct SyncJson<'a> {
     source: &'a str,
     url: String,
     tip_height: u64,
+    tip_time: i64,
     requests: u64,
     hashrate_ehs: Option<f64>,
     written: Vec<ImportReport>,
+    notes: Vec<String>,
+    market_state: Option<MarketState>,
+}
+
+/// What a sync has done so far (kept when a later step fails: earlier series are committed).
+#[derive(Default)]
+struct SyncProgress {
+    tip: Option<Tip>,
+    requests: u64,
+    hashrate_ehs: Option<f64>,
+    written: Vec<ImportReport>,
+    notes: Vec<String>,
+}
+
+impl SyncProgress {
+    fn rows(&self) -> u64 {
+        self.written.iter().map(|w| w.rows).sum()
+    }
+}
+
+/// Writes one series in its own transaction (nothing if there are no rows) and notes it.
+fn commit<T>(
+    p: &mut SyncProgress,
+    rows: &[T],
+    write: impl FnOnce(&[T]) -> Result<ImportReport, hashpivot_store::StoreError>,
+) -> anyhow::Result<()> {
+    if !rows.is_empty() {
+        p.written.push(write(rows)?);
+    }
+    Ok(())
+}
+
+fn last_date<T>(rows: &[T], date: impl Fn(&T) -> Date) -> anyhow::Result<Date> {
+    rows.last().map(date).ok_or_else(|| {
+        anyhow::anyhow!(
+            "the store has no rows of a daily series; run `hashpivot data import` first"
+        )
+    })
 }
 
 fn run_sync(a: &SyncArgs, g: &Global) -> anyhow::Result<()> {
@@ -531,10 +700,14 @@ fn run_sync(a: &SyncArgs, g: &Global) -> anyhow::Result<()> {
             "data sync: give a source: --rpc URL (Bitcoin Core) or --mempool URL (mempool.space-compatible)",
         ));
     }
-    if a.rpc.is_none() && (a.rpc_user.is_some() || a.rpc_cookie.is_some() || a.from_epoch.is_some())
+    if a.rpc.is_none()
+        && (a.rpc_user.is_some()
+            || a.rpc_cookie.is_some()
+            || a.from_epoch.is_some()
+            || a.fee_days.is_some())
     {
         return Err(bad_input(
-            "--rpc-user/--rpc-cookie/--from-epoch: only with --rpc URL",
+            "--rpc-user/--rpc-cookie/--from-epoch/--fee-days: only with --rpc URL",
         ));
     }
     if a.rpc_user.is_some() && a.rpc_password.is_none() {
@@ -542,8 +715,17 @@ fn run_sync(a: &SyncArgs, g: &Global) -> anyhow::Result<()> {
             "--rpc-user: needs --rpc-password (or $HASHPIVOT_RPC_PASSWORD)",
         ));
     }
+    if let Some(iv) = &a.interval {
+        const INTERVALS: [&str; 9] = ["24h", "3d", "1w", "1m", "3m", "6m", "1y", "2y", "3y"];
+        if !INTERVALS.contains(&iv.as_str()) {
+            return Err(bad_input(format!(
+                "--interval: {iv:?} is not allowed; use one of 24h, 3d, 1w, 1m, 3m, 6m, 1y, 2y, 3y"
+            )));
+        }
+    }
     let mut store = open_store(g)?;
-    let (source, url, data) = if let Some(url) = &a.rpc {
+    let mut p = SyncProgress::default();
+    let (source, url, result) = if let Some(url) = &a.rpc {
         let auth = match (&a.rpc_user, &a.rpc_password, &a.rpc_cookie) {
             (Some(u), Some(p), _) => RpcAuth::UserPass {
                 user: u.clone(),
@@ -553,96 +735,243 @@ fn run_sync(a: &SyncArgs, g: &Global) -> anyhow::Result<()> {
             _ => RpcAuth::None,
         };
         let client = RpcClient::new(url, auth, timeout).map_err(source_err)?;
-        let epochs = store.epochs()?;
-        let default_from = epochs
-            .iter()
-            .rev()
-            .find(|e| e.first_block_hash.is_some())
-            .map_or(1, |e| e.epoch + 1);
-        let from_epoch = a.from_epoch.unwrap_or(default_from);
-        if from_epoch == 0 {
-            return Err(bad_input(
-                "--from-epoch: 0 is not allowed; epochs start at 1 (epoch 0 is genesis)",
-            ));
-        }
-        let anchor = epochs
-            .iter()
-            .find(|e| e.epoch + 1 == from_epoch)
-            .map(|e| Anchor {
-                epoch: e.epoch,
-                first_block_hash: e.first_block_hash.clone(),
-                bits: e.bits,
-            });
-        let opts = RpcSyncOptions {
-            from_epoch,
-            anchor,
-            fee_days: a.fee_days,
-        };
-        let pb = crate::progress::bar(1, "syncing");
-        let data = sync_rpc(&client, &opts, &mut |done, total| {
-            pb.set_length(total);
-            pb.set_position(done);
-        })
-        .map_err(source_err)?;
-        pb.finish_and_clear();
-        ("rpc", client.url().to_string(), data)
+        let url = client.url().to_string();
+        let id = store.sync_started("rpc", &url)?;
+        let r = sync_from_rpc(&client, a, &mut store, id, &mut p);
+        ("rpc", url, (id, r))
     } else {
         let url = a.mempool.as_deref().unwrap_or_default();
-        const INTERVALS: [&str; 8] = ["24h", "3d", "1w", "1m", "3m", "6m", "1y", "2y"];
-        if !INTERVALS.contains(&a.interval.as_str()) && a.interval != "3y" {
-            return Err(bad_input(format!(
-                "--interval: {:?} is not allowed; use one of 24h, 3d, 1w, 1m, 3m, 6m, 1y, 2y, 3y",
-                a.interval
-            )));
-        }
         let client = MempoolClient::new(url, timeout).map_err(source_err)?;
-        let stored = store.epochs()?;
-        let data = sync_mempool(&client, &a.interval, &stored, !a.no_prices).map_err(source_err)?;
-        ("mempool", client.base().to_string(), data)
+        let url = client.base().to_string();
+        let id = store.sync_started("mempool", &url)?;
+        let r = sync_from_mempool(&client, a, &mut store, id, &mut p);
+        ("mempool", url, (id, r))
     };
-    let SyncData {
-        tip_height,
-        epochs,
-        fees,
-        prices,
-        hashrate_ehs,
-        requests,
-    } = data;
-    let batch = Batch {
-        prices,
-        heights: Vec::new(),
-        epochs,
-        fees,
-    };
-    // Everything the sync fetched lands in one transaction, or nothing does.
-    let written = if batch.is_empty() {
-        Vec::new()
-    } else {
-        store.import_batch(&batch, source)?
-    };
+    let (id, result) = result;
+    if let Err(e) = result {
+        // Keep what was committed; the record says the sync failed after those rows.
+        let _ = store.sync_finished(id, "failed", p.rows());
+        return Err(e);
+    }
+    store.sync_finished(id, "complete", p.rows())?;
+    let tip = p.tip.unwrap_or(Tip { height: 0, time: 0 });
+    let state = super::market::store_market_state(&store)?;
     if g.json {
         return print_json(&SyncJson {
             source,
             url,
-            tip_height,
-            requests,
-            hashrate_ehs,
-            written,
+            tip_height: tip.height,
+            tip_time: tip.time,
+            requests: p.requests,
+            hashrate_ehs: p.hashrate_ehs,
+            written: p.written,
+            notes: p.notes,
+            market_state: state,
         });
     }
-    println!("Synced from {url} ({source}): tip height {tip_height}, {requests} requests.");
-    if let Some(h) = hashrate_ehs {
+    println!(
+        "Synced from {url} ({source}): tip height {} ({} UTC), {} requests.",
+        tip.height,
+        Date::from_unix(tip.time),
+        p.requests
+    );
+    if let Some(h) = p.hashrate_ehs {
         println!("Network hashrate now: {h:.1} EH/s");
     }
-    if written.is_empty() {
-        println!("Nothing new to store.");
+    if p.written.is_empty() {
+        println!("Nothing new to store: every series is as current as the source.");
     } else {
         let mut t = Table::new(["series", "rows written"]);
-        for w in &written {
+        for w in &p.written {
             t.row([w.series.to_string(), thousands(w.rows as f64, 0)]);
         }
         print!("{}", t.render());
     }
+    for n in &p.notes {
+        println!("note: {n}");
+    }
+    if let Some(s) = state {
+        println!(
+            "Market state {} (height {}, difficulty {:.2} T{}, BTC/USD {}, fees {:.4} BTC/block): the default scenario starts here.",
+            s.date,
+            s.height,
+            s.difficulty / 1e12,
+            if s.difficulty_current { "" } else { ", newest known epoch" },
+            thousands(s.spot_usd, 2),
+            s.fees_btc_per_block
+        );
+    }
+    Ok(())
+}
+
+/// The start heights of the days after the newest stored one that are settled at `tip`, fetched
+/// by `fetch(days, stored day before, requests, progress)` and committed in one transaction.
+fn sync_heights(
+    store: &mut Store,
+    p: &mut SyncProgress,
+    tip: &Tip,
+    source: &str,
+    fetch: impl FnOnce(
+        &[Date],
+        Option<&hashpivot_data::HeightPoint>,
+        &mut u64,
+        &mut dyn FnMut(u64),
+    ) -> Result<Vec<hashpivot_data::HeightPoint>, SourceError>,
+) -> anyhow::Result<()> {
+    let heights = store.heights(None, None)?;
+    let days = height_days(last_date(&heights, |h| h.date)?, tip);
+    let pb = crate::progress::bar(days.len() as u64, "heights");
+    let rows = fetch(&days, heights.last(), &mut p.requests, &mut |n| {
+        pb.set_position(n)
+    })
+    .map_err(source_err)?;
+    pb.finish_and_clear();
+    commit(p, &rows, |r| store.import_heights(r, source))
+}
+
+/// From a Bitcoin Core node: verified retargets, then the start height of each missing day, then
+/// the fees of each missing UTC day; each series in its own transaction.
+fn sync_from_rpc(
+    client: &RpcClient,
+    a: &SyncArgs,
+    store: &mut Store,
+    id: i64,
+    p: &mut SyncProgress,
+) -> anyhow::Result<()> {
+    let tip = rpc_tip(client, &mut p.requests).map_err(source_err)?;
+    store.sync_tip(id, tip.height, tip.time)?;
+    p.tip = Some(tip);
+    let epochs = store.epochs()?;
+    let default_from = epochs
+        .iter()
+        .rev()
+        .find(|e| e.first_block_hash.is_some())
+        .map_or(1, |e| e.epoch + 1);
+    let from_epoch = a.from_epoch.unwrap_or(default_from);
+    if from_epoch == 0 {
+        return Err(bad_input(
+            "--from-epoch: 0 is not allowed; epochs start at 1 (epoch 0 is genesis)",
+        ));
+    }
+    let anchor = epochs
+        .iter()
+        .find(|e| e.epoch + 1 == from_epoch)
+        .map(|e| Anchor {
+            epoch: e.epoch,
+            first_block_hash: e.first_block_hash.clone(),
+            bits: e.bits,
+        });
+    let opts = RpcSyncOptions {
+        from_epoch,
+        anchor,
+        fee_days: a.fee_days.unwrap_or(0),
+    };
+    let pb = crate::progress::bar(1, "retargets");
+    let data = sync_rpc(client, &opts, &mut |done, total| {
+        pb.set_length(total);
+        pb.set_position(done);
+    })
+    .map_err(source_err)?;
+    pb.finish_and_clear();
+    p.requests += data.requests;
+    commit(p, &data.epochs, |r| store.import_epochs(r, "rpc"))?;
+
+    sync_heights(store, p, &tip, "rpc", |days, prev, requests, progress| {
+        rpc_heights(client, days, prev, &tip, requests, progress)
+    })?;
+
+    if a.fee_days.is_some() {
+        // The explicit window was fetched with the retargets (the last N complete days).
+        commit(p, &data.fees, |r| store.import_fees(r, "rpc"))?;
+    } else {
+        let fees = store.fees(None, None)?;
+        let days = fee_days(
+            last_date(&fees, |f| f.date)?,
+            &tip,
+            Date::from_unix(tip.time),
+        );
+        let pb = crate::progress::bar(days.len() as u64 * 144, "fees");
+        let rows = rpc_fees(client, &days, &tip, &mut p.requests, &mut |n| {
+            pb.set_position(n)
+        })
+        .map_err(source_err)?;
+        pb.finish_and_clear();
+        commit(p, &rows, |r| store.import_fees(r, "rpc"))?;
+    }
+    p.notes.push(
+        "a Bitcoin Core node has no prices: the daily close stays as stored (sync --mempool URL, or data import --kind price)".to_string(),
+    );
+    Ok(())
+}
+
+/// From a mempool.space-style API: difficulty adjustments (checked against the store), the daily
+/// closes, the start height of each missing day and the fees of each missing UTC day; each series
+/// in its own transaction, only what the store lacks.
+fn sync_from_mempool(
+    client: &MempoolClient,
+    a: &SyncArgs,
+    store: &mut Store,
+    id: i64,
+    p: &mut SyncProgress,
+) -> anyhow::Result<()> {
+    let tip = mempool_tip(client, &mut p.requests).map_err(source_err)?;
+    store.sync_tip(id, tip.height, tip.time)?;
+    p.tip = Some(tip);
+    let stored = store.epochs()?;
+    let newest_epoch = stored.last().map_or(0, |e| e.epoch);
+    let interval = match &a.interval {
+        Some(iv) => iv.clone(),
+        None => {
+            // Reach back to the newest stored epoch, so it is checked against the source.
+            let since = stored
+                .last()
+                .and_then(|e| e.start_unix_days())
+                .map_or(10_000, |d| (tip.time as f64 / 86_400.0 - d).ceil() as i64);
+            mempool_interval(since + 1).to_string()
+        }
+    };
+    let data = sync_mempool(client, &interval, &stored, !a.no_prices).map_err(source_err)?;
+    p.requests += data.requests;
+    p.hashrate_ehs = data.hashrate_ehs;
+    let new_epochs: Vec<_> = data
+        .epochs
+        .into_iter()
+        .filter(|e| e.epoch > newest_epoch)
+        .collect();
+    commit(p, &new_epochs, |r| store.import_epochs(r, "mempool"))?;
+    let prices = store.prices(None, None)?;
+    let newest_price = last_date(&prices, |x| x.date)?;
+    let new_prices: Vec<_> = data
+        .prices
+        .into_iter()
+        .filter(|x| x.date > newest_price)
+        .collect();
+    commit(p, &new_prices, |r| store.import_prices(r, "mempool"))?;
+
+    sync_heights(
+        store,
+        p,
+        &tip,
+        "mempool",
+        |days, prev, requests, progress| {
+            mempool_heights(client, days, prev, &tip, requests, progress)
+        },
+    )?;
+
+    // Fees need the day's and the next day's start heights for the block count.
+    let heights = store.heights(None, None)?;
+    let fees = store.fees(None, None)?;
+    let last_height_day = last_date(&heights, |h| h.date)?.add_days(-1);
+    let days = fee_days(last_date(&fees, |f| f.date)?, &tip, last_height_day);
+    let rows = mempool_fees(client, &days, &heights, &tip, &mut p.requests).map_err(source_err)?;
+    if rows.len() < days.len() {
+        p.notes.push(format!(
+            "fees: {} of {} missing days are older than the source's fee history reaches; import them (data import --kind fees)",
+            days.len() - rows.len(),
+            days.len()
+        ));
+    }
+    commit(p, &rows, |r| store.import_fees(r, "mempool"))?;
     Ok(())
 }
 
