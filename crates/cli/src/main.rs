@@ -117,7 +117,8 @@ fn main() -> ExitCode {
             | Command::Machine(_)
             | Command::Serve(_)
             | Command::Report(_)
-    ) {
+    ) || matches!(&cli.command, Command::Calibrate(a) if a.forwards)
+    {
         // After a `data sync`, the default scenario starts from the store's newest state.
         cmd::market::install_synced(g);
     }

@@ -10,6 +10,7 @@ pub mod optimal;
 pub mod power;
 
 pub mod engine;
+pub mod forward;
 pub mod payback;
 pub mod scenario;
 pub mod sim;

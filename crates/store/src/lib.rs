@@ -109,6 +109,10 @@ const MIGRATIONS: &[&str] = &[
         id INTEGER PRIMARY KEY, source TEXT NOT NULL, url TEXT NOT NULL,
         started_at TEXT NOT NULL, finished_at TEXT, tip_height INTEGER, tip_time INTEGER,
         rows INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL);",
+    // 3: hashprice forward marks (`data import forwards FILE`).
+    "CREATE TABLE forwards (
+        quote_date TEXT NOT NULL, delivery_month TEXT NOT NULL, usd_per_ph_day REAL NOT NULL,
+        source TEXT NOT NULL, PRIMARY KEY (quote_date, delivery_month)) WITHOUT ROWID;",
 ];
 
 /// The stored series and their tables.

@@ -3,10 +3,11 @@
 //! with the ordinary imports, one transaction per series, so a sync killed half-way keeps every
 //! series it committed and leaves this row `running` (shown as interrupted).
 
+use hashpivot_data::forwards::{ForwardQuote, Month};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
-use crate::{now_rfc3339, Store, StoreError};
+use crate::{now_rfc3339, parse_date, Store, StoreError};
 
 /// One recorded sync.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -107,6 +108,73 @@ impl Store {
             .optional()
             .map_err(|e| self.err(e))?;
         Ok(id.and_then(|id| self.syncs().ok()?.into_iter().find(|s| s.id == id)))
+    }
+}
+
+impl Store {
+    /// Inserts or replaces forward marks, all in one transaction; returns the rows written.
+    pub fn import_forwards(
+        &mut self,
+        rows: &[ForwardQuote],
+        source: &str,
+    ) -> Result<u64, StoreError> {
+        let path = self.path.clone();
+        let e = |e| StoreError::Sqlite {
+            path: path.clone(),
+            source: e,
+        };
+        let tx = self.conn.transaction().map_err(e)?;
+        for q in rows {
+            tx.execute(
+                "INSERT OR REPLACE INTO forwards (quote_date, delivery_month, usd_per_ph_day, source)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    q.quote_date.to_string(),
+                    q.delivery.to_string(),
+                    q.usd_per_ph_day,
+                    source
+                ],
+            )
+            .map_err(e)?;
+        }
+        tx.execute(
+            "INSERT INTO imports (series, source, rows, at) VALUES ('forwards', ?1, ?2, ?3)",
+            params![source, rows.len() as i64, now_rfc3339()],
+        )
+        .map_err(e)?;
+        tx.commit().map_err(e)?;
+        Ok(rows.len() as u64)
+    }
+
+    /// Every stored forward mark, by quote date and month.
+    pub fn forwards(&self) -> Result<Vec<ForwardQuote>, StoreError> {
+        let e = |x| self.err(x);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT quote_date, delivery_month, usd_per_ph_day FROM forwards
+                 ORDER BY quote_date, delivery_month",
+            )
+            .map_err(e)?;
+        let rows = stmt
+            .query_map([], |r| {
+                let month: String = r.get(1)?;
+                Ok(ForwardQuote {
+                    quote_date: parse_date(r.get(0)?, 0)?,
+                    delivery: Month::parse(&month).ok_or_else(|| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            1,
+                            rusqlite::types::Type::Text,
+                            format!("not a month: {month}").into(),
+                        )
+                    })?,
+                    usd_per_ph_day: r.get(2)?,
+                })
+            })
+            .map_err(e)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(e)?;
+        Ok(rows)
     }
 }
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 use hashpivot_data::calibrate::{
     epoch_observations, fee_estimates, hashrate_estimates, price_estimates, Estimate, MarginalMiner,
 };
+use hashpivot_data::forwards::parse_forwards;
 use hashpivot_data::series::{parse_epochs, parse_fees, parse_heights, parse_prices};
 use hashpivot_data::{hashprice_history, market_state_from, Date, HashpriceDay, MarketState};
 use hashpivot_model::scenario::Scenario;
@@ -126,17 +127,46 @@ pub enum ImportKind {
     Difficulty,
     /// `date,height_at_la_midnight`.
     Heights,
+    /// `quote_date,delivery_month,usd_per_ph_day`: hashprice forward marks (USD per PH/s per day
+    /// delivered through the month `YYYY-MM`), for `calibrate --forwards`.
+    Forwards,
 }
 
 /// Arguments of `hashpivot data import`.
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
-    /// The CSV file (first line: column names).
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
+    /// `FILE --kind KIND`, or `KIND FILE` (e.g. `forwards marks.csv`). The CSV's first line
+    /// names its columns.
+    #[arg(value_name = "FILE", num_args = 1..=2, required = true)]
+    pub args: Vec<PathBuf>,
     /// What the file holds.
     #[arg(long, value_enum)]
-    pub kind: ImportKind,
+    pub kind: Option<ImportKind>,
+}
+
+impl ImportArgs {
+    /// The kind and the file, from `FILE --kind KIND` or `KIND FILE`.
+    fn resolve(&self) -> anyhow::Result<(ImportKind, &Path)> {
+        use clap::ValueEnum;
+        match (self.args.as_slice(), self.kind) {
+            ([file], Some(k)) => Ok((k, file.as_path())),
+            ([_], None) => Err(bad_input(
+                "data import: say what the file holds: --kind price|fees|power|difficulty|heights|forwards, or `data import KIND FILE`",
+            )),
+            ([kind, file], None) => {
+                let name = kind.to_string_lossy();
+                let k = ImportKind::from_str(&name, true).map_err(|_| {
+                    bad_input(format!(
+                        "KIND: {name:?} is not a kind of data; use price, fees, power, difficulty, heights or forwards"
+                    ))
+                })?;
+                Ok((k, file.as_path()))
+            }
+            _ => Err(bad_input(
+                "data import: give either `KIND FILE` or `FILE --kind KIND`, not both",
+            )),
+        }
+    }
 }
 
 /// Arguments of `hashpivot data export`.
@@ -426,10 +456,10 @@ fn read_file(path: &Path, what: &str) -> anyhow::Result<String> {
 }
 
 fn run_import(a: &ImportArgs, g: &Global) -> anyhow::Result<()> {
-    let text = read_file(&a.file, "FILE")?;
-    let label = a.file.display().to_string();
-    let name = a
-        .file
+    let (kind, file) = a.resolve()?;
+    let text = read_file(file, "FILE")?;
+    let label = file.display().to_string();
+    let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| label.clone());
@@ -441,7 +471,15 @@ fn run_import(a: &ImportArgs, g: &Global) -> anyhow::Result<()> {
     if let Some(n) = fault_after_rows()? {
         store.set_fault_after_rows(Some(n));
     }
-    let report: ImportReport = match a.kind {
+    let report: ImportReport = match kind {
+        ImportKind::Forwards => {
+            let rows = parse_forwards(&text, &label).map_err(csv_err)?;
+            ImportReport {
+                series: "forwards",
+                rows: store.import_forwards(&rows, &source)?,
+                source: source.clone(),
+            }
+        }
         ImportKind::Price => {
             let rows = parse_prices(&text, &label).map_err(csv_err)?;
             store.import_prices(&rows, &source)?
@@ -1097,6 +1135,106 @@ pub struct CalibrateArgs {
     /// market state) to this TOML file.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Instead: fit the price drift that makes the model's expected hashprice match the stored
+    /// forward curve (`data import forwards FILE`) in least squares, starting from the default
+    /// scenario (the synced market state after a `data sync`).
+    #[arg(long, conflicts_with_all = ["from", "to", "out"])]
+    pub forwards: bool,
+    /// With --forwards: the curve of this quote date (YYYY-MM-DD). Default: the newest.
+    #[arg(long, value_name = "DATE", requires = "forwards")]
+    pub quote_date: Option<String>,
+    /// With --forwards: Monte Carlo paths per model evaluation (common random numbers).
+    #[arg(long, value_name = "N", default_value_t = 2000, requires = "forwards")]
+    pub paths: u64,
+    /// With --forwards: seed of those paths.
+    #[arg(long, value_name = "S", default_value_t = 42, requires = "forwards")]
+    pub seed: u64,
+}
+
+/// `calibrate --forwards`: the model's expected hashprice per delivery month beside the forward,
+/// and the drift that fits them (`hashpivot_data::forwards::fit_drift`).
+fn run_calibrate_forwards(args: &CalibrateArgs, g: &Global) -> anyhow::Result<()> {
+    use hashpivot_data::forwards::{curve_on, days_needed, fit_drift};
+    if !(100..=1_000_000).contains(&args.paths) {
+        return Err(bad_input(format!(
+            "--paths: {} is not allowed; use 100 to 1,000,000",
+            args.paths
+        )));
+    }
+    let on = parse_date_flag("--quote-date", args.quote_date.as_deref())?;
+    let store = open_store(g)?;
+    let quotes = store.forwards()?;
+    if quotes.is_empty() {
+        return Err(bad_input(
+            "--forwards: the store has no forward marks; import a curve first: hashpivot data import forwards FILE (quote_date,delivery_month,usd_per_ph_day)",
+        ));
+    }
+    let curve = curve_on(&quotes, on);
+    if curve.is_empty() {
+        return Err(bad_input(format!(
+            "--quote-date: no forward marks quoted on {}; stored quote dates: {}",
+            on.map_or(String::new(), |d| d.to_string()),
+            quotes
+                .iter()
+                .map(|q| q.quote_date.to_string())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let sc = Scenario::default();
+    let start = hashpivot_model::scenario::market::state().date;
+    let days = days_needed(&curve, start);
+    let fit = fit_drift(&curve, start, sc.price.drift, (-2.0, 2.0), |mu| {
+        let mut s = sc.clone();
+        s.price.drift = mu;
+        hashpivot_model::forward::expected_hashprice(&s, days, args.paths, args.seed)
+    })
+    .map_err(|e| bad_input(e.to_string()))?;
+    if g.json {
+        return print_json(&serde_json::json!({
+            "market_state_date": start,
+            "market_state_origin": hashpivot_model::scenario::market::origin(),
+            "paths": args.paths,
+            "seed": args.seed,
+            "fit": fit,
+        }));
+    }
+    println!(
+        "Forward curve of {} against the model from the market state of {start} ({} paths, seed {}):",
+        fit.quote_date, args.paths, args.seed
+    );
+    let mut t = Table::new([
+        "delivery",
+        "forward $/PH/day",
+        "model (drift now)",
+        "model (fitted)",
+    ])
+    .align(0, Align::Left);
+    for m in &fit.months {
+        t.row([
+            m.delivery.to_string(),
+            format!("{:.2}", m.forward),
+            format!("{:.2}", m.model),
+            format!("{:.2}", m.model_fitted),
+        ]);
+    }
+    print!("{}", t.render());
+    println!(
+        "price drift: scenario {:.4} (RMSE {:.2} $/PH/day) -> fitted {:.4} (RMSE {:.2}){}",
+        fit.drift_scenario,
+        fit.rmse_scenario,
+        fit.drift_fitted,
+        fit.rmse_fitted,
+        if fit.at_bound {
+            "; at the end of the search range [-2, 2]: no drift makes the model match this curve"
+        } else {
+            ""
+        }
+    );
+    println!("Set [price] drift = {:.4} in a scenario to anchor the Monte Carlo to this curve (a market-implied drift: risk premium included).", fit.drift_fitted);
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -1112,6 +1250,9 @@ struct CalibrationJson {
 
 /// Runs `hashpivot calibrate`.
 pub fn run_calibrate(args: &CalibrateArgs, g: &Global) -> anyhow::Result<()> {
+    if args.forwards {
+        return run_calibrate_forwards(args, g);
+    }
     let (from_flag, to_flag) = date_range(args.from.as_deref(), args.to.as_deref())?;
     let store = open_store(g)?;
     let all_prices = store.prices(None, to_flag)?;
