@@ -13,6 +13,7 @@ pub mod api;
 pub mod conn;
 pub mod engine;
 pub mod error;
+pub mod forwards;
 pub mod guard;
 pub mod history;
 mod model_adapter;
