@@ -330,3 +330,114 @@ fn a_sync_killed_mid_way_keeps_a_consistent_store_and_the_next_one_completes() {
     assert_eq!(rows_written(&v, "fees"), 294);
     assert_eq!(exports(dir.path()), exports(reference.path()));
 }
+
+/// A failure in one of the daily requests (start heights, fees, the text/plain tip) exits 1 with
+/// an error naming the source, the request and the problem; the series committed before it are
+/// kept, the failing one is untouched, the sync is recorded as failed, and a good sync then ends
+/// with exactly the rows of an uninterrupted one.
+#[test]
+fn failures_of_the_daily_requests_are_clear_and_keep_the_committed_series() {
+    let reference = tempdir();
+    let good = TestServer::start(fake_mempool(TIP, Fault::None)).unwrap();
+    sync_json(reference.path(), "--mempool", &good.url(), &[]);
+    let shipped_heights = hashpivot_data::shipped::heights().last().unwrap().date;
+
+    // (fault, words of the error, newest stored start height, newest stored fee day)
+    let cases = [
+        (
+            Fault::MalformedJson("/blocks/fees/".into()),
+            vec!["malformed response to", "blocks/fees/"],
+            day("2026-11-22"),
+            day("2026-01-31"),
+        ),
+        (
+            Fault::MalformedJson("/blocks/timestamp/".into()),
+            vec!["malformed response to", "blocks/timestamp/"],
+            shipped_heights,
+            day("2026-01-31"),
+        ),
+        (
+            Fault::MalformedJson("/blocks/tip/height".into()),
+            vec!["malformed response to", "tip/height"],
+            shipped_heights,
+            day("2026-01-31"),
+        ),
+    ];
+    for (fault, words, heights_to, fees_to) in cases {
+        let dir = tempdir();
+        let bad = TestServer::start(fake_mempool(TIP, fault.clone())).unwrap();
+        let o = hashpivot(dir.path())
+            .args(["data", "sync", "--mempool", &bad.url()])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{fault:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains(&bad.url()), "{fault:?}: {err}");
+        for w in &words {
+            assert!(err.contains(w), "{fault:?}: {w:?} missing in {err}");
+        }
+        assert!(!err.contains("panicked"), "{err}");
+        let st = json(&run_ok(dir.path(), &["data", "status", "--json"]));
+        assert_eq!(st["syncs"][0]["status"], "failed", "{fault:?}: {st}");
+        let last = |series: &str| -> String {
+            let csv = stdout(&run_ok(dir.path(), &["data", "export", series]));
+            csv.lines()
+                .last()
+                .unwrap()
+                .split(',')
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(last("heights"), heights_to.to_string(), "{fault:?}");
+        assert_eq!(last("fees"), fees_to.to_string(), "{fault:?}");
+        // The next (good) sync completes what is missing.
+        sync_json(dir.path(), "--mempool", &good.url(), &[]);
+        assert_eq!(exports(dir.path()), exports(reference.path()), "{fault:?}");
+    }
+
+    // A Bitcoin Core node whose getblockstats answers an RPC error object: the start heights
+    // (binary search on header times) are committed, the fees are not.
+    let dir = tempdir();
+    let early = TestServer::start(fake_mempool(975_800, Fault::None)).unwrap();
+    sync_json(dir.path(), "--mempool", &early.url(), &[]);
+    let fees_before = stdout(&run_ok(dir.path(), &["data", "export", "fees"]));
+    let core_fails = |fault: Fault, want: &str| {
+        let core = TestServer::start(fake_core(TIP, fault)).unwrap();
+        let o = hashpivot(dir.path())
+            .args(["data", "sync", "--rpc", &core.url(), "--from-epoch", "485"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{}", stderr(&o));
+    };
+    core_fails(
+        Fault::RpcError("getblockstats".into()),
+        "RPC getblockstats failed: error -28: Loading block index",
+    );
+    assert_eq!(
+        stdout(&run_ok(dir.path(), &["data", "export", "fees"])),
+        fees_before
+    );
+    let heights = stdout(&run_ok(
+        dir.path(),
+        &["data", "export", "heights", "--from", "2026-11-22"],
+    ));
+    let world = World::new(TIP);
+    let h = world.height_at(la_midnight(day("2026-11-22"))).unwrap();
+    assert!(heights.contains(&format!("2026-11-22,{h}")), "{heights}");
+    // Malformed JSON from the node names the method.
+    core_fails(
+        Fault::MalformedJson("getblockstats".into()),
+        "malformed response to getblockstats",
+    );
+    let good_core = TestServer::start(fake_core(TIP, Fault::None)).unwrap();
+    let v = sync_json(
+        dir.path(),
+        "--rpc",
+        &good_core.url(),
+        &["--from-epoch", "485"],
+    );
+    assert!(rows_written(&v, "fees") >= 7, "{v}");
+    assert_eq!(rows_written(&v, "heights"), 0, "{v}");
+}
