@@ -10,6 +10,13 @@ use hashpivot_model::Scenario;
 #[test]
 fn calibration_recovers_the_drift_of_a_curve_generated_by_the_model() {
     let dir = tempdir();
+    let st = json(
+        &hashpivot(dir.path())
+            .args(["data", "status", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert!(st["forwards"].is_null(), "{st}");
     // No curve yet: a clear exit 2.
     let o = hashpivot(dir.path())
         .args(["calibrate", "--forwards"])
@@ -53,6 +60,18 @@ fn calibration_recovers_the_drift_of_a_curve_generated_by_the_model() {
     let n = csv.lines().count() - 1;
     assert_eq!(n, 25);
     assert_eq!(json(&o)["rows"], n);
+    let st = json(
+        &hashpivot(dir.path())
+            .args(["data", "status", "--json"])
+            .output()
+            .unwrap(),
+    );
+    let f = &st["forwards"];
+    assert_eq!(f["rows"], n);
+    assert_eq!(f["quote_dates"], 1);
+    assert_eq!(f["newest_quote"], start.to_string());
+    assert_eq!(f["newest_months"], n);
+    assert_eq!(f["months"][1], m.to_string());
 
     let o = hashpivot(dir.path())
         .args(["calibrate", "--forwards", "--json"])

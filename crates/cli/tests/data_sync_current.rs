@@ -121,6 +121,33 @@ fn mempool_sync_makes_history_and_the_default_scenario_current() {
         world.close(day("2026-11-21")).unwrap()
     );
     assert_eq!(ms["difficulty_current"], true);
+    // Difficulty and fees of the synced state, from the world itself: the difficulty in force
+    // at the day's start height, and total fees over blocks of the UTC days of the fee window.
+    let ms_height = ms["height"].as_u64().unwrap();
+    assert_eq!(
+        ms["difficulty"].as_f64().unwrap(),
+        world.difficulty_at(ms_height)
+    );
+    let (wa, wz): (Date, Date) = (
+        ms["fees_window"][0].as_str().unwrap().parse().unwrap(),
+        ms["fees_window"][1].as_str().unwrap().parse().unwrap(),
+    );
+    assert_eq!(wz, day("2026-11-21"));
+    let (mut sat, mut blocks) = (0u64, 0u64);
+    let mut d = wa;
+    while d <= wz {
+        let a = world.height_at(d.unix_midnight() - 1).unwrap();
+        let z = world.height_at(d.add_days(1).unix_midnight() - 1).unwrap();
+        sat += (a + 1..=z).map(|h| world.fee_sat(h)).sum::<u64>();
+        blocks += z - a;
+        d = d.add_days(1);
+    }
+    let want = sat as f64 / 1e8 / blocks as f64;
+    let got = ms["fees_btc_per_block"].as_f64().unwrap();
+    assert!(
+        (got / want - 1.0).abs() < 0.01,
+        "fees per block {got} vs {want}"
+    );
     assert_eq!(st["syncs"][0]["status"], "complete");
     let sc = json(&run_ok(dir.path(), &["scenario", "show", "--json"]));
     assert_eq!(sc["chain"]["height"], ms["height"]);

@@ -261,6 +261,45 @@ struct StatusJson {
     syncs: Vec<hashpivot_store::sync::SyncRecord>,
     /// The newest market state the store computes (the default scenario's start after a sync).
     market_state: Option<MarketState>,
+    /// The stored hashprice forward marks (`data import forwards`), `null` when there are none.
+    forwards: Option<ForwardsStatus>,
+}
+
+/// What `data status` says about the stored forward curves.
+#[derive(Serialize)]
+struct ForwardsStatus {
+    /// Marks stored.
+    rows: usize,
+    /// Distinct quote dates.
+    quote_dates: usize,
+    /// The newest quote date (the curve `calibrate --forwards` uses by default).
+    newest_quote: Date,
+    /// Its first and last delivery month.
+    months: (
+        hashpivot_data::forwards::Month,
+        hashpivot_data::forwards::Month,
+    ),
+    /// Its number of delivery months.
+    newest_months: usize,
+}
+
+fn forwards_status(store: &Store) -> anyhow::Result<Option<ForwardsStatus>> {
+    let all = store.forwards()?;
+    let curve = hashpivot_data::forwards::curve_on(&all, None);
+    let (Some(first), Some(last)) = (curve.first(), curve.last()) else {
+        return Ok(None);
+    };
+    Ok(Some(ForwardsStatus {
+        rows: all.len(),
+        quote_dates: all
+            .iter()
+            .map(|q| q.quote_date)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        newest_quote: first.quote_date,
+        months: (first.delivery, last.delivery),
+        newest_months: curve.len(),
+    }))
 }
 
 /// One series that lags.
@@ -323,6 +362,7 @@ fn run_status(g: &Global) -> anyhow::Result<()> {
     let stale = staleness(&store)?;
     let syncs = store.syncs()?;
     let state = super::market::store_market_state(&store)?;
+    let forwards = forwards_status(&store)?;
     if g.json {
         return print_json(&StatusJson {
             db: store.path().to_string(),
@@ -333,6 +373,7 @@ fn run_status(g: &Global) -> anyhow::Result<()> {
             stale,
             syncs,
             market_state: state,
+            forwards,
         });
     }
     println!(
@@ -439,6 +480,13 @@ fn run_status(g: &Global) -> anyhow::Result<()> {
                 ", stale: a later epoch is in force"
             }
         );
+    }
+    match forwards {
+        Some(f) => println!(
+            "Forward curves: {} marks on {} quote dates; newest {} ({} months, {} to {}), used by `calibrate --forwards`.",
+            f.rows, f.quote_dates, f.newest_quote, f.newest_months, f.months.0, f.months.1
+        ),
+        None => println!("Forward curves: none (data import forwards FILE)."),
     }
     Ok(())
 }
