@@ -135,6 +135,19 @@ fn main() -> ExitCode {
         }
     };
     let g = &cli.global;
+    if matches!(
+        cli.command,
+        Command::Simulate(_)
+            | Command::Scenario(_)
+            | Command::Payback(_)
+            | Command::Machine(_)
+            | Command::Serve(_)
+            | Command::Report(_)
+    ) || matches!(&cli.command, Command::Calibrate(a) if a.forwards)
+    {
+        // After a `data sync`, the default scenario starts from the store's newest state.
+        cmd::market::install_synced(g);
+    }
     let result = match &cli.command {
         Command::Chain(a) => cmd::chain::run(a, g),
         Command::Hashprice(a) => cmd::econ::run_hashprice(a, g),

@@ -10,6 +10,7 @@ pub mod calibrate;
 pub mod csv;
 pub mod date;
 pub mod ercot;
+pub mod forwards;
 pub mod hashprice;
 pub mod leases;
 pub mod market;

@@ -12,6 +12,7 @@ pub mod optimal;
 pub mod power;
 
 pub mod engine;
+pub mod forward;
 pub mod payback;
 pub mod scenario;
 pub mod scenario_input;

@@ -292,10 +292,29 @@ pub mod market {
 
     pub use hashpivot_data::MarketState;
 
-    /// The shipped market state (the same code path as `hashpivot calibrate`).
+    static STATE: OnceLock<MarketState> = OnceLock::new();
+    static ORIGIN: OnceLock<String> = OnceLock::new();
+
+    /// The market state of the default scenario: the one [`install`]ed, else the shipped one
+    /// (the same code path as `hashpivot calibrate`).
     pub fn state() -> &'static MarketState {
-        static STATE: OnceLock<MarketState> = OnceLock::new();
         STATE.get_or_init(hashpivot_data::market_state)
+    }
+
+    /// Makes `state` (e.g. the newest state of a synced store) the default scenario's market
+    /// state, with `origin` saying where it comes from (e.g. `synced from https://mempool.space`).
+    /// Only before the first [`state`]; returns false (and changes nothing) after it.
+    pub fn install(state: MarketState, origin: String) -> bool {
+        let ok = STATE.set(state).is_ok();
+        if ok {
+            let _ = ORIGIN.set(origin);
+        }
+        ok
+    }
+
+    /// Where an [`install`]ed state comes from; `None` for the shipped data.
+    pub fn origin() -> Option<&'static str> {
+        ORIGIN.get().map(String::as_str)
     }
 }
 
@@ -1176,7 +1195,10 @@ impl Scenario {
         ));
         line(String::new());
         line("[chain]".into());
-        line("# Market state from the shipped data (hashpivot_data::market_state, data/PROVENANCE.md).".into());
+        line(match market::origin() {
+            Some(o) => format!("# Market state {}, {o} (the store's newest complete day; the file names below are the shipped sources of the same series).", ms.date),
+            None => "# Market state from the shipped data (hashpivot_data::market_state, data/PROVENANCE.md).".into(),
+        });
         line(format!(
             "height = {}         # data/btc_price/btc_block_height_by_date.csv at the start of {}",
             s.chain.height, ms.date

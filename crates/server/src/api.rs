@@ -75,6 +75,17 @@ pub fn router(state: St) -> (Router, Vec<(&'static str, &'static str)>) {
     .add("get", "/api/runs/{id}/events", run_events)
     .add("get", "/api/runs/{id}/charts", run_chart_list)
     .add("get", "/api/runs/{id}/charts/{name}", run_chart)
+    // Static paths win over `{series}`: the forward curve beside the model's fan.
+    .add(
+        "get",
+        "/api/history/forwards",
+        crate::forwards::forwards_json,
+    )
+    .add(
+        "get",
+        "/api/history/forwards/chart.svg",
+        crate::forwards::forwards_svg,
+    )
     .add("get", "/api/history/{series}", history_json)
     .add("get", "/api/history/{series}/chart.svg", history_svg)
     .add("get", "/api/machines", machines);

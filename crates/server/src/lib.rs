@@ -14,6 +14,7 @@ pub mod auth;
 pub mod conn;
 pub mod engine;
 pub mod error;
+pub mod forwards;
 pub mod guard;
 pub mod history;
 mod model_adapter;

@@ -15,6 +15,7 @@
 //! connection with [`Store::conn`].
 
 pub mod runs;
+pub mod sync;
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -102,6 +103,16 @@ const MIGRATIONS: &[&str] = &[
         id INTEGER PRIMARY KEY, series TEXT NOT NULL, source TEXT NOT NULL,
         rows INTEGER NOT NULL, at TEXT NOT NULL);
      CREATE TABLE module_versions (module TEXT PRIMARY KEY, version INTEGER NOT NULL);",
+    // 2: one row per live sync (`hashpivot data sync`): where from, the source's tip, and whether
+    // it finished (a killed sync stays `running`; what it committed before is kept).
+    "CREATE TABLE syncs (
+        id INTEGER PRIMARY KEY, source TEXT NOT NULL, url TEXT NOT NULL,
+        started_at TEXT NOT NULL, finished_at TEXT, tip_height INTEGER, tip_time INTEGER,
+        rows INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL);",
+    // 3: hashprice forward marks (`data import forwards FILE`).
+    "CREATE TABLE forwards (
+        quote_date TEXT NOT NULL, delivery_month TEXT NOT NULL, usd_per_ph_day REAL NOT NULL,
+        source TEXT NOT NULL, PRIMARY KEY (quote_date, delivery_month)) WITHOUT ROWID;",
 ];
 
 /// What one migration step found.
@@ -243,6 +254,21 @@ pub struct SeriesStatus {
     pub sources: Vec<(String, u64)>,
     /// When the series was last written (UTC, RFC 3339).
     pub updated_at: Option<String>,
+    /// Which days (or epochs) each source covers.
+    pub coverage: Vec<SourceCoverage>,
+}
+
+/// The part of a series one source wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceCoverage {
+    /// Source tag (`shipped`, `mempool`, `rpc`, `import:FILE`).
+    pub source: String,
+    /// Rows.
+    pub rows: u64,
+    /// First key (date, or epoch number).
+    pub first: String,
+    /// Last key.
+    pub last: String,
 }
 
 /// One hourly power price row.
@@ -777,6 +803,27 @@ impl Store {
                 .map_err(e)?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(e)?;
+            let mut stmt = self
+                .conn
+                .prepare(&format!(
+                    "SELECT source, COUNT(*), CAST(MIN({k}) AS TEXT), CAST(MAX({k}) AS TEXT) FROM {t}
+                     GROUP BY source ORDER BY MIN({k}), source",
+                    k = s.key(),
+                    t = s.table()
+                ))
+                .map_err(e)?;
+            let coverage = stmt
+                .query_map([], |r| {
+                    Ok(SourceCoverage {
+                        source: r.get(0)?,
+                        rows: r.get::<_, i64>(1)? as u64,
+                        first: r.get(2)?,
+                        last: r.get(3)?,
+                    })
+                })
+                .map_err(e)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(e)?;
             let updated_at = self
                 .conn
                 .query_row(
@@ -794,6 +841,7 @@ impl Store {
                 last,
                 sources,
                 updated_at,
+                coverage,
             });
         }
         Ok(out)

@@ -475,11 +475,43 @@
     app.appendChild(el('p', { class: 'hint', text: 'From the data shipped with hashpivot (see data/PROVENANCE.md). Dashed red lines mark the halvings. Hover to read values.' }));
     var grid = el('div', { class: 'charts', id: 'history-charts' });
     app.appendChild(grid);
+    renderForwardCurve(app);
     return Promise.all(['price', 'difficulty', 'hashprice', 'fees'].map(function (s) {
       var fig = el('figure', { id: 'chart-' + s, 'data-chart-name': s });
       grid.appendChild(fig);
       return fetch('/api/history/' + s + '/chart.svg').then(function (r) { return r.text(); }).then(function (svg) { fig.innerHTML = svg; });
     }));
+  }
+
+  // The stored hashprice forward curve beside the model's fan (issue 14): a section after the
+  // history charts, filled when the (Monte Carlo) answer arrives; a hint when none is stored.
+  function renderForwardCurve(parent) {
+    var box = el('section', { id: 'forward-curve' }, [el('h2', { text: 'Hashprice forward curve' })]);
+    parent.appendChild(box);
+    function num(x) { return (x === null || x === undefined || !isFinite(x)) ? '–' : '$' + x.toFixed(2); }
+    return api('GET', '/api/history/forwards').then(function (res) {
+      var c = res.body || {};
+      if (!res.ok || !c.months || !c.months.length) {
+        box.appendChild(el('p', { class: 'hint', text: (res.ok ? c.message : c.error) || 'No forward curve.' }));
+        return;
+      }
+      box.appendChild(el('p', { class: 'hint', text: 'Quoted ' + c.quote_date + '. Model: the default scenario from the market state of ' +
+        c.market_state_date + (c.market_state_origin ? ' (' + c.market_state_origin + ')' : '') + ', ' + c.paths +
+        ' paths; mean and p5–p95 of each delivery month\'s average hashprice (' + c.unit + '). `hashpivot calibrate --forwards` fits the price drift to the curve.' }));
+      var fig = el('figure', { id: 'chart-forwards', 'data-chart-name': 'forwards' });
+      var t = el('table', { class: 'list', id: 'forward-table' }, [el('thead', null, [el('tr', null,
+        ['delivery', 'forward', 'model mean', 'model p5', 'model p95'].map(function (h) { return el('th', { text: h }); }))])]);
+      var b = el('tbody');
+      c.months.forEach(function (m) {
+        b.appendChild(el('tr', { 'data-delivery': m.delivery }, [el('td', { text: m.delivery }), el('td', { text: num(m.forward) }),
+          el('td', { text: num(m.model_mean) }), el('td', { text: num(m.model_p5) }), el('td', { text: num(m.model_p95) })]));
+      });
+      t.appendChild(b);
+      box.appendChild(fig);
+      box.appendChild(t);
+      var q = '?quote_date=' + encodeURIComponent(c.quote_date) + '&paths=' + c.paths + '&seed=' + c.seed;
+      return fetch('/api/history/forwards/chart.svg' + q).then(function (r) { return r.text(); }).then(function (svg) { fig.innerHTML = svg; });
+    });
   }
 
   // ------------------------------------------------------------------ routing
