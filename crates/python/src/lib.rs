@@ -15,7 +15,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hashpivot_chain as chain;
 use hashpivot_model::payback::{payback, PaybackConfig, PaybackOutput};
@@ -372,6 +372,7 @@ struct NativeRun {
     out: SimOutput,
     npv: Mutex<Vec<Option<Vec<f64>>>>,
     json: OnceLock<String>,
+    engine_seconds: f64,
 }
 
 #[pymethods]
@@ -397,6 +398,13 @@ impl NativeRun {
     #[getter]
     fn seed(&self) -> u64 {
         self.out.seed
+    }
+
+    /// Wall seconds of the engine call itself (timed on the engine thread), so that the cost of
+    /// the Python call around it can be measured (bench/python/overhead.py).
+    #[getter]
+    fn engine_seconds(&self) -> f64 {
+        self.engine_seconds
     }
 
     /// `(strategy, share)` of each result, in the order of `results`.
@@ -502,14 +510,17 @@ fn simulate(
 ) -> PyResult<NativeRun> {
     let sc = resolve(py, scenario_json, scenario_path)?;
     let cfg = run_config(paths, seed, strategy, share, threads, antithetic)?;
-    let r = run_engine(py, progress.as_ref(), move |p| {
-        simulate_with_paths(&sc, &cfg, p)
-    })?
-    .map_err(|e| model_err(py, e))?;
+    let (r, secs) = run_engine(py, progress.as_ref(), move |p| {
+        let t0 = Instant::now();
+        let r = simulate_with_paths(&sc, &cfg, p);
+        (r, t0.elapsed().as_secs_f64())
+    })?;
+    let r = r.map_err(|e| model_err(py, e))?;
     Ok(NativeRun {
         out: r.output,
         npv: Mutex::new(r.npv.into_iter().map(Some).collect()),
         json: OnceLock::new(),
+        engine_seconds: secs,
     })
 }
 

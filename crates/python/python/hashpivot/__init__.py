@@ -298,6 +298,8 @@ class Result:
         self.paths: int = int(native.paths)
         #: Seed of the random streams.
         self.seed: int = int(native.seed)
+        #: Wall seconds the engine itself ran (the rest of the call is the Python wrapper's cost).
+        self.engine_seconds: float = float(native.engine_seconds)
 
     @property
     def strategies(self) -> List[str]:
