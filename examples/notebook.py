@@ -39,7 +39,8 @@ print(
 
 # %% 4. The real option: convert slice by slice when it pays (least-squares Monte Carlo).
 opt = hashpivot.simulate(sc, paths=PATHS, seed=SEED, strategy="optimal")
-o = opt.optimal
+o = opt.optimal  # the policy, boundary and value of flexibility
+assert o is not None
 print(o)
 print(
     f"flexibility over the best static share ({o.flexibility['best_static_share']:.0%}): "

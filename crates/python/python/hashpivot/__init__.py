@@ -59,6 +59,13 @@ Progress = Union[bool, Callable[[float], Any]]
 # Scenarios
 
 
+def _dict(text: str) -> Dict[str, Any]:
+    """A JSON object from the native half, typed for the callers."""
+    d = json.loads(text)
+    assert isinstance(d, dict)
+    return d
+
+
 def default_scenario() -> Dict[str, Any]:
     """The embedded default scenario (1 GW Texas site, mixed fleet, market state of the newest
     shipped data) as a dict; edit it and pass it to :func:`simulate`.
@@ -69,7 +76,7 @@ def default_scenario() -> Dict[str, Any]:
         >>> sc["site"]["power_mw"]
         1000.0
     """
-    return json.loads(_native.default_scenario_json())
+    return _dict(_native.default_scenario_json())
 
 
 def default_scenario_toml() -> str:
@@ -92,7 +99,7 @@ def load_scenario(path: Union[str, "os.PathLike[str]"]) -> Dict[str, Any]:
         >>> hashpivot.load_scenario(p)["site"]["power_mw"]
         200.0
     """
-    return json.loads(_native.load_scenario_json(os.fspath(path)))
+    return _dict(_native.load_scenario_json(os.fspath(path)))
 
 
 def _plain(v: Any, path: str) -> Any:
@@ -149,7 +156,7 @@ def check_scenario(scenario: Mapping[str, Any]) -> Dict[str, Any]:
         ...     print(e.key)
         ai.lease_usd_per_kw_month
     """
-    return json.loads(_native.check_scenario_json(_scenario_json(scenario)))
+    return _dict(_native.check_scenario_json(_scenario_json(scenario)))
 
 
 def _scenario_args(scenario: ScenarioLike) -> Tuple[Optional[str], Optional[str]]:
@@ -183,6 +190,13 @@ def _float_opt(name: str, v: Any) -> Optional[float]:
     if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name}: expected a number, got {type(v).__name__}")
     return float(v)
+
+
+def _float_req(name: str, v: Any) -> float:
+    x = _float_opt(name, v)
+    if x is None:
+        raise TypeError(f"{name}: expected a number, got None")
+    return x
 
 
 class _Bar:
@@ -289,7 +303,7 @@ class Result:
     ``hashpivot simulate --json``); :attr:`optimal` (``strategy="optimal"`` only).
     """
 
-    def __init__(self, native: Any) -> None:
+    def __init__(self, native: "_native.NativeRun") -> None:
         self._native = native
         self._doc: Optional[Dict[str, Any]] = None
         self._npv: Dict[int, np.ndarray] = {}
@@ -314,7 +328,7 @@ class Result:
     def as_dict(self) -> Dict[str, Any]:
         """The ``simulate --json`` document as Python objects (parsed once)."""
         if self._doc is None:
-            self._doc = json.loads(self._native.to_json())
+            self._doc = _dict(self._native.to_json())
         return self._doc
 
     def _index(self, strategy: Union[str, int], share: Optional[float]) -> int:
@@ -519,9 +533,9 @@ def payback(
     """
     if not isinstance(model, str):
         raise TypeError(f"model: expected text, got {type(model).__name__}")
-    price = _float_opt("machine_price_usd_per_th", machine_price_usd_per_th)
+    price = _float_req("machine_price_usd_per_th", machine_price_usd_per_th)
     sj, sp = _scenario_args(scenario)
-    return json.loads(
+    return _dict(
         _native.payback_json(
             model,
             price,
@@ -577,13 +591,13 @@ def hashprice(
         >>> round(hashpivot.hashprice(107_000, "155.97T", height=920_000)["usd_per_ph_day"], 2)
         43.47
     """
-    p = _float_opt("price", price)
-    f = _float_opt("fees", fees)
+    p = _float_req("price", price)
+    f = _float_req("fees", fees)
     h = _int_opt("height", height, 0, 2**64 - 1, "a block height 0 or more")
     src = "given"
     if h is None:
         h, src = int(_native.estimated_height_today()), "estimated for today (shipped heights + 144/day)"
-    return json.loads(_native.hashprice_json(p, _difficulty(difficulty), f, h, src))
+    return _dict(_native.hashprice_json(p, _difficulty(difficulty), f, h, src))
 
 
 def machines() -> Any:

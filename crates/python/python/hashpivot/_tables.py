@@ -6,6 +6,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
+_pd: Any
 try:  # pandas is optional: numpy is the only requirement.
     import pandas as _pd
 except ImportError:  # pragma: no cover - exercised by the test that hides pandas
@@ -43,7 +44,7 @@ def frame(columns: Mapping[str, Any], index: Optional[str] = None) -> Any:
     return df
 
 
-def records(rows: List[Mapping[str, Any]], index: Optional[str] = None) -> Any:
+def records(rows: Sequence[Mapping[str, Any]], index: Optional[str] = None) -> Any:
     """A table from a list of dicts with the same keys."""
     keys: List[str] = []
     for r in rows:

@@ -54,7 +54,7 @@ def target(bits: Union[int, str]) -> Dict[str, Any]:
         raise TypeError(f"bits: expected an int or hex text, got {type(bits).__name__}")
     if not 0 <= bits <= 0xFFFFFFFF:
         raise ValueError(f"bits: {raw!r} is not allowed; compact bits are 0 to 0xffffffff")
-    d = json.loads(_native.chain_target_json(bits))
+    d: Dict[str, Any] = json.loads(_native.chain_target_json(bits))
     d["target_hex"] = d["target"]
     d["work_hex"] = d["work"]
     d["target"] = int(d["target"], 16)
