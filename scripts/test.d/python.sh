@@ -23,6 +23,8 @@ cargo build -p hashpivot-cli --locked
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 python3 -m venv "$tmp/venv"
+# As `source venv/bin/activate` does: maturin's build hook runs `maturin` from PATH.
+export PATH="$tmp/venv/bin:$PATH"
 py="$tmp/venv/bin/python"
 "$py" -m pip install --quiet "maturin>=1.5,<2" numpy pandas pytest matplotlib
 t1=$(date +%s)

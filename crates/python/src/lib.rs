@@ -284,7 +284,13 @@ impl Drop for CancelOnDrop {
 /// exception at once, and the engine stops at its next report by unwinding out of the callback.
 ///
 /// The engine has no stop hook yet; unwinding through it is safe (it is plain Rust and owns
-/// everything it touches) and rayon carries the unwind from its workers to the caller.
+/// everything it touches) and rayon carries the unwind from its workers to the caller. But the
+/// unwind starts only in a block's progress report, after the block: rayon still runs every block
+/// job it has queued, each of which computes its block before it unwinds, so a cancelled run
+/// keeps the worker threads busy for about the rest of its time, in the background (measured: a
+/// 100,000-path run cancelled after its first block computed 286 of its 391 blocks). The caller
+/// gets control back at once; a stop flag checked before each block in the engine
+/// (`simulate_raw`, and the LSM loops of `optimal`) would end the run itself.
 fn run_engine<T, F>(py: Python<'_>, progress: Option<&Bound<'_, PyAny>>, job: F) -> PyResult<T>
 where
     T: Send + 'static,

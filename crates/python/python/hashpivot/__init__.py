@@ -11,7 +11,8 @@ Example:
     >>> sc["ai"]["lease_usd_per_kw_month"] = 110.0
     >>> r = hashpivot.simulate(sc, paths=2000, seed=7, strategy="convert")
     >>> r.table()[["npv_mean", "prob_below_mine"]]            # doctest: +SKIP
-    >>> r.npv("mine").mean() == r.table().loc["mine", "npv_mean"]
+    >>> gain = r.npv("convert") - r.npv("mine")              # path by path, same paths
+    >>> bool(abs(gain.mean() - r.table()["npv_mean"].diff().iloc[1]) < 1e-6 * abs(gain.mean()))
     True
 """
 
@@ -95,9 +96,9 @@ def load_scenario(path: Union[str, "os.PathLike[str]"]) -> Dict[str, Any]:
     Example:
         >>> import hashpivot, pathlib, tempfile
         >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.toml"
-        >>> _ = p.write_text("[site]\\npower_mw = 200\\n")
-        >>> hashpivot.load_scenario(p)["site"]["power_mw"]
-        200.0
+        >>> _ = p.write_text("[ai]\\nlease_usd_per_kw_month = 110\\n")
+        >>> hashpivot.load_scenario(p)["ai"]["lease_usd_per_kw_month"]
+        110.0
     """
     return _dict(_native.load_scenario_json(os.fspath(path)))
 
@@ -366,7 +367,7 @@ class Result:
             >>> import hashpivot
             >>> r = hashpivot.simulate(paths=500, strategy="convert", share=0.5)
             >>> x = r.npv("mine")
-            >>> x.shape, bool(x.mean() == r.table()["npv_mean"].iloc[0])
+            >>> x.shape, bool(abs(x.mean() / r.table()["npv_mean"].iloc[0] - 1) < 1e-12)
             ((500,), True)
         """
         k = self._index(strategy, share)
@@ -475,8 +476,9 @@ def simulate(
         antithetic: antithetic variates (pairs of paths with opposite shocks).
         progress: ``True`` for a bar on stderr, or a callable taking the fraction done.
 
-    The GIL is released while the engine runs; Ctrl-C (KeyboardInterrupt) stops a run between
-    blocks of paths.
+    The GIL is released while the engine runs; Ctrl-C (KeyboardInterrupt) returns from a run
+    between blocks of paths (the blocks the worker threads had already queued still finish in the
+    background, so the next run may start a little later).
 
     Raises:
         ScenarioError: the scenario is invalid (the message names the key).
