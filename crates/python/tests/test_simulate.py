@@ -189,9 +189,9 @@ def test_a_real_sigint_stops_a_run():
     def progress(f):
         fractions.append(f)
         if not sent:
-            k = threading.Thread(target=os.kill, args=(os.getpid(), signal.SIGINT))
-            k.start()
-            sent.append(k)
+            # Recorded first: the KeyboardInterrupt may be raised right inside this callback.
+            sent.append(threading.Thread(target=os.kill, args=(os.getpid(), signal.SIGINT)))
+            sent[0].start()
 
     with pytest.raises(KeyboardInterrupt):
         hashpivot.simulate(paths=50_000, seed=2, strategy="mine", progress=progress)
