@@ -21,7 +21,10 @@ pub mod site;
 pub mod slices;
 
 pub use scenario::{Scenario, ScenarioError, StrategyKind};
-pub use sim::{simulate, Bands, Histogram, NpvStats, RunConfig, SimOutput, StrategyResult};
+pub use sim::{
+    simulate, simulate_with_paths, Bands, Histogram, NpvStats, RunConfig, SimOutput, SimWithPaths,
+    StrategyResult,
+};
 
 /// Errors of the engine.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -467,6 +467,25 @@ pub fn simulate(
     cfg: &RunConfig,
     progress: &(dyn Fn(f64) + Sync),
 ) -> Result<SimOutput, ModelError> {
+    simulate_with_paths(sc, cfg, progress).map(|r| r.output)
+}
+
+/// [`simulate`]'s output together with the per-path NPVs it summarizes (for callers that chart or
+/// analyse the distribution themselves, e.g. the Python package's `Result.npv`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimWithPaths {
+    /// Exactly what [`simulate`] returns.
+    pub output: SimOutput,
+    /// Per-path NPVs, USD, in path order: `npv[k]` belongs to `output.results[k]`.
+    pub npv: Vec<Vec<f64>>,
+}
+
+/// [`simulate`], keeping the per-path NPVs of every result (the same run, the same numbers).
+pub fn simulate_with_paths(
+    sc: &Scenario,
+    cfg: &RunConfig,
+    progress: &(dyn Fn(f64) + Sync),
+) -> Result<SimWithPaths, ModelError> {
     sc.validate()?;
     let paths = cfg.paths.unwrap_or(sc.run.paths);
     if paths == 0 || paths > crate::scenario::MAX_PATHS {
@@ -485,19 +504,21 @@ pub fn simulate(
     let specs = plans_for(sc, cfg)?;
     let optimal = cfg.strategy.unwrap_or(sc.strategy.kind) == StrategyKind::Optimal;
     let antithetic = cfg.antithetic;
-    let run = || -> Result<SimOutput, ModelError> {
+    let run = || -> Result<SimWithPaths, ModelError> {
         // With `optimal`, the deterministic part is a fifth of the work.
         let head = if optimal { 0.2 } else { 1.0 };
-        let mut out = run_plans(sc, &specs, paths, seed, antithetic, &|f| progress(head * f));
+        let (mut out, mut npv) =
+            run_plans(sc, &specs, paths, seed, antithetic, &|f| progress(head * f));
         if optimal {
             let ocfg = crate::optimal::OptimalConfig::new(paths, seed, antithetic);
             let o = crate::optimal::run(sc, &ocfg, &|f| progress(head + (1.0 - head) * f))?;
             let mut r = o.result;
             r.extra = serde_json::to_value(&o.extra).ok();
             out.results.push(r);
+            npv.push(o.npv);
         }
         check_finite(&out)?;
-        Ok(out)
+        Ok(SimWithPaths { output: out, npv })
     };
     match cfg.threads {
         Some(t) => {
@@ -531,7 +552,7 @@ fn run_plans(
     seed: u64,
     antithetic: bool,
     progress: &(dyn Fn(f64) + Sync),
-) -> SimOutput {
+) -> (SimOutput, Vec<Vec<f64>>) {
     let raw = simulate_raw(sc, specs, paths, seed, antithetic, progress);
     let paths_us = paths as usize;
     let np = specs.len();
@@ -551,14 +572,15 @@ fn run_plans(
         ));
     }
     // Histograms on bins shared by all strategies of the run.
+    let mut cols: Vec<Vec<f64>> = (1..np).map(col).collect();
     {
-        let cols: Vec<Vec<f64>> = (1..np).map(col).collect();
         let mut refs: Vec<&[f64]> = vec![&mine];
         refs.extend(cols.iter().map(Vec::as_slice));
         for (r, h) in results.iter_mut().zip(histograms(&refs)) {
             r.npv_histogram = Some(h);
         }
     }
+    cols.insert(0, mine);
     let years = raw.years;
     // The years of a series in parallel: this part runs after the paths, so on its own it would
     // be serial time in every run.
@@ -592,7 +614,7 @@ fn run_plans(
             band,
         });
     }
-    SimOutput {
+    let out = SimOutput {
         paths,
         seed,
         results,
@@ -604,7 +626,8 @@ fn run_plans(
             hashrate_ehs: hashrate,
             site_cash_usd: site_cash,
         },
-    }
+    };
+    (out, cols)
 }
 
 /// Statistics of a strategy from its per-path NPVs (in path order). Use this for any strategy
@@ -1166,6 +1189,26 @@ mod tests {
             strategy: kind,
             share: None,
             conversions,
+        }
+    }
+
+    #[test]
+    fn simulate_with_paths_keeps_the_summarized_npvs() {
+        let sc = small();
+        for kind in [StrategyKind::Sweep, StrategyKind::Optimal] {
+            let cfg = RunConfig {
+                paths: Some(300),
+                strategy: Some(kind),
+                ..Default::default()
+            };
+            let r = simulate_with_paths(&sc, &cfg, &|_| {}).unwrap();
+            assert_eq!(r.output, simulate(&sc, &cfg, &|_| {}).unwrap());
+            assert_eq!(r.npv.len(), r.output.results.len());
+            for (res, v) in r.output.results.iter().zip(&r.npv) {
+                assert_eq!(v.len(), 300);
+                let s = summarize("x", None, v, 0.0, 0.0, None, false);
+                assert_eq!(s.npv, res.npv, "{}", res.strategy);
+            }
         }
     }
 
