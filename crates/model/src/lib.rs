@@ -9,6 +9,7 @@ pub mod machine;
 pub mod optimal;
 pub mod power;
 
+pub mod decision;
 pub mod engine;
 pub mod payback;
 pub mod scenario;
