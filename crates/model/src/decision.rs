@@ -350,37 +350,53 @@ where
             evaluations: evals,
         });
     };
-    // `a` keeps the sign of `x0`, `b` the other one. Illinois-style false position with a
-    // bisection fallback: always inside the bracket, at least halving it every other step.
-    let mut last_side = 0i8;
+    // `a` keeps the sign of `x0`, `b` the other one. Each step tries the false-position point
+    // (exact when the gap is linear in the input, as it is in the lease rate), then a probe
+    // `rel_tol / 2` past it towards `b`, which closes the bracket at once when the false-position
+    // point was close; when a step does not halve the bracket the next one bisects.
+    let tol = |a: f64, b: f64| rel_tol * a.abs().max(b.abs()).max(f64::MIN_POSITIVE);
+    let mut bisect = false;
     for _ in 0..MAX_REFINE {
         let width = (b - a).abs();
-        if width <= rel_tol * a.abs().max(b.abs()).max(f64::MIN_POSITIVE) {
+        if width <= tol(a, b) {
             break;
         }
-        let mut x = if ga != gb {
+        let lo = a.min(b) + 0.01 * width;
+        let hi = a.max(b) - 0.01 * width;
+        let fp = if ga != gb {
             b - gb * (b - a) / (gb - ga)
+        } else {
+            f64::NAN
+        };
+        let x = if !bisect && fp > lo && fp < hi {
+            fp
         } else {
             0.5 * (a + b)
         };
-        let lo = a.min(b) + 0.05 * width;
-        let hi = a.max(b) - 0.05 * width;
-        if !(x > lo && x < hi) || last_side.abs() >= 2 {
-            x = 0.5 * (a + b);
-            last_side = 0;
-        }
+        let try_fp = x == fp;
         let (g, what) = f(x)?;
         evals += 1;
-        if (g > 0.0) == positive {
-            a = x;
-            ga = g;
-            last_side = if last_side > 0 { last_side + 1 } else { 1 };
+        let moved_a = (g > 0.0) == positive;
+        if moved_a {
+            (a, ga) = (x, g);
         } else {
-            b = x;
-            gb = g;
-            past = what;
-            last_side = if last_side < 0 { last_side - 1 } else { -1 };
+            (b, gb, past) = (x, g, what);
         }
+        if try_fp && (b - a).abs() > tol(a, b) {
+            // Step `rel_tol / 2` from the point just evaluated into the remaining bracket.
+            let into = if moved_a { b - a } else { a - b };
+            let p = x + into.signum() * 0.5 * tol(a, b);
+            if p > a.min(b) && p < a.max(b) {
+                let (g, what) = f(p)?;
+                evals += 1;
+                if (g > 0.0) == positive {
+                    (a, ga) = (p, g);
+                } else {
+                    (b, gb, past) = (p, g, what);
+                }
+            }
+        }
+        bisect = (b - a).abs() > 0.5 * width;
     }
     Ok(SignChange {
         value: Some(0.5 * (a + b)),

@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod conn;
+pub mod dashboard_api;
 pub mod engine;
 pub mod error;
 pub mod guard;
