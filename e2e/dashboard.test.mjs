@@ -5,7 +5,7 @@
 //
 //   HASHPIVOT_BIN=target/debug/hashpivot node e2e/dashboard.test.mjs
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,10 +83,16 @@ try {
   // A common laptop screen.
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   const consoleErrors = [];
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  // Answers a step provokes on purpose (a refused run, a deleted run) are listed here.
+  const expectedErrors = [];
+  page.on('console', (m) => {
+    // Chromium logs every 4xx answer; those a step provokes on purpose are expected.
+    const provoked = /Failed to load resource: the server responded with a status of (404|422)/.test(m.text()) && expectedErrors.length > 0;
+    if (m.type() === 'error' && !provoked) consoleErrors.push(m.text());
+  });
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
   page.on('response', async (r) => {
-    if (r.status() >= 400) consoleErrors.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}: ${await r.text().catch(() => '')}`);
+    if (r.status() >= 400 && !expectedErrors.some((re) => re.test(`${r.status()} ${r.request().method()} ${r.url()}`))) consoleErrors.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}: ${await r.text().catch(() => '')}`);
   });
   // Nothing may leave the machine: every request goes to the server under test.
   const external = [];
@@ -97,8 +103,14 @@ try {
     await page.waitForSelector('body[data-ready="/"]');
     const api = await getJson(base + 'api/scenario/default');
     assert(api.status === 200, 'default scenario');
+    // Shown rounded to 7 significant digits; the exact value is kept until the field is edited.
     const spot = await page.inputValue('#f-price-spot');
-    assert(Number(spot) === api.body.price.spot, `price.spot ${spot} vs ${api.body.price.spot}`);
+    const exact = (await page.getAttribute('#f-price-spot', 'data-exact')) ?? spot;
+    assert(Number(exact) === api.body.price.spot, `price.spot ${exact} vs ${api.body.price.spot}`);
+    assert(spot.replace('.', '').length <= 8, 'no false precision: ' + spot);
+    // Derived figures: today's hashprice from price, difficulty, subsidy and fees.
+    const hp = await page.textContent('#derived-hashprice');
+    assert(/^\$\d+\.\d\d \/PH\/s\/day$/.test(hp), 'hashprice shown: ' + hp);
     const rows = await page.locator('#fleet tbody tr').count();
     assert(rows === api.body.mining.fleet.length, `fleet rows ${rows}`);
     await page.waitForSelector('#valid.status-ok');
@@ -251,6 +263,186 @@ try {
     const tip = await page.textContent('.hp-tip');
     assert(tip.startsWith(last[0].slice(0, 4)), `tooltip ${tip} vs last date ${last[0]}`);
     await page.screenshot({ path: join(shots, 'history.png'), fullPage: true });
+  });
+
+
+  // ------------------------------------------------------------ the decision card (issue 16)
+  let decision = null;
+  await step('the decision card shows the API\'s figures', async () => {
+    await page.goto(base + 'runs/' + runId);
+    await page.waitForSelector('#decision[data-ready]', { timeout: 170000 });
+    const d = (await getJson(base + 'api/runs/' + runId + '/decision')).body;
+    decision = d;
+    assert(d.status === 'done' && typeof d.recommended === 'string', 'decision API');
+    assert((await page.textContent('[data-fig="recommended"]')) === d.recommended, 'recommended');
+    assert(Number(await page.getAttribute('[data-fig="delta"]', 'data-value')) === d.delta_vs_mine.mean, 'delta');
+    assert(Number(await page.getAttribute('[data-fig="delta-se"]', 'data-value')) === d.delta_vs_mine.stderr, 'delta s.e.');
+    assert(Number(await page.getAttribute('[data-fig="prob"]', 'data-value')) === d.prob_beats_mine, 'P(beats)');
+    assert((await page.textContent('#decision-why')) === d.why, 'why');
+    assert(/announced deals/.test(await page.textContent('#decision')), 'lease placed among the deals');
+    for (const b of d.breakeven) {
+      const v = await page.getAttribute(`#breakeven tr[data-input="${b.input}"]`, 'data-value');
+      assert(Number(v) === b.value || (v === 'null' && b.value === null), `${b.input}: ${v} vs ${b.value}`);
+    }
+    // ΔNPV is the difference of the two strategies' means on the same paths.
+    const run = (await getJson(base + 'api/runs/' + runId)).body;
+    const rec = run.results.find((r) => r.strategy + (r.strategy === 'convert' ? ' ' + Math.round(r.share * 100) + '%' : '') === d.recommended);
+    assert(rec, 'recommended strategy is in the results');
+    const want = rec.npv.mean - run.results[0].npv.mean;
+    assert(Math.abs(d.delta_vs_mine.mean - want) <= 1e-6 * Math.abs(want) + 1e-3, `delta ${d.delta_vs_mine.mean} vs ${want}`);
+    await page.screenshot({ path: join(shots, 'run-1400.png'), fullPage: true });
+  });
+
+  await step('the break-even lease rate flips the decision (re-runs at ±1 % through the API)', async () => {
+    const be = decision.breakeven.find((b) => b.input === 'ai.lease_usd_per_kw_month');
+    assert(be && be.value > 0, 'a break-even lease rate: ' + JSON.stringify(be));
+    const run = (await getJson(base + 'api/runs/' + runId)).body;
+    const best = async (lease) => {
+      const sc = JSON.parse(JSON.stringify(run.scenario));
+      sc.ai.lease_usd_per_kw_month = lease;
+      const r = await fetch(base + 'api/runs', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Hashpivot-Request': '1' },
+        body: JSON.stringify({ scenario: sc, paths: decision.breakeven_paths, seed: decision.seed }) });
+      assert(r.status === 201, 'run accepted: ' + r.status);
+      const id = (await r.json()).id;
+      for (;;) {
+        const x = (await getJson(base + 'api/runs/' + id)).body;
+        if (x.status === 'done') return x.results.reduce((a, b) => (b.npv.mean > a.npv.mean ? b : a)).strategy;
+        assert(x.status !== 'failed', 'run failed');
+        await new Promise((ok) => setTimeout(ok, 200));
+      }
+    };
+    const above = await best(be.value * 1.01);
+    const below = await best(be.value * 0.99);
+    assert(above !== below, `the decision flips between ${be.value * 0.99} (${below}) and ${be.value * 1.01} (${above})`);
+    assert(below === 'mine' && above === 'convert', `below ${below}, above ${above}`);
+  });
+
+  await step('CSV downloads parse and carry the API\'s numbers', async () => {
+    const run = (await getJson(base + 'api/runs/' + runId)).body;
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#downloads a[data-csv="cashflow"]')]);
+    const text = readFileSync(await dl.path(), 'utf8');
+    const rows = text.trim().split('\n').map((l) => l.split(','));
+    assert(rows.length === run.bands.years.length + 1, 'one row per year: ' + rows.length);
+    const col = rows[0].indexOf('mine_cash_usd_p50');
+    assert(col > 0, 'mine column: ' + rows[0].join(','));
+    assert(Number(rows[1][col]) === run.bands.site_cash_usd[0].p50[0], 'year 1 mine cash');
+    const res = await fetch(base + 'api/runs/' + runId + '/export/results.csv');
+    assert(res.headers.get('content-type').startsWith('text/csv'), 'CSV content type');
+    const lines = (await res.text()).trim().split('\n');
+    assert(lines.length === run.results.length + 1, 'results rows');
+    assert(Number(lines[1].split(',')[1]) === run.results[0].npv.mean, 'mine mean in results.csv');
+  });
+
+  await step('a server-side rejection stays visible (5,000,000 paths → 422)', async () => {
+    expectedErrors.push(/^422 POST .*\/api\/runs$/);
+    await page.goto(base);
+    await page.waitForSelector('body[data-ready="/"]');
+    await page.waitForSelector('#valid.status-ok');
+    await page.fill('#f-run-paths', '5000000');
+    await page.waitForSelector('#valid.status-ok');
+    await page.click('#run');
+    await page.waitForSelector('#valid.status-bad');
+    // Longer than the editor's own re-check (250 ms after an input's change event).
+    await page.waitForTimeout(1500);
+    const status = await page.textContent('#valid');
+    assert(/refused/.test(status), 'still shows the refusal: ' + status);
+    const msg = await page.textContent('[data-err-for="run.paths"]');
+    assert(/paths/.test(msg) && /200000/.test(msg.replace(/,/g, '')), 'message beside the field: ' + msg);
+    assert(await page.isDisabled('#run'), 'run disabled while refused');
+    // A local error on another field is shown together with it.
+    await page.fill('#f-price-vol', '');
+    await page.waitForFunction(() => /required/.test(document.querySelector('[data-err-for="price.vol"]').textContent));
+    await page.screenshot({ path: join(shots, 'editor-refused-1400.png') });
+    await page.fill('#f-price-vol', '0.5');
+    await page.fill('#f-run-paths', '1000');
+    await page.waitForSelector('#valid.status-ok');
+  });
+
+  const extra = [];
+  await step('runs: names, a live list with key figures, compare, delete', async () => {
+    // Two more runs from the API (one with a higher lease), named from the run page.
+    const post = async (lease, paths) => {
+      const sc = (await getJson(base + 'api/scenario/default')).body;
+      sc.ai.lease_usd_per_kw_month = lease;
+      const r = await fetch(base + 'api/runs', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Hashpivot-Request': '1' },
+        body: JSON.stringify({ scenario: sc, paths, strategy: 'sweep' }) });
+      return (await r.json()).id;
+    };
+    await page.goto(base + 'runs');
+    await page.waitForSelector('body[data-ready="/runs"]');
+    const a = await post(130, 3000);
+    extra.push(a);
+    // The list picks the new run up and follows it to done without a reload.
+    await page.waitForSelector(`#runs-list tr[data-run="${a}"]`, { timeout: 10000 });
+    await page.waitForSelector(`#runs-list tr[data-run="${a}"][data-status="done"]`, { timeout: 120000 });
+    const b = await post(160, 1000);
+    extra.push(b);
+    await page.waitForSelector(`#runs-list tr[data-run="${b}"][data-status="done"]`, { timeout: 120000 });
+    const fig = (await getJson(base + 'api/runs/overview')).body.find((r) => r.id === a).figures;
+    const rowText = await page.textContent(`#runs-list tr[data-run="${a}"]`);
+    assert(rowText.includes(fig.best), 'best strategy in the list: ' + rowText);
+    // Name a run on its page.
+    await page.click(`#runs-list a[href="/runs/${a}"]`);
+    await page.waitForSelector('body[data-ready^="/runs/"]');
+    await page.fill('#run-name', 'lease 130');
+    await page.click('#save-name');
+    await page.waitForFunction(() => document.getElementById('name-status').textContent === 'saved');
+    await page.click('nav a[data-nav="runs"]');
+    await page.waitForSelector(`#runs-list a[href="/runs/${a}"]:text("lease 130")`);
+    await page.screenshot({ path: join(shots, 'runs-1400.png'), fullPage: true });
+    // Compare the two.
+    await page.check(`#runs-list input[data-select="${a}"]`);
+    await page.check(`#runs-list input[data-select="${b}"]`);
+    await page.click('#compare');
+    await page.waitForSelector('body[data-ready="/runs/compare"]');
+    const api = (await getJson(base + `api/compare?ids=${a},${b}`)).body;
+    assert(await page.locator('#compare-table thead th[data-run]').count() === 2, 'two columns');
+    for (const r of api.runs) {
+      for (const s of r.strategies) {
+        const m = await page.getAttribute(`#compare-chart circle[data-run="${r.id}"][data-strategy="${s.label}"]`, 'data-mean');
+        assert(Number(m) === s.mean, `${r.id} ${s.label}: ${m} vs ${s.mean}`);
+      }
+    }
+    assert(await page.locator('#compare-diff tr[data-key="ai.lease_usd_per_kw_month"]').count() === 1, 'the lease rate is listed as a difference');
+    assert(await page.locator('#compare-diff tr[data-key="run.paths"]').count() === 1, 'paths differ too');
+    await page.screenshot({ path: join(shots, 'compare-1400.png'), fullPage: true });
+    // Delete the second one from the list.
+    expectedErrors.push(new RegExp(`^404 GET .*/api/runs/${b}$`));
+    await page.click('nav a[data-nav="runs"]');
+    await page.waitForSelector(`#runs-list tr[data-run="${b}"]`);
+    page.once('dialog', (dg) => dg.accept());
+    await page.click(`#runs-list button[data-remove="${b}"]`);
+    await page.waitForSelector(`#runs-list tr[data-run="${b}"]`, { state: 'detached' });
+    assert((await getJson(base + 'api/runs/' + b)).status === 404, 'deleted run is gone');
+  });
+
+  await step('every page at 375 px: no horizontal page scroll, screenshots at 375 and 1400 px', async () => {
+    const pages = [['editor', ''], ['run', 'runs/' + runId], ['runs', 'runs'], ['compare', `runs/compare?ids=${runId},${extra[0]}`], ['history', 'history']];
+    const small = await browser.newPage({ viewport: { width: 375, height: 812 } });
+    small.on('pageerror', (e) => consoleErrors.push(String(e)));
+    for (const [name, path] of pages) {
+      await small.goto(base + path);
+      await small.waitForSelector('body[data-ready]');
+      if (name === 'run') await small.waitForSelector('#decision[data-ready]', { timeout: 170000 });
+      if (name === 'history') await small.waitForSelector('#chart-price svg');
+      await small.waitForTimeout(200);
+      const [sw, cw] = await small.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+      assert(sw <= cw, `${name}: page is ${sw} px wide at ${cw} px`);
+      await small.screenshot({ path: join(shots, `${name}-375.png`), fullPage: true });
+      if (name === 'editor') {
+        // The main action is visible without scrolling far.
+        const box = await small.locator('#run').boundingBox();
+        assert(box.y < 812 * 1.5, 'Run button at y = ' + box.y);
+      }
+      if (name !== 'run' && name !== 'runs' && name !== 'compare') {
+        await page.goto(base + path);
+        await page.waitForSelector('body[data-ready]');
+        if (name === 'history') await page.waitForSelector('#chart-price svg');
+        await page.setViewportSize({ width: 1400, height: 900 });
+        await page.screenshot({ path: join(shots, `${name}-1400.png`), fullPage: true });
+      }
+    }
+    await small.close();
   });
 
   await step('with --token the page asks once and keeps the token where scripts cannot read it', async () => {
