@@ -711,45 +711,46 @@ impl DistributionChart {
         t
     }
 
-    /// Renders the chart.
+    /// Renders the chart: one row per strategy on a shared value axis (a ridgeline), so every
+    /// strategy reads the same way whatever the run: its histogram when the engine gave bins
+    /// (scaled to the row, with the row's peak share of paths as its y tick, so a spike in one
+    /// strategy never squashes the others), under it the p5–p95 range with the median, and the
+    /// mean marked and labelled. `data-mode` is `histogram` when every row has bins, else
+    /// `quantiles`.
     pub fn to_svg(&self) -> String {
-        if !self.series.is_empty() && self.series.iter().all(|s| !s.bins.is_empty()) {
-            self.histogram_svg()
-        } else {
-            self.boxes_svg()
-        }
-    }
-
-    fn boxes_svg(&self) -> String {
-        let rows = self.series.len().max(1) as f64;
-        let row_h = 44.0;
-        let height = (TOP + rows * row_h + 52.0).max(150.0);
+        let all_bins = !self.series.is_empty() && self.series.iter().all(|s| !s.bins.is_empty());
+        let n = self.series.len().max(1) as f64;
+        let row_h = if all_bins { 74.0 } else { 50.0 };
+        let top = TOP - 14.0;
+        let height = top + n * row_h + 58.0;
         let mut doc = Doc::new(W, height, "distribution", &self.title);
+        let mode = if all_bins { "histogram" } else { "quantiles" };
         doc.out = doc.out.replacen(
             r#"data-chart="distribution""#,
-            r#"data-chart="distribution" data-mode="quantiles""#,
+            &format!(r#"data-chart="distribution" data-mode="{mode}" data-layout="ridgeline""#),
             1,
         );
-        let vals = self
-            .series
-            .iter()
-            .flat_map(|s| [s.p5, s.p50, s.p95, s.mean]);
-        let x = Scale::linear_for(vals, true);
-        let y = Scale::Linear { min: 0.0, max: 1.0 };
+        let vals = self.series.iter().flat_map(|s| {
+            [s.p5, s.p95, s.mean]
+                .into_iter()
+                .chain(s.bins.iter().flat_map(|b| [b.0, b.1]))
+        });
+        let x = Scale::linear_for(vals.filter(|v| v.is_finite()), false);
+        let left = 128.0;
         let f = Frame {
-            left: 130.0,
-            top: TOP,
-            w: W - 130.0 - 24.0,
-            h: rows * row_h,
+            left,
+            top,
+            w: W - left - 22.0,
+            h: n * row_h,
             x,
-            y,
+            y: Scale::Linear { min: 0.0, max: 1.0 },
         };
-        // Vertical grid and value labels.
+        let u = &self.units;
         doc.push(r##"<g class="hp-axes" fill="#555">"##);
         for t in x.ticks() {
             let px = f.px(t);
-            doc.line(px, f.top, px, f.top + f.h, r##"stroke="#eee""##);
-            doc.text(px, f.top + f.h + 16.0, "middle", "", &self.units.fmt(t));
+            doc.line(px, f.top, px, f.top + f.h, r##"stroke="#ececec""##);
+            doc.text(px, f.top + f.h + 16.0, "middle", "", &u.fmt(t));
         }
         doc.line(
             f.left,
@@ -758,15 +759,17 @@ impl DistributionChart {
             f.top + f.h,
             r##"stroke="#888""##,
         );
+        let key = if all_bins {
+            "bars: share of paths per bin (peak labelled); line: p5–p95, | median, ◆ mean"
+        } else {
+            "line: p5–p95, | median, ◆ mean"
+        };
         doc.text(
             f.left + f.w / 2.0,
             f.top + f.h + 34.0,
             "middle",
             r##"fill="#333""##,
-            &format!(
-                "{}: bar p5–p95, thick line median, ◆ mean",
-                self.value_label
-            ),
+            &format!("{} — {key}", self.value_label),
         );
         doc.push("</g>");
         if let Scale::Linear { min, max } = x {
@@ -783,168 +786,129 @@ impl DistributionChart {
         }
         for (i, s) in self.series.iter().enumerate() {
             let col = color(i);
-            let yc = f.top + row_h * (i as f64 + 0.5);
+            let y0 = f.top + row_h * i as f64;
+            let base = y0 + row_h - 20.0; // histogram baseline; the range line sits below it
             let _ = write!(
                 doc.out,
-                r#"<g class="hp-row" data-series="{}" data-tip="{}" data-mean="{}" data-p5="{}" data-p50="{}" data-p95="{}">"#,
+                r#"<g class="hp-row" data-series="{}" data-mean="{}" data-p5="{}" data-p50="{}" data-p95="{}">"#,
                 esc(&s.name),
-                esc(&self.tip(s)),
                 s.mean,
                 s.p5,
                 s.p50,
                 s.p95
             );
+            // The row's hover target (under the bars, which carry their own values).
             let _ = write!(
                 doc.out,
-                r#"<rect x="{}" y="{}" width="{}" height="{}" fill="transparent"/>"#,
-                c(0.0),
-                c(yc - row_h / 2.0),
+                r#"<rect x="0" y="{}" width="{}" height="{}" fill="transparent" data-tip="{}"/>"#,
+                c(y0),
                 c(W),
-                c(row_h)
+                c(row_h),
+                esc(&self.tip(s))
             );
+            if i > 0 {
+                doc.line(0.0, y0, W, y0, r##"stroke="#e2e5e9""##);
+            }
             doc.text(
-                f.left - 10.0,
-                yc + 4.0,
+                left - 10.0,
+                y0 + row_h / 2.0,
                 "end",
                 r##"fill="#222" font-weight="600""##,
                 &s.name,
             );
+            let total: f64 = s.bins.iter().map(|b| b.2).sum::<f64>().max(1e-300);
+            let peak = s.bins.iter().map(|b| b.2 / total).fold(0.0, f64::max);
+            if peak > 0.0 {
+                let hmax = row_h - 30.0;
+                for &(lo, hi, cnt) in &s.bins {
+                    let share = cnt / total;
+                    let (x0, x1) = (f.px(lo), f.px(hi));
+                    let bh = hmax * share / peak;
+                    let _ = write!(
+                        doc.out,
+                        r#"<rect class="hp-bar" x="{}" y="{}" width="{}" height="{}" fill="{col}" fill-opacity="0.55" data-tip="{}"/>"#,
+                        c(x0),
+                        c(base - bh),
+                        c((x1 - x0 - 0.6).max(0.5)),
+                        c(bh),
+                        esc(&format!(
+                            "{}\n{} to {}: {:.1}% of paths",
+                            s.name,
+                            u.fmt(lo),
+                            u.fmt(hi),
+                            share * 100.0
+                        ))
+                    );
+                }
+                // y ticks of the row: 0 at the baseline, the peak share at the top.
+                doc.line(f.left, base, f.left + f.w, base, r##"stroke="#bbb""##);
+                doc.text(
+                    f.left + f.w + 2.0,
+                    base - hmax + 9.0,
+                    "end",
+                    r##"fill="#666" font-size="10.5""##,
+                    &format!("peak {:.1}%", peak * 100.0),
+                );
+            }
+            // p5–p95 range, median and mean.
+            let ry = if peak > 0.0 {
+                base + 8.0
+            } else {
+                y0 + row_h / 2.0
+            };
             let (a, b) = (f.px(s.p5), f.px(s.p95));
-            let _ = write!(
-                doc.out,
-                r#"<rect x="{}" y="{}" width="{}" height="16" rx="3" fill="{col}" fill-opacity="0.35" stroke="{col}"/>"#,
-                c(a.min(b)),
-                c(yc - 8.0),
-                c((b - a).abs().max(1.0))
+            doc.line(a, ry, b, ry, &format!(r#"stroke="{col}" stroke-width="3""#));
+            doc.line(
+                a,
+                ry - 5.0,
+                a,
+                ry + 5.0,
+                &format!(r#"stroke="{col}" stroke-width="2""#),
+            );
+            doc.line(
+                b,
+                ry - 5.0,
+                b,
+                ry + 5.0,
+                &format!(r#"stroke="{col}" stroke-width="2""#),
             );
             let m = f.px(s.p50);
             doc.line(
                 m,
-                yc - 11.0,
+                ry - 6.0,
                 m,
-                yc + 11.0,
-                &format!(r#"stroke="{col}" stroke-width="3""#),
+                ry + 6.0,
+                r##"stroke="#111" stroke-width="2""##,
             );
             let mu = f.px(s.mean);
             let _ = write!(
                 doc.out,
-                r##"<path d="M{} {}L{} {}L{} {}L{} {}Z" fill="#111"/>"##,
+                r##"<path class="hp-mean" d="M{} {}L{} {}L{} {}L{} {}Z" fill="#111"/>"##,
                 c(mu),
-                c(yc - 6.0),
+                c(ry - 6.0),
                 c(mu + 5.0),
-                c(yc),
+                c(ry),
                 c(mu),
-                c(yc + 6.0),
+                c(ry + 6.0),
                 c(mu - 5.0),
-                c(yc)
+                c(ry)
+            );
+            // Label the mean on the side with more room.
+            let right_room = f.left + f.w - mu;
+            let (lx, anchor) = if right_room > 120.0 {
+                (mu + 8.0, "start")
+            } else {
+                (mu - 8.0, "end")
+            };
+            doc.text(
+                lx,
+                ry - 6.0,
+                anchor,
+                r##"fill="#111" font-size="11.5" font-weight="600""##,
+                &format!("mean {}", u.fmt(s.mean)),
             );
             doc.push("</g>");
         }
-        doc.finish()
-    }
-
-    fn histogram_svg(&self) -> String {
-        let mut doc = Doc::new(W, H, "distribution", &self.title);
-        doc.out = doc.out.replacen(
-            r#"data-chart="distribution""#,
-            r#"data-chart="distribution" data-mode="histogram""#,
-            1,
-        );
-        // Densities: count / (total * width), so series with different bins compare.
-        let dens: Vec<Vec<(f64, f64, f64, f64)>> = self
-            .series
-            .iter()
-            .map(|s| {
-                let total: f64 = s.bins.iter().map(|b| b.2).sum::<f64>().max(1e-300);
-                s.bins
-                    .iter()
-                    .map(|&(lo, hi, n)| (lo, hi, n / total / (hi - lo).max(1e-300), n / total))
-                    .collect()
-            })
-            .collect();
-        let x = Scale::linear_for(
-            self.series
-                .iter()
-                .flat_map(|s| s.bins.iter().flat_map(|b| [b.0, b.1])),
-            false,
-        );
-        let y = Scale::linear_for(dens.iter().flatten().map(|d| d.2), true);
-        let f = Frame {
-            left: LEFT,
-            top: TOP,
-            w: W - LEFT - 20.0,
-            h: H - TOP - 48.0,
-            x,
-            y,
-        };
-        let u = &self.units;
-        f.axes(
-            &mut doc,
-            &|v| u.fmt(v),
-            &|_| String::new(),
-            &self.value_label,
-            "share of paths",
-        );
-        if let Scale::Linear { min, max } = x {
-            if min < 0.0 && max > 0.0 {
-                let z = f.px(0.0);
-                doc.line(
-                    z,
-                    f.top,
-                    z,
-                    f.top + f.h,
-                    r##"stroke="#444" stroke-width="1.2""##,
-                );
-            }
-        }
-        for (i, (s, d)) in self.series.iter().zip(&dens).enumerate() {
-            let col = color(i);
-            let _ = write!(
-                doc.out,
-                r#"<g class="hp-hist" data-series="{}" data-mean="{}" data-p5="{}" data-p50="{}" data-p95="{}">"#,
-                esc(&s.name),
-                s.mean,
-                s.p5,
-                s.p50,
-                s.p95
-            );
-            for &(lo, hi, density, share) in d {
-                let (x0, x1) = (f.px(lo), f.px(hi));
-                let y0 = f.py(density);
-                let _ = write!(
-                    doc.out,
-                    r#"<rect class="hp-bar" x="{}" y="{}" width="{}" height="{}" fill="{col}" fill-opacity="0.3" stroke="{col}" stroke-width="0.8" data-tip="{}"/>"#,
-                    c(x0),
-                    c(y0),
-                    c((x1 - x0).max(0.5)),
-                    c((f.top + f.h - y0).max(0.0)),
-                    esc(&format!(
-                        "{}\n{} to {}: {:.1}% of paths",
-                        s.name,
-                        u.fmt(lo),
-                        u.fmt(hi),
-                        share * 100.0
-                    ))
-                );
-            }
-            let m = f.px(s.mean);
-            let _ = write!(
-                doc.out,
-                r#"<line x1="{m}" y1="{}" x2="{m}" y2="{}" stroke="{col}" stroke-width="2" stroke-dasharray="5 3" data-tip="{}"/>"#,
-                c(f.top),
-                c(f.top + f.h),
-                esc(&self.tip(s)),
-                m = c(m)
-            );
-            doc.push("</g>");
-        }
-        let items: Vec<(String, &str)> = self
-            .series
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.name.clone(), color(i)))
-            .collect();
-        legend(&mut doc, LEFT, 40.0, &items);
         doc.finish()
     }
 }
@@ -1235,6 +1199,9 @@ mod tests {
         assert!(h.contains(r#"data-mode="histogram""#));
         assert!(h.contains("75.0% of paths"));
         assert_eq!(h.matches("class=\"hp-bar\"").count(), 2);
+        // The ridgeline labels each row's peak share (its y tick) and its mean.
+        assert!(h.contains("peak 75.0%") && q.contains(">mean $10M<"), "{h}");
+        assert!(h.contains(r#"data-layout="ridgeline""#) && q.contains(r#"data-layout="ridgeline""#));
         assert_eq!(Units::usd().fmt(3.4e-7), "$0");
         assert_eq!(Units::usd().fmt(-0.5), "-$0.5");
     }
