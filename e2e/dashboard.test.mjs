@@ -290,6 +290,13 @@ try {
     assert(rec, 'recommended strategy is in the results');
     const want = rec.npv.mean - run.results[0].npv.mean;
     assert(Math.abs(d.delta_vs_mine.mean - want) <= 1e-6 * Math.abs(want) + 1e-3, `delta ${d.delta_vs_mine.mean} vs ${want}`);
+    // The ΔNPV-vs-mining distribution: one row per strategy, its mean the API's.
+    await page.waitForSelector('#chart-delta svg');
+    const dm = await page.getAttribute(`#chart-delta [data-series="${d.recommended}"]`, 'data-mean');
+    assert(Number(dm) === d.delta_vs_mine.mean, `delta chart mean ${dm}`);
+    // The NPV distribution is the same kind of chart for every strategy: a ridgeline with y ticks.
+    assert(await page.locator('#chart-npv svg[data-layout="ridgeline"]').count() === 1, 'ridgeline');
+    assert(/peak \d/.test(await page.textContent('#chart-npv')), 'y ticks (peak share) on the rows');
     await page.screenshot({ path: join(shots, 'run-1400.png'), fullPage: true });
   });
 

@@ -1201,7 +1201,9 @@ mod tests {
         assert_eq!(h.matches("class=\"hp-bar\"").count(), 2);
         // The ridgeline labels each row's peak share (its y tick) and its mean.
         assert!(h.contains("peak 75.0%") && q.contains(">mean $10M<"), "{h}");
-        assert!(h.contains(r#"data-layout="ridgeline""#) && q.contains(r#"data-layout="ridgeline""#));
+        assert!(
+            h.contains(r#"data-layout="ridgeline""#) && q.contains(r#"data-layout="ridgeline""#)
+        );
         assert_eq!(Units::usd().fmt(3.4e-7), "$0");
         assert_eq!(Units::usd().fmt(-0.5), "-$0.5");
     }

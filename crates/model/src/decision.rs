@@ -64,6 +64,19 @@ pub struct Candidate {
     pub delta_vs_mine: Est,
     /// Fraction of paths on which it does strictly better than mining.
     pub prob_beats_mine: f64,
+    /// Histogram of the per-path difference to mining, on bins shared by every candidate
+    /// (absent for `mine` itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delta_histogram: Option<crate::sim::Histogram>,
+    /// 5th, 50th and 95th percentiles of the per-path difference to mining, USD.
+    pub delta_quantiles: [f64; 3],
+}
+
+fn quantiles3(d: &[f64]) -> [f64; 3] {
+    let mut v = d.to_vec();
+    v.sort_by(f64::total_cmp);
+    let q = |p| crate::sim::quantile_sorted(&v, p);
+    [q(0.05), q(0.5), q(0.95)]
 }
 
 /// Where the decision flips for one input.
@@ -208,8 +221,8 @@ fn fmt_share(s: f64) -> String {
     }
 }
 
-/// Mean, standard error and P(> 0) of per-path differences.
-fn diff_stats(a: &[f64], mine: &[f64]) -> (Est, f64) {
+/// Mean, standard error and P(> 0) of per-path differences `a - mine`, and the differences.
+fn diff_stats_with(a: &[f64], mine: &[f64]) -> (Est, f64, Vec<f64>) {
     let n = a.len().min(mine.len());
     if n == 0 {
         return (
@@ -219,6 +232,7 @@ fn diff_stats(a: &[f64], mine: &[f64]) -> (Est, f64) {
                 paths: 0,
             },
             0.0,
+            Vec::new(),
         );
     }
     let d: Vec<f64> = a.iter().zip(mine).map(|(x, m)| x - m).collect();
@@ -237,6 +251,7 @@ fn diff_stats(a: &[f64], mine: &[f64]) -> (Est, f64) {
             paths: n as u64,
         },
         beats,
+        d,
     )
 }
 
@@ -471,9 +486,14 @@ pub fn decide(sc: &Scenario, opts: &DecisionOptions) -> Result<Decision, ModelEr
     let mine = col(0);
     let mine_mean = mine.iter().sum::<f64>() / n.max(1) as f64;
     let mut candidates = Vec::with_capacity(np + 1);
+    let mut deltas: Vec<Vec<f64>> = Vec::with_capacity(np + 1);
     for (k, spec) in specs.iter().enumerate() {
         let v = col(k);
-        let (d, beats) = diff_stats(&v, &mine);
+        let (d, beats, per_path) = diff_stats_with(&v, &mine);
+        let delta_quantiles = quantiles3(&per_path);
+        if k > 0 {
+            deltas.push(per_path);
+        }
         candidates.push(Candidate {
             label: label(spec.strategy, spec.share),
             strategy: spec.strategy.as_str().to_string(),
@@ -481,12 +501,16 @@ pub fn decide(sc: &Scenario, opts: &DecisionOptions) -> Result<Decision, ModelEr
             npv_mean: v.iter().sum::<f64>() / n.max(1) as f64,
             delta_vs_mine: d,
             prob_beats_mine: beats,
+            delta_histogram: None,
+            delta_quantiles,
         });
     }
     let mut optimal = None;
     if sc.strategy.kind == StrategyKind::Optimal {
         let o = crate::optimal::run(sc, &OptimalConfig::new(paths, seed, false), &|_| {})?;
-        let (d, beats) = diff_stats(&o.npv, &o.mine_npv);
+        let (d, beats, per_path) = diff_stats_with(&o.npv, &o.mine_npv);
+        let delta_quantiles = quantiles3(&per_path);
+        deltas.push(per_path);
         candidates.push(Candidate {
             label: "optimal".into(),
             strategy: "optimal".into(),
@@ -494,6 +518,8 @@ pub fn decide(sc: &Scenario, opts: &DecisionOptions) -> Result<Decision, ModelEr
             npv_mean: o.result.npv.mean,
             delta_vs_mine: d,
             prob_beats_mine: beats,
+            delta_histogram: None,
+            delta_quantiles,
         });
         let x = &o.extra;
         optimal = Some(OptimalSummary {
@@ -517,6 +543,16 @@ pub fn decide(sc: &Scenario, opts: &DecisionOptions) -> Result<Decision, ModelEr
                 })
                 .collect(),
         });
+    }
+    if !deltas.is_empty() {
+        let refs: Vec<&[f64]> = deltas.iter().map(Vec::as_slice).collect();
+        for (c, h) in candidates
+            .iter_mut()
+            .skip(1)
+            .zip(crate::sim::histograms(&refs))
+        {
+            c.delta_histogram = Some(h);
+        }
     }
     // The best mean NPV; `mine` (first) wins ties, and a 0 % share is mining by another name.
     let best = candidates.iter().enumerate().fold(0usize, |b, (i, c)| {
@@ -825,6 +861,29 @@ mod tests {
         up.strategy.kind = StrategyKind::Sweep;
         up.ai.lease_usd_per_kw_month = v * 1.01;
         assert_eq!(best_label(&up), "sweep");
+    }
+
+    #[test]
+    fn an_optimal_run_reports_its_bounds_and_slice_timing() {
+        let mut sc = small(StrategyKind::Optimal, 200);
+        sc.strategy.tranches = 2;
+        sc.strategy.decide_months = 6;
+        let opts = DecisionOptions {
+            solve_breakeven: false,
+            ..DecisionOptions::default()
+        };
+        let d = decide(&sc, &opts).unwrap();
+        let o = d.optimal.as_ref().expect("optimal summary");
+        assert_eq!(o.slices.len(), 2);
+        // The lower bound sits below the upper bound, and the in-sample value between them
+        // give or take Monte Carlo error.
+        assert!(o.lower_bound.mean <= o.upper_bound.mean);
+        assert!(o.in_sample.mean <= o.upper_bound.mean + 1e-6);
+        let opt = d.candidates.last().unwrap();
+        assert_eq!(opt.label, "optimal");
+        let h = opt.delta_histogram.as_ref().unwrap();
+        assert_eq!(h.counts.iter().sum::<u64>() + h.below + h.above, 200);
+        assert!(d.breakeven.is_empty());
     }
 
     #[test]

@@ -144,6 +144,109 @@ pub async fn run_decision(
     }
 }
 
+/// The distribution of ΔNPV vs mining of each strategy of a decision, as a ridgeline chart (the
+/// same chart as the NPV distributions, so both read the same way).
+pub fn delta_chart(d: &Value) -> Option<String> {
+    use hashpivot_charts::{DistSeries, DistributionChart, Units};
+    let g = |v: &Value, k: &str| v.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN);
+    let series: Vec<DistSeries> = d
+        .get("candidates")?
+        .as_array()?
+        .iter()
+        .filter(|c| c.get("delta_histogram").is_some() && c.get("share") != Some(&json!(0.0)))
+        .map(|c| {
+            let h = &c["delta_histogram"];
+            let edges: Vec<f64> = h["edges"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_f64).collect())
+                .unwrap_or_default();
+            let counts: Vec<f64> = h["counts"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_f64).collect())
+                .unwrap_or_default();
+            let bins = if edges.len() == counts.len() + 1 {
+                counts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (edges[i], edges[i + 1], *n))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let q = |i: usize| c["delta_quantiles"][i].as_f64().unwrap_or(f64::NAN);
+            DistSeries {
+                name: c["label"].as_str().unwrap_or("?").to_string(),
+                mean: g(&c["delta_vs_mine"], "mean"),
+                p5: q(0),
+                p50: q(1),
+                p95: q(2),
+                bins,
+                notes: vec![
+                    format!(
+                        "std. error of mean {}",
+                        money(g(&c["delta_vs_mine"], "stderr"))
+                    ),
+                    format!(
+                        "beats mining on {:.1}% of paths",
+                        g(c, "prob_beats_mine") * 100.0
+                    ),
+                ],
+            }
+        })
+        .collect();
+    if series.is_empty() {
+        return None;
+    }
+    Some(
+        DistributionChart {
+            title: "ΔNPV vs keeping the fleet mining, path by path".into(),
+            value_label: "NPV minus mining's NPV on the same path (USD); right of 0: beats mining"
+                .into(),
+            units: Units::usd(),
+            series,
+        }
+        .to_svg(),
+    )
+}
+
+/// `GET /api/runs/{id}/decision/delta.svg`: [`delta_chart`] of a computed decision (409 until
+/// `GET /api/runs/{id}/decision` has answered 200).
+pub async fn run_delta_chart(
+    State(st): State<St>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let _ = load(&st, &id)?;
+    let d = cache()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&id)
+        .and_then(|c| c.get().cloned())
+        .and_then(Result::ok);
+    let Some(d) = d else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "the decision of run {id} is not computed yet: GET /api/runs/{id}/decision first"
+            ),
+        )
+        .field("id"));
+    };
+    match delta_chart(&d) {
+        Some(svg) => Ok((
+            [
+                (header::CONTENT_TYPE, "image/svg+xml"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            svg,
+        )
+            .into_response()),
+        None => Err(ApiError::not_found(format!(
+            "run {id} has no strategy other than mining to compare"
+        ))
+        .field("id")),
+    }
+}
+
 /// `DELETE /api/runs/{id}`: removes a finished (done, failed or cancelled) run; 409 while it is
 /// queued or running (cancel it first), 404 when there is no such run.
 pub async fn delete_run(
@@ -706,6 +809,7 @@ pub(crate) fn routes(r: crate::api::Routes) -> crate::api::Routes {
         .add("delete", "/api/runs/{id}", delete_run)
         .add("post", "/api/runs/{id}/name", set_name)
         .add("get", "/api/runs/{id}/decision", run_decision)
+        .add("get", "/api/runs/{id}/decision/delta.svg", run_delta_chart)
         .add("get", "/api/runs/{id}/export/{table}", export_csv)
 }
 

@@ -486,6 +486,9 @@
         card.appendChild(el('div', { class: 'scroll' }, [st]));
       }
       (d.notes || []).forEach(function (n) { card.appendChild(el('p', { class: 'hint', text: n })); });
+      var fig = el('figure', { class: 'delta-chart', id: 'chart-delta', 'data-chart-name': 'delta' });
+      card.appendChild(fig);
+      fetch('/api/runs/' + id + '/decision/delta.svg').then(function (r) { return r.ok ? r.text() : ''; }).then(function (svg) { fig.innerHTML = svg; });
     }
     function poll() {
       if (!document.body.contains(card)) return null;
