@@ -307,7 +307,7 @@ try {
     const best = async (lease) => {
       const sc = JSON.parse(JSON.stringify(run.scenario));
       sc.ai.lease_usd_per_kw_month = lease;
-      const r = await fetch(base + 'api/runs', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Hashpivot-Request': '1' },
+      const r = await fetch(base + 'api/runs', { method: 'POST', headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ scenario: sc, paths: decision.breakeven_paths, seed: decision.seed }) });
       assert(r.status === 201, 'run accepted: ' + r.status);
       const id = (await r.json()).id;
@@ -371,7 +371,7 @@ try {
     const post = async (lease, paths) => {
       const sc = (await getJson(base + 'api/scenario/default')).body;
       sc.ai.lease_usd_per_kw_month = lease;
-      const r = await fetch(base + 'api/runs', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Hashpivot-Request': '1' },
+      const r = await fetch(base + 'api/runs', { method: 'POST', headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ scenario: sc, paths, strategy: 'sweep' }) });
       return (await r.json()).id;
     };

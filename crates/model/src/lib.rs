@@ -4,6 +4,8 @@
 //! ASIC catalog), `optimal` (the real-option strategy), `power` (hourly power prices and duration
 //! curves); everything else is the engine.
 
+pub mod budget;
+pub mod cancel;
 pub mod catalog;
 pub mod machine;
 pub mod optimal;
@@ -54,4 +56,7 @@ pub enum ModelError {
     /// A feature that is not built yet.
     #[error("not implemented yet: {0}")]
     NotImplemented(String),
+    /// The run was stopped by its caller ([`cancel::stop`]).
+    #[error("the run was cancelled")]
+    Cancelled,
 }

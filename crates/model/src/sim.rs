@@ -742,6 +742,8 @@ pub(crate) fn simulate_raw(
         .zip(band_cash.par_chunks_mut((BLOCK * years * banded).max(1)))
         .enumerate()
         .map(|(b, ((npv, bm), bc))| {
+            // Also reported before the block: the caller may stop the run here (crate::cancel).
+            progress(done.load(Ordering::Relaxed) as f64 / nblocks as f64);
             let s = ctx.block(b as u64, npv, bm, bc);
             let d = done.fetch_add(1, Ordering::Relaxed) + 1;
             progress(d as f64 / nblocks as f64);

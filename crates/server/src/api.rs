@@ -188,7 +188,8 @@ fn is_toml(headers: &HeaderMap) -> Result<bool, ApiError> {
         .to_ascii_lowercase();
     match ct.as_str() {
         "application/toml" | "text/toml" | "text/x-toml" => Ok(true),
-        "application/json" | "" | "text/plain" => Ok(false),
+        // The guard already refused every other type on POST (text/plain could be sent cross-site).
+        "application/json" => Ok(false),
         other => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!("Content-Type {other:?}: allowed application/json or application/toml"),
@@ -240,23 +241,29 @@ async fn scenario_validate(
 // Session
 
 /// `POST /api/session`: the dashboard trades the token it asked the user for (sent once as
-/// `Authorization: Bearer`, checked by the guard like on every `/api` route) for an `HttpOnly`,
-/// `SameSite=Strict` cookie, which `EventSource` and chart requests then carry and which no script
-/// on the page can read. 204 with no cookie when the server has no token, or when the request
-/// already came with the cookie.
+/// `Authorization: Bearer`, checked by the guard like on every `/api` route) for a session: a
+/// random session id in an `HttpOnly`, `SameSite=Strict` cookie, which `EventSource` and chart
+/// requests then carry and which no script can read, and the session's CSRF token in the body
+/// (`{"csrf": ...}`), which the page sends in `X-CSRF-Token` on requests that change state
+/// ([`crate::auth`]). 204 with no cookie when the server has no token or the request came without
+/// the bearer token.
 async fn session(State(st): State<St>, headers: HeaderMap) -> Response {
-    let bearer = crate::guard::bearer_token(&headers).filter(|_| st.limits.token.is_some());
-    let mut r = StatusCode::NO_CONTENT.into_response();
-    if let Some(t) = bearer {
-        let cookie = format!(
-            "{}={}; Path=/; HttpOnly; SameSite=Strict",
-            crate::guard::TOKEN_COOKIE,
-            crate::guard::cookie_value(&t)
-        );
-        if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
-            r.headers_mut().insert(header::SET_COOKIE, v);
+    let bearer = crate::auth::bearer_token(&headers).filter(|_| st.limits.token.is_some());
+    let mut r = match bearer {
+        Some(_) => {
+            let (id, csrf) = st.sessions.create();
+            let mut r = Json(json!({ "csrf": csrf })).into_response();
+            let cookie = format!(
+                "{}={id}; Path=/; HttpOnly; SameSite=Strict",
+                crate::auth::SESSION_COOKIE
+            );
+            if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
+                r.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            r
         }
-    }
+        None => StatusCode::NO_CONTENT.into_response(),
+    };
     r.headers_mut().insert(
         header::CACHE_CONTROL,
         axum::http::HeaderValue::from_static("no-store"),
@@ -433,9 +440,17 @@ async fn run_events(State(st): State<St>, Path(id): Path<String>) -> Result<Resp
                         return;
                     }
                     // Throttle to ~10 events a second; a closed channel means the run ended and
-                    // its final state is already in the watch value.
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    if watch.changed().await.is_err() {
+                    // its final state is already in the watch value. A client that goes away
+                    // (the response stream is dropped) frees its slot at once, not at the next
+                    // change of a run that may sit queued for an hour.
+                    let changed = tokio::select! {
+                        () = tx.closed() => return,
+                        r = async {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            watch.changed().await
+                        } => r,
+                    };
+                    if changed.is_err() {
                         let snap = *watch.borrow();
                         let _ = tx.send(Ok(event(snap.status, snap.progress))).await;
                         return;

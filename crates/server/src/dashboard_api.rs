@@ -247,18 +247,27 @@ pub async fn run_delta_chart(
     }
 }
 
-/// `DELETE /api/runs/{id}`: removes a finished (done, failed or cancelled) run; 409 while it is
-/// queued or running (cancel it first), 404 when there is no such run.
+/// `DELETE /api/runs/{id}`: cancels a queued or running run (202; it stops at its next progress
+/// report, between blocks of paths, and is then `cancelled`) and removes a finished (done, failed
+/// or cancelled) run with its name (204). 409 in the moment a run is finishing (neither
+/// cancellable nor final yet), 404 when there is no such run.
 pub async fn delete_run(
     State(st): State<St>,
     Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     let r = load(&st, &id)?;
+    if st.cancel(&id) {
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"id": id, "status": "cancelling"})),
+        )
+            .into_response());
+    }
     if !r.status.is_final() || st.live_receiver(&id).is_some() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             format!(
-                "run {id} is {}: cancel it before removing it",
+                "run {id} is {} and finishing: try again in a moment",
                 r.status.as_str()
             ),
         )
@@ -275,7 +284,7 @@ pub async fn delete_run(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .remove(&id);
-    Ok(StatusCode::NO_CONTENT)
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `POST /api/runs/{id}/name` with `{"name": "..."}`: names (or, with an empty name, unnames) a run.

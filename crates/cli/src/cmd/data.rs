@@ -5,7 +5,6 @@
 //! series, the sources' clients); the work happens in `hashpivot-store`, `hashpivot-data` and
 //! `hashpivot-sources`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -32,6 +31,17 @@ use crate::Global;
 /// Opens the store: `--db` / `$HASHPIVOT_DB` (clap wires the variable to `g.db`), else the
 /// default location. Creates, migrates and loads the shipped history on first use.
 pub fn open_store(g: &Global) -> anyhow::Result<Store> {
+    Ok(Store::open(&store_path(g)?)?)
+}
+
+/// Opens the store for a command that only reads it ([`Store::open_read_only`]): works on a
+/// read-only file or directory once the store has been created and migrated.
+pub fn open_store_read(g: &Global) -> anyhow::Result<Store> {
+    Ok(Store::open_read_only(&store_path(g)?)?)
+}
+
+/// The database path from `--db` / `$HASHPIVOT_DB`, else the default location.
+fn store_path(g: &Global) -> anyhow::Result<PathBuf> {
     let path =
         match &g.db {
             Some(p) if p.as_os_str().is_empty() => return Err(bad_input(
@@ -47,7 +57,7 @@ pub fn open_store(g: &Global) -> anyhow::Result<Store> {
             path.display()
         )));
     }
-    Ok(Store::open(&path)?)
+    Ok(path)
 }
 
 fn parse_date_flag(flag: &str, value: Option<&str>) -> anyhow::Result<Option<Date>> {
@@ -222,7 +232,7 @@ struct StatusJson {
 }
 
 fn run_status(g: &Global) -> anyhow::Result<()> {
-    let store = open_store(g)?;
+    let store = open_store_read(g)?;
     let series = store.status()?;
     let power = store.has_shipped_power()?;
     if g.json {
@@ -380,7 +390,7 @@ fn run_export(a: &ExportArgs, g: &Global) -> anyhow::Result<()> {
             series.name()
         )));
     }
-    let mut store = open_store(g)?;
+    let mut store = open_store_read(g)?;
     let mut out = String::new();
     let json: serde_json::Value;
     match series {
@@ -482,8 +492,12 @@ fn run_export(a: &ExportArgs, g: &Global) -> anyhow::Result<()> {
     }
     match &a.out {
         Some(p) => {
-            std::fs::write(p, &out)
-                .map_err(|e| bad_input(format!("--out: cannot write {}: {e}", p.display())))?;
+            crate::output::write_file_atomic(
+                "--out",
+                p,
+                out.as_bytes(),
+                Some(Path::new(store.path())),
+            )?;
             if g.json {
                 print_json(
                     &serde_json::json!({"series": series.name(), "file": p.display().to_string(),
@@ -499,11 +513,7 @@ fn run_export(a: &ExportArgs, g: &Global) -> anyhow::Result<()> {
             }
         }
         None if g.json => print_json(&json)?,
-        None => {
-            let mut so = std::io::stdout().lock();
-            // A closed pipe (`| head`) is not an error worth reporting.
-            let _ = so.write_all(out.as_bytes());
-        }
+        None => print!("{out}"),
     }
     Ok(())
 }
@@ -679,7 +689,7 @@ pub struct HashpriceHistoryArgs {
 pub fn run_history(args: &HistoryArgs, g: &Global) -> anyhow::Result<()> {
     let HistoryCmd::Hashprice(a) = &args.what;
     let (from, to) = date_range(a.from.as_deref(), a.to.as_deref())?;
-    let store = open_store(g)?;
+    let store = open_store_read(g)?;
     let days = hashprice_from_store(&store, from, to)?;
     if days.is_empty() {
         return Err(bad_input(format!(
@@ -784,7 +794,7 @@ struct CalibrationJson {
 /// Runs `hashpivot calibrate`.
 pub fn run_calibrate(args: &CalibrateArgs, g: &Global) -> anyhow::Result<()> {
     let (from_flag, to_flag) = date_range(args.from.as_deref(), args.to.as_deref())?;
-    let store = open_store(g)?;
+    let store = open_store_read(g)?;
     let all_prices = store.prices(None, to_flag)?;
     let newest = all_prices
         .last()
@@ -871,8 +881,12 @@ pub fn run_calibrate(args: &CalibrateArgs, g: &Global) -> anyhow::Result<()> {
             if state.difficulty_current { "" } else { ", the newest stored; not the epoch in force" },
             sc.to_toml_string()
         );
-        std::fs::write(p, text)
-            .map_err(|e| bad_input(format!("--out: cannot write {}: {e}", p.display())))?;
+        crate::output::write_file_atomic(
+            "--out",
+            p,
+            text.as_bytes(),
+            Some(Path::new(store.path())),
+        )?;
     }
     if g.json {
         return print_json(&CalibrationJson {

@@ -147,16 +147,14 @@ pub fn run(args: &ReportArgs, g: &Global) -> anyhow::Result<()> {
             )
         })?;
     }
-    std::fs::write(&args.output, &html)
-        .with_context(|| format!("-o {}: cannot write", args.output.display()))?;
+    crate::output::write_file_atomic("-o", &args.output, html.as_bytes(), g.db.as_deref())?;
     let mut csv_files = Vec::new();
     if let Some(dir) = &args.csv {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("--csv {}: cannot create the directory", dir.display()))?;
         for (name, text) in hashpivot_server::report::csv_tables(&scenario_json, &result) {
             let p = dir.join(name);
-            std::fs::write(&p, text)
-                .with_context(|| format!("--csv: cannot write {}", p.display()))?;
+            crate::output::write_file_atomic("--csv", &p, text.as_bytes(), g.db.as_deref())?;
             csv_files.push(p.display().to_string());
         }
     }

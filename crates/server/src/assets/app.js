@@ -74,13 +74,17 @@
     return e;
   }
   // A server started with --token answers 401 until the token is known. The token is sent once
-  // to /api/session, which answers with an HttpOnly same-site cookie: EventSource and chart
-  // fetches (which cannot set headers) carry it, and no script on the page can read it.
+  // to /api/session, which answers with a session cookie (HttpOnly, a random id: EventSource and
+  // chart fetches carry it) and the session's CSRF token, kept in sessionStorage (this origin
+  // only) and sent in X-CSRF-Token on every request that changes something.
   function askToken() {
     var t = window.prompt('This hashpivot server needs its access token (hashpivot serve --token):');
     if (!t) return Promise.resolve(false);
-    return fetch('/api/session', { method: 'POST', headers: { Authorization: 'Bearer ' + t } })
-      .then(function (r) { return r.ok; }, function () { return false; });
+    return fetch('/api/session', { method: 'POST', body: '{}', headers: { Authorization: 'Bearer ' + t, 'Content-Type': 'application/json' } })
+      .then(function (r) {
+        if (r.status !== 200) return r.ok;
+        return r.json().then(function (j) { sessionStorage.setItem('hp-csrf', j.csrf); return true; });
+      }, function () { return false; });
   }
   function answer(r) {
     return r.text().then(function (t) {
@@ -91,10 +95,13 @@
   }
   function api(method, url, body, retried) {
     var opt = { method: method, headers: {} };
-    // State-changing requests say they come from this page (the server's CSRF check).
-    if (method !== 'GET') opt.headers['X-Hashpivot-Request'] = '1';
     if (body !== undefined) { opt.body = JSON.stringify(body); opt.headers['Content-Type'] = 'application/json'; }
+    var csrf = sessionStorage.getItem('hp-csrf');
+    if (csrf && method !== 'GET') opt.headers['X-CSRF-Token'] = csrf;
     return fetch(url, opt).then(function (r) {
+      // 403 on the CSRF header: the session is gone (server restarted); ask for the token again.
+      var lost = r.status === 403 && method !== 'GET' && !retried;
+      if (lost) return askToken().then(function (ok) { return ok ? api(method, url, body, true) : answer(r); });
       if (r.status !== 401 || retried) return answer(r);
       return askToken().then(function (ok) { return ok ? api(method, url, body, true) : answer(r); });
     });
@@ -315,7 +322,10 @@
     var f = ev.target.files && ev.target.files[0];
     if (!f) return;
     f.text().then(function (text) {
-      return fetch('/api/scenario/validate', { method: 'POST', headers: { 'Content-Type': 'application/toml' }, body: text })
+      var h = { 'Content-Type': 'application/toml' };
+      var csrf = sessionStorage.getItem('hp-csrf');
+      if (csrf) h['X-CSRF-Token'] = csrf;
+      return fetch('/api/scenario/validate', { method: 'POST', headers: h, body: text })
         .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, body: j }; }); });
     }).then(function (res) {
       if (!res.ok) { document.getElementById('file-errors').textContent = f.name + ': ' + res.body.error; return; }
@@ -556,7 +566,11 @@
         } }), ' ', el('span', { id: 'name-status', class: 'hint', role: 'status' })]),
       el('p', null, [el('a', { href: '/api/runs/' + id, text: 'result JSON' }), ' · ',
         el('a', { href: '#', id: 'edit', text: 'edit this scenario' }), ' · ',
-        el('button', { type: 'button', class: 'small danger', id: 'remove-run', text: 'cancel', onclick: function () { removeRun(id, function () { go('/runs'); }); } })])]);
+        // DELETE cancels a live run (the page then shows it cancelled) and deletes a finished one.
+        el('button', { type: 'button', class: 'small danger', id: 'remove-run', text: 'cancel run', onclick: function () {
+          var live = /cancel/.test(document.getElementById('remove-run').textContent);
+          removeRun(id, function () { if (live) finish(); else go('/runs'); });
+        } })])]);
     var box = el('div', { id: 'run-body' });
     app.appendChild(head);
     app.appendChild(box);
@@ -564,6 +578,8 @@
       var b = document.getElementById('status');
       if (!b) return;
       b.textContent = s; b.className = 'badge ' + s;
+      var c = document.getElementById('cancel');
+      if (c) c.hidden = !(s === 'queued' || s === 'running');
       document.getElementById('progress').value = p;
       document.getElementById('progress-text').textContent = Math.round(p * 100) + '%';
     }
@@ -582,6 +598,7 @@
         document.getElementById('remove-run').textContent = (run.status === 'queued' || run.status === 'running') ? 'cancel run' : 'delete run';
         if (run.status === 'done') return renderDone(run, box);
         if (run.status === 'failed') box.appendChild(el('div', { class: 'card status-bad', id: 'run-error', text: 'The run failed: ' + run.error }));
+        if (run.status === 'cancelled') box.appendChild(el('div', { class: 'card', id: 'run-error', text: 'The run was cancelled.' }));
         return null;
       });
     }
@@ -594,7 +611,7 @@
       if (!res.ok) { box.appendChild(el('div', { class: 'card status-bad', text: res.body.error })); return; }
       status(res.body.status, res.body.progress);
       document.getElementById('remove-run').textContent = (res.body.status === 'queued' || res.body.status === 'running') ? 'cancel run' : 'delete run';
-      if (res.body.status === 'done' || res.body.status === 'failed') return finish();
+      if (['done', 'failed', 'cancelled'].indexOf(res.body.status) >= 0) return finish();
       var es = new EventSource('/api/runs/' + id + '/events');
       es.addEventListener('progress', function (ev) {
         if (!document.getElementById('status')) { es.close(); return; }
