@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { inflateRawSync } from 'node:zlib';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -60,6 +61,48 @@ function startServer(dbDir, extra = []) {
     child.stderr.on('data', (d) => { err += d; });
     child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}: ${err}`)); });
   });
+}
+
+// A minimal XLSX reader (a zip of XML parts): enough to check the workbook's cells.
+function unzip(buf) {
+  const files = {};
+  let eocd = buf.length - 22;
+  while (eocd >= 0 && buf.readUInt32LE(eocd) !== 0x06054b50) eocd--;
+  const n = buf.readUInt16LE(eocd + 10);
+  let p = buf.readUInt32LE(eocd + 16);
+  for (let i = 0; i < n; i++) {
+    const method = buf.readUInt16LE(p + 10);
+    const size = buf.readUInt32LE(p + 20);
+    const nameLen = buf.readUInt16LE(p + 28);
+    const extra = buf.readUInt16LE(p + 30);
+    const comment = buf.readUInt16LE(p + 32);
+    const local = buf.readUInt32LE(p + 42);
+    const name = buf.toString('utf8', p + 46, p + 46 + nameLen);
+    const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+    const data = buf.subarray(start, start + size);
+    files[name] = (method === 8 ? inflateRawSync(data) : data).toString('utf8');
+    p += 46 + nameLen + extra + comment;
+  }
+  return files;
+}
+function readXlsx(buf) {
+  const f = unzip(buf);
+  const unxml = (s) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  const shared = [...(f['xl/sharedStrings.xml'] || '').matchAll(/<si>(.*?)<\/si>/gs)].map((m) => unxml(m[1].replace(/<[^>]+>/g, '')));
+  const names = [...f['xl/workbook.xml'].matchAll(/<sheet [^>]*name="([^"]+)"/g)].map((m) => unxml(m[1]));
+  const book = {};
+  names.forEach((name, k) => {
+    const rows = [];
+    for (const c of f[`xl/worksheets/sheet${k + 1}.xml`].matchAll(/<c r="([A-Z]+)(\d+)"([^>]*?)(?:\/>|>(.*?)<\/c>)/gs)) {
+      const col = [...c[1]].reduce((a, ch) => a * 26 + ch.charCodeAt(0) - 64, 0) - 1;
+      const row = Number(c[2]) - 1;
+      const v = (c[4] || '').match(/<v>(.*?)<\/v>/);
+      if (!v) continue;
+      (rows[row] = rows[row] || [])[col] = /t="s"/.test(c[3]) ? shared[Number(v[1])] : Number(v[1]);
+    }
+    book[name] = rows;
+  });
+  return book;
 }
 
 async function getJson(url) {
@@ -212,7 +255,7 @@ try {
   });
 
   await step('charts: NPV distribution, fans, site cash, tornado; hover shows values', async () => {
-    for (const name of ['npv', 'price', 'hashprice', 'difficulty', 'hashrate', 'site_cash', 'tornado']) {
+    for (const name of ['npv', 'price', 'hashprice', 'difficulty', 'hashrate', 'site_cash', 'cash_bars', 'tornado']) {
       await page.waitForSelector(`#chart-${name} svg`);
     }
     // The NPV chart carries the API's numbers.
@@ -238,6 +281,24 @@ try {
     // The tornado lists the inputs the server moved.
     const inputs = await page.locator('#chart-tornado [data-input]').count();
     assert(inputs === run.sensitivity.inputs.length && inputs >= 6, 'tornado rows ' + inputs);
+    // The tornado is on the gap to mining: each bar end is the strategy's mean minus mining's,
+    // and a bar that crosses zero is marked as flipping the decision.
+    const sens = run.sensitivity;
+    for (const i of sens.inputs) {
+      const row = page.locator(`#chart-tornado [data-input="${i.key}"]`);
+      const low = Number(await row.getAttribute('data-low'));
+      assert(low === i.low[sens.strategy] - i.low.mine, `${i.key} low gap ${low}`);
+      const base = sens.base[sens.strategy] - sens.base.mine;
+      const flips = (i.low[sens.strategy] - i.low.mine > 0) !== (base > 0) || (i.high[sens.strategy] - i.high.mine > 0) !== (base > 0);
+      assert((await row.getAttribute('data-flips') !== '') === flips, `${i.key} flip marker`);
+    }
+    // Annual cash as bars: one bar per strategy and year, the legend names each strategy.
+    const bars = await page.locator('#chart-cash_bars .hp-bar').count();
+    assert(bars === run.bands.site_cash_usd.length * run.bands.years.length, 'cash bars ' + bars);
+    for (const c of run.bands.site_cash_usd) {
+      const v = Number(await page.getAttribute(`#chart-cash_bars [data-series="${c.strategy === 'mine' ? 'mine' : c.strategy + ' ' + Math.round(c.share * 100) + '%'}"] .hp-bar`, 'data-value'));
+      assert(v === c.p50[0], `year-1 bar of ${c.strategy}: ${v} vs ${c.p50[0]}`);
+    }
     await page.screenshot({ path: join(shots, 'results.png'), fullPage: true });
   });
 
@@ -297,6 +358,17 @@ try {
     // The NPV distribution is the same kind of chart for every strategy: a ridgeline with y ticks.
     assert(await page.locator('#chart-npv svg[data-layout="ridgeline"]').count() === 1, 'ridgeline');
     assert(/peak \d/.test(await page.textContent('#chart-npv')), 'y ticks (peak share) on the rows');
+    // The lease × capex grid: the scenario's cell is the decision's, every cell from the API.
+    await page.waitForSelector('#chart-grid svg');
+    const g = d.grid;
+    for (let r = 0; r < g.capex.length; r++) {
+      for (let c = 0; c < g.lease.length; c++) {
+        const cell = page.locator(`#chart-grid .hp-cell[data-row="${r}"][data-col="${c}"]`);
+        assert((await cell.getAttribute('data-best')) === (g.best[r][c] || ''), `grid ${r},${c}`);
+        assert(Number(await cell.getAttribute('data-value')) === g.gap[r][c], `grid gap ${r},${c}`);
+      }
+    }
+    assert((g.best[2][2] === 'mine') === (d.recommended === 'mine'), 'the middle cell is the decision');
     await page.screenshot({ path: join(shots, 'run-1400.png'), fullPage: true });
   });
 
@@ -338,6 +410,15 @@ try {
     const lines = (await res.text()).trim().split('\n');
     assert(lines.length === run.results.length + 1, 'results rows');
     assert(Number(lines[1].split(',')[1]) === run.results[0].npv.mean, 'mine mean in results.csv');
+    // The Excel workbook: a zip with one sheet per table; the results sheet holds the API's means.
+    const [xl] = await Promise.all([page.waitForEvent('download'), page.click('#xlsx')]);
+    const book = readXlsx(readFileSync(await xl.path()));
+    for (const sheet of ['results', 'decision', 'cashflow', 'bands', 'inputs']) assert(book[sheet], 'sheet ' + sheet + ' in ' + Object.keys(book));
+    assert(book.results[0][0] === 'strategy' && book.results[1][0] === 'mine', 'results header and first row');
+    assert(book.results[1][1] === run.results[0].npv.mean, `mine mean in the workbook ${book.results[1][1]}`);
+    assert(book.cashflow.length === run.bands.years.length + 1, 'one cash-flow row per year');
+    const ccol = book.cashflow[0].indexOf('mine_cash_usd_p50');
+    assert(book.cashflow[1][ccol] === run.bands.site_cash_usd[0].p50[0], 'year 1 mine cash in the workbook');
   });
 
   await step('a server-side rejection stays visible (5,000,000 paths → 422)', async () => {
@@ -467,10 +548,19 @@ try {
       assert(Number(await p2.inputValue('#f-price-spot')) > 0, 'the scenario loaded');
       assert(asked >= 1, 'the page asked for the token');
       const cookies = await context.cookies();
-      const c = cookies.find((x) => x.name === 'hashpivot_token');
+      const c = cookies.find((x) => x.name === 'hashpivot_session');
       assert(c && c.httpOnly && c.sameSite === 'Strict', 'HttpOnly SameSite=Strict cookie: ' + JSON.stringify(cookies));
       const seen = await p2.evaluate(() => document.cookie);
-      assert(!seen.includes('hashpivot_token'), 'document.cookie shows the token: ' + seen);
+      assert(!seen.includes('hashpivot_session'), 'document.cookie shows the session: ' + seen);
+      // A state-changing request from the page carries the CSRF header and is accepted: a run.
+      await p2.fill('#f-run-paths', '200');
+      await p2.waitForSelector('#valid.status-ok');
+      await p2.click('#run');
+      await p2.waitForURL(/\/runs\/[0-9a-f]+$/);
+      const rid = p2.url().split('/').pop();
+      // Without the header the same cookie cannot change anything (403).
+      const refused = await p2.evaluate((u) => fetch(u, { method: 'DELETE' }).then((r) => r.status), guarded.url + 'api/runs/' + rid);
+      assert(refused === 403, 'DELETE without X-CSRF-Token: ' + refused);
       // The history page's charts (plain requests, no headers) are served with the cookie.
       await p2.click('nav a[data-nav="history"]');
       await p2.waitForSelector('body[data-ready="/history"]');

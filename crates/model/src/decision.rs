@@ -159,6 +159,27 @@ pub struct SliceTiming {
     pub mean_conversion_month: Option<f64>,
 }
 
+/// Multiples of the scenario's lease rate and capex on the axes of [`DecisionGrid`].
+pub const GRID_FACTORS: [f64; 5] = [0.6, 0.8, 1.0, 1.2, 1.4];
+
+/// The best strategy on a two-way grid of lease rate (columns) × conversion capex (rows), each
+/// cell a run at the break-even search's paths and seed (common random numbers, so neighbouring
+/// cells differ by the inputs, not by noise). The middle cell is the scenario itself.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DecisionGrid {
+    /// Lease rates of the columns, $/kW-month ([`GRID_FACTORS`] × the scenario's).
+    pub lease: Vec<f64>,
+    /// Capex of the rows, $/MW(IT) ([`GRID_FACTORS`] × the scenario's).
+    pub capex: Vec<f64>,
+    /// `best[row][col]`: the strategy with the highest mean NPV there (`mine` when no conversion
+    /// beats it; `None` where the inputs are out of range).
+    pub best: Vec<Vec<Option<String>>>,
+    /// `gap[row][col]`: the best conversion's mean NPV minus mining's, USD.
+    pub gap: Vec<Vec<Option<f64>>>,
+    /// Paths of each cell.
+    pub paths: u64,
+}
+
 /// The decision card of a run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Decision {
@@ -192,6 +213,9 @@ pub struct Decision {
     /// `optimal` only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub optimal: Option<OptimalSummary>,
+    /// The best strategy over lease rate × conversion capex (solved with the break-even points).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grid: Option<DecisionGrid>,
     /// One plain sentence of why.
     pub why: String,
     /// Caveats the numbers need.
@@ -620,6 +644,12 @@ pub fn decide(sc: &Scenario, opts: &DecisionOptions) -> Result<Decision, ModelEr
         }
     }
 
+    let grid = if opts.solve_breakeven {
+        Some(decision_grid(sc, &conversion_specs(sc, &specs), bpaths, seed)?)
+    } else {
+        None
+    };
+
     let rate = sc.ai.lease_usd_per_kw_month;
     let deals = hashpivot_data::leases::leases();
     let rank = hashpivot_data::leases::lease_rank_among(rate, &deals);
@@ -673,8 +703,58 @@ pub fn decide(sc: &Scenario, opts: &DecisionOptions) -> Result<Decision, ModelEr
         lease,
         hashprice_today: hp,
         optimal,
+        grid,
         why,
         notes,
+    })
+}
+
+/// [`DecisionGrid`] of `sc` for the conversions `conv`.
+fn decision_grid(
+    sc: &Scenario,
+    conv: &[PlanSpec],
+    paths: u64,
+    seed: u64,
+) -> Result<DecisionGrid, ModelError> {
+    let lease: Vec<f64> = GRID_FACTORS
+        .iter()
+        .map(|f| f * sc.ai.lease_usd_per_kw_month)
+        .collect();
+    let capex: Vec<f64> = GRID_FACTORS
+        .iter()
+        .map(|f| f * sc.ai.capex_usd_per_mw_it)
+        .collect();
+    let mut best = Vec::with_capacity(capex.len());
+    let mut gaps = Vec::with_capacity(capex.len());
+    for &k in &capex {
+        let mut brow = Vec::with_capacity(lease.len());
+        let mut grow = Vec::with_capacity(lease.len());
+        for &l in &lease {
+            let mut probe = sc.clone();
+            probe.ai.capex_usd_per_mw_it = k;
+            probe.ai.lease_usd_per_kw_month = l;
+            match gap(&probe, conv, paths, seed) {
+                Ok((g, what)) => {
+                    brow.push(Some(if g > 0.0 { what } else { "mine".into() }));
+                    grow.push(Some(g));
+                }
+                // Outside the inputs' allowed range, or too extreme: the cell stays empty.
+                Err(ModelError::Scenario(_) | ModelError::NonFinite { .. }) => {
+                    brow.push(None);
+                    grow.push(None);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        best.push(brow);
+        gaps.push(grow);
+    }
+    Ok(DecisionGrid {
+        lease,
+        capex,
+        best,
+        gap: gaps,
+        paths,
     })
 }
 
@@ -841,6 +921,31 @@ mod tests {
         if let (Some(v), Some(h)) = (d.breakeven[2].value, hp) {
             assert!(h > d.hashprice_today && v > sc.price.spot);
         }
+        // The grid: its middle cell is the scenario (the same gap as the search's base), the gap
+        // rises with the lease rate and falls with capex (common random numbers: no noise), and
+        // each cell's best strategy is mining exactly where the gap is not positive.
+        let g = d.grid.as_ref().expect("grid");
+        assert_eq!(g.lease[2], sc.ai.lease_usd_per_kw_month);
+        assert_eq!(g.capex[2], sc.ai.capex_usd_per_mw_it);
+        let conv = conversion_specs(&sc, &plans_for(&sc, &RunConfig::default()).unwrap());
+        let (g0, _) = gap(&sc, &conv, g.paths, sc.run.seed).unwrap();
+        assert_eq!(g.gap[2][2], Some(g0));
+        let cell = |r: usize, c: usize| g.gap[r][c].unwrap();
+        for r in 0..5 {
+            for c in 0..5 {
+                if c > 0 {
+                    assert!(cell(r, c) >= cell(r, c - 1), "lease {r} {c}");
+                }
+                if r > 0 {
+                    assert!(cell(r, c) <= cell(r - 1, c), "capex {r} {c}");
+                }
+                let best = g.best[r][c].as_deref().unwrap();
+                assert_eq!(best == "mine", cell(r, c) <= 0.0, "{r} {c} {best}");
+            }
+        }
+        // A 40 % lower lease rate makes mining the better choice, a 40 % higher one converting.
+        assert_eq!(g.best[2][0].as_deref(), Some("mine"));
+        assert_ne!(g.best[2][4].as_deref(), Some("mine"));
     }
 
     #[test]

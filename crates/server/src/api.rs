@@ -61,6 +61,7 @@ pub fn router(state: St) -> (Router, Vec<(&'static str, &'static str)>) {
     .add("get", "/runs", page)
     .add("get", "/runs/{id}", page_run)
     .add("get", "/history", page)
+    .add("get", "/leases", page)
     .add("get", "/assets/app.js", asset_js)
     .add("get", "/assets/style.css", asset_css)
     // API
@@ -78,6 +79,7 @@ pub fn router(state: St) -> (Router, Vec<(&'static str, &'static str)>) {
     .add("get", "/api/history/{series}/chart.svg", history_svg)
     .add("get", "/api/machines", machines);
     let r = crate::dashboard_api::routes(r);
+    let r = crate::market_api::routes(r);
     let router = r
         .router
         .fallback(not_found)

@@ -209,17 +209,97 @@ pub fn delta_chart(d: &Value) -> Option<String> {
     )
 }
 
+/// The best strategy over lease rate × capex of a decision, as a grid coloured by the winner with
+/// the gap to mining in each cell and the scenario's own cell outlined.
+pub fn grid_chart(d: &Value) -> Option<String> {
+    use hashpivot_charts::{CategoryGrid, Units};
+    let g = d.get("grid")?;
+    let nums = |k: &str| -> Vec<f64> {
+        g[k].as_array()
+            .map(|a| a.iter().filter_map(Value::as_f64).collect())
+            .unwrap_or_default()
+    };
+    let (lease, capex) = (nums("lease"), nums("capex"));
+    let cells: Vec<Vec<Option<(String, f64)>>> = g["best"]
+        .as_array()?
+        .iter()
+        .zip(g["gap"].as_array()?)
+        .map(|(b, v)| {
+            b.as_array()
+                .into_iter()
+                .flatten()
+                .zip(v.as_array().into_iter().flatten())
+                .map(|(b, v)| Some((b.as_str()?.to_string(), v.as_f64()?)))
+                .collect()
+        })
+        .collect();
+    // Colours follow the decision's strategy order (mining first), then any other winner.
+    let mut categories: Vec<String> = vec!["mine".into()];
+    let names = d["candidates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["label"].as_str().map(str::to_string))
+        .chain(cells.iter().flatten().flatten().map(|c| c.0.clone()));
+    for n in names {
+        if !categories.contains(&n) {
+            categories.push(n);
+        }
+    }
+    let mid = |n: usize| n / 2;
+    Some(
+        CategoryGrid {
+            title: format!(
+                "Best strategy by lease rate and conversion capex ({} paths a cell, same seed); in each cell the best conversion's ΔNPV vs mining",
+                g["paths"].as_u64().unwrap_or(0)
+            ),
+            x_label: "lease rate, $/kW-month".into(),
+            y_label: "capex, $/MW(IT)".into(),
+            x_units: Units {
+                prefix: "$".into(),
+                ..Units::default()
+            },
+            y_units: Units::usd(),
+            units: Units::usd(),
+            base: Some((mid(capex.len()), mid(lease.len()))),
+            x: lease,
+            y: capex,
+            categories,
+            cells,
+        }
+        .to_svg(),
+    )
+}
+
 /// `GET /api/runs/{id}/decision/delta.svg`: [`delta_chart`] of a computed decision (409 until
 /// `GET /api/runs/{id}/decision` has answered 200).
 pub async fn run_delta_chart(
     State(st): State<St>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let _ = load(&st, &id)?;
+    decision_svg(&st, &id, delta_chart, "no strategy other than mining to compare")
+}
+
+/// `GET /api/runs/{id}/decision/grid.svg`: [`grid_chart`] of a computed decision (409 until
+/// `GET /api/runs/{id}/decision` has answered 200; 404 without break-even search).
+pub async fn run_grid_chart(
+    State(st): State<St>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    decision_svg(&st, &id, grid_chart, "no lease × capex grid")
+}
+
+fn decision_svg(
+    st: &St,
+    id: &str,
+    chart: fn(&Value) -> Option<String>,
+    missing: &str,
+) -> Result<Response, ApiError> {
+    let _ = load(st, id)?;
     let d = cache()
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .get(&id)
+        .get(id)
         .and_then(|c| c.get().cloned())
         .and_then(Result::ok);
     let Some(d) = d else {
@@ -231,7 +311,7 @@ pub async fn run_delta_chart(
         )
         .field("id"));
     };
-    match delta_chart(&d) {
+    match chart(&d) {
         Some(svg) => Ok((
             [
                 (header::CONTENT_TYPE, "image/svg+xml"),
@@ -240,10 +320,7 @@ pub async fn run_delta_chart(
             svg,
         )
             .into_response()),
-        None => Err(ApiError::not_found(format!(
-            "run {id} has no strategy other than mining to compare"
-        ))
-        .field("id")),
+        None => Err(ApiError::not_found(format!("run {id} has {missing}")).field("id")),
     }
 }
 
@@ -622,7 +699,8 @@ pub fn cashflow_csv(result: &Value) -> String {
 }
 
 /// `GET /api/runs/{id}/export/{table}.csv`: `results`, `bands`, `inputs`, `cashflow`
-/// (year-by-year), `sensitivity` (when computed) or `decision` (once computed).
+/// (year-by-year), `sensitivity` (when computed) or `decision` (once computed); or
+/// `workbook.xlsx`: all of them, one sheet each.
 pub async fn export_csv(
     State(st): State<St>,
     Path((id, file)): Path<(String, String)>,
@@ -639,16 +717,47 @@ pub async fn export_csv(
         )
         .field("id"));
     };
-    let text = if table == "cashflow" {
-        Some(cashflow_csv(result))
-    } else if table == "decision" {
-        let d = cache()
+    let computed = || {
+        cache()
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(&id)
             .and_then(|c| c.get().cloned())
-            .and_then(Result::ok);
-        match d {
+            .and_then(Result::ok)
+    };
+    if file == "workbook.xlsx" {
+        // Every table of the CSV downloads, one sheet each (the decision once computed).
+        let mut tables: Vec<(String, String)> = crate::report::csv_tables(&r.scenario, result)
+            .into_iter()
+            .map(|(n, t)| (n.to_string(), t))
+            .collect();
+        tables.insert(1, ("cashflow.csv".into(), cashflow_csv(result)));
+        if let Some(d) = computed() {
+            tables.insert(1, ("decision.csv".into(), decision_csv(&d)));
+        }
+        let bytes = crate::xlsx::workbook(&tables).map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("cannot write the workbook: {e}"),
+            )
+        })?;
+        let disposition = format!("attachment; filename=\"hashpivot-{id}.xlsx\"");
+        return Ok((
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+                ),
+                (header::CONTENT_DISPOSITION, disposition),
+            ],
+            bytes,
+        )
+            .into_response());
+    }
+    let text = if table == "cashflow" {
+        Some(cashflow_csv(result))
+    } else if table == "decision" {
+        match computed() {
             Some(d) => Some(decision_csv(&d)),
             None => {
                 return Err(ApiError::new(
@@ -666,7 +775,7 @@ pub async fn export_csv(
     };
     let Some(text) = text else {
         return Err(ApiError::not_found(format!(
-            "table {table:?}: allowed results, bands, inputs, cashflow, decision, sensitivity (when the run computed it)"
+            "table {table:?}: allowed results, bands, inputs, cashflow, decision, sensitivity (when the run computed it) as .csv, or workbook.xlsx"
         ))
         .field("table"));
     };
@@ -807,6 +916,10 @@ pub fn decision_card_html(result: &Value) -> String {
     {
         let _ = write!(h, "<p class=\"hint\">{}</p>", esc(n));
     }
+    // The same two charts as the dashboard's card (inline SVG: the report stays one file).
+    for svg in [delta_chart(d), grid_chart(d)].into_iter().flatten() {
+        let _ = write!(h, "<figure class=\"decision-chart\">{svg}</figure>");
+    }
     h.push_str("</section>");
     h
 }
@@ -819,6 +932,7 @@ pub(crate) fn routes(r: crate::api::Routes) -> crate::api::Routes {
         .add("post", "/api/runs/{id}/name", set_name)
         .add("get", "/api/runs/{id}/decision", run_decision)
         .add("get", "/api/runs/{id}/decision/delta.svg", run_delta_chart)
+        .add("get", "/api/runs/{id}/decision/grid.svg", run_grid_chart)
         .add("get", "/api/runs/{id}/export/{table}", export_csv)
 }
 
@@ -873,5 +987,23 @@ mod tests {
         assert!(html.contains("Because &lt;leases&gt; pay."));
         assert!(html.contains("$104.2") && html.contains("-19.8%"));
         assert_eq!(decision_card_html(&json!({})), "");
+    }
+
+    #[test]
+    fn the_grid_chart_shows_each_cells_winner_and_gap() {
+        let d = json!({"candidates": [{"label": "mine"}, {"label": "sweep 100%"}],
+            "grid": {"lease": [80.0, 100.0, 120.0], "capex": [8e6, 1e7, 1.2e7], "paths": 50,
+                "best": [["mine", "sweep 100%", "sweep 100%"], ["mine", "mine", "sweep 100%"],
+                         ["mine", "mine", null]],
+                "gap": [[-1e6, 2e6, 5e6], [-3e6, -1e5, 1e6], [-6e6, -2e6, null]]}});
+        let svg = grid_chart(&d).unwrap();
+        assert!(svg.contains(r#"data-row="0" data-col="1" data-best="sweep 100%" data-value="2000000""#));
+        assert!(svg.contains(r#"data-row="1" data-col="1" data-best="mine" data-value="-100000""#));
+        assert!(svg.contains(r#"data-row="2" data-col="2" data-best="""#));
+        assert!(svg.contains(">best: mine<") && svg.contains(">best: sweep 100%<"));
+        assert_eq!(svg.matches("class=\"hp-base\"").count(), 1);
+        assert!(grid_chart(&json!({})).is_none());
+        // The report's card carries it too.
+        assert!(decision_card_html(&json!({"decision": d})).contains("data-chart=\"grid\""));
     }
 }

@@ -17,6 +17,7 @@ pub mod engine;
 pub mod error;
 pub mod guard;
 pub mod history;
+pub mod market_api;
 mod model_adapter;
 pub mod report;
 pub mod sensitivity;
@@ -24,6 +25,7 @@ pub mod state;
 #[doc(hidden)]
 pub mod testing;
 pub mod views;
+pub mod xlsx;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

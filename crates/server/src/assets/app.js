@@ -392,8 +392,76 @@
       ])]);
       app.appendChild(el('h1', { text: 'Scenario' }));
       app.appendChild(el('div', { class: 'editor', id: 'editor' }, [side, tables]));
+      side.appendChild(marketPanel());
       validate();
     });
+  }
+
+  // Today's market from the shipped data: what the default scenario starts from.
+  function marketPanel() {
+    var card = el('section', { class: 'card market', id: 'market', 'aria-label': 'market today' }, [el('h2', { text: 'Market today' })]);
+    api('GET', '/api/market').then(function (res) {
+      if (!res.ok) { card.appendChild(el('p', { class: 'status-bad', text: (res.body && res.body.error) || 'HTTP ' + res.status })); return; }
+      var m = res.body;
+      var eta = function (e) { return 'block ' + e.height.toLocaleString('en-US') + ', in ' + e.blocks.toLocaleString('en-US') + ' blocks (~' + e.date + ')'; };
+      var rows = [['Hashprice', '$' + m.hashprice_usd_per_ph_day.toFixed(2) + ' /PH/s/day', 'hashprice', m.hashprice_usd_per_ph_day],
+        ['BTC price', '$' + Math.round(m.spot_usd).toLocaleString('en-US') + ' (' + m.price_date + ')', 'spot', m.spot_usd],
+        ['Difficulty', (m.difficulty / 1e12).toFixed(2) + ' T' + (m.difficulty_current ? '' : ' (newest known)'), 'difficulty', m.difficulty],
+        ['Network hashrate', m.hashrate_ehs.toFixed(0) + ' EH/s', 'hashrate', m.hashrate_ehs],
+        ['Next retarget', eta(m.next_retarget), 'retarget', m.next_retarget.height],
+        ['Next halving', eta(m.next_halving), 'halving', m.next_halving.height],
+        ['Data as of', m.date + ' (' + m.data_age_days + ' days old)', 'age', m.data_age_days]];
+      var dl = el('dl', { class: 'derived' });
+      rows.forEach(function (r) { dl.appendChild(el('dt', { text: r[0] })); dl.appendChild(el('dd', { 'data-market': r[2], 'data-value': String(r[3]), text: r[1] })); });
+      card.appendChild(dl);
+      if (m.data_age_days > 30) card.appendChild(el('p', { class: 'hint', text: 'The shipped data is over a month old: `hashpivot data sync` and `calibrate` bring it up to date.' }));
+    });
+    return card;
+  }
+
+  // ------------------------------------------------------------------ leases
+  function renderLeases() {
+    setNav('leases');
+    app.innerHTML = '';
+    app.appendChild(el('h1', { text: 'AI/HPC leases' }));
+    var rate = Number(sessionStorage.getItem('hp-lease-rate')) || null;
+    var input = el('input', { type: 'number', id: 'lease-rate', min: '0', max: '10000', step: '1', 'aria-describedby': 'lease-phrase' });
+    var phrase = el('p', { id: 'lease-phrase', class: 'why', role: 'status', 'aria-live': 'polite' });
+    var fig = el('figure', { id: 'chart-leases', 'data-chart-name': 'leases' });
+    var holder = el('div', { class: 'card scroll', id: 'leases-holder' });
+    app.appendChild(el('div', { class: 'card' }, [el('p', null, [el('label', { for: 'lease-rate', text: 'Your lease rate, $/kW-month ' }), input]), phrase,
+      el('p', { class: 'hint', text: 'Average rate over each deal\'s term, from the announced contract value, MW of IT load and term (data/ai_hpc/announced_leases.csv; one source per row).' })]));
+    app.appendChild(el('div', { class: 'charts' }, [fig]));
+    app.appendChild(holder);
+    function show(r) {
+      var q = r === null ? '' : '?rate=' + encodeURIComponent(r);
+      return api('GET', '/api/leases' + q).then(function (res) {
+        if (!res.ok) { phrase.textContent = (res.body && res.body.error) || 'HTTP ' + res.status; phrase.className = 'status-bad'; return null; }
+        var v = res.body;
+        if (r === null) input.value = String(v.rate);
+        phrase.className = 'why';
+        phrase.textContent = '$' + v.rate.toFixed(0) + '/kW-month is ' + v.phrase + (v.median ? ' (median $' + v.median.toFixed(0) + ').' : '.');
+        var t = el('table', { class: 'results', id: 'leases-table' }, [el('thead', null, [el('tr', null,
+          ['miner', 'deal', 'tenant', 'MW (IT)', 'term, years', 'contract value', '$/kW-month', 'announced', 'grade'].map(function (h) { return el('th', { text: h }); }))])]);
+        t.appendChild(el('tbody', null, v.deals.map(function (d) {
+          return el('tr', { 'data-rate': String(d.usd_per_kw_month), class: d.usd_per_kw_month > v.rate ? 'above' : '' }, [el('td', { text: d.company }), el('td', { text: d.deal }), el('td', { text: d.tenant }),
+            el('td', { text: d.mw_it.toFixed(0) }), el('td', { text: d.term_years.toFixed(1) }), el('td', { text: usd(d.tcv_usd) }),
+            el('td', { 'data-field': 'rate', text: '$' + d.usd_per_kw_month.toFixed(1) }), el('td', { text: d.announced }), el('td', { text: d.grade })]);
+        })));
+        holder.innerHTML = '';
+        holder.appendChild(t);
+        return fetch('/api/leases/chart.svg?rate=' + v.rate).then(function (x) { return x.text(); }).then(function (svg) { fig.innerHTML = svg; });
+      });
+    }
+    var timer = null;
+    input.addEventListener('input', function () {
+      clearTimeout(timer);
+      var r = Number(input.value);
+      if (input.value === '' || !isFinite(r)) return;
+      sessionStorage.setItem('hp-lease-rate', String(r));
+      timer = setTimeout(function () { show(r); }, 250);
+    });
+    return show(rate);
   }
 
   // Figures derived from the scenario as it is edited: the fleet's power and hashrate, and
@@ -401,6 +469,8 @@
   function derived(sc) {
     var box = document.getElementById('derived');
     if (!box) return;
+    // The leases page places the scenario's own rate among the deals.
+    if (sc.ai && isFinite(sc.ai.lease_usd_per_kw_month)) sessionStorage.setItem('hp-lease-rate', String(sc.ai.lease_usd_per_kw_month));
     var mw = 0, ths = 0;
     (sc.mining.fleet || []).forEach(function (b) { mw += (b.units * b.power_w) / 1e6; ths += b.units * b.hashrate_ths; });
     var subsidy = 50 / Math.pow(2, Math.floor(sc.chain.height / 210000));
@@ -499,6 +569,11 @@
       var fig = el('figure', { class: 'delta-chart', id: 'chart-delta', 'data-chart-name': 'delta' });
       card.appendChild(fig);
       fetch('/api/runs/' + id + '/decision/delta.svg').then(function (r) { return r.ok ? r.text() : ''; }).then(function (svg) { fig.innerHTML = svg; });
+      if (d.grid) {
+        var gfig = el('figure', { class: 'delta-chart', id: 'chart-grid', 'data-chart-name': 'grid' });
+        card.appendChild(gfig);
+        fetch('/api/runs/' + id + '/decision/grid.svg').then(function (r) { return r.ok ? r.text() : ''; }).then(function (svg) { gfig.innerHTML = svg; });
+      }
     }
     function poll() {
       if (!document.body.contains(card)) return null;
@@ -514,7 +589,8 @@
 
   function downloads(id, run) {
     var names = ['results', 'cashflow', 'bands', 'inputs'].concat(run.sensitivity ? ['sensitivity'] : []);
-    var p = el('p', { class: 'downloads', id: 'downloads' }, ['Download CSV: ']);
+    var p = el('p', { class: 'downloads', id: 'downloads' }, ['Download: ',
+      el('a', { href: '/api/runs/' + id + '/export/workbook.xlsx', download: '', id: 'xlsx', text: 'Excel workbook (every table)' }), ' · CSV: ']);
     names.forEach(function (n, i) {
       if (i) p.appendChild(document.createTextNode(' · '));
       p.appendChild(el('a', { href: '/api/runs/' + id + '/export/' + n + '.csv', download: '', 'data-csv': n, text: n === 'cashflow' ? 'year-by-year cash flow' : n }));
@@ -799,6 +875,7 @@
     else if (m) done = renderRun(decodeURIComponent(m[1]));
     else if (p === '/runs') done = renderRuns();
     else if (p === '/history') done = renderHistory();
+    else if (p === '/leases') done = renderLeases();
     else done = renderEditor();
     Promise.resolve(done).then(function () { document.body.setAttribute('data-ready', p); });
   }
