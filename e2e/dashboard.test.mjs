@@ -504,8 +504,51 @@ try {
     assert((await getJson(base + 'api/runs/' + b)).status === 404, 'deleted run is gone');
   });
 
+  await step('market panel, leases and machine payback pages show the API\'s figures', async () => {
+    await page.goto(base);
+    await page.waitForSelector('#market [data-market="hashprice"]');
+    const m = (await getJson(base + 'api/market')).body;
+    for (const [k, v] of [['hashprice', m.hashprice_usd_per_ph_day], ['difficulty', m.difficulty], ['retarget', m.next_retarget.height], ['halving', m.next_halving.height]]) {
+      assert(Number(await page.getAttribute(`#market [data-market="${k}"]`, 'data-value')) === v, `market ${k}`);
+    }
+    assert(m.next_halving.height % 210000 === 0 && m.next_halving.height > m.height, 'next halving height');
+    assert(m.next_retarget.height % 2016 === 0 && m.next_retarget.height > m.height, 'next retarget height');
+    // The default scenario's hashprice is today's.
+    assert((await page.textContent('#derived-hashprice')).includes(m.hashprice_usd_per_ph_day.toFixed(2)), 'editor hashprice = market hashprice');
+    await page.click('nav a[data-nav="leases"]');
+    await page.waitForSelector('body[data-ready="/leases"]');
+    await page.waitForSelector('#chart-leases svg');
+    await page.fill('#lease-rate', '100');
+    await page.waitForFunction(() => /^\$100\/kW-month is/.test(document.getElementById('lease-phrase').textContent));
+    await page.waitForSelector('#chart-leases .hp-reference[data-value="100"]');
+    const l = (await getJson(base + 'api/leases?rate=100')).body;
+    assert((await page.textContent('#lease-phrase')).includes(l.phrase), 'phrase');
+    assert(await page.locator('#leases-table tbody tr').count() === l.total, 'one row per deal');
+    assert(await page.locator('#leases-table tbody tr.above').count() === l.deals_above, 'deals above marked');
+    assert(await page.locator('#chart-leases .hp-bar').count() === l.total, 'one bar per deal');
+    await page.click('nav a[data-nav="payback"]');
+    await page.waitForSelector('body[data-ready="/payback"]');
+    await page.fill('#pb-paths', '300');
+    await page.click('#pb-run');
+    await page.waitForSelector('#pb-table');
+    const opt = await page.$eval('#pb-machine', (s) => s.options[s.selectedIndex].textContent);
+    const machines = (await getJson(base + 'api/machines')).body;
+    const mm = machines.find((x) => opt.startsWith(x.model + ' — '));
+    assert(mm, 'machine ' + opt);
+    const pb = (await getJson(base + `api/payback?hashrate_ths=${mm.hashrate_ths}&power_w=${mm.power_w}&price_usd_per_th=15&paths=300`)).body;
+    assert(Number(await page.getAttribute('#pb-table tr[data-pb="npv"]', 'data-value')) === pb.npv_usd.mean, 'payback NPV = API');
+    assert(Number(await page.getAttribute('#pb-table tr[data-pb="halving"]', 'data-value')) === pb.prob_payback_before_halving, 'P(before halving) = API');
+    assert(pb.price_usd === mm.hashrate_ths * 15, 'price paid');
+    // A bad price is refused with the field named, and stays on the page.
+    expectedErrors.push(/^422 GET .*\/api\/payback/);
+    await page.fill('#pb-price', '0');
+    await page.click('#pb-run');
+    await page.waitForSelector('#pb-error');
+    assert(/price_usd_per_th/.test(await page.textContent('#pb-error')), 'payback error names the field');
+  });
+
   await step('every page at 375 px: no horizontal page scroll, screenshots at 375 and 1400 px', async () => {
-    const pages = [['editor', ''], ['run', 'runs/' + runId], ['runs', 'runs'], ['compare', `runs/compare?ids=${runId},${extra[0]}`], ['history', 'history']];
+    const pages = [['editor', ''], ['run', 'runs/' + runId], ['runs', 'runs'], ['compare', `runs/compare?ids=${runId},${extra[0]}`], ['history', 'history'], ['leases', 'leases'], ['payback', 'payback']];
     const small = await browser.newPage({ viewport: { width: 375, height: 812 } });
     small.on('pageerror', (e) => consoleErrors.push(String(e)));
     for (const [name, path] of pages) {
@@ -513,6 +556,8 @@ try {
       await small.waitForSelector('body[data-ready]');
       if (name === 'run') await small.waitForSelector('#decision[data-ready]', { timeout: 170000 });
       if (name === 'history') await small.waitForSelector('#chart-price svg');
+      if (name === 'leases') await small.waitForSelector('#chart-leases svg');
+      if (name === 'payback') await small.waitForSelector('#pb-table');
       await small.waitForTimeout(200);
       const [sw, cw] = await small.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
       assert(sw <= cw, `${name}: page is ${sw} px wide at ${cw} px`);
@@ -526,6 +571,8 @@ try {
         await page.goto(base + path);
         await page.waitForSelector('body[data-ready]');
         if (name === 'history') await page.waitForSelector('#chart-price svg');
+        if (name === 'leases') await page.waitForSelector('#chart-leases svg');
+        if (name === 'payback') await page.waitForSelector('#pb-table');
         await page.setViewportSize({ width: 1400, height: 900 });
         await page.screenshot({ path: join(shots, `${name}-1400.png`), fullPage: true });
       }

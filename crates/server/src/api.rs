@@ -62,6 +62,7 @@ pub fn router(state: St) -> (Router, Vec<(&'static str, &'static str)>) {
     .add("get", "/runs/{id}", page_run)
     .add("get", "/history", page)
     .add("get", "/leases", page)
+    .add("get", "/payback", page)
     .add("get", "/assets/app.js", asset_js)
     .add("get", "/assets/style.css", asset_css)
     // API

@@ -149,11 +149,76 @@ pub async fn leases_svg(Query(q): Query<HashMap<String, String>>) -> Result<Resp
         .into_response())
 }
 
+/// Most paths of a payback request (it answers while the client waits).
+pub const MAX_PAYBACK_PATHS: u64 = 5_000;
+
+/// A finite number query parameter.
+fn num_param(q: &HashMap<String, String>, key: &str, default: Option<f64>) -> Result<f64, ApiError> {
+    match (q.get(key), default) {
+        (None, Some(d)) => Ok(d),
+        (None, None) => Err(ApiError::bad_request(format!("{key} is required")).field(key)),
+        (Some(s), _) => s
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("{key} = {s:?}: allowed a number")).field(key)
+            }),
+    }
+}
+
+/// `GET /api/payback?hashrate_ths=H&power_w=W&price_usd_per_th=P[&paths=N][&life_years=Y]`: one
+/// machine bought today, priced on the default scenario's paths (the market of the shipped data):
+/// payback days, IRR and NPV percentiles, P(payback before the halving / end of life), P(NPV < 0).
+pub async fn payback_api(
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let paths = num_param(&q, "paths", Some(1000.0))?;
+    if !(paths >= 1.0 && paths <= MAX_PAYBACK_PATHS as f64 && paths.fract() == 0.0) {
+        return Err(ApiError::invalid(format!(
+            "paths = {paths}: allowed a whole number, 1 <= paths <= {MAX_PAYBACK_PATHS}"
+        ))
+        .field("paths"));
+    }
+    let cfg = hashpivot_model::payback::PaybackConfig {
+        hashrate_ths: num_param(&q, "hashrate_ths", None)?,
+        power_w: num_param(&q, "power_w", None)?,
+        price_usd_per_th: num_param(&q, "price_usd_per_th", None)?,
+        life_years: q
+            .contains_key("life_years")
+            .then(|| num_param(&q, "life_years", None))
+            .transpose()?,
+        paths: Some(paths as u64),
+        seed: None,
+    };
+    let sc = Scenario::default();
+    let out = tokio::task::spawn_blocking(move || {
+        hashpivot_model::payback::payback(&sc, &cfg, &|_| {})
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("payback task: {e}")))?;
+    match out {
+        Ok(o) => serde_json::to_value(&o)
+            .map(Json)
+            .map_err(|e| ApiError::internal(format!("payback to JSON: {e}"))),
+        Err(hashpivot_model::ModelError::BadOption { option, value, allowed }) => {
+            let key = if option == "machine_price_usd_per_th" {
+                "price_usd_per_th".to_string()
+            } else {
+                option
+            };
+            Err(ApiError::invalid(format!("{key} = {value}: allowed {allowed}")).field(key))
+        }
+        Err(e) => Err(ApiError::invalid(e.to_string())),
+    }
+}
+
 /// Registers this module's routes.
 pub(crate) fn routes(r: crate::api::Routes) -> crate::api::Routes {
     r.add("get", "/api/market", market)
         .add("get", "/api/leases", leases_api)
         .add("get", "/api/leases/chart.svg", leases_svg)
+        .add("get", "/api/payback", payback_api)
 }
 
 #[cfg(test)]

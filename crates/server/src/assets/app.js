@@ -419,6 +419,62 @@
     return card;
   }
 
+  // ------------------------------------------------------------------ machine payback
+  function renderPayback() {
+    setNav('payback');
+    app.innerHTML = '';
+    app.appendChild(el('h1', { text: 'Machine payback' }));
+    var sel = el('select', { id: 'pb-machine' });
+    var price = el('input', { type: 'number', id: 'pb-price', min: '0.01', max: '10000', step: '0.5', value: '15' });
+    var paths = el('input', { type: 'number', id: 'pb-paths', min: '1', max: '5000', step: '100', value: '1000' });
+    var out = el('div', { id: 'pb-out', 'aria-live': 'polite' });
+    var btn = el('button', { type: 'button', class: 'primary', id: 'pb-run', text: 'Price it' });
+    app.appendChild(el('div', { class: 'card' }, [
+      el('p', { class: 'hint', text: 'One machine bought today and run like the site\'s fleet (uptime, pool fee, power price, curtailment, opex of the default scenario), sold at salvage at the end of its life; priced on the scenario\'s Monte Carlo paths.' }),
+      el('div', { class: 'field' }, [el('label', { for: 'pb-machine', text: 'Machine' }), sel]),
+      el('div', { class: 'field' }, [el('label', { for: 'pb-price' }, ['Price ', el('span', { class: 'unit', text: '$ per TH/s' })]), price]),
+      el('div', { class: 'field' }, [el('label', { for: 'pb-paths' }, ['Paths ', el('span', { class: 'unit', text: '1–5,000' })]), paths]),
+      el('p', null, [btn])]));
+    app.appendChild(out);
+    var machines = [];
+    function go2() {
+      var m = machines[Number(sel.value)];
+      if (!m) return null;
+      btn.disabled = true;
+      out.innerHTML = '';
+      out.appendChild(el('p', { class: 'hint', text: 'Pricing…' }));
+      var q = '?hashrate_ths=' + m.hashrate_ths + '&power_w=' + m.power_w + '&price_usd_per_th=' + encodeURIComponent(price.value) + '&paths=' + encodeURIComponent(paths.value);
+      return api('GET', '/api/payback' + q).then(function (res) {
+        btn.disabled = false;
+        out.innerHTML = '';
+        if (!res.ok) { out.appendChild(el('div', { class: 'card status-bad', id: 'pb-error', text: (res.body && res.body.error) || 'HTTP ' + res.status })); return; }
+        var o = res.body;
+        var days = function (v) { return v === null || v === undefined ? 'never' : Math.round(v) + ' days'; };
+        var irr = function (v) { return v === null || v === undefined ? '–' : (v * 100).toFixed(1) + '%'; };
+        var rows = [['Price paid', usd(o.price_usd), 'price', o.price_usd],
+          ['Payback time (p5 / median / p95)', days(o.payback_days.p5) + ' / ' + days(o.payback_days.p50) + ' / ' + days(o.payback_days.p95), 'payback', o.payback_days.p50],
+          ['IRR per year (p5 / median / p95)', irr(o.irr.p5) + ' / ' + irr(o.irr.p50) + ' / ' + irr(o.irr.p95), 'irr', o.irr.p50],
+          ['NPV (mean; p5 – p95)', usd(o.npv_usd.mean) + '; ' + usd(o.npv_usd.p5) + ' – ' + usd(o.npv_usd.p95), 'npv', o.npv_usd.mean],
+          ['P(pays back before the next halving)', pct(o.prob_payback_before_halving), 'halving', o.prob_payback_before_halving],
+          ['P(pays back within its life, ' + (o.life_days / 365).toFixed(1) + ' years)', pct(o.prob_payback_before_end_of_life), 'life', o.prob_payback_before_end_of_life],
+          ['P(NPV < 0)', pct(o.prob_npv_negative), 'loss', o.prob_npv_negative]];
+        var t = el('table', { class: 'results', id: 'pb-table' }, [el('tbody', null, rows.map(function (r) {
+          return el('tr', { 'data-pb': r[2], 'data-value': String(r[3]) }, [el('th', { text: r[0] }), el('td', { text: r[1] })]);
+        }))]);
+        out.appendChild(el('div', { class: 'card scroll' }, [el('h2', { text: m.model + ' at $' + price.value + '/TH' }), t,
+          el('p', { class: 'hint', text: o.paths + ' paths, seed ' + o.seed + '.' })]));
+      });
+    }
+    btn.addEventListener('click', go2);
+    return api('GET', '/api/machines').then(function (res) {
+      machines = (res.body || []).slice().sort(function (a, b) { return a.efficiency_jth - b.efficiency_jth; });
+      machines.forEach(function (m, i) {
+        sel.appendChild(el('option', { value: String(i), text: m.model + ' — ' + m.hashrate_ths + ' TH/s, ' + m.efficiency_jth.toFixed(1) + ' J/TH' }));
+      });
+      return go2();
+    });
+  }
+
   // ------------------------------------------------------------------ leases
   function renderLeases() {
     setNav('leases');
@@ -876,6 +932,7 @@
     else if (p === '/runs') done = renderRuns();
     else if (p === '/history') done = renderHistory();
     else if (p === '/leases') done = renderLeases();
+    else if (p === '/payback') done = renderPayback();
     else done = renderEditor();
     Promise.resolve(done).then(function () { document.body.setAttribute('data-ready', p); });
   }
