@@ -324,6 +324,12 @@ try {
     const tip = await page.textContent('.hp-tip');
     assert(tip.startsWith(last[0].slice(0, 4)), `tooltip ${tip} vs last date ${last[0]}`);
     await page.screenshot({ path: join(shots, 'history.png'), fullPage: true });
+    await page.mouse.move(5, 5);
+    // Zoom to the last four years: only the 2024 halving is left on the charts.
+    await page.click('[data-zoom="4 years"]');
+    await page.waitForFunction(() => ['price', 'difficulty', 'hashprice', 'fees'].every((s) => document.querySelectorAll(`#chart-${s} .hp-marker`).length === 1));
+    await page.click('[data-zoom="all"]');
+    await page.waitForFunction(() => ['price', 'difficulty', 'hashprice', 'fees'].every((s) => document.querySelectorAll(`#chart-${s} .hp-marker`).length === 4));
   });
 
 

@@ -391,15 +391,15 @@
         el('div', { class: 'errors-box', id: 'file-errors' })
       ])]);
       app.appendChild(el('h1', { text: 'Scenario' }));
+      app.appendChild(marketPanel());
       app.appendChild(el('div', { class: 'editor', id: 'editor' }, [side, tables]));
-      side.appendChild(marketPanel());
       validate();
     });
   }
 
   // Today's market from the shipped data: what the default scenario starts from.
   function marketPanel() {
-    var card = el('section', { class: 'card market', id: 'market', 'aria-label': 'market today' }, [el('h2', { text: 'Market today' })]);
+    var card = el('section', { class: 'card market', id: 'market', 'aria-label': 'market today' }, [el('h2', { text: 'Market today (shipped data)' })]);
     api('GET', '/api/market').then(function (res) {
       if (!res.ok) { card.appendChild(el('p', { class: 'status-bad', text: (res.body && res.body.error) || 'HTTP ' + res.status })); return; }
       var m = res.body;
@@ -411,9 +411,11 @@
         ['Next retarget', eta(m.next_retarget), 'retarget', m.next_retarget.height],
         ['Next halving', eta(m.next_halving), 'halving', m.next_halving.height],
         ['Data as of', m.date + ' (' + m.data_age_days + ' days old)', 'age', m.data_age_days]];
-      var dl = el('dl', { class: 'derived' });
-      rows.forEach(function (r) { dl.appendChild(el('dt', { text: r[0] })); dl.appendChild(el('dd', { 'data-market': r[2], 'data-value': String(r[3]), text: r[1] })); });
-      card.appendChild(dl);
+      var strip = el('div', { class: 'strip' });
+      rows.forEach(function (r) {
+        strip.appendChild(el('div', { class: 'fig' }, [el('span', { class: 'k', text: r[0] }), el('b', { 'data-market': r[2], 'data-value': String(r[3]), text: r[1] })]));
+      });
+      card.appendChild(strip);
       if (m.data_age_days > 30) card.appendChild(el('p', { class: 'hint', text: 'The shipped data is over a month old: `hashpivot data sync` and `calibrate` bring it up to date.' }));
     });
     return card;
@@ -914,12 +916,44 @@
     app.appendChild(el('h1', { text: 'History since 2010' }));
     app.appendChild(el('p', { class: 'hint', text: 'From the data shipped with hashpivot (see data/PROVENANCE.md). Dashed red lines mark the halvings. Hover to read values.' }));
     var grid = el('div', { class: 'charts', id: 'history-charts' });
+    app.appendChild(historyZoom(function (q) { return drawHistory(grid, q); }));
     app.appendChild(grid);
+    return drawHistory(grid, '');
+  }
+  // The four history charts for the date range `q` (`?from=...&to=...` or '').
+  function drawHistory(grid, q) {
+    grid.innerHTML = '';
     return Promise.all(['price', 'difficulty', 'hashprice', 'fees'].map(function (s) {
       var fig = el('figure', { id: 'chart-' + s, 'data-chart-name': s });
       grid.appendChild(fig);
-      return fetch('/api/history/' + s + '/chart.svg').then(function (r) { return r.text(); }).then(function (svg) { fig.innerHTML = svg; });
+      return fetch('/api/history/' + s + '/chart.svg' + q).then(function (r) { return r.text(); }).then(function (svg) { fig.innerHTML = svg; });
     }));
+  }
+  // Date-range zoom: presets and a from/to pair; the server cuts the series.
+  function historyZoom(draw) {
+    var from = el('input', { type: 'date', id: 'h-from', min: '2010-01-01' });
+    var to = el('input', { type: 'date', id: 'h-to', min: '2010-01-01' });
+    var msg = el('span', { class: 'status-bad', id: 'h-error', role: 'status' });
+    function apply() {
+      msg.textContent = '';
+      if (from.value && to.value && from.value > to.value) { msg.textContent = 'from is after to'; return null; }
+      var q = [];
+      if (from.value) q.push('from=' + from.value);
+      if (to.value) q.push('to=' + to.value);
+      return draw(q.length ? '?' + q.join('&') : '');
+    }
+    function preset(label, years) {
+      return el('button', { type: 'button', class: 'small', 'data-zoom': label, text: label, onclick: function () {
+        to.value = '';
+        if (years === null) from.value = '';
+        else { var d = new Date(); d.setUTCFullYear(d.getUTCFullYear() - years); from.value = d.toISOString().slice(0, 10); }
+        apply();
+      } });
+    }
+    from.addEventListener('change', apply);
+    to.addEventListener('change', apply);
+    return el('p', { class: 'toolbar', id: 'history-zoom' }, ['Range: ', preset('all', null), ' ', preset('10 years', 10), ' ', preset('4 years', 4), ' ', preset('1 year', 1), ' ',
+      el('label', { for: 'h-from', text: ' from ' }), from, el('label', { for: 'h-to', text: ' to ' }), to, ' ', msg]);
   }
 
   // ------------------------------------------------------------------ routing
