@@ -174,6 +174,15 @@ try {
     await page.fill('#f-price-vol', '0.5');
     await page.waitForSelector('#valid.status-ok');
     assert((await page.textContent('[data-err-for="price.vol"]')) === '', 'message cleared');
+    // The schedule is a table of steps; shares over 100 % in all are refused beside it.
+    const sched = (await getJson(base + 'api/scenario/default')).body.strategy.schedule;
+    assert(await page.locator('#schedule tbody tr').count() === sched.length, 'schedule rows');
+    const share = page.locator('#schedule tbody tr').nth(sched.length - 1).locator('[data-sched="share"]');
+    assert(Number(await share.inputValue()) === sched[sched.length - 1][1] * 100, 'share in %');
+    await share.fill('90');
+    await page.waitForFunction(() => /schedule/.test(document.querySelector('[data-err-for="strategy.schedule"]').textContent));
+    await share.fill(String(sched[sched.length - 1][1] * 100));
+    await page.waitForSelector('#valid.status-ok');
   });
 
   await step('picking a catalog machine fills in its nameplate values', async () => {

@@ -159,6 +159,44 @@
     return input;
   }
 
+  // The conversion schedule ([[day, share], …]) as an editable table; a hidden field carries the
+  // JSON the form reads, so validation and the run see the same value.
+  function scheduleTable(rows) {
+    var hidden = el('input', { type: 'hidden', id: fieldId('strategy.schedule'), 'data-key': 'strategy.schedule', 'data-json': '1' });
+    var body = el('tbody');
+    function sync() {
+      var v = [];
+      body.querySelectorAll('tr').forEach(function (tr) {
+        var d = tr.querySelector('[data-sched="day"]').value, sh = tr.querySelector('[data-sched="share"]').value;
+        v.push([d.trim() === '' ? NaN : Number(d), sh.trim() === '' ? NaN : Number(sh) / 100]);
+      });
+      var bad = v.some(function (p) { return !isFinite(p[0]) || !isFinite(p[1]); });
+      hidden.value = bad ? 'not a number' : JSON.stringify(v);
+      schedule();
+    }
+    function addRow(p) {
+      var tr = el('tr');
+      var day = el('input', { type: 'number', step: '1', min: '0', 'data-sched': 'day', 'aria-label': 'day' });
+      var share = el('input', { type: 'number', step: 'any', min: '0', max: '100', 'data-sched': 'share', 'aria-label': 'share converted, %' });
+      day.value = p[0]; share.value = rounded(p[1] * 100);
+      day.addEventListener('input', sync); share.addEventListener('input', sync);
+      tr.appendChild(el('td', null, [day]));
+      tr.appendChild(el('td', null, [share]));
+      tr.appendChild(el('td', null, [el('button', { type: 'button', class: 'small', 'aria-label': 'remove step', text: '×', onclick: function () { tr.remove(); sync(); } })]));
+      body.appendChild(tr);
+    }
+    rows.forEach(addRow);
+    hidden.value = JSON.stringify(rows);
+    rows = rows.slice();
+    var table = el('table', { class: 'fleet', id: 'schedule' }, [el('thead', null, [el('tr', null, [el('th', { text: 'day' }), el('th', { text: 'share converted that day, %' }), el('th')])]), body]);
+    var lab = el('label', { for: 'schedule-add' }, [LABELS['strategy.schedule'] || 'schedule', el('span', { class: 'unit', text: ' steps: day from today, share of the site converted then (at most 100 % in all)' }), el('code', { class: 'key', text: 'strategy.schedule' })]);
+    return el('div', { class: 'field fleet-field' }, [lab, el('div', null, [table, hidden,
+      el('button', { type: 'button', class: 'small', id: 'schedule-add', text: '+ add step', onclick: function () {
+        var last = rows.length ? rows[rows.length - 1] : [0, 0];
+        addRow([Number(last[0]) + 365, 0]); sync(); } })]),
+      el('span', { class: 'err', 'data-err-for': 'strategy.schedule' })]);
+  }
+
   function fleetTable(rows) {
     var table = el('table', { class: 'fleet', id: 'fleet' });
     table.appendChild(el('thead', null, [el('tr', null, [el('th', { text: 'model' }), el('th', { text: 'units' }),
@@ -364,6 +402,7 @@
         Object.keys(v).forEach(function (k) {
           var key = t + '.' + k;
           if (key === 'mining.fleet') { fs.appendChild(fleetTable(v[k])); return; }
+          if (key === 'strategy.schedule' && Array.isArray(v[k])) { fs.appendChild(scheduleTable(v[k])); return; }
           var input = scalarInput(key, v[k]);
           input.addEventListener('input', schedule);
           input.addEventListener('change', schedule);
