@@ -1088,7 +1088,13 @@ impl Tornado {
                         .iter()
                         .filter(|(on, _)| *on)
                         .map(|(_, v)| f.px(*v))
-                        .fold(tx, |a, v| if (v - tx).abs() > (a - tx).abs() { v } else { a });
+                        .fold(tx, |a, v| {
+                            if (v - tx).abs() > (a - tx).abs() {
+                                v
+                            } else {
+                                a
+                            }
+                        });
                     let (lx, anchor) = if far >= tx {
                         ((far + 4.0).min(f.left + f.w - 40.0), "start")
                     } else {
@@ -1178,13 +1184,7 @@ impl CategoryGrid {
         let used: Vec<(String, &str)> = self
             .categories
             .iter()
-            .filter(|c| {
-                self.cells
-                    .iter()
-                    .flatten()
-                    .flatten()
-                    .any(|(n, _)| n == *c)
-            })
+            .filter(|c| self.cells.iter().flatten().flatten().any(|(n, _)| n == *c))
             .map(|c| (format!("best: {c}"), col_of(c)))
             .collect();
         legend(&mut doc, left, 40.0, &used);
@@ -1670,7 +1670,10 @@ mod tests {
             units: Units::usd(),
             categories: vec!["mine".into(), "convert 50%".into(), "unused".into()],
             cells: vec![
-                vec![Some(("mine".into(), -5.0)), Some(("convert 50%".into(), 7.0))],
+                vec![
+                    Some(("mine".into(), -5.0)),
+                    Some(("convert 50%".into(), 7.0)),
+                ],
                 vec![Some(("mine".into(), -9.0)), None],
             ],
             base: Some((0, 1)),
@@ -1679,8 +1682,16 @@ mod tests {
         .to_svg();
         // Cells carry their best and value; the colours follow the category order.
         assert!(svg.contains(r#"data-row="0" data-col="1" data-best="convert 50%" data-value="7""#));
-        assert_eq!(svg.matches(&format!(r#"fill="{}" fill-opacity="0.8""#, color(0))).count(), 2);
-        assert_eq!(svg.matches(&format!(r#"fill="{}" fill-opacity="0.8""#, color(1))).count(), 1);
+        assert_eq!(
+            svg.matches(&format!(r#"fill="{}" fill-opacity="0.8""#, color(0)))
+                .count(),
+            2
+        );
+        assert_eq!(
+            svg.matches(&format!(r#"fill="{}" fill-opacity="0.8""#, color(1)))
+                .count(),
+            1
+        );
         // The legend names the categories present, not the unused one; the base cell is outlined.
         assert!(svg.contains(">best: mine<") && svg.contains(">best: convert 50%<"));
         assert!(!svg.contains("best: unused"));

@@ -645,7 +645,12 @@ pub fn decide(sc: &Scenario, opts: &DecisionOptions) -> Result<Decision, ModelEr
     }
 
     let grid = if opts.solve_breakeven {
-        Some(decision_grid(sc, &conversion_specs(sc, &specs), bpaths, seed)?)
+        Some(decision_grid(
+            sc,
+            &conversion_specs(sc, &specs),
+            bpaths,
+            seed,
+        )?)
     } else {
         None
     };

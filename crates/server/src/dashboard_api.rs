@@ -277,7 +277,12 @@ pub async fn run_delta_chart(
     State(st): State<St>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    decision_svg(&st, &id, delta_chart, "no strategy other than mining to compare")
+    decision_svg(
+        &st,
+        &id,
+        delta_chart,
+        "no strategy other than mining to compare",
+    )
 }
 
 /// `GET /api/runs/{id}/decision/grid.svg`: [`grid_chart`] of a computed decision (409 until
@@ -997,7 +1002,8 @@ mod tests {
                          ["mine", "mine", null]],
                 "gap": [[-1e6, 2e6, 5e6], [-3e6, -1e5, 1e6], [-6e6, -2e6, null]]}});
         let svg = grid_chart(&d).unwrap();
-        assert!(svg.contains(r#"data-row="0" data-col="1" data-best="sweep 100%" data-value="2000000""#));
+        assert!(svg
+            .contains(r#"data-row="0" data-col="1" data-best="sweep 100%" data-value="2000000""#));
         assert!(svg.contains(r#"data-row="1" data-col="1" data-best="mine" data-value="-100000""#));
         assert!(svg.contains(r#"data-row="2" data-col="2" data-best="""#));
         assert!(svg.contains(">best: mine<") && svg.contains(">best: sweep 100%<"));

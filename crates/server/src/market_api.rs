@@ -74,7 +74,7 @@ fn rate_of(q: &HashMap<String, String>) -> Result<f64, ApiError> {
     match q.get("rate") {
         None => Ok(Scenario::default().ai.lease_usd_per_kw_month),
         Some(s) => match s.parse::<f64>() {
-            Ok(x) if x.is_finite() && x >= 0.0 && x <= 10_000.0 => Ok(x),
+            Ok(x) if (0.0..=10_000.0).contains(&x) => Ok(x),
             _ => Err(ApiError::bad_request(format!(
                 "rate = {s:?}: allowed a number of $/kW-month, 0 <= rate <= 10000"
             ))
@@ -153,7 +153,11 @@ pub async fn leases_svg(Query(q): Query<HashMap<String, String>>) -> Result<Resp
 pub const MAX_PAYBACK_PATHS: u64 = 5_000;
 
 /// A finite number query parameter.
-fn num_param(q: &HashMap<String, String>, key: &str, default: Option<f64>) -> Result<f64, ApiError> {
+fn num_param(
+    q: &HashMap<String, String>,
+    key: &str,
+    default: Option<f64>,
+) -> Result<f64, ApiError> {
     match (q.get(key), default) {
         (None, Some(d)) => Ok(d),
         (None, None) => Err(ApiError::bad_request(format!("{key} is required")).field(key)),
@@ -174,7 +178,7 @@ pub async fn payback_api(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let paths = num_param(&q, "paths", Some(1000.0))?;
-    if !(paths >= 1.0 && paths <= MAX_PAYBACK_PATHS as f64 && paths.fract() == 0.0) {
+    if !((1.0..=MAX_PAYBACK_PATHS as f64).contains(&paths) && paths.fract() == 0.0) {
         return Err(ApiError::invalid(format!(
             "paths = {paths}: allowed a whole number, 1 <= paths <= {MAX_PAYBACK_PATHS}"
         ))
@@ -192,16 +196,19 @@ pub async fn payback_api(
         seed: None,
     };
     let sc = Scenario::default();
-    let out = tokio::task::spawn_blocking(move || {
-        hashpivot_model::payback::payback(&sc, &cfg, &|_| {})
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("payback task: {e}")))?;
+    let out =
+        tokio::task::spawn_blocking(move || hashpivot_model::payback::payback(&sc, &cfg, &|_| {}))
+            .await
+            .map_err(|e| ApiError::internal(format!("payback task: {e}")))?;
     match out {
         Ok(o) => serde_json::to_value(&o)
             .map(Json)
             .map_err(|e| ApiError::internal(format!("payback to JSON: {e}"))),
-        Err(hashpivot_model::ModelError::BadOption { option, value, allowed }) => {
+        Err(hashpivot_model::ModelError::BadOption {
+            option,
+            value,
+            allowed,
+        }) => {
             let key = if option == "machine_price_usd_per_th" {
                 "price_usd_per_th".to_string()
             } else {

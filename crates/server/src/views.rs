@@ -841,7 +841,10 @@ mod tests {
                 .unwrap();
             for v in b["p50"].as_array().unwrap() {
                 let v = v.as_f64().unwrap();
-                assert!(group.contains(&format!(r#"data-value="{v}""#)), "{name} {v}");
+                assert!(
+                    group.contains(&format!(r#"data-value="{v}""#)),
+                    "{name} {v}"
+                );
                 bars += 1;
             }
         }
