@@ -162,6 +162,10 @@ pub struct SliceTiming {
 /// Multiples of the scenario's lease rate and capex on the axes of [`DecisionGrid`].
 pub const GRID_FACTORS: [f64; 5] = [0.6, 0.8, 1.0, 1.2, 1.4];
 
+/// Most paths of each grid cell (25 cells: a map of the decision, not its precise edge, which the
+/// break-even search solves).
+pub const GRID_MAX_PATHS: u64 = 500;
+
 /// The best strategy on a two-way grid of lease rate (columns) × conversion capex (rows), each
 /// cell a run at the break-even search's paths and seed (common random numbers, so neighbouring
 /// cells differ by the inputs, not by noise). The middle cell is the scenario itself.
@@ -645,10 +649,11 @@ pub fn decide(sc: &Scenario, opts: &DecisionOptions) -> Result<Decision, ModelEr
     }
 
     let grid = if opts.solve_breakeven {
+        let gpaths = bpaths.min(GRID_MAX_PATHS);
         Some(decision_grid(
             sc,
             &conversion_specs(sc, &specs),
-            bpaths,
+            gpaths,
             seed,
         )?)
     } else {
