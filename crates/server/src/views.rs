@@ -596,10 +596,10 @@ pub fn tornado_chart(result: &Value) -> Option<String> {
     let (title, value_label, flip_at) = if gap {
         (
             format!(
-                "Sensitivity of {target}'s gap to mining (ΔNPV) to inputs ±{}% ({paths} paths each, same seed)",
+                "ΔNPV of {target} vs mining: inputs moved ±{}%",
                 fmt_pct(delta)
             ),
-            format!("mean NPV of {target} minus mining's, USD"),
+            format!("mean NPV of {target} minus mining's, USD, {paths} paths a run"),
             Some((0.0, "= mining".to_string())),
         )
     } else {
