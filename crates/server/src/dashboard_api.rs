@@ -200,8 +200,7 @@ pub fn delta_chart(d: &Value) -> Option<String> {
     Some(
         DistributionChart {
             title: "ΔNPV vs keeping the fleet mining, path by path".into(),
-            value_label: "NPV minus mining's NPV on the same path (USD); right of 0: beats mining"
-                .into(),
+            value_label: "ΔNPV vs mining on the same path (USD)".into(),
             units: Units::usd(),
             series,
         }
@@ -249,11 +248,12 @@ pub fn grid_chart(d: &Value) -> Option<String> {
     let mid = |n: usize| n / 2;
     Some(
         CategoryGrid {
-            title: format!(
-                "Best strategy by lease rate and conversion capex ({} paths a cell, same seed); in each cell the best conversion's ΔNPV vs mining",
+            title: "Best strategy by lease rate and capex (cell: best conversion's ΔNPV vs mining)"
+                .into(),
+            x_label: format!(
+                "lease rate, $/kW-month ({} paths a cell, same seed; outlined: your scenario)",
                 g["paths"].as_u64().unwrap_or(0)
             ),
-            x_label: "lease rate, $/kW-month".into(),
             y_label: "capex, $/MW(IT)".into(),
             x_units: Units {
                 prefix: "$".into(),
