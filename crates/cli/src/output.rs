@@ -244,6 +244,24 @@ impl Table {
     }
 }
 
+/// Formats a whole number with thousands separators, exactly: heights and counts above 2^53 must
+/// not go through `f64` (9007199254740993 would print as 9,007,199,254,740,992).
+pub fn thousands_int(x: impl Into<i128>) -> String {
+    let x: i128 = x.into();
+    let digits = x.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if x < 0 {
+        out.push('-');
+    }
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 /// Formats a number with thousands separators and `decimals` decimals: `1234567.8` → `1,234,567.80`.
 pub fn thousands(x: f64, decimals: usize) -> String {
     if !x.is_finite() {
@@ -288,6 +306,18 @@ pub fn usd(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_numbers_above_2_pow_53_keep_every_digit() {
+        assert_eq!(
+            thousands_int(9_007_199_254_740_993u64),
+            "9,007,199,254,740,993"
+        );
+        assert_eq!(thousands_int(u64::MAX), "18,446,744,073,709,551,615");
+        assert_eq!(thousands_int(-1234i64), "-1,234");
+        assert_eq!(thousands_int(0u32), "0");
+        assert_eq!(thousands_int(999u32), "999");
+    }
 
     #[test]
     fn atomic_write_replaces_only_on_success_and_refuses_databases() {

@@ -15,6 +15,7 @@ pub mod leases;
 pub mod market;
 pub mod series;
 pub mod shipped;
+pub mod text;
 
 pub use csv::CsvError;
 pub use date::{Date, DateError};

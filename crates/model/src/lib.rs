@@ -15,6 +15,7 @@ pub mod decision;
 pub mod engine;
 pub mod payback;
 pub mod scenario;
+pub mod scenario_input;
 pub mod sim;
 pub mod site;
 pub mod slices;

@@ -73,6 +73,8 @@ fn invalid(
 // Price files
 // ---------------------------------------------------------------------------------------------
 
+pub use hashpivot_data::series::MAX_ABS_USD_MWH;
+
 /// A malformed hourly price file; names the file, line, column and value.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{file}: line {line}{}: {message}", column.as_ref().map(|c| format!(", column `{c}`")).unwrap_or_default())]
@@ -103,7 +105,7 @@ pub struct PriceFileError {
 ///   `HH+1`, ERCOT's convention, which is what 4CP peak hours refer to.
 /// * Timestamps must increase. One timestamp may appear twice in a row: the repeated hour of the
 ///   fall DST change. Missing hours (the spring DST hour, gaps) are allowed: each row is one hour.
-/// * `price_usd_mwh` is a finite number, negative allowed. Blank lines and lines starting with `#`
+/// * `price_usd_mwh` is a number from -100000 to 100000 ([`MAX_ABS_USD_MWH`]), negative allowed. Blank lines and lines starting with `#`
 ///   are skipped.
 pub fn parse_price_csv(text: &str, file: &str) -> Result<HourlySeries, PriceFileError> {
     let err = |line: usize, column: Option<&str>, message: String| PriceFileError {
@@ -134,7 +136,10 @@ pub fn parse_price_csv(text: &str, file: &str) -> Result<HourlySeries, PriceFile
             err(
                 hline,
                 None,
-                format!("missing column `{name}` (header has: {header}); expected `timestamp,price_usd_mwh`"),
+                format!(
+                    "missing column `{name}` (header has: {}); expected `timestamp,price_usd_mwh`",
+                    hashpivot_data::text::clip(header)
+                ),
             )
         })
     };
@@ -155,7 +160,10 @@ pub fn parse_price_csv(text: &str, file: &str) -> Result<HourlySeries, PriceFile
             err(
                 line,
                 Some("timestamp"),
-                format!("value {ts:?} is not an hour start; expected YYYY-MM-DDTHH:00 (e.g. 2024-07-01T14:00)"),
+                format!(
+                    "value {:?} is not an hour start; expected YYYY-MM-DDTHH:00 (e.g. 2024-07-01T14:00)",
+                    hashpivot_data::text::clip(ts)
+                ),
             )
         })?;
         if let Some(prev) = hours.last() {
@@ -168,7 +176,10 @@ pub fn parse_price_csv(text: &str, file: &str) -> Result<HourlySeries, PriceFile
                 return Err(err(
                     line,
                     Some("timestamp"),
-                    format!("value {ts:?} is not after the previous row (rows must be in time order; one repeat allowed for the DST hour)"),
+                    format!(
+                        "value {:?} is not after the previous row (rows must be in time order; one repeat allowed for the DST hour)",
+                        hashpivot_data::text::clip(ts)
+                    ),
                 ));
             }
         }
@@ -176,12 +187,15 @@ pub fn parse_price_csv(text: &str, file: &str) -> Result<HourlySeries, PriceFile
         let p: f64 = ps
             .parse()
             .ok()
-            .filter(|p: &f64| p.is_finite())
+            .filter(|p: &f64| p.is_finite() && p.abs() <= MAX_ABS_USD_MWH)
             .ok_or_else(|| {
                 err(
                     line,
                     Some("price_usd_mwh"),
-                    format!("value {ps:?} is not a finite number ($/MWh)"),
+                    format!(
+                        "value {:?}: allowed a number from -100000 to 100000 ($/MWh)",
+                        hashpivot_data::text::clip(ps)
+                    ),
                 )
             })?;
         hours.push(stamp);
@@ -247,7 +261,7 @@ pub fn curve_from_source(spec: &str) -> Result<DurationCurve, PowerError> {
     let allowed = "ercot:HUB:YEAR or ercot:HUB:FIRST-LAST (hubs HB_*/LZ_*, years 2021 to 2025), or flat:USD_MWH";
     if let Some(x) = spec.strip_prefix("flat:") {
         return match x.trim().parse::<f64>() {
-            Ok(p) if p.is_finite() && p.abs() <= 1e5 => DurationCurve::flat(p, 24),
+            Ok(p) if p.is_finite() && p.abs() <= MAX_ABS_USD_MWH => DurationCurve::flat(p, 24),
             _ => Err(invalid(
                 "power.hourly",
                 format!("{spec:?}"),
@@ -267,7 +281,7 @@ pub fn curve_from_source(spec: &str) -> Result<DurationCurve, PowerError> {
 pub fn check_source(spec: &str) -> Result<(), String> {
     if let Some(x) = spec.strip_prefix("flat:") {
         return match x.trim().parse::<f64>() {
-            Ok(p) if p.is_finite() && p.abs() <= 1e5 => Ok(()),
+            Ok(p) if p.is_finite() && p.abs() <= MAX_ABS_USD_MWH => Ok(()),
             _ => Err("flat:USD_MWH with a price from -100000 to 100000 $/MWh".into()),
         };
     }
@@ -2062,7 +2076,15 @@ mod tests {
         assert!(m.contains("line 4"), "{m}");
         assert!(e("timestamp,price_usd_mwh\n2024-02-30T05:00,1\n").contains("2024-02-30"));
         assert!(e("timestamp,price_usd_mwh\n2024-01-01T05:00,1,2\n").contains("3 fields"));
-        assert!(e("timestamp,price_usd_mwh\n2024-01-01T05:00,inf\n").contains("finite"));
+        for bad in ["inf", "1e308", "100001", "-1e6"] {
+            let m = e(&format!(
+                "timestamp,price_usd_mwh\n2024-01-01T05:00,{bad}\n"
+            ));
+            assert_eq!(
+                m,
+                format!("p.csv: line 2, column `price_usd_mwh`: value \"{bad}\": allowed a number from -100000 to 100000 ($/MWh)")
+            );
+        }
         assert!(e("timestamp,price_usd_mwh\n").contains("no data rows"));
     }
 

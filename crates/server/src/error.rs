@@ -59,25 +59,14 @@ impl ApiError {
     }
 }
 
-/// Longest part of an offending value quoted in an error message, in characters.
-pub const CLIP_CHARS: usize = 80;
-
-/// `value` as quoted in an error message: at most [`CLIP_CHARS`] characters, with the length of
-/// the rest when it is longer (a 200 MB field must not come back as a 200 MB answer).
-pub fn clip(value: &str) -> String {
-    match value.char_indices().nth(CLIP_CHARS) {
-        None => value.to_string(),
-        Some((i, _)) => format!(
-            "{}… ({} more characters)",
-            &value[..i],
-            value[i..].chars().count()
-        ),
-    }
-}
+pub use hashpivot_data::text::{clip, CLIP_CHARS};
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({ "error": self.error, "field": self.field });
+        // Last guard: no quoted value longer than `CLIP_CHARS` leaves the server.
+        let error = hashpivot_data::text::clip_quoted(&self.error);
+        let field = self.field.as_deref().map(clip);
+        let mut body = json!({ "error": error, "field": field });
         if !self.errors.is_empty() {
             body["errors"] = serde_json::Value::Array(self.errors);
         }
@@ -96,21 +85,5 @@ impl IntoResponse for ApiError {
 impl From<hashpivot_store::runs::RunStoreError> for ApiError {
     fn from(e: hashpivot_store::runs::RunStoreError) -> Self {
         ApiError::internal(e.to_string())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn long_values_are_clipped() {
-        assert_eq!(clip("short"), "short");
-        let long = "é".repeat(1000);
-        let c = clip(&long);
-        assert!(
-            c.starts_with(&"é".repeat(80)) && c.ends_with("(920 more characters)"),
-            "{c}"
-        );
     }
 }

@@ -235,6 +235,24 @@ async fn check(st: &Arc<AppState>, req: Request, next: Next) -> Response {
             }
         }
     }
+    // A body announced larger than the limit is refused before a byte of it is read: waiting for
+    // it would hold a connection (and an in-flight permit) until the read deadline.
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if let Some(n) = announced.filter(|n| *n > st.limits.max_body as u64) {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "request body too large: Content-Length {n}, at most {} bytes",
+                st.limits.max_body
+            ),
+        )
+        .field("body")
+        .into_response();
+    }
     let Ok(_permit) = Arc::clone(&st.in_flight).try_acquire_owned() else {
         return retry_later(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -222,6 +222,37 @@ fn the_8_gb_request_is_refused_at_once() {
     assert_eq!(a.status, 201, "{}", a.body);
 }
 
+/// Item 3 (and the bounded mixed load): a head announcing an 8 GB body is refused with 413 at
+/// once, without waiting for the body, so it holds no connection until the read deadline.
+#[test]
+fn an_announced_8_gb_body_is_refused_before_it_is_read() {
+    let (_d, s) = fixture(
+        0,
+        Limits {
+            read_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(60),
+            ..Limits::default()
+        },
+    );
+    let mut c = TcpStream::connect(s.addr).expect("connect");
+    c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let head = format!(
+        "POST /api/runs HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: 8000000000\r\nConnection: close\r\n\r\n",
+        s.addr
+    );
+    c.write_all(head.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    // Before the fix the server waited for the body until the read deadline (60 s), so this read
+    // timed out (30 s) with nothing.
+    let _ = c.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(
+        text.contains("Content-Length 8000000000, at most 1048576 bytes"),
+        "{text}"
+    );
+}
+
 /// Item 3: a running `optimal` run of the real engine is cancelled between blocks and stays
 /// `cancelled`; a queued run is cancelled at once; a finished run cannot be.
 #[test]

@@ -1202,7 +1202,7 @@ pub fn parse_power_csv(text: &str, file: &str) -> Result<Vec<PowerRow>, hashpivo
         return Err(hashpivot_data::CsvError::MissingColumn {
             file: file.to_string(),
             column: "a price column per node (e.g. HB_WEST), or `node` and `usd_mwh`".to_string(),
-            found: csv.headers().join(","),
+            found: hashpivot_data::text::clip(&csv.headers().join(",")),
         });
     }
     let mut out = Vec::with_capacity(csv.len() * nodes.len().max(1));
@@ -1224,11 +1224,19 @@ pub fn parse_power_csv(text: &str, file: &str) -> Result<Vec<PowerRow>, hashpivo
         } else {
             false
         };
+        let price = |col: &str| -> Result<f64, hashpivot_data::CsvError> {
+            let x = row.f64(col)?;
+            if x.abs() > hashpivot_data::series::MAX_ABS_USD_MWH {
+                return Err(row.bad(col, row.str(col)?, "must be from -100000 to 100000 $/MWh"));
+            }
+            Ok(x)
+        };
         let mut push = |node: String, usd_mwh: f64| -> Result<(), hashpivot_data::CsvError> {
             if !seen.insert((node.clone(), date, hour_ending, repeated)) {
                 return Err(row.bad_row(format!(
-                    "duplicate hour {date} HE{hour_ending:02}{} for node {node}",
-                    if repeated { " (repeated)" } else { "" }
+                    "duplicate hour {date} HE{hour_ending:02}{} for node {}",
+                    if repeated { " (repeated)" } else { "" },
+                    hashpivot_data::text::clip(&node)
                 )));
             }
             out.push(PowerRow {
@@ -1245,10 +1253,10 @@ pub fn parse_power_csv(text: &str, file: &str) -> Result<Vec<PowerRow>, hashpivo
             if node.is_empty() {
                 return Err(row.bad("node", node, "must not be empty"));
             }
-            push(node.to_string(), row.f64("usd_mwh")?)?;
+            push(node.to_string(), price("usd_mwh")?)?;
         } else {
             for n in &nodes {
-                push(n.clone(), row.f64(n)?)?;
+                push(n.clone(), price(n)?)?;
             }
         }
     }

@@ -13,7 +13,7 @@ use hashpivot_chain::verify::{FirstError, Mode, Report};
 use serde_json::json;
 
 use crate::error::bad_input;
-use crate::output::{print_json, thousands, Align, Table};
+use crate::output::{print_json, thousands, thousands_int, Align, Table};
 use crate::Global;
 
 /// Arguments of `hashpivot chain`.
@@ -164,11 +164,7 @@ fn subsidy(raw: &str, g: &Global) -> anyhow::Result<()> {
         }));
     }
     let mut t = kv_table();
-    t.row([
-        "height".to_string(),
-        thousands(height as f64, 0),
-        String::new(),
-    ]);
+    t.row(["height".to_string(), thousands_int(height), String::new()]);
     t.row([
         "subsidy".to_string(),
         thousands(sat as f64, 0),
@@ -186,8 +182,7 @@ fn subsidy(raw: &str, g: &Global) -> anyhow::Result<()> {
     ]);
     t.row([
         "next halving".to_string(),
-        next.map(|n| thousands(n as f64, 0))
-            .unwrap_or_else(|| "none".into()),
+        next.map(thousands_int).unwrap_or_else(|| "none".into()),
         "height".to_string(),
     ]);
     print!("{}", t.render());
@@ -454,11 +449,7 @@ fn verify_headers(
         ]);
         t.row([
             "heights".to_string(),
-            format!(
-                "{} .. {}",
-                thousands(start as f64, 0),
-                thousands(last_height as f64, 0)
-            ),
+            format!("{} .. {}", thousands_int(start), thousands_int(last_height)),
             String::new(),
         ]);
         t.row([
