@@ -346,7 +346,7 @@ try {
   let decision = null;
   await step('the decision card shows the API\'s figures', async () => {
     await page.goto(base + 'runs/' + runId);
-    await page.waitForSelector('#decision[data-ready]', { timeout: 170000 });
+    await page.waitForSelector('#decision[data-ready]', { timeout: 400000 });
     const d = (await getJson(base + 'api/runs/' + runId + '/decision')).body;
     decision = d;
     assert(d.status === 'done' && typeof d.recommended === 'string', 'decision API');
@@ -569,7 +569,7 @@ try {
     for (const [name, path] of pages) {
       await small.goto(base + path);
       await small.waitForSelector('body[data-ready]');
-      if (name === 'run') await small.waitForSelector('#decision[data-ready]', { timeout: 170000 });
+      if (name === 'run') await small.waitForSelector('#decision[data-ready]', { timeout: 400000 });
       if (name === 'history') await small.waitForSelector('#chart-price svg');
       if (name === 'leases') await small.waitForSelector('#chart-leases svg');
       if (name === 'payback') await small.waitForSelector('#pb-table');
