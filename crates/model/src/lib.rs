@@ -11,6 +11,7 @@ pub mod machine;
 pub mod optimal;
 pub mod power;
 
+pub mod decision;
 pub mod engine;
 pub mod forward;
 pub mod payback;

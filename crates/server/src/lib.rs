@@ -12,11 +12,13 @@
 pub mod api;
 pub mod auth;
 pub mod conn;
+pub mod dashboard_api;
 pub mod engine;
 pub mod error;
 pub mod forwards;
 pub mod guard;
 pub mod history;
+pub mod market_api;
 mod model_adapter;
 pub mod report;
 pub mod sensitivity;
@@ -24,6 +26,7 @@ pub mod state;
 #[doc(hidden)]
 pub mod testing;
 pub mod views;
+pub mod xlsx;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

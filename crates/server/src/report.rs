@@ -143,6 +143,8 @@ pub fn render(input: &ReportInput<'_>) -> String {
         esc(input.version)
     );
 
+    // The decision first (when computed), then the results it rests on.
+    h.push_str(&crate::dashboard_api::decision_card_html(r));
     // Results first: the answer, then how it was obtained.
     h.push_str("<section id=\"results\"><h2>Results</h2>");
     let rows = strategy_rows(r);

@@ -633,7 +633,8 @@ fn real_engine_results_are_those_of_simulate() {
             "hashprice",
             "difficulty",
             "hashrate",
-            "site_cash"
+            "site_cash",
+            "cash_bars"
         ]
     );
     s.stop();

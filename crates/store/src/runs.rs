@@ -103,7 +103,8 @@ pub struct RunRecord {
 
 /// The run table's migrations for [`crate::Store::migrate_module`] (module `runs`): step `k` takes
 /// the table from version `k` to `k + 1`. Never edit a released step; append.
-pub const MIGRATIONS: &[&str] = &["CREATE TABLE IF NOT EXISTS runs (
+pub const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS runs (
         id          TEXT PRIMARY KEY,
         status      TEXT NOT NULL CHECK (status IN ('queued','running','done','failed')),
         progress    REAL NOT NULL DEFAULT 0,
@@ -135,6 +136,8 @@ pub const MIGRATIONS: &[&str] = &["CREATE TABLE IF NOT EXISTS runs (
     DROP TABLE runs;
     ALTER TABLE runs_v2 RENAME TO runs;
     CREATE INDEX IF NOT EXISTS runs_created ON runs (created_ms);",
+    // 3: run names (the dashboard's), apart from the run rows so a name never touches a result.
+    "CREATE TABLE IF NOT EXISTS run_names (id TEXT PRIMARY KEY, name TEXT NOT NULL);",
 ];
 
 /// Creates the `runs` table in the store (versioned with the store's module migrations).

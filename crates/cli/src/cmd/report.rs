@@ -123,6 +123,12 @@ pub fn run(args: &ReportArgs, g: &Global) -> anyhow::Result<()> {
             o.insert("sensitivity".into(), s);
         }
     }
+    if let (Some(o), Ok(d)) = (
+        result.as_object_mut(),
+        hashpivot_server::dashboard_api::decision_for(&scenario),
+    ) {
+        o.insert("decision".into(), d);
+    }
     let scenario_json = serde_json::to_value(&scenario)?;
     let generated = hashpivot_store::now_rfc3339();
     let html = hashpivot_server::report::render(&hashpivot_server::report::ReportInput {
