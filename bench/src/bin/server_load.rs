@@ -6,12 +6,21 @@
 //! answers: every response must be 2xx or the queue's 503 with Retry-After, every accepted run
 //! must finish `done`, and the server must still answer at the end (exit 1 otherwise).
 //!
-//! Std only (plus serde_json), so the bench crate needs no HTTP dependency:
+//! Mixed load (issue 17): `--slow N` adds N slowloris clients from 127.0.0.2 (each sends a request
+//! head one header line a second, reconnecting whenever the server drops it) and `--oversized N`
+//! adds N clients from 127.0.0.3 sending, in turn, the 8 GB `optimal` request (16 tranches × 180
+//! decision months × 200k paths, which must be refused with 422) and a head announcing an 8 GB
+//! body (refused with 413). They run for as long as the normal clients do. `--p99-ms` and
+//! `--max-rss-mb` turn the targets into a pass/fail (exit 1 when missed).
+//!
+//! Std only (plus serde_json; tokio's socket only to bind the other loopback addresses), so the
+//! bench crate needs no HTTP dependency:
 //!
 //! ```text
 //! cargo build --release -p hashpivot-cli
 //! cargo run --release -p hashpivot-bench --bin server_load -- [--bin target/release/hashpivot]
 //!     [--clients 16] [--history 200] [--runs 20] [--max-queue 16] [--deadline 60]
+//!     [--slow 0] [--oversized 0] [--read-timeout 10] [--p99-ms 0] [--max-rss-mb 0]
 //! ```
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -31,6 +40,11 @@ struct Opts {
     runs: usize,
     max_queue: usize,
     deadline: Duration,
+    slow: usize,
+    oversized: usize,
+    read_timeout: u64,
+    p99_ms: u64,
+    max_rss_mb: u64,
 }
 
 fn parse_opts() -> Result<Opts, String> {
@@ -41,6 +55,11 @@ fn parse_opts() -> Result<Opts, String> {
         runs: 20,
         max_queue: 16,
         deadline: Duration::from_secs(60),
+        slow: 0,
+        oversized: 0,
+        read_timeout: 10,
+        p99_ms: 0,
+        max_rss_mb: 0,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -62,9 +81,14 @@ fn parse_opts() -> Result<Opts, String> {
             "--runs" => o.runs = num(0, 10_000)? as usize,
             "--max-queue" => o.max_queue = num(1, 10_000)? as usize,
             "--deadline" => o.deadline = Duration::from_secs(num(1, 600)?),
+            "--slow" => o.slow = num(0, 4096)? as usize,
+            "--oversized" => o.oversized = num(0, 256)? as usize,
+            "--read-timeout" => o.read_timeout = num(1, 3600)?,
+            "--p99-ms" => o.p99_ms = num(0, 600_000)?,
+            "--max-rss-mb" => o.max_rss_mb = num(0, 1 << 20)?,
             _ => {
                 return Err(format!(
-                    "unknown flag {flag:?}: allowed --bin, --clients, --history, --runs, --max-queue, --deadline"
+                    "unknown flag {flag:?}: allowed --bin, --clients, --history, --runs, --max-queue, --deadline, --slow, --oversized, --read-timeout, --p99-ms, --max-rss-mb"
                 ))
             }
         }
@@ -87,11 +111,23 @@ struct Answer {
 
 fn request(host: &str, method: &str, path: &str, body: &str) -> std::io::Result<Answer> {
     let mut c = TcpStream::connect(host)?;
+    send(&mut c, host, method, path, body, body.len() as u64)
+}
+
+/// Sends one request on `c` (announcing `length` bytes of body, sending `body`) and reads the
+/// answer to the end.
+fn send(
+    c: &mut TcpStream,
+    host: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+    length: u64,
+) -> std::io::Result<Answer> {
     c.set_read_timeout(Some(Duration::from_secs(120)))?;
     write!(
         c,
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n{body}",
     )?;
     let mut raw = Vec::new();
     c.read_to_end(&mut raw)?;
@@ -125,6 +161,133 @@ fn request(host: &str, method: &str, path: &str, body: &str) -> std::io::Result<
     })
 }
 
+/// A connection to `host` from the loopback address `local` (127.0.0.2, ...): the server caps
+/// connections per client address, and the attackers must not share the normal clients' one.
+fn connect_from(local: &str, host: &str) -> std::io::Result<TcpStream> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let addr: std::net::SocketAddr = host
+        .parse()
+        .map_err(|_| std::io::Error::other("bad address"))?;
+    let local: std::net::SocketAddr = local
+        .parse()
+        .map_err(|_| std::io::Error::other("bad local address"))?;
+    let s = rt.block_on(async {
+        let sock = tokio::net::TcpSocket::new_v4()?;
+        sock.bind(local)?;
+        sock.connect(addr).await
+    })?;
+    let s = s.into_std()?;
+    s.set_nonblocking(false)?;
+    Ok(s)
+}
+
+/// What the attackers saw.
+#[derive(Default)]
+struct Attack {
+    /// Slow connections opened.
+    slow_connections: u64,
+    /// Longest time the server let a slow connection live, ms.
+    slow_longest_ms: f64,
+    /// Oversized requests: status counts and latencies, ms.
+    oversized_status: std::collections::BTreeMap<u16, u64>,
+    oversized_ms: Vec<f64>,
+    /// Answers that were not the expected refusal.
+    wrong: Vec<String>,
+}
+
+/// One slowloris client: a request head one line a second, until `stop`; reconnects whenever the
+/// server closes the connection.
+fn slow_client(host: String, stop: Arc<AtomicBool>, attack: Arc<Mutex<Attack>>) {
+    while !stop.load(Ordering::Relaxed) {
+        let Ok(mut c) = connect_from("127.0.0.2:0", &host) else {
+            std::thread::sleep(Duration::from_millis(100));
+            continue;
+        };
+        let t0 = Instant::now();
+        attack.lock().unwrap().slow_connections += 1;
+        let _ = c.set_read_timeout(Some(Duration::from_millis(1000)));
+        let mut ok = c.write_all(b"GET /api/runs HTTP/1.1\r\n").is_ok();
+        let mut buf = [0u8; 512];
+        while ok && !stop.load(Ordering::Relaxed) {
+            match c.read(&mut buf) {
+                Ok(_) => ok = false, // closed, or an error answer: the server dropped us
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut =>
+                {
+                    ok = c.write_all(b"X-Slow: 1\r\n").is_ok();
+                }
+                Err(_) => ok = false,
+            }
+        }
+        if !ok {
+            let ms = t0.elapsed().as_secs_f64() * 1e3;
+            {
+                let mut a = attack.lock().unwrap();
+                a.slow_longest_ms = a.slow_longest_ms.max(ms);
+            }
+            // Reopen a second later, as slowloris tools do to keep their connections up
+            // (600 clients: up to 600 new connections a second). Without a pause they would
+            // flood the listen backlog, a SYN-flood that the kernel and firewall must handle,
+            // not the server process.
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    }
+}
+
+/// One client of oversized requests, until `stop`: the 8 GB `optimal` run (422), then a head
+/// announcing an 8 GB body (413), in turn.
+fn oversized_client(host: String, stop: Arc<AtomicBool>, attack: Arc<Mutex<Attack>>) {
+    let big = json!({
+        "strategy": "optimal",
+        "paths": 200_000,
+        "scenario": {"strategy": {"tranches": 16, "decide_months": 179}},
+    })
+    .to_string();
+    let mut n = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        n += 1;
+        let Ok(mut c) = connect_from("127.0.0.3:0", &host) else {
+            std::thread::sleep(Duration::from_millis(100));
+            continue;
+        };
+        let t0 = Instant::now();
+        let (r, want) = if n % 2 == 1 {
+            (
+                send(&mut c, &host, "POST", "/api/runs", &big, big.len() as u64),
+                422,
+            )
+        } else {
+            (
+                send(&mut c, &host, "POST", "/api/runs", "", 8_000_000_000),
+                413,
+            )
+        };
+        let ms = t0.elapsed().as_secs_f64() * 1e3;
+        let mut a = attack.lock().unwrap();
+        match r {
+            Ok(ans) => {
+                *a.oversized_status.entry(ans.status).or_default() += 1;
+                a.oversized_ms.push(ms);
+                if ans.status != want {
+                    let b: String = ans.body.chars().take(200).collect();
+                    a.wrong.push(format!(
+                        "oversized request: status {} (want {want}): {b}",
+                        ans.status
+                    ));
+                }
+            }
+            // A server that refuses a body may reset the connection instead of reading it.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                *a.oversized_status.entry(0).or_default() += 1;
+            }
+            Err(e) => a.wrong.push(format!("oversized request: {e}")),
+        }
+    }
+}
+
 fn rss_kb(pid: u32, key: &str) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = s.lines().find(|l| l.starts_with(key))?;
@@ -155,6 +318,8 @@ fn main() {
         .arg(&db)
         .args(["--json", "serve", "--addr", "127.0.0.1:0", "--max-queue"])
         .arg(o.max_queue.to_string())
+        .arg("--read-timeout")
+        .arg(o.read_timeout.to_string())
         .env_remove("HASHPIVOT_TOKEN")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -207,6 +372,21 @@ fn main() {
         "/api/runs?limit=50",
         "/api/machines",
     ];
+    let attack = Arc::new(Mutex::new(Attack::default()));
+    let attack_stop = Arc::new(AtomicBool::new(false));
+    let mut attackers = Vec::new();
+    for _ in 0..o.slow {
+        let (h, st, a) = (host.clone(), Arc::clone(&attack_stop), Arc::clone(&attack));
+        attackers.push(std::thread::spawn(move || slow_client(h, st, a)));
+    }
+    for _ in 0..o.oversized {
+        let (h, st, a) = (host.clone(), Arc::clone(&attack_stop), Arc::clone(&attack));
+        attackers.push(std::thread::spawn(move || oversized_client(h, st, a)));
+    }
+    if !attackers.is_empty() {
+        // Let the slow clients take their connections before the normal load starts.
+        std::thread::sleep(Duration::from_secs(2));
+    }
     let t0 = Instant::now();
     let every = total.checked_div(o.runs).unwrap_or(usize::MAX);
     let threads: Vec<_> = (0..o.clients)
@@ -264,6 +444,10 @@ fn main() {
         let _ = t.join();
     }
     let wall = t0.elapsed();
+    attack_stop.store(true, Ordering::Relaxed);
+    for t in attackers {
+        let _ = t.join();
+    }
     let answered: u64 = statuses.lock().unwrap().values().sum();
 
     // Every accepted run must finish `done` (bounded by the deadline again).
@@ -340,7 +524,49 @@ fn main() {
         rss_end / 1024,
         hwm / 1024
     );
-    let errs = errors.lock().unwrap().clone();
+    let mut errs = errors.lock().unwrap().clone();
+    if o.slow + o.oversized > 0 {
+        let a = attack.lock().unwrap();
+        let mut om = a.oversized_ms.clone();
+        om.sort_by(f64::total_cmp);
+        println!(
+            "  slow clients: {} from 127.0.0.2, {} connections, longest held {:.1} s (--read-timeout {} s)",
+            o.slow,
+            a.slow_connections,
+            a.slow_longest_ms / 1e3,
+            o.read_timeout
+        );
+        println!(
+            "  oversized: {} clients from 127.0.0.3, statuses {:?} (0 = connection reset), p50 {:.2} ms, p99 {:.2} ms",
+            o.oversized,
+            a.oversized_status,
+            percentile(&om, 50.0),
+            percentile(&om, 99.0)
+        );
+        errs.extend(a.wrong.iter().take(5).cloned());
+        // A slow connection is cut at the read deadline (checked each second: 2 s of slack).
+        if a.slow_longest_ms > (o.read_timeout as f64 + 2.0) * 1e3 {
+            errs.push(format!(
+                "a slow connection lived {:.1} s, past --read-timeout {} s",
+                a.slow_longest_ms / 1e3,
+                o.read_timeout
+            ));
+        }
+    }
+    if o.p99_ms > 0 && percentile(&g, 99.0) > o.p99_ms as f64 {
+        errs.push(format!(
+            "GET p99 {:.1} ms is above the target {} ms",
+            percentile(&g, 99.0),
+            o.p99_ms
+        ));
+    }
+    if o.max_rss_mb > 0 && hwm / 1024 > o.max_rss_mb {
+        errs.push(format!(
+            "server VmHWM {} MiB is above the bound {} MiB",
+            hwm / 1024,
+            o.max_rss_mb
+        ));
+    }
     let ok = errs.is_empty() && alive && answered == total as u64;
     if !alive {
         println!("  FAIL: the server does not answer after the load");

@@ -6,8 +6,10 @@
 //! Core's `SetCompact` never fails: it returns a number plus two flags, and each caller decides
 //! what a negative or overflowing encoding means (`CheckProofOfWorkImpl` and `GetBlockProof`
 //! treat both as invalid). [`set_compact`] reproduces that exactly; [`Target::from_compact`] is
-//! the checked form every command uses, where a negative, overflowing or zero encoding is an
-//! error, never a silent zero.
+//! the checked form for proof of work, where a negative, overflowing or zero encoding is an
+//! error, never a silent zero. A zero target is still a valid *decoding* (no flag set, as in
+//! Core's arith_uint256_tests): `chain target` reports it as such, with difficulty and work
+//! undefined.
 
 use crate::u256::U256;
 use crate::ChainError;

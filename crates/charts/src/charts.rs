@@ -363,7 +363,8 @@ impl FanChart {
             .map(|(i, s)| (format!("{} (median, p5–p95)", s.name), color(i)))
             .collect();
         if self.series.len() == 1 {
-            items[0].0 = "median, shaded p5–p95".into();
+            // One series still says what it is (`mine` on an optimal run's site cash).
+            items[0].0 = format!("{}: median, shaded p5–p95", self.series[0].name);
         }
         legend(&mut doc, LEFT, 40.0, &items);
         doc.finish()
@@ -658,45 +659,46 @@ impl DistributionChart {
         t
     }
 
-    /// Renders the chart.
+    /// Renders the chart: one row per strategy on a shared value axis (a ridgeline), so every
+    /// strategy reads the same way whatever the run: its histogram when the engine gave bins
+    /// (scaled to the row, with the row's peak share of paths as its y tick, so a spike in one
+    /// strategy never squashes the others), under it the p5–p95 range with the median, and the
+    /// mean marked and labelled. `data-mode` is `histogram` when every row has bins, else
+    /// `quantiles`.
     pub fn to_svg(&self) -> String {
-        if !self.series.is_empty() && self.series.iter().all(|s| !s.bins.is_empty()) {
-            self.histogram_svg()
-        } else {
-            self.boxes_svg()
-        }
-    }
-
-    fn boxes_svg(&self) -> String {
-        let rows = self.series.len().max(1) as f64;
-        let row_h = 44.0;
-        let height = (TOP + rows * row_h + 52.0).max(150.0);
+        let all_bins = !self.series.is_empty() && self.series.iter().all(|s| !s.bins.is_empty());
+        let n = self.series.len().max(1) as f64;
+        let row_h = if all_bins { 74.0 } else { 50.0 };
+        let top = TOP - 14.0;
+        let height = top + n * row_h + 58.0;
         let mut doc = Doc::new(W, height, "distribution", &self.title);
+        let mode = if all_bins { "histogram" } else { "quantiles" };
         doc.out = doc.out.replacen(
             r#"data-chart="distribution""#,
-            r#"data-chart="distribution" data-mode="quantiles""#,
+            &format!(r#"data-chart="distribution" data-mode="{mode}" data-layout="ridgeline""#),
             1,
         );
-        let vals = self
-            .series
-            .iter()
-            .flat_map(|s| [s.p5, s.p50, s.p95, s.mean]);
-        let x = Scale::linear_for(vals, true);
-        let y = Scale::Linear { min: 0.0, max: 1.0 };
+        let vals = self.series.iter().flat_map(|s| {
+            [s.p5, s.p95, s.mean]
+                .into_iter()
+                .chain(s.bins.iter().flat_map(|b| [b.0, b.1]))
+        });
+        let x = Scale::linear_for(vals.filter(|v| v.is_finite()), false);
+        let left = 128.0;
         let f = Frame {
-            left: 130.0,
-            top: TOP,
-            w: W - 130.0 - 24.0,
-            h: rows * row_h,
+            left,
+            top,
+            w: W - left - 22.0,
+            h: n * row_h,
             x,
-            y,
+            y: Scale::Linear { min: 0.0, max: 1.0 },
         };
-        // Vertical grid and value labels.
+        let u = &self.units;
         doc.push(r##"<g class="hp-axes" fill="#555">"##);
         for t in x.ticks() {
             let px = f.px(t);
-            doc.line(px, f.top, px, f.top + f.h, r##"stroke="#eee""##);
-            doc.text(px, f.top + f.h + 16.0, "middle", "", &self.units.fmt(t));
+            doc.line(px, f.top, px, f.top + f.h, r##"stroke="#ececec""##);
+            doc.text(px, f.top + f.h + 16.0, "middle", "", &u.fmt(t));
         }
         doc.line(
             f.left,
@@ -705,15 +707,17 @@ impl DistributionChart {
             f.top + f.h,
             r##"stroke="#888""##,
         );
+        let key = if all_bins {
+            "bars: share of paths per bin (peak labelled); line: p5–p95, | median, ◆ mean"
+        } else {
+            "line: p5–p95, | median, ◆ mean"
+        };
         doc.text(
             f.left + f.w / 2.0,
             f.top + f.h + 34.0,
             "middle",
             r##"fill="#333""##,
-            &format!(
-                "{}: bar p5–p95, thick line median, ◆ mean",
-                self.value_label
-            ),
+            &format!("{} — {key}", self.value_label),
         );
         doc.push("</g>");
         if let Scale::Linear { min, max } = x {
@@ -730,168 +734,129 @@ impl DistributionChart {
         }
         for (i, s) in self.series.iter().enumerate() {
             let col = color(i);
-            let yc = f.top + row_h * (i as f64 + 0.5);
+            let y0 = f.top + row_h * i as f64;
+            let base = y0 + row_h - 20.0; // histogram baseline; the range line sits below it
             let _ = write!(
                 doc.out,
-                r#"<g class="hp-row" data-series="{}" data-tip="{}" data-mean="{}" data-p5="{}" data-p50="{}" data-p95="{}">"#,
+                r#"<g class="hp-row" data-series="{}" data-mean="{}" data-p5="{}" data-p50="{}" data-p95="{}">"#,
                 esc(&s.name),
-                esc(&self.tip(s)),
                 s.mean,
                 s.p5,
                 s.p50,
                 s.p95
             );
+            // The row's hover target (under the bars, which carry their own values).
             let _ = write!(
                 doc.out,
-                r#"<rect x="{}" y="{}" width="{}" height="{}" fill="transparent"/>"#,
-                c(0.0),
-                c(yc - row_h / 2.0),
+                r#"<rect x="0" y="{}" width="{}" height="{}" fill="transparent" data-tip="{}"/>"#,
+                c(y0),
                 c(W),
-                c(row_h)
+                c(row_h),
+                esc(&self.tip(s))
             );
+            if i > 0 {
+                doc.line(0.0, y0, W, y0, r##"stroke="#e2e5e9""##);
+            }
             doc.text(
-                f.left - 10.0,
-                yc + 4.0,
+                left - 10.0,
+                y0 + row_h / 2.0,
                 "end",
                 r##"fill="#222" font-weight="600""##,
                 &s.name,
             );
+            let total: f64 = s.bins.iter().map(|b| b.2).sum::<f64>().max(1e-300);
+            let peak = s.bins.iter().map(|b| b.2 / total).fold(0.0, f64::max);
+            if peak > 0.0 {
+                let hmax = row_h - 30.0;
+                for &(lo, hi, cnt) in &s.bins {
+                    let share = cnt / total;
+                    let (x0, x1) = (f.px(lo), f.px(hi));
+                    let bh = hmax * share / peak;
+                    let _ = write!(
+                        doc.out,
+                        r#"<rect class="hp-bar" x="{}" y="{}" width="{}" height="{}" fill="{col}" fill-opacity="0.55" data-tip="{}"/>"#,
+                        c(x0),
+                        c(base - bh),
+                        c((x1 - x0 - 0.6).max(0.5)),
+                        c(bh),
+                        esc(&format!(
+                            "{}\n{} to {}: {:.1}% of paths",
+                            s.name,
+                            u.fmt(lo),
+                            u.fmt(hi),
+                            share * 100.0
+                        ))
+                    );
+                }
+                // y ticks of the row: 0 at the baseline, the peak share at the top.
+                doc.line(f.left, base, f.left + f.w, base, r##"stroke="#bbb""##);
+                doc.text(
+                    f.left + f.w + 2.0,
+                    base - hmax + 9.0,
+                    "end",
+                    r##"fill="#666" font-size="10.5""##,
+                    &format!("peak {:.1}%", peak * 100.0),
+                );
+            }
+            // p5–p95 range, median and mean.
+            let ry = if peak > 0.0 {
+                base + 8.0
+            } else {
+                y0 + row_h / 2.0
+            };
             let (a, b) = (f.px(s.p5), f.px(s.p95));
-            let _ = write!(
-                doc.out,
-                r#"<rect x="{}" y="{}" width="{}" height="16" rx="3" fill="{col}" fill-opacity="0.35" stroke="{col}"/>"#,
-                c(a.min(b)),
-                c(yc - 8.0),
-                c((b - a).abs().max(1.0))
+            doc.line(a, ry, b, ry, &format!(r#"stroke="{col}" stroke-width="3""#));
+            doc.line(
+                a,
+                ry - 5.0,
+                a,
+                ry + 5.0,
+                &format!(r#"stroke="{col}" stroke-width="2""#),
+            );
+            doc.line(
+                b,
+                ry - 5.0,
+                b,
+                ry + 5.0,
+                &format!(r#"stroke="{col}" stroke-width="2""#),
             );
             let m = f.px(s.p50);
             doc.line(
                 m,
-                yc - 11.0,
+                ry - 6.0,
                 m,
-                yc + 11.0,
-                &format!(r#"stroke="{col}" stroke-width="3""#),
+                ry + 6.0,
+                r##"stroke="#111" stroke-width="2""##,
             );
             let mu = f.px(s.mean);
             let _ = write!(
                 doc.out,
-                r##"<path d="M{} {}L{} {}L{} {}L{} {}Z" fill="#111"/>"##,
+                r##"<path class="hp-mean" d="M{} {}L{} {}L{} {}L{} {}Z" fill="#111"/>"##,
                 c(mu),
-                c(yc - 6.0),
+                c(ry - 6.0),
                 c(mu + 5.0),
-                c(yc),
+                c(ry),
                 c(mu),
-                c(yc + 6.0),
+                c(ry + 6.0),
                 c(mu - 5.0),
-                c(yc)
+                c(ry)
+            );
+            // Label the mean on the side with more room.
+            let right_room = f.left + f.w - mu;
+            let (lx, anchor) = if right_room > 120.0 {
+                (mu + 8.0, "start")
+            } else {
+                (mu - 8.0, "end")
+            };
+            doc.text(
+                lx,
+                ry - 6.0,
+                anchor,
+                r##"fill="#111" font-size="11.5" font-weight="600""##,
+                &format!("mean {}", u.fmt(s.mean)),
             );
             doc.push("</g>");
         }
-        doc.finish()
-    }
-
-    fn histogram_svg(&self) -> String {
-        let mut doc = Doc::new(W, H, "distribution", &self.title);
-        doc.out = doc.out.replacen(
-            r#"data-chart="distribution""#,
-            r#"data-chart="distribution" data-mode="histogram""#,
-            1,
-        );
-        // Densities: count / (total * width), so series with different bins compare.
-        let dens: Vec<Vec<(f64, f64, f64, f64)>> = self
-            .series
-            .iter()
-            .map(|s| {
-                let total: f64 = s.bins.iter().map(|b| b.2).sum::<f64>().max(1e-300);
-                s.bins
-                    .iter()
-                    .map(|&(lo, hi, n)| (lo, hi, n / total / (hi - lo).max(1e-300), n / total))
-                    .collect()
-            })
-            .collect();
-        let x = Scale::linear_for(
-            self.series
-                .iter()
-                .flat_map(|s| s.bins.iter().flat_map(|b| [b.0, b.1])),
-            false,
-        );
-        let y = Scale::linear_for(dens.iter().flatten().map(|d| d.2), true);
-        let f = Frame {
-            left: LEFT,
-            top: TOP,
-            w: W - LEFT - 20.0,
-            h: H - TOP - 48.0,
-            x,
-            y,
-        };
-        let u = &self.units;
-        f.axes(
-            &mut doc,
-            &|v| u.fmt(v),
-            &|_| String::new(),
-            &self.value_label,
-            "share of paths",
-        );
-        if let Scale::Linear { min, max } = x {
-            if min < 0.0 && max > 0.0 {
-                let z = f.px(0.0);
-                doc.line(
-                    z,
-                    f.top,
-                    z,
-                    f.top + f.h,
-                    r##"stroke="#444" stroke-width="1.2""##,
-                );
-            }
-        }
-        for (i, (s, d)) in self.series.iter().zip(&dens).enumerate() {
-            let col = color(i);
-            let _ = write!(
-                doc.out,
-                r#"<g class="hp-hist" data-series="{}" data-mean="{}" data-p5="{}" data-p50="{}" data-p95="{}">"#,
-                esc(&s.name),
-                s.mean,
-                s.p5,
-                s.p50,
-                s.p95
-            );
-            for &(lo, hi, density, share) in d {
-                let (x0, x1) = (f.px(lo), f.px(hi));
-                let y0 = f.py(density);
-                let _ = write!(
-                    doc.out,
-                    r#"<rect class="hp-bar" x="{}" y="{}" width="{}" height="{}" fill="{col}" fill-opacity="0.3" stroke="{col}" stroke-width="0.8" data-tip="{}"/>"#,
-                    c(x0),
-                    c(y0),
-                    c((x1 - x0).max(0.5)),
-                    c((f.top + f.h - y0).max(0.0)),
-                    esc(&format!(
-                        "{}\n{} to {}: {:.1}% of paths",
-                        s.name,
-                        u.fmt(lo),
-                        u.fmt(hi),
-                        share * 100.0
-                    ))
-                );
-            }
-            let m = f.px(s.mean);
-            let _ = write!(
-                doc.out,
-                r#"<line x1="{m}" y1="{}" x2="{m}" y2="{}" stroke="{col}" stroke-width="2" stroke-dasharray="5 3" data-tip="{}"/>"#,
-                c(f.top),
-                c(f.top + f.h),
-                esc(&self.tip(s)),
-                m = c(m)
-            );
-            doc.push("</g>");
-        }
-        let items: Vec<(String, &str)> = self
-            .series
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.name.clone(), color(i)))
-            .collect();
-        legend(&mut doc, LEFT, 40.0, &items);
         doc.finish()
     }
 }
@@ -928,6 +893,24 @@ pub struct Tornado {
     pub base: f64,
     /// The inputs (any order; drawn sorted by swing).
     pub rows: Vec<TornadoRow>,
+    /// The output value at which the decision flips (0 for a gap to mining), with its label
+    /// ("= mining"): drawn as a labelled line, and a bar that crosses it is marked "flips".
+    pub flip_at: Option<(f64, String)>,
+}
+
+impl Tornado {
+    /// Which ends of `r` land on the other side of [`Tornado::flip_at`] from the base:
+    /// `(low flips, high flips)`.
+    pub fn flips(&self, r: &TornadoRow) -> (bool, bool) {
+        match &self.flip_at {
+            Some((t, _)) => {
+                let side = |v: f64| v > *t;
+                let b = side(self.base);
+                (side(r.low) != b, side(r.high) != b)
+            }
+            None => (false, false),
+        }
+    }
 }
 
 impl Tornado {
@@ -946,7 +929,10 @@ impl Tornado {
             .unwrap_or(0);
         let left = (longest as f64 * 7.5 + 24.0).clamp(120.0, 320.0);
         let x = Scale::linear_for(
-            rows.iter().flat_map(|r| [r.low, r.high]).chain([self.base]),
+            rows.iter()
+                .flat_map(|r| [r.low, r.high])
+                .chain([self.base])
+                .chain(self.flip_at.as_ref().map(|f| f.0)),
             false,
         );
         let f = Frame {
@@ -972,18 +958,18 @@ impl Tornado {
             &format!("{} (base {})", self.value_label, u.fmt(self.base)),
         );
         doc.push("</g>");
-        legend(
-            &mut doc,
-            left,
-            40.0,
-            &[
-                ("input lowered".into(), color(0)),
-                ("input raised".into(), color(1)),
-            ],
-        );
+        let mut items: Vec<(String, &str)> = vec![
+            ("input lowered".into(), color(0)),
+            ("input raised".into(), color(1)),
+        ];
+        if let Some((_, label)) = &self.flip_at {
+            items.push((format!("dashed: decision flips ({label}); ▼ flips"), "#b22"));
+        }
+        legend(&mut doc, left, 40.0, &items);
         for (i, r) in rows.iter().enumerate() {
             let yc = f.top + row_h * (i as f64 + 0.5);
-            let tip = format!(
+            let (fl, fh) = self.flips(r);
+            let mut tip = format!(
                 "{}\n{} → {}\n{} → {}\nswing {}",
                 r.label,
                 r.low_label,
@@ -992,12 +978,23 @@ impl Tornado {
                 u.fmt(r.high),
                 u.fmt((r.high - r.low).abs())
             );
+            for (flips, how) in [(fl, &r.low_label), (fh, &r.high_label)] {
+                if flips {
+                    let _ = write!(tip, "\nthe decision flips at {how}");
+                }
+            }
             let _ = write!(
                 doc.out,
-                r#"<g class="hp-row" data-input="{}" data-low="{}" data-high="{}" data-tip="{}">"#,
+                r#"<g class="hp-row" data-input="{}" data-low="{}" data-high="{}" data-flips="{}" data-tip="{}">"#,
                 esc(&r.label),
                 r.low,
                 r.high,
+                match (fl, fh) {
+                    (true, true) => "both",
+                    (true, false) => "low",
+                    (false, true) => "high",
+                    _ => "",
+                },
                 esc(&tip)
             );
             let _ = write!(
@@ -1020,6 +1017,45 @@ impl Tornado {
                     c(20.0)
                 );
             }
+            // Where a bar crosses the flip line: a marker and the word, beside the longer end.
+            if let Some((t, _)) = &self.flip_at {
+                if fl || fh {
+                    let tx = f.px(*t);
+                    let _ = write!(
+                        doc.out,
+                        r##"<path class="hp-flip" d="M{} {}L{} {}L{} {}Z" fill="#b22"/>"##,
+                        c(tx - 6.0),
+                        c(yc - 13.0),
+                        c(tx + 6.0),
+                        c(yc - 13.0),
+                        c(tx),
+                        c(yc - 4.0)
+                    );
+                    let far = [(fl, r.low), (fh, r.high)]
+                        .iter()
+                        .filter(|(on, _)| *on)
+                        .map(|(_, v)| f.px(*v))
+                        .fold(tx, |a, v| {
+                            if (v - tx).abs() > (a - tx).abs() {
+                                v
+                            } else {
+                                a
+                            }
+                        });
+                    let (lx, anchor) = if far >= tx {
+                        ((far + 4.0).min(f.left + f.w - 40.0), "start")
+                    } else {
+                        ((far - 4.0).max(f.left + 40.0), "end")
+                    };
+                    doc.text(
+                        lx,
+                        yc + 4.0,
+                        anchor,
+                        r##"fill="#b22" font-size="11.5" font-weight="600""##,
+                        "flips",
+                    );
+                }
+            }
             doc.push("</g>");
         }
         let b = f.px(self.base);
@@ -1030,6 +1066,324 @@ impl Tornado {
             f.top + f.h,
             r##"stroke="#222" stroke-width="1.5""##,
         );
+        if let Some((t, _)) = &self.flip_at {
+            let tx = f.px(*t);
+            doc.line(
+                tx,
+                f.top - 4.0,
+                tx,
+                f.top + f.h,
+                r##"stroke="#b22" stroke-width="1.5" stroke-dasharray="5 3""##,
+            );
+        }
+        doc.finish()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Category grid
+
+/// A two-way grid coloured by a category in each cell (the best strategy over lease rate ×
+/// capex), with a value written in the cell (the gap to mining).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CategoryGrid {
+    /// Title above the chart.
+    pub title: String,
+    /// X axis title (columns).
+    pub x_label: String,
+    /// Y axis title (rows).
+    pub y_label: String,
+    /// Column values (left to right).
+    pub x: Vec<f64>,
+    /// Row values (drawn bottom to top, so larger values are higher).
+    pub y: Vec<f64>,
+    /// How column values print.
+    pub x_units: Units,
+    /// How row values print.
+    pub y_units: Units,
+    /// How cell values print.
+    pub units: Units,
+    /// Every category in legend order (its colour is its index's); cells name one of them.
+    pub categories: Vec<String>,
+    /// `cells[row][col]`: the category and the value; `None` for an empty cell.
+    pub cells: Vec<Vec<Option<(String, f64)>>>,
+    /// The cell of the scenario itself `(row, col)`, outlined.
+    pub base: Option<(usize, usize)>,
+}
+
+impl CategoryGrid {
+    /// Renders the chart.
+    pub fn to_svg(&self) -> String {
+        let (nx, ny) = (self.x.len().max(1), self.y.len().max(1));
+        let left = 118.0;
+        let top = TOP + 4.0;
+        let cell_h = 44.0;
+        let height = top + ny as f64 * cell_h + 56.0;
+        let mut doc = Doc::new(W, height, "grid", &self.title);
+        let w = W - left - 20.0;
+        let cell_w = w / nx as f64;
+        let col_of = |name: &str| {
+            self.categories
+                .iter()
+                .position(|c| c == name)
+                .map_or("#999999", color)
+        };
+        let used: Vec<(String, &str)> = self
+            .categories
+            .iter()
+            .filter(|c| self.cells.iter().flatten().flatten().any(|(n, _)| n == *c))
+            .map(|c| (format!("best: {c}"), col_of(c)))
+            .collect();
+        legend(&mut doc, left, 40.0, &used);
+        doc.push(r##"<g class="hp-axes" fill="#555">"##);
+        for (j, xv) in self.x.iter().enumerate() {
+            doc.text(
+                left + cell_w * (j as f64 + 0.5),
+                top + ny as f64 * cell_h + 16.0,
+                "middle",
+                "",
+                &self.x_units.fmt(*xv),
+            );
+        }
+        for (i, yv) in self.y.iter().enumerate() {
+            let yc = top + (ny - 1 - i) as f64 * cell_h + cell_h / 2.0;
+            doc.text(left - 8.0, yc + 4.0, "end", "", &self.y_units.fmt(*yv));
+        }
+        doc.text(
+            left + w / 2.0,
+            top + ny as f64 * cell_h + 36.0,
+            "middle",
+            r##"fill="#333""##,
+            &self.x_label,
+        );
+        let _ = write!(
+            doc.out,
+            r##"<text transform="translate(14 {}) rotate(-90)" text-anchor="middle" fill="#333">{}</text>"##,
+            c(top + ny as f64 * cell_h / 2.0),
+            esc(&self.y_label)
+        );
+        doc.push("</g>");
+        for (i, row) in self.cells.iter().enumerate().take(ny) {
+            for (j, cell) in row.iter().enumerate().take(nx) {
+                let x0 = left + cell_w * j as f64;
+                let y0 = top + (ny - 1 - i) as f64 * cell_h;
+                let (name, value) = match cell {
+                    Some((n, v)) => (n.as_str(), *v),
+                    None => ("", f64::NAN),
+                };
+                let fill = if name.is_empty() {
+                    "#f2f2f2"
+                } else {
+                    col_of(name)
+                };
+                let tip = format!(
+                    "{}: {}\n{}: {}\n{}",
+                    self.x_label,
+                    self.x_units.fmt(self.x.get(j).copied().unwrap_or(f64::NAN)),
+                    self.y_label,
+                    self.y_units.fmt(self.y.get(i).copied().unwrap_or(f64::NAN)),
+                    if name.is_empty() {
+                        "out of range".to_string()
+                    } else {
+                        format!("best: {name}, {}", self.units.fmt(value))
+                    }
+                );
+                let _ = write!(
+                    doc.out,
+                    r##"<g class="hp-cell" data-row="{i}" data-col="{j}" data-best="{}" data-value="{}" data-tip="{}"><rect x="{}" y="{}" width="{}" height="{}" fill="{fill}" fill-opacity="0.8" stroke="#fff" stroke-width="2"/>"##,
+                    esc(name),
+                    value,
+                    esc(&tip),
+                    c(x0),
+                    c(y0),
+                    c(cell_w),
+                    c(cell_h)
+                );
+                if !name.is_empty() {
+                    // Dark text on the light palette entries, white on the dark ones.
+                    let light = matches!(fill, "#E69F00" | "#56B4E9" | "#F0E442" | "#CC79A7");
+                    let ink = if light { "#111" } else { "#fff" };
+                    doc.text(
+                        x0 + cell_w / 2.0,
+                        y0 + cell_h / 2.0 - 2.0,
+                        "middle",
+                        &format!(r##"fill="{ink}" font-size="12" font-weight="600""##),
+                        name,
+                    );
+                    doc.text(
+                        x0 + cell_w / 2.0,
+                        y0 + cell_h / 2.0 + 13.0,
+                        "middle",
+                        &format!(r##"fill="{ink}" font-size="11""##),
+                        &self.units.fmt(value),
+                    );
+                }
+                doc.push("</g>");
+            }
+        }
+        if let Some((bi, bj)) = self.base {
+            if bi < ny && bj < nx {
+                let _ = write!(
+                    doc.out,
+                    r##"<rect class="hp-base" x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#111" stroke-width="3"><title>your scenario</title></rect>"##,
+                    c(left + cell_w * bj as f64 + 1.5),
+                    c(top + (ny - 1 - bi) as f64 * cell_h + 1.5),
+                    c(cell_w - 3.0),
+                    c(cell_h - 3.0)
+                );
+            }
+        }
+        doc.finish()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bar chart
+
+/// One series of a [`BarChart`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BarSeries {
+    /// Legend name.
+    pub name: String,
+    /// One value per group (NaN: no bar).
+    pub values: Vec<f64>,
+}
+
+/// Grouped bars (one group per period, one bar per series), signed around zero; the legend
+/// names every series.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BarChart {
+    /// Title above the chart.
+    pub title: String,
+    /// X axis title.
+    pub x_label: String,
+    /// Y axis title.
+    pub y_label: String,
+    /// How values print.
+    pub units: Units,
+    /// Group names, left to right ("1", "2", ... for years).
+    pub groups: Vec<String>,
+    /// The series.
+    pub series: Vec<BarSeries>,
+    /// A level drawn across the bars with its label ("your rate $120/kW-month").
+    pub reference: Option<(f64, String)>,
+}
+
+impl BarChart {
+    /// Renders the chart.
+    pub fn to_svg(&self) -> String {
+        let mut doc = Doc::new(W, H, "bar", &self.title);
+        let y = Scale::linear_for(
+            self.series
+                .iter()
+                .flat_map(|s| s.values.iter().copied())
+                .chain(self.reference.as_ref().map(|r| r.0))
+                .filter(|v| v.is_finite()),
+            true,
+        );
+        let ng = self.groups.len().max(1);
+        let f = Frame {
+            left: LEFT,
+            top: TOP,
+            w: W - LEFT - 20.0,
+            h: H - TOP - 48.0,
+            x: Scale::Linear {
+                min: 0.0,
+                max: ng as f64,
+            },
+            y,
+        };
+        let u = &self.units;
+        // Group labels instead of numeric x ticks.
+        doc.push(r##"<g class="hp-axes" fill="#555" stroke-width="1">"##);
+        for t in y.ticks() {
+            let py = f.py(t);
+            doc.line(f.left, py, f.left + f.w, py, r##"stroke="#e3e3e3""##);
+            doc.text(f.left - 6.0, py + 4.0, "end", "", &u.fmt(t));
+        }
+        let every = ng.div_ceil(20).max(1);
+        for (k, g) in self.groups.iter().enumerate() {
+            if k % every == 0 {
+                doc.text(f.px(k as f64 + 0.5), f.top + f.h + 16.0, "middle", "", g);
+            }
+        }
+        doc.line(f.left, f.top, f.left, f.top + f.h, r##"stroke="#888""##);
+        doc.text(
+            f.left + f.w / 2.0,
+            f.top + f.h + 34.0,
+            "middle",
+            r##"fill="#333""##,
+            &self.x_label,
+        );
+        let _ = write!(
+            doc.out,
+            r##"<text transform="translate(14 {}) rotate(-90)" text-anchor="middle" fill="#333">{}</text>"##,
+            c(f.top + f.h / 2.0),
+            esc(&self.y_label)
+        );
+        doc.push("</g>");
+        let zero = f.py(0.0);
+        let ns = self.series.len().max(1) as f64;
+        let slot = f.w / ng as f64;
+        let bw = (slot * 0.8 / ns).max(0.5);
+        for (si, s) in self.series.iter().enumerate() {
+            let col = color(si);
+            let _ = write!(
+                doc.out,
+                r#"<g class="hp-bars" data-series="{}">"#,
+                esc(&s.name)
+            );
+            for (k, v) in s.values.iter().enumerate().take(ng) {
+                if !v.is_finite() {
+                    continue;
+                }
+                let x0 = f.left + slot * k as f64 + slot * 0.1 + bw * si as f64;
+                let py = f.py(*v);
+                let _ = write!(
+                    doc.out,
+                    r#"<rect class="hp-bar" x="{}" y="{}" width="{}" height="{}" fill="{col}" data-value="{}" data-tip="{}"/>"#,
+                    c(x0),
+                    c(py.min(zero)),
+                    c((bw - 0.5).max(0.5)),
+                    c((py - zero).abs().max(0.5)),
+                    v,
+                    esc(&format!(
+                        "{} {}\n{}: {}",
+                        self.x_label,
+                        self.groups.get(k).map_or("", String::as_str),
+                        s.name,
+                        u.fmt(*v)
+                    ))
+                );
+            }
+            doc.push("</g>");
+        }
+        doc.line(f.left, zero, f.left + f.w, zero, r##"stroke="#444""##);
+        if let Some((v, label)) = &self.reference {
+            let py = f.py(*v);
+            let _ = write!(
+                doc.out,
+                r##"<g class="hp-reference" data-value="{v}"><line x1="{}" y1="{y}" x2="{}" y2="{y}" stroke="#b22" stroke-width="2" stroke-dasharray="6 3"/>"##,
+                c(f.left),
+                c(f.left + f.w),
+                y = c(py)
+            );
+            doc.text(
+                f.left + f.w - 4.0,
+                py - 5.0,
+                "end",
+                r##"fill="#b22" font-size="12" font-weight="600""##,
+                label,
+            );
+            doc.push("</g>");
+        }
+        let items: Vec<(String, &str)> = self
+            .series
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.clone(), color(i)))
+            .collect();
+        legend(&mut doc, LEFT, 40.0, &items);
         doc.finish()
     }
 }
@@ -1182,6 +1536,11 @@ mod tests {
         assert!(h.contains(r#"data-mode="histogram""#));
         assert!(h.contains("75.0% of paths"));
         assert_eq!(h.matches("class=\"hp-bar\"").count(), 2);
+        // The ridgeline labels each row's peak share (its y tick) and its mean.
+        assert!(h.contains("peak 75.0%") && q.contains(">mean $10M<"), "{h}");
+        assert!(
+            h.contains(r#"data-layout="ridgeline""#) && q.contains(r#"data-layout="ridgeline""#)
+        );
         assert_eq!(Units::usd().fmt(3.4e-7), "$0");
         assert_eq!(Units::usd().fmt(-0.5), "-$0.5");
     }
@@ -1207,9 +1566,11 @@ mod tests {
                     ..TornadoRow::default()
                 },
             ],
+            flip_at: None,
         }
         .to_svg();
         let big = svg.find("data-input=\"big\"").unwrap();
+        assert!(!svg.contains("hp-flip"));
         let small = svg.find("data-input=\"small\"").unwrap();
         assert!(big < small);
         assert!(svg.contains("swing $18"));
@@ -1245,5 +1606,80 @@ mod tests {
         let d = d.split("d=\"").nth(1).unwrap().split('"').next().unwrap();
         // Five vertices: (0,0) (1,0) (1,.5) (2,.5) (2,1).
         assert_eq!(d.matches('L').count(), 4, "{d}");
+    }
+
+    #[test]
+    fn category_grid_colours_cells_by_their_best_and_names_them() {
+        let svg = CategoryGrid {
+            title: "best".into(),
+            x: vec![10.0, 20.0],
+            y: vec![1.0, 2.0],
+            units: Units::usd(),
+            categories: vec!["mine".into(), "convert 50%".into(), "unused".into()],
+            cells: vec![
+                vec![
+                    Some(("mine".into(), -5.0)),
+                    Some(("convert 50%".into(), 7.0)),
+                ],
+                vec![Some(("mine".into(), -9.0)), None],
+            ],
+            base: Some((0, 1)),
+            ..CategoryGrid::default()
+        }
+        .to_svg();
+        // Cells carry their best and value; the colours follow the category order.
+        assert!(svg.contains(r#"data-row="0" data-col="1" data-best="convert 50%" data-value="7""#));
+        assert_eq!(
+            svg.matches(&format!(r#"fill="{}" fill-opacity="0.8""#, color(0)))
+                .count(),
+            2
+        );
+        assert_eq!(
+            svg.matches(&format!(r#"fill="{}" fill-opacity="0.8""#, color(1)))
+                .count(),
+            1
+        );
+        // The legend names the categories present, not the unused one; the base cell is outlined.
+        assert!(svg.contains(">best: mine<") && svg.contains(">best: convert 50%<"));
+        assert!(!svg.contains("best: unused"));
+        assert_eq!(svg.matches("class=\"hp-base\"").count(), 1);
+        assert!(svg.contains("out of range"));
+    }
+
+    #[test]
+    fn bar_chart_draws_signed_bars_and_names_every_series() {
+        let svg = BarChart {
+            title: "cash".into(),
+            x_label: "year".into(),
+            units: Units::usd(),
+            groups: vec!["1".into(), "2".into()],
+            series: vec![
+                BarSeries {
+                    name: "mine".into(),
+                    values: vec![5.0, -5.0],
+                },
+                BarSeries {
+                    name: "convert 50%".into(),
+                    values: vec![10.0, f64::NAN],
+                },
+            ],
+            ..BarChart::default()
+        }
+        .to_svg();
+        assert_eq!(svg.matches("class=\"hp-bar\"").count(), 3);
+        assert!(svg.contains("year 2&#10;mine: -$5"), "{svg}");
+        // One legend entry per series, even the single-bar one.
+        assert!(svg.contains(">mine<") && svg.contains(">convert 50%<"));
+        // The positive and negative bars of `mine` have equal heights on either side of zero.
+        let heights: Vec<&str> = svg
+            .split(r#"data-series="mine""#)
+            .nth(1)
+            .unwrap()
+            .split("height=\"")
+            .skip(1)
+            .take(2)
+            .map(|h| h.split('"').next().unwrap())
+            .collect();
+        assert_eq!(heights[0], heights[1]);
     }
 }

@@ -30,11 +30,27 @@ pub fn is_bad_input(e: &anyhow::Error) -> bool {
     e.chain().any(|c| c.downcast_ref::<BadInput>().is_some())
 }
 
+/// The error and its causes joined by `: `, leaving out a cause whose text the message already
+/// holds (a library error that prints its source would otherwise show it twice).
+pub fn message(e: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if msg.is_empty() {
+            msg = text;
+        } else if !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+    }
+    msg
+}
+
 /// Prints the error (as JSON on stdout when `--json` is set, always as text on stderr) and returns
 /// the exit code: 2 for bad input, 1 for anything else.
 pub fn report(e: &anyhow::Error, json: bool) -> ExitCode {
     let bad = is_bad_input(e);
-    let msg = format!("{e:#}");
+    let msg = hashpivot_data::text::clip_quoted(&message(e));
     if json {
         let v = serde_json::json!({
             "error": msg,
@@ -44,4 +60,39 @@ pub fn report(e: &anyhow::Error, json: bool) -> ExitCode {
     }
     eprintln!("error: {msg}");
     ExitCode::from(if bad { 2 } else { 1 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Like the store's errors: prints its source and also returns it as the source.
+    #[derive(Debug)]
+    struct Wraps {
+        source: std::io::Error,
+    }
+
+    impl fmt::Display for Wraps {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "database x.db: {}", self.source)
+        }
+    }
+
+    impl std::error::Error for Wraps {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.source)
+        }
+    }
+
+    #[test]
+    fn a_cause_is_printed_once() {
+        let io = std::io::Error::other("disk I/O error");
+        let e = anyhow::Error::new(Wraps { source: io }).context("data import price");
+        assert_eq!(
+            message(&e),
+            "data import price: database x.db: disk I/O error"
+        );
+        let e = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(message(&e), "outer: inner");
+    }
 }

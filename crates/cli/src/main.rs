@@ -4,6 +4,21 @@
 //! into the library objects that do the work, so a bad value is reported naming the flag, the value
 //! and what is allowed. Exit codes: 0 ok, 2 bad input, 1 internal failure.
 
+// The crate's own `print!`/`println!`/`eprintln!` shadow std's in every module below
+// (textual macro scope wins over the prelude): std's panic when stdout is a full disk or a closed
+// pipe (exit 101); these check every write (see `output::write_stdout`).
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::output::write_stdout(format_args!($($arg)*)) };
+}
+macro_rules! println {
+    () => { $crate::output::write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::output::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+macro_rules! eprintln {
+    () => { $crate::output::write_stderr(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::output::write_stderr(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
 mod cmd;
 mod error;
 mod output;
@@ -84,8 +99,19 @@ fn reset_sigpipe() {
     }
 }
 
+/// Ignores `SIGXFSZ`, whose default action kills the process without a word when a write passes
+/// the file-size limit (`ulimit -f`): ignored, the write fails with `EFBIG` and is reported (exit 1).
+fn ignore_sigxfsz() {
+    #[cfg(unix)]
+    // SAFETY: as in `reset_sigpipe`.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+}
+
 fn main() -> ExitCode {
     reset_sigpipe();
+    ignore_sigxfsz();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -109,6 +135,19 @@ fn main() -> ExitCode {
         }
     };
     let g = &cli.global;
+    if matches!(
+        cli.command,
+        Command::Simulate(_)
+            | Command::Scenario(_)
+            | Command::Payback(_)
+            | Command::Machine(_)
+            | Command::Serve(_)
+            | Command::Report(_)
+    ) || matches!(&cli.command, Command::Calibrate(a) if a.forwards)
+    {
+        // After a `data sync`, the default scenario starts from the store's newest state.
+        cmd::market::install_synced(g);
+    }
     let result = match &cli.command {
         Command::Chain(a) => cmd::chain::run(a, g),
         Command::Hashprice(a) => cmd::econ::run_hashprice(a, g),
@@ -126,8 +165,10 @@ fn main() -> ExitCode {
         Command::Serve(a) => cmd::serve::run(a, g),
         Command::Report(a) => cmd::report::run(a, g),
     };
-    match result {
+    let code = match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => error::report(&e, g.json),
-    }
+    };
+    output::finish_stdout();
+    code
 }

@@ -16,7 +16,7 @@ pub enum CsvError {
         line: usize,
         /// Column name from the header.
         column: String,
-        /// The cell as written.
+        /// The cell as written, clipped to [`crate::text::CLIP_CHARS`] characters.
         value: String,
         /// What is allowed, e.g. "is not a number" or "must be > 0".
         expected: String,
@@ -198,7 +198,7 @@ impl Csv {
             .ok_or_else(|| CsvError::MissingColumn {
                 file: self.file.clone(),
                 column: name.to_string(),
-                found: self.headers.join(","),
+                found: crate::text::clip(&self.headers.join(",")),
             })
     }
 
@@ -245,7 +245,8 @@ impl<'a> Row<'a> {
             file: self.csv.file.clone(),
             line: self.line,
             column: col.to_string(),
-            value: value.to_string(),
+            // A 200 MB field must not become a 200 MB message.
+            value: crate::text::clip(value),
             expected: expected.into(),
         }
     }
@@ -430,5 +431,22 @@ mod tests {
         let rows: Vec<_> = back.rows().collect();
         assert_eq!(rows[1].str("name").unwrap(), "a, b");
         assert_eq!(rows[1].str("value").unwrap(), "say \"hi\"");
+    }
+
+    #[test]
+    fn a_huge_field_is_quoted_clipped() {
+        let text = format!("date,v\n2025-01-01,{}\n", "7e".repeat(1_000_000));
+        let c = Csv::parse(&text, "big.csv").unwrap();
+        let err = c.rows().next().unwrap().f64("v").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "big.csv: line 2, column `v`: value \"{}… (1999920 more characters)\" is not a finite number",
+                "7e".repeat(40)
+            )
+        );
+        let wide = format!("{}\n1\n", "c".repeat(10_000));
+        let err = Csv::parse(&wide, "w.csv").unwrap().column("v").unwrap_err();
+        assert!(err.to_string().len() < 200, "{err}");
     }
 }

@@ -182,7 +182,8 @@ impl HourlySeries {
 ///   `HH+1`, ERCOT's convention, which is what 4CP peak hours refer to.
 /// * Timestamps must increase. One timestamp may appear twice in a row: the repeated hour of the
 ///   fall DST change. Missing hours (the spring DST hour, gaps) are allowed: each row is one hour.
-/// * `price_usd_mwh` is a finite number, negative allowed. Blank lines and lines starting with `#`
+/// * `price_usd_mwh` is a number from -100000 to 100000 ([`crate::series::MAX_ABS_USD_MWH`]),
+///   negative allowed. Blank lines and lines starting with `#`
 ///   are skipped.
 pub fn parse_price_csv(text: &str, file: &str) -> Result<HourlySeries, crate::CsvError> {
     let csv = crate::csv::Csv::parse_commented(text, file)?;
@@ -212,6 +213,13 @@ pub fn parse_price_csv(text: &str, file: &str) -> Result<HourlySeries, crate::Cs
             }
         }
         let p = row.f64("price_usd_mwh")?;
+        if p.abs() > crate::series::MAX_ABS_USD_MWH {
+            return Err(row.bad(
+                "price_usd_mwh",
+                row.str("price_usd_mwh")?,
+                "must be from -100000 to 100000 $/MWh",
+            ));
+        }
         hours.push(stamp);
         usd.push(p);
     }

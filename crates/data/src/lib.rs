@@ -10,12 +10,14 @@ pub mod calibrate;
 pub mod csv;
 pub mod date;
 pub mod ercot;
+pub mod forwards;
 pub mod hashprice;
 pub mod history;
 pub mod leases;
 pub mod market;
 pub mod series;
 pub mod shipped;
+pub mod text;
 
 pub use csv::{CsvError, CsvWriter};
 pub use date::{now_rfc3339, rfc3339, Date, DateError};

@@ -123,6 +123,37 @@ fn non_empty<T>(csv: &Csv, v: Vec<T>) -> Result<Vec<T>, CsvError> {
     Ok(v)
 }
 
+// Physical ranges of imported rows. A user's file is checked as strictly as the shipped data: a
+// value outside them is a unit mistake (sats for BTC, cents for dollars) or a broken export, and
+// would silently skew every calibration and history built on it.
+
+/// The genesis block's date: no series has rows before it.
+const GENESIS: Date = Date::from_days(14_247);
+/// Highest BTC/USD accepted (the scenario's `price.spot` limit).
+pub const MAX_PRICE_USD: f64 = 1e12;
+/// Largest hourly power price accepted, in absolute value, $/MWh: ten times ERCOT's highest offer
+/// cap ever ($9000). A price file with $1e308/MWh is a broken file, and would overflow every sum.
+pub const MAX_ABS_USD_MWH: f64 = 1e5;
+/// Highest fees of one day accepted, BTC: about seven times the record (1496 BTC, 2024-04-20).
+pub const MAX_FEES_BTC_PER_DAY: f64 = 1e4;
+/// Highest average block rate accepted since genesis, blocks per day: twice the target rate (the
+/// chain has averaged at most ~155).
+const MAX_BLOCKS_PER_DAY: u64 = 288;
+/// Largest relative gap between a row's `difficulty` and the one its `bits_hex` encodes (the
+/// shipped table prints difficulty with six decimals: gaps up to 4e-7).
+const BITS_TOLERANCE: f64 = 1e-5;
+
+fn check_date(row: &Row<'_>, col: &str, date: Date) -> Result<(), CsvError> {
+    if date < GENESIS {
+        return Err(row.bad(
+            col,
+            &date.to_string(),
+            format!("is before the genesis block ({GENESIS})"),
+        ));
+    }
+    Ok(())
+}
+
 /// Parses `date,close_usd` (extra columns ignored): dates strictly increasing, prices > 0.
 pub fn parse_prices(text: &str, file: &str) -> Result<Vec<PricePoint>, CsvError> {
     let csv = Csv::parse(text, file)?;
@@ -130,11 +161,17 @@ pub fn parse_prices(text: &str, file: &str) -> Result<Vec<PricePoint>, CsvError>
     let mut out: Vec<PricePoint> = Vec::with_capacity(csv.len());
     for row in csv.rows() {
         let date = row.date("date")?;
+        check_date(&row, "date", date)?;
         check_increasing(&row, out.last().map(|p| p.date), date)?;
-        out.push(PricePoint {
-            date,
-            close_usd: row.positive("close_usd")?,
-        });
+        let close_usd = row.positive("close_usd")?;
+        if close_usd > MAX_PRICE_USD {
+            return Err(row.bad(
+                "close_usd",
+                row.str("close_usd")?,
+                "must be at most 1e12 USD per BTC",
+            ));
+        }
+        out.push(PricePoint { date, close_usd });
     }
     non_empty(&csv, out)
 }
@@ -146,8 +183,20 @@ pub fn parse_heights(text: &str, file: &str) -> Result<Vec<HeightPoint>, CsvErro
     let mut out: Vec<HeightPoint> = Vec::with_capacity(csv.len());
     for row in csv.rows() {
         let date = row.date("date")?;
+        check_date(&row, "date", date)?;
         check_increasing(&row, out.last().map(|p| p.date), date)?;
         let h = row.u64("height_at_la_midnight")?;
+        let days = u64::try_from(date.days_since(GENESIS)).unwrap_or(0) + 1;
+        if h > MAX_BLOCKS_PER_DAY * days {
+            return Err(row.bad(
+                "height_at_la_midnight",
+                &h.to_string(),
+                format!(
+                    "is not reachable by {date}: at most {} ({MAX_BLOCKS_PER_DAY} blocks a day since the genesis block)",
+                    MAX_BLOCKS_PER_DAY * days
+                ),
+            ));
+        }
         let height = u32::try_from(h)
             .map_err(|_| row.bad("height_at_la_midnight", &h.to_string(), "is too large"))?;
         if let Some(p) = out.last() {
@@ -173,6 +222,41 @@ fn parse_bits(row: &Row<'_>, col: &str) -> Result<Option<u32>, CsvError> {
     u32::from_str_radix(h, 16)
         .map(Some)
         .map_err(|_| row.bad(col, s, "is not a compact target in hex (e.g. 1d00ffff)"))
+}
+
+/// The row's `difficulty`: at least 1 (the proof-of-work limit), at most 1e30, and the difficulty
+/// its `bits_hex` encodes when the row has one.
+fn epoch_difficulty(row: &Row<'_>, has_bits: bool) -> Result<f64, CsvError> {
+    let d = row.positive("difficulty")?;
+    if !(1.0..=1e30).contains(&d) {
+        return Err(row.bad(
+            "difficulty",
+            row.str("difficulty")?,
+            "must be from 1 (the proof-of-work limit) to 1e30",
+        ));
+    }
+    if let Some(bits) = if has_bits {
+        parse_bits(row, "bits_hex")?
+    } else {
+        None
+    } {
+        if let Err(e) = hashpivot_chain::Target::from_compact(bits) {
+            return Err(row.bad(
+                "bits_hex",
+                row.str("bits_hex")?,
+                format!("is not a valid target: {e}"),
+            ));
+        }
+        let want = hashpivot_chain::compact::difficulty(bits);
+        if (d - want).abs() > BITS_TOLERANCE * want {
+            return Err(row.bad(
+                "difficulty",
+                row.str("difficulty")?,
+                format!("does not match bits_hex {bits:08x}, which encodes difficulty {want}"),
+            ));
+        }
+    }
+    Ok(d)
 }
 
 /// Parses a difficulty-epoch table. Required columns: `start_height`, `difficulty`. Optional:
@@ -236,7 +320,7 @@ pub fn parse_epochs(text: &str, file: &str) -> Result<Vec<Epoch>, CsvError> {
             } else {
                 None
             },
-            difficulty: row.positive("difficulty")?,
+            difficulty: epoch_difficulty(&row, has("bits_hex"))?,
             start_time_unix: if has("start_time_unix") {
                 row.opt_i64("start_time_unix")?
             } else {
@@ -268,9 +352,18 @@ pub fn parse_fees(text: &str, file: &str, skip_empty: bool) -> Result<Vec<FeeDay
     let mut out: Vec<FeeDay> = Vec::with_capacity(csv.len());
     for row in csv.rows() {
         let date = row.date("date")?;
+        check_date(&row, "date", date)?;
         check_increasing(&row, out.last().map(|p| p.date), date)?;
         if skip_empty && row.str("fees_btc")?.is_empty() {
             continue;
+        }
+        let fees_btc = row.non_negative("fees_btc")?;
+        if fees_btc > MAX_FEES_BTC_PER_DAY {
+            return Err(row.bad(
+                "fees_btc",
+                row.str("fees_btc")?,
+                "must be at most 10000 BTC a day (the record is 1496; are these satoshis?)",
+            ));
         }
         let blocks = if has_blocks {
             match row.opt_u64("blocks")? {
@@ -289,7 +382,7 @@ pub fn parse_fees(text: &str, file: &str, skip_empty: bool) -> Result<Vec<FeeDay
         };
         out.push(FeeDay {
             date,
-            fees_btc: row.non_negative("fees_btc")?,
+            fees_btc,
             blocks,
             source: if has_source {
                 row.str("source")?.to_string()
@@ -335,4 +428,78 @@ pub fn parse_checkpoint_headers(text: &str, file: &str) -> Result<Vec<Checkpoint
         });
     }
     non_empty(&csv, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err<T: std::fmt::Debug>(r: Result<T, CsvError>) -> String {
+        r.expect_err("the row must be refused").to_string()
+    }
+
+    #[test]
+    fn difficulty_must_match_its_bits() {
+        let ok = "start_height,bits_hex,difficulty\n0,1d00ffff,1.000000\n2016,1b0404cb,16307.420938523983\n";
+        let rows = parse_epochs(ok, "e.csv").unwrap();
+        assert_eq!(rows[1].bits, Some(0x1b0404cb));
+        let e = err(parse_epochs(
+            "start_height,bits_hex,difficulty\n0,1d00ffff,5\n",
+            "e.csv",
+        ));
+        assert_eq!(
+            e,
+            "e.csv: line 2, column `difficulty`: value \"5\" does not match bits_hex 1d00ffff, which encodes difficulty 1"
+        );
+        let e = err(parse_epochs(
+            "start_height,bits_hex,difficulty\n0,1d80ffff,1\n",
+            "e.csv",
+        ));
+        assert!(
+            e.starts_with(
+                "e.csv: line 2, column `bits_hex`: value \"1d80ffff\" is not a valid target"
+            ),
+            "{e}"
+        );
+        let e = err(parse_epochs("start_height,difficulty\n0,0.5\n", "e.csv"));
+        assert!(
+            e.contains("column `difficulty`: value \"0.5\" must be from 1"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn values_outside_physical_ranges_name_row_and_column() {
+        let e = err(parse_prices("date,close_usd\n2024-01-01,1e13\n", "p.csv"));
+        assert_eq!(
+            e,
+            "p.csv: line 2, column `close_usd`: value \"1e13\" must be at most 1e12 USD per BTC"
+        );
+        let e = err(parse_prices("date,close_usd\n2008-12-31,1\n", "p.csv"));
+        assert_eq!(
+            e,
+            "p.csv: line 2, column `date`: value \"2008-12-31\" is before the genesis block (2009-01-03)"
+        );
+        // 2009-01-13 is day 10 after genesis: at most 288 * 11 = 3168 blocks.
+        parse_heights("date,height_at_la_midnight\n2009-01-13,3168\n", "h.csv").unwrap();
+        let e = err(parse_heights(
+            "date,height_at_la_midnight\n2009-01-13,3169\n",
+            "h.csv",
+        ));
+        assert!(e.starts_with("h.csv: line 2, column `height_at_la_midnight`: value \"3169\" is not reachable by 2009-01-13: at most 3168"), "{e}");
+        let e = err(parse_fees(
+            "date,fees_btc\n2024-01-01,25\n2024-01-02,2500000000\n",
+            "f.csv",
+            false,
+        ));
+        assert!(e.starts_with("f.csv: line 3, column `fees_btc`: value \"2500000000\" must be at most 10000 BTC a day"), "{e}");
+    }
+
+    #[test]
+    fn the_shipped_data_is_within_the_ranges() {
+        assert!(parse_prices(crate::shipped::PRICE_CSV, "p").is_ok());
+        assert!(parse_heights(crate::shipped::HEIGHTS_CSV, "h").is_ok());
+        assert!(parse_epochs(crate::shipped::EPOCHS_CSV, "e").is_ok());
+        assert!(parse_fees(crate::shipped::FEES_MERGED_CSV, "f", true).is_ok());
+    }
 }

@@ -443,6 +443,13 @@ impl Catalog {
     /// closest models; a short name matching several models is ambiguous.
     pub fn find(&self, model: &str) -> Result<&Machine, CatalogError> {
         let key = normalize(model);
+        // An empty name is close to every short name: it would "suggest" arbitrary models.
+        if key.is_empty() {
+            return Err(CatalogError::Unknown {
+                model: model.to_string(),
+                suggestions: Vec::new(),
+            });
+        }
         if let Some(m) = self.machines.iter().find(|m| normalize(&m.model) == key) {
             return Ok(m);
         }
@@ -544,6 +551,13 @@ mod tests {
         }
         let e = c.find("Antminer S99").unwrap_err().to_string();
         assert!(e.contains("unknown machine model \"Antminer S99\""), "{e}");
+        // Issue 17 item 13: an empty name suggests nothing.
+        for empty in ["", "  ", "-."] {
+            assert_eq!(
+                c.find(empty).unwrap_err().to_string(),
+                format!("unknown machine model \"{empty}\"; run `hashpivot machines` for the list")
+            );
+        }
     }
 
     #[test]

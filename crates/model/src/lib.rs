@@ -21,7 +21,11 @@
 //! - [`analysis`]: sensitivity and calibration, library calls over the scenario's numeric keys.
 
 pub mod analysis;
+pub mod budget;
+pub mod cancel;
 pub mod catalog;
+pub mod decision;
+pub mod forward;
 pub mod machine;
 pub mod payback;
 pub mod payoff;
@@ -30,6 +34,7 @@ pub mod process;
 pub mod result;
 pub mod run;
 pub mod scenario;
+pub mod scenario_input;
 pub mod stats;
 pub mod strategy;
 
@@ -39,7 +44,7 @@ pub use process as engine;
 pub use strategy::optimal;
 
 pub use result::{Bands, Histogram, NpvStats, SimOutput, StrategyDetail, StrategyResult};
-pub use run::{simulate, RunConfig};
+pub use run::{simulate, simulate_with_paths, RunConfig, SimWithPaths};
 pub use scenario::{Scenario, ScenarioError, StrategyKind};
 
 /// Errors of the engine.
@@ -76,4 +81,7 @@ pub enum ModelError {
     /// A feature that is not built yet.
     #[error("not implemented yet: {0}")]
     NotImplemented(String),
+    /// The run was stopped by its caller ([`cancel::stop`]).
+    #[error("the run was cancelled")]
+    Cancelled,
 }

@@ -64,6 +64,8 @@ fn invalid(
     }
 }
 
+pub use hashpivot_data::series::MAX_ABS_USD_MWH;
+
 /// The engine's `[power] hourly` source as a duration curve: an ERCOT name
 /// (`ercot:HB_WEST:2024`, `ercot:HB_WEST:2021-2025`) or `flat:USD_MWH`, every hour at one price (with
 /// the site's flat price, the engine with the option on must reproduce the flat model: a check a
@@ -72,7 +74,7 @@ pub fn curve_from_source(spec: &str) -> Result<DurationCurve, PowerError> {
     let allowed = "ercot:HUB:YEAR or ercot:HUB:FIRST-LAST (hubs HB_*/LZ_*, years 2021 to 2025), or flat:USD_MWH";
     if let Some(x) = spec.strip_prefix("flat:") {
         return match x.trim().parse::<f64>() {
-            Ok(p) if p.is_finite() && p.abs() <= 1e5 => DurationCurve::flat(p, 24),
+            Ok(p) if p.is_finite() && p.abs() <= MAX_ABS_USD_MWH => DurationCurve::flat(p, 24),
             _ => Err(invalid(
                 "power.hourly",
                 format!("{spec:?}"),
@@ -92,7 +94,7 @@ pub fn curve_from_source(spec: &str) -> Result<DurationCurve, PowerError> {
 pub fn check_source(spec: &str) -> Result<(), String> {
     if let Some(x) = spec.strip_prefix("flat:") {
         return match x.trim().parse::<f64>() {
-            Ok(p) if p.is_finite() && p.abs() <= 1e5 => Ok(()),
+            Ok(p) if p.is_finite() && p.abs() <= MAX_ABS_USD_MWH => Ok(()),
             _ => Err("flat:USD_MWH with a price from -100000 to 100000 $/MWh".into()),
         };
     }

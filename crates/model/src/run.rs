@@ -172,6 +172,25 @@ pub fn simulate(
     cfg: &RunConfig,
     progress: &(dyn Fn(f64) + Sync),
 ) -> Result<SimOutput, ModelError> {
+    simulate_with_paths(sc, cfg, progress).map(|r| r.output)
+}
+
+/// [`simulate`]'s output together with the per-path NPVs it summarizes (for callers that chart or
+/// analyse the distribution themselves, e.g. the Python package's `Result.npv`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimWithPaths {
+    /// Exactly what [`simulate`] returns.
+    pub output: SimOutput,
+    /// Per-path NPVs, USD, in path order: `npv[k]` belongs to `output.results[k]`.
+    pub npv: Vec<Vec<f64>>,
+}
+
+/// [`simulate`], keeping the per-path NPVs of every result (the same run, the same numbers).
+pub fn simulate_with_paths(
+    sc: &Scenario,
+    cfg: &RunConfig,
+    progress: &(dyn Fn(f64) + Sync),
+) -> Result<SimWithPaths, ModelError> {
     sc.validate()?;
     let paths = cfg.paths.unwrap_or(sc.run.paths);
     if paths == 0 || paths > crate::scenario::MAX_PATHS {
@@ -190,10 +209,11 @@ pub fn simulate(
     let specs = plans_for(sc, cfg)?;
     let optimal = cfg.strategy.unwrap_or(sc.strategy.kind) == StrategyKind::Optimal;
     let antithetic = cfg.antithetic;
-    let run = || -> Result<SimOutput, ModelError> {
+    let run = || -> Result<SimWithPaths, ModelError> {
         // With `optimal`, the deterministic part is a fifth of the work.
         let head = if optimal { 0.2 } else { 1.0 };
-        let mut out = run_plans(sc, &specs, paths, seed, antithetic, &|f| progress(head * f));
+        let (mut out, mut npv) =
+            run_plans(sc, &specs, paths, seed, antithetic, &|f| progress(head * f));
         if optimal {
             let ocfg = crate::strategy::optimal::OptimalConfig::new(paths, seed, antithetic);
             let o =
@@ -202,9 +222,10 @@ pub fn simulate(
                 detail: Some(StrategyDetail::Optimal(Box::new(o.detail))),
                 ..o.result
             });
+            npv.push(o.npv);
         }
         check_finite(&out)?;
-        Ok(out)
+        Ok(SimWithPaths { output: out, npv })
     };
     match cfg.threads {
         Some(t) => {
@@ -227,6 +248,26 @@ mod tests {
         let mut s = Scenario::default();
         s.run.horizon_years = 6.0;
         s
+    }
+
+    #[test]
+    fn simulate_with_paths_keeps_the_summarized_npvs() {
+        let sc = small();
+        for kind in [StrategyKind::Sweep, StrategyKind::Optimal] {
+            let cfg = RunConfig {
+                paths: Some(300),
+                strategy: Some(kind),
+                ..Default::default()
+            };
+            let r = simulate_with_paths(&sc, &cfg, &|_| {}).unwrap();
+            assert_eq!(r.output, simulate(&sc, &cfg, &|_| {}).unwrap());
+            assert_eq!(r.npv.len(), r.output.results.len());
+            for (res, v) in r.output.results.iter().zip(&r.npv) {
+                assert_eq!(v.len(), 300);
+                let s = crate::stats::summarize("x", None, v, 0.0, 0.0, None, false);
+                assert_eq!(s.npv, res.npv, "{}", res.strategy);
+            }
+        }
     }
 
     fn raw(sc: &Scenario, specs: &[PlanSpec], paths: u64) -> Raw {

@@ -83,7 +83,9 @@ pub fn render(input: &ReportInput<'_>) -> String {
                             (input.version)
                         }
                     }
-                    // Results first: the answer, then how it was obtained.
+                    // The decision first (when computed), then the results it rests on, then how
+                    // they were obtained.
+                    (crate::decision::card(r))
                     (results(&strategy_rows(r)))
                     (charts(r))
                     (inputs(input.scenario))

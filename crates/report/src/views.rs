@@ -7,8 +7,8 @@
 //! don't break the dashboard; a quantity that is absent is simply not drawn.
 
 use hashpivot_charts::{
-    DistSeries, DistributionChart, FanChart, FanSeries, LineChart, LineSeries, StepChart, Tornado,
-    TornadoRow, Units, XKind,
+    BarChart, BarSeries, DistSeries, DistributionChart, FanChart, FanSeries, LineChart, LineSeries,
+    StepChart, Tornado, TornadoRow, Units, XKind,
 };
 use hashpivot_model::result::{Boundary, OptimalDetail};
 use hashpivot_model::{Histogram, StrategyResult};
@@ -27,13 +27,14 @@ pub struct Chart {
 }
 
 /// The chart names a run can have, in display order.
-pub const CHART_NAMES: [&str; 10] = [
+pub const CHART_NAMES: [&str; 11] = [
     "npv",
     "price",
     "hashprice",
     "difficulty",
     "hashrate",
     "site_cash",
+    "cash_bars",
     "schedule",
     "boundary",
     "boundary_lease",
@@ -371,6 +372,15 @@ fn band_chart(result: &Value, spec: &BandSpec) -> Option<String> {
             .map(|r| r.label);
         series.retain(|s| s.name == "mine" || Some(&s.name) == best.as_ref());
     }
+    // The optimal policy's yearly cash is not banded by the engine: say so rather than let the
+    // chart look complete.
+    let mut title = spec.title.to_string();
+    if spec.name == "site_cash"
+        && optimal(result).is_some()
+        && !series.iter().any(|s| s.name == "optimal")
+    {
+        title.push_str(" — the optimal policy's yearly cash is not tracked");
+    }
     let units = match spec.name {
         "price" | "site_cash" => Units::usd(),
         "hashprice" => Units {
@@ -386,7 +396,7 @@ fn band_chart(result: &Value, spec: &BandSpec) -> Option<String> {
         .all(|x| !x.is_finite() || *x > 0.0);
     Some(
         FanChart {
-            title: spec.title.into(),
+            title,
             x_label: "years from today".into(),
             y_label: spec.y_label.into(),
             units,
@@ -395,6 +405,48 @@ fn band_chart(result: &Value, spec: &BandSpec) -> Option<String> {
         }
         .to_svg(),
     )
+}
+
+/// The median site net cash of every strategy, year by year, as grouped bars (an analyst's
+/// annual cash line; the fan chart above it shows the spread).
+fn cash_bars_chart(result: &Value) -> Option<String> {
+    let bands = result.get("bands")?;
+    let v = ["site_cash", "site_cash_usd", "cash"]
+        .iter()
+        .find_map(|k| bands.get(*k))?;
+    let series = fan_series(bands, v, "site cash", 1.0);
+    let first = series.first()?;
+    if first.x.is_empty() {
+        return None;
+    }
+    // Group by the first series' years; every strategy is reported on the same axis.
+    let groups: Vec<String> = first.x.iter().map(|y| fmt_year(*y)).collect();
+    Some(
+        BarChart {
+            title: "Median site net cash per year, by strategy (undiscounted)".into(),
+            x_label: "year".into(),
+            y_label: "USD per year".into(),
+            units: Units::usd(),
+            groups,
+            series: series
+                .iter()
+                .map(|s| BarSeries {
+                    name: s.name.clone(),
+                    values: s.p50.clone(),
+                })
+                .collect(),
+            reference: None,
+        }
+        .to_svg(),
+    )
+}
+
+fn fmt_year(y: f64) -> String {
+    if (y - y.round()).abs() < 1e-9 {
+        format!("{}", y.round() as i64)
+    } else {
+        format!("{y:.1}")
+    }
 }
 
 /// Every band quantity of the result with its fan series (for tables): `(quantity, series)`.
@@ -508,11 +560,19 @@ fn boundary_chart(result: &Value, key: &str) -> Option<String> {
     )
 }
 
-/// The tornado chart of `result.sensitivity` (see [`crate::sensitivity`]).
+/// The tornado chart of `result.sensitivity` (see [`crate::sensitivity`]): the gap between the
+/// decision's strategy and mining (ΔNPV, both on the same paths), with the line where the decision
+/// flips (ΔNPV = 0) and the inputs whose ±change crosses it marked. A run of `mine` alone has no
+/// gap to show: its tornado is mining's NPV.
 pub fn tornado_chart(result: &Value) -> Option<String> {
     let s = result.get("sensitivity")?;
     let target = s.get("strategy").and_then(Value::as_str)?.to_string();
-    let base = s.get("base")?.get(&target)?.as_f64()?;
+    let gap = target != "mine" && s.get("base")?.get("mine").is_some();
+    let value = |m: &Value| -> Option<f64> {
+        let v = m.get(&target)?.as_f64()?;
+        Some(if gap { v - m.get("mine")?.as_f64()? } else { v })
+    };
+    let base = value(s.get("base")?)?;
     let rows: Vec<TornadoRow> = s
         .get("inputs")?
         .as_array()?
@@ -522,8 +582,8 @@ pub fn tornado_chart(result: &Value) -> Option<String> {
                 label: i.get("label").and_then(Value::as_str)?.to_string(),
                 low_label: i.get("low_label").and_then(Value::as_str)?.to_string(),
                 high_label: i.get("high_label").and_then(Value::as_str)?.to_string(),
-                low: i.get("low")?.get(&target)?.as_f64()?,
-                high: i.get("high")?.get(&target)?.as_f64()?,
+                low: value(i.get("low")?)?,
+                high: value(i.get("high")?)?,
             })
         })
         .collect();
@@ -532,16 +592,33 @@ pub fn tornado_chart(result: &Value) -> Option<String> {
     }
     let delta = s.get("delta").and_then(Value::as_f64).unwrap_or(0.2);
     let paths = s.get("paths").and_then(Value::as_u64).unwrap_or(0);
-    Some(
-        Tornado {
-            title: format!(
+    let (title, value_label, flip_at) = if gap {
+        (
+            format!(
+                "ΔNPV of {target} vs mining: inputs moved ±{}%",
+                fmt_pct(delta)
+            ),
+            format!("mean NPV of {target} minus mining's, USD, {paths} paths a run"),
+            Some((0.0, "= mining".to_string())),
+        )
+    } else {
+        (
+            format!(
                 "Sensitivity of mean NPV ({target}) to inputs ±{}% ({paths} paths each)",
                 fmt_pct(delta)
             ),
-            value_label: format!("mean NPV of {target}, USD"),
+            format!("mean NPV of {target}, USD"),
+            None,
+        )
+    };
+    Some(
+        Tornado {
+            title,
+            value_label,
             units: Units::usd(),
             base,
             rows,
+            flip_at,
         }
         .to_svg(),
     )
@@ -556,6 +633,7 @@ pub fn chart_title(name: &str) -> &'static str {
         "difficulty" => "Difficulty",
         "hashrate" => "Network hashrate",
         "site_cash" => "Site net cash",
+        "cash_bars" => "Annual cash by strategy",
         "schedule" => "Optimal conversion schedule",
         "boundary" => "Exercise boundary (hashprice)",
         "boundary_lease" => "Exercise boundary (lease rate)",
@@ -572,6 +650,7 @@ pub fn run_chart(result: &Value, name: &str) -> Option<String> {
         "boundary" => boundary_chart(result, "boundary"),
         "boundary_lease" => boundary_chart(result, "boundary_lease"),
         "tornado" => tornado_chart(result),
+        "cash_bars" => cash_bars_chart(result),
         _ => BANDS
             .iter()
             .find(|b| b.name == name)
@@ -712,5 +791,63 @@ mod tests {
         }
         // A document without an optimal result has no such panels.
         assert!(run_chart(&sample(), "boundary_lease").is_none());
+    }
+
+    #[test]
+    fn the_tornado_shows_the_gap_to_mining_and_marks_where_the_decision_flips() {
+        let mut s = sample();
+        s["sensitivity"] = serde_json::json!({
+            "strategy": "convert 50%", "delta": 0.2, "paths": 100,
+            "base": {"mine": 10.0, "convert 50%": 14.0},
+            "inputs": [
+                {"key": "a", "label": "lease", "low_label": "lease −20%", "high_label": "lease +20%",
+                 "low": {"mine": 10.0, "convert 50%": 7.0}, "high": {"mine": 10.0, "convert 50%": 21.0}},
+                {"key": "b", "label": "vol", "low_label": "vol −20%", "high_label": "vol +20%",
+                 "low": {"mine": 11.0, "convert 50%": 14.5}, "high": {"mine": 9.0, "convert 50%": 13.5}}
+            ]
+        });
+        let svg = run_chart(&s, "tornado").unwrap();
+        // Gaps: base 4; lease −3 (flips) and +11; vol 3.5 and 4.5 (no flip).
+        assert!(
+            svg.contains(r#"data-input="lease" data-low="-3" data-high="11" data-flips="low""#),
+            "{svg}"
+        );
+        assert!(svg.contains(r#"data-input="vol" data-low="3.5" data-high="4.5" data-flips="""#));
+        assert_eq!(svg.matches("class=\"hp-flip\"").count(), 1);
+        assert!(svg.contains("the decision flips at lease −20%"));
+        assert!(svg.contains("(base $4)") && svg.contains("minus mining"));
+        // A run of mining alone shows mining's NPV, with nothing to flip.
+        s["sensitivity"]["strategy"] = "mine".into();
+        let m = run_chart(&s, "tornado").unwrap();
+        assert!(m.contains("(base $10)") && !m.contains("hp-flip"), "{m}");
+    }
+
+    #[test]
+    fn annual_cash_bars_are_each_strategys_median_per_year() {
+        let s = sample();
+        let svg = run_chart(&s, "cash_bars").unwrap();
+        let bands = s["bands"]["site_cash_usd"].as_array().unwrap();
+        assert!(bands.len() >= 2);
+        let mut bars = 0;
+        for b in bands {
+            let name = strategy_label(b);
+            assert!(svg.contains(&format!(">{name}<")), "legend names {name}");
+            let group = svg
+                .split(&format!(r#"data-series="{name}""#))
+                .nth(1)
+                .unwrap()
+                .split("</g>")
+                .next()
+                .unwrap();
+            for v in b["p50"].as_array().unwrap() {
+                let v = v.as_f64().unwrap();
+                assert!(
+                    group.contains(&format!(r#"data-value="{v}""#)),
+                    "{name} {v}"
+                );
+                bars += 1;
+            }
+        }
+        assert_eq!(svg.matches("class=\"hp-bar\"").count(), bars);
     }
 }

@@ -29,19 +29,20 @@ use crate::views;
 type St = Arc<AppState>;
 
 /// Registers routes and remembers them (for the OpenAPI check).
-struct Routes {
+pub(crate) struct Routes {
     router: Router<St>,
     list: Vec<(&'static str, &'static str)>,
 }
 
 impl Routes {
-    fn add<H, T>(mut self, method: &'static str, path: &'static str, h: H) -> Self
+    pub(crate) fn add<H, T>(mut self, method: &'static str, path: &'static str, h: H) -> Self
     where
         H: Handler<T, St>,
         T: 'static,
     {
         let filter = match method {
             "post" => MethodFilter::POST,
+            "delete" => MethodFilter::DELETE,
             _ => MethodFilter::GET,
         };
         self.router = self.router.route(path, on(filter, h));
@@ -62,6 +63,8 @@ pub fn router(state: St) -> (Router, Vec<(&'static str, &'static str)>) {
     .add("get", "/runs", page)
     .add("get", "/runs/{id}", page_run)
     .add("get", "/history", page)
+    .add("get", "/leases", page)
+    .add("get", "/payback", page)
     .add("get", "/assets/app.js", asset_js)
     .add("get", "/assets/style.css", asset_css)
     // API
@@ -75,9 +78,22 @@ pub fn router(state: St) -> (Router, Vec<(&'static str, &'static str)>) {
     .add("get", "/api/runs/{id}/events", run_events)
     .add("get", "/api/runs/{id}/charts", run_chart_list)
     .add("get", "/api/runs/{id}/charts/{name}", run_chart)
+    // Static paths win over `{series}`: the forward curve beside the model's fan.
+    .add(
+        "get",
+        "/api/history/forwards",
+        crate::forwards::forwards_json,
+    )
+    .add(
+        "get",
+        "/api/history/forwards/chart.svg",
+        crate::forwards::forwards_svg,
+    )
     .add("get", "/api/history/{series}", history_json)
     .add("get", "/api/history/{series}/chart.svg", history_svg)
     .add("get", "/api/machines", machines);
+    let r = crate::dashboard_api::routes(r);
+    let r = crate::market_api::routes(r);
     let router = r
         .router
         .fallback(not_found)
@@ -188,7 +204,8 @@ fn is_toml(headers: &HeaderMap) -> Result<bool, ApiError> {
         .to_ascii_lowercase();
     match ct.as_str() {
         "application/toml" | "text/toml" | "text/x-toml" => Ok(true),
-        "application/json" | "" | "text/plain" => Ok(false),
+        // The guard already refused every other type on POST (text/plain could be sent cross-site).
+        "application/json" => Ok(false),
         other => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!("Content-Type {other:?}: allowed application/json or application/toml"),
@@ -240,23 +257,29 @@ async fn scenario_validate(
 // Session
 
 /// `POST /api/session`: the dashboard trades the token it asked the user for (sent once as
-/// `Authorization: Bearer`, checked by the guard like on every `/api` route) for an `HttpOnly`,
-/// `SameSite=Strict` cookie, which `EventSource` and chart requests then carry and which no script
-/// on the page can read. 204 with no cookie when the server has no token, or when the request
-/// already came with the cookie.
+/// `Authorization: Bearer`, checked by the guard like on every `/api` route) for a session: a
+/// random session id in an `HttpOnly`, `SameSite=Strict` cookie, which `EventSource` and chart
+/// requests then carry and which no script can read, and the session's CSRF token in the body
+/// (`{"csrf": ...}`), which the page sends in `X-CSRF-Token` on requests that change state
+/// ([`crate::auth`]). 204 with no cookie when the server has no token or the request came without
+/// the bearer token.
 async fn session(State(st): State<St>, headers: HeaderMap) -> Response {
-    let bearer = crate::guard::bearer_token(&headers).filter(|_| st.limits.token.is_some());
-    let mut r = StatusCode::NO_CONTENT.into_response();
-    if let Some(t) = bearer {
-        let cookie = format!(
-            "{}={}; Path=/; HttpOnly; SameSite=Strict",
-            crate::guard::TOKEN_COOKIE,
-            crate::guard::cookie_value(&t)
-        );
-        if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
-            r.headers_mut().insert(header::SET_COOKIE, v);
+    let bearer = crate::auth::bearer_token(&headers).filter(|_| st.limits.token.is_some());
+    let mut r = match bearer {
+        Some(_) => {
+            let (id, csrf) = st.sessions.create();
+            let mut r = Json(json!({ "csrf": csrf })).into_response();
+            let cookie = format!(
+                "{}={id}; Path=/; HttpOnly; SameSite=Strict",
+                crate::auth::SESSION_COOKIE
+            );
+            if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
+                r.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            r
         }
-    }
+        None => StatusCode::NO_CONTENT.into_response(),
+    };
     r.headers_mut().insert(
         header::CACHE_CONTROL,
         axum::http::HeaderValue::from_static("no-store"),
@@ -338,7 +361,7 @@ fn run_json(st: &AppState, r: RunRecord, full: bool) -> Value {
 
 /// Run ids are generated by the server (hex); anything else in the path is refused before it goes
 /// anywhere, so a crafted id (`..%2F..`, a NUL byte, a 1 MB string) never reaches the store.
-fn check_id(id: &str) -> Result<(), ApiError> {
+pub(crate) fn check_id(id: &str) -> Result<(), ApiError> {
     let ok = !id.is_empty()
         && id.len() <= 64
         && id
@@ -355,7 +378,7 @@ fn check_id(id: &str) -> Result<(), ApiError> {
     }
 }
 
-fn load(st: &AppState, id: &str) -> Result<RunRecord, ApiError> {
+pub(crate) fn load(st: &AppState, id: &str) -> Result<RunRecord, ApiError> {
     check_id(id)?;
     st.with_db(|c| runs::get(c, id))?.ok_or_else(|| {
         ApiError::not_found(format!(
@@ -430,9 +453,17 @@ async fn run_events(State(st): State<St>, Path(id): Path<String>) -> Result<Resp
                         return;
                     }
                     // Throttle to ~10 events a second; a closed channel means the run ended and
-                    // its final state is already in the watch value.
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    if watch.changed().await.is_err() {
+                    // its final state is already in the watch value. A client that goes away
+                    // (the response stream is dropped) frees its slot at once, not at the next
+                    // change of a run that may sit queued for an hour.
+                    let changed = tokio::select! {
+                        () = tx.closed() => return,
+                        r = async {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            watch.changed().await
+                        } => r,
+                    };
+                    if changed.is_err() {
                         let snap = *watch.borrow();
                         let _ = tx.send(Ok(event(snap.status, snap.progress))).await;
                         return;
@@ -517,7 +548,7 @@ async fn run_chart(
 // History and machines
 
 /// Parses an optional `YYYY-MM-DD` query value.
-fn query_date(name: &str, v: Option<&str>) -> Result<Option<Date>, ApiError> {
+pub(crate) fn query_date(name: &str, v: Option<&str>) -> Result<Option<Date>, ApiError> {
     match v {
         None | Some("") => Ok(None),
         Some(s) => s.parse::<Date>().map(Some).map_err(|_| {

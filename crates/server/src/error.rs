@@ -59,9 +59,14 @@ impl ApiError {
     }
 }
 
+pub use hashpivot_data::text::{clip, CLIP_CHARS};
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({ "error": self.error, "field": self.field });
+        // Last guard: no quoted value longer than `CLIP_CHARS` leaves the server.
+        let error = hashpivot_data::text::clip_quoted(&self.error);
+        let field = self.field.as_deref().map(clip);
+        let mut body = json!({ "error": error, "field": field });
         if !self.errors.is_empty() {
             body["errors"] = serde_json::Value::Array(self.errors);
         }

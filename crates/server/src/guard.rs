@@ -1,37 +1,44 @@
-//! The checks every request passes before it reaches a handler: the bearer token, the `Host` and
-//! `Origin` headers, a cap on requests in flight, and a per-request deadline.
+//! The checks every request passes before it reaches a handler: the bearer token or the
+//! dashboard session, the `Host` and `Origin` headers, the `Content-Type` of state-changing
+//! requests, a cap on requests in flight, and a per-request deadline; and the security headers
+//! of every answer.
 //!
 //! Why each one:
 //! - **Token** (`--token`): the server can bind a non-loopback address only with one. Every `/api`
-//!   route then needs `Authorization: Bearer TOKEN` (or the `hashpivot_token` cookie, because
-//!   `EventSource` and `<img>`-style fetches cannot send headers; the dashboard gets it from
-//!   `POST /api/session` as `HttpOnly`, so no script on the page can read the token). The comparison is
-//!   constant-time over SHA-256 digests, so neither the content nor the length leaks through timing.
+//!   route then needs `Authorization: Bearer TOKEN`, or the dashboard's session cookie
+//!   ([`crate::auth`]); a state-changing request with the cookie also needs the session's CSRF
+//!   token in `X-CSRF-Token` (cookies are shared across the ports of a host).
 //! - **Host** (without a token): a page on another site can make a browser talk to
 //!   `127.0.0.1:8080` through DNS rebinding (its own name resolving to 127.0.0.1); such requests
 //!   carry that site's name in `Host`. Without a token only IP literals and `localhost` are served
 //!   (unless `check_host` is off: `serve --insecure`).
-//! - **Origin** (POST): a cross-site page can send a "simple" POST (e.g. `text/plain`) without a
-//!   preflight; browsers add `Origin`, so a POST whose `Origin` names another host is refused.
+//! - **Origin** (every method but GET, HEAD, OPTIONS): browsers add `Origin` to such requests; it
+//!   must be exactly this server, `http://` + the `Host` the request was sent to (scheme, host and
+//!   port), so a page on another port of the same host (`http://127.0.0.1:3000`) or another name
+//!   for it (`http://localhost:8080` when served as 127.0.0.1) is refused.
+//! - **Content-Type**: a page can send a cross-origin "simple" request (`text/plain`, form
+//!   encodings) without a CORS preflight, and this server answers no preflight. So POST bodies
+//!   must be `application/json` (`application/toml` where a scenario file is accepted): types a
+//!   browser only sends cross-origin after a preflight, which fails here.
 //! - **In flight**: each request holds a permit while its handler runs; past the cap the answer is
 //!   an immediate 503 with `Retry-After` instead of an unbounded pile of tasks and buffers.
 //! - **Deadline**: a handler (including reading the body from a slow client) that takes longer than
 //!   `request_timeout` is dropped and answered 503 with `Retry-After`. Event streams are not cut:
 //!   the deadline covers producing the response head, not streaming its body.
+//! - **Security headers**: `Content-Security-Policy` (own scripts and styles only, no framing),
+//!   `X-Frame-Options: DENY`, `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`,
+//!   on every answer, the guard's own refusals included.
 
 use std::sync::Arc;
 
-use crate::error::ApiError;
-use crate::state::AppState;
-pub use crate::token::{Token, MIN_TOKEN_LEN};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-/// Name of the cookie that carries the token for the dashboard (`HttpOnly`, `SameSite=Strict`, set
-/// by `POST /api/session`).
-pub const TOKEN_COOKIE: &str = "hashpivot_token";
+use crate::auth::{bearer_token, CSRF_HEADER};
+use crate::error::ApiError;
+use crate::state::AppState;
 
 /// An error answer with a `Retry-After` header (seconds).
 pub fn retry_later(status: StatusCode, msg: impl Into<String>, secs: u64) -> Response {
@@ -61,92 +68,109 @@ fn host_is_literal(host: &str) -> bool {
     host == "localhost" || host.parse::<std::net::IpAddr>().is_ok()
 }
 
-/// The token of an `Authorization: Bearer ...` header, if the request has one.
-pub fn bearer_token(headers: &HeaderMap) -> Option<Vec<u8>> {
-    let b = headers.get(header::AUTHORIZATION)?.as_bytes();
-    // The scheme is case-insensitive (RFC 7235 §2.1).
-    (b.len() > 7 && b[..7].eq_ignore_ascii_case(b"bearer ")).then(|| b[7..].trim_ascii().to_vec())
-}
-
-/// A token as a cookie value: percent-encoded outside `A-Z a-z 0-9 - . _ ~`, so every character
-/// [`Token::new`] allows fits RFC 6265's cookie-octet; [`presented_token`] decodes it.
-pub fn cookie_value(token: &[u8]) -> String {
-    let mut out = String::with_capacity(token.len());
-    for &c in token {
-        if c.is_ascii_alphanumeric() || b"-._~".contains(&c) {
-            out.push(c as char);
-        } else {
-            out.push_str(&format!("%{c:02X}"));
-        }
-    }
-    out
-}
-
-/// The token presented in `Authorization: Bearer ...` or the dashboard's cookie.
-fn presented_token(headers: &HeaderMap) -> Option<Vec<u8>> {
-    if headers.contains_key(header::AUTHORIZATION) {
-        // Another scheme (Basic, ...) presents no usable token.
-        return Some(bearer_token(headers).unwrap_or_default());
-    }
-    for v in headers.get_all(header::COOKIE) {
-        for part in v.as_bytes().split(|c| *c == b';') {
-            let part = part.trim_ascii();
-            if let Some(val) = part
-                .strip_prefix(TOKEN_COOKIE.as_bytes())
-                .and_then(|r| r.strip_prefix(b"="))
-            {
-                // Percent-encoded (`cookie_value`; older dashboards used encodeURIComponent).
-                return Some(percent_decode(val));
-            }
-        }
-    }
-    None
-}
-
-fn percent_decode(s: &[u8]) -> Vec<u8> {
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        if s[i] == b'%' && i + 2 < s.len() {
-            if let (Some(h), Some(l)) = (hex(s[i + 1]), hex(s[i + 2])) {
-                out.push(h * 16 + l);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(s[i]);
-        i += 1;
-    }
-    out
-}
-
 fn is_api(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/")
 }
 
+/// `scheme://host[:port]` in lower case without the default port 80, for comparing an `Origin`
+/// with `http://` + `Host`.
+fn normalized_origin(origin: &str) -> String {
+    let o = origin.trim().trim_end_matches('/').to_ascii_lowercase();
+    match o.strip_suffix(":80") {
+        Some(rest) if rest.starts_with("http://") => rest.to_string(),
+        _ => o,
+    }
+}
+
+/// The media type of the request body (lower case, parameters removed), if any.
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|t| t.trim().to_ascii_lowercase())
+}
+
+/// Routes that take a scenario file, so also accept `application/toml`.
+fn takes_toml(path: &str) -> bool {
+    path == "/api/runs" || path == "/api/scenario/validate"
+}
+
+fn forbidden(field: &str, msg: String) -> Response {
+    ApiError::new(StatusCode::FORBIDDEN, msg)
+        .field(field)
+        .into_response()
+}
+
 /// The middleware (see the module documentation for what and why).
 pub async fn guard(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let mut r = check(&st, req, next).await;
+    security_headers(r.headers_mut());
+    r
+}
+
+/// The security headers of every answer.
+fn security_headers(h: &mut HeaderMap) {
+    // Charts are SVG built in Rust and inserted with their style attributes: inline styles stay
+    // allowed, inline scripts do not.
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+}
+
+async fn check(st: &Arc<AppState>, req: Request, next: Next) -> Response {
     let headers = req.headers();
-    let host = headers
+    let path = req.uri().path();
+    let authority = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .map(host_name);
+        .map(|h| h.trim().to_string());
+    let host = authority.as_deref().map(host_name);
+    let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     match &st.limits.token {
         None if st.limits.check_host => {
             if let Some(h) = host.as_deref().filter(|h| !host_is_literal(h)) {
-                return ApiError::new(
-                    StatusCode::FORBIDDEN,
+                return forbidden(
+                    "Host",
                     format!(
-                        "Host {h:?} is not served: without --token this server answers only to an IP address or localhost (protection against DNS rebinding)"
+                        "Host {:?} is not served: without --token this server answers only to an IP address or localhost (protection against DNS rebinding)",
+                        crate::error::clip(h)
                     ),
-                )
-                .field("Host")
-                .into_response();
+                );
             }
         }
-        Some(token) if is_api(req.uri().path()) => {
-            let ok = presented_token(headers).is_some_and(|t| token.matches(&t));
+        Some(token) if is_api(path) => {
+            let by_token = headers
+                .contains_key(header::AUTHORIZATION)
+                .then(|| bearer_token(headers).is_some_and(|t| token.matches(&t)));
+            let ok = match by_token {
+                Some(ok) => ok,
+                None => match st.sessions.check(headers) {
+                    Some(true) => true,
+                    Some(false) if !changes_state => true,
+                    Some(false) => {
+                        return forbidden(
+                            "X-CSRF-Token",
+                            format!(
+                                "a request that changes state with the session cookie needs the session's CSRF token in the {CSRF_HEADER} header (the dashboard sends it; other clients use Authorization: Bearer)"
+                            ),
+                        )
+                    }
+                    None => false,
+                },
+            };
             if !ok {
                 let mut r = ApiError::new(
                     StatusCode::UNAUTHORIZED,
@@ -163,22 +187,71 @@ pub async fn guard(State(st): State<Arc<AppState>>, req: Request, next: Next) ->
         }
         _ => {}
     }
-    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-            let origin_host = origin
-                .split_once("://")
-                .map(|(_, rest)| host_name(rest.split('/').next().unwrap_or("")));
-            if origin == "null" || origin_host.is_none() || origin_host != host {
-                return ApiError::new(
-                    StatusCode::FORBIDDEN,
+    if changes_state {
+        if let Some(origin) = headers.get(header::ORIGIN) {
+            let origin = String::from_utf8_lossy(origin.as_bytes());
+            let expected = authority
+                .as_deref()
+                .map(|a| normalized_origin(&format!("http://{a}")));
+            if expected.is_none_or(|e| normalized_origin(&origin) != e) {
+                return forbidden(
+                    "Origin",
                     format!(
-                        "Origin {origin:?} does not match the server's host: cross-site requests are refused"
+                        "Origin {:?} is not this server ({}): cross-origin requests are refused",
+                        crate::error::clip(&origin),
+                        authority
+                            .as_deref()
+                            .map_or("no Host header".to_string(), |a| format!(
+                                "http://{}",
+                                crate::error::clip(a)
+                            ))
+                    ),
+                );
+            }
+        }
+        // DELETE carries no body, and browsers always preflight it.
+        if *req.method() != Method::DELETE {
+            let ct = media_type(headers);
+            let ok = match ct.as_deref() {
+                Some("application/json") => true,
+                Some("application/toml" | "text/toml" | "text/x-toml") => takes_toml(path),
+                _ => false,
+            };
+            if !ok {
+                let allowed = if takes_toml(path) {
+                    "application/json or application/toml"
+                } else {
+                    "application/json"
+                };
+                return ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    format!(
+                        "Content-Type {}: allowed {allowed} (other types can be sent cross-site without a preflight, so they are refused)",
+                        ct.map_or("missing".to_string(), |c| format!("{:?}", crate::error::clip(&c)))
                     ),
                 )
-                .field("Origin")
+                .field("Content-Type")
                 .into_response();
             }
         }
+    }
+    // A body announced larger than the limit is refused before a byte of it is read: waiting for
+    // it would hold a connection (and an in-flight permit) until the read deadline.
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if let Some(n) = announced.filter(|n| *n > st.limits.max_body as u64) {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "request body too large: Content-Length {n}, at most {} bytes",
+                st.limits.max_body
+            ),
+        )
+        .field("body")
+        .into_response();
     }
     let Ok(_permit) = Arc::clone(&st.in_flight).try_acquire_owned() else {
         return retry_later(
@@ -206,72 +279,24 @@ pub async fn guard(State(st): State<Arc<AppState>>, req: Request, next: Next) ->
 
 #[cfg(test)]
 mod tests {
-    /// Every character a token may hold survives the cookie round trip, and the cookie value
-    /// contains only RFC 6265 cookie-octets that need no quoting.
-    #[test]
-    fn cookie_values_round_trip_every_allowed_character() {
-        let all: String = (0x21u8..0x7f)
-            .map(char::from)
-            .filter(|c| *c != ';')
-            .collect();
-        for t in [all.as_str(), "s3cret-token-0123", "a%41b=c+d/e\\f\"g,h"] {
-            let v = cookie_value(t.as_bytes());
-            assert!(
-                v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-._~%".contains(&b)),
-                "{v}"
-            );
-            let mut h = HeaderMap::new();
-            h.insert(
-                header::COOKIE,
-                HeaderValue::from_str(&format!("{TOKEN_COOKIE}={v}")).unwrap(),
-            );
-            assert_eq!(presented_token(&h).unwrap(), t.as_bytes());
-        }
-    }
-
     use super::*;
 
     #[test]
-    fn tokens_are_validated_and_compared_without_showing_them() {
-        let t = Token::new("correct-horse-battery-staple").unwrap();
-        assert!(t.matches(b"correct-horse-battery-staple"));
-        assert!(!t.matches(b"correct-horse-battery-stapl"));
-        assert!(!t.matches(b""));
-        assert_eq!(format!("{t:?}"), "Token(<hidden>)");
-        assert!(Token::new("short").unwrap_err().contains("at least 16"));
-        let e = Token::new("has a space in the middle").unwrap_err();
-        assert!(e.contains("white space") && !e.contains("middle"), "{e}");
-        assert!(Token::new("abcdefghijklmnop;q").is_err());
-        assert!(Token::new(&"x".repeat(513)).is_err());
-    }
-
-    #[test]
-    fn hosts_and_tokens_are_parsed() {
+    fn hosts_and_origins_are_normalized() {
         assert_eq!(host_name("127.0.0.1:8080"), "127.0.0.1");
         assert_eq!(host_name("[::1]:80"), "::1");
         assert_eq!(host_name("LocalHost"), "localhost");
         assert_eq!(host_name("evil.example.:8080"), "evil.example");
         assert!(host_is_literal("::1") && host_is_literal("10.1.2.3"));
         assert!(!host_is_literal("evil.example"));
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static("bearer  abc "),
+        assert_eq!(normalized_origin("http://LocalHost:80"), "http://localhost");
+        assert_eq!(
+            normalized_origin("http://127.0.0.1:8080/"),
+            "http://127.0.0.1:8080"
         );
-        assert_eq!(presented_token(&h).unwrap(), b"abc");
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::COOKIE,
-            HeaderValue::from_static("a=1; hashpivot_token=x%2Cy%25z; b=2"),
+        assert_ne!(
+            normalized_origin("https://127.0.0.1:8080"),
+            normalized_origin("http://127.0.0.1:8080")
         );
-        assert_eq!(presented_token(&h).unwrap(), b"x,y%z");
-        assert_eq!(percent_decode(b"%2"), b"%2");
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static("Basic eHh4"),
-        );
-        assert_eq!(presented_token(&h).unwrap(), b"");
     }
 }

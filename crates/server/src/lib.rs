@@ -10,16 +10,20 @@
 //! that the document and the router agree both ways.
 
 pub mod api;
+pub mod auth;
 pub mod conn;
+pub mod dashboard_api;
 pub mod error;
+pub mod forwards;
 pub mod guard;
+pub mod market_api;
 mod model_adapter;
 pub mod runner;
 pub mod sensitivity;
 pub mod state;
 #[doc(hidden)]
 pub mod testing;
-pub mod token;
+pub mod xlsx;
 
 /// The result views (tables, charts) shared with `hashpivot report`.
 pub use hashpivot_report::views;
@@ -27,11 +31,11 @@ pub use hashpivot_report::views;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+pub use auth::Token;
 pub use error::ApiError;
 pub use model_adapter::ModelEngine;
 pub use runner::{Engine, EngineError, RunRequest, DEFAULT_MAX_PATHS};
 pub use state::{AppState, Limits};
-pub use token::Token;
 
 /// The OpenAPI document of the API (OpenAPI 3.1, JSON).
 pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
@@ -77,11 +81,8 @@ pub enum ServeError {
 /// run of its database failed: right after a crash, but wrong while another server is running
 /// those runs. Other processes (`data import`, `simulate`) do not take it: SQLite's own locking
 /// keeps them safe.
-pub fn lock_database(db: &std::path::Path) -> Result<std::fs::File, ServeError> {
+pub fn lock_database(db: &std::path::Path) -> Result<ServerLock, ServeError> {
     use std::io::{Read, Write};
-    let mut name = db.as_os_str().to_owned();
-    name.push(".lock");
-    let lock = std::path::PathBuf::from(name);
     let store_err = |message: String| ServeError::Store {
         path: db.display().to_string(),
         message,
@@ -90,6 +91,24 @@ pub fn lock_database(db: &std::path::Path) -> Result<std::fs::File, ServeError> 
     if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| store_err(format!("{}: {e}", dir.display())))?;
     }
+    // The database file itself is locked too (`flock`, which does not interact with SQLite's
+    // `fcntl` locks on Linux): that also catches a hard link to the same file. Created here if
+    // new (SQLite takes an empty file as an empty database).
+    let db_file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(db)
+        .map_err(|e| store_err(format!("{}: {e}", db.display())))?;
+    // The lock file is keyed on the canonical path: a second server reaching the same file
+    // through a symlink or `dir/../db` finds the same lock (and its holder's pid).
+    let canonical = db
+        .canonicalize()
+        .map_err(|e| store_err(format!("{}: {e}", db.display())))?;
+    let mut name = canonical.as_os_str().to_owned();
+    name.push(".lock");
+    let lock = std::path::PathBuf::from(name);
     let mut f = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -97,13 +116,23 @@ pub fn lock_database(db: &std::path::Path) -> Result<std::fs::File, ServeError> 
         .truncate(false)
         .open(&lock)
         .map_err(|e| store_err(format!("lock file {}: {e}", lock.display())))?;
-    match f.try_lock() {
+    let locked = f.try_lock().and_then(|()| match db_file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = f.unlock();
+            Err(e)
+        }
+    });
+    match locked {
         Ok(()) => {
             // The pid is only for the message another server prints.
             let _ = f
                 .set_len(0)
                 .and_then(|()| writeln!(f, "{}", std::process::id()));
-            Ok(f)
+            Ok(ServerLock {
+                _lock_file: f,
+                _db_file: db_file,
+            })
         }
         Err(std::fs::TryLockError::WouldBlock) => {
             let mut text = String::new();
@@ -124,6 +153,13 @@ pub fn lock_database(db: &std::path::Path) -> Result<std::fs::File, ServeError> 
     }
 }
 
+/// The locks taken by [`lock_database`]; released when dropped (or when the process ends).
+#[derive(Debug)]
+pub struct ServerLock {
+    _lock_file: std::fs::File,
+    _db_file: std::fs::File,
+}
+
 /// The router with every route, and the `(method, path)` list of what it registered.
 pub fn build_router(state: Arc<AppState>) -> (axum::Router, Vec<(&'static str, &'static str)>) {
     api::router(state)
@@ -135,10 +171,9 @@ pub async fn serve_on(
     state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let idle = state.limits.idle_timeout;
-    let max = state.limits.max_connections;
+    let limits = conn::ConnLimits::of(&state.limits);
     let (router, _) = build_router(state);
-    let listener = conn::CappedListener::new(listener, max, idle);
+    let listener = conn::CappedListener::new(listener, limits);
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await?;
@@ -154,6 +189,23 @@ pub struct ServeConfig {
     pub db: std::path::PathBuf,
     /// Limits.
     pub limits: Limits,
+}
+
+/// Connections the kernel queues before `accept` (capped by `net.core.somaxconn`). tokio's
+/// default, 1024, overflows when clients that are refused at once (the per-address cap) reconnect
+/// in bursts: every SYN dropped then costs a normal client a 1 s retransmission.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds `addr` with [`LISTEN_BACKLOG`] (and `SO_REUSEADDR`, as `TcpListener::bind` sets).
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let sock = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    sock.set_reuseaddr(true)?;
+    sock.bind(addr)?;
+    sock.listen(LISTEN_BACKLOG)
 }
 
 /// Takes the database's server lock ([`lock_database`]), opens the store, binds, calls `on_ready`
@@ -172,12 +224,10 @@ pub fn run_blocking(cfg: ServeConfig, on_ready: impl FnOnce(SocketAddr)) -> Resu
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(cfg.addr)
-            .await
-            .map_err(|source| ServeError::Bind {
-                addr: cfg.addr,
-                source,
-            })?;
+        let listener = listen(cfg.addr).map_err(|source| ServeError::Bind {
+            addr: cfg.addr,
+            source,
+        })?;
         on_ready(listener.local_addr()?);
         serve_on(listener, Arc::new(state), shutdown_signal()).await
     })

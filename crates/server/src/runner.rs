@@ -8,6 +8,7 @@
 //! (`model_adapter`) calls `hashpivot_model::simulate`; tests can put a deterministic engine in its
 //! place.
 
+use hashpivot_model::scenario::FieldError;
 use hashpivot_model::{Scenario, ScenarioError, StrategyKind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -168,10 +169,7 @@ pub fn scenario_error(e: &ScenarioError) -> ApiError {
         ScenarioError::Invalid(list) => {
             let mut err = ApiError::invalid(e.to_string());
             err.field = list.first().map(|f| f.key.clone());
-            err.errors = list
-                .iter()
-                .map(|f| serde_json::json!({"key": f.key, "value": f.value, "allowed": f.allowed}))
-                .collect();
+            err.errors = error_list(list);
             err
         }
     }
@@ -191,11 +189,20 @@ pub fn scenario_from_json(v: &Value) -> Result<Scenario, ApiError> {
         return Err(ApiError::bad_request(format!(
             "scenario: unknown key{} {} (the keys are those of the scenario file; see GET /api/scenario/default)",
             if unknown.len() == 1 { "" } else { "s" },
-            unknown.join(", ")
+            unknown
+                .iter()
+                .map(|k| crate::error::clip(k))
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
         .field(format!("scenario.{first}")));
     }
     serde_json::from_value::<Scenario>(v.clone()).map_err(|e| {
+        // Wrong types: all of them, by full key path (hashpivot_model::scenario_input).
+        let wrong = scenario_type_problems(v);
+        if !wrong.is_empty() {
+            return type_errors(wrong);
+        }
         let msg = e.to_string();
         let mut err = ApiError::bad_request(format!("scenario: {msg}"));
         err = err.field(match unknown_field(&msg) {
@@ -204,6 +211,71 @@ pub fn scenario_from_json(v: &Value) -> Result<Scenario, ApiError> {
         });
         err
     })
+}
+
+/// The wrong-type values of a request's scenario, named as in the request body
+/// (`scenario.price.spot`).
+fn scenario_type_problems(v: &Value) -> Vec<FieldError> {
+    hashpivot_model::scenario_input::type_problems(v)
+        .into_iter()
+        .map(|f| FieldError {
+            key: format!("scenario.{}", f.key),
+            ..f
+        })
+        .collect()
+}
+
+/// Every wrong-type value of a run request: its own fields (`null` counts as absent) and its
+/// scenario's, so that one answer lists them all, like the CLI does for a scenario file.
+fn request_type_problems(v: &Value) -> Vec<FieldError> {
+    let Value::Object(fields) = v else {
+        return Vec::new();
+    };
+    let given: serde_json::Map<String, Value> = fields
+        .iter()
+        .filter(|(k, x)| !x.is_null() && k.as_str() != "scenario")
+        .map(|(k, x)| (k.clone(), x.clone()))
+        .collect();
+    let shape = serde_json::json!({"strategy": "", "share": 0.5, "paths": 1, "seed": 1, "sensitivity": true});
+    let mut out =
+        hashpivot_model::scenario_input::type_problems_against(&Value::Object(given), &shape, "");
+    match fields.get("scenario") {
+        None | Some(Value::Null) => {}
+        Some(s @ Value::Object(_)) => out.extend(scenario_type_problems(s)),
+        Some(s) => out.push(FieldError {
+            key: "scenario".into(),
+            value: crate::error::clip(&s.to_string()),
+            allowed: format!(
+                "an object with the scenario's tables (got {})",
+                json_kind(s)
+            ),
+        }),
+    }
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    out
+}
+
+/// A 400 listing wrong-type values (422 is for values of the right type out of range).
+fn type_errors(list: Vec<FieldError>) -> ApiError {
+    let mut err = ApiError::bad_request(format!(
+        "{} value{} of the wrong type:\n  {}",
+        list.len(),
+        if list.len() == 1 { "" } else { "s" },
+        list.iter()
+            .map(|f| f.to_string())
+            .collect::<Vec<_>>()
+            .join("\n  ")
+    ));
+    err.field = list.first().map(|f| f.key.clone());
+    err.errors = error_list(&list);
+    err
+}
+
+/// The `errors` array of an answer: one `{"key","value","allowed"}` object per problem.
+fn error_list(list: &[FieldError]) -> Vec<Value> {
+    list.iter()
+        .map(|f| serde_json::json!({"key": f.key, "value": f.value, "allowed": f.allowed}))
+        .collect()
 }
 
 fn json_kind(v: &Value) -> &'static str {
@@ -236,6 +308,14 @@ pub fn parse_json_request(body: &[u8]) -> Result<RunRequest, ApiError> {
         ));
     }
     serde_json::from_slice::<RunRequest>(body).map_err(|e| {
+        if !(e.is_syntax() || e.is_eof()) {
+            if let Ok(v) = serde_json::from_slice::<Value>(body) {
+                let wrong = request_type_problems(&v);
+                if !wrong.is_empty() {
+                    return type_errors(wrong);
+                }
+            }
+        }
         let msg = e.to_string();
         let field = unknown_field(&msg).or_else(|| {
             // "invalid type: ... at line 1 column 30" doesn't say which field; name it when we can.
@@ -365,6 +445,54 @@ mod tests {
         // Optional keys left out of the default are still known.
         let opt = serde_json::json!({"chain": {"hashrate_ehs": 900.0, "epoch_elapsed_days": null}});
         assert!(unknown_keys(&opt).is_empty(), "{:?}", unknown_keys(&opt));
+    }
+
+    #[test]
+    fn wrong_types_are_all_named_by_their_path_in_the_request() {
+        let v = serde_json::json!({
+            "price": {"spot": "high"},
+            "run": {"paths": -5},
+            "mining": {"fleet": [
+                {"model": "a", "units": 1.0, "hashrate_ths": 1.0, "power_w": 1.0},
+                {"model": "b", "units": [1], "hashrate_ths": 1.0, "power_w": 1.0}
+            ]}
+        });
+        let e = scenario_from_json(&v).unwrap_err();
+        assert_eq!(e.status.as_u16(), 400);
+        assert_eq!(e.field.as_deref(), Some("scenario.mining.fleet[1].units"));
+        let keys: Vec<&str> = e.errors.iter().filter_map(|x| x["key"].as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "scenario.mining.fleet[1].units",
+                "scenario.price.spot",
+                "scenario.run.paths"
+            ]
+        );
+        assert_eq!(e.errors[1]["value"], "\"high\"");
+        assert_eq!(e.errors[1]["allowed"], "a number (got text)");
+        assert_eq!(
+            e.errors[2]["allowed"],
+            "a whole number >= 0 (got a negative number)"
+        );
+        assert!(
+            e.error
+                .contains("scenario.price.spot = \"high\": allowed a number (got text)"),
+            "{}",
+            e.error
+        );
+        // The request's own fields and its scenario's, all in one answer.
+        let e = parse_json_request(
+            br#"{"paths": "many", "share": null, "sensitivity": 1, "scenario": {"price": {"vol": "x"}}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.status.as_u16(), 400);
+        let keys: Vec<&str> = e.errors.iter().filter_map(|x| x["key"].as_str()).collect();
+        assert_eq!(keys, ["paths", "scenario.price.vol", "sensitivity"]);
+        // A huge value is quoted clipped.
+        let v = serde_json::json!({"price": {"spot": "9".repeat(1_000_000)}});
+        let e = scenario_from_json(&v).unwrap_err();
+        assert!(e.error.len() < 300, "{} bytes", e.error.len());
     }
 
     #[test]

@@ -17,9 +17,9 @@ use rusqlite::Connection;
 use serde_json::Value;
 use tokio::sync::{watch, Semaphore};
 
+use crate::auth::{Sessions, Token};
 use crate::error::ApiError;
 use crate::runner::{Engine, EngineError, RunPlan};
-use crate::token::Token;
 
 /// Limits of the server.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +50,32 @@ pub struct Limits {
     pub check_host: bool,
     /// When set, every `/api` route requires this bearer token ([`crate::guard`]).
     pub token: Option<Token>,
+    /// Largest estimated peak memory of one run, bytes ([`hashpivot_model::budget`]); a run over
+    /// it is refused with 422 before it is queued. `serve --max-run-mb`.
+    pub max_run_bytes: u64,
+    /// A request's head and body must arrive within this time of its first byte (or of the
+    /// connection's opening), whatever the trickle rate: slow clients cannot hold a connection
+    /// slot longer ([`crate::conn`]).
+    pub read_timeout: Duration,
+    /// Open connections from one client address at most; more are closed at once
+    /// ([`crate::conn`]). Keep it below `max_connections` and `max_in_flight`, so one client can
+    /// never take every slot.
+    pub max_per_client: usize,
+}
+
+/// The default run memory budget: half the physical memory, at most 4 GiB (4 GiB when the
+/// memory size cannot be read).
+pub fn default_max_run_bytes() -> u64 {
+    const CAP: u64 = 4 << 30;
+    physical_memory().map_or(CAP, |m| (m / 2).min(CAP))
+}
+
+/// Physical memory in bytes (`MemTotal` of `/proc/meminfo`; None elsewhere).
+fn physical_memory() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = s.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 impl Default for Limits {
@@ -64,9 +90,12 @@ impl Default for Limits {
             max_in_flight: 64,
             max_streams: 64,
             max_connections: 512,
-            idle_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(30),
             check_host: true,
             token: None,
+            max_run_bytes: default_max_run_bytes(),
+            read_timeout: Duration::from_secs(10),
+            max_per_client: 32,
         }
     }
 }
@@ -95,7 +124,43 @@ pub struct AppState {
     pub(crate) in_flight: Arc<Semaphore>,
     /// Permits of open event streams ([`Limits::max_streams`]).
     pub(crate) streams: Arc<Semaphore>,
+    /// Cancel requests of live runs (`DELETE /api/runs/{id}`).
+    cancels: Mutex<HashMap<String, Arc<CancelSignal>>>,
+    /// Dashboard sessions ([`crate::guard`]).
+    pub(crate) sessions: Sessions,
     seq: std::sync::atomic::AtomicU64,
+}
+
+/// The cancel request of one live run: a flag the progress callback checks between blocks, and
+/// a wake-up for a run still waiting for a worker.
+#[derive(Default)]
+struct CancelSignal {
+    flag: std::sync::atomic::AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+/// How a run ended without a result.
+#[derive(Debug)]
+enum RunError {
+    /// The engine failed.
+    Engine(EngineError),
+    /// Cancelled on request.
+    Cancelled,
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Engine(e) => e.fmt(f),
+            RunError::Cancelled => f.write_str("cancelled on request"),
+        }
+    }
+}
+
+impl CancelSignal {
+    fn is_set(&self) -> bool {
+        self.flag.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// Longest a server statement waits for SQLite's write lock held by another process.
@@ -153,6 +218,8 @@ impl AppState {
             limits,
             live: Mutex::new(HashMap::new()),
             workers,
+            cancels: Mutex::new(HashMap::new()),
+            sessions: Sessions::default(),
             seq: std::sync::atomic::AtomicU64::new(0),
         })
     }
@@ -194,6 +261,7 @@ impl AppState {
     /// concurrent submissions can never hold more than `max_queue` slots; it is given back if the
     /// run cannot be stored.
     pub fn submit(self: &Arc<Self>, plan: RunPlan) -> Result<String, ApiError> {
+        self.check_budget(&plan)?;
         let scenario = serde_json::to_value(&plan.scenario)
             .map_err(|e| ApiError::internal(format!("scenario to JSON: {e}")))?;
         let mut tries = 0;
@@ -242,10 +310,79 @@ impl AppState {
             }
             break id;
         };
+        self.cancels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.clone(), Arc::default());
         let state = Arc::clone(self);
         let run_id = id.clone();
         tokio::spawn(async move { state.execute(run_id, plan).await });
         Ok(id)
+    }
+
+    /// Refuses (422) a run whose estimated peak memory is over [`Limits::max_run_bytes`]: the
+    /// estimate takes microseconds, the allocation it prevents could take the machine down.
+    fn check_budget(&self, plan: &RunPlan) -> Result<(), ApiError> {
+        let cfg = hashpivot_model::RunConfig::default();
+        let Ok(e) = hashpivot_model::budget::estimate(&plan.scenario, &cfg) else {
+            // An invalid scenario is reported by the run itself, with its own message.
+            return Ok(());
+        };
+        // The sensitivity analysis runs the scenario again, one input at a time: not at once.
+        let limit = self.limits.max_run_bytes;
+        if e.peak_bytes <= limit {
+            return Ok(());
+        }
+        let mb = |b: u64| b.div_ceil(1 << 20);
+        let optimal = if e.decision_dates > 0 {
+            format!(
+                ", {} decision dates × {} tranches",
+                e.decision_dates, e.tranches
+            )
+        } else {
+            String::new()
+        };
+        Err(ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "this run needs about {} MB at its peak ({} paths × {} strategies{optimal}); the server's limit is {} MB per run (serve --max-run-mb): use fewer paths{}",
+                mb(e.peak_bytes),
+                e.paths,
+                e.strategies,
+                mb(limit),
+                if e.decision_dates > 0 { ", tranches or decision months" } else { "" }
+            ),
+        )
+        .field("scenario.run.paths"))
+    }
+
+    /// Cancels a queued or running run (`DELETE /api/runs/{id}`): a queued run ends at once, a
+    /// running one at its next progress report (between blocks of paths). Returns false when the
+    /// run is not live in this process (finished, or unknown).
+    pub fn cancel(&self, id: &str) -> bool {
+        let sig = self
+            .cancels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned();
+        match sig {
+            Some(sig) => {
+                sig.flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                sig.notify.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn cancel_signal(&self, id: &str) -> Arc<CancelSignal> {
+        self.cancels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn publish(&self, id: &str, snap: Snapshot) {
@@ -256,20 +393,37 @@ impl AppState {
     }
 
     async fn execute(self: Arc<Self>, id: String, plan: RunPlan) {
-        let permit = Arc::clone(&self.workers).acquire_owned().await;
-        let _ = self.with_db(|c| runs::set_running(c, &id, now_ms()));
-        self.publish(
-            &id,
-            Snapshot {
-                status: RunStatus::Running,
-                progress: 0.0,
-            },
-        );
-        let state = Arc::clone(&self);
-        let rid = id.clone();
-        let outcome = tokio::task::spawn_blocking(move || state.compute(&rid, &plan)).await;
-        drop(permit);
+        let sig = self.cancel_signal(&id);
+        // A queued run waits for a worker or for its cancellation, whichever comes first.
+        let permit = tokio::select! {
+            p = Arc::clone(&self.workers).acquire_owned() => Some(p),
+            () = sig.notify.notified() => None,
+        };
+        let outcome = match permit {
+            Some(permit) if !sig.is_set() => {
+                let _ = self.with_db(|c| runs::set_running(c, &id, now_ms()));
+                self.publish(
+                    &id,
+                    Snapshot {
+                        status: RunStatus::Running,
+                        progress: 0.0,
+                    },
+                );
+                let state = Arc::clone(&self);
+                let rid = id.clone();
+                let sig = Arc::clone(&sig);
+                let out =
+                    tokio::task::spawn_blocking(move || state.compute(&rid, &plan, &sig)).await;
+                drop(permit);
+                out
+            }
+            _ => Ok(Err(RunError::Cancelled)),
+        };
         let final_status = match outcome {
+            Ok(Err(RunError::Cancelled)) => {
+                let _ = self.store_outcome(|c| runs::cancel(c, &id, now_ms())).await;
+                RunStatus::Cancelled
+            }
             Ok(Ok(result)) => {
                 let stored = self
                     .store_outcome(|c| runs::finish(c, &id, &result, now_ms()))
@@ -305,6 +459,10 @@ impl AppState {
         } else {
             0.0
         };
+        self.cancels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
         let tx = self
             .live
             .lock()
@@ -339,11 +497,29 @@ impl AppState {
         }
     }
 
-    /// The blocking part of a run: the simulation, then the sensitivity analysis if asked.
-    fn compute(&self, id: &str, plan: &RunPlan) -> Result<Value, EngineError> {
+    /// The blocking part of a run, stopped by [`hashpivot_model::cancel`] at the first progress
+    /// report after a cancel request.
+    fn compute(&self, id: &str, plan: &RunPlan, sig: &CancelSignal) -> Result<Value, RunError> {
+        let run = std::panic::AssertUnwindSafe(|| self.compute_inner(id, plan, sig));
+        match std::panic::catch_unwind(run) {
+            Ok(r) => r.map_err(RunError::Engine),
+            Err(p) if p.is::<hashpivot_model::cancel::Cancelled>() => Err(RunError::Cancelled),
+            Err(p) => std::panic::resume_unwind(p),
+        }
+    }
+
+    fn compute_inner(
+        &self,
+        id: &str,
+        plan: &RunPlan,
+        sig: &CancelSignal,
+    ) -> Result<Value, EngineError> {
         let main_share = if plan.sensitivity { 0.75 } else { 1.0 };
         let last = Mutex::new((0.0f64, 0.0f64)); // (published, persisted)
         let report = |p: f64| {
+            if sig.is_set() {
+                hashpivot_model::cancel::stop();
+            }
             if !p.is_finite() {
                 return;
             }

@@ -132,8 +132,8 @@ fn bad_requests_get_json_errors_naming_the_problem() {
         &s,
         post(&s, "/api/runs", j, r#"{"paths": "many"}"#),
         400,
-        None,
-        &["invalid type"],
+        Some("paths"),
+        &["paths = \"many\": allowed a whole number >= 0 (got text)"],
     );
     assert_error(
         &s,
@@ -633,7 +633,8 @@ fn real_engine_results_are_those_of_simulate() {
             "hashprice",
             "difficulty",
             "hashrate",
-            "site_cash"
+            "site_cash",
+            "cash_bars"
         ]
     );
     s.stop();

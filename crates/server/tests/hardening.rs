@@ -139,7 +139,7 @@ fn wait_final(addr: SocketAddr, id: &str, auth: &str) -> Value {
     let t0 = Instant::now();
     loop {
         let v = get(addr, &format!("/api/runs/{id}"), auth).json();
-        if v["status"] == "done" || v["status"] == "failed" {
+        if v["status"] == "done" || v["status"] == "failed" || v["status"] == "cancelled" {
             return v;
         }
         assert!(t0.elapsed() < Duration::from_secs(60), "run stuck: {v}");
@@ -247,25 +247,55 @@ fn a_token_guards_every_api_route_but_not_the_pages() {
     assert_eq!(get(s.addr, "/api/scenario/default", &good).status, 200);
     let lower = format!("\r\nAuthorization: bearer {secret}");
     assert_eq!(get(s.addr, "/api/machines", &lower).status, 200);
+    // The raw token is no credential as a cookie (issue 17: cookies are shared across ports).
     let cookie = format!("\r\nCookie: theme=dark; hashpivot_token={secret}");
-    assert_eq!(get(s.addr, "/api/history/fees", &cookie).status, 200);
-    // The dashboard trades the token for an HttpOnly cookie (no script on the page can read it),
-    // which then authenticates requests that cannot send headers.
-    let a = post(s.addr, "/api/session", &good, "");
-    assert_eq!(a.status, 204, "{}", a.body);
+    assert_eq!(get(s.addr, "/api/history/fees", &cookie).status, 401);
+    // The dashboard trades the token for a session: a random id in an HttpOnly cookie (no script
+    // on the page can read it), which then authenticates requests that cannot send headers, and a
+    // CSRF token in the body for the requests that change state.
+    let a = post(s.addr, "/api/session", &good, "{}");
+    assert_eq!(a.status, 200, "{}", a.body);
+    let csrf = a.json()["csrf"].as_str().unwrap().to_string();
     let set = a.header("set-cookie").expect("a cookie").to_string();
     assert!(
-        set.starts_with("hashpivot_token=")
+        set.starts_with("hashpivot_session=")
             && set.contains("; HttpOnly")
             && set.contains("; SameSite=Strict")
-            && set.contains("; Path=/"),
+            && set.contains("; Path=/")
+            && !set.contains(secret),
         "{set}"
     );
     let pair = set.split(';').next().unwrap();
     let from_cookie = get(s.addr, "/api/machines", &format!("\r\nCookie: {pair}"));
     assert_eq!(from_cookie.status, 200, "{}", from_cookie.body);
+    // A state-changing request with the cookie alone (what a page on another port of the same
+    // host can make the browser send) is refused; with the session's CSRF header it passes.
+    let a = post(
+        s.addr,
+        "/api/runs",
+        &format!("\r\nCookie: {pair}"),
+        r#"{"paths": 100}"#,
+    );
+    assert_eq!(a.status, 403, "{}", a.body);
+    assert_eq!(a.json()["field"], "X-CSRF-Token");
+    let a = post(
+        s.addr,
+        "/api/runs",
+        &format!("\r\nCookie: {pair}\r\nX-CSRF-Token: {}", &csrf[..63]),
+        r#"{"paths": 100}"#,
+    );
+    assert_eq!(a.status, 403, "{}", a.body);
+    let a = post(
+        s.addr,
+        "/api/runs",
+        &format!("\r\nCookie: {pair}\r\nX-CSRF-Token: {csrf}"),
+        r#"{"paths": 100}"#,
+    );
+    assert_eq!(a.status, 201, "{}", a.body);
+    let id = a.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(wait_final(s.addr, &id, &good)["status"], "done");
     for bad in ["", "\r\nAuthorization: Bearer wrong-token-wrong-token"] {
-        let a = post(s.addr, "/api/session", bad, "");
+        let a = post(s.addr, "/api/session", bad, "{}");
         assert_eq!(a.status, 401, "{bad:?}: {}", a.body);
         assert!(a.header("set-cookie").is_none(), "{bad:?}");
     }
@@ -298,7 +328,7 @@ fn foreign_hosts_and_cross_site_posts_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(&dir.path().join("db.sqlite"), 0, limits());
     // Without a token there is nothing to trade for a cookie.
-    let a = post(s.addr, "/api/session", "", "");
+    let a = post(s.addr, "/api/session", "", "{}");
     assert_eq!(a.status, 204, "{}", a.body);
     assert!(a.header("set-cookie").is_none());
     // DNS rebinding: a page of evil.example resolved to 127.0.0.1 sends its own name as Host.

@@ -8,6 +8,7 @@
 //! with `hashpivot_chain` before anything is returned ([`verify::verify_retarget`]).
 //! [`testing`] holds a small canned HTTP server on 127.0.0.1 for tests.
 
+pub mod daily;
 pub mod mempool;
 pub mod rpc;
 pub mod sync;

@@ -115,6 +115,23 @@ pub struct BlockStats {
     pub subsidy: u64,
 }
 
+/// `getblockheader hash true` (the fields used).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct HeaderInfo {
+    /// Block hash.
+    pub hash: String,
+    /// Height.
+    pub height: u64,
+    /// Block time (miner's clock; may run up to 2 h out of order).
+    pub time: i64,
+    /// Median time of the previous 11 blocks (never decreases).
+    pub mediantime: i64,
+    /// nBits as hex.
+    pub bits: String,
+    /// Difficulty.
+    pub difficulty: f64,
+}
+
 impl RpcClient {
     /// A client for `url` (credentials in the URL are accepted and moved to the header).
     pub fn new(url: &str, auth: RpcAuth, timeout: Duration) -> Result<RpcClient, SourceError> {
@@ -264,6 +281,18 @@ impl RpcClient {
         self.call("getblockchaininfo", json!([]))
     }
 
+    /// `getblockchaininfo`, refusing a node that is not on mainnet.
+    pub fn mainnet_info(&self) -> Result<ChainInfo, SourceError> {
+        let info = self.getblockchaininfo()?;
+        if info.chain != "main" {
+            return Err(SourceError::Inconsistent(format!(
+                "the node at {} is on chain {:?}; hashpivot models mainnet (chain \"main\")",
+                self.url, info.chain
+            )));
+        }
+        Ok(info)
+    }
+
     /// `getblockhash height`.
     pub fn getblockhash(&self, height: u64) -> Result<String, SourceError> {
         self.call("getblockhash", json!([height]))
@@ -272,6 +301,11 @@ impl RpcClient {
     /// `getblockheader hash false`: the raw 80-byte header as hex.
     pub fn getblockheader_hex(&self, hash: &str) -> Result<String, SourceError> {
         self.call("getblockheader", json!([hash, false]))
+    }
+
+    /// `getblockheader hash true`.
+    pub fn getblockheader_verbose(&self, hash: &str) -> Result<HeaderInfo, SourceError> {
+        self.call("getblockheader", json!([hash, true]))
     }
 
     /// `getblockstats height ["height","time","totalfee","subsidy"]`.

@@ -82,14 +82,7 @@ pub fn sync_rpc(
     opts: &RpcSyncOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<SyncData, SourceError> {
-    let info = client.getblockchaininfo()?;
-    if info.chain != "main" {
-        return Err(SourceError::Inconsistent(format!(
-            "the node at {} is on chain {:?}; hashpivot models mainnet (chain \"main\")",
-            client.url(),
-            info.chain
-        )));
-    }
+    let info = client.mainnet_info()?;
     let mut out = SyncData {
         tip_height: info.blocks,
         requests: 1,
@@ -163,8 +156,7 @@ pub fn sync_rpc(
     Ok(out)
 }
 
-/// Walks back from the tip with `getblockstats` and sums fees per UTC day of block time, keeping
-/// only the `days` complete days before the tip's day.
+/// The fees of the `days` complete UTC days before the tip's day ([`crate::daily::rpc_fees`]).
 fn fetch_fees(
     client: &RpcClient,
     tip: u64,
@@ -172,47 +164,15 @@ fn fetch_fees(
     requests: &mut u64,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Vec<FeeDay>, SourceError> {
-    let mut h = tip;
-    let first = client.getblockstats(h)?;
+    let time = client.getblockstats(tip)?.time;
     *requests += 1;
-    let tip_day = Date::from_unix(first.time);
-    let oldest = tip_day.add_days(-(days as i32));
-    let mut sums: std::collections::BTreeMap<Date, (f64, u32)> = Default::default();
-    // Timestamps may run up to ~2 h out of order, so walk until two hours before the oldest day.
-    let stop = oldest.unix_midnight() - 7200;
-    let cap = u64::from(days) * 300 + 300;
-    let mut n = 0u64;
-    while h > 0 && n < cap {
-        h -= 1;
-        let s = client.getblockstats(h)?;
-        *requests += 1;
-        n += 1;
-        progress(n);
-        if s.height != h {
-            return Err(SourceError::Inconsistent(format!(
-                "getblockstats {h} answered for height {}",
-                s.height
-            )));
-        }
-        let d = Date::from_unix(s.time);
-        if d >= oldest && d < tip_day {
-            let e = sums.entry(d).or_insert((0.0, 0));
-            e.0 += s.totalfee as f64 / 1e8;
-            e.1 += 1;
-        }
-        if s.time < stop {
-            break;
-        }
-    }
-    Ok(sums
-        .into_iter()
-        .map(|(date, (fees_btc, blocks))| FeeDay {
-            date,
-            fees_btc,
-            blocks: Some(blocks),
-            source: "rpc".to_string(),
-        })
-        .collect())
+    let tip_day = Date::from_unix(time);
+    let wanted: Vec<Date> = (1..=days as i32)
+        .rev()
+        .map(|k| tip_day.add_days(-k))
+        .collect();
+    let tip = crate::daily::Tip { height: tip, time };
+    crate::daily::rpc_fees(client, &wanted, &tip, requests, progress)
 }
 
 /// From a mempool.space-style API: tip height, difficulty adjustments (`interval`, e.g. `1y`),

@@ -7,7 +7,7 @@ use hashpivot_data::shipped;
 use hashpivot_sources::mempool::MempoolClient;
 use hashpivot_sources::rpc::{RpcAuth, RpcClient};
 use hashpivot_sources::sync::{sync_mempool, sync_rpc, Anchor, RpcSyncOptions};
-use hashpivot_sources::testing::{fake_core, fake_mempool, Fault, TestServer};
+use hashpivot_sources::testing::{fake_core, fake_mempool, Fault, TestServer, World};
 use hashpivot_sources::SourceError;
 
 const TIP: u64 = 879_100; // epoch 436 (starts 878976, the last shipped bitcoinj header)
@@ -60,10 +60,18 @@ fn rpc_sync_returns_verified_epochs_equal_to_the_shipped_ones() {
     let e430 = &data.epochs[0];
     let want = shipped::epochs()[430].implied_hashrate_ehs.unwrap();
     assert!((e430.implied_hashrate_ehs.unwrap() / want - 1.0).abs() < 1e-6);
-    // Two complete UTC days of fees, 144 blocks each (600 s spacing), summed from getblockstats.
+    // Two complete UTC days of fees summed from getblockstats: the world's blocks of each UTC
+    // day (their times interpolated between the shipped heights) and its fees.
     assert_eq!(data.fees.len(), 2);
+    let world = World::new(TIP);
     for f in &data.fees {
-        assert_eq!(f.blocks, Some(144));
+        let a = world.height_at(f.date.unix_midnight() - 1).unwrap();
+        let z = world
+            .height_at(f.date.add_days(1).unix_midnight() - 1)
+            .unwrap();
+        assert_eq!(f.blocks, Some((z - a) as u32), "{f:?}");
+        let sat: u64 = (a + 1..=z).map(|h| world.fee_sat(h)).sum();
+        assert_eq!(f.fees_btc, sat as f64 / 1e8, "{f:?}");
         assert!(f.fees_btc > 1.0 && f.fees_btc < 50.0, "{f:?}");
     }
 }
@@ -188,15 +196,28 @@ fn mempool_sync_and_failures() {
     let c = MempoolClient::new(&s.url(), Duration::from_secs(5)).unwrap();
     let data = sync_mempool(&c, "1y", shipped::epochs(), true).unwrap();
     assert_eq!(data.tip_height, tip);
-    assert_eq!(data.epochs.len(), 26);
+    // A year of adjustments before the tip (mempool's window), oldest first, ending at the tip's.
+    let world = World::new(tip);
+    let year_ago = world.tip_time() - 365 * 86_400;
+    let want = world
+        .adjustments()
+        .iter()
+        .filter(|a| a.0 >= year_ago)
+        .count();
+    assert!((26..=27).contains(&want), "{want}");
+    assert_eq!(data.epochs.len(), want);
     assert_eq!(data.epochs.last().unwrap().epoch, 463);
-    // Prices: the 00:00 UTC price of d+1 is the close of d.
+    // Prices: the 00:00 UTC price of d+1 is the close of d; the newest is the last day over at
+    // the tip, and each equals the shipped close.
     let last = data.prices.last().unwrap();
-    let shipped_last = shipped::prices().last().unwrap();
     assert_eq!(
-        (last.date, last.close_usd),
-        (shipped_last.date, shipped_last.close_usd)
+        last.date,
+        hashpivot_data::Date::from_unix(world.tip_time()).add_days(-1)
     );
+    for p in data.prices.iter().rev().take(30) {
+        let shipped_p = shipped::prices().iter().find(|x| x.date == p.date).unwrap();
+        assert_eq!(p.close_usd, shipped_p.close_usd, "{}", p.date);
+    }
     assert!(data.hashrate_ehs.unwrap() > 500.0);
 
     // Disagreement with the store is refused.

@@ -15,6 +15,7 @@
 //! connection with [`Store::conn`].
 
 pub mod runs;
+pub mod sync;
 
 use std::path::{Path, PathBuf};
 
@@ -101,7 +102,73 @@ const MIGRATIONS: &[&str] = &[
         id INTEGER PRIMARY KEY, series TEXT NOT NULL, source TEXT NOT NULL,
         rows INTEGER NOT NULL, at TEXT NOT NULL);
      CREATE TABLE module_versions (module TEXT PRIMARY KEY, version INTEGER NOT NULL);",
+    // 2: one row per live sync (`hashpivot data sync`): where from, the source's tip, and whether
+    // it finished (a killed sync stays `running`; what it committed before is kept).
+    "CREATE TABLE syncs (
+        id INTEGER PRIMARY KEY, source TEXT NOT NULL, url TEXT NOT NULL,
+        started_at TEXT NOT NULL, finished_at TEXT, tip_height INTEGER, tip_time INTEGER,
+        rows INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL);",
+    // 3: hashprice forward marks (`data import forwards FILE`).
+    "CREATE TABLE forwards (
+        quote_date TEXT NOT NULL, delivery_month TEXT NOT NULL, usd_per_ph_day REAL NOT NULL,
+        source TEXT NOT NULL, PRIMARY KEY (quote_date, delivery_month)) WITHOUT ROWID;",
 ];
+
+/// What one migration step found.
+enum Step {
+    /// A step was applied; look for the next.
+    Applied,
+    /// Nothing left to do.
+    Done,
+    /// The database is newer than this build (its version).
+    TooNew(i64),
+}
+
+/// Runs `step` in successive `BEGIN IMMEDIATE` transactions until it reports [`Step::Done`] (at
+/// most `max + 1` times, so a broken step list cannot loop forever).
+fn locked_steps(
+    conn: &mut Connection,
+    path: &str,
+    max: usize,
+    mut step: impl FnMut(&Transaction<'_>) -> rusqlite::Result<Step>,
+) -> Result<(), StoreError> {
+    let e = |e| StoreError::Sqlite {
+        path: path.to_string(),
+        source: e,
+    };
+    for _ in 0..=max {
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(e)?;
+        match step(&tx).map_err(e)? {
+            Step::Applied => tx.commit().map_err(e)?,
+            Step::Done => return Ok(()),
+            Step::TooNew(found) => {
+                return Err(StoreError::TooNew {
+                    path: path.to_string(),
+                    found,
+                    supported: max as i64,
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `path` for an SQLite `file:` URI (`?` and `#` and `%` escaped).
+fn uri_path(path: &Path) -> String {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = String::new();
+    for ch in abs.to_string_lossy().chars() {
+        match ch {
+            '?' => out.push_str("%3f"),
+            '#' => out.push_str("%23"),
+            '%' => out.push_str("%25"),
+            c => out.push(c),
+        }
+    }
+    out
+}
 
 /// The stored series and their tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -186,6 +253,21 @@ pub struct SeriesStatus {
     pub sources: Vec<(String, u64)>,
     /// When the series was last written (UTC, RFC 3339).
     pub updated_at: Option<String>,
+    /// Which days (or epochs) each source covers.
+    pub coverage: Vec<SourceCoverage>,
+}
+
+/// The part of a series one source wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceCoverage {
+    /// Source tag (`shipped`, `mempool`, `rpc`, `import:FILE`).
+    pub source: String,
+    /// Rows.
+    pub rows: u64,
+    /// First key (date, or epoch number).
+    pub first: String,
+    /// Last key.
+    pub last: String,
 }
 
 /// One hourly power price row.
@@ -242,6 +324,69 @@ impl Store {
         Store::init(conn, label)
     }
 
+    /// Opens the database at `path` for reading only, for the commands that never write (`data
+    /// status`, `data export`, `history`, `calibrate`): they then work on a database in a read-only
+    /// directory or on a read-only file. When the database does not exist yet, or still needs a
+    /// migration or the shipped history, this is [`Store::open`] (which writes). A WAL database in
+    /// a directory where SQLite cannot create its `-shm` file is opened as immutable: nobody can
+    /// be writing to it then.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        use rusqlite::OpenFlags;
+        if !path.is_file() {
+            return Store::open(path);
+        }
+        let label = path.display().to_string();
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let ready = |conn: Connection| -> Result<Option<Store>, StoreError> {
+            let s = Store {
+                conn,
+                path: label.clone(),
+                fault_after: None,
+            };
+            s.conn
+                .busy_timeout(std::time::Duration::from_secs(10))
+                .map_err(|e| s.err(e))?;
+            let v: i64 = s
+                .conn
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .map_err(|e| s.err(e))?;
+            if v > Store::schema_version() {
+                return Err(StoreError::TooNew {
+                    path: label.clone(),
+                    found: v,
+                    supported: Store::schema_version(),
+                });
+            }
+            let current = v == Store::schema_version()
+                && s.meta("shipped_version")?.as_deref() == Some(SHIPPED_VERSION);
+            Ok(current.then_some(s))
+        };
+        let opened = Connection::open_with_flags(path, flags)
+            .map_err(|e| StoreError::Sqlite {
+                path: label.clone(),
+                source: e,
+            })
+            .and_then(ready);
+        let store = match opened {
+            Ok(found) => found,
+            // SQLITE_READONLY_DIRECTORY / CANTOPEN: no -shm can be created next to the file.
+            Err(StoreError::Sqlite { .. }) => {
+                let uri = format!("file:{}?immutable=1", uri_path(path));
+                Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
+                    .map_err(|e| StoreError::Sqlite {
+                        path: label.clone(),
+                        source: e,
+                    })
+                    .and_then(ready)?
+            }
+            Err(e) => return Err(e),
+        };
+        match store {
+            Some(s) => Ok(s),
+            None => Store::open(path),
+        }
+    }
+
     /// An in-memory store (tests, previews), migrated and with the shipped history.
     pub fn open_in_memory() -> Result<Store, StoreError> {
         let conn = Connection::open_in_memory().map_err(|e| StoreError::Sqlite {
@@ -257,13 +402,14 @@ impl Store {
             path,
             fault_after: None,
         };
+        // busy_timeout first: a second hashpivot process waits for a running import (or for the
+        // switch to WAL of a brand-new file) instead of failing.
         // WAL: readers never block the writer, and a killed writer leaves the last commit intact.
-        // busy_timeout: a second hashpivot process waits for a running import instead of failing.
-        s.conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
-            .map_err(|e| s.err(e))?;
         s.conn
             .busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(|e| s.err(e))?;
+        s.conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
             .map_err(|e| s.err(e))?;
         s.conn
             .pragma_update(None, "foreign_keys", true)
@@ -300,66 +446,54 @@ impl Store {
         MIGRATIONS.len() as i64
     }
 
+    /// Brings the core schema to [`Store::schema_version`]. Each step runs in a `BEGIN
+    /// IMMEDIATE` transaction that first re-reads `user_version`: of several processes opening a
+    /// new database at once, one takes the write lock and migrates, the others wait
+    /// (`busy_timeout`) and then find the step done, instead of failing on "table already exists".
     fn migrate(&mut self) -> Result<(), StoreError> {
-        let v: i64 = self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(|e| self.err(e))?;
+        let path = self.path.clone();
         let target = Store::schema_version();
-        if v > target {
-            return Err(StoreError::TooNew {
-                path: self.path.clone(),
-                found: v,
-                supported: target,
-            });
-        }
-        for (i, step) in MIGRATIONS.iter().enumerate().skip(v as usize) {
-            let path = self.path.clone();
-            let e = |e| StoreError::Sqlite {
-                path: path.clone(),
-                source: e,
+        locked_steps(&mut self.conn, &path, MIGRATIONS.len(), |tx| {
+            let v: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            if v > target {
+                return Ok(Step::TooNew(v));
+            }
+            let Some(step) = MIGRATIONS.get(v.max(0) as usize) else {
+                return Ok(Step::Done);
             };
-            let tx = self.conn.transaction().map_err(e)?;
-            tx.execute_batch(step).map_err(e)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)
-                .map_err(e)?;
-            tx.commit().map_err(e)?;
-        }
-        Ok(())
+            tx.execute_batch(step)?;
+            tx.pragma_update(None, "user_version", v + 1)?;
+            Ok(Step::Applied)
+        })
     }
 
     /// Applies a module's own migrations: `steps[k]` is the SQL that takes the module from version
     /// `k` to `k + 1`. Versions are kept per module in `module_versions`, each step in its own
-    /// transaction, so calling this on every open is cheap and safe. Example (the runs module):
-    /// `store.migrate_module("runs", &["CREATE TABLE runs (...)"])`.
+    /// `BEGIN IMMEDIATE` transaction that re-reads the version (safe against concurrent openers,
+    /// as [`Store::migrate`]), so calling this on every open is cheap and safe. Example (the runs
+    /// module): `store.migrate_module("runs", &["CREATE TABLE runs (...)"])`.
     pub fn migrate_module(&mut self, module: &str, steps: &[&str]) -> Result<(), StoreError> {
         let path = self.path.clone();
-        let e = |e| StoreError::Sqlite {
-            path: path.clone(),
-            source: e,
-        };
-        let v: i64 = self
-            .conn
-            .query_row(
-                "SELECT version FROM module_versions WHERE module = ?1",
-                [module],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(e)?
-            .unwrap_or(0);
-        for (i, step) in steps.iter().enumerate().skip(v.max(0) as usize) {
-            let tx = self.conn.transaction().map_err(e)?;
-            tx.execute_batch(step).map_err(e)?;
+        locked_steps(&mut self.conn, &path, steps.len(), |tx| {
+            let v: i64 = tx
+                .query_row(
+                    "SELECT version FROM module_versions WHERE module = ?1",
+                    [module],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or(0);
+            let Some(step) = steps.get(v.max(0) as usize) else {
+                return Ok(Step::Done);
+            };
+            tx.execute_batch(step)?;
             tx.execute(
                 "INSERT INTO module_versions (module, version) VALUES (?1, ?2)
                  ON CONFLICT(module) DO UPDATE SET version = excluded.version",
-                params![module, (i + 1) as i64],
-            )
-            .map_err(e)?;
-            tx.commit().map_err(e)?;
-        }
-        Ok(())
+                params![module, v + 1],
+            )?;
+            Ok(Step::Applied)
+        })
     }
 
     /// Test hook: make the next imports fail after writing `n` rows inside their transaction (the
@@ -388,7 +522,22 @@ impl Store {
             path: path.clone(),
             source: e,
         };
-        let tx = self.conn.transaction().map_err(e)?;
+        // Re-checked under the write lock: a concurrent first use may have imported it meanwhile.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(e)?;
+        let have: Option<String> = tx
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'shipped_version'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(e)?;
+        if have.as_deref() == Some(SHIPPED_VERSION) {
+            return Ok(());
+        }
         let mut w = Writer {
             tx: &tx,
             written: 0,
@@ -642,6 +791,27 @@ impl Store {
                 .map_err(e)?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(e)?;
+            let mut stmt = self
+                .conn
+                .prepare(&format!(
+                    "SELECT source, COUNT(*), CAST(MIN({k}) AS TEXT), CAST(MAX({k}) AS TEXT) FROM {t}
+                     GROUP BY source ORDER BY MIN({k}), source",
+                    k = s.key(),
+                    t = s.table()
+                ))
+                .map_err(e)?;
+            let coverage = stmt
+                .query_map([], |r| {
+                    Ok(SourceCoverage {
+                        source: r.get(0)?,
+                        rows: r.get::<_, i64>(1)? as u64,
+                        first: r.get(2)?,
+                        last: r.get(3)?,
+                    })
+                })
+                .map_err(e)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(e)?;
             let updated_at = self
                 .conn
                 .query_row(
@@ -659,6 +829,7 @@ impl Store {
                 last,
                 sources,
                 updated_at,
+                coverage,
             });
         }
         Ok(out)
@@ -1067,7 +1238,7 @@ pub fn parse_power_csv(text: &str, file: &str) -> Result<Vec<PowerRow>, hashpivo
         return Err(hashpivot_data::CsvError::MissingColumn {
             file: file.to_string(),
             column: "a price column per node (e.g. HB_WEST), or `node` and `usd_mwh`".to_string(),
-            found: csv.headers().join(","),
+            found: hashpivot_data::text::clip(&csv.headers().join(",")),
         });
     }
     let mut out = Vec::with_capacity(csv.len() * nodes.len().max(1));
@@ -1089,11 +1260,19 @@ pub fn parse_power_csv(text: &str, file: &str) -> Result<Vec<PowerRow>, hashpivo
         } else {
             false
         };
+        let price = |col: &str| -> Result<f64, hashpivot_data::CsvError> {
+            let x = row.f64(col)?;
+            if x.abs() > hashpivot_data::series::MAX_ABS_USD_MWH {
+                return Err(row.bad(col, row.str(col)?, "must be from -100000 to 100000 $/MWh"));
+            }
+            Ok(x)
+        };
         let mut push = |node: String, usd_mwh: f64| -> Result<(), hashpivot_data::CsvError> {
             if !seen.insert((node.clone(), date, hour_ending, repeated)) {
                 return Err(row.bad_row(format!(
-                    "duplicate hour {date} HE{hour_ending:02}{} for node {node}",
-                    if repeated { " (repeated)" } else { "" }
+                    "duplicate hour {date} HE{hour_ending:02}{} for node {}",
+                    if repeated { " (repeated)" } else { "" },
+                    hashpivot_data::text::clip(&node)
                 )));
             }
             out.push(PowerRow {
@@ -1110,10 +1289,10 @@ pub fn parse_power_csv(text: &str, file: &str) -> Result<Vec<PowerRow>, hashpivo
             if node.is_empty() {
                 return Err(row.bad("node", node, "must not be empty"));
             }
-            push(node.to_string(), row.f64("usd_mwh")?)?;
+            push(node.to_string(), price("usd_mwh")?)?;
         } else {
             for n in &nodes {
-                push(n.clone(), row.f64(n)?)?;
+                push(n.clone(), price(n)?)?;
             }
         }
     }

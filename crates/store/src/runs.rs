@@ -39,6 +39,8 @@ pub enum RunStatus {
     Done,
     /// Stopped with an error (including a restart of the server while it was running).
     Failed,
+    /// Stopped on request (`DELETE /api/runs/{id}`) before it finished.
+    Cancelled,
 }
 
 impl RunStatus {
@@ -49,6 +51,7 @@ impl RunStatus {
             RunStatus::Running => "running",
             RunStatus::Done => "done",
             RunStatus::Failed => "failed",
+            RunStatus::Cancelled => "cancelled",
         }
     }
 
@@ -59,13 +62,17 @@ impl RunStatus {
             "running" => Some(RunStatus::Running),
             "done" => Some(RunStatus::Done),
             "failed" => Some(RunStatus::Failed),
+            "cancelled" => Some(RunStatus::Cancelled),
             _ => None,
         }
     }
 
-    /// True for `done` and `failed`.
+    /// True for `done`, `failed` and `cancelled`.
     pub fn is_final(self) -> bool {
-        matches!(self, RunStatus::Done | RunStatus::Failed)
+        matches!(
+            self,
+            RunStatus::Done | RunStatus::Failed | RunStatus::Cancelled
+        )
     }
 }
 
@@ -96,7 +103,8 @@ pub struct RunRecord {
 
 /// The run table's migrations for [`crate::Store::migrate_module`] (module `runs`): step `k` takes
 /// the table from version `k` to `k + 1`. Never edit a released step; append.
-pub const MIGRATIONS: &[&str] = &["CREATE TABLE IF NOT EXISTS runs (
+pub const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS runs (
         id          TEXT PRIMARY KEY,
         status      TEXT NOT NULL CHECK (status IN ('queued','running','done','failed')),
         progress    REAL NOT NULL DEFAULT 0,
@@ -108,7 +116,29 @@ pub const MIGRATIONS: &[&str] = &["CREATE TABLE IF NOT EXISTS runs (
         started_ms  INTEGER,
         finished_ms INTEGER
     );
-    CREATE INDEX IF NOT EXISTS runs_created ON runs (created_ms);"];
+    CREATE INDEX IF NOT EXISTS runs_created ON runs (created_ms);",
+    // 2: the `cancelled` status (DELETE /api/runs/{id}). SQLite cannot change a CHECK constraint
+    // in place, so the table is rebuilt (safe to repeat: see `migrate`).
+    "CREATE TABLE runs_v2 (
+        id          TEXT PRIMARY KEY,
+        status      TEXT NOT NULL CHECK (status IN ('queued','running','done','failed','cancelled')),
+        progress    REAL NOT NULL DEFAULT 0,
+        request     TEXT NOT NULL,
+        scenario    TEXT NOT NULL,
+        result      TEXT,
+        error       TEXT,
+        created_ms  INTEGER NOT NULL,
+        started_ms  INTEGER,
+        finished_ms INTEGER
+    );
+    INSERT INTO runs_v2 SELECT id, status, progress, request, scenario, result, error, created_ms,
+        started_ms, finished_ms FROM runs;
+    DROP TABLE runs;
+    ALTER TABLE runs_v2 RENAME TO runs;
+    CREATE INDEX IF NOT EXISTS runs_created ON runs (created_ms);",
+    // 3: run names (the dashboard's), apart from the run rows so a name never touches a result.
+    "CREATE TABLE IF NOT EXISTS run_names (id TEXT PRIMARY KEY, name TEXT NOT NULL);",
+];
 
 /// Creates the `runs` table in the store (versioned with the store's module migrations).
 pub fn migrate_store(store: &mut crate::Store) -> Result<(), crate::StoreError> {
@@ -183,6 +213,16 @@ pub fn fail(conn: &Connection, id: &str, error: &str, now_ms: i64) -> Result<(),
     conn.execute(
         "UPDATE runs SET status = 'failed', error = ?2, finished_ms = ?3 WHERE id = ?1",
         params![id, error, now_ms],
+    )?;
+    Ok(())
+}
+
+/// Marks a run cancelled (`DELETE /api/runs/{id}`), unless it already reached a final state.
+pub fn cancel(conn: &Connection, id: &str, now_ms: i64) -> Result<(), RunStoreError> {
+    conn.execute(
+        "UPDATE runs SET status = 'cancelled', error = 'cancelled on request', finished_ms = ?2
+         WHERE id = ?1 AND status IN ('queued','running')",
+        params![id, now_ms],
     )?;
     Ok(())
 }

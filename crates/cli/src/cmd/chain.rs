@@ -13,7 +13,7 @@ use hashpivot_chain::verify::{FirstError, Mode, Report};
 use serde_json::json;
 
 use crate::error::bad_input;
-use crate::output::{print_json, thousands, Align, Table};
+use crate::output::{print_json, thousands, thousands_int, Align, Table};
 use crate::Global;
 
 /// Arguments of `hashpivot chain`.
@@ -125,7 +125,19 @@ fn parse_bits(name: &str, raw: &str) -> anyhow::Result<u32> {
 /// Decodes bits into a valid target, naming the argument on error (negative, overflow, zero).
 fn parse_target(name: &str, raw: &str) -> anyhow::Result<chain::Target> {
     let bits = parse_bits(name, raw)?;
-    chain::Target::from_compact(bits).map_err(|e| bad_input(format!("{name}: {e}")))
+    chain::Target::from_compact(bits).map_err(|e| {
+        // Say what Core's SetCompact decodes a negative encoding to (arith_uint256_tests).
+        let c = chain::compact::set_compact(bits);
+        if c.negative && !c.overflow {
+            let mag = c.value.to_hex();
+            let mag = mag.trim_start_matches('0');
+            bad_input(format!(
+                "{name}: {e} (Core's SetCompact decodes it to -0x{mag})"
+            ))
+        } else {
+            bad_input(format!("{name}: {e}"))
+        }
+    })
 }
 
 fn parse_unix(name: &str, raw: &str) -> anyhow::Result<i64> {
@@ -164,11 +176,7 @@ fn subsidy(raw: &str, g: &Global) -> anyhow::Result<()> {
         }));
     }
     let mut t = kv_table();
-    t.row([
-        "height".to_string(),
-        thousands(height as f64, 0),
-        String::new(),
-    ]);
+    t.row(["height".to_string(), thousands_int(height), String::new()]);
     t.row([
         "subsidy".to_string(),
         thousands(sat as f64, 0),
@@ -186,8 +194,7 @@ fn subsidy(raw: &str, g: &Global) -> anyhow::Result<()> {
     ]);
     t.row([
         "next halving".to_string(),
-        next.map(|n| thousands(n as f64, 0))
-            .unwrap_or_else(|| "none".into()),
+        next.map(thousands_int).unwrap_or_else(|| "none".into()),
         "height".to_string(),
     ]);
     print!("{}", t.render());
@@ -195,6 +202,14 @@ fn subsidy(raw: &str, g: &Global) -> anyhow::Result<()> {
 }
 
 fn target(raw: &str, g: &Global) -> anyhow::Result<()> {
+    let bits = parse_bits("BITS", raw)?;
+    // Core's `SetCompact` decodes a zero mantissa (or one shifted out entirely) to a zero target
+    // with neither flag set: a valid decoding, not an error (arith_uint256_tests). Report it as
+    // Core does; difficulty and work are undefined for it and no header can meet it.
+    let c = chain::compact::set_compact(bits);
+    if !c.negative && !c.overflow && c.value.is_zero() {
+        return zero_target(bits, g);
+    }
     let t = parse_target("BITS", raw)?;
     let work = t.work();
     let norm = t.normalized_bits();
@@ -250,6 +265,57 @@ fn target(raw: &str, g: &Global) -> anyhow::Result<()> {
         .into(),
     ]);
     print!("{}", tb.render());
+    Ok(())
+}
+
+/// `chain target` of bits that decode to a zero target (e.g. `0x01003456`, `0x03000000`).
+fn zero_target(bits: u32, g: &Global) -> anyhow::Result<()> {
+    const WHY: &str = "the target is zero: difficulty (0xffff / 0) and work (2^256 / (0 + 1) wraps in 256 bits) are undefined, and no header can meet it (Core's CheckProofOfWork rejects a zero target)";
+    if g.json {
+        return print_json(&json!({
+            "bits": format!("{bits:08x}"),
+            "normalized_bits": format!("{:08x}", chain::compact::get_compact(chain::U256::ZERO, false)),
+            "target": chain::U256::ZERO.to_hex(),
+            "negative": false,
+            "overflow": false,
+            "zero": true,
+            "difficulty": null,
+            "work": null,
+            "work_decimal": null,
+            "within_pow_limit": true,
+            "valid_proof_of_work": false,
+            "note": WHY,
+        }));
+    }
+    let mut tb = kv_table();
+    tb.row(["bits".to_string(), format!("0x{bits:08x}"), String::new()]);
+    tb.row([
+        "normalized bits".to_string(),
+        "0x00000000".to_string(),
+        "(same target)".into(),
+    ]);
+    tb.row([
+        "target".to_string(),
+        chain::U256::ZERO.to_hex(),
+        "(zero; not negative, no overflow)".into(),
+    ]);
+    tb.row([
+        "difficulty".to_string(),
+        "undefined".to_string(),
+        "(0xffff / 0)".into(),
+    ]);
+    tb.row([
+        "work per block".to_string(),
+        "undefined".to_string(),
+        "(2^256 does not fit)".into(),
+    ]);
+    tb.row([
+        "mainnet block bits".to_string(),
+        "no".to_string(),
+        "(no hash can meet a zero target)".into(),
+    ]);
+    print!("{}", tb.render());
+    println!("note: {WHY}.");
     Ok(())
 }
 
@@ -454,11 +520,7 @@ fn verify_headers(
         ]);
         t.row([
             "heights".to_string(),
-            format!(
-                "{} .. {}",
-                thousands(start as f64, 0),
-                thousands(last_height as f64, 0)
-            ),
+            format!("{} .. {}", thousands_int(start), thousands_int(last_height)),
             String::new(),
         ]);
         t.row([

@@ -5,17 +5,22 @@
 //! series, the sources' clients); the work happens in `hashpivot-store`, `hashpivot-data` and
 //! `hashpivot-sources`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use hashpivot_data::forwards::parse_forwards;
 use hashpivot_data::series::{parse_epochs, parse_fees, parse_heights, parse_prices};
-use hashpivot_data::{hashprice_history, CsvWriter, Date, HashpriceDay};
+use hashpivot_data::{hashprice_history, CsvWriter, Date, HashpriceDay, MarketState};
+use hashpivot_model::scenario::Scenario;
+use hashpivot_sources::daily::{
+    fee_days, height_days, mempool_fees, mempool_heights, mempool_interval, mempool_tip, rpc_fees,
+    rpc_heights, rpc_tip, Tip,
+};
 use hashpivot_sources::mempool::MempoolClient;
 use hashpivot_sources::rpc::{RpcAuth, RpcClient};
-use hashpivot_sources::sync::{sync_mempool, sync_rpc, Anchor, RpcSyncOptions, SyncData};
+use hashpivot_sources::sync::{sync_mempool, sync_rpc, Anchor, RpcSyncOptions};
 use hashpivot_sources::SourceError;
-use hashpivot_store::{Batch, ImportReport, Series, Store};
+use hashpivot_store::{ImportReport, Series, Store};
 use serde::Serialize;
 
 use crate::error::bad_input;
@@ -28,6 +33,17 @@ use crate::Global;
 /// Opens the store: `--db` / `$HASHPIVOT_DB` (clap wires the variable to `g.db`), else the
 /// default location. Creates, migrates and loads the shipped history on first use.
 pub fn open_store(g: &Global) -> anyhow::Result<Store> {
+    Ok(Store::open(&store_path(g)?)?)
+}
+
+/// Opens the store for a command that only reads it ([`Store::open_read_only`]): works on a
+/// read-only file or directory once the store has been created and migrated.
+pub fn open_store_read(g: &Global) -> anyhow::Result<Store> {
+    Ok(Store::open_read_only(&store_path(g)?)?)
+}
+
+/// The database path from `--db` / `$HASHPIVOT_DB`, else the default location.
+fn store_path(g: &Global) -> anyhow::Result<PathBuf> {
     let path =
         match &g.db {
             Some(p) if p.as_os_str().is_empty() => return Err(bad_input(
@@ -43,7 +59,7 @@ pub fn open_store(g: &Global) -> anyhow::Result<Store> {
             path.display()
         )));
     }
-    Ok(Store::open(&path)?)
+    Ok(path)
 }
 
 fn parse_date_flag(flag: &str, value: Option<&str>) -> anyhow::Result<Option<Date>> {
@@ -118,17 +134,46 @@ pub enum ImportKind {
     Difficulty,
     /// `date,height_at_la_midnight`.
     Heights,
+    /// `quote_date,delivery_month,usd_per_ph_day`: hashprice forward marks (USD per PH/s per day
+    /// delivered through the month `YYYY-MM`), for `calibrate --forwards`.
+    Forwards,
 }
 
 /// Arguments of `hashpivot data import`.
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
-    /// The CSV file (first line: column names).
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
+    /// `FILE --kind KIND`, or `KIND FILE` (e.g. `forwards marks.csv`). The CSV's first line
+    /// names its columns.
+    #[arg(value_name = "FILE", num_args = 1..=2, required = true)]
+    pub args: Vec<PathBuf>,
     /// What the file holds.
     #[arg(long, value_enum)]
-    pub kind: ImportKind,
+    pub kind: Option<ImportKind>,
+}
+
+impl ImportArgs {
+    /// The kind and the file, from `FILE --kind KIND` or `KIND FILE`.
+    fn resolve(&self) -> anyhow::Result<(ImportKind, &Path)> {
+        use clap::ValueEnum;
+        match (self.args.as_slice(), self.kind) {
+            ([file], Some(k)) => Ok((k, file.as_path())),
+            ([_], None) => Err(bad_input(
+                "data import: say what the file holds: --kind price|fees|power|difficulty|heights|forwards, or `data import KIND FILE`",
+            )),
+            ([kind, file], None) => {
+                let name = kind.to_string_lossy();
+                let k = ImportKind::from_str(&name, true).map_err(|_| {
+                    bad_input(format!(
+                        "KIND: {name:?} is not a kind of data; use price, fees, power, difficulty, heights or forwards"
+                    ))
+                })?;
+                Ok((k, file.as_path()))
+            }
+            _ => Err(bad_input(
+                "data import: give either `KIND FILE` or `FILE --kind KIND`, not both",
+            )),
+        }
+    }
 }
 
 /// Arguments of `hashpivot data export`.
@@ -184,12 +229,14 @@ pub struct SyncArgs {
     /// fetched epochs replace stored ones.
     #[arg(long, value_name = "N")]
     pub from_epoch: Option<u32>,
-    /// RPC: complete UTC days of fees to fetch with getblockstats (≈144 calls a day).
-    #[arg(long, value_name = "DAYS", default_value_t = 3)]
-    pub fee_days: u32,
-    /// mempool: interval of difficulty adjustments (1m, 3m, 6m, 1y, 2y, 3y).
-    #[arg(long, value_name = "INTERVAL", default_value = "1y")]
-    pub interval: String,
+    /// RPC: re-fetch the fees of the last DAYS complete UTC days with getblockstats (≈144 calls
+    /// a day) instead of the days the store lacks.
+    #[arg(long, value_name = "DAYS")]
+    pub fee_days: Option<u32>,
+    /// mempool: interval of difficulty adjustments (1m, 3m, 6m, 1y, 2y, 3y) [default: the
+    /// shortest that reaches the newest stored epoch].
+    #[arg(long, value_name = "INTERVAL")]
+    pub interval: Option<String>,
     /// mempool: do not fetch historical prices.
     #[arg(long)]
     pub no_prices: bool,
@@ -215,12 +262,114 @@ struct StatusJson {
     shipped_version: &'static str,
     shipped_power_imported: bool,
     series: Vec<hashpivot_store::SeriesStatus>,
+    /// How far each daily series (and the difficulty table) lags the newest complete day.
+    stale: Vec<Staleness>,
+    /// Recorded syncs, newest first.
+    syncs: Vec<hashpivot_store::sync::SyncRecord>,
+    /// The newest market state the store computes (the default scenario's start after a sync).
+    market_state: Option<MarketState>,
+    /// The stored hashprice forward marks (`data import forwards`), `null` when there are none.
+    forwards: Option<ForwardsStatus>,
+}
+
+/// What `data status` says about the stored forward curves.
+#[derive(Serialize)]
+struct ForwardsStatus {
+    /// Marks stored.
+    rows: usize,
+    /// Distinct quote dates.
+    quote_dates: usize,
+    /// The newest quote date (the curve `calibrate --forwards` uses by default).
+    newest_quote: Date,
+    /// Its first and last delivery month.
+    months: (
+        hashpivot_data::forwards::Month,
+        hashpivot_data::forwards::Month,
+    ),
+    /// Its number of delivery months.
+    newest_months: usize,
+}
+
+fn forwards_status(store: &Store) -> anyhow::Result<Option<ForwardsStatus>> {
+    let all = store.forwards()?;
+    let curve = hashpivot_data::forwards::curve_on(&all, None);
+    let (Some(first), Some(last)) = (curve.first(), curve.last()) else {
+        return Ok(None);
+    };
+    Ok(Some(ForwardsStatus {
+        rows: all.len(),
+        quote_dates: all
+            .iter()
+            .map(|q| q.quote_date)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        newest_quote: first.quote_date,
+        months: (first.delivery, last.delivery),
+        newest_months: curve.len(),
+    }))
+}
+
+/// One series that lags.
+#[derive(Serialize)]
+struct Staleness {
+    series: &'static str,
+    /// Its newest day (or, for difficulty, the epoch needed and the newest stored).
+    last: String,
+    /// Days behind the reference day.
+    days_behind: i64,
+    /// The day it is compared with: yesterday (UTC), the newest complete day anywhere.
+    reference: Date,
+}
+
+/// Which daily series lag yesterday (UTC, the newest day that can be complete), and whether the
+/// difficulty table reaches the epoch of the newest stored height.
+fn staleness(store: &Store) -> anyhow::Result<Vec<Staleness>> {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let reference = Date::from_unix(secs).add_days(-1);
+    let mut out = Vec::new();
+    let mut daily = |series: &'static str, last: Option<Date>| {
+        if let Some(l) = last.filter(|l| *l < reference) {
+            out.push(Staleness {
+                series,
+                last: l.to_string(),
+                days_behind: i64::from(reference.days_since(l)),
+                reference,
+            });
+        }
+    };
+    daily("price", store.prices(None, None)?.last().map(|p| p.date));
+    let heights = store.heights(None, None)?;
+    daily("heights", heights.last().map(|h| h.date));
+    daily("fees", store.fees(None, None)?.last().map(|f| f.date));
+    let epochs = store.epochs()?;
+    if let (Some(h), Some(e)) = (heights.last(), epochs.last()) {
+        let need = h.height / 2016;
+        if need > e.epoch {
+            out.push(Staleness {
+                series: "difficulty",
+                last: format!(
+                    "epoch {} (the newest stored height {} is in epoch {need})",
+                    e.epoch, h.height
+                ),
+                // Blocks past the end of the newest stored epoch, at 144 a day.
+                days_behind: i64::from(h.height.saturating_sub(e.start_height + 2016) / 144),
+                reference: h.date,
+            });
+        }
+    }
+    Ok(out)
 }
 
 fn run_status(g: &Global) -> anyhow::Result<()> {
-    let store = open_store(g)?;
+    let store = open_store_read(g)?;
     let series = store.status()?;
     let power = store.has_shipped_power()?;
+    let stale = staleness(&store)?;
+    let syncs = store.syncs()?;
+    let state = super::market::store_market_state(&store)?;
+    let forwards = forwards_status(&store)?;
     if g.json {
         return print_json(&StatusJson {
             db: store.path().to_string(),
@@ -228,6 +377,10 @@ fn run_status(g: &Global) -> anyhow::Result<()> {
             shipped_version: hashpivot_store::SHIPPED_VERSION,
             shipped_power_imported: power,
             series,
+            stale,
+            syncs,
+            market_state: state,
+            forwards,
         });
     }
     println!(
@@ -276,6 +429,72 @@ fn run_status(g: &Global) -> anyhow::Result<()> {
         ]);
     }
     print!("{}", t.render());
+    println!();
+    println!("Coverage by source:");
+    let mut t = Table::new(["series", "source", "first", "last", "rows"])
+        .align(1, Align::Left)
+        .align(2, Align::Left)
+        .align(3, Align::Left);
+    for s in &series {
+        for c in &s.coverage {
+            t.row([
+                s.series.to_string(),
+                c.source.clone(),
+                c.first.clone(),
+                c.last.clone(),
+                thousands(c.rows as f64, 0),
+            ]);
+        }
+    }
+    print!("{}", t.render());
+    println!();
+    if stale.is_empty() {
+        println!("Stale: nothing (every daily series reaches yesterday).");
+    } else {
+        for x in &stale {
+            println!(
+                "Stale: {} ends {} ({} days before {}); run `hashpivot data sync`.",
+                x.series, x.last, x.days_behind, x.reference
+            );
+        }
+    }
+    match syncs.first() {
+        Some(s) => println!(
+            "Last sync: {} from {} ({}), tip {}, {} rows, {}.",
+            s.started_at,
+            s.url,
+            s.source,
+            s.tip_height.map_or("-".to_string(), |h| h.to_string()),
+            s.rows,
+            if s.status == "running" {
+                "interrupted (the series it committed are kept)"
+            } else {
+                s.status.as_str()
+            }
+        ),
+        None => println!("Last sync: never (the store holds the shipped data and imports)."),
+    }
+    if let Some(m) = state {
+        println!(
+            "Market state: {} (height {}, BTC/USD {}, difficulty epoch {}{}).",
+            m.date,
+            m.height,
+            thousands(m.spot_usd, 2),
+            m.difficulty_epoch,
+            if m.difficulty_current {
+                ""
+            } else {
+                ", stale: a later epoch is in force"
+            }
+        );
+    }
+    match forwards {
+        Some(f) => println!(
+            "Forward curves: {} marks on {} quote dates; newest {} ({} months, {} to {}), used by `calibrate --forwards`.",
+            f.rows, f.quote_dates, f.newest_quote, f.newest_months, f.months.0, f.months.1
+        ),
+        None => println!("Forward curves: none (data import forwards FILE)."),
+    }
     Ok(())
 }
 
@@ -292,10 +511,10 @@ fn read_file(path: &Path, what: &str) -> anyhow::Result<String> {
 }
 
 fn run_import(a: &ImportArgs, g: &Global) -> anyhow::Result<()> {
-    let text = read_file(&a.file, "FILE")?;
-    let label = a.file.display().to_string();
-    let name = a
-        .file
+    let (kind, file) = a.resolve()?;
+    let text = read_file(file, "FILE")?;
+    let label = file.display().to_string();
+    let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| label.clone());
@@ -307,7 +526,15 @@ fn run_import(a: &ImportArgs, g: &Global) -> anyhow::Result<()> {
     if let Some(n) = fault_after_rows()? {
         store.set_fault_after_rows(Some(n));
     }
-    let report: ImportReport = match a.kind {
+    let report: ImportReport = match kind {
+        ImportKind::Forwards => {
+            let rows = parse_forwards(&text, &label).map_err(csv_err)?;
+            ImportReport {
+                series: "forwards",
+                rows: store.import_forwards(&rows, &source)?,
+                source: source.clone(),
+            }
+        }
         ImportKind::Price => {
             let rows = parse_prices(&text, &label).map_err(csv_err)?;
             store.import_prices(&rows, &source)?
@@ -376,7 +603,7 @@ fn run_export(a: &ExportArgs, g: &Global) -> anyhow::Result<()> {
             series.name()
         )));
     }
-    let mut store = open_store(g)?;
+    let mut store = open_store_read(g)?;
     let out: String;
     let json: serde_json::Value;
     match series {
@@ -486,8 +713,12 @@ fn run_export(a: &ExportArgs, g: &Global) -> anyhow::Result<()> {
     }
     match &a.out {
         Some(p) => {
-            std::fs::write(p, &out)
-                .map_err(|e| bad_input(format!("--out: cannot write {}: {e}", p.display())))?;
+            crate::output::write_file_atomic(
+                "--out",
+                p,
+                out.as_bytes(),
+                Some(Path::new(store.path())),
+            )?;
             if g.json {
                 print_json(
                     &serde_json::json!({"series": series.name(), "file": p.display().to_string(),
@@ -503,11 +734,7 @@ fn run_export(a: &ExportArgs, g: &Global) -> anyhow::Result<()> {
             }
         }
         None if g.json => print_json(&json)?,
-        None => {
-            let mut so = std::io::stdout().lock();
-            // A closed pipe (`| head`) is not an error worth reporting.
-            let _ = so.write_all(out.as_bytes());
-        }
+        None => print!("{out}"),
     }
     Ok(())
 }
@@ -517,9 +744,48 @@ struct SyncJson<'a> {
     source: &'a str,
     url: String,
     tip_height: u64,
+    tip_time: i64,
     requests: u64,
     hashrate_ehs: Option<f64>,
     written: Vec<ImportReport>,
+    notes: Vec<String>,
+    market_state: Option<MarketState>,
+}
+
+/// What a sync has done so far (kept when a later step fails: earlier series are committed).
+#[derive(Default)]
+struct SyncProgress {
+    tip: Option<Tip>,
+    requests: u64,
+    hashrate_ehs: Option<f64>,
+    written: Vec<ImportReport>,
+    notes: Vec<String>,
+}
+
+impl SyncProgress {
+    fn rows(&self) -> u64 {
+        self.written.iter().map(|w| w.rows).sum()
+    }
+}
+
+/// Writes one series in its own transaction (nothing if there are no rows) and notes it.
+fn commit<T>(
+    p: &mut SyncProgress,
+    rows: &[T],
+    write: impl FnOnce(&[T]) -> Result<ImportReport, hashpivot_store::StoreError>,
+) -> anyhow::Result<()> {
+    if !rows.is_empty() {
+        p.written.push(write(rows)?);
+    }
+    Ok(())
+}
+
+fn last_date<T>(rows: &[T], date: impl Fn(&T) -> Date) -> anyhow::Result<Date> {
+    rows.last().map(date).ok_or_else(|| {
+        anyhow::anyhow!(
+            "the store has no rows of a daily series; run `hashpivot data import` first"
+        )
+    })
 }
 
 fn run_sync(a: &SyncArgs, g: &Global) -> anyhow::Result<()> {
@@ -535,10 +801,14 @@ fn run_sync(a: &SyncArgs, g: &Global) -> anyhow::Result<()> {
             "data sync: give a source: --rpc URL (Bitcoin Core) or --mempool URL (mempool.space-compatible)",
         ));
     }
-    if a.rpc.is_none() && (a.rpc_user.is_some() || a.rpc_cookie.is_some() || a.from_epoch.is_some())
+    if a.rpc.is_none()
+        && (a.rpc_user.is_some()
+            || a.rpc_cookie.is_some()
+            || a.from_epoch.is_some()
+            || a.fee_days.is_some())
     {
         return Err(bad_input(
-            "--rpc-user/--rpc-cookie/--from-epoch: only with --rpc URL",
+            "--rpc-user/--rpc-cookie/--from-epoch/--fee-days: only with --rpc URL",
         ));
     }
     if a.rpc_user.is_some() && a.rpc_password.is_none() {
@@ -546,8 +816,17 @@ fn run_sync(a: &SyncArgs, g: &Global) -> anyhow::Result<()> {
             "--rpc-user: needs --rpc-password (or $HASHPIVOT_RPC_PASSWORD)",
         ));
     }
+    if let Some(iv) = &a.interval {
+        const INTERVALS: [&str; 9] = ["24h", "3d", "1w", "1m", "3m", "6m", "1y", "2y", "3y"];
+        if !INTERVALS.contains(&iv.as_str()) {
+            return Err(bad_input(format!(
+                "--interval: {iv:?} is not allowed; use one of 24h, 3d, 1w, 1m, 3m, 6m, 1y, 2y, 3y"
+            )));
+        }
+    }
     let mut store = open_store(g)?;
-    let (source, url, data) = if let Some(url) = &a.rpc {
+    let mut p = SyncProgress::default();
+    let (source, url, result) = if let Some(url) = &a.rpc {
         let auth = match (&a.rpc_user, &a.rpc_password, &a.rpc_cookie) {
             (Some(u), Some(p), _) => RpcAuth::UserPass {
                 user: u.clone(),
@@ -557,96 +836,243 @@ fn run_sync(a: &SyncArgs, g: &Global) -> anyhow::Result<()> {
             _ => RpcAuth::None,
         };
         let client = RpcClient::new(url, auth, timeout).map_err(source_err)?;
-        let epochs = store.epochs()?;
-        let default_from = epochs
-            .iter()
-            .rev()
-            .find(|e| e.first_block_hash.is_some())
-            .map_or(1, |e| e.epoch + 1);
-        let from_epoch = a.from_epoch.unwrap_or(default_from);
-        if from_epoch == 0 {
-            return Err(bad_input(
-                "--from-epoch: 0 is not allowed; epochs start at 1 (epoch 0 is genesis)",
-            ));
-        }
-        let anchor = epochs
-            .iter()
-            .find(|e| e.epoch + 1 == from_epoch)
-            .map(|e| Anchor {
-                epoch: e.epoch,
-                first_block_hash: e.first_block_hash.clone(),
-                bits: e.bits,
-            });
-        let opts = RpcSyncOptions {
-            from_epoch,
-            anchor,
-            fee_days: a.fee_days,
-        };
-        let pb = crate::progress::bar(1, "syncing");
-        let data = sync_rpc(&client, &opts, &mut |done, total| {
-            pb.set_length(total);
-            pb.set_position(done);
-        })
-        .map_err(source_err)?;
-        pb.finish_and_clear();
-        ("rpc", client.url().to_string(), data)
+        let url = client.url().to_string();
+        let id = store.sync_started("rpc", &url)?;
+        let r = sync_from_rpc(&client, a, &mut store, id, &mut p);
+        ("rpc", url, (id, r))
     } else {
         let url = a.mempool.as_deref().unwrap_or_default();
-        const INTERVALS: [&str; 8] = ["24h", "3d", "1w", "1m", "3m", "6m", "1y", "2y"];
-        if !INTERVALS.contains(&a.interval.as_str()) && a.interval != "3y" {
-            return Err(bad_input(format!(
-                "--interval: {:?} is not allowed; use one of 24h, 3d, 1w, 1m, 3m, 6m, 1y, 2y, 3y",
-                a.interval
-            )));
-        }
         let client = MempoolClient::new(url, timeout).map_err(source_err)?;
-        let stored = store.epochs()?;
-        let data = sync_mempool(&client, &a.interval, &stored, !a.no_prices).map_err(source_err)?;
-        ("mempool", client.base().to_string(), data)
+        let url = client.base().to_string();
+        let id = store.sync_started("mempool", &url)?;
+        let r = sync_from_mempool(&client, a, &mut store, id, &mut p);
+        ("mempool", url, (id, r))
     };
-    let SyncData {
-        tip_height,
-        epochs,
-        fees,
-        prices,
-        hashrate_ehs,
-        requests,
-    } = data;
-    let batch = Batch {
-        prices,
-        heights: Vec::new(),
-        epochs,
-        fees,
-    };
-    // Everything the sync fetched lands in one transaction, or nothing does.
-    let written = if batch.is_empty() {
-        Vec::new()
-    } else {
-        store.import_batch(&batch, source)?
-    };
+    let (id, result) = result;
+    if let Err(e) = result {
+        // Keep what was committed; the record says the sync failed after those rows.
+        let _ = store.sync_finished(id, "failed", p.rows());
+        return Err(e);
+    }
+    store.sync_finished(id, "complete", p.rows())?;
+    let tip = p.tip.unwrap_or(Tip { height: 0, time: 0 });
+    let state = super::market::store_market_state(&store)?;
     if g.json {
         return print_json(&SyncJson {
             source,
             url,
-            tip_height,
-            requests,
-            hashrate_ehs,
-            written,
+            tip_height: tip.height,
+            tip_time: tip.time,
+            requests: p.requests,
+            hashrate_ehs: p.hashrate_ehs,
+            written: p.written,
+            notes: p.notes,
+            market_state: state,
         });
     }
-    println!("Synced from {url} ({source}): tip height {tip_height}, {requests} requests.");
-    if let Some(h) = hashrate_ehs {
+    println!(
+        "Synced from {url} ({source}): tip height {} ({} UTC), {} requests.",
+        tip.height,
+        Date::from_unix(tip.time),
+        p.requests
+    );
+    if let Some(h) = p.hashrate_ehs {
         println!("Network hashrate now: {h:.1} EH/s");
     }
-    if written.is_empty() {
-        println!("Nothing new to store.");
+    if p.written.is_empty() {
+        println!("Nothing new to store: every series is as current as the source.");
     } else {
         let mut t = Table::new(["series", "rows written"]);
-        for w in &written {
+        for w in &p.written {
             t.row([w.series.to_string(), thousands(w.rows as f64, 0)]);
         }
         print!("{}", t.render());
     }
+    for n in &p.notes {
+        println!("note: {n}");
+    }
+    if let Some(s) = state {
+        println!(
+            "Market state {} (height {}, difficulty {:.2} T{}, BTC/USD {}, fees {:.4} BTC/block): the default scenario starts here.",
+            s.date,
+            s.height,
+            s.difficulty / 1e12,
+            if s.difficulty_current { "" } else { ", newest known epoch" },
+            thousands(s.spot_usd, 2),
+            s.fees_btc_per_block
+        );
+    }
+    Ok(())
+}
+
+/// The start heights of the days after the newest stored one that are settled at `tip`, fetched
+/// by `fetch(days, stored day before, requests, progress)` and committed in one transaction.
+fn sync_heights(
+    store: &mut Store,
+    p: &mut SyncProgress,
+    tip: &Tip,
+    source: &str,
+    fetch: impl FnOnce(
+        &[Date],
+        Option<&hashpivot_data::HeightPoint>,
+        &mut u64,
+        &mut dyn FnMut(u64),
+    ) -> Result<Vec<hashpivot_data::HeightPoint>, SourceError>,
+) -> anyhow::Result<()> {
+    let heights = store.heights(None, None)?;
+    let days = height_days(last_date(&heights, |h| h.date)?, tip);
+    let pb = crate::progress::bar(days.len() as u64, "heights");
+    let rows = fetch(&days, heights.last(), &mut p.requests, &mut |n| {
+        pb.set_position(n)
+    })
+    .map_err(source_err)?;
+    pb.finish_and_clear();
+    commit(p, &rows, |r| store.import_heights(r, source))
+}
+
+/// From a Bitcoin Core node: verified retargets, then the start height of each missing day, then
+/// the fees of each missing UTC day; each series in its own transaction.
+fn sync_from_rpc(
+    client: &RpcClient,
+    a: &SyncArgs,
+    store: &mut Store,
+    id: i64,
+    p: &mut SyncProgress,
+) -> anyhow::Result<()> {
+    let tip = rpc_tip(client, &mut p.requests).map_err(source_err)?;
+    store.sync_tip(id, tip.height, tip.time)?;
+    p.tip = Some(tip);
+    let epochs = store.epochs()?;
+    let default_from = epochs
+        .iter()
+        .rev()
+        .find(|e| e.first_block_hash.is_some())
+        .map_or(1, |e| e.epoch + 1);
+    let from_epoch = a.from_epoch.unwrap_or(default_from);
+    if from_epoch == 0 {
+        return Err(bad_input(
+            "--from-epoch: 0 is not allowed; epochs start at 1 (epoch 0 is genesis)",
+        ));
+    }
+    let anchor = epochs
+        .iter()
+        .find(|e| e.epoch + 1 == from_epoch)
+        .map(|e| Anchor {
+            epoch: e.epoch,
+            first_block_hash: e.first_block_hash.clone(),
+            bits: e.bits,
+        });
+    let opts = RpcSyncOptions {
+        from_epoch,
+        anchor,
+        fee_days: a.fee_days.unwrap_or(0),
+    };
+    let pb = crate::progress::bar(1, "retargets");
+    let data = sync_rpc(client, &opts, &mut |done, total| {
+        pb.set_length(total);
+        pb.set_position(done);
+    })
+    .map_err(source_err)?;
+    pb.finish_and_clear();
+    p.requests += data.requests;
+    commit(p, &data.epochs, |r| store.import_epochs(r, "rpc"))?;
+
+    sync_heights(store, p, &tip, "rpc", |days, prev, requests, progress| {
+        rpc_heights(client, days, prev, &tip, requests, progress)
+    })?;
+
+    if a.fee_days.is_some() {
+        // The explicit window was fetched with the retargets (the last N complete days).
+        commit(p, &data.fees, |r| store.import_fees(r, "rpc"))?;
+    } else {
+        let fees = store.fees(None, None)?;
+        let days = fee_days(
+            last_date(&fees, |f| f.date)?,
+            &tip,
+            Date::from_unix(tip.time),
+        );
+        let pb = crate::progress::bar(days.len() as u64 * 144, "fees");
+        let rows = rpc_fees(client, &days, &tip, &mut p.requests, &mut |n| {
+            pb.set_position(n)
+        })
+        .map_err(source_err)?;
+        pb.finish_and_clear();
+        commit(p, &rows, |r| store.import_fees(r, "rpc"))?;
+    }
+    p.notes.push(
+        "a Bitcoin Core node has no prices: the daily close stays as stored (sync --mempool URL, or data import --kind price)".to_string(),
+    );
+    Ok(())
+}
+
+/// From a mempool.space-style API: difficulty adjustments (checked against the store), the daily
+/// closes, the start height of each missing day and the fees of each missing UTC day; each series
+/// in its own transaction, only what the store lacks.
+fn sync_from_mempool(
+    client: &MempoolClient,
+    a: &SyncArgs,
+    store: &mut Store,
+    id: i64,
+    p: &mut SyncProgress,
+) -> anyhow::Result<()> {
+    let tip = mempool_tip(client, &mut p.requests).map_err(source_err)?;
+    store.sync_tip(id, tip.height, tip.time)?;
+    p.tip = Some(tip);
+    let stored = store.epochs()?;
+    let newest_epoch = stored.last().map_or(0, |e| e.epoch);
+    let interval = match &a.interval {
+        Some(iv) => iv.clone(),
+        None => {
+            // Reach back to the newest stored epoch, so it is checked against the source.
+            let since = stored
+                .last()
+                .and_then(|e| e.start_unix_days())
+                .map_or(10_000, |d| (tip.time as f64 / 86_400.0 - d).ceil() as i64);
+            mempool_interval(since + 1).to_string()
+        }
+    };
+    let data = sync_mempool(client, &interval, &stored, !a.no_prices).map_err(source_err)?;
+    p.requests += data.requests;
+    p.hashrate_ehs = data.hashrate_ehs;
+    let new_epochs: Vec<_> = data
+        .epochs
+        .into_iter()
+        .filter(|e| e.epoch > newest_epoch)
+        .collect();
+    commit(p, &new_epochs, |r| store.import_epochs(r, "mempool"))?;
+    let prices = store.prices(None, None)?;
+    let newest_price = last_date(&prices, |x| x.date)?;
+    let new_prices: Vec<_> = data
+        .prices
+        .into_iter()
+        .filter(|x| x.date > newest_price)
+        .collect();
+    commit(p, &new_prices, |r| store.import_prices(r, "mempool"))?;
+
+    sync_heights(
+        store,
+        p,
+        &tip,
+        "mempool",
+        |days, prev, requests, progress| {
+            mempool_heights(client, days, prev, &tip, requests, progress)
+        },
+    )?;
+
+    // Fees need the day's and the next day's start heights for the block count.
+    let heights = store.heights(None, None)?;
+    let fees = store.fees(None, None)?;
+    let last_height_day = last_date(&heights, |h| h.date)?.add_days(-1);
+    let days = fee_days(last_date(&fees, |f| f.date)?, &tip, last_height_day);
+    let rows = mempool_fees(client, &days, &heights, &tip, &mut p.requests).map_err(source_err)?;
+    if rows.len() < days.len() {
+        p.notes.push(format!(
+            "fees: {} of {} missing days are older than the source's fee history reaches; import them (data import --kind fees)",
+            days.len() - rows.len(),
+            days.len()
+        ));
+    }
+    commit(p, &rows, |r| store.import_fees(r, "mempool"))?;
     Ok(())
 }
 
@@ -683,7 +1109,7 @@ pub struct HashpriceHistoryArgs {
 pub fn run_history(args: &HistoryArgs, g: &Global) -> anyhow::Result<()> {
     let HistoryCmd::Hashprice(a) = &args.what;
     let (from, to) = date_range(a.from.as_deref(), a.to.as_deref())?;
-    let store = open_store(g)?;
+    let store = open_store_read(g)?;
     let days = hashprice_from_store(&store, from, to)?;
     if days.is_empty() {
         return Err(bad_input(format!(
@@ -772,13 +1198,116 @@ pub struct CalibrateArgs {
     /// market state) to this TOML file.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Instead: fit the price drift that makes the model's expected hashprice match the stored
+    /// forward curve (`data import forwards FILE`) in least squares, starting from the default
+    /// scenario (the synced market state after a `data sync`).
+    #[arg(long, conflicts_with_all = ["from", "to", "out"])]
+    pub forwards: bool,
+    /// With --forwards: the curve of this quote date (YYYY-MM-DD). Default: the newest.
+    #[arg(long, value_name = "DATE", requires = "forwards")]
+    pub quote_date: Option<String>,
+    /// With --forwards: Monte Carlo paths per model evaluation (common random numbers).
+    #[arg(long, value_name = "N", default_value_t = 2000, requires = "forwards")]
+    pub paths: u64,
+    /// With --forwards: seed of those paths.
+    #[arg(long, value_name = "S", default_value_t = 42, requires = "forwards")]
+    pub seed: u64,
+}
+
+/// `calibrate --forwards`: the model's expected hashprice per delivery month beside the forward,
+/// and the drift that fits them (`hashpivot_data::forwards::fit_drift`).
+fn run_calibrate_forwards(args: &CalibrateArgs, g: &Global) -> anyhow::Result<()> {
+    use hashpivot_data::forwards::{curve_on, days_needed, fit_drift};
+    if !(100..=1_000_000).contains(&args.paths) {
+        return Err(bad_input(format!(
+            "--paths: {} is not allowed; use 100 to 1,000,000",
+            args.paths
+        )));
+    }
+    let on = parse_date_flag("--quote-date", args.quote_date.as_deref())?;
+    let store = open_store(g)?;
+    let quotes = store.forwards()?;
+    if quotes.is_empty() {
+        return Err(bad_input(
+            "--forwards: the store has no forward marks; import a curve first: hashpivot data import forwards FILE (quote_date,delivery_month,usd_per_ph_day)",
+        ));
+    }
+    let curve = curve_on(&quotes, on);
+    if curve.is_empty() {
+        return Err(bad_input(format!(
+            "--quote-date: no forward marks quoted on {}; stored quote dates: {}",
+            on.map_or(String::new(), |d| d.to_string()),
+            quotes
+                .iter()
+                .map(|q| q.quote_date.to_string())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let sc = Scenario::default();
+    let start = hashpivot_model::scenario::market::state().date;
+    let days = days_needed(&curve, start);
+    let fit = fit_drift(&curve, start, sc.price.drift, (-2.0, 2.0), |mu| {
+        let mut s = sc.clone();
+        s.price.drift = mu;
+        hashpivot_model::forward::expected_hashprice(&s, days, args.paths, args.seed)
+    })
+    .map_err(|e| bad_input(e.to_string()))?;
+    if g.json {
+        return print_json(&serde_json::json!({
+            "market_state_date": start,
+            "market_state_origin": hashpivot_model::scenario::market::origin(),
+            "paths": args.paths,
+            "seed": args.seed,
+            "fit": fit,
+        }));
+    }
+    println!(
+        "Forward curve of {} against the model from the market state of {start} ({} paths, seed {}):",
+        fit.quote_date, args.paths, args.seed
+    );
+    let mut t = Table::new([
+        "delivery",
+        "forward $/PH/day",
+        "model (drift now)",
+        "model (fitted)",
+    ])
+    .align(0, Align::Left);
+    for m in &fit.months {
+        t.row([
+            m.delivery.to_string(),
+            format!("{:.2}", m.forward),
+            format!("{:.2}", m.model),
+            format!("{:.2}", m.model_fitted),
+        ]);
+    }
+    print!("{}", t.render());
+    println!(
+        "price drift: scenario {:.4} (RMSE {:.2} $/PH/day) -> fitted {:.4} (RMSE {:.2}){}",
+        fit.drift_scenario,
+        fit.rmse_scenario,
+        fit.drift_fitted,
+        fit.rmse_fitted,
+        if fit.at_bound {
+            "; at the end of the search range [-2, 2]: no drift makes the model match this curve"
+        } else {
+            ""
+        }
+    );
+    println!("Set [price] drift = {:.4} in a scenario to anchor the Monte Carlo to this curve (a market-implied drift: risk premium included).", fit.drift_fitted);
+    Ok(())
 }
 
 /// Runs `hashpivot calibrate`: the store's series → `model::analysis::calibrate` → render.
 pub fn run_calibrate(args: &CalibrateArgs, g: &Global) -> anyhow::Result<()> {
     use hashpivot_model::analysis::calibrate::{calibrate, CalibrateError, History};
+    if args.forwards {
+        return run_calibrate_forwards(args, g);
+    }
     let (from_flag, to_flag) = date_range(args.from.as_deref(), args.to.as_deref())?;
-    let store = open_store(g)?;
+    let store = open_store_read(g)?;
     let (prices, heights) = (store.prices(None, None)?, store.heights(None, None)?);
     let (epochs, fees) = (store.epochs()?, store.fees(None, None)?);
     let h = History {
@@ -792,8 +1321,12 @@ pub fn run_calibrate(args: &CalibrateArgs, g: &Global) -> anyhow::Result<()> {
         other => anyhow::Error::new(other),
     })?;
     if let Some(p) = &args.out {
-        std::fs::write(p, c.scenario_file())
-            .map_err(|e| bad_input(format!("--out: cannot write {}: {e}", p.display())))?;
+        crate::output::write_file_atomic(
+            "--out",
+            p,
+            c.scenario_file().as_bytes(),
+            Some(Path::new(store.path())),
+        )?;
     }
     if g.json {
         /// The calibration and the file written, in that key order.

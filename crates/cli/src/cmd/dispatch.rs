@@ -104,8 +104,11 @@ pub fn run(args: &DispatchArgs, g: &Global) -> anyhow::Result<()> {
     let out = study
         .run(args.by_year)
         .map_err(|e| bad_input(e.to_string()))?;
+    // The JSON document is built for the table too: it is where a non-finite number is looked for.
+    let doc = json_doc(&study, &out, args)?;
+    ensure_finite(&doc, args)?;
     if g.json {
-        return print_json(&json_doc(&study, &out, args)?);
+        return print_json(&doc);
     }
     print!("{}", render(&study, &out));
     if let Some(c) = &out.conversion {
@@ -118,6 +121,52 @@ pub fn run(args: &DispatchArgs, g: &Global) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Refuses a result holding a number beyond the range of a 64-bit float. Every number of the
+/// document is an `f64` the model computed, except the optional `prices.first`/`prices.last`
+/// labels, so a `null` (how serde_json writes inf and NaN) anywhere else is one. Inputs in their
+/// allowed ranges can still multiply past 1.8e308 (a BTC price of 1e-300 with `--hashprice`), and
+/// printing `$inf` or `null` would be a silently wrong answer: exit 2 naming the inputs instead.
+fn ensure_finite(doc: &serde_json::Value, args: &DispatchArgs) -> anyhow::Result<()> {
+    fn find(v: &serde_json::Value, path: &str) -> Option<String> {
+        match v {
+            serde_json::Value::Null => Some(path.to_string()),
+            serde_json::Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .find_map(|(i, x)| find(x, &format!("{path}[{i}]"))),
+            serde_json::Value::Object(o) => o.iter().find_map(|(k, x)| {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                match p.as_str() {
+                    "prices.first" | "prices.last" => None,
+                    _ => find(x, &p),
+                }
+            }),
+            _ => None,
+        }
+    }
+    let Some(at) = find(doc, "") else {
+        return Ok(());
+    };
+    let mut inputs = vec![format!("--prices {}", args.prices)];
+    if let Some(h) = &args.hashprice {
+        inputs.push(format!("--hashprice {h}"));
+    }
+    if let Some(b) = args.btc_usd {
+        inputs.push(format!("--btc-usd {b}"));
+    }
+    if let Some(p) = &args.scenario {
+        inputs.push(format!("scenario {}", p.display()));
+    }
+    Err(bad_input(format!(
+        "{}: these inputs make {at} infinite or undefined (beyond the range of a 64-bit float); use values closer to real markets",
+        inputs.join(", ")
+    )))
 }
 
 /// The `--json` document (keys sorted, as `serde_json::Value` prints them).

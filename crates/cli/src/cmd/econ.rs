@@ -13,7 +13,7 @@ use hashpivot_model::machine::{
 use serde_json::json;
 
 use crate::error::bad_input;
-use crate::output::{print_json, thousands, Align, Table};
+use crate::output::{print_json, thousands, thousands_int, Align, Table};
 use crate::Global;
 
 /// Default fees per block, BTC: 0.025 (Hashrate Index, Aug 2025; docs/PARAMETERS.md "Fee share
@@ -261,7 +261,7 @@ pub fn run_hashprice(args: &HashpriceArgs, g: &Global) -> anyhow::Result<()> {
     ]);
     t.row([
         "height".to_string(),
-        thousands(height as f64, 0),
+        thousands_int(height),
         format!("({height_source}; the subsidy depends on it)"),
     ]);
     t.row([
@@ -571,7 +571,7 @@ pub fn run_machine(args: &MachineArgs, g: &Global) -> anyhow::Result<()> {
             thousands(p, 0),
             format_reward(reward),
             fmt_difficulty(dd),
-            thousands(height as f64, 0)
+            thousands_int(height)
         ),
         _ => "(given)".to_string(),
     };

@@ -4,6 +4,7 @@ pub mod chain;
 pub mod data;
 pub mod dispatch;
 pub mod econ;
+pub mod market;
 pub mod report;
 pub mod scenario;
 pub mod serve;

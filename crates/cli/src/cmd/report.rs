@@ -134,6 +134,12 @@ pub fn run(args: &ReportArgs, g: &Global) -> anyhow::Result<()> {
             );
         }
     }
+    if let (Some(o), Ok(d)) = (
+        result.as_object_mut(),
+        hashpivot_server::dashboard_api::decision_for(&scenario),
+    ) {
+        o.insert("decision".into(), d);
+    }
     let scenario_json = serde_json::to_value(&scenario)?;
     let generated = hashpivot_store::now_rfc3339();
     let html = hashpivot_report::render(&hashpivot_report::ReportInput {
@@ -152,16 +158,14 @@ pub fn run(args: &ReportArgs, g: &Global) -> anyhow::Result<()> {
             )
         })?;
     }
-    std::fs::write(&args.output, &html)
-        .with_context(|| format!("-o {}: cannot write", args.output.display()))?;
+    crate::output::write_file_atomic("-o", &args.output, html.as_bytes(), g.db.as_deref())?;
     let mut csv_files = Vec::new();
     if let Some(dir) = &args.csv {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("--csv {}: cannot create the directory", dir.display()))?;
         for (name, text) in hashpivot_report::csv_tables(&scenario_json, &result) {
             let p = dir.join(name);
-            std::fs::write(&p, text)
-                .with_context(|| format!("--csv: cannot write {}", p.display()))?;
+            crate::output::write_file_atomic("--csv", &p, text.as_bytes(), g.db.as_deref())?;
             csv_files.push(p.display().to_string());
         }
     }

@@ -37,6 +37,17 @@ pub struct ServeArgs {
     /// Allow a non-loopback --addr without --token (anyone on the network can use the server).
     #[arg(long)]
     pub insecure: bool,
+    /// Largest estimated peak memory of one run, MB; larger runs are refused with 422 before
+    /// they start. Default: half the physical memory, at most 4096.
+    #[arg(long, value_name = "MB")]
+    pub max_run_mb: Option<u64>,
+    /// Seconds a request may take to arrive (head and body, from its first byte); slower clients
+    /// are disconnected.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub read_timeout: u64,
+    /// Open connections from one client address at most.
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    pub max_per_client: usize,
 }
 
 /// Runs the command.
@@ -95,7 +106,30 @@ pub fn run(args: &ServeArgs, g: &Global) -> anyhow::Result<()> {
         Some(p) => p.clone(),
         None => hashpivot_store::default_path()?,
     };
+    if args.max_run_mb.is_some_and(|m| m == 0 || m > 1 << 20) {
+        return Err(bad_input(format!(
+            "--max-run-mb: {} is not allowed; use 1 to 1048576",
+            args.max_run_mb.unwrap_or(0)
+        )));
+    }
+    if args.read_timeout == 0 || args.read_timeout > 3600 {
+        return Err(bad_input(format!(
+            "--read-timeout: {} is not allowed; use 1 to 3600 seconds",
+            args.read_timeout
+        )));
+    }
+    if args.max_per_client == 0 || args.max_per_client > 100_000 {
+        return Err(bad_input(format!(
+            "--max-per-client: {} is not allowed; use 1 to 100000",
+            args.max_per_client
+        )));
+    }
     let limits = hashpivot_server::Limits {
+        max_run_bytes: args
+            .max_run_mb
+            .map_or_else(hashpivot_server::state::default_max_run_bytes, |m| m << 20),
+        read_timeout: std::time::Duration::from_secs(args.read_timeout),
+        max_per_client: args.max_per_client,
         max_paths: args.max_paths,
         workers: args.workers,
         max_queue: args.max_queue,

@@ -137,7 +137,6 @@ fn target_bad_bits_exit_2_with_reason() {
         ("04923456", "negative"),
         ("0x1d80ffff", "negative"),
         ("ff123456", "overflows"),
-        ("01003456", "zero target"),
     ];
     for (bits, want) in cases {
         let o = run(&["chain", "target", bits]);
@@ -145,6 +144,65 @@ fn target_bad_bits_exit_2_with_reason() {
         let e = stderr(&o);
         assert!(e.contains("BITS") && e.contains(want), "{bits}: {e}");
     }
+}
+
+/// Bitcoin Core `src/test/arith_uint256_tests.cpp` (`bignum_SetCompact`), every vector through
+/// the CLI: zero encodings decode to a zero target without a flag (exit 0, difficulty and work
+/// undefined), negative and overflowing ones exit 2 naming the flag, the rest decode exactly.
+#[test]
+fn target_matches_core_set_compact_vectors() {
+    let zero = "0".repeat(64);
+    for bits in [
+        "00000000", "00123456", "01003456", "02000056", "03000000", "04000000", "00923456",
+        "01803456", "02800056", "03800000", "04800000",
+    ] {
+        let (o, v) = run_json(&["chain", "target", bits]);
+        assert_eq!(o.status.code(), Some(0), "{bits}: {}", stderr(&o));
+        assert_eq!(v["bits"], bits);
+        assert_eq!(v["target"], zero.as_str(), "{bits}");
+        assert_eq!(v["zero"], true, "{bits}");
+        assert_eq!(v["negative"], false, "{bits}");
+        assert_eq!(v["overflow"], false, "{bits}");
+        assert!(v["difficulty"].is_null() && v["work"].is_null(), "{bits}");
+        assert_eq!(v["valid_proof_of_work"], false, "{bits}");
+        let o = run(&["chain", "target", bits]);
+        assert_eq!(o.status.code(), Some(0), "{bits}");
+        let out = String::from_utf8_lossy(&o.stdout).to_string();
+        assert!(
+            out.contains("undefined") && out.contains("no hash can meet"),
+            "{out}"
+        );
+    }
+    for (bits, hex, compact) in [
+        ("01123456", "12", "01120000"),
+        ("02123456", "1234", "02123400"),
+        ("03123456", "123456", "03123456"),
+        ("04123456", "12345600", "04123456"),
+        ("05009234", "92340000", "05009234"),
+        (
+            "20123456",
+            "1234560000000000000000000000000000000000000000000000000000000000",
+            "20123456",
+        ),
+    ] {
+        let (o, v) = run_json(&["chain", "target", bits]);
+        assert!(o.status.success(), "{bits}");
+        assert_eq!(v["target"], format!("{hex:0>64}"), "{bits}");
+        assert_eq!(v["normalized_bits"], compact, "{bits}");
+        assert!(v["difficulty"].as_f64().unwrap() > 0.0, "{bits}");
+    }
+    for (bits, magnitude) in [("01fedcba", "-0x7e"), ("04923456", "-0x12345600")] {
+        let o = run(&["chain", "target", bits]);
+        assert_eq!(o.status.code(), Some(2), "{bits}");
+        let e = stderr(&o);
+        assert!(
+            e.contains("negative") && e.contains(magnitude),
+            "{bits}: {e}"
+        );
+    }
+    let o = run(&["chain", "target", "ff123456"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("overflows"));
 }
 
 /// Bitcoin Core src/test/pow_tests.cpp, through the CLI.

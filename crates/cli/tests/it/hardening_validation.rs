@@ -86,7 +86,7 @@ row!(
     run_seed,
     "run.seed",
     "[run]\nseed = -1\n",
-    "scenario: line 2, column 8 (in [run]): invalid value: integer `-1`, expected u64"
+    "run.seed = -1: allowed a whole number >= 0 (got a negative number)"
 );
 row!(
     chain_height,
@@ -242,7 +242,7 @@ row!(
     mining_curtail,
     "mining.curtail",
     "[mining]\ncurtail = \"yes\"\n",
-    "scenario: line 2, column 11 (in [mining]): invalid type: string \"yes\", expected a boolean"
+    "mining.curtail = \"yes\": allowed true or false (got text)"
 );
 row!(
     mining_opex_usd_per_mw_month,
@@ -456,7 +456,7 @@ row!(
     dispatch_fourcp_weekdays_only,
     "dispatch.fourcp_weekdays_only",
     "[dispatch]\nfourcp_weekdays_only = 1\n",
-    "scenario: line 2, column 24 (in [dispatch]): invalid type: integer `1`, expected a boolean"
+    "dispatch.fourcp_weekdays_only = 1: allowed true or false (got a number)"
 );
 row!(
     dispatch_fourcp_usd_kw_year,
@@ -469,7 +469,7 @@ row!(
     wrong_type,
     "(wrong type)",
     "[price]\nspot = \"lots\"\n",
-    "scenario: line 2, column 8 (in [price]): invalid type: string \"lots\", expected f64"
+    "price.spot = \"lots\": allowed a number (got text)"
 );
 row!(
     non_finite,

@@ -224,8 +224,17 @@ impl Scenario {
         );
         for (table, notes) in TABLES {
             o.push_str(&format!("\n[{table}]\n"));
-            for n in *notes {
-                o.push_str(&format!("# {n}\n"));
+            match super::market::origin() {
+                // A state installed from a synced store says so instead of the shipped note.
+                Some(origin) if *table == "chain" => o.push_str(&format!(
+                    "# Market state {}, {origin} (the store's newest complete day; the file names below are the shipped sources of the same series).\n",
+                    ms.date
+                )),
+                _ => {
+                    for n in *notes {
+                        o.push_str(&format!("# {n}\n"));
+                    }
+                }
             }
             let rows: Vec<(String, String)> = KEYS
                 .iter()

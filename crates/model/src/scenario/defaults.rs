@@ -11,10 +11,29 @@ pub mod market {
 
     pub use hashpivot_data::MarketState;
 
-    /// The shipped market state (the same code path as `hashpivot calibrate`).
+    static STATE: OnceLock<MarketState> = OnceLock::new();
+    static ORIGIN: OnceLock<String> = OnceLock::new();
+
+    /// The market state of the default scenario: the one [`install`]ed, else the shipped one
+    /// (the same code path as `hashpivot calibrate`).
     pub fn state() -> &'static MarketState {
-        static STATE: OnceLock<MarketState> = OnceLock::new();
         STATE.get_or_init(hashpivot_data::market_state)
+    }
+
+    /// Makes `state` (e.g. the newest state of a synced store) the default scenario's market
+    /// state, with `origin` saying where it comes from (e.g. `synced from https://mempool.space`).
+    /// Only before the first [`state`]; returns false (and changes nothing) after it.
+    pub fn install(state: MarketState, origin: String) -> bool {
+        let ok = STATE.set(state).is_ok();
+        if ok {
+            let _ = ORIGIN.set(origin);
+        }
+        ok
+    }
+
+    /// Where an [`install`]ed state comes from; `None` for the shipped data.
+    pub fn origin() -> Option<&'static str> {
+        ORIGIN.get().map(String::as_str)
     }
 }
 

@@ -355,6 +355,10 @@ impl Scenario {
     /// ranges: call [`Scenario::validate`] (or use [`Scenario::parse_and_validate`]).
     pub fn from_toml_str(text: &str) -> Result<Scenario, ScenarioError> {
         toml::from_str::<Scenario>(text).map_err(|e| {
+            // Wrong types: all of them, by full key path (crate::scenario_input).
+            if let Some(p) = crate::scenario_input::toml_type_problems(text) {
+                return ScenarioError::Invalid(p);
+            }
             let (line, column) = match e.span() {
                 Some(span) => line_col(text, span.start),
                 None => (1, 1),
@@ -364,7 +368,8 @@ impl Scenario {
                 line,
                 column,
                 table,
-                message: e.message().trim().to_string(),
+                // serde quotes the whole offending value (`invalid value: string "…"`).
+                message: hashpivot_data::text::clip_quoted(e.message().trim()),
             }
         })
     }

@@ -165,7 +165,7 @@ pub(crate) fn run_plans(
     seed: u64,
     antithetic: bool,
     progress: &(dyn Fn(f64) + Sync),
-) -> SimOutput {
+) -> (SimOutput, Vec<Vec<f64>>) {
     let raw = simulate_raw(sc, specs, paths, seed, antithetic, progress);
     let paths_us = paths as usize;
     let np = specs.len();
@@ -185,14 +185,15 @@ pub(crate) fn run_plans(
         ));
     }
     // Histograms on bins shared by all strategies of the run.
+    let mut cols: Vec<Vec<f64>> = (1..np).map(col).collect();
     {
-        let cols: Vec<Vec<f64>> = (1..np).map(col).collect();
         let mut refs: Vec<&[f64]> = vec![&mine];
         refs.extend(cols.iter().map(Vec::as_slice));
         for (r, h) in results.iter_mut().zip(histograms(&refs)) {
             r.npv_histogram = Some(h);
         }
     }
+    cols.insert(0, mine);
     let years = raw.years;
     // The years of a series in parallel: this part runs after the paths, so on its own it would
     // be serial time in every run.
@@ -226,7 +227,7 @@ pub(crate) fn run_plans(
             band,
         });
     }
-    SimOutput {
+    let out = SimOutput {
         paths,
         seed,
         results,
@@ -238,7 +239,8 @@ pub(crate) fn run_plans(
             hashrate_ehs: hashrate,
             site_cash_usd: site_cash,
         },
-    }
+    };
+    (out, cols)
 }
 
 /// Simulates all paths of the deterministic strategies `specs` and returns per-path NPVs
@@ -286,6 +288,8 @@ pub(crate) fn simulate_raw(
         .zip(band_cash.par_chunks_mut((BLOCK * years * banded).max(1)))
         .enumerate()
         .map(|(b, ((npv, bm), bc))| {
+            // Also reported before the block: the caller may stop the run here (crate::cancel).
+            progress(done.load(Ordering::Relaxed) as f64 / nblocks as f64);
             let s = ctx.block(b as u64, npv, bm, bc);
             let d = done.fetch_add(1, Ordering::Relaxed) + 1;
             progress(d as f64 / nblocks as f64);

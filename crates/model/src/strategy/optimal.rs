@@ -211,6 +211,8 @@ fn simulate_in_sample(
                 if off >= len {
                     break;
                 }
+                // Also reported before the block: the caller may stop the run (crate::cancel).
+                report();
                 let eb = (b * SUB + s) as u64;
                 let lanes = Slices::paths_in_block(n as u64, eb);
                 let blk = slices.block(cfg.seed, eb, lanes, cfg.antithetic);
@@ -502,6 +504,7 @@ fn out_of_sample(
     let fresh: Vec<(Vec<f64>, Vec<f64>, Vec<f64>)> = (0..n_eb)
         .into_par_iter()
         .map(|eb| {
+            report(); // a cancel point before the block (crate::cancel)
             let lanes = Slices::paths_in_block(cfg.fresh_paths, eb);
             let blk = slices.block(cfg.seed, OUT_OF_SAMPLE_BLOCK + eb, lanes, cfg.antithetic);
             let mut total = vec![0.0; lanes];

@@ -29,7 +29,37 @@
   var OPTIONAL = { 'chain.hashrate_ehs': 1, 'chain.epoch_elapsed_days': 1 };
   var TABLE_TITLES = { run: 'Run', chain: 'Chain', price: 'Market: BTC price', fees: 'Market: fees',
     hashrate: 'Network hashrate', site: 'Site', mining: 'Mining fleet', ai: 'AI/HPC lease terms', strategy: 'Strategy' };
-  var ORDER = ['site', 'mining', 'price', 'fees', 'hashrate', 'ai', 'strategy', 'chain', 'run'];
+  var ORDER = ['strategy', 'site', 'mining', 'ai', 'price', 'fees', 'hashrate', 'chain', 'run'];
+  // Human labels; the scenario key is shown beside each as a hint.
+  var LABELS = {
+    'run.horizon_years': 'Horizon', 'run.paths': 'Paths', 'run.seed': 'Random seed',
+    'chain.height': 'Block height today', 'chain.difficulty': 'Difficulty today', 'chain.hashrate_ehs': 'Network hashrate today',
+    'chain.epoch_elapsed_days': 'Days into the difficulty epoch',
+    'price.spot': 'BTC price today', 'price.drift': 'BTC price drift', 'price.vol': 'BTC price volatility',
+    'fees.btc_per_block': 'Fees per block', 'fees.speed': 'Fee mean reversion', 'fees.vol': 'Fee volatility',
+    'hashrate.speed_up': 'Hashrate growth when profitable', 'hashrate.speed_down': 'Hashrate exit when unprofitable',
+    'hashrate.vol': 'Hashrate volatility', 'hashrate.marginal_efficiency_jth': 'Marginal miner efficiency',
+    'hashrate.efficiency_decline': 'Efficiency improvement', 'hashrate.efficiency_floor_jth': 'Efficiency floor',
+    'hashrate.marginal_power_usd_mwh': 'Marginal miner power price', 'hashrate.power_share': 'Power share of miner costs',
+    'site.power_mw': 'Site power', 'site.power_usd_mwh': 'Power price', 'site.power_escalator': 'Power price escalator',
+    'site.terminal_multiple': 'Terminal value multiple', 'mining.overhead': 'Overhead (PUE)', 'mining.uptime': 'Uptime',
+    'mining.pool_fee': 'Pool fee', 'mining.curtail': 'Curtail when unprofitable', 'mining.opex_usd_per_mw_month': 'Opex',
+    'mining.salvage_usd_per_th': 'Salvage value', 'mining.refresh_every_years': 'Fleet refresh every',
+    'mining.hw_days_of_hashprice': 'New machine price', 'mining.discount_rate': 'Mining discount rate',
+    'ai.it_mw_per_gross_mw': 'IT MW per gross MW', 'ai.capex_usd_per_mw_it': 'Conversion capex', 'ai.build_months': 'Build time',
+    'ai.lease_usd_per_kw_month': 'Lease rate', 'ai.lease_escalator': 'Lease escalator', 'ai.lease_term_years': 'Lease term',
+    'ai.renewal_probability': 'Renewal probability', 'ai.tenant_default_rate': 'Tenant default rate', 'ai.noi_margin': 'NOI margin',
+    'ai.discount_rate': 'AI discount rate', 'ai.lease_drift': 'Lease market drift', 'ai.lease_vol': 'Lease market volatility',
+    'ai.lease_price_corr': 'Lease–BTC correlation', 'strategy.kind': 'Strategy', 'strategy.share': 'Share to convert',
+    'strategy.schedule': 'Conversion schedule', 'strategy.shares': 'Shares to compare', 'strategy.tranches': 'Slices (optimal)',
+    'strategy.decide_months': 'Decision window (optimal)'
+  };
+  // Shown rounded to 7 significant digits; the exact value is kept unless the field is edited.
+  function rounded(v) {
+    if (typeof v !== 'number' || !isFinite(v) || v === 0) return String(v);
+    var t = Number(v.toPrecision(7));
+    return String(t);
+  }
   var STRATEGIES = ['mine', 'convert', 'schedule', 'sweep', 'optimal'];
 
   function el(tag, attrs, children) {
@@ -44,13 +74,17 @@
     return e;
   }
   // A server started with --token answers 401 until the token is known. The token is sent once
-  // to /api/session, which answers with an HttpOnly same-site cookie: EventSource and chart
-  // fetches (which cannot set headers) carry it, and no script on the page can read it.
+  // to /api/session, which answers with a session cookie (HttpOnly, a random id: EventSource and
+  // chart fetches carry it) and the session's CSRF token, kept in sessionStorage (this origin
+  // only) and sent in X-CSRF-Token on every request that changes something.
   function askToken() {
     var t = window.prompt('This hashpivot server needs its access token (hashpivot serve --token):');
     if (!t) return Promise.resolve(false);
-    return fetch('/api/session', { method: 'POST', headers: { Authorization: 'Bearer ' + t } })
-      .then(function (r) { return r.ok; }, function () { return false; });
+    return fetch('/api/session', { method: 'POST', body: '{}', headers: { Authorization: 'Bearer ' + t, 'Content-Type': 'application/json' } })
+      .then(function (r) {
+        if (r.status !== 200) return r.ok;
+        return r.json().then(function (j) { sessionStorage.setItem('hp-csrf', j.csrf); return true; });
+      }, function () { return false; });
   }
   function answer(r) {
     return r.text().then(function (t) {
@@ -62,7 +96,12 @@
   function api(method, url, body, retried) {
     var opt = { method: method, headers: {} };
     if (body !== undefined) { opt.body = JSON.stringify(body); opt.headers['Content-Type'] = 'application/json'; }
+    var csrf = sessionStorage.getItem('hp-csrf');
+    if (csrf && method !== 'GET') opt.headers['X-CSRF-Token'] = csrf;
     return fetch(url, opt).then(function (r) {
+      // 403 on the CSRF header: the session is gone (server restarted); ask for the token again.
+      var lost = r.status === 403 && method !== 'GET' && !retried;
+      if (lost) return askToken().then(function (ok) { return ok ? api(method, url, body, true) : answer(r); });
       if (r.status !== 401 || retried) return answer(r);
       return askToken().then(function (ok) { return ok ? api(method, url, body, true) : answer(r); });
     });
@@ -113,10 +152,49 @@
       input.value = value;
     } else {
       input = el('input', { type: 'number', step: 'any', id: fieldId(key), 'data-key': key });
-      input.value = value === null ? '' : String(value);
+      input.value = value === null ? '' : rounded(value);
+      if (value !== null && input.value !== String(value)) { input.setAttribute('data-exact', String(value)); input.setAttribute('data-shown', input.value); }
       if (value === null) input.placeholder = 'default';
     }
     return input;
+  }
+
+  // The conversion schedule ([[day, share], …]) as an editable table; a hidden field carries the
+  // JSON the form reads, so validation and the run see the same value.
+  function scheduleTable(rows) {
+    var hidden = el('input', { type: 'hidden', id: fieldId('strategy.schedule'), 'data-key': 'strategy.schedule', 'data-json': '1' });
+    var body = el('tbody');
+    function sync() {
+      var v = [];
+      body.querySelectorAll('tr').forEach(function (tr) {
+        var d = tr.querySelector('[data-sched="day"]').value, sh = tr.querySelector('[data-sched="share"]').value;
+        v.push([d.trim() === '' ? NaN : Number(d), sh.trim() === '' ? NaN : Number(sh) / 100]);
+      });
+      var bad = v.some(function (p) { return !isFinite(p[0]) || !isFinite(p[1]); });
+      hidden.value = bad ? 'not a number' : JSON.stringify(v);
+      schedule();
+    }
+    function addRow(p) {
+      var tr = el('tr');
+      var day = el('input', { type: 'number', step: '1', min: '0', 'data-sched': 'day', 'aria-label': 'day' });
+      var share = el('input', { type: 'number', step: 'any', min: '0', max: '100', 'data-sched': 'share', 'aria-label': 'share converted, %' });
+      day.value = p[0]; share.value = rounded(p[1] * 100);
+      day.addEventListener('input', sync); share.addEventListener('input', sync);
+      tr.appendChild(el('td', null, [day]));
+      tr.appendChild(el('td', null, [share]));
+      tr.appendChild(el('td', null, [el('button', { type: 'button', class: 'small', 'aria-label': 'remove step', text: '×', onclick: function () { tr.remove(); sync(); } })]));
+      body.appendChild(tr);
+    }
+    rows.forEach(addRow);
+    hidden.value = JSON.stringify(rows);
+    rows = rows.slice();
+    var table = el('table', { class: 'fleet', id: 'schedule' }, [el('thead', null, [el('tr', null, [el('th', { text: 'day' }), el('th', { text: 'share converted that day, %' }), el('th')])]), body]);
+    var lab = el('label', { for: 'schedule-add' }, [LABELS['strategy.schedule'] || 'schedule', el('span', { class: 'unit', text: ' steps: day from today, share of the site converted then (at most 100 % in all)' }), el('code', { class: 'key', text: 'strategy.schedule' })]);
+    return el('div', { class: 'field fleet-field' }, [lab, el('div', null, [table, hidden,
+      el('button', { type: 'button', class: 'small', id: 'schedule-add', text: '+ add step', onclick: function () {
+        var last = rows.length ? rows[rows.length - 1] : [0, 0];
+        addRow([Number(last[0]) + 365, 0]); sync(); } })]),
+      el('span', { class: 'err', 'data-err-for': 'strategy.schedule' })]);
   }
 
   function fleetTable(rows) {
@@ -188,6 +266,7 @@
           problems[key] = 'a number is required'; return;
         }
         v = Number(inp.value);
+        if (inp.getAttribute('data-shown') === inp.value) v = Number(inp.getAttribute('data-exact'));
         if (!isFinite(v)) { problems[key] = inp.value + ' is not a number'; return; }
         if (INTEGER[key] && (v < 0 || Math.floor(v) !== v)) { problems[key] = inp.value + ' is not a whole number ≥ 0'; return; }
       } else v = inp.value;
@@ -209,7 +288,7 @@
     return { scenario: sc, problems: problems };
   }
 
-  function showErrors(errs) {
+  function showErrors(errs, fromRun) {
     // A validation answer can arrive after the page changed.
     if (!document.getElementById('editor')) return;
     document.querySelectorAll('#editor [data-err-for]').forEach(function (s) { s.textContent = ''; });
@@ -228,21 +307,34 @@
     var box = document.getElementById('errors');
     var status = document.getElementById('valid');
     box.textContent = unplaced.join('\n');
-    status.textContent = errs.length ? errs.length + ' problem' + (errs.length > 1 ? 's' : '') + ' — see the fields marked in red' : 'scenario is valid';
+    status.textContent = errs.length ? (fromRun ? 'The server refused the run: ' : '') + errs.length + ' problem' + (errs.length > 1 ? 's' : '') + ' — see the fields marked in red' : 'scenario is valid';
     status.className = errs.length ? 'status-bad' : 'status-ok';
-    document.getElementById('run').disabled = errs.length > 0;
+    var runBtn = document.getElementById('run');
+    runBtn.disabled = errs.length > 0;
+    if (errs.length) runBtn.title = 'fix the problems first'; else runBtn.removeAttribute('title');
   }
 
   var timer = null;
+  // The server's answer to the last Run click, kept (and shown) for as long as the scenario is
+  // the one it refused: a later "valid" from the editor's own check never hides it.
+  var runRefusal = null;
   function schedule() { clearTimeout(timer); timer = setTimeout(validate, 250); }
   function validate() {
     var r = readForm();
     var local = Object.keys(r.problems).map(function (k) { return { key: k, message: r.problems[k] }; });
-    if (local.length) { showErrors(local); return Promise.resolve(false); }
+    var refused = [];
+    if (runRefusal && runRefusal.scenario === JSON.stringify(r.scenario)) refused = runRefusal.errors;
+    else runRefusal = null;
+    derived(r.scenario);
+    // Fields with a local problem keep their last good value in r.scenario, so the server still
+    // checks everything else: both kinds of error are shown together.
     return api('POST', '/api/scenario/validate', r.scenario).then(function (res) {
-      if (!res.ok) { showErrors([{ key: (res.body && res.body.field) || 'scenario', message: res.body ? res.body.error : 'error' }]); return false; }
-      showErrors(res.body.errors.map(function (e) { return { key: e.key, message: 'allowed ' + e.allowed + ' (got ' + e.value + ')' }; }));
-      return res.body.valid;
+      var server = !res.ok ? [{ key: (res.body && res.body.field) || 'scenario', message: res.body ? res.body.error : 'error' }]
+        : res.body.errors.filter(function (e) { return !r.problems[e.key]; })
+          .map(function (e) { return { key: e.key, message: 'allowed ' + e.allowed + ' (got ' + e.value + ')' }; });
+      var all = local.concat(server, refused);
+      showErrors(all, refused.length > 0);
+      return all.length === 0;
     });
   }
 
@@ -258,7 +350,9 @@
       var f = (res.body && res.body.field) || '';
       var errs = (res.body && res.body.errors) ? res.body.errors.map(function (e) { return { key: e.key, message: 'allowed ' + e.allowed + ' (got ' + e.value + ')' }; })
         : [{ key: f.replace(/^paths$/, 'run.paths').replace(/^share$/, 'strategy.share'), message: res.body ? res.body.error : 'HTTP ' + res.status }];
-      showErrors(errs);
+      runRefusal = { scenario: JSON.stringify(r.scenario), errors: errs };
+      clearTimeout(timer);
+      showErrors(errs, true);
     });
   }
 
@@ -266,7 +360,10 @@
     var f = ev.target.files && ev.target.files[0];
     if (!f) return;
     f.text().then(function (text) {
-      return fetch('/api/scenario/validate', { method: 'POST', headers: { 'Content-Type': 'application/toml' }, body: text })
+      var h = { 'Content-Type': 'application/toml' };
+      var csrf = sessionStorage.getItem('hp-csrf');
+      if (csrf) h['X-CSRF-Token'] = csrf;
+      return fetch('/api/scenario/validate', { method: 'POST', headers: h, body: text })
         .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, body: j }; }); });
     }).then(function (res) {
       if (!res.ok) { document.getElementById('file-errors').textContent = f.name + ': ' + res.body.error; return; }
@@ -305,12 +402,14 @@
         Object.keys(v).forEach(function (k) {
           var key = t + '.' + k;
           if (key === 'mining.fleet') { fs.appendChild(fleetTable(v[k])); return; }
+          if (key === 'strategy.schedule' && Array.isArray(v[k])) { fs.appendChild(scheduleTable(v[k])); return; }
           var input = scalarInput(key, v[k]);
           input.addEventListener('input', schedule);
           input.addEventListener('change', schedule);
-          fs.appendChild(el('div', { class: 'field' }, [
-            el('label', { for: input.id, html: k + (UNITS[key] ? ' <span class="unit">' + UNITS[key] + '</span>' : '') }),
-            input, el('span', { class: 'err', 'data-err-for': key })]));
+          var lab = el('label', { for: input.id }, [LABELS[key] || k.replace(/_/g, ' ')]);
+          if (UNITS[key]) lab.appendChild(el('span', { class: 'unit', text: ' ' + UNITS[key] }));
+          lab.appendChild(el('code', { class: 'key', text: key }));
+          fs.appendChild(el('div', { class: 'field' }, [lab, input, el('span', { class: 'err', 'data-err-for': key })]));
         });
         tables.appendChild(fs);
       });
@@ -319,7 +418,8 @@
         el('p', { class: 'hint', text: 'Strategy, share and paths are taken from the Strategy and Run tables. The mine strategy is always included for comparison.' }),
         el('label', null, [el('input', { type: 'checkbox', id: 'sensitivity', checked: 'checked' }), ' sensitivity (tornado) of NPV to the main inputs']),
         el('p', null, [el('button', { class: 'primary', id: 'run', type: 'button', text: 'Run simulation', onclick: startRun })]),
-        el('p', { id: 'valid' }),
+        el('p', { id: 'valid', role: 'status', 'aria-live': 'polite' }),
+        el('dl', { class: 'derived', id: 'derived' }),
         el('div', { class: 'errors-box', id: 'errors' }),
         el('h2', { text: 'Scenario file' }),
         el('p', null, [
@@ -330,9 +430,154 @@
         el('div', { class: 'errors-box', id: 'file-errors' })
       ])]);
       app.appendChild(el('h1', { text: 'Scenario' }));
-      app.appendChild(el('div', { class: 'editor', id: 'editor' }, [tables, side]));
+      app.appendChild(marketPanel());
+      app.appendChild(el('div', { class: 'editor', id: 'editor' }, [side, tables]));
       validate();
     });
+  }
+
+  // Today's market from the shipped data: what the default scenario starts from.
+  function marketPanel() {
+    var card = el('section', { class: 'card market', id: 'market', 'aria-label': 'market today' }, [el('h2', { text: 'Market today (shipped data)' })]);
+    api('GET', '/api/market').then(function (res) {
+      if (!res.ok) { card.appendChild(el('p', { class: 'status-bad', text: (res.body && res.body.error) || 'HTTP ' + res.status })); return; }
+      var m = res.body;
+      var eta = function (e) { return 'block ' + e.height.toLocaleString('en-US') + ', in ' + e.blocks.toLocaleString('en-US') + ' blocks (~' + e.date + ')'; };
+      var rows = [['Hashprice', '$' + m.hashprice_usd_per_ph_day.toFixed(2) + ' /PH/s/day', 'hashprice', m.hashprice_usd_per_ph_day],
+        ['BTC price', '$' + Math.round(m.spot_usd).toLocaleString('en-US') + ' (' + m.price_date + ')', 'spot', m.spot_usd],
+        ['Difficulty', (m.difficulty / 1e12).toFixed(2) + ' T' + (m.difficulty_current ? '' : ' (newest known)'), 'difficulty', m.difficulty],
+        ['Network hashrate', m.hashrate_ehs.toFixed(0) + ' EH/s', 'hashrate', m.hashrate_ehs],
+        ['Next retarget', eta(m.next_retarget), 'retarget', m.next_retarget.height],
+        ['Next halving', eta(m.next_halving), 'halving', m.next_halving.height],
+        ['Data as of', m.date + ' (' + m.data_age_days + ' days old)', 'age', m.data_age_days]];
+      var strip = el('div', { class: 'strip' });
+      rows.forEach(function (r) {
+        strip.appendChild(el('div', { class: 'fig' }, [el('span', { class: 'k', text: r[0] }), el('b', { 'data-market': r[2], 'data-value': String(r[3]), text: r[1] })]));
+      });
+      card.appendChild(strip);
+      if (m.data_age_days > 30) card.appendChild(el('p', { class: 'hint', text: 'The shipped data is over a month old: `hashpivot data sync` and `calibrate` bring it up to date.' }));
+    });
+    return card;
+  }
+
+  // ------------------------------------------------------------------ machine payback
+  function renderPayback() {
+    setNav('payback');
+    app.innerHTML = '';
+    app.appendChild(el('h1', { text: 'Machine payback' }));
+    var sel = el('select', { id: 'pb-machine' });
+    var price = el('input', { type: 'number', id: 'pb-price', min: '0.01', max: '10000', step: '0.5', value: '15' });
+    var paths = el('input', { type: 'number', id: 'pb-paths', min: '1', max: '5000', step: '100', value: '1000' });
+    var out = el('div', { id: 'pb-out', 'aria-live': 'polite' });
+    var btn = el('button', { type: 'button', class: 'primary', id: 'pb-run', text: 'Price it' });
+    app.appendChild(el('div', { class: 'card' }, [
+      el('p', { class: 'hint', text: 'One machine bought today and run like the site\'s fleet (uptime, pool fee, power price, curtailment, opex of the default scenario), sold at salvage at the end of its life; priced on the scenario\'s Monte Carlo paths.' }),
+      el('div', { class: 'field' }, [el('label', { for: 'pb-machine', text: 'Machine' }), sel]),
+      el('div', { class: 'field' }, [el('label', { for: 'pb-price' }, ['Price ', el('span', { class: 'unit', text: '$ per TH/s' })]), price]),
+      el('div', { class: 'field' }, [el('label', { for: 'pb-paths' }, ['Paths ', el('span', { class: 'unit', text: '1–5,000' })]), paths]),
+      el('p', null, [btn])]));
+    app.appendChild(out);
+    var machines = [];
+    function go2() {
+      var m = machines[Number(sel.value)];
+      if (!m) return null;
+      btn.disabled = true;
+      out.innerHTML = '';
+      out.appendChild(el('p', { class: 'hint', text: 'Pricing…' }));
+      var q = '?hashrate_ths=' + m.hashrate_ths + '&power_w=' + m.power_w + '&price_usd_per_th=' + encodeURIComponent(price.value) + '&paths=' + encodeURIComponent(paths.value);
+      return api('GET', '/api/payback' + q).then(function (res) {
+        btn.disabled = false;
+        out.innerHTML = '';
+        if (!res.ok) { out.appendChild(el('div', { class: 'card status-bad', id: 'pb-error', text: (res.body && res.body.error) || 'HTTP ' + res.status })); return; }
+        var o = res.body;
+        var days = function (v) { return v === null || v === undefined ? 'never' : Math.round(v) + ' days'; };
+        var irr = function (v) { return v === null || v === undefined ? '–' : (v * 100).toFixed(1) + '%'; };
+        var rows = [['Price paid', usd(o.price_usd), 'price', o.price_usd],
+          ['Payback time (p5 / median / p95)', days(o.payback_days.p5) + ' / ' + days(o.payback_days.p50) + ' / ' + days(o.payback_days.p95), 'payback', o.payback_days.p50],
+          ['IRR per year (p5 / median / p95)', irr(o.irr.p5) + ' / ' + irr(o.irr.p50) + ' / ' + irr(o.irr.p95), 'irr', o.irr.p50],
+          ['NPV (mean; p5 – p95)', usd(o.npv_usd.mean) + '; ' + usd(o.npv_usd.p5) + ' – ' + usd(o.npv_usd.p95), 'npv', o.npv_usd.mean],
+          ['P(pays back before the next halving)', pct(o.prob_payback_before_halving), 'halving', o.prob_payback_before_halving],
+          ['P(pays back within its life, ' + (o.life_days / 365).toFixed(1) + ' years)', pct(o.prob_payback_before_end_of_life), 'life', o.prob_payback_before_end_of_life],
+          ['P(NPV < 0)', pct(o.prob_npv_negative), 'loss', o.prob_npv_negative]];
+        var t = el('table', { class: 'results', id: 'pb-table' }, [el('tbody', null, rows.map(function (r) {
+          return el('tr', { 'data-pb': r[2], 'data-value': String(r[3]) }, [el('th', { text: r[0] }), el('td', { text: r[1] })]);
+        }))]);
+        out.appendChild(el('div', { class: 'card scroll' }, [el('h2', { text: m.model + ' at $' + price.value + '/TH' }), t,
+          el('p', { class: 'hint', text: o.paths + ' paths, seed ' + o.seed + '.' })]));
+      });
+    }
+    btn.addEventListener('click', go2);
+    return api('GET', '/api/machines').then(function (res) {
+      machines = (res.body || []).slice().sort(function (a, b) { return a.efficiency_jth - b.efficiency_jth; });
+      machines.forEach(function (m, i) {
+        sel.appendChild(el('option', { value: String(i), text: m.model + ' — ' + m.hashrate_ths + ' TH/s, ' + m.efficiency_jth.toFixed(1) + ' J/TH' }));
+      });
+      return go2();
+    });
+  }
+
+  // ------------------------------------------------------------------ leases
+  function renderLeases() {
+    setNav('leases');
+    app.innerHTML = '';
+    app.appendChild(el('h1', { text: 'AI/HPC leases' }));
+    var rate = Number(sessionStorage.getItem('hp-lease-rate')) || null;
+    var input = el('input', { type: 'number', id: 'lease-rate', min: '0', max: '10000', step: '1', 'aria-describedby': 'lease-phrase' });
+    var phrase = el('p', { id: 'lease-phrase', class: 'why', role: 'status', 'aria-live': 'polite' });
+    var fig = el('figure', { id: 'chart-leases', 'data-chart-name': 'leases' });
+    var holder = el('div', { class: 'card scroll', id: 'leases-holder' });
+    app.appendChild(el('div', { class: 'card' }, [el('p', null, [el('label', { for: 'lease-rate', text: 'Your lease rate, $/kW-month ' }), input]), phrase,
+      el('p', { class: 'hint', text: 'Average rate over each deal\'s term, from the announced contract value, MW of IT load and term (data/ai_hpc/announced_leases.csv; one source per row).' })]));
+    app.appendChild(el('div', { class: 'charts' }, [fig]));
+    app.appendChild(holder);
+    function show(r) {
+      var q = r === null ? '' : '?rate=' + encodeURIComponent(r);
+      return api('GET', '/api/leases' + q).then(function (res) {
+        if (!res.ok) { phrase.textContent = (res.body && res.body.error) || 'HTTP ' + res.status; phrase.className = 'status-bad'; return null; }
+        var v = res.body;
+        if (r === null) input.value = String(v.rate);
+        phrase.className = 'why';
+        phrase.textContent = '$' + v.rate.toFixed(0) + '/kW-month is ' + v.phrase + (v.median ? ' (median $' + v.median.toFixed(0) + ').' : '.');
+        var t = el('table', { class: 'results', id: 'leases-table' }, [el('thead', null, [el('tr', null,
+          ['miner', 'deal', 'tenant', 'MW (IT)', 'term, years', 'contract value', '$/kW-month', 'announced', 'grade'].map(function (h) { return el('th', { text: h }); }))])]);
+        t.appendChild(el('tbody', null, v.deals.map(function (d) {
+          return el('tr', { 'data-rate': String(d.usd_per_kw_month), class: d.usd_per_kw_month > v.rate ? 'above' : '' }, [el('td', { text: d.company }), el('td', { text: d.deal }), el('td', { text: d.tenant }),
+            el('td', { text: d.mw_it.toFixed(0) }), el('td', { text: d.term_years.toFixed(1) }), el('td', { text: usd(d.tcv_usd) }),
+            el('td', { 'data-field': 'rate', text: '$' + d.usd_per_kw_month.toFixed(1) }), el('td', { text: d.announced }), el('td', { text: d.grade })]);
+        })));
+        holder.innerHTML = '';
+        holder.appendChild(t);
+        return fetch('/api/leases/chart.svg?rate=' + v.rate).then(function (x) { return x.text(); }).then(function (svg) { fig.innerHTML = svg; });
+      });
+    }
+    var timer = null;
+    input.addEventListener('input', function () {
+      clearTimeout(timer);
+      var r = Number(input.value);
+      if (input.value === '' || !isFinite(r)) return;
+      sessionStorage.setItem('hp-lease-rate', String(r));
+      timer = setTimeout(function () { show(r); }, 250);
+    });
+    return show(rate);
+  }
+
+  // Figures derived from the scenario as it is edited: the fleet's power and hashrate, and
+  // today's hashprice ($ per PH/s per day) from price, difficulty, subsidy and fees.
+  function derived(sc) {
+    var box = document.getElementById('derived');
+    if (!box) return;
+    // The leases page places the scenario's own rate among the deals.
+    if (sc.ai && isFinite(sc.ai.lease_usd_per_kw_month)) sessionStorage.setItem('hp-lease-rate', String(sc.ai.lease_usd_per_kw_month));
+    var mw = 0, ths = 0;
+    (sc.mining.fleet || []).forEach(function (b) { mw += (b.units * b.power_w) / 1e6; ths += b.units * b.hashrate_ths; });
+    var subsidy = 50 / Math.pow(2, Math.floor(sc.chain.height / 210000));
+    var hp = sc.price.spot * (subsidy + sc.fees.btc_per_block) * 86400 * 1e15 / (sc.chain.difficulty * 4294967296);
+    var rows = [['Fleet power', (mw * (sc.mining.overhead || 1)).toFixed(1) + ' MW of ' + sc.site.power_mw + ' MW', 'fleet-mw'],
+      ['Fleet hashrate', (ths / 1e6).toFixed(2) + ' EH/s', 'fleet-ehs'],
+      ['Hashprice today', '$' + hp.toFixed(2) + ' /PH/s/day', 'hashprice'],
+      ['Revenue per MWh', '$' + (ths > 0 && mw > 0 ? (hp * ths / 1e3 / (mw * 24)).toFixed(0) : '–') + ' at 100% uptime', 'rev-mwh']];
+    box.innerHTML = '';
+    rows.forEach(function (r) { box.appendChild(el('dt', { text: r[0] })); box.appendChild(el('dd', { id: 'derived-' + r[2], text: r[1] })); });
   }
 
   // ------------------------------------------------------------------ run page
@@ -353,15 +598,117 @@
     return t;
   }
 
+  function money(x) {
+    // $1,234 M: the unit analysts read NPVs in.
+    if (x === null || x === undefined || !isFinite(x)) return '–';
+    var m = Math.round(x / 1e6);
+    return (m < 0 ? '-' : '') + '$' + Math.abs(m).toLocaleString('en-US') + ' M';
+  }
+  function beValue(b, v) {
+    if (v === null || v === undefined || !isFinite(v)) return 'no flip in range';
+    if (b.input === 'ai.lease_usd_per_kw_month') return '$' + v.toFixed(1) + '/kW-month';
+    if (b.input === 'ai.capex_usd_per_mw_it') return '$' + (v / 1e6).toFixed(2) + 'M per MW(IT)';
+    return '$' + Math.round(v).toLocaleString('en-US') + '/BTC';
+  }
+  // The decision card: what to do, by how much it beats mining, and where that flips.
+  function decisionCard(id) {
+    var card = el('section', { class: 'card decision', id: 'decision', 'aria-live': 'polite' }, [
+      el('h2', { text: 'Decision' }), el('p', { class: 'hint', id: 'decision-wait', text: 'Solving the break-even points (the engine re-runs with one input changed at a time)…' })]);
+    function fill(d) {
+      card.innerHTML = '';
+      card.setAttribute('data-ready', '1');
+      var dv = d.delta_vs_mine || {};
+      card.appendChild(el('h2', { text: 'Decision' }));
+      var head = el('div', { class: 'headline' }, [
+        el('div', { class: 'fig' }, [el('span', { class: 'k', text: 'Recommended' }), el('b', { 'data-fig': 'recommended', text: d.recommended })]),
+        el('div', { class: 'fig' }, [el('span', { class: 'k', text: 'ΔNPV vs mining' }),
+          el('b', { 'data-fig': 'delta', 'data-value': String(dv.mean), text: (d.converts ? '+' : '') + money(dv.mean) }),
+          el('span', { class: 'se', 'data-fig': 'delta-se', 'data-value': String(dv.stderr), text: '± ' + money(dv.stderr) + ' s.e.' })]),
+        el('div', { class: 'fig' }, [el('span', { class: 'k', text: 'P(beats mining)' }),
+          el('b', { 'data-fig': 'prob', 'data-value': String(d.prob_beats_mine), text: d.converts ? pct(d.prob_beats_mine) : '–' })]),
+        el('div', { class: 'fig' }, [el('span', { class: 'k', text: 'Your lease' }),
+          el('b', { 'data-fig': 'lease', text: '$' + d.lease.rate.toFixed(0) + '/kW-month' }),
+          el('span', { class: 'se', text: d.lease.phrase + (d.lease.median ? ' (median $' + d.lease.median.toFixed(0) + ')' : '') })])]);
+      card.appendChild(head);
+      card.appendChild(el('p', { class: 'why', id: 'decision-why', text: d.why }));
+      var t = el('table', { class: 'results', id: 'breakeven' }, [el('thead', null, [el('tr', null,
+        ['the decision flips when', 'today', 'break-even', 'change', 'then'].map(function (h) { return el('th', { text: h }); }))])]);
+      var tb = el('tbody');
+      (d.breakeven || []).forEach(function (b) {
+        var today = b.hashprice_base ? '$' + b.hashprice_base.toFixed(1) + '/PH/day (' + beValue(b, b.base) + ')' : beValue(b, b.base);
+        var be = b.hashprice_value ? '$' + b.hashprice_value.toFixed(1) + '/PH/day (' + beValue(b, b.value) + ')' : beValue(b, b.value);
+        tb.appendChild(el('tr', { 'data-input': b.input, 'data-value': String(b.value) }, [
+          el('td', { text: b.label + ' goes ' + b.flips_when }), el('td', { text: today }), el('td', { 'data-field': 'value', text: be }),
+          el('td', { text: b.relative_change === null || b.relative_change === undefined ? '–' : (b.relative_change * 100 >= 0 ? '+' : '') + (b.relative_change * 100).toFixed(1) + '%' }),
+          el('td', { text: b.value === null || b.value === undefined ? '' : (b.flips_to || '') })]));
+      });
+      t.appendChild(tb);
+      card.appendChild(el('div', { class: 'scroll' }, [t]));
+      card.appendChild(el('p', { class: 'hint', text: 'Break-even points solved on ' + d.breakeven_paths + ' paths, seed ' + d.seed +
+        ': the engine re-run with only that input changed (common random numbers), bracketing then bisection.' }));
+      if (d.optimal) {
+        var o = d.optimal;
+        card.appendChild(el('h3', { text: 'Optimal staging' }));
+        var ot = el('table', { class: 'results', id: 'optimal-bounds' }, [el('tbody', null, [
+          ['In-sample value (biased high)', o.in_sample], ['Lower bound: the frozen policy on fresh paths', o.lower_bound],
+          ['Upper bound: perfect foresight', o.upper_bound], ['Value of flexibility over the best static share (' + Math.round(o.best_static_share * 100) + '%)', o.value_of_flexibility]
+        ].map(function (r) { return el('tr', null, [el('td', { text: r[0] }), el('td', { text: money(r[1].mean) }), el('td', { text: '± ' + money(r[1].stderr) })]); }))]);
+        card.appendChild(el('div', { class: 'scroll' }, [ot]));
+        var st = el('table', { class: 'results', id: 'optimal-slices' }, [el('thead', null, [el('tr', null,
+          ['slice', 'MW', 'P(converted)', 'expected month'].map(function (h) { return el('th', { text: h }); }))])]);
+        st.appendChild(el('tbody', null, o.slices.map(function (x) {
+          return el('tr', null, [el('td', { text: String(x.slice) }), el('td', { text: x.mw.toFixed(0) }), el('td', { text: pct(x.prob_converted) }),
+            el('td', { text: x.mean_conversion_month === null ? 'never' : 'month ' + x.mean_conversion_month.toFixed(1) })]);
+        })));
+        card.appendChild(el('div', { class: 'scroll' }, [st]));
+      }
+      (d.notes || []).forEach(function (n) { card.appendChild(el('p', { class: 'hint', text: n })); });
+      var fig = el('figure', { class: 'delta-chart', id: 'chart-delta', 'data-chart-name': 'delta' });
+      card.appendChild(fig);
+      fetch('/api/runs/' + id + '/decision/delta.svg').then(function (r) { return r.ok ? r.text() : ''; }).then(function (svg) { fig.innerHTML = svg; });
+      if (d.grid) {
+        var gfig = el('figure', { class: 'delta-chart', id: 'chart-grid', 'data-chart-name': 'grid' });
+        card.appendChild(gfig);
+        fetch('/api/runs/' + id + '/decision/grid.svg').then(function (r) { return r.ok ? r.text() : ''; }).then(function (svg) { gfig.innerHTML = svg; });
+      }
+    }
+    function poll() {
+      if (!document.body.contains(card)) return null;
+      return api('GET', '/api/runs/' + id + '/decision').then(function (res) {
+        if (res.status === 200) { fill(res.body); return null; }
+        if (res.status === 202) return new Promise(function (ok) { setTimeout(ok, 1000); }).then(poll);
+        card.appendChild(el('p', { class: 'status-bad', text: (res.body && res.body.error) || 'HTTP ' + res.status }));
+        return null;
+      });
+    }
+    return { card: card, start: poll };
+  }
+
+  function downloads(id, run) {
+    var names = ['results', 'cashflow', 'bands', 'inputs'].concat(run.sensitivity ? ['sensitivity'] : []);
+    var p = el('p', { class: 'downloads', id: 'downloads' }, ['Download: ',
+      el('a', { href: '/api/runs/' + id + '/export/workbook.xlsx', download: '', id: 'xlsx', text: 'Excel workbook (every table)' }), ' · CSV: ']);
+    names.forEach(function (n, i) {
+      if (i) p.appendChild(document.createTextNode(' · '));
+      p.appendChild(el('a', { href: '/api/runs/' + id + '/export/' + n + '.csv', download: '', 'data-csv': n, text: n === 'cashflow' ? 'year-by-year cash flow' : n }));
+    });
+    p.appendChild(document.createTextNode(' · '));
+    p.appendChild(el('a', { href: '/api/runs/' + id, download: 'hashpivot-' + id + '.json', text: 'JSON' }));
+    return p;
+  }
+
   function renderDone(run, box) {
     box.innerHTML = '';
+    var dc = decisionCard(run.id);
+    box.appendChild(dc.card);
+    dc.start();
     var best = null;
     (run.results || []).forEach(function (r) { if (r.npv && isFinite(r.npv.mean) && (!best || r.npv.mean > best.npv.mean)) best = r; });
     var skipped = ((run.sensitivity || {}).skipped || []).map(function (x) { return 'Sensitivity: ' + x.key + ' left out (' + x.reason + ').'; });
     box.appendChild(el('div', { class: 'card' }, [el('h2', { text: 'Results' }),
       best ? el('p', { id: 'best', html: 'Highest mean NPV: <b>' + label(best) + '</b> at <b>' + usd(best.npv.mean) + '</b> (± ' + usd(best.npv.stderr) + ' standard error).' }) : null,
       el('p', { class: 'hint', text: run.paths + ' paths, seed ' + run.seed + '. NPV in US dollars, discounted (mining at the mining rate, AI at the AI rate).' }),
-      resultsTable(run)].concat(skipped.map(function (t) { return el('p', { class: 'hint', text: t }); }))));
+      el('div', { class: 'scroll' }, [resultsTable(run)]), downloads(run.id, run)].concat(skipped.map(function (t) { return el('p', { class: 'hint', text: t }); }))));
     var charts = el('div', { class: 'charts', id: 'charts' });
     box.appendChild(el('h2', { text: 'Charts' }));
     box.appendChild(el('p', { class: 'hint', text: 'Hover over a chart to read its values.' }));
@@ -383,8 +730,20 @@
       el('h1', null, ['Run ', el('code', { text: id }), ' ', el('span', { class: 'badge', id: 'status', text: '…' })]),
       el('div', { class: 'progress-wrap' }, [el('progress', { id: 'progress', max: '1', value: '0' }), el('span', { id: 'progress-text', text: '0%' })]),
       el('p', { id: 'run-info', class: 'hint' }),
+      el('p', { class: 'name-row' }, [el('label', { for: 'run-name', text: 'Name ' }),
+        el('input', { type: 'text', id: 'run-name', maxlength: '120', placeholder: 'name this run', 'aria-label': 'run name' }),
+        el('button', { type: 'button', class: 'small', id: 'save-name', text: 'save name', onclick: function () {
+          api('POST', '/api/runs/' + id + '/name', { name: document.getElementById('run-name').value }).then(function (res) {
+            document.getElementById('name-status').textContent = res.ok ? 'saved' : (res.body && res.body.error) || 'HTTP ' + res.status;
+          });
+        } }), ' ', el('span', { id: 'name-status', class: 'hint', role: 'status' })]),
       el('p', null, [el('a', { href: '/api/runs/' + id, text: 'result JSON' }), ' · ',
-        el('a', { href: '#', id: 'edit', text: 'edit this scenario' })])]);
+        el('a', { href: '#', id: 'edit', text: 'edit this scenario' }), ' · ',
+        // DELETE cancels a live run (the page then shows it cancelled) and deletes a finished one.
+        el('button', { type: 'button', class: 'small danger', id: 'remove-run', text: 'cancel run', onclick: function () {
+          var live = /cancel/.test(document.getElementById('remove-run').textContent);
+          removeRun(id, function () { if (live) finish(); else go('/runs'); });
+        } })])]);
     var box = el('div', { id: 'run-body' });
     app.appendChild(head);
     app.appendChild(box);
@@ -392,6 +751,8 @@
       var b = document.getElementById('status');
       if (!b) return;
       b.textContent = s; b.className = 'badge ' + s;
+      var c = document.getElementById('cancel');
+      if (c) c.hidden = !(s === 'queued' || s === 'running');
       document.getElementById('progress').value = p;
       document.getElementById('progress-text').textContent = Math.round(p * 100) + '%';
     }
@@ -407,15 +768,23 @@
         document.getElementById('edit').onclick = function (ev) {
           ev.preventDefault(); sessionStorage.setItem('hp-scenario', JSON.stringify(run.scenario)); go('/');
         };
+        document.getElementById('remove-run').textContent = (run.status === 'queued' || run.status === 'running') ? 'cancel run' : 'delete run';
         if (run.status === 'done') return renderDone(run, box);
         if (run.status === 'failed') box.appendChild(el('div', { class: 'card status-bad', id: 'run-error', text: 'The run failed: ' + run.error }));
+        if (run.status === 'cancelled') box.appendChild(el('div', { class: 'card', id: 'run-error', text: 'The run was cancelled.' }));
         return null;
       });
     }
+    api('GET', '/api/runs/overview?limit=500').then(function (res) {
+      var me = (res.body || []).filter(function (r) { return r.id === id; })[0];
+      var inp = document.getElementById('run-name');
+      if (me && me.name && inp) inp.value = me.name;
+    });
     return api('GET', '/api/runs/' + id).then(function (res) {
       if (!res.ok) { box.appendChild(el('div', { class: 'card status-bad', text: res.body.error })); return; }
       status(res.body.status, res.body.progress);
-      if (res.body.status === 'done' || res.body.status === 'failed') return finish();
+      document.getElementById('remove-run').textContent = (res.body.status === 'queued' || res.body.status === 'running') ? 'cancel run' : 'delete run';
+      if (['done', 'failed', 'cancelled'].indexOf(res.body.status) >= 0) return finish();
       var es = new EventSource('/api/runs/' + id + '/events');
       es.addEventListener('progress', function (ev) {
         if (!document.getElementById('status')) { es.close(); return; }
@@ -426,25 +795,156 @@
     });
   }
 
+  function removeRun(id, then) {
+    var live = /cancel/.test((document.querySelector('[data-remove="' + id + '"]') || document.getElementById('remove-run') || {}).textContent || '');
+    if (!window.confirm(live ? 'Cancel run ' + id + '?' : 'Delete run ' + id + ' and its results?')) return;
+    api('DELETE', '/api/runs/' + id).then(function (res) {
+      if (res.ok) { if (then) then(); return; }
+      window.alert((res.body && res.body.error) || 'HTTP ' + res.status);
+    });
+  }
+
+  var runsTimer = null;
   function renderRuns() {
     setNav('runs');
-    return api('GET', '/api/runs').then(function (res) {
-      app.innerHTML = '';
-      app.appendChild(el('h1', { text: 'Runs' }));
-      var rows = res.body || [];
-      if (!rows.length) { app.appendChild(el('p', { class: 'muted', html: 'No runs yet: <a href="/">edit a scenario and run it</a>.' })); return; }
-      var t = el('table', { class: 'list' }, [el('thead', null, [el('tr', null, ['run', 'status', 'strategy', 'share', 'paths', 'created']
-        .map(function (h) { return el('th', { text: h }); }))])]);
+    app.innerHTML = '';
+    app.appendChild(el('h1', { text: 'Runs' }));
+    var bar = el('div', { class: 'toolbar' }, [
+      el('button', { type: 'button', id: 'compare', class: 'primary', text: 'Compare selected', disabled: 'disabled', onclick: function () {
+        var ids = Array.prototype.map.call(document.querySelectorAll('#runs-list input[data-select]:checked'), function (c) { return c.getAttribute('data-select'); });
+        go('/runs/compare?ids=' + ids.join(','));
+      } }), el('span', { class: 'hint', text: ' Tick two to six finished runs to compare them side by side. The list updates by itself.' })]);
+    app.appendChild(bar);
+    var holder = el('div', { class: 'scroll card', id: 'runs-holder' });
+    app.appendChild(holder);
+    var selected = {};
+    function draw(rows) {
+      if (!document.body.contains(holder)) return;
+      holder.innerHTML = '';
+      if (!rows.length) { holder.appendChild(el('p', { class: 'muted', html: 'No runs yet: <a href="/">edit a scenario and run it</a>.' })); return; }
+      var t = el('table', { class: 'list', id: 'runs-list' }, [el('thead', null, [el('tr', null,
+        ['', 'run', 'status', 'strategy', 'paths', 'best', 'ΔNPV vs mining', 'P(beats mining)', 'created', '']
+          .map(function (h) { return el('th', { text: h }); }))])]);
       var b = el('tbody');
       rows.forEach(function (r) {
-        var q = r.request || {};
-        b.appendChild(el('tr', null, [el('td', null, [el('a', { href: '/runs/' + r.id, text: r.id })]),
-          el('td', null, [el('span', { class: 'badge ' + r.status, text: r.status + (r.status === 'running' ? ' ' + Math.round(r.progress * 100) + '%' : '') })]),
-          el('td', { text: q.strategy || '' }), el('td', { text: q.share === undefined ? '' : String(q.share) }),
-          el('td', { text: String(q.paths || '') }), el('td', { text: r.created })]));
+        var q = r.request || {}, f = r.figures || {};
+        var live = r.status === 'running' || r.status === 'queued';
+        var cb = el('input', { type: 'checkbox', 'data-select': r.id, 'aria-label': 'select run ' + (r.name || r.id) });
+        if (r.status !== 'done') cb.disabled = true;
+        cb.checked = !!selected[r.id];
+        cb.addEventListener('change', function () { selected[r.id] = cb.checked; update(); });
+        b.appendChild(el('tr', { 'data-run': r.id, 'data-status': r.status }, [el('td', null, [cb]),
+          el('td', null, [el('a', { href: '/runs/' + r.id, text: r.name || r.id }), r.name ? el('div', { class: 'hint', text: r.id }) : null]),
+          el('td', null, [el('span', { class: 'badge ' + r.status, 'data-progress': String(r.progress), text: r.status + (live ? ' ' + Math.round(r.progress * 100) + '%' : '') })]),
+          el('td', { text: (q.strategy || '') + (q.strategy === 'convert' ? ' ' + Math.round(q.share * 100) + '%' : '') }),
+          el('td', { text: String(q.paths || '') }),
+          el('td', { text: f.best || '' }),
+          el('td', { class: 'num', text: f.best ? money(f.best_delta_vs_mine) : '' }),
+          el('td', { class: 'num', text: f.best && f.best !== 'mine' ? pct(f.best_prob_beats_mine) : '' }),
+          el('td', { text: (r.created || '').replace('T', ' ').replace('Z', '') }),
+          el('td', null, [el('button', { type: 'button', class: 'small danger', 'data-remove': r.id, text: live ? 'cancel' : 'delete',
+            onclick: function () { removeRun(r.id, refresh); } })])]));
       });
       t.appendChild(b);
-      app.appendChild(t);
+      holder.appendChild(t);
+      update();
+    }
+    function update() {
+      var n = document.querySelectorAll('#runs-list input[data-select]:checked').length;
+      var btn = document.getElementById('compare');
+      if (btn) { btn.disabled = n < 2 || n > 6; btn.textContent = 'Compare selected (' + n + ')'; }
+    }
+    function refresh() {
+      return api('GET', '/api/runs/overview').then(function (res) { draw(res.body || []); });
+    }
+    clearInterval(runsTimer);
+    runsTimer = setInterval(function () {
+      if (location.pathname !== '/runs') { clearInterval(runsTimer); return; }
+      refresh();
+    }, 1500);
+    return refresh();
+  }
+
+  // Two or more runs side by side: key figures, each strategy's NPV, overlaid NPV ranges, and
+  // the inputs that differ.
+  var PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00'];
+  function compareChart(runs) {
+    var labels = [];
+    runs.forEach(function (r) { r.strategies.forEach(function (s) { if (labels.indexOf(s.label) < 0) labels.push(s.label); }); });
+    var lo = Infinity, hi = -Infinity;
+    runs.forEach(function (r) { r.strategies.forEach(function (s) { lo = Math.min(lo, s.p5); hi = Math.max(hi, s.p95); }); });
+    if (!isFinite(lo) || !isFinite(hi)) return null;
+    if (lo > 0) lo = 0;
+    var W = 720, left = 110, right = 20, rowH = 14 * runs.length + 12, top = 34, H = top + labels.length * rowH + 40;
+    var x = function (v) { return left + (v - lo) / (hi - lo || 1) * (W - left - right); };
+    var ns = 'http://www.w3.org/2000/svg';
+    var svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H); svg.setAttribute('class', 'hp-chart'); svg.setAttribute('role', 'img');
+    svg.setAttribute('aria-label', 'NPV of each strategy in each run: mean, with the 5th to 95th percentile range');
+    function add(tag, attrs, text) { var e = document.createElementNS(ns, tag); Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); }); if (text !== undefined) e.textContent = text; svg.appendChild(e); return e; }
+    add('text', { x: left, y: 14, 'font-size': 13, 'font-weight': 700 }, 'NPV by strategy and run: mean (dot) and p5–p95 (bar)');
+    runs.forEach(function (r, k) {
+      var lx = left + k * 150;
+      add('rect', { x: lx, y: 20, width: 10, height: 10, fill: PALETTE[k % PALETTE.length] });
+      add('text', { x: lx + 14, y: 29, 'font-size': 11 }, (r.name || r.id).slice(0, 20));
+    });
+    var ticks = 5;
+    for (var i = 0; i <= ticks; i++) {
+      var v = lo + (hi - lo) * i / ticks, tx = x(v);
+      add('line', { x1: tx, x2: tx, y1: top, y2: H - 30, stroke: '#e3e6ea' });
+      add('text', { x: tx, y: H - 14, 'font-size': 11, 'text-anchor': 'middle' }, money(v));
+    }
+    if (lo < 0) add('line', { x1: x(0), x2: x(0), y1: top, y2: H - 30, stroke: '#555', 'stroke-dasharray': '3 3' });
+    labels.forEach(function (l, j) {
+      var y0 = top + j * rowH + 6;
+      add('text', { x: left - 6, y: y0 + rowH / 2, 'font-size': 11, 'text-anchor': 'end' }, l);
+      runs.forEach(function (r, k) {
+        var s = r.strategies.filter(function (q) { return q.label === l; })[0];
+        if (!s) return;
+        var y = y0 + k * 14 + 4, c = PALETTE[k % PALETTE.length];
+        add('line', { x1: x(s.p5), x2: x(s.p95), y1: y, y2: y, stroke: c, 'stroke-width': 5, 'stroke-opacity': 0.45 });
+        var dot = add('circle', { cx: x(s.mean), cy: y, r: 4, fill: c, 'data-run': r.id, 'data-strategy': l, 'data-mean': String(s.mean) });
+        var tt = document.createElementNS(ns, 'title'); tt.textContent = (r.name || r.id) + ' · ' + l + ': mean ' + money(s.mean) + ', p5 ' + money(s.p5) + ', p95 ' + money(s.p95); dot.appendChild(tt);
+      });
+    });
+    return svg;
+  }
+
+  function renderCompare() {
+    setNav('runs');
+    var ids = (new URLSearchParams(location.search).get('ids') || '').split(',').filter(Boolean);
+    app.innerHTML = '';
+    app.appendChild(el('h1', { text: 'Compare runs' }));
+    return api('GET', '/api/compare?ids=' + encodeURIComponent(ids.join(','))).then(function (res) {
+      if (!res.ok) { app.appendChild(el('div', { class: 'card status-bad', id: 'compare-error', text: (res.body && res.body.error) || 'HTTP ' + res.status })); return; }
+      var runs = res.body.runs;
+      var t = el('table', { class: 'results', id: 'compare-table' });
+      t.appendChild(el('thead', null, [el('tr', null, [el('th', { text: '' })].concat(runs.map(function (r, k) {
+        return el('th', { 'data-run': r.id }, [el('span', { class: 'swatch', style: 'background:' + PALETTE[k % PALETTE.length] }), el('a', { href: '/runs/' + r.id, text: r.name || r.id })]);
+      })))]));
+      var tb = el('tbody');
+      function row(name, f, cls) { tb.appendChild(el('tr', { class: cls || '' }, [el('td', { text: name })].concat(runs.map(function (r) { return el('td', { 'data-run': r.id, text: f(r) }); })))); }
+      row('best strategy', function (r) { return r.figures.best; });
+      row('ΔNPV vs mining', function (r) { return money(r.figures.best_delta_vs_mine); });
+      row('P(beats mining)', function (r) { return r.figures.best === 'mine' ? '–' : pct(r.figures.best_prob_beats_mine); });
+      row('paths · seed', function (r) { return r.figures.paths + ' · ' + r.figures.seed; });
+      var labels = [];
+      runs.forEach(function (r) { r.strategies.forEach(function (s) { if (labels.indexOf(s.label) < 0) labels.push(s.label); }); });
+      labels.forEach(function (l) {
+        row('NPV ' + l, function (r) { var s = r.strategies.filter(function (q) { return q.label === l; })[0]; return s ? money(s.mean) + ' ± ' + money(s.stderr) : '–'; }, 'strategy');
+      });
+      t.appendChild(tb);
+      app.appendChild(el('div', { class: 'card scroll' }, [t]));
+      var chart = compareChart(runs);
+      if (chart) app.appendChild(el('figure', { class: 'card', id: 'compare-chart' }, [chart]));
+      var d = el('table', { class: 'results', id: 'compare-diff' }, [el('thead', null, [el('tr', null, [el('th', { text: 'input' })].concat(runs.map(function (r) { return el('th', { text: r.name || r.id }); })))])]);
+      var db = el('tbody');
+      res.body.differences.forEach(function (x) {
+        db.appendChild(el('tr', { 'data-key': x.key }, [el('td', null, [el('code', { text: x.key })])].concat(x.values.map(function (v) { return el('td', { text: typeof v === 'number' ? rounded(v) : JSON.stringify(v) }); }))));
+      });
+      d.appendChild(db);
+      app.appendChild(el('h2', { text: 'Inputs that differ' }));
+      app.appendChild(res.body.differences.length ? el('div', { class: 'card scroll' }, [d]) : el('p', { class: 'muted', text: 'The runs have the same inputs.' }));
     });
   }
 
@@ -455,12 +955,76 @@
     app.appendChild(el('h1', { text: 'History since 2010' }));
     app.appendChild(el('p', { class: 'hint', text: 'From the data shipped with hashpivot (see data/PROVENANCE.md). Dashed red lines mark the halvings. Hover to read values.' }));
     var grid = el('div', { class: 'charts', id: 'history-charts' });
+    app.appendChild(historyZoom(function (q) { return drawHistory(grid, q); }));
     app.appendChild(grid);
+    renderForwardCurve(app);
+    return drawHistory(grid, '');
+  }
+  // The four history charts for the date range `q` (`?from=...&to=...` or '').
+  function drawHistory(grid, q) {
+    grid.innerHTML = '';
     return Promise.all(['price', 'difficulty', 'hashprice', 'fees'].map(function (s) {
       var fig = el('figure', { id: 'chart-' + s, 'data-chart-name': s });
       grid.appendChild(fig);
-      return fetch('/api/history/' + s + '/chart.svg').then(function (r) { return r.text(); }).then(function (svg) { fig.innerHTML = svg; });
+      return fetch('/api/history/' + s + '/chart.svg' + q).then(function (r) { return r.text(); }).then(function (svg) { fig.innerHTML = svg; });
     }));
+  }
+  // Date-range zoom: presets and a from/to pair; the server cuts the series.
+  function historyZoom(draw) {
+    var from = el('input', { type: 'date', id: 'h-from', min: '2010-01-01' });
+    var to = el('input', { type: 'date', id: 'h-to', min: '2010-01-01' });
+    var msg = el('span', { class: 'status-bad', id: 'h-error', role: 'status' });
+    function apply() {
+      msg.textContent = '';
+      if (from.value && to.value && from.value > to.value) { msg.textContent = 'from is after to'; return null; }
+      var q = [];
+      if (from.value) q.push('from=' + from.value);
+      if (to.value) q.push('to=' + to.value);
+      return draw(q.length ? '?' + q.join('&') : '');
+    }
+    function preset(label, years) {
+      return el('button', { type: 'button', class: 'small', 'data-zoom': label, text: label, onclick: function () {
+        to.value = '';
+        if (years === null) from.value = '';
+        else { var d = new Date(); d.setUTCFullYear(d.getUTCFullYear() - years); from.value = d.toISOString().slice(0, 10); }
+        apply();
+      } });
+    }
+    from.addEventListener('change', apply);
+    to.addEventListener('change', apply);
+    return el('p', { class: 'toolbar', id: 'history-zoom' }, ['Range: ', preset('all', null), ' ', preset('10 years', 10), ' ', preset('4 years', 4), ' ', preset('1 year', 1), ' ',
+      el('label', { for: 'h-from', text: ' from ' }), from, el('label', { for: 'h-to', text: ' to ' }), to, ' ', msg]);
+  }
+
+  // The stored hashprice forward curve beside the model's fan (issue 14): a section after the
+  // history charts, filled when the (Monte Carlo) answer arrives; a hint when none is stored.
+  function renderForwardCurve(parent) {
+    var box = el('section', { id: 'forward-curve' }, [el('h2', { text: 'Hashprice forward curve' })]);
+    parent.appendChild(box);
+    function num(x) { return (x === null || x === undefined || !isFinite(x)) ? '–' : '$' + x.toFixed(2); }
+    return api('GET', '/api/history/forwards').then(function (res) {
+      var c = res.body || {};
+      if (!res.ok || !c.months || !c.months.length) {
+        box.appendChild(el('p', { class: 'hint', text: (res.ok ? c.message : c.error) || 'No forward curve.' }));
+        return;
+      }
+      box.appendChild(el('p', { class: 'hint', text: 'Quoted ' + c.quote_date + '. Model: the default scenario from the market state of ' +
+        c.market_state_date + (c.market_state_origin ? ' (' + c.market_state_origin + ')' : '') + ', ' + c.paths +
+        ' paths; mean and p5–p95 of each delivery month\'s average hashprice (' + c.unit + '). `hashpivot calibrate --forwards` fits the price drift to the curve.' }));
+      var fig = el('figure', { id: 'chart-forwards', 'data-chart-name': 'forwards' });
+      var t = el('table', { class: 'list', id: 'forward-table' }, [el('thead', null, [el('tr', null,
+        ['delivery', 'forward', 'model mean', 'model p5', 'model p95'].map(function (h) { return el('th', { text: h }); }))])]);
+      var b = el('tbody');
+      c.months.forEach(function (m) {
+        b.appendChild(el('tr', { 'data-delivery': m.delivery }, [el('td', { text: m.delivery }), el('td', { text: num(m.forward) }),
+          el('td', { text: num(m.model_mean) }), el('td', { text: num(m.model_p5) }), el('td', { text: num(m.model_p95) })]));
+      });
+      t.appendChild(b);
+      box.appendChild(fig);
+      box.appendChild(t);
+      var q = '?quote_date=' + encodeURIComponent(c.quote_date) + '&paths=' + c.paths + '&seed=' + c.seed;
+      return fetch('/api/history/forwards/chart.svg' + q).then(function (r) { return r.text(); }).then(function (svg) { fig.innerHTML = svg; });
+    });
   }
 
   // ------------------------------------------------------------------ routing
@@ -468,13 +1032,16 @@
     var p = location.pathname;
     var m = p.match(/^\/runs\/([^/]+)$/);
     var done;
-    if (m) done = renderRun(decodeURIComponent(m[1]));
+    if (p === '/runs/compare') done = renderCompare();
+    else if (m) done = renderRun(decodeURIComponent(m[1]));
     else if (p === '/runs') done = renderRuns();
     else if (p === '/history') done = renderHistory();
+    else if (p === '/leases') done = renderLeases();
+    else if (p === '/payback') done = renderPayback();
     else done = renderEditor();
     Promise.resolve(done).then(function () { document.body.setAttribute('data-ready', p); });
   }
-  function go(path) { history.pushState(null, '', path); document.body.removeAttribute('data-ready'); route(); }
+  function go(path) { clearInterval(runsTimer); history.pushState(null, '', path); document.body.removeAttribute('data-ready'); route(); }
   document.addEventListener('click', function (ev) {
     var a = ev.target.closest && ev.target.closest('a[href^="/"]');
     if (!a || a.getAttribute('href').indexOf('/api/') === 0 || ev.ctrlKey || ev.metaKey) return;

@@ -1,0 +1,766 @@
+//! The dashboard's decision-oriented routes: the decision card of a run
+//! ([`hashpivot_model::decision`]), run names, the runs list with key figures, removal of a finished
+//! run, a side-by-side comparison of runs, and CSV downloads of a run's tables.
+//!
+//! Decisions cost a few dozen engine runs (the break-even search), so they are computed once per run
+//! on a blocking thread and kept in memory (the result is deterministic: same scenario, same seed,
+//! same figures, so a restart only recomputes).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use hashpivot_model::decision::{self, DecisionOptions};
+use hashpivot_model::Scenario;
+use hashpivot_store::runs::{self, RunStatus};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::{json, Value};
+
+use crate::api::{check_id, iso, load};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::views::strategy_rows;
+use hashpivot_report::decision::{delta_chart, grid_chart};
+
+type St = Arc<AppState>;
+
+/// Longest run name, in characters.
+pub const MAX_NAME: usize = 120;
+
+/// Most runs a comparison takes.
+pub const MAX_COMPARE: usize = 6;
+
+/// How long `GET /api/runs/{id}/decision` waits for a decision being computed before answering
+/// 202 (below the server's request deadline).
+const DECISION_WAIT: std::time::Duration = std::time::Duration::from_secs(8);
+
+/// Decisions kept in memory (the oldest half is dropped past this).
+const CACHE_MAX: usize = 128;
+
+type Cell = Arc<OnceLock<Result<Value, String>>>;
+
+fn cache() -> &'static Mutex<HashMap<String, Cell>> {
+    static C: OnceLock<Mutex<HashMap<String, Cell>>> = OnceLock::new();
+    C.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+fn forget(id: &str) {
+    cache().lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+}
+
+fn db_err(e: rusqlite::Error) -> ApiError {
+    ApiError::internal(format!("run store: {e}"))
+}
+
+/// The run's name, if it has one.
+fn name_of(c: &Connection, id: &str) -> Result<Option<String>, rusqlite::Error> {
+    c.query_row(
+        "SELECT name FROM run_names WHERE id = ?1",
+        params![id],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+fn stored_scenario(v: &Value) -> Result<Scenario, ApiError> {
+    serde_json::from_value(v.clone())
+        .map_err(|e| ApiError::internal(format!("the stored scenario does not parse: {e}")))
+}
+
+/// The decision of a finished run (see [`hashpivot_model::decision::decide`]).
+pub fn decision_for(scenario: &Scenario) -> Result<Value, String> {
+    let d = decision::decide(scenario, &DecisionOptions::default()).map_err(|e| e.to_string())?;
+    serde_json::to_value(&d).map_err(|e| e.to_string())
+}
+
+/// `GET /api/runs/{id}/decision`: the decision card's figures; 202 `{"status": "computing"}` with
+/// `Retry-After` while the break-even search runs (the first request starts it), 409 until the run
+/// is done.
+pub async fn run_decision(
+    State(st): State<St>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let r = load(&st, &id)?;
+    if r.status != RunStatus::Done {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "run {id} is {}: the decision exists once it is done",
+                r.status.as_str()
+            ),
+        )
+        .field("id"));
+    }
+    let sc = stored_scenario(&r.scenario)?;
+    let (cell, fresh) = {
+        let mut m = cache().lock().unwrap_or_else(|p| p.into_inner());
+        if m.len() >= CACHE_MAX {
+            // Finished entries only: one being computed is kept for its waiters.
+            let drop: Vec<String> = m
+                .iter()
+                .filter(|(_, c)| c.get().is_some())
+                .map(|(k, _)| k.clone())
+                .take(CACHE_MAX / 2)
+                .collect();
+            for k in drop {
+                m.remove(&k);
+            }
+        }
+        let fresh = !m.contains_key(&id);
+        (Arc::clone(m.entry(id.clone()).or_default()), fresh)
+    };
+    if fresh {
+        let c = Arc::clone(&cell);
+        tokio::task::spawn_blocking(move || {
+            c.get_or_init(|| decision_for(&sc));
+        });
+    }
+    // Wait a while within the request deadline; past it the client polls (202).
+    let deadline = std::time::Instant::now() + DECISION_WAIT;
+    while cell.get().is_none() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    match cell.get().cloned() {
+        None => Ok((
+            StatusCode::ACCEPTED,
+            [(header::RETRY_AFTER, "1")],
+            Json(json!({"id": id, "status": "computing", "retry_after_s": 1})),
+        )
+            .into_response()),
+        Some(Ok(mut v)) => {
+            v["id"] = json!(id);
+            v["status"] = json!("done");
+            Ok(Json(v).into_response())
+        }
+        Some(Err(e)) => {
+            forget(&id);
+            Err(ApiError::internal(format!("decision of run {id}: {e}")))
+        }
+    }
+}
+
+/// `GET /api/runs/{id}/decision/delta.svg`: [`delta_chart`] of a computed decision (409 until
+/// `GET /api/runs/{id}/decision` has answered 200).
+pub async fn run_delta_chart(
+    State(st): State<St>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    decision_svg(
+        &st,
+        &id,
+        delta_chart,
+        "no strategy other than mining to compare",
+    )
+}
+
+/// `GET /api/runs/{id}/decision/grid.svg`: [`grid_chart`] of a computed decision (409 until
+/// `GET /api/runs/{id}/decision` has answered 200; 404 without break-even search).
+pub async fn run_grid_chart(
+    State(st): State<St>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    decision_svg(&st, &id, grid_chart, "no lease × capex grid")
+}
+
+fn decision_svg(
+    st: &St,
+    id: &str,
+    chart: fn(&Value) -> Option<String>,
+    missing: &str,
+) -> Result<Response, ApiError> {
+    let _ = load(st, id)?;
+    let d = cache()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(id)
+        .and_then(|c| c.get().cloned())
+        .and_then(Result::ok);
+    let Some(d) = d else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "the decision of run {id} is not computed yet: GET /api/runs/{id}/decision first"
+            ),
+        )
+        .field("id"));
+    };
+    match chart(&d) {
+        Some(svg) => Ok((
+            [
+                (header::CONTENT_TYPE, "image/svg+xml"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            svg,
+        )
+            .into_response()),
+        None => Err(ApiError::not_found(format!("run {id} has {missing}")).field("id")),
+    }
+}
+
+/// `DELETE /api/runs/{id}`: cancels a queued or running run (202; it stops at its next progress
+/// report, between blocks of paths, and is then `cancelled`) and removes a finished (done, failed
+/// or cancelled) run with its name (204). 409 in the moment a run is finishing (neither
+/// cancellable nor final yet), 404 when there is no such run.
+pub async fn delete_run(
+    State(st): State<St>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let r = load(&st, &id)?;
+    if st.cancel(&id) {
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"id": id, "status": "cancelling"})),
+        )
+            .into_response());
+    }
+    if !r.status.is_final() || st.live_receiver(&id).is_some() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "run {id} is {} and finishing: try again in a moment",
+                r.status.as_str()
+            ),
+        )
+        .field("id"));
+    }
+    st.with_db(|c| -> Result<(), rusqlite::Error> {
+        c.execute("DELETE FROM run_names WHERE id = ?1", params![id])?;
+        c.execute("DELETE FROM runs WHERE id = ?1", params![id])?;
+        Ok(())
+    })
+    .map_err(db_err)?;
+    forget(&id);
+    summaries()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&id);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /api/runs/{id}/name` with `{"name": "..."}`: names (or, with an empty name, unnames) a run.
+pub async fn set_name(
+    State(st): State<St>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let _ = load(&st, &id)?;
+    let body = body.map_err(|e| {
+        ApiError::new(e.status(), format!("cannot read the request body: {e}")).field("body")
+    })?;
+    let v: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")).field("body"))?;
+    let obj = v.as_object().ok_or_else(|| {
+        ApiError::bad_request("the body must be an object {\"name\": \"...\"}").field("body")
+    })?;
+    if let Some(k) = obj.keys().find(|k| *k != "name") {
+        return Err(
+            ApiError::invalid(format!("unknown key {k:?}: allowed \"name\"")).field(k.clone()),
+        );
+    }
+    let name = match obj.get("name") {
+        Some(Value::String(s)) => s.trim().to_string(),
+        other => {
+            return Err(ApiError::invalid(format!(
+                "name = {}: allowed a string of at most {MAX_NAME} characters",
+                other
+                    .map(Value::to_string)
+                    .unwrap_or_else(|| "missing".into())
+            ))
+            .field("name"))
+        }
+    };
+    if name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
+        return Err(ApiError::invalid(format!(
+            "name = {:?}: allowed at most {MAX_NAME} characters, no control characters",
+            name.chars().take(40).collect::<String>()
+        ))
+        .field("name"));
+    }
+    st.with_db(|c| {
+        if name.is_empty() {
+            c.execute("DELETE FROM run_names WHERE id = ?1", params![id])
+        } else {
+            c.execute(
+                "INSERT INTO run_names (id, name) VALUES (?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+                params![id, name],
+            )
+        }
+    })
+    .map_err(db_err)?;
+    Ok(Json(
+        json!({"id": id, "name": if name.is_empty() { Value::Null } else { json!(name) }}),
+    ))
+}
+
+/// Key figures of a finished run's result: mining, the best strategy and its gap to mining.
+pub fn key_figures(result: &Value) -> Value {
+    let rows = strategy_rows(result);
+    let Some(mine) = rows.first() else {
+        return Value::Null;
+    };
+    let best = rows
+        .iter()
+        .filter(|r| r.mean.is_finite() && !r.label.ends_with(" 0%"))
+        .fold(mine, |b, r| if r.mean > b.mean { r } else { b });
+    json!({
+        "paths": result.get("paths"),
+        "seed": result.get("seed"),
+        "mine_npv_mean": mine.mean,
+        "best": best.label,
+        "best_npv_mean": best.mean,
+        "best_delta_vs_mine": best.mean - mine.mean,
+        "best_prob_beats_mine": if best.label == "mine" { 0.0 } else { 1.0 - best.prob_below_mine },
+        "strategies": rows.len(),
+    })
+}
+
+fn summaries() -> &'static Mutex<HashMap<String, Value>> {
+    static S: OnceLock<Mutex<HashMap<String, Value>>> = OnceLock::new();
+    S.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// `GET /api/runs/overview?limit=N`: the runs, newest first, with names and, for finished runs, key
+/// figures; for the live list of the runs page.
+pub async fn overview(
+    State(st): State<St>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = match q.get("limit") {
+        None => 50,
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if (1..=500).contains(&n) => n,
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "limit = {s:?}: allowed 1 <= limit <= 500"
+                ))
+                .field("limit"))
+            }
+        },
+    };
+    let list = st.with_db(|c| runs::list(c, limit))?;
+    let mut out = Vec::with_capacity(list.len());
+    for r in list {
+        let (status, progress) = match st.live_receiver(&r.id) {
+            Some(rx) => {
+                let s = *rx.borrow();
+                (s.status, s.progress)
+            }
+            None => (r.status, r.progress),
+        };
+        let name = st.with_db(|c| name_of(c, &r.id)).map_err(db_err)?;
+        let mut figures = Value::Null;
+        if status == RunStatus::Done {
+            let cached = summaries()
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&r.id)
+                .cloned();
+            figures = match cached {
+                Some(v) => v,
+                None => {
+                    let full = st.with_db(|c| runs::get(c, &r.id))?;
+                    let v = full
+                        .and_then(|f| f.result)
+                        .map(|res| key_figures(&res))
+                        .unwrap_or(Value::Null);
+                    summaries()
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(r.id.clone(), v.clone());
+                    v
+                }
+            };
+        }
+        out.push(json!({
+            "id": r.id,
+            "name": name,
+            "status": status.as_str(),
+            "progress": progress,
+            "created": iso(r.created_ms),
+            "finished": r.finished_ms.map(iso),
+            "request": r.request,
+            "error": r.error,
+            "figures": figures,
+        }));
+    }
+    Ok(Json(Value::Array(out)))
+}
+
+/// Scenario values flattened to `key -> value` (`price.spot`, `mining.fleet[0].units`).
+fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&p, x, out);
+            }
+        }
+        Value::Array(a) if a.iter().any(|x| x.is_object()) => {
+            for (i, x) in a.iter().enumerate() {
+                flatten(&format!("{prefix}[{i}]"), x, out);
+            }
+        }
+        other => out.push((prefix.to_string(), other.clone())),
+    }
+}
+
+/// `GET /api/compare?ids=a,b[,c…]`: two to six finished runs side by side: names, key figures,
+/// each strategy's NPV (mean, s.e., p5, p95) and the scenario keys that differ.
+pub async fn compare(
+    State(st): State<St>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let ids: Vec<String> = q
+        .get("ids")
+        .map(|s| {
+            s.split(',')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    if ids.len() < 2 || ids.len() > MAX_COMPARE {
+        return Err(ApiError::bad_request(format!(
+            "ids = {:?}: allowed 2 to {MAX_COMPARE} run ids separated by commas",
+            q.get("ids").map(String::as_str).unwrap_or("")
+        ))
+        .field("ids"));
+    }
+    let mut runs_out = Vec::new();
+    let mut flat: Vec<HashMap<String, Value>> = Vec::new();
+    let mut keys: Vec<String> = Vec::new();
+    for id in &ids {
+        check_id(id)?;
+        let r = load(&st, id)?;
+        let Some(result) = r.result.as_ref().filter(|_| r.status == RunStatus::Done) else {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!(
+                    "run {id} is {}: only finished runs can be compared",
+                    r.status.as_str()
+                ),
+            )
+            .field("ids"));
+        };
+        let name = st.with_db(|c| name_of(c, id)).map_err(db_err)?;
+        let strategies: Vec<Value> = strategy_rows(result)
+            .iter()
+            .map(|x| {
+                json!({"label": x.label, "mean": x.mean, "stderr": x.stderr, "p5": x.p5,
+                       "p50": x.p50, "p95": x.p95, "prob_below_mine": x.prob_below_mine})
+            })
+            .collect();
+        runs_out.push(json!({
+            "id": id,
+            "name": name,
+            "created": iso(r.created_ms),
+            "figures": key_figures(result),
+            "strategies": strategies,
+        }));
+        let mut f = Vec::new();
+        flatten("", &r.scenario, &mut f);
+        for (k, _) in &f {
+            if !keys.contains(k) {
+                keys.push(k.clone());
+            }
+        }
+        flat.push(f.into_iter().collect());
+    }
+    let differences: Vec<Value> = keys
+        .iter()
+        .filter_map(|k| {
+            let vals: Vec<Value> = flat
+                .iter()
+                .map(|m| m.get(k).cloned().unwrap_or(Value::Null))
+                .collect();
+            vals.iter()
+                .any(|v| *v != vals[0])
+                .then(|| json!({"key": k, "values": vals}))
+        })
+        .collect();
+    Ok(Json(json!({"runs": runs_out, "differences": differences})))
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn num(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x}")
+    } else {
+        String::new()
+    }
+}
+
+/// The year-by-year cash table of a result, like an analyst's model: one row per year, for each
+/// strategy the median undiscounted site cash with its 5th and 95th percentiles, and the market
+/// medians (BTC price, hashprice, network hashrate) beside them.
+pub fn cashflow_csv(result: &Value) -> String {
+    let bands = result.get("bands").cloned().unwrap_or(Value::Null);
+    let years: Vec<f64> = bands
+        .get("years")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default();
+    let series = |v: &Value, k: &str| -> Vec<f64> {
+        v.get(k)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(|x| x.as_f64().unwrap_or(f64::NAN)).collect())
+            .unwrap_or_default()
+    };
+    // (strategy, p5, p50, p95) per year.
+    type Cash = (String, Vec<f64>, Vec<f64>, Vec<f64>);
+    let cash: Vec<Cash> = bands
+        .get("site_cash_usd")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            (
+                crate::views::strategy_label(c),
+                series(c, "p5"),
+                series(c, "p50"),
+                series(c, "p95"),
+            )
+        })
+        .collect();
+    let market = [
+        ("btc_price_usd_p50", "price_usd"),
+        ("hashprice_usd_per_ph_day_p50", "hashprice_usd_per_ph_day"),
+        ("hashrate_ehs_p50", "hashrate_ehs"),
+    ];
+    let mut s = String::from("year");
+    for (label, ..) in &cash {
+        let l = label.replace(' ', "_").replace('%', "pct");
+        let _ = write!(
+            s,
+            ",{l}_cash_usd_p50,{l}_cash_usd_p5,{l}_cash_usd_p95",
+            l = csv_field(&l)
+        );
+    }
+    for (h, _) in &market {
+        let _ = write!(s, ",{h}");
+    }
+    s.push('\n');
+    let at = |v: &Vec<f64>, i: usize| num(v.get(i).copied().unwrap_or(f64::NAN));
+    let market_vals: Vec<Vec<f64>> = market
+        .iter()
+        .map(|(_, k)| series(bands.get(*k).unwrap_or(&Value::Null), "p50"))
+        .collect();
+    for (i, y) in years.iter().enumerate() {
+        let _ = write!(s, "{y}");
+        for (_, p5, p50, p95) in &cash {
+            let _ = write!(s, ",{},{},{}", at(p50, i), at(p5, i), at(p95, i));
+        }
+        for m in &market_vals {
+            let _ = write!(s, ",{}", at(m, i));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// `GET /api/runs/{id}/export/{table}.csv`: `results`, `bands`, `inputs`, `cashflow`
+/// (year-by-year), `sensitivity` (when computed) or `decision` (once computed); or
+/// `workbook.xlsx`: all of them, one sheet each.
+pub async fn export_csv(
+    State(st): State<St>,
+    Path((id, file)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let table = file.strip_suffix(".csv").unwrap_or(&file).to_string();
+    let r = load(&st, &id)?;
+    let Some(result) = r.result.as_ref().filter(|_| r.status == RunStatus::Done) else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "run {id} is {}: downloads exist once it is done",
+                r.status.as_str()
+            ),
+        )
+        .field("id"));
+    };
+    let computed = || {
+        cache()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .and_then(|c| c.get().cloned())
+            .and_then(Result::ok)
+    };
+    if file == "workbook.xlsx" {
+        // Every table of the CSV downloads, one sheet each (the decision once computed).
+        let mut tables: Vec<(String, String)> = hashpivot_report::csv_tables(&r.scenario, result)
+            .into_iter()
+            .map(|(n, t)| (n.to_string(), t))
+            .collect();
+        tables.insert(1, ("cashflow.csv".into(), cashflow_csv(result)));
+        if let Some(d) = computed() {
+            tables.insert(1, ("decision.csv".into(), decision_csv(&d)));
+        }
+        let bytes = crate::xlsx::workbook(&tables).map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("cannot write the workbook: {e}"),
+            )
+        })?;
+        let disposition = format!("attachment; filename=\"hashpivot-{id}.xlsx\"");
+        return Ok((
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+                ),
+                (header::CONTENT_DISPOSITION, disposition),
+            ],
+            bytes,
+        )
+            .into_response());
+    }
+    let text = if table == "cashflow" {
+        Some(cashflow_csv(result))
+    } else if table == "decision" {
+        match computed() {
+            Some(d) => Some(decision_csv(&d)),
+            None => {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    format!("the decision of run {id} is not computed yet: GET /api/runs/{id}/decision first"),
+                )
+                .field("table"))
+            }
+        }
+    } else {
+        hashpivot_report::csv_tables(&r.scenario, result)
+            .into_iter()
+            .find(|(n, _)| n.strip_suffix(".csv") == Some(table.as_str()))
+            .map(|(_, t)| t)
+    };
+    let Some(text) = text else {
+        return Err(ApiError::not_found(format!(
+            "table {table:?}: allowed results, bands, inputs, cashflow, decision, sensitivity (when the run computed it) as .csv, or workbook.xlsx"
+        ))
+        .field("table"));
+    };
+    let disposition = format!("attachment; filename=\"hashpivot-{id}-{table}.csv\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        text,
+    )
+        .into_response())
+}
+
+/// The decision's figures as CSV: one row per strategy against mining, then the break-even points.
+pub fn decision_csv(d: &Value) -> String {
+    let g = |v: &Value, k: &str| v.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN);
+    let mut s =
+        String::from("strategy,npv_mean,delta_vs_mine_mean,delta_vs_mine_stderr,prob_beats_mine\n");
+    for c in d
+        .get("candidates")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let dv = c.get("delta_vs_mine").cloned().unwrap_or(Value::Null);
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{}",
+            csv_field(c.get("label").and_then(Value::as_str).unwrap_or("")),
+            num(g(c, "npv_mean")),
+            num(g(&dv, "mean")),
+            num(g(&dv, "stderr")),
+            num(g(c, "prob_beats_mine"))
+        );
+    }
+    s.push_str("\ninput,unit,base,break_even,flips_when,flips_to\n");
+    for b in d
+        .get("breakeven")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let t = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{}",
+            csv_field(&t("input")),
+            csv_field(&t("unit")),
+            num(g(b, "base")),
+            num(g(b, "value")),
+            t("flips_when"),
+            csv_field(&t("flips_to"))
+        );
+    }
+    s
+}
+
+/// Registers this module's routes (one call in [`crate::api::router`]).
+pub(crate) fn routes(r: crate::api::Routes) -> crate::api::Routes {
+    r.add("get", "/api/runs/overview", overview)
+        .add("get", "/api/compare", compare)
+        .add("delete", "/api/runs/{id}", delete_run)
+        .add("post", "/api/runs/{id}/name", set_name)
+        .add("get", "/api/runs/{id}/decision", run_decision)
+        .add("get", "/api/runs/{id}/decision/delta.svg", run_delta_chart)
+        .add("get", "/api/runs/{id}/decision/grid.svg", run_grid_chart)
+        .add("get", "/api/runs/{id}/export/{table}", export_csv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cashflow_has_one_row_per_year_and_a_column_triple_per_strategy() {
+        let result: Value = serde_json::from_str(crate::testing::SAMPLE_RESULT).unwrap();
+        let csv = cashflow_csv(&result);
+        let lines: Vec<&str> = csv.lines().collect();
+        let years = result["bands"]["years"].as_array().unwrap().len();
+        assert_eq!(lines.len(), years + 1);
+        let head: Vec<&str> = lines[0].split(',').collect();
+        let strategies = result["bands"]["site_cash_usd"].as_array().unwrap().len();
+        assert_eq!(head.len(), 1 + 3 * strategies + 3);
+        assert_eq!(head[1], "mine_cash_usd_p50");
+        // Year 1's mine median is the band's.
+        let want = result["bands"]["site_cash_usd"][0]["p50"][0]
+            .as_f64()
+            .unwrap();
+        let got: f64 = lines[1].split(',').nth(1).unwrap().parse().unwrap();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn key_figures_pick_the_best_strategy() {
+        let result: Value = serde_json::from_str(crate::testing::SAMPLE_RESULT).unwrap();
+        let k = key_figures(&result);
+        let rows = strategy_rows(&result);
+        let best = rows
+            .iter()
+            .max_by(|a, b| a.mean.total_cmp(&b.mean))
+            .unwrap();
+        assert_eq!(k["best"], json!(best.label));
+        assert_eq!(
+            k["best_delta_vs_mine"].as_f64().unwrap(),
+            best.mean - rows[0].mean
+        );
+    }
+}
