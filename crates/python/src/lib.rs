@@ -279,18 +279,14 @@ impl Drop for CancelOnDrop {
 }
 
 /// Runs `job` on its own thread with the GIL released. The calling thread waits for its progress
-/// reports (the engine reports after each block of paths), calls `progress` with the fraction
-/// done, and checks Python's signals: on Ctrl-C (or an exception from `progress`) it returns the
-/// exception at once, and the engine stops at its next report by unwinding out of the callback.
+/// reports, calls `progress` with the fraction done, and checks Python's signals: on Ctrl-C (or an
+/// exception from `progress`) it returns the exception at once, and the engine stops at its next
+/// report by unwinding out of the callback (as `hashpivot_model::cancel` does for the server).
 ///
-/// The engine has no stop hook yet; unwinding through it is safe (it is plain Rust and owns
-/// everything it touches) and rayon carries the unwind from its workers to the caller. But the
-/// unwind starts only in a block's progress report, after the block: rayon still runs every block
-/// job it has queued, each of which computes its block before it unwinds, so a cancelled run
-/// keeps the worker threads busy for about the rest of its time, in the background (measured: a
-/// 100,000-path run cancelled after its first block computed 286 of its 391 blocks). The caller
-/// gets control back at once; a stop flag checked before each block in the engine
-/// (`simulate_raw`, and the LSM loops of `optimal`) would end the run itself.
+/// The engine reports before and after every block of paths, so once the flag is set every block
+/// not yet started unwinds at its first report without computing anything: a cancelled run stops
+/// within the blocks already running (one per worker thread). Unwinding through the engine is safe
+/// (plain Rust owning everything it touches) and rayon carries the unwind to the caller.
 fn run_engine<T, F>(py: Python<'_>, progress: Option<&Bound<'_, PyAny>>, job: F) -> PyResult<T>
 where
     T: Send + 'static,

@@ -167,8 +167,8 @@ def test_ctrl_c_stops_a_run():
         if len(fractions) == 1:
             _thread.interrupt_main()  # what Ctrl-C does: SIGINT to the main thread
 
-    # 196 blocks of 256 paths: the call returns after the first report. (The worker threads still
-    # finish the blocks they had queued, in the background: keep these runs small.)
+    # 196 blocks of 256 paths: the call returns after the first report, and the blocks not yet
+    # started stop at their first report (the engine reports before and after each block).
     with pytest.raises(KeyboardInterrupt):
         hashpivot.simulate(paths=50_000, seed=1, strategy="mine", progress=progress)
     assert max(fractions) < 0.5, fractions[-5:]

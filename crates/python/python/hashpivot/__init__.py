@@ -477,8 +477,8 @@ def simulate(
         progress: ``True`` for a bar on stderr, or a callable taking the fraction done.
 
     The GIL is released while the engine runs; Ctrl-C (KeyboardInterrupt) returns from a run
-    between blocks of paths (the blocks the worker threads had already queued still finish in the
-    background, so the next run may start a little later).
+    between blocks of paths; blocks not yet started stop at once, so the engine ends the run
+    within the blocks already running.
 
     Raises:
         ScenarioError: the scenario is invalid (the message names the key).
