@@ -11,6 +11,7 @@ pub mod csv;
 pub mod date;
 pub mod ercot;
 pub mod hashprice;
+pub mod history;
 pub mod leases;
 pub mod market;
 pub mod series;

@@ -104,6 +104,45 @@ pub fn hashprice_usd_per_ph_day(
     Ok(hashvalue_btc_per_ph_day(reward, difficulty)? * price_usd)
 }
 
+/// Hashprice and its parts at one BTC price, difficulty, height and fee level (what
+/// `hashpivot hashprice` shows).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HashpriceQuote {
+    /// Block subsidy at the height, BTC.
+    pub subsidy_btc: f64,
+    /// Subsidy plus fees per block, BTC (`R`).
+    pub reward_btc: f64,
+    /// Hashvalue, BTC per PH/s per day.
+    pub btc_per_ph_day: f64,
+    /// Hashvalue in satoshis per TH/s per day.
+    pub sat_per_th_day: f64,
+    /// Hashprice, USD per PH/s per day.
+    pub usd_per_ph_day: f64,
+    /// The network hashrate the difficulty implies, EH/s.
+    pub implied_hashrate_ehs: f64,
+}
+
+/// The [`HashpriceQuote`] at `price_usd`, `difficulty`, `height` and `fees_btc` per block. Errors
+/// name the input that is out of range (difficulty or the reward).
+pub fn hashprice_quote(
+    price_usd: f64,
+    difficulty: Difficulty,
+    height: u64,
+    fees_btc: f64,
+) -> Result<HashpriceQuote, MachineError> {
+    let subsidy_btc = subsidy_btc(height);
+    let reward_btc = subsidy_btc + fees_btc;
+    let btc_per_ph_day = hashvalue_btc_per_ph_day(BtcPerBlock(reward_btc), difficulty)?;
+    Ok(HashpriceQuote {
+        subsidy_btc,
+        reward_btc,
+        btc_per_ph_day,
+        sat_per_th_day: btc_per_ph_day * 1e8 / 1000.0,
+        usd_per_ph_day: btc_per_ph_day * price_usd,
+        implied_hashrate_ehs: hashpivot_chain::implied_hashrate_ehs(difficulty),
+    })
+}
+
 /// A machine's nameplate figures.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MachineSpec {

@@ -6,11 +6,13 @@
 //! * [`html`]: the standalone HTML report, written with `maud` (a compile-time template language
 //!   that escapes every interpolated string unless it is marked as trusted markup);
 //! * [`csv`]: the report's tables as CSV files;
+//! * [`history`]: the chart of a shipped historical series (the dashboard's history page);
 //! * [`sensitivity`]: the tornado's JSON document (the model's typed analysis plus display labels).
 //!
 //! No I/O and no HTTP: the callers write the files or serve the bytes.
 
 pub mod csv;
+pub mod history;
 pub mod html;
 pub mod sensitivity;
 pub mod views;

@@ -14,6 +14,8 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{on, MethodFilter};
 use axum::{Json, Router};
+use hashpivot_data::history::{self, History};
+use hashpivot_data::Date;
 use hashpivot_model::Scenario;
 use hashpivot_store::runs::{self, RunRecord, RunStatus};
 use serde_json::{json, Value};
@@ -22,7 +24,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use crate::error::ApiError;
 use crate::runner::{self, RunRequest};
 use crate::state::AppState;
-use crate::{history, views};
+use crate::views;
 
 type St = Arc<AppState>;
 
@@ -514,22 +516,35 @@ async fn run_chart(
 // ---------------------------------------------------------------------------------------------
 // History and machines
 
-fn history_query(series: &str, q: &HashMap<String, String>) -> Result<history::History, ApiError> {
+/// Parses an optional `YYYY-MM-DD` query value.
+fn query_date(name: &str, v: Option<&str>) -> Result<Option<Date>, ApiError> {
+    match v {
+        None | Some("") => Ok(None),
+        Some(s) => s.parse::<Date>().map(Some).map_err(|_| {
+            ApiError::bad_request(format!("{name} = {s:?}: expected a date YYYY-MM-DD")).field(name)
+        }),
+    }
+}
+
+fn history_query(series: &str, q: &HashMap<String, String>) -> Result<History, ApiError> {
     if let Some(k) = q.keys().find(|k| *k != "from" && *k != "to") {
         return Err(ApiError::bad_request(format!(
             "unknown query parameter {k:?}: allowed from, to"
         ))
         .field(k.clone()));
     }
-    let from = history::parse_date("from", q.get("from").map(String::as_str))?;
-    let to = history::parse_date("to", q.get("to").map(String::as_str))?;
-    history::history(series, from, to)
+    let from = query_date("from", q.get("from").map(String::as_str))?;
+    let to = query_date("to", q.get("to").map(String::as_str))?;
+    history::series(series, from, to).map_err(|e| match e {
+        history::SeriesError::Unknown { .. } => ApiError::not_found(e.to_string()).field("series"),
+        history::SeriesError::Reversed { .. } => ApiError::bad_request(e.to_string()).field("from"),
+    })
 }
 
 async fn history_json(
     Path(series): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<history::History>, ApiError> {
+) -> Result<Json<History>, ApiError> {
     Ok(Json(history_query(&series, &q)?))
 }
 
@@ -538,7 +553,7 @@ async fn history_svg(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let h = history_query(&series, &q)?;
-    Ok(svg(history::chart(&h)))
+    Ok(svg(hashpivot_report::history::chart(&h)))
 }
 
 async fn machines() -> Result<Json<Value>, ApiError> {

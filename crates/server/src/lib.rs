@@ -13,7 +13,6 @@ pub mod api;
 pub mod conn;
 pub mod error;
 pub mod guard;
-pub mod history;
 mod model_adapter;
 pub mod runner;
 pub mod sensitivity;

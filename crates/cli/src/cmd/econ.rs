@@ -6,7 +6,6 @@
 
 use std::path::PathBuf;
 
-use hashpivot_chain as chain;
 use hashpivot_model::catalog::{Catalog, CatalogError, Machine, Origin};
 use hashpivot_model::machine::{
     self as econ, MachineSpec, Projection, DEFAULT_DIFFICULTY_GROWTH, DEFAULT_HORIZON_YEARS,
@@ -217,18 +216,20 @@ pub fn run_hashprice(args: &HashpriceArgs, g: &Global) -> anyhow::Result<()> {
     let difficulty = parse_difficulty("--difficulty", &args.difficulty)?;
     let fees = parse_fees(args.fees.as_deref())?;
     let (height, height_source) = parse_height_opt(args.height.as_deref())?;
-    let subsidy = chain::subsidy_btc(height);
-    let reward = subsidy + fees;
-    let btc =
-        econ::hashvalue_btc_per_ph_day(econ::BtcPerBlock(reward), econ::Difficulty(difficulty))
-            .map_err(|e| input_err("--difficulty/--fees", e))?;
-    let usd = btc * price;
-    let hashrate_ehs = chain::implied_hashrate_ehs(chain::Difficulty(difficulty));
+    let q = econ::hashprice_quote(price, econ::Difficulty(difficulty), height, fees)
+        .map_err(|e| input_err("--difficulty/--fees", e))?;
+    let (subsidy, reward, btc, usd, hashrate_ehs) = (
+        q.subsidy_btc,
+        q.reward_btc,
+        q.btc_per_ph_day,
+        q.usd_per_ph_day,
+        q.implied_hashrate_ehs,
+    );
     ensure_finite(
         &[
             ("btc_per_ph_day", btc),
             ("usd_per_ph_day", usd),
-            ("sat_per_th_day", btc * 1e8 / 1000.0),
+            ("sat_per_th_day", q.sat_per_th_day),
             ("implied_hashrate_ehs", hashrate_ehs),
         ],
         "--price/--difficulty/--fees",
@@ -237,7 +238,7 @@ pub fn run_hashprice(args: &HashpriceArgs, g: &Global) -> anyhow::Result<()> {
         return print_json(&json!({
             "btc_per_ph_day": btc,
             "usd_per_ph_day": usd,
-            "sat_per_th_day": btc * 1e8 / 1000.0,
+            "sat_per_th_day": q.sat_per_th_day,
             "price_usd": price,
             "difficulty": difficulty,
             "height": height,
@@ -276,7 +277,7 @@ pub fn run_hashprice(args: &HashpriceArgs, g: &Global) -> anyhow::Result<()> {
     ]);
     t.row([
         "hashvalue".to_string(),
-        format!("{:.2}", btc * 1e8 / 1000.0),
+        format!("{:.2}", q.sat_per_th_day),
         "sat per TH/s per day".into(),
     ]);
     t.row([
@@ -393,7 +394,7 @@ pub fn run_machine(args: &MachineArgs, g: &Global) -> anyhow::Result<()> {
     )?;
     let fees = parse_fees(args.fees.as_deref())?;
     let (height, height_source) = parse_height_opt(args.height.as_deref())?;
-    let reward = chain::subsidy_btc(height) + fees;
+    let reward = econ::reward_btc(height, fees);
     let (hashprice, hp_source, price, difficulty) = match (
         &args.hashprice,
         &args.price,

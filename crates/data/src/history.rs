@@ -1,15 +1,14 @@
-//! Historical series for the history page: BTC price, difficulty, hashprice and fees from the data
-//! shipped in the binary (`hashpivot-data`), with the halvings marked.
+//! The shipped history as the dashboard's history page shows it: one named series (BTC price,
+//! difficulty, hashprice, fees) between two dates, with the halvings inside the range.
 
 use std::sync::OnceLock;
 
-use hashpivot_charts::{fractional_year, LineChart, LineSeries, Marker, Units, XKind};
-use hashpivot_data::{shipped, Date};
+use hashpivot_chain::HALVING_INTERVAL;
 use serde::Serialize;
 
-use crate::error::ApiError;
+use crate::{shipped, Date};
 
-/// The series served under `/api/history/{series}`.
+/// The series [`series`] knows, in display order.
 pub const SERIES: [&str; 4] = ["price", "difficulty", "hashprice", "fees"];
 
 /// One historical series.
@@ -36,11 +35,30 @@ pub struct Halving {
     pub date: Date,
 }
 
+/// Why a series could not be given.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SeriesError {
+    /// The name is not one of [`SERIES`].
+    #[error("series = {name:?}: allowed \"price\", \"difficulty\", \"hashprice\", \"fees\"")]
+    Unknown {
+        /// The name asked for.
+        name: String,
+    },
+    /// The range runs backwards.
+    #[error("from = {from} is after to = {to}")]
+    Reversed {
+        /// First day asked.
+        from: Date,
+        /// Last day asked.
+        to: Date,
+    },
+}
+
 /// Halvings found in the shipped height table.
 pub fn halvings() -> Vec<Halving> {
     let heights = shipped::heights();
-    (1..=32u32)
-        .map(|k| k * 210_000)
+    (1..=32u64)
+        .filter_map(|k| u32::try_from(k * HALVING_INTERVAL).ok())
         .filter_map(|h| {
             // `height` is the chain height at Los Angeles midnight (08:00 UTC in winter). The
             // halving block was mined during the last LA day that started below it; interpolating
@@ -64,7 +82,7 @@ pub fn halvings() -> Vec<Halving> {
 fn hashprice_points() -> &'static [(Date, f64)] {
     static H: OnceLock<Vec<(Date, f64)>> = OnceLock::new();
     H.get_or_init(|| {
-        hashpivot_data::hashprice_history(
+        crate::hashprice_history(
             shipped::prices(),
             shipped::heights(),
             shipped::epochs(),
@@ -77,24 +95,12 @@ fn hashprice_points() -> &'static [(Date, f64)] {
     })
 }
 
-/// Parses an optional `YYYY-MM-DD` query value.
-pub fn parse_date(name: &str, v: Option<&str>) -> Result<Option<Date>, ApiError> {
-    match v {
-        None | Some("") => Ok(None),
-        Some(s) => s.parse::<Date>().map(Some).map_err(|_| {
-            ApiError::bad_request(format!("{name} = {s:?}: expected a date YYYY-MM-DD")).field(name)
-        }),
-    }
-}
-
 /// The series `name` between `from` (default 2010-01-01) and `to` (default: the end of the data).
-pub fn history(name: &str, from: Option<Date>, to: Option<Date>) -> Result<History, ApiError> {
+pub fn series(name: &str, from: Option<Date>, to: Option<Date>) -> Result<History, SeriesError> {
     let from = from.or_else(|| Date::from_ymd(2010, 1, 1));
     if let (Some(f), Some(t)) = (from, to) {
         if f > t {
-            return Err(
-                ApiError::bad_request(format!("from = {f} is after to = {t}")).field("from"),
-            );
+            return Err(SeriesError::Reversed { from: f, to: t });
         }
     }
     let keep = |d: Date| from.is_none_or(|f| d >= f) && to.is_none_or(|t| d <= t);
@@ -128,11 +134,9 @@ pub fn history(name: &str, from: Option<Date>, to: Option<Date>) -> Result<Histo
                 shipped::fees().iter().map(|f| (f.date, f.fees_btc)).collect(),
             ),
             other => {
-                return Err(ApiError::not_found(format!(
-                    "series = {other:?}: allowed {}",
-                    SERIES.map(|s| format!("{s:?}")).join(", ")
-                ))
-                .field("series"))
+                return Err(SeriesError::Unknown {
+                    name: other.to_string(),
+                })
             }
         };
     Ok(History {
@@ -142,52 +146,6 @@ pub fn history(name: &str, from: Option<Date>, to: Option<Date>) -> Result<Histo
         points: points.into_iter().filter(|(d, _)| keep(*d)).collect(),
         halvings: halvings().into_iter().filter(|h| keep(h.date)).collect(),
     })
-}
-
-/// The chart of a series: log scale for price, difficulty and hashprice; halvings marked.
-pub fn chart(h: &History) -> String {
-    let title = match h.series {
-        "price" => "BTC price (daily close)",
-        "difficulty" => "Difficulty (per 2016-block epoch)",
-        "hashprice" => "Hashprice (USD per PH/s per day)",
-        _ => "Fees paid to miners (BTC per day)",
-    };
-    let units = match h.series {
-        "price" | "hashprice" => Units::usd(),
-        "fees" => Units::suffix("BTC"),
-        _ => Units::plain(),
-    };
-    let points: Vec<(f64, f64)> = h
-        .points
-        .iter()
-        .filter_map(|(d, v)| fractional_year(&d.to_string()).map(|x| (x, *v)))
-        .collect();
-    LineChart {
-        title: title.into(),
-        x_label: "date".into(),
-        y_label: h.unit.into(),
-        x_kind: XKind::Calendar,
-        units,
-        log_y: h.series != "fees",
-        y_range: None,
-        series: vec![LineSeries {
-            name: h.series.into(),
-            points,
-            step: h.series == "difficulty",
-        }],
-        markers: h
-            .halvings
-            .iter()
-            .filter_map(|hv| {
-                fractional_year(&hv.date.to_string()).map(|x| Marker {
-                    x,
-                    label: format!("halving {}", hv.height),
-                })
-            })
-            .collect(),
-        hover_columns: 200,
-    }
-    .to_svg()
 }
 
 #[cfg(test)]
@@ -222,11 +180,11 @@ mod tests {
     #[test]
     fn series_start_in_2010_and_have_values() {
         for s in SERIES {
-            let h = history(s, None, None).unwrap();
+            let h = series(s, None, None).unwrap();
             assert!(h.points.len() > 100, "{s}: {} points", h.points.len());
             assert!(h.points[0].0 >= Date::from_ymd(2010, 1, 1).unwrap());
         }
-        let p = history(
+        let p = series(
             "price",
             "2024-04-20".parse().ok(),
             "2024-04-20".parse().ok(),
@@ -236,12 +194,6 @@ mod tests {
         assert_eq!(p.points.len(), 1);
         assert_eq!(p.points[0].0, "2024-04-20".parse().unwrap());
         assert!((p.points[0].1 - 64_976.53).abs() < 0.01, "{:?}", p.points);
-        assert!(history("nope", None, None).is_err());
-    }
-
-    #[test]
-    fn chart_marks_halvings() {
-        let svg = chart(&history("price", None, None).unwrap());
-        assert_eq!(svg.matches("class=\"hp-marker\"").count(), 4);
+        assert!(series("nope", None, None).is_err());
     }
 }
