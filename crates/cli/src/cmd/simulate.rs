@@ -43,7 +43,13 @@ pub struct SimulateArgs {
 /// input (exit 2) naming the file, the key or line, the value and what is allowed.
 pub fn load_scenario(path: Option<&Path>) -> anyhow::Result<(Scenario, String)> {
     match path {
-        None => Ok((Scenario::default(), "embedded default scenario".to_string())),
+        None => Ok((
+            Scenario::default(),
+            format!(
+                "embedded default scenario, {}",
+                hashpivot_model::scenario::market::label()
+            ),
+        )),
         Some(p) => {
             let text = std::fs::read_to_string(p)
                 .map_err(|e| bad_input(format!("SCENARIO: cannot read {}: {e}", p.display())))?;

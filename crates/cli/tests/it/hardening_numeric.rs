@@ -283,8 +283,8 @@ const MACHINE_OPTIONAL: &[&str] = &[
     ".difficulty",
     ".simple_payback_days",
     ".projected.payback_days",
-    ".projected.first_curtailed_day",
     ".projected.halving_day",
+    ".projected.irr",
     ".machine.release_year",
 ];
 
@@ -349,16 +349,20 @@ fn machine_with_zero_and_extreme_prices() {
         a
     }
     let with = |extra: &[&'static str]| with(&base, extra);
-    // Zero hashprice, zero machine price: defined answers (never pays back; pays back at once).
-    let (code, v, err) = run(&with(&[
-        "--hashprice",
-        "0",
-        "--machine-price-usd-per-th",
-        "0",
-    ]));
+    // Zero hashprice: defined daily answers; no projection (a zero BTC price is not a scenario,
+    // and a machine price must be positive, as in `payback`).
+    let (code, v, err) = run(&with(&["--hashprice", "0"]));
     assert_eq!(code, Some(0), "{err}");
     assert_all_finite(&v, MACHINE_OPTIONAL, "machine at zero prices");
     assert!(v["margin_usd_day"].as_f64().unwrap() < 0.0);
+    bad(
+        &with(&["--hashprice", "0", "--machine-price-usd-per-th", "20"]),
+        "price.spot",
+    );
+    bad(
+        &with(&["--hashprice", "45", "--machine-price-usd-per-th", "0"]),
+        "--machine-price-usd-per-th",
+    );
     // Was exit 1 (internal) / exit 0 with nulls.
     bad(&with(&["--price", "1e308", "--difficulty", "1"]), "--price");
     bad(&with(&["--hashprice", "1e308"]), "--hashprice");
@@ -386,7 +390,7 @@ fn machine_with_zero_and_extreme_prices() {
             "--difficulty-growth",
             "1e300",
         ]),
-        "--difficulty-growth",
+        "--difficulty-growth: no longer used",
     );
     // The largest inputs allowed give finite answers.
     let (code, v, err) = run(&[
@@ -401,9 +405,7 @@ fn machine_with_zero_and_extreme_prices() {
         "--fees",
         "21e6",
         "--machine-price-usd-per-th",
-        "1e6",
-        "--difficulty-growth",
-        "1000%",
+        "1e4",
     ]);
     assert_eq!(code, Some(0), "{err}");
     assert_all_finite(&v, MACHINE_OPTIONAL, "machine at the largest inputs");
@@ -412,11 +414,9 @@ fn machine_with_zero_and_extreme_prices() {
         "1e12",
         "--machine-price-usd-per-th",
         "20",
-        "--difficulty-growth",
-        "-99.9999%",
     ]));
     assert_eq!(code, Some(0), "{err}");
-    assert_all_finite(&v, MACHINE_OPTIONAL, "machine with collapsing difficulty");
+    assert_all_finite(&v, MACHINE_OPTIONAL, "machine at the largest hashprice");
 }
 
 #[test]

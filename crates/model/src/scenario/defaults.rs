@@ -16,6 +16,15 @@ pub mod market {
         static STATE: OnceLock<MarketState> = OnceLock::new();
         STATE.get_or_init(hashpivot_data::market_state)
     }
+
+    /// Where the default scenario's market state comes from, for every command's output (so
+    /// `machine`, `payback`, `simulate` and `hashprice` say which "today" they start from).
+    pub const SOURCE: &str = "shipped data";
+
+    /// `market state 2026-08-22, shipped data`: the date and source of [`state`].
+    pub fn label() -> String {
+        format!("market state {}, {SOURCE}", state().date)
+    }
 }
 
 impl Default for Run {
