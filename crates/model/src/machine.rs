@@ -283,13 +283,14 @@ pub fn projection_scenario(base: &Scenario, m: &MarketInputs) -> Result<Scenario
     }
     if let Some(hp) = m.hashprice {
         let reward = BtcPerBlock(reward_btc(sc.chain.height, sc.fees.btc_per_block));
-        let hv = hashvalue_btc_per_ph_day(reward, Difficulty(sc.chain.difficulty)).map_err(|e| {
-            ModelError::BadOption {
-                option: "hashprice".into(),
-                value: format!("{hp}"),
-                allowed: format!("a hashprice needs a positive hashvalue ({e})"),
-            }
-        })?;
+        let hv =
+            hashvalue_btc_per_ph_day(reward, Difficulty(sc.chain.difficulty)).map_err(|e| {
+                ModelError::BadOption {
+                    option: "hashprice".into(),
+                    value: format!("{hp}"),
+                    allowed: format!("a hashprice needs a positive hashvalue ({e})"),
+                }
+            })?;
         if !(hv > 0.0) {
             return Err(ModelError::BadOption {
                 option: "hashprice".into(),
@@ -414,8 +415,15 @@ mod tests {
             sc.fees.btc_per_block,
         )
         .unwrap();
-        assert!((q.usd_per_ph_day - 45.0).abs() < 1e-9, "{}", q.usd_per_ph_day);
-        assert_eq!((sc.price.vol, sc.fees.vol, sc.hashrate.vol), (0.0, 0.0, 0.0));
+        assert!(
+            (q.usd_per_ph_day - 45.0).abs() < 1e-9,
+            "{}",
+            q.usd_per_ph_day
+        );
+        assert_eq!(
+            (sc.price.vol, sc.fees.vol, sc.hashrate.vol),
+            (0.0, 0.0, 0.0)
+        );
         assert_eq!(sc.site.power_usd_mwh, 50.0);
         // One projected path = every path of the zero-volatility payback (all identical).
         let one = projected_payback(&sc, &m, 15.0, None).unwrap();
@@ -446,7 +454,9 @@ mod tests {
             },
         )
         .unwrap();
-        let e = projected_payback(&bad, &m, 15.0, None).unwrap_err().to_string();
+        let e = projected_payback(&bad, &m, 15.0, None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("chain.difficulty"), "{e}");
     }
 }

@@ -254,6 +254,7 @@ pub fn run_hashprice(args: &HashpriceArgs, g: &Global) -> anyhow::Result<()> {
             "fees_btc": fees,
             "reward_btc": reward,
             "implied_hashrate_ehs": hashrate_ehs,
+            "market_state": market_json(),
         }));
     }
     let mut t = kv_table();
@@ -430,7 +431,11 @@ fn market_inputs(args: &MachineArgs, power: f64) -> anyhow::Result<MarketInputs>
             .as_deref()
             .map(|r| super::chain::parse_height("--height", r))
             .transpose()?,
-        fees_btc: args.fees.as_deref().map(|f| parse_fees(Some(f))).transpose()?,
+        fees_btc: args
+            .fees
+            .as_deref()
+            .map(|f| parse_fees(Some(f)))
+            .transpose()?,
         power_usd_mwh: power,
     })
 }
@@ -580,7 +585,10 @@ pub fn run_machine(args: &MachineArgs, g: &Global) -> anyhow::Result<()> {
         m.efficiency_jth(),
         m.source
     );
-    println!("Starts from the {} (the same as `payback` and `simulate`)", market::label());
+    println!(
+        "Starts from the {} (the same as `payback` and `simulate`)",
+        market::label()
+    );
     println!();
     let mut t = kv_table();
     let hp_note = if inputs.hashprice.is_some() {
@@ -644,7 +652,10 @@ pub fn run_machine(args: &MachineArgs, g: &Global) -> anyhow::Result<()> {
                 fmt_days(s, "never"),
                 "days at today's hashprice, power only".into(),
             ]);
-            let never = format!("never within its life ({} days)", thousands(p.life_days as f64, 0));
+            let never = format!(
+                "never within its life ({} days)",
+                thousands(p.life_days as f64, 0)
+            );
             let mut note = format!(
                 "{}engine's zero-volatility path (as `payback`): uptime, pool fee, overhead, opex",
                 if p.payback_days.p50.is_some() {

@@ -70,11 +70,15 @@ fn hashprice_follows_model_section_2() {
 }
 
 #[test]
-fn hashprice_default_height_is_today_estimate() {
+fn hashprice_default_height_is_the_market_states() {
+    // The same "today" as every command: the shipped data's newest day (2026-08-22, height
+    // 963,549 in data/btc_price/btc_block_height_by_date.csv), not the clock.
     let (o, v) = run_json(&["hashprice", "--price", "90000", "--difficulty", "148.26T"]);
     assert!(o.status.success());
-    assert_eq!(v["height_source"], "estimated for today");
-    assert!(v["height"].as_u64().unwrap() >= 963_549);
+    assert_eq!(v["height_source"], "market state 2026-08-22, shipped data");
+    assert_eq!(v["height"], 963_549);
+    assert_eq!(v["market_state"]["date"], "2026-08-22");
+    assert_eq!(v["market_state"]["source"], "shipped data");
     assert_eq!(v["fees_btc"], 0.025);
 }
 
@@ -243,12 +247,20 @@ fn zero_vol_scenario(dir: &std::path::Path) -> (std::path::PathBuf, String) {
     let o = run(&["scenario", "show"]);
     assert!(o.status.success());
     let mut power = String::new();
-    let text: String = stdout(&o)
+    let text: String = crate::common::stdout(&o)
         .lines()
         .map(|l| {
             let key = l.split('=').next().unwrap_or("").trim();
             if key == "power_usd_mwh" {
-                power = l.split('=').nth(1).unwrap().split('#').next().unwrap().trim().into();
+                power = l
+                    .split('=')
+                    .nth(1)
+                    .unwrap()
+                    .split('#')
+                    .next()
+                    .unwrap()
+                    .trim()
+                    .into();
             }
             if key == "vol" || key == "lease_vol" {
                 format!("{key} = 0.0\n")
@@ -270,7 +282,11 @@ fn machine_and_payback_agree_on_the_zero_volatility_path() {
     let dir = tempdir();
     let (scenario, power) = zero_vol_scenario(dir.path());
     assert_eq!(power, "38.0");
-    for (model, price) in [("Antminer S21 XP", "25.7"), ("Antminer S21 XP", "12"), ("S21 XP Hyd", "18")] {
+    for (model, price) in [
+        ("Antminer S21 XP", "25.7"),
+        ("Antminer S21 XP", "12"),
+        ("S21 XP Hyd", "18"),
+    ] {
         let (o, m) = run_json(&[
             "machine",
             model,
@@ -291,10 +307,18 @@ fn machine_and_payback_agree_on_the_zero_volatility_path() {
         ]);
         assert!(o.status.success(), "{}", stderr(&o));
         let pj = &m["projected"];
-        assert_eq!(p["payback_days"]["p5"], p["payback_days"]["p95"], "zero vol: one path");
-        assert_eq!(pj["payback_days"], p["payback_days"]["p50"], "{model} at {price}");
+        assert_eq!(
+            p["payback_days"]["p5"], p["payback_days"]["p95"],
+            "zero vol: one path"
+        );
+        assert_eq!(
+            pj["payback_days"], p["payback_days"]["p50"],
+            "{model} at {price}"
+        );
         assert_eq!(pj["halving_day"], p["halving_day_p50"]);
-        assert_eq!(pj["npv_usd"], p["npv_usd"]["mean"]);
+        // The median of identical paths is that path's NPV (the mean of three may differ in the
+        // last bit).
+        assert_eq!(pj["npv_usd"], p["npv_usd"]["p50"]);
         assert_eq!(pj["life_days"], p["life_days"]);
         // Same "today": the machine starts from the market state's height, as the scenario.
         assert_eq!(m["market_state"]["date"], "2026-08-22");
@@ -356,11 +380,21 @@ fn machine_projection_follows_the_market_inputs() {
     // The old rule's flags are refused with a reason (exit 2).
     for flag in ["--difficulty-growth", "--horizon-years"] {
         let o = run(&[
-            "machine", "S21", "--power-usd-mwh", "50", "--machine-price-usd-per-th", "20", flag,
+            "machine",
+            "S21",
+            "--power-usd-mwh",
+            "50",
+            "--machine-price-usd-per-th",
+            "20",
+            flag,
             "0.22",
         ]);
         assert_eq!(o.status.code(), Some(2));
-        assert!(stderr(&o).contains(&format!("{flag}: no longer used")), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("{flag}: no longer used")),
+            "{}",
+            stderr(&o)
+        );
     }
 }
 

@@ -285,6 +285,9 @@ const MACHINE_OPTIONAL: &[&str] = &[
     ".projected.payback_days",
     ".projected.halving_day",
     ".projected.irr",
+    ".projected",
+    ".capex_usd",
+    ".machine_price_usd_per_th",
     ".machine.release_year",
 ];
 
@@ -392,8 +395,8 @@ fn machine_with_zero_and_extreme_prices() {
         ]),
         "--difficulty-growth: no longer used",
     );
-    // The largest inputs allowed give finite answers.
-    let (code, v, err) = run(&[
+    // The largest inputs allowed give finite answers (today's economics).
+    let largest = [
         "machine",
         "S21",
         "--power-usd-mwh",
@@ -404,40 +407,57 @@ fn machine_with_zero_and_extreme_prices() {
         "1",
         "--fees",
         "21e6",
-        "--machine-price-usd-per-th",
-        "1e4",
-    ]);
+    ];
+    let (code, v, err) = run(&largest);
     assert_eq!(code, Some(0), "{err}");
     assert_all_finite(&v, MACHINE_OPTIONAL, "machine at the largest inputs");
-    let (code, v, err) = run(&with(&[
-        "--hashprice",
-        "1e12",
-        "--machine-price-usd-per-th",
-        "20",
-    ]));
+    // The projection runs the engine on the scenario, so it takes the scenario's ranges, and
+    // names the keys those flags set.
+    let mut projected = largest.to_vec();
+    projected.extend(["--machine-price-usd-per-th", "1e4"]);
+    bad(&projected, "fees.btc_per_block = 21000000");
+    bad(&projected, "site.power_usd_mwh = -10000");
+    bad(
+        &with(&["--hashprice", "1e12", "--machine-price-usd-per-th", "20"]),
+        "price.spot",
+    );
+    let (code, v, err) = run(&with(&["--hashprice", "1e12"]));
     assert_eq!(code, Some(0), "{err}");
     assert_all_finite(&v, MACHINE_OPTIONAL, "machine at the largest hashprice");
 }
 
 #[test]
 fn machine_at_the_largest_height_does_not_panic() {
-    // Was a panic (exit 101): next_halving_height(u64::MAX) overflowed.
-    let (code, v, err) = run(&[
-        "machine",
-        "S21",
-        "--power-usd-mwh",
-        "40",
-        "--hashprice",
-        "50",
-        "--machine-price-usd-per-th",
-        "20",
-        "--height",
-        "18446744073709551615",
-    ]);
+    // `machine S21` at $50/PH/day and `height`, projected when a machine price is given.
+    let at = |height: &'static str, projected: bool| {
+        let mut a = vec![
+            "machine",
+            "S21",
+            "--power-usd-mwh",
+            "40",
+            "--hashprice",
+            "50",
+            "--height",
+            height,
+        ];
+        if projected {
+            a.extend(["--machine-price-usd-per-th", "20"]);
+        }
+        run(&a)
+    };
+    // Was a panic (exit 101): next_halving_height(u64::MAX) overflowed. The projection runs the
+    // engine, whose scenario allows heights up to 64 halvings: a clear exit 2 naming the key.
+    let (code, _, err) = at("18446744073709551615", true);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("chain.height = 18446744073709551615"), "{err}");
+    // Today's economics alone take any height.
+    let (code, v, err) = at("18446744073709551615", false);
     assert_eq!(code, Some(0), "{err}");
     assert_all_finite(&v, MACHINE_OPTIONAL, "machine at height u64::MAX");
-    // No subsidy is left, so there is no halving ahead.
-    assert_eq!(v["projected"]["halving_day"], Value::Null);
+    // And the largest height the scenario allows (no subsidy left) projects.
+    let (code, v, err) = at("13440000", true);
+    assert_eq!(code, Some(0), "{err}");
+    assert_all_finite(&v, MACHINE_OPTIONAL, "machine at height 13,440,000");
 }
 
 #[test]
