@@ -291,7 +291,7 @@ pub fn projection_scenario(base: &Scenario, m: &MarketInputs) -> Result<Scenario
                     allowed: format!("a hashprice needs a positive hashvalue ({e})"),
                 }
             })?;
-        if !(hv > 0.0) {
+        if hv <= 0.0 {
             return Err(ModelError::BadOption {
                 option: "hashprice".into(),
                 value: format!("{hp}"),
