@@ -1,32 +1,19 @@
 //! Economics of one mining machine: hashprice, daily revenue and power cost, break-evens,
-//! simple payback at today's hashprice, and the payback along a projected path.
+//! simple payback at today's hashprice, and the payback along the projected path.
 //!
 //! Hashprice follows MODEL.md section 2: `hashvalue = 86400 * 1e15 * R / (D * 2^32)` BTC per
 //! PH/s per day with `R = subsidy_btc(height) + fees` BTC per block; `hashprice = hashvalue * S`.
 //!
-//! The projected payback is deterministic and deliberately simple (the Monte Carlo answer comes
-//! with the scenario engine): price and fees stay at today's values, difficulty grows at a fixed
-//! annual rate, the height advances 144 blocks a day so the subsidy halves on schedule, and the
-//! machine is switched off (curtailed) on every day its margin would be negative.
+//! The projected payback is not a rule of its own: it is `payback` ([`crate::payback`]) on the
+//! engine's zero-volatility path of the same scenario ([`projection_scenario`]), so `machine` and
+//! `payback` answer the same question the same way (issue 18, item 7).
 
-use hashpivot_chain::{mean_subsidy_btc, subsidy_btc};
+use hashpivot_chain::subsidy_btc;
 pub use hashpivot_chain::{BtcPerBlock, Difficulty};
 
-/// Default annual difficulty growth for the projected payback: 22 % a year.
-///
-/// Derivation (checked by the test `default_growth_is_derived_from_shipped_history`): in
-/// `data/btc_chain/difficulty_epochs.csv`, epoch 420 (first block 2024-06-06, difficulty
-/// 83.72 T) to epoch 473 (2026-06-13, the last shipped, 124.93 T) is a ratio of 1.4923 over
-/// 737 days, i.e. `1.4923^(365/737) - 1 = 21.9 %` a year: the trailing two years, which are
-/// the years since the April-2024 halving. (The trailing four years give 42 %, the last year
-/// about -1 %; two years balances the build-out and the post-halving squeeze.)
-pub const DEFAULT_DIFFICULTY_GROWTH: f64 = 0.22;
-
-/// Default horizon of the projected payback, years.
-pub const DEFAULT_HORIZON_YEARS: f64 = 10.0;
-
-/// Blocks per day at the target spacing.
-pub const BLOCKS_PER_DAY: f64 = 144.0;
+use crate::payback::{payback, PaybackConfig, PaybackOutput};
+use crate::scenario::Scenario;
+use crate::ModelError;
 
 /// Errors: a value outside its domain, named with what is allowed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -249,124 +236,94 @@ pub fn simple_payback_days(capex_usd: f64, margin_usd_day: f64) -> Option<f64> {
     }
 }
 
-/// Inputs of the projected payback.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Projection {
-    /// Hashprice today, USD per PH/s per day (includes today's fees).
-    pub hashprice0: f64,
-    /// Chain height today.
-    pub height0: u64,
-    /// Fees per block, BTC (held constant; they do not halve).
-    pub fees_btc: f64,
-    /// Annual difficulty growth, e.g. 0.22 (may be negative, above -100 %).
-    pub difficulty_growth: f64,
-    /// Power price, USD/MWh (constant).
+/// The market a machine is priced in: each `Some` replaces the scenario's value (its market
+/// state), the power price always does.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct MarketInputs {
+    /// BTC price, USD (`price.spot`).
+    pub price_usd: Option<f64>,
+    /// Difficulty (`chain.difficulty`; the hashrate is then the one it implies).
+    pub difficulty: Option<f64>,
+    /// Hashprice today, USD per PH/s per day, reached through the BTC price at the difficulty,
+    /// height and fees in force (instead of `price_usd`).
+    pub hashprice: Option<f64>,
+    /// Chain height (`chain.height`; the epoch's elapsed days then follow from it).
+    pub height: Option<u64>,
+    /// Fees per block, BTC (`fees.btc_per_block`).
+    pub fees_btc: Option<f64>,
+    /// Site power price, USD/MWh (`site.power_usd_mwh`).
     pub power_usd_mwh: f64,
-    /// Machine cost, USD.
-    pub capex_usd: f64,
-    /// Days to project.
-    pub horizon_days: u32,
 }
 
-/// Result of [`projected_payback`].
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-pub struct ProjectedPayback {
-    /// Days until the cumulative margin covers the capex; `None`: not within the horizon.
-    pub payback_days: Option<u32>,
-    /// Horizon projected, days.
-    pub horizon_days: u32,
-    /// Days switched off (negative margin) before payback or the horizon end.
-    pub curtailed_days: u32,
-    /// Cumulative margin at payback, or at the horizon end, USD.
-    pub cumulative_margin_usd: f64,
-    /// Day on which the next halving falls (within the horizon).
-    pub halving_day: Option<u32>,
-    /// First day the machine is curtailed, if any.
-    pub first_curtailed_day: Option<u32>,
+/// `base` on its zero-volatility path with `m` applied: every volatility (price, fees, hashrate,
+/// AI lease) is zero, so every path is the engine's one deterministic path, on which the
+/// hashrate still follows profitability and the subsidy halves on schedule. Not validated here
+/// ([`projected_payback`] does, naming the scenario key); an error only when a hashprice is given
+/// at a zero reward per block (no BTC price reaches it).
+pub fn projection_scenario(base: &Scenario, m: &MarketInputs) -> Result<Scenario, ModelError> {
+    let mut sc = base.clone();
+    sc.price.vol = 0.0;
+    sc.fees.vol = 0.0;
+    sc.hashrate.vol = 0.0;
+    sc.ai.lease_vol = 0.0;
+    sc.site.power_usd_mwh = m.power_usd_mwh;
+    if let Some(h) = m.height {
+        sc.chain.height = h;
+        sc.chain.epoch_elapsed_days = None;
+    }
+    if let Some(d) = m.difficulty {
+        sc.chain.difficulty = d;
+        sc.chain.hashrate_ehs = None;
+    }
+    if let Some(f) = m.fees_btc {
+        sc.fees.btc_per_block = f;
+    }
+    if let Some(p) = m.price_usd {
+        sc.price.spot = p;
+    }
+    if let Some(hp) = m.hashprice {
+        let reward = BtcPerBlock(reward_btc(sc.chain.height, sc.fees.btc_per_block));
+        let hv =
+            hashvalue_btc_per_ph_day(reward, Difficulty(sc.chain.difficulty)).map_err(|e| {
+                ModelError::BadOption {
+                    option: "hashprice".into(),
+                    value: format!("{hp}"),
+                    allowed: format!("a hashprice needs a positive hashvalue ({e})"),
+                }
+            })?;
+        if hv <= 0.0 {
+            return Err(ModelError::BadOption {
+                option: "hashprice".into(),
+                value: format!("{hp}"),
+                allowed: "a hashprice needs a positive reward per block (subsidy + fees)".into(),
+            });
+        }
+        sc.price.spot = hp / hv;
+    }
+    Ok(sc)
 }
 
-/// The payback along the projected path, day by day (`t = 0, 1, ...`):
-///
-/// - height `h_t = height0 + 144 t`; subsidy `sub_t` is the mean over `[h_t, h_t + 144)`, split
-///   exactly at halvings (MODEL.md section 3), so the halving at 1,050,000 lands on its day;
-/// - difficulty `D_t = D_0 (1 + g)^(t / 365)`;
-/// - hashprice `hp_t = hp_0 * (sub_t + fees) / (sub_0 + fees) * D_0 / D_t` (price and fees flat);
-/// - margin `TH * hp_t / 1000 - W * 24 / 1e6 * p`, or 0 when negative (the machine is off);
-/// - payback on the first day `t` whose cumulative margin reaches the capex: `t + 1` days.
+/// The machine's payback on `sc`'s zero-volatility path (`sc` from [`projection_scenario`]): one
+/// path of [`payback`], bought at `price_usd_per_th`, over its life (`life_years`, default
+/// `mining.refresh_every_years`).
 pub fn projected_payback(
+    sc: &Scenario,
     m: &MachineSpec,
-    p: &Projection,
-) -> Result<ProjectedPayback, MachineError> {
-    check(
-        "hashprice",
-        p.hashprice0,
-        p.hashprice0 >= 0.0,
-        "use a non-negative USD per PH/s per day",
-    )?;
-    check(
-        "fees",
-        p.fees_btc,
-        p.fees_btc >= 0.0,
-        "use a non-negative BTC amount per block",
-    )?;
-    check(
-        "difficulty growth",
-        p.difficulty_growth,
-        p.difficulty_growth > -1.0,
-        "use an annual rate above -1 (e.g. 0.22 for 22 %)",
-    )?;
-    check(
-        "capex",
-        p.capex_usd,
-        p.capex_usd >= 0.0,
-        "use a non-negative USD amount",
-    )?;
-    check("power price", p.power_usd_mwh, true, "use a finite USD/MWh")?;
-    let h0 = p.height0 as f64;
-    let r0 = mean_subsidy_btc(h0, BLOCKS_PER_DAY) + p.fees_btc;
-    let cost = m.power_cost_usd_day(p.power_usd_mwh);
-    let next_halving = hashpivot_chain::next_halving_height(p.height0);
-    // Only a halving that changes the subsidy counts (none once it is zero, and none past the
-    // last height `u64` can hold, where `next_halving_height` saturates).
-    let halving_day = if next_halving > p.height0 && hashpivot_chain::subsidy_sat(p.height0) > 0 {
-        ((next_halving as f64 - h0) / BLOCKS_PER_DAY).floor()
-    } else {
-        f64::INFINITY
-    };
-    let mut out = ProjectedPayback {
-        payback_days: if p.capex_usd == 0.0 { Some(0) } else { None },
-        horizon_days: p.horizon_days,
-        curtailed_days: 0,
-        cumulative_margin_usd: 0.0,
-        halving_day: (halving_day < p.horizon_days as f64).then_some(halving_day as u32),
-        first_curtailed_day: None,
-    };
-    if out.payback_days.is_some() {
-        return Ok(out);
-    }
-    let ln_growth = (1.0 + p.difficulty_growth).ln();
-    for t in 0..p.horizon_days {
-        let tf = t as f64;
-        let r = mean_subsidy_btc(h0 + BLOCKS_PER_DAY * tf, BLOCKS_PER_DAY) + p.fees_btc;
-        let d_ratio = (ln_growth * tf / 365.0).exp();
-        let hp = if r0 > 0.0 {
-            p.hashprice0 * (r / r0) / d_ratio
-        } else {
-            0.0
-        };
-        let margin = m.revenue_usd_day(hp) - cost;
-        if margin < 0.0 {
-            out.curtailed_days += 1;
-            out.first_curtailed_day.get_or_insert(t);
-        } else {
-            out.cumulative_margin_usd += margin;
-        }
-        if out.cumulative_margin_usd >= p.capex_usd {
-            out.payback_days = Some(t + 1);
-            break;
-        }
-    }
-    Ok(out)
+    price_usd_per_th: f64,
+    life_years: Option<f64>,
+) -> Result<PaybackOutput, ModelError> {
+    payback(
+        sc,
+        &PaybackConfig {
+            hashrate_ths: m.hashrate_ths,
+            power_w: m.power_w,
+            price_usd_per_th,
+            life_years,
+            paths: Some(1),
+            seed: None,
+        },
+        &|_| {},
+    )
 }
 
 #[cfg(test)]
@@ -427,157 +384,79 @@ mod tests {
         assert_eq!(simple_payback_days(1000.0, -3.0), None);
     }
 
-    fn proj(g: f64, capex: f64, height0: u64) -> Projection {
-        Projection {
-            hashprice0: 45.0,
-            height0,
-            fees_btc: 0.0,
-            difficulty_growth: g,
-            power_usd_mwh: 50.0,
-            capex_usd: capex,
-            horizon_days: 3650,
-        }
-    }
-
-    #[test]
-    fn flat_path_equals_simple_payback() {
-        // No growth, no halving within reach (far from 1,050,000): projected = ceil(simple).
-        let m = s21xp();
-        let p = proj(0.0, 270.0 * 25.7, 850_000);
-        let margin = daily(&m, 45.0, 50.0).unwrap().margin_usd_day;
-        let simple = simple_payback_days(p.capex_usd, margin).unwrap();
-        let r = projected_payback(
-            &m,
-            &Projection {
-                horizon_days: 1000,
-                ..p
-            },
-        )
-        .unwrap();
-        assert_eq!(r.payback_days, Some(simple.ceil() as u32));
-        assert_eq!(r.curtailed_days, 0);
-    }
-
-    #[test]
-    fn growth_and_halving_delay_payback_and_curtail() {
-        let m = s21xp();
-        // $15/TH: flat payback 4050 / 7.776 = 521 days, well before the halving.
-        let capex = 270.0 * 15.0;
-        // Far from the halving (850,000 -> 1,050,000 is 1,388.9 days): growth alone delays it.
-        let flat = projected_payback(&m, &proj(0.0, capex, 850_000)).unwrap();
-        let grow = projected_payback(&m, &proj(0.22, capex, 850_000)).unwrap();
-        assert!(grow.payback_days.unwrap() > flat.payback_days.unwrap());
-        assert_eq!(grow.halving_day, Some(1388));
-        // A year before the halving (from 1,000,000 it is 347.2 days away) the same machine at
-        // the same hashprice pays back later, or never within the horizon.
-        let near = projected_payback(&m, &proj(0.22, capex, 1_000_000)).unwrap();
-        assert_eq!(near.halving_day, Some(347));
-        assert!(near
-            .payback_days
-            .is_none_or(|d| d > grow.payback_days.unwrap()));
-        // Without growth and fees, the halving day's revenue halves exactly: a machine whose
-        // margin is positive before and negative after is curtailed from day 348 on (day 347
-        // straddles the halving and earns the mean of the two subsidies).
-        // 100 TH at $45/PH/day = $4.50/day before, $2.25 after; power cost 3.6 $/day.
-        let weak = MachineSpec::new(100.0, 3000.0).unwrap();
-        let r = projected_payback(&weak, &proj(0.0, 1e9, 1_000_000)).unwrap();
-        assert_eq!(r.payback_days, None);
-        assert_eq!(r.first_curtailed_day, Some(347));
-        assert_eq!(r.curtailed_days, 3650 - 347);
-        assert!((r.cumulative_margin_usd - 347.0 * (4.5 - 3.6)).abs() < 1e-6);
-        // Zero capex pays back at once.
-        assert_eq!(
-            projected_payback(&m, &proj(0.22, 0.0, 1_000_000))
-                .unwrap()
-                .payback_days,
-            Some(0)
-        );
-    }
-
-    #[test]
-    fn curtailment_only_stops_losses() {
-        // A machine that loses money every day never accumulates negative margin.
-        let m = MachineSpec::new(13.5, 1323.0).unwrap(); // S9
-        let r = projected_payback(&m, &proj(0.22, 100.0, 900_000)).unwrap();
-        assert_eq!(r.payback_days, None);
-        assert_eq!(r.cumulative_margin_usd, 0.0);
-        assert_eq!(r.curtailed_days, 3650);
-        assert_eq!(r.first_curtailed_day, Some(0));
-    }
-
     #[test]
     fn invalid_inputs_are_errors() {
         assert!(MachineSpec::new(0.0, 1.0).is_err());
         assert!(MachineSpec::new(1.0, f64::NAN).is_err());
         let m = s21xp();
-        assert!(projected_payback(&m, &proj(-1.0, 1.0, 0)).is_err());
         assert!(daily(&m, -1.0, 1.0).is_err());
         let e = daily(&m, f64::INFINITY, 1.0).unwrap_err().to_string();
         assert!(e.starts_with("hashprice = inf is not allowed"), "{e}");
     }
 
-    /// Days from 1970-01-01 for a proleptic Gregorian date (H. Hinnant's days_from_civil).
-    fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-        let y = if m <= 2 { y - 1 } else { y };
-        let era = if y >= 0 { y } else { y - 399 } / 400;
-        let yoe = y - era * 400;
-        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        era * 146097 + doe - 719468
-    }
-
     #[test]
-    fn default_growth_is_derived_from_shipped_history() {
-        let csv = include_str!("../../../data/btc_chain/difficulty_epochs.csv");
-        let mut lines = csv.lines();
-        let head: Vec<&str> = lines.next().unwrap().split(',').collect();
-        let col = |n: &str| head.iter().position(|c| *c == n).unwrap();
-        let (ce, cd, cdate) = (col("epoch"), col("difficulty"), col("approx_start_date_la"));
-        let rows: Vec<(u32, f64, i64)> = lines
-            .map(|l| {
-                let f: Vec<&str> = l.split(',').collect();
-                let date = f[cdate];
-                let day = if date.is_empty() {
-                    i64::MIN
-                } else {
-                    let p: Vec<i64> = date.split('-').map(|x| x.parse().unwrap()).collect();
-                    days_from_civil(p[0], p[1], p[2])
-                };
-                (f[ce].parse().unwrap(), f[cd].parse().unwrap(), day)
-            })
-            .collect();
-        let last = *rows.last().unwrap();
-        assert_eq!(last.0, 473);
-        let first = rows.iter().find(|r| r.0 == 420).copied().unwrap();
-        assert_eq!(first.2, days_from_civil(2024, 6, 6));
-        let days = (last.2 - first.2) as f64;
-        assert_eq!(days, 737.0);
-        let g = (last.1 / first.1).powf(365.0 / days) - 1.0;
-        assert!((g - 0.2194).abs() < 0.0005, "{g}");
-        assert!((DEFAULT_DIFFICULTY_GROWTH - g).abs() < 0.005);
-    }
-
-    /// Regression (hardening): `--height 18446744073709551615` overflowed `next_halving_height`
-    /// (a panic in debug builds) and heights far past the last halving made the mean subsidy
-    /// loop for hours; a zero subsidy has no next halving to report.
-    #[test]
-    fn projection_at_extreme_heights_is_total() {
-        for height0 in [u64::MAX, 1e17 as u64, 7_000_000] {
-            let p = projected_payback(
-                &s21xp(),
-                &Projection {
-                    hashprice0: 50.0,
-                    height0,
-                    fees_btc: 0.025,
-                    difficulty_growth: 0.22,
-                    power_usd_mwh: 40.0,
-                    capex_usd: 5000.0,
-                    horizon_days: 3650,
-                },
-            )
-            .unwrap();
-            assert_eq!(p.halving_day, None, "height {height0}");
-            assert!(p.cumulative_margin_usd.is_finite());
-        }
+    fn projection_is_the_engines_zero_volatility_path() {
+        let base = Scenario::default();
+        let m = s21xp();
+        // A given hashprice is reached through the BTC price at the scenario's market state.
+        let sc = projection_scenario(
+            &base,
+            &MarketInputs {
+                hashprice: Some(45.0),
+                power_usd_mwh: 50.0,
+                ..MarketInputs::default()
+            },
+        )
+        .unwrap();
+        let q = hashprice_quote(
+            sc.price.spot,
+            Difficulty(sc.chain.difficulty),
+            sc.chain.height,
+            sc.fees.btc_per_block,
+        )
+        .unwrap();
+        assert!(
+            (q.usd_per_ph_day - 45.0).abs() < 1e-9,
+            "{}",
+            q.usd_per_ph_day
+        );
+        assert_eq!(
+            (sc.price.vol, sc.fees.vol, sc.hashrate.vol),
+            (0.0, 0.0, 0.0)
+        );
+        assert_eq!(sc.site.power_usd_mwh, 50.0);
+        // One projected path = every path of the zero-volatility payback (all identical).
+        let one = projected_payback(&sc, &m, 15.0, None).unwrap();
+        let many = payback(
+            &sc,
+            &PaybackConfig {
+                hashrate_ths: 270.0,
+                power_w: 3645.0,
+                price_usd_per_th: 15.0,
+                life_years: None,
+                paths: Some(64),
+                seed: Some(7),
+            },
+            &|_| {},
+        )
+        .unwrap();
+        assert!(one.payback_days.p50.is_some());
+        assert_eq!(one.payback_days.p50, many.payback_days.p5);
+        assert_eq!(one.payback_days.p50, many.payback_days.p95);
+        assert_eq!(one.npv_usd.mean, many.npv_usd.p50);
+        // Out-of-range inputs are named (by the scenario key they set).
+        let bad = projection_scenario(
+            &base,
+            &MarketInputs {
+                difficulty: Some(-1.0),
+                power_usd_mwh: 50.0,
+                ..MarketInputs::default()
+            },
+        )
+        .unwrap();
+        let e = projected_payback(&bad, &m, 15.0, None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("chain.difficulty"), "{e}");
     }
 }

@@ -7,9 +7,8 @@
 use std::path::PathBuf;
 
 use hashpivot_model::catalog::{Catalog, CatalogError, Machine, Origin};
-use hashpivot_model::machine::{
-    self as econ, MachineSpec, Projection, DEFAULT_DIFFICULTY_GROWTH, DEFAULT_HORIZON_YEARS,
-};
+use hashpivot_model::machine::{self as econ, MachineSpec, MarketInputs};
+use hashpivot_model::scenario::{market, Scenario};
 use serde_json::json;
 
 use crate::error::bad_input;
@@ -32,8 +31,8 @@ pub struct HashpriceArgs {
     /// Transaction fees per block, BTC [default: 0.025, Hashrate Index Aug 2025].
     #[arg(long, value_name = "BTC_PER_BLOCK", allow_hyphen_values = true)]
     pub fees: Option<String>,
-    /// Block height for the subsidy [default: today's height estimated from the shipped
-    /// height-by-date series at 144 blocks/day]. The subsidy halves at 1,050,000.
+    /// Block height for the subsidy [default: the height of the market state every command starts
+    /// from (the shipped data's newest day)]. The subsidy halves at 1,050,000.
     #[arg(long, value_name = "H", allow_hyphen_values = true)]
     pub height: Option<String>,
 }
@@ -56,30 +55,35 @@ pub struct MachineArgs {
     /// Power price, USD/MWh (all-in, at the wall).
     #[arg(long, value_name = "P", allow_hyphen_values = true)]
     pub power_usd_mwh: String,
-    /// Today's hashprice, USD per PH/s per day (instead of --price and --difficulty).
+    /// Today's hashprice, USD per PH/s per day (instead of --price) [default: computed from the
+    /// market state's price, difficulty, height and fees].
     #[arg(long, value_name = "USD_PER_PH_DAY", allow_hyphen_values = true)]
     pub hashprice: Option<String>,
-    /// BTC price in USD (with --difficulty, instead of --hashprice).
+    /// BTC price in USD [default: the market state's].
     #[arg(long, value_name = "USD", allow_hyphen_values = true)]
     pub price: Option<String>,
-    /// Network difficulty (with --price), e.g. `148.26T`.
+    /// Network difficulty, e.g. `148.26T` [default: the market state's].
     #[arg(long, value_name = "D", allow_hyphen_values = true)]
     pub difficulty: Option<String>,
-    /// Fees per block, BTC [default: 0.025]. Fees do not halve; the subsidy does.
+    /// Fees per block, BTC [default: the market state's]. Fees do not halve; the subsidy does.
     #[arg(long, value_name = "BTC_PER_BLOCK", allow_hyphen_values = true)]
     pub fees: Option<String>,
-    /// Chain height today [default: estimated for today's date].
+    /// Chain height today [default: the market state's].
     #[arg(long, value_name = "H", allow_hyphen_values = true)]
     pub height: Option<String>,
-    /// Machine price, USD per TH/s (e.g. 25.70 for an S21 XP in Nov 2025); enables payback.
+    /// Machine price, USD per TH/s (e.g. 25.70 for an S21 XP in Nov 2025); enables payback,
+    /// projected on the engine's zero-volatility path of the default scenario (as `payback`).
     #[arg(long, value_name = "X", allow_hyphen_values = true)]
     pub machine_price_usd_per_th: Option<String>,
-    /// Annual difficulty growth for the projected payback: `0.22` or `22%` [default: 22%,
-    /// the trailing two years of the shipped difficulty history].
-    #[arg(long, value_name = "RATE", allow_hyphen_values = true)]
-    pub difficulty_growth: Option<String>,
-    /// Horizon of the projected payback, years [default: 10].
+    /// Life of the machine for the projected payback, years [default: the scenario's
+    /// mining.refresh_every_years] (as `payback --life-years`).
     #[arg(long, value_name = "YEARS", allow_hyphen_values = true)]
+    pub life_years: Option<String>,
+    /// No longer used: the projection is the engine's (hashrate follows profitability).
+    #[arg(long, value_name = "RATE", allow_hyphen_values = true, hide = true)]
+    pub difficulty_growth: Option<String>,
+    /// No longer used: see --life-years.
+    #[arg(long, value_name = "YEARS", allow_hyphen_values = true, hide = true)]
     pub horizon_years: Option<String>,
     /// Extra machines from a TOML file (see `hashpivot machines --help`).
     #[arg(long, value_name = "FILE.toml")]
@@ -188,14 +192,20 @@ fn parse_fees(raw: Option<&str>) -> anyhow::Result<f64> {
     }
 }
 
-fn parse_height_opt(raw: Option<&str>) -> anyhow::Result<(u64, &'static str)> {
+/// `--height`, or the height of the market state every command starts from (with its label).
+fn parse_height_opt(raw: Option<&str>) -> anyhow::Result<(u64, String)> {
     match raw {
-        Some(r) => Ok((super::chain::parse_height("--height", r)?, "given")),
-        None => Ok((
-            hashpivot_data::shipped::estimated_height(hashpivot_data::Date::today()),
-            "estimated for today",
-        )),
+        Some(r) => Ok((super::chain::parse_height("--height", r)?, "given".into())),
+        None => Ok((u64::from(market::state().height), market::label())),
     }
+}
+
+/// The market state (date and source) in `--json`.
+fn market_json() -> serde_json::Value {
+    json!({
+        "date": market::state().date.to_string(),
+        "source": market::origin().unwrap_or(market::SOURCE),
+    })
 }
 
 fn kv_table() -> Table {
@@ -247,6 +257,7 @@ pub fn run_hashprice(args: &HashpriceArgs, g: &Global) -> anyhow::Result<()> {
             "fees_btc": fees,
             "reward_btc": reward,
             "implied_hashrate_ehs": hashrate_ehs,
+            "market_state": market_json(),
         }));
     }
     let mut t = kv_table();
@@ -375,8 +386,66 @@ fn fmt_days(d: Option<f64>, never: &str) -> String {
     }
 }
 
+/// Rejects the flags of the old projection rule (difficulty growing at a fixed rate), which no
+/// longer mean anything: the projection is the engine's zero-volatility path.
+fn reject_retired(args: &MachineArgs) -> anyhow::Result<()> {
+    if args.difficulty_growth.is_some() {
+        return Err(bad_input(
+            "--difficulty-growth: no longer used; the projected payback is the engine's zero-volatility path of the default scenario, where the hashrate follows profitability (change the hashrate process in a scenario file and run `hashpivot payback`)",
+        ));
+    }
+    if args.horizon_years.is_some() {
+        return Err(bad_input(
+            "--horizon-years: no longer used; the projected payback runs over the machine's life (use --life-years, default the scenario's mining.refresh_every_years)",
+        ));
+    }
+    Ok(())
+}
+
+/// The market flags of `machine`, parsed (each `None` keeps the market state's value).
+fn market_inputs(args: &MachineArgs, power: f64) -> anyhow::Result<MarketInputs> {
+    if args.hashprice.is_some() && args.price.is_some() {
+        return Err(bad_input(
+            "--hashprice: give either --hashprice or --price, not both",
+        ));
+    }
+    let hashprice = args
+        .hashprice
+        .as_deref()
+        .map(|h| {
+            parse_num(
+                "--hashprice",
+                h,
+                |v| (0.0..=1e12).contains(&v),
+                "use USD per PH/s per day from 0 to 1e12 (e.g. 43.33)",
+            )
+        })
+        .transpose()?;
+    Ok(MarketInputs {
+        price_usd: args.price.as_deref().map(parse_price).transpose()?,
+        difficulty: args
+            .difficulty
+            .as_deref()
+            .map(|d| parse_difficulty("--difficulty", d))
+            .transpose()?,
+        hashprice,
+        height: args
+            .height
+            .as_deref()
+            .map(|r| super::chain::parse_height("--height", r))
+            .transpose()?,
+        fees_btc: args
+            .fees
+            .as_deref()
+            .map(|f| parse_fees(Some(f)))
+            .transpose()?,
+        power_usd_mwh: power,
+    })
+}
+
 /// Runs `hashpivot machine`.
 pub fn run_machine(args: &MachineArgs, g: &Global) -> anyhow::Result<()> {
+    reject_retired(args)?;
     let c = load_catalog(args.catalog.as_ref())?;
     let m = match c.find(&args.model) {
         Ok(m) => m,
@@ -392,59 +461,7 @@ pub fn run_machine(args: &MachineArgs, g: &Global) -> anyhow::Result<()> {
         |v| v.abs() <= MAX_POWER_USD_MWH,
         "use USD per MWh from -10000 to 10000, e.g. 45 (negative: the market pays for load)",
     )?;
-    let fees = parse_fees(args.fees.as_deref())?;
-    let (height, height_source) = parse_height_opt(args.height.as_deref())?;
-    let reward = econ::reward_btc(height, fees);
-    let (hashprice, hp_source, price, difficulty) = match (
-        &args.hashprice,
-        &args.price,
-        &args.difficulty,
-    ) {
-        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-            return Err(bad_input(
-                "--hashprice: give either --hashprice or --price with --difficulty, not both",
-            ))
-        }
-        (Some(h), None, None) => (
-            parse_num(
-                "--hashprice",
-                h,
-                |v| (0.0..=1e12).contains(&v),
-                "use USD per PH/s per day from 0 to 1e12 (e.g. 43.33)",
-            )?,
-            "given",
-            None,
-            None,
-        ),
-        (None, Some(p), Some(d)) => {
-            let price = parse_price(p)?;
-            let difficulty = parse_difficulty("--difficulty", d)?;
-            (
-                econ::hashprice_usd_per_ph_day(
-                    econ::BtcPerBlock(reward),
-                    econ::Difficulty(difficulty),
-                    price,
-                )
-                .map_err(|e| input_err("--price/--difficulty/--fees", e))?,
-                "computed",
-                Some(price),
-                Some(difficulty),
-            )
-        }
-        (None, Some(_), None) => {
-            return Err(bad_input(
-                "--difficulty: needed with --price (or give --hashprice)",
-            ))
-        }
-        (None, None, Some(_)) => {
-            return Err(bad_input(
-                "--price: needed with --difficulty (or give --hashprice)",
-            ))
-        }
-        (None, None, None) => return Err(bad_input(
-            "--hashprice: missing; give --hashprice USD_PER_PH_DAY, or --price and --difficulty",
-        )),
-    };
+    let inputs = market_inputs(args, power)?;
     let price_per_th = args
         .machine_price_usd_per_th
         .as_deref()
@@ -452,56 +469,63 @@ pub fn run_machine(args: &MachineArgs, g: &Global) -> anyhow::Result<()> {
             parse_num(
                 "--machine-price-usd-per-th",
                 r,
-                |v| (0.0..=1e6).contains(&v),
-                "use USD per TH/s from 0 to 1e6 (e.g. 25.70)",
+                |v| v > 0.0 && v <= 1e4,
+                "use USD per TH/s above 0 and at most 10000 (e.g. 25.70), as `payback`",
             )
         })
         .transpose()?;
-    let growth = match args.difficulty_growth.as_deref() {
-        None => DEFAULT_DIFFICULTY_GROWTH,
-        Some(r) => {
-            let (s, scale) = match r.trim().strip_suffix('%') {
-                Some(s) => (s, 0.01),
-                None => (r, 1.0),
-            };
-            parse_num("--difficulty-growth", s, |v| v * scale > -1.0 && v * scale <= 10.0, "use an annual rate above -100% and at most 1000%, like 0.22 or 22%")
-                .map(|v| v * scale)
-                .map_err(|_| bad_input(format!("--difficulty-growth: {r:?} is not allowed; use an annual rate above -100% and at most 1000%, like 0.22 or 22%")))?
-        }
+    let life_years = args
+        .life_years
+        .as_deref()
+        .map(|r| {
+            parse_num(
+                "--life-years",
+                r,
+                |v| v * 365.0 >= 1.0 && v <= 50.0,
+                "use 1/365 to 50 years, as `payback`",
+            )
+        })
+        .transpose()?;
+    let market_flags = "--price/--hashprice/--difficulty/--height/--fees/--power-usd-mwh";
+    // The same market state and "today" as `payback` and `simulate`: the default scenario.
+    let sc = econ::projection_scenario(&Scenario::default(), &inputs)
+        .map_err(|e| input_err(market_flags, e))?;
+    let (height, fees) = (sc.chain.height, sc.fees.btc_per_block);
+    let reward = econ::reward_btc(height, fees);
+    let (price, difficulty) = (sc.price.spot, sc.chain.difficulty);
+    let hashprice = match inputs.hashprice {
+        Some(h) => h,
+        None => econ::hashprice_usd_per_ph_day(
+            econ::BtcPerBlock(reward),
+            econ::Difficulty(difficulty),
+            price,
+        )
+        .map_err(|e| input_err(market_flags, e))?,
     };
-    let horizon_years = match args.horizon_years.as_deref() {
-        None => DEFAULT_HORIZON_YEARS,
-        Some(r) => parse_num(
-            "--horizon-years",
-            r,
-            |v| v > 0.0 && v <= 50.0,
-            "use 0 < years <= 50",
-        )?,
+    let hp_source = if inputs.hashprice.is_some() {
+        "given"
+    } else {
+        "computed"
     };
-    let horizon_days = (horizon_years * 365.0).round().max(1.0) as u32;
+    let height_source = if inputs.height.is_some() {
+        "given".to_string()
+    } else {
+        market::label()
+    };
 
-    let inputs = "--hashprice (or --price/--difficulty)/--power-usd-mwh/--machine-price-usd-per-th";
-    let d = econ::daily(&spec, hashprice, power).map_err(|e| input_err(inputs, e))?;
+    let flags = "--hashprice (or --price/--difficulty)/--power-usd-mwh/--machine-price-usd-per-th";
+    let d = econ::daily(&spec, hashprice, power).map_err(|e| input_err(flags, e))?;
     let capex = price_per_th.map(|p| p * m.hashrate_ths);
     let simple = capex.map(|c| econ::simple_payback_days(c, d.margin_usd_day));
-    let projected = match capex {
-        Some(capex_usd) => Some(
-            econ::projected_payback(
-                &spec,
-                &Projection {
-                    hashprice0: hashprice,
-                    height0: height,
-                    fees_btc: fees,
-                    difficulty_growth: growth,
-                    power_usd_mwh: power,
-                    capex_usd,
-                    horizon_days,
-                },
+    let projected = price_per_th
+        .map(|p| econ::projected_payback(&sc, &spec, p, life_years))
+        .transpose()
+        .map_err(|e| {
+            input_err(
+                &format!("{market_flags}/--machine-price-usd-per-th/--life-years"),
+                e,
             )
-            .map_err(|e| input_err(inputs, e))?,
-        ),
-        None => None,
-    };
+        })?;
     let mut outs = vec![
         ("hashprice_usd_per_ph_day", hashprice),
         ("revenue_usd_day", d.revenue_usd_day),
@@ -520,13 +544,14 @@ pub fn run_machine(args: &MachineArgs, g: &Global) -> anyhow::Result<()> {
         outs.push(("simple_payback_days", s));
     }
     if let Some(p) = &projected {
-        outs.push(("projected.cumulative_margin_usd", p.cumulative_margin_usd));
+        outs.push(("projected.npv_usd", p.npv_usd.mean));
     }
-    ensure_finite(&outs, inputs)?;
+    ensure_finite(&outs, flags)?;
 
     if g.json {
         return print_json(&json!({
             "machine": machine_json(m),
+            "market_state": market_json(),
             "hashprice_usd_per_ph_day": hashprice,
             "hashprice_source": hp_source,
             "price_usd": price,
@@ -544,13 +569,13 @@ pub fn run_machine(args: &MachineArgs, g: &Global) -> anyhow::Result<()> {
             "capex_usd": capex,
             "simple_payback_days": simple.flatten(),
             "projected": projected.map(|p| json!({
-                "payback_days": p.payback_days,
-                "horizon_days": p.horizon_days,
-                "difficulty_growth": growth,
-                "curtailed_days": p.curtailed_days,
-                "first_curtailed_day": p.first_curtailed_day,
-                "halving_day": p.halving_day,
-                "cumulative_margin_usd": p.cumulative_margin_usd,
+                "path": "default scenario, every volatility zero (the engine's deterministic path)",
+                "payback_days": p.payback_days.p50,
+                "life_days": p.life_days,
+                "pays_back_before_halving": p.prob_payback_before_halving == 1.0,
+                "halving_day": p.halving_day_p50,
+                "irr": p.irr.p50,
+                "npv_usd": p.npv_usd.mean,
             })),
         }));
     }
@@ -563,17 +588,22 @@ pub fn run_machine(args: &MachineArgs, g: &Global) -> anyhow::Result<()> {
         m.efficiency_jth(),
         m.source
     );
+    println!(
+        "Starts from the {} (the same as `payback` and `simulate`)",
+        market::label()
+    );
     println!();
     let mut t = kv_table();
-    let hp_note = match (price, difficulty) {
-        (Some(p), Some(dd)) => format!(
+    let hp_note = if inputs.hashprice.is_some() {
+        "(given)".to_string()
+    } else {
+        format!(
             "(computed: ${} × {} BTC/block at {} difficulty, height {})",
-            thousands(p, 0),
+            thousands(price, 0),
             format_reward(reward),
-            fmt_difficulty(dd),
+            fmt_difficulty(difficulty),
             thousands_int(height)
-        ),
-        _ => "(given)".to_string(),
+        )
     };
     t.row([
         "hashprice".to_string(),
@@ -623,30 +653,35 @@ pub fn run_machine(args: &MachineArgs, g: &Global) -> anyhow::Result<()> {
             t.row([
                 "simple payback".to_string(),
                 fmt_days(s, "never"),
-                "days at today's hashprice".into(),
+                "days at today's hashprice, power only".into(),
             ]);
-            let never = format!("never within {} years", format_years(horizon_years));
+            let never = format!(
+                "never within its life ({} days)",
+                thousands(p.life_days as f64, 0)
+            );
             let mut note = format!(
-                "{}difficulty {:+.1}%/yr, price and fees flat, halving at 1,050,000",
-                if p.payback_days.is_some() {
+                "{}engine's zero-volatility path (as `payback`): uptime, pool fee, overhead, opex",
+                if p.payback_days.p50.is_some() {
                     "days: "
                 } else {
                     ""
                 },
-                growth * 100.0
             );
-            if let Some(hd) = p.halving_day {
-                note.push_str(&format!(" (day {})", thousands(hd as f64, 0)));
+            if let Some(hd) = p.halving_day_p50 {
+                note.push_str(&format!("; halving on day {}", thousands(hd, 0)));
             }
             t.row([
                 "projected payback".to_string(),
-                fmt_days(p.payback_days.map(f64::from), &never),
+                fmt_days(p.payback_days.p50, &never),
                 note,
             ]);
             t.row([
-                "curtailed days".to_string(),
-                thousands(p.curtailed_days as f64, 0),
-                "days switched off (negative margin) in the projection".into(),
+                "projected NPV".to_string(),
+                thousands(p.npv_usd.mean, 2),
+                format!(
+                    "USD over {} days, salvage included, at mining.discount_rate",
+                    thousands(p.life_days as f64, 0)
+                ),
             ]);
         }
         _ => {
@@ -664,12 +699,4 @@ pub fn run_machine(args: &MachineArgs, g: &Global) -> anyhow::Result<()> {
 fn format_reward(r: f64) -> String {
     let s = format!("{r:.8}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
-fn format_years(y: f64) -> String {
-    if y.fract() == 0.0 {
-        format!("{y:.0}")
-    } else {
-        format!("{y}")
-    }
 }

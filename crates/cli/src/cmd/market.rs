@@ -56,11 +56,5 @@ pub fn install_synced(g: &Global) {
 
 /// The label of the default scenario in `simulate` and `payback` output.
 pub fn default_label() -> String {
-    match market::origin() {
-        Some(o) => format!(
-            "embedded default scenario, market state {} {o}",
-            market::state().date
-        ),
-        None => "embedded default scenario".to_string(),
-    }
+    format!("embedded default scenario, {}", market::label())
 }

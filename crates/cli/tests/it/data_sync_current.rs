@@ -165,7 +165,7 @@ fn mempool_sync_makes_history_and_the_default_scenario_current() {
         &["simulate", "--paths", "200", "--strategy", "mine"],
     ));
     assert!(
-        human.contains("market state 2026-11-22 synced from"),
+        human.contains("market state 2026-11-22, synced from"),
         "{human}"
     );
 

@@ -70,11 +70,15 @@ fn hashprice_follows_model_section_2() {
 }
 
 #[test]
-fn hashprice_default_height_is_today_estimate() {
+fn hashprice_default_height_is_the_market_states() {
+    // The same "today" as every command: the shipped data's newest day (2026-08-22, height
+    // 963,549 in data/btc_price/btc_block_height_by_date.csv), not the clock.
     let (o, v) = run_json(&["hashprice", "--price", "90000", "--difficulty", "148.26T"]);
     assert!(o.status.success());
-    assert_eq!(v["height_source"], "estimated for today");
-    assert!(v["height"].as_u64().unwrap() >= 963_549);
+    assert_eq!(v["height_source"], "market state 2026-08-22, shipped data");
+    assert_eq!(v["height"], 963_549);
+    assert_eq!(v["market_state"]["date"], "2026-08-22");
+    assert_eq!(v["market_state"]["source"], "shipped data");
     assert_eq!(v["fees_btc"], 0.025);
 }
 
@@ -202,8 +206,6 @@ fn machine_economics_by_hand() {
         "25.70",
         "--height",
         "850000",
-        "--difficulty-growth",
-        "0",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let close = |a: &serde_json::Value, b: f64| (a.as_f64().unwrap() - b).abs() < 1e-9;
@@ -215,12 +217,12 @@ fn machine_economics_by_hand() {
     assert!(close(&v["breakeven_hashprice_usd_per_ph_day"], 16.2));
     assert!(close(&v["capex_usd"], 6939.0));
     assert!(close(&v["simple_payback_days"], 6939.0 / 7.776));
-    // With no growth and the halving 1,389 days away, projected = simple, rounded up.
-    assert_eq!(
-        v["projected"]["payback_days"],
-        (6939.0f64 / 7.776).ceil() as u64
-    );
-    assert_eq!(v["projected"]["halving_day"], 1388);
+    // The projection's halving: 1,050,000 - 850,000 = 200,000 blocks, on the engine's path (its
+    // hashrate, so its blocks per day, follows profitability) not at a fixed 144 a day.
+    assert_eq!(v["height"], 850000);
+    assert_eq!(v["height_source"], "given");
+    assert!(v["projected"]["halving_day"].as_f64().is_some());
+    assert_eq!(v["market_state"]["source"], "shipped data");
 
     let o = run(&[
         "machine",
@@ -240,9 +242,104 @@ fn machine_economics_by_hand() {
     snap!("machine_s21xp_human", o);
 }
 
+/// The default scenario's text with every volatility set to zero (the path `machine` projects on).
+fn zero_vol_scenario(dir: &std::path::Path) -> (std::path::PathBuf, String) {
+    let o = run(&["scenario", "show"]);
+    assert!(o.status.success());
+    let mut power = String::new();
+    let text: String = crate::common::stdout(&o)
+        .lines()
+        .map(|l| {
+            let key = l.split('=').next().unwrap_or("").trim();
+            if key == "power_usd_mwh" {
+                power = l
+                    .split('=')
+                    .nth(1)
+                    .unwrap()
+                    .split('#')
+                    .next()
+                    .unwrap()
+                    .trim()
+                    .into();
+            }
+            if key == "vol" || key == "lease_vol" {
+                format!("{key} = 0.0\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let p = dir.join("zero_vol.toml");
+    std::fs::write(&p, text).unwrap();
+    (p, power)
+}
+
+/// One projection (issue 18, item 7): `machine` and `payback` of the same machine at the same
+/// price, on the zero-volatility default scenario, agree on the payback day, the halving day and
+/// the NPV, and both start from the market state they name.
 #[test]
-fn machine_payback_never_and_growth() {
-    // An S9 at $60/MWh loses money: simple payback is null ("never").
+fn machine_and_payback_agree_on_the_zero_volatility_path() {
+    let dir = tempdir();
+    let (scenario, power) = zero_vol_scenario(dir.path());
+    assert_eq!(power, "38.0");
+    for (model, price) in [
+        ("Antminer S21 XP", "25.7"),
+        ("Antminer S21 XP", "12"),
+        ("S21 XP Hyd", "18"),
+    ] {
+        let (o, m) = run_json(&[
+            "machine",
+            model,
+            "--power-usd-mwh",
+            &power,
+            "--machine-price-usd-per-th",
+            price,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let (o, p) = run_json(&[
+            "payback",
+            model,
+            scenario.to_str().unwrap(),
+            "--machine-price-usd-per-th",
+            price,
+            "--paths",
+            "3",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let pj = &m["projected"];
+        assert_eq!(
+            p["payback_days"]["p5"], p["payback_days"]["p95"],
+            "zero vol: one path"
+        );
+        assert_eq!(
+            pj["payback_days"], p["payback_days"]["p50"],
+            "{model} at {price}"
+        );
+        assert_eq!(pj["halving_day"], p["halving_day_p50"]);
+        // The median of identical paths is that path's NPV (the mean of three may differ in the
+        // last bit).
+        assert_eq!(pj["npv_usd"], p["npv_usd"]["p50"]);
+        assert_eq!(pj["life_days"], p["life_days"]);
+        // Same "today": the machine starts from the market state's height, as the scenario.
+        assert_eq!(m["market_state"]["date"], "2026-08-22");
+        assert_eq!(m["height_source"], "market state 2026-08-22, shipped data");
+    }
+    // The S21 XP at $25.7/TH pays back within its life on the deterministic path (the old fixed
+    // +22 %/yr difficulty rule said "never within 10 years").
+    let (_, m) = run_json(&[
+        "machine",
+        "Antminer S21 XP",
+        "--power-usd-mwh",
+        &power,
+        "--machine-price-usd-per-th",
+        "25.7",
+    ]);
+    assert!(m["projected"]["payback_days"].as_f64().is_some(), "{m}");
+}
+
+#[test]
+fn machine_projection_follows_the_market_inputs() {
+    // An S9 at $60/MWh loses money: simple payback is null ("never"), and so is the projection.
     let (o, v) = run_json(&[
         "machine",
         "Antminer S9",
@@ -255,37 +352,50 @@ fn machine_payback_never_and_growth() {
         "--height",
         "900000",
     ]);
-    assert!(o.status.success());
+    assert!(o.status.success(), "{}", stderr(&o));
     assert!(v["margin_usd_day"].as_f64().unwrap() < 0.0);
     assert_eq!(v["simple_payback_days"], serde_json::Value::Null);
     assert_eq!(v["projected"]["payback_days"], serde_json::Value::Null);
-    assert_eq!(v["projected"]["curtailed_days"], 3650);
-    // Difficulty growth delays the projected payback; "22%" and "0.22" mean the same.
-    let base = [
-        "machine",
-        "S21 XP Hyd",
-        "--power-usd-mwh",
-        "40",
-        "--hashprice",
-        "50",
-        "--machine-price-usd-per-th",
-        "20",
-        "--height",
-        "850000",
-    ];
-    let with = |g: &str| {
-        let mut a = base.to_vec();
-        a.extend(["--difficulty-growth", g]);
+    // A higher hashprice pays back sooner; a longer life does not change an earlier payback.
+    let at = |hp: &str, extra: &[&str]| {
+        let mut a = vec![
+            "machine",
+            "S21 XP Hyd",
+            "--power-usd-mwh",
+            "40",
+            "--hashprice",
+            hp,
+            "--machine-price-usd-per-th",
+            "20",
+        ];
+        a.extend(extra);
         let (o, v) = run_json(&a);
         assert!(o.status.success(), "{}", stderr(&o));
-        v["projected"]["payback_days"].as_u64()
+        v["projected"]["payback_days"].as_f64()
     };
-    let flat = with("0").expect("pays back without growth");
-    let g22 = with("0.22").expect("pays back at 22%");
-    assert_eq!(with("22%"), Some(g22));
-    assert!(g22 > flat, "{g22} vs {flat}");
-    // Faster growth: later, or never.
-    assert!(with("0.6").is_none_or(|d| d > g22));
+    let p50 = at("50", &[]).expect("pays back at $50/PH/day");
+    let p80 = at("80", &[]).expect("pays back at $80/PH/day");
+    assert!(p80 < p50, "{p80} vs {p50}");
+    assert_eq!(at("80", &["--life-years", "8"]), Some(p80));
+    // The old rule's flags are refused with a reason (exit 2).
+    for flag in ["--difficulty-growth", "--horizon-years"] {
+        let o = run(&[
+            "machine",
+            "S21",
+            "--power-usd-mwh",
+            "50",
+            "--machine-price-usd-per-th",
+            "20",
+            flag,
+            "0.22",
+        ]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(
+            stderr(&o).contains(&format!("{flag}: no longer used")),
+            "{}",
+            stderr(&o)
+        );
+    }
 }
 
 #[test]
@@ -319,14 +429,9 @@ fn machine_bad_input() {
         stderr(&o)
     );
     for (args, flag) in [
-        (vec!["--power-usd-mwh", "50"], "--hashprice"),
         (
             vec!["--power-usd-mwh", "50", "--hashprice", "45", "--price", "1"],
             "--hashprice",
-        ),
-        (
-            vec!["--power-usd-mwh", "50", "--price", "1"],
-            "--difficulty",
         ),
         (
             vec!["--power-usd-mwh", "x", "--hashprice", "45"],
@@ -335,17 +440,6 @@ fn machine_bad_input() {
         (
             vec!["--power-usd-mwh", "50", "--hashprice", "-1"],
             "--hashprice",
-        ),
-        (
-            vec![
-                "--power-usd-mwh",
-                "50",
-                "--hashprice",
-                "4",
-                "--difficulty-growth",
-                "-150%",
-            ],
-            "--difficulty-growth",
         ),
         (
             vec![
@@ -364,10 +458,10 @@ fn machine_bad_input() {
                 "50",
                 "--hashprice",
                 "4",
-                "--horizon-years",
+                "--life-years",
                 "0",
             ],
-            "--horizon-years",
+            "--life-years",
         ),
     ] {
         let mut a = vec!["machine", "S21"];

@@ -283,8 +283,11 @@ const MACHINE_OPTIONAL: &[&str] = &[
     ".difficulty",
     ".simple_payback_days",
     ".projected.payback_days",
-    ".projected.first_curtailed_day",
     ".projected.halving_day",
+    ".projected.irr",
+    ".projected",
+    ".capex_usd",
+    ".machine_price_usd_per_th",
     ".machine.release_year",
 ];
 
@@ -349,16 +352,20 @@ fn machine_with_zero_and_extreme_prices() {
         a
     }
     let with = |extra: &[&'static str]| with(&base, extra);
-    // Zero hashprice, zero machine price: defined answers (never pays back; pays back at once).
-    let (code, v, err) = run(&with(&[
-        "--hashprice",
-        "0",
-        "--machine-price-usd-per-th",
-        "0",
-    ]));
+    // Zero hashprice: defined daily answers; no projection (a zero BTC price is not a scenario,
+    // and a machine price must be positive, as in `payback`).
+    let (code, v, err) = run(&with(&["--hashprice", "0"]));
     assert_eq!(code, Some(0), "{err}");
     assert_all_finite(&v, MACHINE_OPTIONAL, "machine at zero prices");
     assert!(v["margin_usd_day"].as_f64().unwrap() < 0.0);
+    bad(
+        &with(&["--hashprice", "0", "--machine-price-usd-per-th", "20"]),
+        "price.spot",
+    );
+    bad(
+        &with(&["--hashprice", "45", "--machine-price-usd-per-th", "0"]),
+        "--machine-price-usd-per-th",
+    );
     // Was exit 1 (internal) / exit 0 with nulls.
     bad(&with(&["--price", "1e308", "--difficulty", "1"]), "--price");
     bad(&with(&["--hashprice", "1e308"]), "--hashprice");
@@ -386,10 +393,10 @@ fn machine_with_zero_and_extreme_prices() {
             "--difficulty-growth",
             "1e300",
         ]),
-        "--difficulty-growth",
+        "--difficulty-growth: no longer used",
     );
-    // The largest inputs allowed give finite answers.
-    let (code, v, err) = run(&[
+    // The largest inputs allowed give finite answers (today's economics).
+    let largest = [
         "machine",
         "S21",
         "--power-usd-mwh",
@@ -400,44 +407,57 @@ fn machine_with_zero_and_extreme_prices() {
         "1",
         "--fees",
         "21e6",
-        "--machine-price-usd-per-th",
-        "1e6",
-        "--difficulty-growth",
-        "1000%",
-    ]);
+    ];
+    let (code, v, err) = run(&largest);
     assert_eq!(code, Some(0), "{err}");
     assert_all_finite(&v, MACHINE_OPTIONAL, "machine at the largest inputs");
-    let (code, v, err) = run(&with(&[
-        "--hashprice",
-        "1e12",
-        "--machine-price-usd-per-th",
-        "20",
-        "--difficulty-growth",
-        "-99.9999%",
-    ]));
+    // The projection runs the engine on the scenario, so it takes the scenario's ranges, and
+    // names the keys those flags set.
+    let mut projected = largest.to_vec();
+    projected.extend(["--machine-price-usd-per-th", "1e4"]);
+    bad(&projected, "fees.btc_per_block = 21000000");
+    bad(&projected, "site.power_usd_mwh = -10000");
+    bad(
+        &with(&["--hashprice", "1e12", "--machine-price-usd-per-th", "20"]),
+        "price.spot",
+    );
+    let (code, v, err) = run(&with(&["--hashprice", "1e12"]));
     assert_eq!(code, Some(0), "{err}");
-    assert_all_finite(&v, MACHINE_OPTIONAL, "machine with collapsing difficulty");
+    assert_all_finite(&v, MACHINE_OPTIONAL, "machine at the largest hashprice");
 }
 
 #[test]
 fn machine_at_the_largest_height_does_not_panic() {
-    // Was a panic (exit 101): next_halving_height(u64::MAX) overflowed.
-    let (code, v, err) = run(&[
-        "machine",
-        "S21",
-        "--power-usd-mwh",
-        "40",
-        "--hashprice",
-        "50",
-        "--machine-price-usd-per-th",
-        "20",
-        "--height",
-        "18446744073709551615",
-    ]);
+    // `machine S21` at $50/PH/day and `height`, projected when a machine price is given.
+    let at = |height: &'static str, projected: bool| {
+        let mut a = vec![
+            "machine",
+            "S21",
+            "--power-usd-mwh",
+            "40",
+            "--hashprice",
+            "50",
+            "--height",
+            height,
+        ];
+        if projected {
+            a.extend(["--machine-price-usd-per-th", "20"]);
+        }
+        run(&a)
+    };
+    // Was a panic (exit 101): next_halving_height(u64::MAX) overflowed. The projection runs the
+    // engine, whose scenario allows heights up to 64 halvings: a clear exit 2 naming the key.
+    let (code, _, err) = at("18446744073709551615", true);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("chain.height = 18446744073709551615"), "{err}");
+    // Today's economics alone take any height.
+    let (code, v, err) = at("18446744073709551615", false);
     assert_eq!(code, Some(0), "{err}");
     assert_all_finite(&v, MACHINE_OPTIONAL, "machine at height u64::MAX");
-    // No subsidy is left, so there is no halving ahead.
-    assert_eq!(v["projected"]["halving_day"], Value::Null);
+    // And the largest height the scenario allows (no subsidy left) projects.
+    let (code, v, err) = at("13440000", true);
+    assert_eq!(code, Some(0), "{err}");
+    assert_all_finite(&v, MACHINE_OPTIONAL, "machine at height 13,440,000");
 }
 
 #[test]

@@ -35,6 +35,19 @@ pub mod market {
     pub fn origin() -> Option<&'static str> {
         ORIGIN.get().map(String::as_str)
     }
+
+    /// Where the default scenario's market state comes from, for every command's output (so
+    /// `machine`, `payback`, `simulate` and `hashprice` say which "today" they start from).
+    pub const SOURCE: &str = "shipped data";
+
+    /// `market state 2026-08-22, shipped data`: the date and source of [`state`].
+    pub fn label() -> String {
+        format!(
+            "market state {}, {}",
+            state().date,
+            origin().unwrap_or(SOURCE)
+        )
+    }
 }
 
 impl Default for Run {
