@@ -69,6 +69,8 @@ pub enum XKind {
     Years,
     /// Calendar dates given as fractional years (2017.5 is mid-2017); ticks show the year.
     Calendar,
+    /// Plain numbers (a share of hours in %, a price): ticks and hover show the number.
+    Plain,
 }
 
 impl XKind {
@@ -76,6 +78,7 @@ impl XKind {
         match self {
             XKind::Years => fmt_num(x),
             XKind::Calendar => format!("{}", x.floor() as i64),
+            XKind::Plain => fmt_num(x),
         }
     }
     fn tip(&self, x: f64) -> String {
@@ -88,6 +91,7 @@ impl XKind {
                 }
             }
             XKind::Calendar => calendar_date(x),
+            XKind::Plain => fmt_num(x),
         }
     }
 }
