@@ -200,20 +200,24 @@ fn plan(sc: &Scenario, q: &HashMap<String, String>) -> Result<Plan, ApiError> {
         .map_err(|e| ApiError::invalid(e.to_string()).field("dispatch"))?;
     let btc_usd = num(q, "btc_usd", f64::MIN_POSITIVE, 1e12, "USD")?.unwrap_or(sc.price.spot);
     // The scenario's hashvalue at its market state (MODEL.md §2), as the CLI computes it.
-    let (hv, hashprice_source) =
-        match num(q, "hashprice", f64::MIN_POSITIVE, 1e6, "USD per PH/s per day")? {
-            Some(x) => (x / btc_usd, "flag"),
-            None => {
-                let r = hashpivot_data::hashprice::subsidy_sat(sc.chain.height) as f64 / 1e8
-                    + sc.fees.btc_per_block;
-                (
-                    hashpivot_data::hashprice::hashvalue_btc_per_ph_day(r, sc.chain.difficulty),
-                    "scenario",
-                )
-            }
-        };
-    let flat_usd_mwh =
-        num(q, "flat_usd_mwh", -1e5, 1e5, "$/MWh")?.unwrap_or(sc.site.power_usd_mwh);
+    let (hv, hashprice_source) = match num(
+        q,
+        "hashprice",
+        f64::MIN_POSITIVE,
+        1e6,
+        "USD per PH/s per day",
+    )? {
+        Some(x) => (x / btc_usd, "flag"),
+        None => {
+            let r = hashpivot_data::hashprice::subsidy_sat(sc.chain.height) as f64 / 1e8
+                + sc.fees.btc_per_block;
+            (
+                hashpivot_data::hashprice::hashvalue_btc_per_ph_day(r, sc.chain.difficulty),
+                "scenario",
+            )
+        }
+    };
+    let flat_usd_mwh = num(q, "flat_usd_mwh", -1e5, 1e5, "$/MWh")?.unwrap_or(sc.site.power_usd_mwh);
     let fleet: Vec<FleetBatch> = sc
         .mining
         .fleet
@@ -416,7 +420,8 @@ pub async fn dispatch_post(
     let v: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")).field("body"))?;
     let sc = crate::engine::scenario_from_json(&v)?;
-    sc.validate().map_err(|e| crate::engine::scenario_error(&e))?;
+    sc.validate()
+        .map_err(|e| crate::engine::scenario_error(&e))?;
     blocking(sc, q).await
 }
 
@@ -473,7 +478,13 @@ mod tests {
             .map(|m| m["site"]["curtailed_mwh"].as_f64().unwrap())
             .sum();
         let year = v["site"]["curtailed_mwh"].as_f64().unwrap();
-        assert!((mwh - year).abs() <= 1e-9 * year.abs().max(1.0), "{mwh} vs {year}");
-        assert!(v["charts"]["duration"].as_str().unwrap().starts_with("<svg"));
+        assert!(
+            (mwh - year).abs() <= 1e-9 * year.abs().max(1.0),
+            "{mwh} vs {year}"
+        );
+        assert!(v["charts"]["duration"]
+            .as_str()
+            .unwrap()
+            .starts_with("<svg"));
     }
 }
