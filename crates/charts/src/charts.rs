@@ -772,7 +772,8 @@ impl DistributionChart {
         let n = self.series.len().max(1) as f64;
         let row_h = if all_bins { 74.0 } else { 50.0 };
         let top = TOP - 14.0;
-        let height = top + n * row_h + 58.0;
+        // Room under the axis for its title and, on a second line, the key of the marks.
+        let height = top + n * row_h + 72.0;
         let mut doc = Doc::new(W, height, "distribution", &self.title);
         let mode = if all_bins { "histogram" } else { "quantiles" };
         doc.out = doc.out.replacen(
@@ -814,12 +815,20 @@ impl DistributionChart {
         } else {
             "line: p5–p95, | median, ◆ mean"
         };
+        // Title and key on two lines: on one they ran past the edge of the chart.
         doc.text(
             f.left + f.w / 2.0,
             f.top + f.h + 34.0,
             "middle",
             r##"fill="#333""##,
-            &format!("{} — {key}", self.value_label),
+            &self.value_label,
+        );
+        doc.text(
+            f.left + f.w / 2.0,
+            f.top + f.h + 50.0,
+            "middle",
+            r##"fill="#555" font-size="11.5""##,
+            key,
         );
         doc.push("</g>");
         if let Scale::Linear { min, max } = x {
