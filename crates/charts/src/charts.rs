@@ -315,8 +315,8 @@ const H: f64 = 340.0;
 const TOP: f64 = 54.0;
 /// Left of the plot area: room for tick labels such as `$0.0001` and the axis title.
 const LEFT: f64 = 86.0;
-/// Width of one character of axis text (12 px sans-serif, on average), for fitting labels.
-const CHAR_W: f64 = 6.8;
+/// Width of one character of axis text (13 px sans-serif digits, on average), for fitting labels.
+const CHAR_W: f64 = 7.6;
 /// Most characters of a slanted bar-group label (longer names end in … with a tooltip).
 const GROUP_CHARS: usize = 16;
 /// Angle of slanted bar-group labels, degrees, and its sine.

@@ -347,23 +347,41 @@ fn study(sc: &Scenario, q: &HashMap<String, String>) -> Result<Value, ApiError> 
 /// The price-duration curve (price against the share of hours at or above it), with each batch's
 /// break-even price as a level: the hours above it are the ones curtailed.
 fn duration_svg(points: &[power::CurvePoint], report: &DispatchReport) -> String {
+    // A few scarcity hours ($2,000+/MWh) would squash the break-evens (~$60) into the floor:
+    // the axis stops at twice the highest break-even or the price of the top 2 % of hours,
+    // whichever is higher, and prices above it are drawn at the top (the title says so).
+    let top_be = report
+        .batches
+        .iter()
+        .map(|b| b.breakeven_usd_mwh)
+        .fold(0.0, f64::max);
+    let p2 = points
+        .iter()
+        .find(|p| p.exceedance >= 0.02)
+        .map_or(0.0, |p| p.usd_mwh);
+    let cap = (2.0 * top_be).max(p2).max(1.0);
+    let clipped = points.iter().any(|p| p.usd_mwh > cap);
     let mut series = vec![LineSeries {
         name: "hourly price".into(),
         points: points
             .iter()
-            .map(|p| (100.0 * p.exceedance, p.usd_mwh))
+            .map(|p| (100.0 * p.exceedance, p.usd_mwh.min(cap)))
             .collect(),
         step: false,
     }];
     for b in &report.batches {
         series.push(LineSeries {
-            name: format!("break-even {}", b.model),
+            name: b.model.clone(),
             points: vec![(0.0, b.breakeven_usd_mwh), (100.0, b.breakeven_usd_mwh)],
             step: false,
         });
     }
     LineChart {
-        title: "Price-duration curve and each batch's break-even".into(),
+        title: if clipped {
+            format!("Price-duration curve, each batch's break-even (cut at ${cap:.0})")
+        } else {
+            "Price-duration curve and each batch's break-even".into()
+        },
         x_label: "% of hours at or above the price".into(),
         y_label: "$/MWh".into(),
         x_kind: XKind::Plain,
