@@ -556,8 +556,9 @@
         if (!res.ok) { out.appendChild(el('div', { class: 'card status-bad', id: 'dp-error', role: 'alert', text: (res.body && res.body.error) || 'HTTP ' + res.status })); return; }
         var d = res.body, t = d.site, f = d.flat_contract.site;
         var rows = [['Hours', d.hours.toLocaleString('en-US'), 'hours', d.hours],
-          ['Prices', d.prices.source + ': mean $' + d.prices.mean_usd_mwh.toFixed(2) + '/MWh, min $' + d.prices.min_usd_mwh.toFixed(0) + ', max $' + d.prices.max_usd_mwh.toFixed(0), 'mean_price', d.prices.mean_usd_mwh],
-          ['Hashprice', '$' + d.hashprice.usd_per_ph_day.toFixed(2) + ' /PH/s/day (' + d.hashprice.source + ')', 'hashprice', d.hashprice.usd_per_ph_day],
+          ['Mean price', '$' + d.prices.mean_usd_mwh.toFixed(2) + '/MWh', 'mean_price', d.prices.mean_usd_mwh],
+          ['Price range', '$' + d.prices.min_usd_mwh.toFixed(0) + ' to $' + d.prices.max_usd_mwh.toFixed(0) + '/MWh', 'price_range', d.prices.max_usd_mwh],
+          ['Hashprice', '$' + d.hashprice.usd_per_ph_day.toFixed(2) + '/PH/s/day', 'hashprice', d.hashprice.usd_per_ph_day],
           ['Uptime', pct(t.uptime), 'uptime', t.uptime],
           ['Energy curtailed', Math.round(t.curtailed_mwh).toLocaleString('en-US') + ' MWh', 'curtailed_mwh', t.curtailed_mwh],
           ['Average price paid', '$' + t.avg_price_usd_mwh.toFixed(2) + '/MWh', 'avg_price', t.avg_price_usd_mwh],
@@ -565,7 +566,7 @@
           ['Margin running every hour', usd(t.flat_out_margin_usd), 'flat_out_margin', t.flat_out_margin_usd],
           ['Curtailment savings', usd(t.curtailment_savings_usd), 'savings', t.curtailment_savings_usd],
           ['Demand-response credits', usd(t.credits_usd), 'credits', t.credits_usd],
-          ['Margin at a flat $' + d.flat_contract.price_usd_mwh + '/MWh contract', usd(f.margin_usd), 'flat_margin', f.margin_usd]];
+          ['Margin, flat $' + d.flat_contract.price_usd_mwh + '/MWh', usd(f.margin_usd), 'flat_margin', f.margin_usd]];
         var table = el('table', { class: 'results', id: 'dp-table' }, [el('tbody', null, rows.map(function (r) {
           return el('tr', { 'data-dp': r[2], 'data-value': String(r[3]) }, [el('th', { text: r[0] }), el('td', { text: r[1] })]);
         }))]);
