@@ -335,6 +335,18 @@ try {
     await page.screenshot({ path: join(shots, 'history.png'), fullPage: true });
     await page.mouse.move(5, 5);
     // Zoom to the last four years: only the 2024 halving is left on the charts.
+    // Log axes: price, difficulty and hashprice tick at decades (equal steps, labels like $0.01,
+    // $1k, $10B); fees are linear.
+    for (const [s, want] of [['price', ['$0.01', '$1', '$100', '$10k']], ['difficulty', ['1', '100', '10k', '1M']], ['hashprice', ['$10', '$1k', '$100k']]]) {
+      const ticks = await page.$$eval(`#chart-${s} .hp-axes text[text-anchor="end"]`, (ts) => ts.map((t) => [t.textContent, Number(t.getAttribute('y'))]));
+      const labels = ticks.map((t) => t[0]);
+      for (const w of want) assert(labels.includes(w), `${s} ticks ${labels}`);
+      assert(!labels.includes('$0'), `${s}: a decade labelled $0`);
+      const steps = ticks.slice(1).map((t, i) => ticks[i][1] - t[1]);
+      assert(steps.every((d) => Math.abs(d - steps[0]) < 0.6), `${s}: decades at equal steps ${steps}`);
+    }
+    const fees = await page.$$eval('#chart-fees .hp-axes text[text-anchor="end"]', (ts) => ts.map((t) => t.textContent));
+    assert(fees.includes('0 BTC') && fees.includes('500 BTC'), 'fees linear: ' + fees);
     await page.click('[data-zoom="4 years"]');
     await page.waitForFunction(() => ['price', 'difficulty', 'hashprice', 'fees'].every((s) => document.querySelectorAll(`#chart-${s} .hp-marker`).length === 1));
     await page.click('[data-zoom="all"]');
@@ -533,6 +545,10 @@ try {
     await page.click('nav a[data-nav="leases"]');
     await page.waitForSelector('body[data-ready="/leases"]');
     await page.waitForSelector('#chart-leases svg');
+    // Opened after the editor: the rate box shows the scenario's rate, the rate the chart is for.
+    const sc0 = (await getJson(base + 'api/scenario/default')).body;
+    assert(Number(await page.inputValue('#lease-rate')) === sc0.ai.lease_usd_per_kw_month, 'rate box after the editor: ' + await page.inputValue('#lease-rate'));
+    assert(await page.locator(`#chart-leases .hp-reference[data-value="${sc0.ai.lease_usd_per_kw_month}"]`).count() === 1, 'chart drawn at the box\'s rate');
     await page.fill('#lease-rate', '100');
     await page.waitForFunction(() => /^\$100\/kW-month is/.test(document.getElementById('lease-phrase').textContent));
     await page.waitForSelector('#chart-leases .hp-reference[data-value="100"]');
@@ -541,6 +557,24 @@ try {
     assert(await page.locator('#leases-table tbody tr').count() === l.total, 'one row per deal');
     assert(await page.locator('#leases-table tbody tr.above').count() === l.deals_above, 'deals above marked');
     assert(await page.locator('#chart-leases .hp-bar').count() === l.total, 'one bar per deal');
+    // Dispatch: the page's figures are the API's for the editor's scenario.
+    await page.click('nav a[data-nav="dispatch"]');
+    await page.waitForSelector('body[data-ready="/dispatch"]');
+    await page.waitForSelector('#dp-table');
+    const dp = await page.evaluate(() => fetch('/api/dispatch?prices=ercot%3AHB_WEST%3A2024&credit_usd_mwh=0&min_run_hours=1', {
+      method: 'POST', headers: Object.assign({ 'Content-Type': 'application/json' }, sessionStorage.getItem('hp-csrf') ? { 'X-CSRF-Token': sessionStorage.getItem('hp-csrf') } : {}),
+      body: sessionStorage.getItem('hp-dispatch-scenario') }).then((r) => r.json()));
+    for (const [k, v] of [['uptime', dp.site.uptime], ['curtailed_mwh', dp.site.curtailed_mwh], ['margin', dp.site.margin_usd], ['flat_out_margin', dp.site.flat_out_margin_usd], ['hours', dp.hours]]) {
+      assert(Number(await page.getAttribute(`#dp-table tr[data-dp="${k}"]`, 'data-value')) === v, `dispatch ${k} = API`);
+    }
+    assert(await page.locator('#dp-months tbody tr').count() === dp.months.length && dp.months.length === 12, 'one row per month');
+    for (const c of ['duration', 'curtailment', 'savings']) await page.waitForSelector(`#chart-dp-${c} svg`);
+    assert(await page.locator('#chart-dp-curtailment .hp-bar').count() === 12, 'curtailment bars by month');
+    expectedErrors.push(/^422 (GET|POST) .*\/api\/dispatch/);
+    await page.fill('#dp-minrun', '0');
+    await page.click('#dp-run');
+    await page.waitForSelector('#dp-error');
+    assert(/min_run_hours/.test(await page.textContent('#dp-error')), 'dispatch error names the field');
     await page.click('nav a[data-nav="payback"]');
     await page.waitForSelector('body[data-ready="/payback"]');
     await page.fill('#pb-paths', '300');
@@ -563,7 +597,7 @@ try {
   });
 
   await step('every page at 375 px: no horizontal page scroll, screenshots at 375 and 1400 px', async () => {
-    const pages = [['editor', ''], ['run', 'runs/' + runId], ['runs', 'runs'], ['compare', `runs/compare?ids=${runId},${extra[0]}`], ['history', 'history'], ['leases', 'leases'], ['payback', 'payback']];
+    const pages = [['editor', ''], ['run', 'runs/' + runId], ['runs', 'runs'], ['compare', `runs/compare?ids=${runId},${extra[0]}`], ['history', 'history'], ['leases', 'leases'], ['payback', 'payback'], ['dispatch', 'dispatch']];
     const small = await browser.newPage({ viewport: { width: 375, height: 812 } });
     small.on('pageerror', (e) => consoleErrors.push(String(e)));
     for (const [name, path] of pages) {
@@ -573,6 +607,7 @@ try {
       if (name === 'history') await small.waitForSelector('#chart-price svg');
       if (name === 'leases') await small.waitForSelector('#chart-leases svg');
       if (name === 'payback') await small.waitForSelector('#pb-table');
+      if (name === 'dispatch') await small.waitForSelector('#chart-dp-savings svg');
       await small.waitForTimeout(200);
       const [sw, cw] = await small.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
       assert(sw <= cw, `${name}: page is ${sw} px wide at ${cw} px`);
@@ -588,6 +623,7 @@ try {
         if (name === 'history') await page.waitForSelector('#chart-price svg');
         if (name === 'leases') await page.waitForSelector('#chart-leases svg');
         if (name === 'payback') await page.waitForSelector('#pb-table');
+        if (name === 'dispatch') await page.waitForSelector('#chart-dp-savings svg');
         await page.setViewportSize({ width: 1400, height: 900 });
         await page.screenshot({ path: join(shots, `${name}-1400.png`), fullPage: true });
       }

@@ -45,6 +45,27 @@ impl Units {
             ..Units::default()
         }
     }
+    /// Formats a tick of a log axis, a power of ten, so that every decade reads the same way:
+    /// `$0.0001`, `$0.01`, `$1`, `$100`, `$10k`, `$1M`, `100B`, `1T` (never `$0` for a small
+    /// decade, never `1000` beside `10k`).
+    pub fn fmt_decade(&self, v: f64) -> String {
+        let f = if self.factor == 0.0 { 1.0 } else { self.factor };
+        let v = v * f;
+        if !(v.is_finite() && v > 0.0) {
+            return self.fmt(v / f);
+        }
+        let e = v.log10().round() as i32;
+        let body = match e {
+            i32::MIN..=-1 => format!("{:.*}", (-e) as usize, 10f64.powi(e)),
+            0..=2 => format!("{}", 10i64.pow(e as u32)),
+            3..=5 => format!("{}k", 10i64.pow((e - 3) as u32)),
+            6..=8 => format!("{}M", 10i64.pow((e - 6) as u32)),
+            9..=11 => format!("{}B", 10i64.pow((e - 9) as u32)),
+            12..=14 => format!("{}T", 10i64.pow((e - 12) as u32)),
+            _ => format!("1e{e}"),
+        };
+        format!("{}{body}{}", self.prefix, self.suffix)
+    }
     /// Formats one value.
     pub fn fmt(&self, v: f64) -> String {
         let f = if self.factor == 0.0 { 1.0 } else { self.factor };
@@ -69,6 +90,8 @@ pub enum XKind {
     Years,
     /// Calendar dates given as fractional years (2017.5 is mid-2017); ticks show the year.
     Calendar,
+    /// Plain numbers (a share of hours in %, a price): ticks and hover show the number.
+    Plain,
 }
 
 impl XKind {
@@ -76,6 +99,7 @@ impl XKind {
         match self {
             XKind::Years => fmt_num(x),
             XKind::Calendar => format!("{}", x.floor() as i64),
+            XKind::Plain => fmt_num(x),
         }
     }
     fn tip(&self, x: f64) -> String {
@@ -88,6 +112,7 @@ impl XKind {
                 }
             }
             XKind::Calendar => calendar_date(x),
+            XKind::Plain => fmt_num(x),
         }
     }
 }
@@ -237,6 +262,13 @@ const H: f64 = 340.0;
 const TOP: f64 = 54.0;
 /// Left of the plot area: room for tick labels such as `$0.0001` and the axis title.
 const LEFT: f64 = 86.0;
+/// Width of one character of axis text (13 px sans-serif digits, on average), for fitting labels.
+const CHAR_W: f64 = 7.6;
+/// Most characters of a slanted bar-group label (longer names end in … with a tooltip).
+const GROUP_CHARS: usize = 16;
+/// Angle of slanted bar-group labels, degrees, and its sine.
+const SLANT_DEG: u32 = 40;
+const SLANT_SIN: f64 = 0.643;
 
 // ---------------------------------------------------------------------------------------------
 // Fan chart
@@ -302,10 +334,17 @@ impl FanChart {
             y,
         };
         let units = &self.units;
+        let log = matches!(f.y, Scale::Log { .. });
         f.axes(
             &mut doc,
             &|v| XKind::Years.tick(v),
-            &|v| units.fmt(v),
+            &|v| {
+                if log {
+                    units.fmt_decade(v)
+                } else {
+                    units.fmt(v)
+                }
+            },
             &self.x_label,
             &self.y_label,
         );
@@ -469,25 +508,35 @@ impl LineChart {
         };
         let units = &self.units;
         let kind = self.x_kind;
+        let log = matches!(f.y, Scale::Log { .. });
         f.axes(
             &mut doc,
             &|v| kind.tick(v),
-            &|v| units.fmt(v),
+            &|v| {
+                if log {
+                    units.fmt_decade(v)
+                } else {
+                    units.fmt(v)
+                }
+            },
             &self.x_label,
             &self.y_label,
         );
         for m in &self.markers {
             let px = f.px(m.x);
+            // A label that would run past the plot's right edge is written to the left of its line.
+            let fits = px + 3.0 + m.label.chars().count() as f64 * 6.0 <= f.left + f.w + 14.0;
             let _ = write!(
                 doc.out,
-                r##"<g class="hp-marker" data-tip="{}"><line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="#b22" stroke-dasharray="4 3" stroke-width="1.2"/><text x="{}" y="{}" fill="#b22" font-size="11">{}</text></g>"##,
+                r##"<g class="hp-marker" data-tip="{}"><line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="#b22" stroke-dasharray="4 3" stroke-width="1.2"/><text x="{}" y="{}" text-anchor="{anchor}" fill="#b22" font-size="11">{}</text></g>"##,
                 esc(&format!("{} ({})", m.label, kind.tip(m.x))),
                 c(f.top),
                 c(f.top + f.h),
-                c(px + 3.0),
+                c(if fits { px + 3.0 } else { px - 3.0 }),
                 c(f.top + 11.0),
                 esc(&m.label),
                 x = c(px),
+                anchor = if fits { "start" } else { "end" },
             );
         }
         for (i, s) in self.series.iter().enumerate() {
@@ -670,7 +719,8 @@ impl DistributionChart {
         let n = self.series.len().max(1) as f64;
         let row_h = if all_bins { 74.0 } else { 50.0 };
         let top = TOP - 14.0;
-        let height = top + n * row_h + 58.0;
+        // Room under the axis for its title and, on a second line, the key of the marks.
+        let height = top + n * row_h + 72.0;
         let mut doc = Doc::new(W, height, "distribution", &self.title);
         let mode = if all_bins { "histogram" } else { "quantiles" };
         doc.out = doc.out.replacen(
@@ -712,12 +762,20 @@ impl DistributionChart {
         } else {
             "line: p5–p95, | median, ◆ mean"
         };
+        // Title and key on two lines: on one they ran past the edge of the chart.
         doc.text(
             f.left + f.w / 2.0,
             f.top + f.h + 34.0,
             "middle",
             r##"fill="#333""##,
-            &format!("{} — {key}", self.value_label),
+            &self.value_label,
+        );
+        doc.text(
+            f.left + f.w / 2.0,
+            f.top + f.h + 50.0,
+            "middle",
+            r##"fill="#555" font-size="11.5""##,
+            key,
         );
         doc.push("</g>");
         if let Scale::Linear { min, max } = x {
@@ -1282,11 +1340,27 @@ impl BarChart {
             true,
         );
         let ng = self.groups.len().max(1);
+        // Group names wider than their slot (company names under 14 bars) would overlap: they
+        // are then written at an angle, cut to GROUP_CHARS characters (the full name in a
+        // tooltip), and the plot gives up the height they need.
+        let slot_w = (W - LEFT - 20.0) / ng as f64;
+        let longest = self
+            .groups
+            .iter()
+            .map(|g| g.chars().count())
+            .max()
+            .unwrap_or(0);
+        let slanted = longest as f64 * CHAR_W > slot_w * 0.95;
+        let extra = if slanted {
+            (longest.min(GROUP_CHARS) as f64 * CHAR_W * SLANT_SIN - 8.0).max(0.0)
+        } else {
+            0.0
+        };
         let f = Frame {
             left: LEFT,
             top: TOP,
             w: W - LEFT - 20.0,
-            h: H - TOP - 48.0,
+            h: H - TOP - 48.0 - extra,
             x: Scale::Linear {
                 min: 0.0,
                 max: ng as f64,
@@ -1303,14 +1377,33 @@ impl BarChart {
         }
         let every = ng.div_ceil(20).max(1);
         for (k, g) in self.groups.iter().enumerate() {
-            if k % every == 0 {
-                doc.text(f.px(k as f64 + 0.5), f.top + f.h + 16.0, "middle", "", g);
+            if k % every != 0 {
+                continue;
+            }
+            let x = f.px(k as f64 + 0.5);
+            if slanted {
+                let shown = if g.chars().count() > GROUP_CHARS {
+                    format!("{}…", g.chars().take(GROUP_CHARS - 1).collect::<String>())
+                } else {
+                    g.clone()
+                };
+                let y = f.top + f.h + 12.0;
+                let _ = write!(
+                    doc.out,
+                    r#"<text class="hp-group" x="{x}" y="{y}" text-anchor="end" transform="rotate(-{SLANT_DEG} {x} {y})"><title>{}</title>{}</text>"#,
+                    esc(g),
+                    esc(&shown),
+                    x = c(x + 4.0),
+                    y = c(y),
+                );
+            } else {
+                doc.text(x, f.top + f.h + 16.0, "middle", r#"class="hp-group""#, g);
             }
         }
         doc.line(f.left, f.top, f.left, f.top + f.h, r##"stroke="#888""##);
         doc.text(
             f.left + f.w / 2.0,
-            f.top + f.h + 34.0,
+            f.top + f.h + extra + 34.0,
             "middle",
             r##"fill="#333""##,
             &self.x_label,
@@ -1391,6 +1484,50 @@ impl BarChart {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_axes_tick_every_decade_with_readable_labels() {
+        // The BTC price since 2010 ($0.05 to $120k): a tick per decade from $0.01 to $1M,
+        // placed at equal steps.
+        let s = Scale::log_for([0.05, 120_000.0]);
+        let ticks = s.ticks();
+        assert_eq!(ticks, vec![0.01, 0.1, 1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6]);
+        for (k, t) in ticks.iter().enumerate() {
+            assert!((s.frac(*t) - k as f64 / 8.0).abs() < 1e-12, "{t}");
+        }
+        let u = Units::usd();
+        let labels: Vec<String> = ticks.iter().map(|t| u.fmt_decade(*t)).collect();
+        assert_eq!(
+            labels,
+            ["$0.01", "$0.1", "$1", "$10", "$100", "$1k", "$10k", "$100k", "$1M"]
+        );
+        assert_eq!(u.fmt_decade(1e-4), "$0.0001");
+        assert_eq!(Units::plain().fmt_decade(1e14), "100T");
+        // Difficulty (1 to 1.5e14): 15 decades, labelled every second one.
+        let d = Scale::log_for([1.0, 1.5e14]);
+        assert_eq!(
+            d.ticks(),
+            (0..=7).map(|k| 10f64.powi(2 * k)).collect::<Vec<_>>()
+        );
+        // In the chart: a log line chart writes the decade labels on its y axis at those heights.
+        let svg = LineChart {
+            title: "price".into(),
+            units: Units::usd(),
+            log_y: true,
+            series: vec![LineSeries {
+                name: "close".into(),
+                points: vec![(0.0, 0.05), (1.0, 120_000.0)],
+                step: false,
+            }],
+            ..LineChart::default()
+        }
+        .to_svg();
+        assert!(
+            svg.contains(">$0.01</text>") && svg.contains(">$1k</text>"),
+            "{svg}"
+        );
+        assert!(!svg.contains(">$0</text>"));
+    }
 
     fn fan() -> FanChart {
         FanChart {

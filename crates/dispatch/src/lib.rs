@@ -23,8 +23,8 @@ pub use optimiser::{
     FleetBatch, HourMarket, Market,
 };
 pub use study::{
-    Conversion, ConversionOutcome, HashpriceInfo, HashpriceSource, Options, Outcome, RemovedUnits,
-    Study, YearRow,
+    scenario_hashvalue, Conversion, ConversionOutcome, HashpriceInfo, HashpriceSource, Options,
+    Outcome, RemovedUnits, Study, YearRow,
 };
 
 /// Errors of a dispatch run: each names the key or input, the value and what is allowed.

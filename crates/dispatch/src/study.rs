@@ -353,8 +353,8 @@ fn convert(sc: &Scenario, fleet: &[FleetBatch], share: f64) -> (Vec<FleetBatch>,
 }
 
 /// The scenario's hashvalue at its market state (MODEL.md §2): `86400·1e15·R / (D·2^32)` with
-/// `R = subsidy(height) + fees.btc_per_block`.
-fn scenario_hashvalue(sc: &Scenario) -> f64 {
+/// `R = subsidy(height) + fees.btc_per_block`. Public so the server's dispatch page uses the same.
+pub fn scenario_hashvalue(sc: &Scenario) -> f64 {
     let r = hashpivot_data::hashprice::subsidy_sat(sc.chain.height) as f64 / 1e8
         + sc.fees.btc_per_block;
     hashpivot_data::hashprice::hashvalue_btc_per_ph_day(

@@ -65,6 +65,7 @@ pub fn router(state: St) -> (Router, Vec<(&'static str, &'static str)>) {
     .add("get", "/history", page)
     .add("get", "/leases", page)
     .add("get", "/payback", page)
+    .add("get", "/dispatch", page)
     .add("get", "/assets/app.js", asset_js)
     .add("get", "/assets/style.css", asset_css)
     // API
@@ -94,6 +95,7 @@ pub fn router(state: St) -> (Router, Vec<(&'static str, &'static str)>) {
     .add("get", "/api/machines", machines);
     let r = crate::dashboard_api::routes(r);
     let r = crate::market_api::routes(r);
+    let r = crate::dispatch_api::routes(r);
     let router = r
         .router
         .fallback(not_found)

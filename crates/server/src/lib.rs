@@ -13,6 +13,7 @@ pub mod api;
 pub mod auth;
 pub mod conn;
 pub mod dashboard_api;
+pub mod dispatch_api;
 pub mod error;
 pub mod forwards;
 pub mod guard;

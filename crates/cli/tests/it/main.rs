@@ -30,6 +30,7 @@ mod hardening_validation;
 mod reference_model;
 mod report;
 mod server;
+mod server_dispatch;
 mod simulate;
 mod simulate_optimal;
 mod validate;

@@ -516,6 +516,86 @@
     });
   }
 
+  // ------------------------------------------------------------------ dispatch
+  // Hour-by-hour curtailment of the scenario's fleet against shipped ERCOT prices (the CLI's
+  // `hashpivot dispatch`): the server computes; the page shows its figures and charts.
+  function renderDispatch() {
+    setNav('dispatch');
+    app.innerHTML = '';
+    app.appendChild(el('h1', { text: 'Dispatch: curtailment against hourly prices' }));
+    var saved = sessionStorage.getItem('hp-dispatch-scenario');
+    var prices = el('input', { type: 'text', id: 'dp-prices', value: 'ercot:HB_WEST:2024', 'aria-describedby': 'dp-prices-hint' });
+    var credit = el('input', { type: 'number', id: 'dp-credit', min: '0', max: '10000', step: '1', value: '0' });
+    var minrun = el('input', { type: 'number', id: 'dp-minrun', min: '1', max: '168', step: '1', value: '1' });
+    var hp = el('input', { type: 'number', id: 'dp-hashprice', min: '0', step: '0.5', placeholder: 'scenario' });
+    var btn = el('button', { type: 'button', class: 'primary', id: 'dp-run', text: 'Run dispatch' });
+    var out = el('div', { id: 'dp-out', 'aria-live': 'polite' });
+    app.appendChild(el('div', { class: 'card' }, [
+      el('p', { class: 'hint', text: (saved ? 'The fleet, overhead, availability, pool fee and market state of the scenario in the editor' : 'The default scenario\'s fleet and market state') + ', run hour by hour: a batch is switched off whenever the power costs more than it earns (MODEL.md §4).' }),
+      el('div', { class: 'field' }, [el('label', { for: 'dp-prices', text: 'Hourly prices' }), prices,
+        el('span', { class: 'hint', id: 'dp-prices-hint', text: 'ercot:HUB:YEAR or ercot:HUB:FIRST-LAST, 2021–2025, hubs HB_* and zones LZ_*' })]),
+      el('div', { class: 'field' }, [el('label', { for: 'dp-hashprice' }, ['Hashprice ', el('span', { class: 'unit', text: '$ per PH/s per day (empty: the scenario\'s)' })]), hp]),
+      el('div', { class: 'field' }, [el('label', { for: 'dp-credit' }, ['Demand-response credit ', el('span', { class: 'unit', text: '$ per MWh curtailed' })]), credit]),
+      el('div', { class: 'field' }, [el('label', { for: 'dp-minrun' }, ['Minimum run time ', el('span', { class: 'unit', text: 'hours' })]), minrun]),
+      el('p', null, [btn])]));
+    app.appendChild(out);
+    function query() {
+      var q = '?prices=' + encodeURIComponent(prices.value.trim()) + '&credit_usd_mwh=' + encodeURIComponent(credit.value) + '&min_run_hours=' + encodeURIComponent(minrun.value);
+      if (hp.value !== '') q += '&hashprice=' + encodeURIComponent(hp.value);
+      return q;
+    }
+    function runIt() {
+      btn.disabled = true;
+      out.innerHTML = '';
+      out.appendChild(el('p', { class: 'hint', text: 'Dispatching…' }));
+      var q = query();
+      var req = saved ? api('POST', '/api/dispatch' + q, JSON.parse(saved)) : api('GET', '/api/dispatch' + q);
+      return req.then(function (res) {
+        btn.disabled = false;
+        out.innerHTML = '';
+        if (!res.ok) { out.appendChild(el('div', { class: 'card status-bad', id: 'dp-error', role: 'alert', text: (res.body && res.body.error) || 'HTTP ' + res.status })); return; }
+        var d = res.body, t = d.site, f = d.flat_contract.site;
+        var rows = [['Hours', d.hours.toLocaleString('en-US'), 'hours', d.hours],
+          ['Mean price', '$' + d.prices.mean_usd_mwh.toFixed(2) + '/MWh', 'mean_price', d.prices.mean_usd_mwh],
+          ['Price range', '$' + d.prices.min_usd_mwh.toFixed(0) + ' to $' + d.prices.max_usd_mwh.toFixed(0) + '/MWh', 'price_range', d.prices.max_usd_mwh],
+          ['Hashprice', '$' + d.hashprice.usd_per_ph_day.toFixed(2) + '/PH/s/day', 'hashprice', d.hashprice.usd_per_ph_day],
+          ['Uptime', pct(t.uptime), 'uptime', t.uptime],
+          ['Energy curtailed', Math.round(t.curtailed_mwh).toLocaleString('en-US') + ' MWh', 'curtailed_mwh', t.curtailed_mwh],
+          ['Average price paid', '$' + t.avg_price_usd_mwh.toFixed(2) + '/MWh', 'avg_price', t.avg_price_usd_mwh],
+          ['Margin with curtailment', usd(t.margin_usd), 'margin', t.margin_usd],
+          ['Margin running every hour', usd(t.flat_out_margin_usd), 'flat_out_margin', t.flat_out_margin_usd],
+          ['Curtailment savings', usd(t.curtailment_savings_usd), 'savings', t.curtailment_savings_usd],
+          ['Demand-response credits', usd(t.credits_usd), 'credits', t.credits_usd],
+          ['Margin, flat $' + d.flat_contract.price_usd_mwh + '/MWh', usd(f.margin_usd), 'flat_margin', f.margin_usd]];
+        var table = el('table', { class: 'results', id: 'dp-table' }, [el('tbody', null, rows.map(function (r) {
+          return el('tr', { 'data-dp': r[2], 'data-value': String(r[3]) }, [el('th', { text: r[0] }), el('td', { text: r[1] })]);
+        }))]);
+        var gain = t.margin_usd - t.flat_out_margin_usd;
+        out.appendChild(el('div', { class: 'card scroll' }, [el('h2', { text: 'Site over ' + d.prices.source }), table,
+          el('p', { class: 'why', id: 'dp-why', text: 'Curtailing when power costs more than the machines earn adds ' + usd(gain) + ' to the margin of running every hour over these ' + d.hours.toLocaleString('en-US') + ' hours.' })]));
+        var charts = el('div', { class: 'charts' });
+        [['duration', d.charts.duration], ['curtailment', d.charts.curtailment], ['savings', d.charts.savings]].forEach(function (c) {
+          var fig = el('figure', { id: 'chart-dp-' + c[0], 'data-chart-name': c[0] });
+          fig.innerHTML = c[1];
+          charts.appendChild(fig);
+        });
+        out.appendChild(charts);
+        var mt = el('table', { class: 'results', id: 'dp-months' }, [el('thead', null, [el('tr', null,
+          ['month', 'hours', 'mean price', 'uptime', 'curtailed MWh', 'savings', 'credits', 'margin'].map(function (h) { return el('th', { text: h }); }))])]);
+        mt.appendChild(el('tbody', null, d.months.map(function (m) {
+          var s = m.site;
+          return el('tr', { 'data-month': m.month }, [el('td', { text: m.month }), el('td', { text: String(m.hours) }), el('td', { text: '$' + m.mean_price_usd_mwh.toFixed(2) }),
+            el('td', { text: pct(s.uptime) }), el('td', { 'data-field': 'curtailed_mwh', 'data-value': String(s.curtailed_mwh), text: Math.round(s.curtailed_mwh).toLocaleString('en-US') }),
+            el('td', { text: usd(s.curtailment_savings_usd) }), el('td', { text: usd(s.credits_usd) }), el('td', { text: usd(s.margin_usd) })]);
+        })));
+        out.appendChild(el('div', { class: 'card scroll' }, [el('h2', { text: 'By month' }), mt,
+          el('p', { class: 'hint', text: 'Each month dispatched on its own: with a minimum run time above 1 hour, schedules restart at month boundaries.' })]));
+      });
+    }
+    btn.addEventListener('click', runIt);
+    return runIt();
+  }
+
   // ------------------------------------------------------------------ leases
   function renderLeases() {
     setNav('leases');
@@ -535,7 +615,9 @@
       return api('GET', '/api/leases' + q).then(function (res) {
         if (!res.ok) { phrase.textContent = (res.body && res.body.error) || 'HTTP ' + res.status; phrase.className = 'status-bad'; return null; }
         var v = res.body;
-        if (r === null) input.value = String(v.rate);
+        // Always show the rate the answer is for (opened after the editor, the box was empty);
+        // a value being typed that already equals it is left alone.
+        if (Number(input.value) !== v.rate || input.value === '') input.value = String(v.rate);
         phrase.className = 'why';
         phrase.textContent = '$' + v.rate.toFixed(0) + '/kW-month is ' + v.phrase + (v.median ? ' (median $' + v.median.toFixed(0) + ').' : '.');
         var t = el('table', { class: 'results', id: 'leases-table' }, [el('thead', null, [el('tr', null,
@@ -568,6 +650,8 @@
     if (!box) return;
     // The leases page places the scenario's own rate among the deals.
     if (sc.ai && isFinite(sc.ai.lease_usd_per_kw_month)) sessionStorage.setItem('hp-lease-rate', String(sc.ai.lease_usd_per_kw_month));
+    // The dispatch page studies the fleet of the scenario being edited.
+    try { sessionStorage.setItem('hp-dispatch-scenario', JSON.stringify(sc)); } catch (e) { /* full storage: the default scenario is used */ }
     var mw = 0, ths = 0;
     (sc.mining.fleet || []).forEach(function (b) { mw += (b.units * b.power_w) / 1e6; ths += b.units * b.hashrate_ths; });
     var subsidy = 50 / Math.pow(2, Math.floor(sc.chain.height / 210000));
@@ -1038,6 +1122,7 @@
     else if (p === '/history') done = renderHistory();
     else if (p === '/leases') done = renderLeases();
     else if (p === '/payback') done = renderPayback();
+    else if (p === '/dispatch') done = renderDispatch();
     else done = renderEditor();
     Promise.resolve(done).then(function () { document.body.setAttribute('data-ready', p); });
   }
