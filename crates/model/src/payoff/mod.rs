@@ -34,12 +34,14 @@
 //! step 4. Because the three consumers share these functions, a stream added here is priced the
 //! same way by every strategy, by `optimal`'s slices and by `payback`.
 //!
-//! **Why the consumers still sum the units themselves.** The version-1 numbers are pinned bit for
-//! bit (the golden tests), and the consumers fold `units · margin` into their cash with different
-//! (each documented) floating-point sequences: the strategies with one fused multiply-add per
-//! type inside their chunked lane loop, the slices and payback with a product and a sum. Folding
-//! them into one function would change the last bits of `optimal` and `payback`; the margins,
-//! the power terms and the events, where the model lives, are shared.
+//! **Why the consumers still do their last sums themselves.** The version-1 numbers are pinned
+//! bit for bit (the golden tests), and the consumers combine the shared margins with different
+//! (each documented) floating-point sequences: the strategies fold `units · margin` into their
+//! cash with one fused multiply-add per type inside their chunked lane loop, the slices with a
+//! product and a sum, and `payback` computes its one machine's revenue as
+//! `uptime · ((1 − fee) · TH) · hv · S` before [`MachineDay::margin`]. Folding them into one
+//! function would change the last bits of `optimal` and `payback`; the margin rule, the power
+//! terms and the events, where the model lives, are shared.
 
 // Lane loops index several arrays in lockstep; explicit indices over re-sliced arrays are what
 // the compiler vectorizes, so the iterator style clippy suggests is not used there.
