@@ -110,3 +110,119 @@ pub fn csv_tables(scenario: &Value, result: &Value) -> Vec<(&'static str, String
     }
     out
 }
+
+/// The year-by-year cash table of a result, like an analyst's model: one row per year, for each
+/// strategy the median undiscounted site cash with its 5th and 95th percentiles, and the market
+/// medians (BTC price, hashprice, network hashrate) beside them.
+pub fn cashflow_csv(result: &Value) -> String {
+    let bands = result.get("bands").cloned().unwrap_or(Value::Null);
+    let years: Vec<f64> = bands
+        .get("years")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default();
+    let series = |v: &Value, k: &str| -> Vec<f64> {
+        v.get(k)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(|x| x.as_f64().unwrap_or(f64::NAN)).collect())
+            .unwrap_or_default()
+    };
+    // (strategy, p5, p50, p95) per year.
+    type Cash = (String, Vec<f64>, Vec<f64>, Vec<f64>);
+    let cash: Vec<Cash> = bands
+        .get("site_cash_usd")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            (
+                views::strategy_label(c),
+                series(c, "p5"),
+                series(c, "p50"),
+                series(c, "p95"),
+            )
+        })
+        .collect();
+    let market = [
+        ("btc_price_usd_p50", "price_usd"),
+        ("hashprice_usd_per_ph_day_p50", "hashprice_usd_per_ph_day"),
+        ("hashrate_ehs_p50", "hashrate_ehs"),
+    ];
+    let mut header = vec!["year".to_string()];
+    for (label, ..) in &cash {
+        let l = label.replace(' ', "_").replace('%', "pct");
+        for q in ["p50", "p5", "p95"] {
+            header.push(format!("{l}_cash_usd_{q}"));
+        }
+    }
+    header.extend(market.iter().map(|(h, _)| h.to_string()));
+    let mut w = CsvWriter::default();
+    w.record(&header);
+    let at = |v: &[f64], i: usize| f(v.get(i).copied().unwrap_or(f64::NAN));
+    let market_vals: Vec<Vec<f64>> = market
+        .iter()
+        .map(|(_, k)| series(bands.get(*k).unwrap_or(&Value::Null), "p50"))
+        .collect();
+    for (i, y) in years.iter().enumerate() {
+        let mut row = vec![y.to_string()];
+        for (_, p5, p50, p95) in &cash {
+            row.extend([at(p50, i), at(p5, i), at(p95, i)]);
+        }
+        row.extend(market_vals.iter().map(|m| at(m, i)));
+        w.record(&row);
+    }
+    w.finish()
+}
+
+/// The decision's figures as CSV: one row per strategy against mining, then (after an empty line)
+/// the break-even points.
+pub fn decision_csv(d: &Value) -> String {
+    let g = |v: &Value, k: &str| v.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN);
+    let list = |k: &str| {
+        d.get(k)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let mut w = CsvWriter::with_header(&[
+        "strategy",
+        "npv_mean",
+        "delta_vs_mine_mean",
+        "delta_vs_mine_stderr",
+        "prob_beats_mine",
+    ]);
+    for c in &list("candidates") {
+        let dv = c.get("delta_vs_mine").cloned().unwrap_or(Value::Null);
+        w.record([
+            c.get("label")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            f(g(c, "npv_mean")),
+            f(g(&dv, "mean")),
+            f(g(&dv, "stderr")),
+            f(g(c, "prob_beats_mine")),
+        ]);
+    }
+    w.record(std::iter::empty::<&str>());
+    w.record([
+        "input",
+        "unit",
+        "base",
+        "break_even",
+        "flips_when",
+        "flips_to",
+    ]);
+    for b in &list("breakeven") {
+        let t = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        w.record([
+            t("input"),
+            t("unit"),
+            f(g(b, "base")),
+            f(g(b, "value")),
+            t("flips_when"),
+            t("flips_to"),
+        ]);
+    }
+    w.finish()
+}

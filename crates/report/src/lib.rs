@@ -19,7 +19,7 @@ pub mod html;
 pub mod sensitivity;
 pub mod views;
 
-pub use csv::csv_tables;
+pub use csv::{cashflow_csv, csv_tables, decision_csv};
 pub use html::{render, ReportInput};
 
 /// Dollars for tables: `$12.3M`, `-$4.1M`.

@@ -7,7 +7,6 @@
 //! same figures, so a restart only recomputes).
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::body::Bytes;
@@ -27,6 +26,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::views::strategy_rows;
 use hashpivot_report::decision::{delta_chart, grid_chart};
+use hashpivot_report::{cashflow_csv, decision_csv};
 
 type St = Arc<AppState>;
 
@@ -493,90 +493,6 @@ pub async fn compare(
     Ok(Json(json!({"runs": runs_out, "differences": differences})))
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-fn num(x: f64) -> String {
-    if x.is_finite() {
-        format!("{x}")
-    } else {
-        String::new()
-    }
-}
-
-/// The year-by-year cash table of a result, like an analyst's model: one row per year, for each
-/// strategy the median undiscounted site cash with its 5th and 95th percentiles, and the market
-/// medians (BTC price, hashprice, network hashrate) beside them.
-pub fn cashflow_csv(result: &Value) -> String {
-    let bands = result.get("bands").cloned().unwrap_or(Value::Null);
-    let years: Vec<f64> = bands
-        .get("years")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_f64).collect())
-        .unwrap_or_default();
-    let series = |v: &Value, k: &str| -> Vec<f64> {
-        v.get(k)
-            .and_then(Value::as_array)
-            .map(|a| a.iter().map(|x| x.as_f64().unwrap_or(f64::NAN)).collect())
-            .unwrap_or_default()
-    };
-    // (strategy, p5, p50, p95) per year.
-    type Cash = (String, Vec<f64>, Vec<f64>, Vec<f64>);
-    let cash: Vec<Cash> = bands
-        .get("site_cash_usd")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|c| {
-            (
-                crate::views::strategy_label(c),
-                series(c, "p5"),
-                series(c, "p50"),
-                series(c, "p95"),
-            )
-        })
-        .collect();
-    let market = [
-        ("btc_price_usd_p50", "price_usd"),
-        ("hashprice_usd_per_ph_day_p50", "hashprice_usd_per_ph_day"),
-        ("hashrate_ehs_p50", "hashrate_ehs"),
-    ];
-    let mut s = String::from("year");
-    for (label, ..) in &cash {
-        let l = label.replace(' ', "_").replace('%', "pct");
-        let _ = write!(
-            s,
-            ",{l}_cash_usd_p50,{l}_cash_usd_p5,{l}_cash_usd_p95",
-            l = csv_field(&l)
-        );
-    }
-    for (h, _) in &market {
-        let _ = write!(s, ",{h}");
-    }
-    s.push('\n');
-    let at = |v: &Vec<f64>, i: usize| num(v.get(i).copied().unwrap_or(f64::NAN));
-    let market_vals: Vec<Vec<f64>> = market
-        .iter()
-        .map(|(_, k)| series(bands.get(*k).unwrap_or(&Value::Null), "p50"))
-        .collect();
-    for (i, y) in years.iter().enumerate() {
-        let _ = write!(s, "{y}");
-        for (_, p5, p50, p95) in &cash {
-            let _ = write!(s, ",{},{},{}", at(p50, i), at(p5, i), at(p95, i));
-        }
-        for m in &market_vals {
-            let _ = write!(s, ",{}", at(m, i));
-        }
-        s.push('\n');
-    }
-    s
-}
-
 /// `GET /api/runs/{id}/export/{table}.csv`: `results`, `bands`, `inputs`, `cashflow`
 /// (year-by-year), `sensitivity` (when computed) or `decision` (once computed); or
 /// `workbook.xlsx`: all of them, one sheet each.
@@ -667,50 +583,6 @@ pub async fn export_csv(
         text,
     )
         .into_response())
-}
-
-/// The decision's figures as CSV: one row per strategy against mining, then the break-even points.
-pub fn decision_csv(d: &Value) -> String {
-    let g = |v: &Value, k: &str| v.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN);
-    let mut s =
-        String::from("strategy,npv_mean,delta_vs_mine_mean,delta_vs_mine_stderr,prob_beats_mine\n");
-    for c in d
-        .get("candidates")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let dv = c.get("delta_vs_mine").cloned().unwrap_or(Value::Null);
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{}",
-            csv_field(c.get("label").and_then(Value::as_str).unwrap_or("")),
-            num(g(c, "npv_mean")),
-            num(g(&dv, "mean")),
-            num(g(&dv, "stderr")),
-            num(g(c, "prob_beats_mine"))
-        );
-    }
-    s.push_str("\ninput,unit,base,break_even,flips_when,flips_to\n");
-    for b in d
-        .get("breakeven")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let t = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{},{}",
-            csv_field(&t("input")),
-            csv_field(&t("unit")),
-            num(g(b, "base")),
-            num(g(b, "value")),
-            t("flips_when"),
-            csv_field(&t("flips_to"))
-        );
-    }
-    s
 }
 
 /// Registers this module's routes (one call in [`crate::api::router`]).
