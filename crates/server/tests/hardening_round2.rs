@@ -404,15 +404,17 @@ fn slow_clients_cannot_stall_the_server() {
 /// run sits queued with nothing to report.
 #[test]
 fn event_stream_slots_are_freed_when_clients_leave() {
+    // Timing margins are wide (a loaded 2-core machine): A's steps are long, and a freed slot may
+    // take a few seconds to be seen; the loop ends as soon as it is.
     let (_d, s) = fixture(
-        800,
+        1600,
         Limits {
             max_streams: 2,
             ..Limits::default()
         },
     );
     let addr = s.addr;
-    // Run A keeps the only worker busy for ~9 s; run B stays queued meanwhile.
+    // Run A keeps the only worker busy for ~18 s; run B stays queued meanwhile.
     call(addr, "POST", "/api/runs", JSON, r#"{"paths": 100}"#);
     let b = call(addr, "POST", "/api/runs", JSON, r#"{"paths": 100}"#).json()["id"]
         .as_str()
@@ -438,7 +440,7 @@ fn event_stream_slots_are_freed_when_clients_leave() {
         );
         drop(c1);
         drop(c2);
-        // Freed within a second or two, long before run B changes.
+        // Freed within seconds, long before run B changes.
         let t0 = Instant::now();
         loop {
             let (c3, h3) = open();
@@ -447,7 +449,7 @@ fn event_stream_slots_are_freed_when_clients_leave() {
                 break;
             }
             assert!(
-                t0.elapsed() < Duration::from_secs(3),
+                t0.elapsed() < Duration::from_secs(6),
                 "slots not freed: {h3}"
             );
             std::thread::sleep(Duration::from_millis(100));
