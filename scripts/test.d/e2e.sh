@@ -13,4 +13,4 @@ fi
 if [ ! -d e2e/node_modules/playwright-core ]; then
     (cd e2e && npm ci --no-audit --no-fund)
 fi
-HASHPIVOT_BIN=target/debug/hashpivot node e2e/dashboard.test.mjs
+HASHPIVOT_BIN="${CARGO_TARGET_DIR:-target}/debug/hashpivot" node e2e/dashboard.test.mjs
