@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use hashpivot_chain as chain;
 use hashpivot_model::payback::{payback, PaybackConfig, PaybackOutput};
+use hashpivot_model::scenario::market;
 use hashpivot_model::scenario::{FieldError, Scenario, ScenarioError, MAX_PATHS};
 use hashpivot_model::{simulate_with_paths, ModelError, RunConfig, SimOutput, StrategyKind};
 use numpy::{IntoPyArray, PyArray1};
@@ -670,6 +671,11 @@ fn hashprice_json(
         "fees_btc": fees,
         "reward_btc": reward,
         "implied_hashrate_ehs": hashrate_ehs,
+        // As `hashpivot hashprice --json`: the "today" the defaults come from.
+        "market_state": {
+            "date": market::state().date.to_string(),
+            "source": market::origin().unwrap_or(market::SOURCE),
+        },
     }))
 }
 
