@@ -36,6 +36,22 @@ pub struct FleetBatch {
     pub power_w: f64,
 }
 
+impl FleetBatch {
+    /// The scenario's `[[mining.fleet]]` batches, in order (the CLI's and the dashboard's study).
+    pub fn of_scenario(sc: &hashpivot_model::Scenario) -> Vec<FleetBatch> {
+        sc.mining
+            .fleet
+            .iter()
+            .map(|b| FleetBatch {
+                model: b.model.clone(),
+                units: b.units,
+                hashrate_ths: b.hashrate_ths,
+                power_w: b.power_w,
+            })
+            .collect()
+    }
+}
+
 /// Site inputs of a dispatch run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DispatchSite {

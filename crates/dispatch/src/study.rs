@@ -156,17 +156,7 @@ impl Study {
         opts.cfg.validate()?;
         let btc_usd = opts.btc_usd.unwrap_or(sc.price.spot);
         let (market, hashprice) = market(opts.hashprice, sc, btc_usd, &series)?;
-        let fleet: Vec<FleetBatch> = sc
-            .mining
-            .fleet
-            .iter()
-            .map(|b| FleetBatch {
-                model: b.model.clone(),
-                units: b.units,
-                hashrate_ths: b.hashrate_ths,
-                power_w: b.power_w,
-            })
-            .collect();
+        let fleet: Vec<FleetBatch> = FleetBatch::of_scenario(sc);
         if fleet.is_empty() {
             return Err(crate::invalid(
                 "mining.fleet",

@@ -213,17 +213,7 @@ fn plan(sc: &Scenario, q: &HashMap<String, String>) -> Result<Plan, ApiError> {
         None => (hashpivot_dispatch::scenario_hashvalue(sc), "scenario"),
     };
     let flat_usd_mwh = num(q, "flat_usd_mwh", -1e5, 1e5, "$/MWh")?.unwrap_or(sc.site.power_usd_mwh);
-    let fleet: Vec<FleetBatch> = sc
-        .mining
-        .fleet
-        .iter()
-        .map(|b| FleetBatch {
-            model: b.model.clone(),
-            units: b.units,
-            hashrate_ths: b.hashrate_ths,
-            power_w: b.power_w,
-        })
-        .collect();
+    let fleet: Vec<FleetBatch> = FleetBatch::of_scenario(sc);
     if fleet.is_empty() {
         return Err(ApiError::invalid(
             "mining.fleet: the scenario has no machines to dispatch; add fleet entries",
