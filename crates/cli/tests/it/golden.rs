@@ -116,7 +116,15 @@ fn simulate_mine_convert_antithetic() {
     );
     golden(
         "simulate_antithetic",
-        &["simulate", V1, "--antithetic", "--paths", "512", "--seed", "5"],
+        &[
+            "simulate",
+            V1,
+            "--antithetic",
+            "--paths",
+            "512",
+            "--seed",
+            "5",
+        ],
     );
 }
 
