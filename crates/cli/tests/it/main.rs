@@ -33,4 +33,5 @@ mod server;
 mod server_dispatch;
 mod simulate;
 mod simulate_optimal;
+mod simulate_risks;
 mod validate;
