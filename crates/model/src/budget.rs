@@ -64,6 +64,13 @@ pub fn estimate(sc: &Scenario, cfg: &RunConfig) -> Result<Estimate, ModelError> 
         // mining/AI split; then the out-of-sample paths (as many as in-sample), per slice.
         let after = n * (2.0 * kf + 6.0) * 8.0 + n * (2.0 * kf + 2.0) * 8.0;
         bytes += in_sample + fit + after;
+        if crate::payoff::ai::path_dependent(sc) {
+            // The AI book of a block in flight (payoff::slices): one project per decision date
+            // and slice, ~176 bytes of state and sums per lane, one block per worker thread.
+            let workers = std::thread::available_parallelism().map_or(1, |w| w.get()) as f64;
+            let blocks = (n / crate::process::BLOCK as f64).ceil().min(workers);
+            bytes += blocks * crate::process::BLOCK as f64 * ndf * kf * 176.0;
+        }
     }
     Ok(Estimate {
         peak_bytes: (bytes as u64).saturating_add(BASE_BYTES),

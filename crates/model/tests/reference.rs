@@ -211,6 +211,8 @@ fn reference(sc: &Scenario, conversions: &[(usize, f64)]) -> (f64, f64) {
 
 fn scenario() -> Scenario {
     let mut sc = Scenario::default();
+    // Version 1's AI side (MODEL.md section 5); the tests below turn single risks back on.
+    sc.ai.set_risks_off();
     sc.price.vol = 0.0;
     sc.fees.vol = 0.0;
     sc.hashrate.vol = 0.0;

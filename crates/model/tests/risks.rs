@@ -9,6 +9,8 @@ use hashpivot_model::{simulate, simulate_with_paths, RunConfig, SimOutput};
 /// default hazard, a 60% renewal probability.
 fn base() -> Scenario {
     let mut sc = Scenario::default();
+    // Section 8 off (the expected-value form of version 1); each test turns its risks on.
+    sc.ai.set_risks_off();
     sc.run.horizon_years = 10.0;
     sc.ai.lease_term_years = 5.0;
     sc.ai.tenant_default_rate = 0.1;
@@ -189,8 +191,12 @@ fn mining_during_the_build_adds_mining_value() {
 /// worth less, so the policy's value drops toward `mine`.
 #[test]
 fn optimal_responds_to_risk() {
-    // The default's 15 years: converting pays there (on 10 years it would not).
-    let mut sc = Scenario::default();
+    // 15 years: converting pays there (on 10 years it would not).
+    let mut sc = base();
+    sc.run.horizon_years = 15.0;
+    sc.ai.lease_term_years = 15.0;
+    sc.ai.tenant_default_rate = 0.02;
+    sc.ai.renewal_probability = 0.8;
     sc.strategy.kind = StrategyKind::Optimal;
     sc.strategy.tranches = 2;
     sc.strategy.decide_months = 6;

@@ -538,6 +538,13 @@ mod tests {
         (capex, op, book.ready(0)[0])
     }
 
+    /// The default scenario with section 8 off (version 1's AI side).
+    fn v1() -> Scenario {
+        let mut sc = Scenario::default();
+        sc.ai.set_risks_off();
+        sc
+    }
+
     fn rel(a: f64, b: f64) -> f64 {
         (a - b).abs() / b.abs().max(1e-300)
     }
@@ -546,7 +553,7 @@ mod tests {
     /// build, rent signed at `L_τ`, renewed at the market rate with `renewal^c`, the default decay.
     #[test]
     fn expected_value_form_by_hand() {
-        let mut sc = Scenario::default();
+        let mut sc = v1();
         sc.ai.capex_overrun = 0.2;
         sc.ai.build_months = 1.0; // 30 days
         sc.ai.lease_term_years = 1.0;
@@ -584,7 +591,7 @@ mod tests {
     /// that day (the escalator restarts), no defaults (λ = 0).
     #[test]
     fn departure_and_reletting() {
-        let mut sc = Scenario::default();
+        let mut sc = v1();
         sc.ai.build_months = 0.0;
         sc.ai.lease_term_years = 1.0;
         sc.ai.default_events = true;
@@ -616,7 +623,7 @@ mod tests {
     /// draws), the backstop keeps the rent for its months, and nobody re-lets.
     #[test]
     fn default_day_is_the_streams_draw_plus_backstop() {
-        let mut sc = Scenario::default();
+        let mut sc = v1();
         sc.ai.build_months = 2.0; // 61 days
         sc.ai.default_events = true;
         sc.ai.tenant_default_rate = 0.5;
@@ -657,6 +664,8 @@ mod tests {
     #[test]
     fn path_dependence_follows_the_options() {
         let mut sc = Scenario::default();
+        assert!(path_dependent(&sc), "the default has the risks on");
+        sc.ai.set_risks_off();
         assert!(!path_dependent(&sc));
         sc.ai.backstop_months = 6.0; // only matters with events
         sc.ai.relet_months = 3.0;

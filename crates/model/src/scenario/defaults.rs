@@ -164,14 +164,29 @@ impl Default for Ai {
             lease_vol: 0.15,
             lease_price_corr: 0.0,
             mode: AiMode::Lease,
-            build_delay_months: 0.0,
-            capex_overrun: 0.0,
-            capex_overrun_vol: 0.0,
-            mine_during_build: false,
-            default_events: false,
-            backstop_months: 0.0,
-            relet_months: -1.0,
+            build_delay_months: 2.0,
+            capex_overrun: 0.1,
+            capex_overrun_vol: 0.15,
+            mine_during_build: true,
+            default_events: true,
+            backstop_months: 48.0,
+            relet_months: 12.0,
         }
+    }
+}
+
+impl Ai {
+    /// Turns MODEL.md section 8 off: no build delay, no capex overrun, the converted machines
+    /// leave on the decision day, and tenant default and non-renewal as the expected-value
+    /// factors of section 5 (version 1's AI side, priced linearly and bit for bit as before).
+    pub fn set_risks_off(&mut self) {
+        self.build_delay_months = 0.0;
+        self.capex_overrun = 0.0;
+        self.capex_overrun_vol = 0.0;
+        self.mine_during_build = false;
+        self.default_events = false;
+        self.backstop_months = 0.0;
+        self.relet_months = -1.0;
     }
 }
 

@@ -18,7 +18,18 @@ mod tests {
     /// converting slices 0..j on a decision day equals `schedule [(d, j/k)]`, path by path.
     #[test]
     fn slices_reproduce_the_deterministic_strategies() {
+        // Version 1's linear AI side, and the path-dependent book with section 8's
+        // deterministic parts (an overrun without spread, mining during the build): a slice and
+        // a fixed conversion then see the same cash whatever their draws.
         let mut sc = Scenario::default();
+        sc.ai.set_risks_off();
+        slices_reproduce(sc.clone());
+        sc.ai.capex_overrun = 0.2;
+        sc.ai.mine_during_build = true;
+        slices_reproduce(sc);
+    }
+
+    fn slices_reproduce(mut sc: Scenario) {
         sc.run.horizon_years = 9.0;
         sc.strategy.tranches = 4;
         sc.strategy.decide_months = 50; // day 1521 > refresh day 1460 (refresh every 4 years)

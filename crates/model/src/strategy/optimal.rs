@@ -782,6 +782,11 @@ mod tests {
         sc.fees.vol = 0.0;
         sc.hashrate.vol = 0.0;
         sc.ai.lease_vol = 0.0;
+        // Nothing uncertain: no drawn risks (the deterministic overrun keeps the AI side on
+        // the path-dependent book, and the machines mine until the hall is ready).
+        sc.ai.set_risks_off();
+        sc.ai.capex_overrun = 0.05;
+        sc.ai.mine_during_build = true;
         // Make the timing matter: a long horizon, a rich lease market that rises faster than the
         // AI discount rate, so some slices are best converted later rather than at once or never.
         sc.run.horizon_years = 15.0;
