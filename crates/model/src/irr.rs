@@ -395,3 +395,29 @@ mod tests {
         assert!((tq - tq0).abs() < 1e-9 * tq0.abs().max(1.0), "{tq} {tq0}");
     }
 }
+
+#[cfg(test)]
+mod late_start {
+    use super::*;
+
+    /// Leading zeros (a conversion decided after day 0) and a loss: a negative rate.
+    #[test]
+    fn a_project_that_starts_late_and_loses_money() {
+        let mut c = vec![0.0; 2921];
+        for v in c.iter_mut().take(730).skip(365) {
+            *v = -1e7;
+        }
+        for v in c.iter_mut().take(2920).skip(730) {
+            *v = 1.4e6;
+        }
+        let f = |r: f64| -> f64 {
+            c.iter()
+                .enumerate()
+                .map(|(t, v)| v * (1.0f64 + r).powf(-((t + 1) as f64) / 365.0))
+                .sum()
+        };
+        let r = irr(&c).expect("a root");
+        assert!(f(r).abs() < 1e-6 * 3.65e9, "{r} {}", f(r));
+        assert!(r < 0.0 && r > -0.2, "{r}");
+    }
+}

@@ -258,7 +258,12 @@ fn equity_human(f: &hashpivot_model::scenario::Finance, out: &SimOutput) -> Stri
     let mut s = format!(
         "Equity view: {} loan-to-cost at {} for {} years from the ready day, equity at {}:\n",
         pct(f.ltc),
-        format!("{:.3}%", 100.0 * f.debt_rate).trim_end_matches('0'),
+        format!(
+            "{}%",
+            format!("{:.3}", 100.0 * f.debt_rate)
+                .trim_end_matches('0')
+                .trim_end_matches('.')
+        ),
         f.tenor_years,
         pct(f.cost_of_equity)
     );

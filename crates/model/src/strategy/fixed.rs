@@ -19,6 +19,7 @@ use rayon::prelude::*;
 
 use crate::equity::{equity_result, EquityPaths};
 use crate::payoff::ai::{path_dependent, AiBook, AiDay, AiProject, AiTerms};
+use crate::payoff::finance::{DebtTerms, EquityBook};
 use crate::payoff::site::{
     ai_project, fleet_eras, initial_units, max_types, AiLinear, BatchDef, FleetEra, Layout,
 };
@@ -415,6 +416,10 @@ pub(crate) fn simulate_raw(
     let eras = fleet_eras(sc, &prep.eta);
     // Version 2's path-dependent AI side (MODEL.md §8-11), else version 1's linear form.
     let terms = path_dependent(sc).then(|| AiTerms::new(sc, n));
+    let debt = sc
+        .finance
+        .as_ref()
+        .map(|f| DebtTerms::new(f, n, sc.site.terminal_multiple));
     let plans: Vec<Plan> = specs
         .iter()
         .map(|s| build_plan(sc, &prep, &eras, s, years, terms.as_ref()))
@@ -436,6 +441,7 @@ pub(crate) fn simulate_raw(
         eras: &eras,
         plans: &plans,
         terms: terms.as_ref(),
+        debt: debt.as_ref(),
         years,
         banded,
         seed,
@@ -484,6 +490,8 @@ struct Ctx<'a> {
     plans: &'a [Plan],
     /// The path-dependent AI side's constants, `None` for version 1's linear form.
     terms: Option<&'a AiTerms>,
+    /// `[finance]`: the loans' terms (MODEL.md §10), `None` when unlevered.
+    debt: Option<&'a DebtTerms>,
     years: usize,
     banded: usize,
     seed: u64,
@@ -578,7 +586,10 @@ impl Ctx<'_> {
             v2,
             ..
         } = day;
-        let ai_npv = v2.map(|v| v.ai_npv);
+        let (ai_npv, mut books) = match v2 {
+            Some(v) => (Some(v.ai_npv), v.equity),
+            None => (None, Vec::new()),
+        };
         // AI: linear in the lease rate on the signing days.
         for i in 0..lanes {
             for k in 0..np {
@@ -590,6 +601,10 @@ impl Ctx<'_> {
                 }
                 let mn = mining_npv[k * lanes + i];
                 npv_out[i * np + k] = mn + v;
+                if let Some(debt) = self.debt {
+                    sums.equity
+                        .extend(lane_equity(debt, books.get_mut(k), i, mn, mn + v));
+                }
                 sums.mining[k] += mn;
                 sums.ai[k] += v;
                 if k < banded {
@@ -601,6 +616,31 @@ impl Ctx<'_> {
             }
         }
         sums
+    }
+}
+
+/// The [`EQ_FIELDS`] equity figures of lane `i` of a plan: from its book when it has conversions
+/// (mining NPV `mining` plus the AI equity NPV), else the unlevered NPV `npv` (`mine`).
+fn lane_equity(
+    debt: &DebtTerms,
+    book: Option<&mut EquityBook>,
+    i: usize,
+    mining: f64,
+    npv: f64,
+) -> [f64; EQ_FIELDS] {
+    match book.filter(|b| b.has_conversions()) {
+        Some(b) => {
+            let e = b.finish(debt, i);
+            let nan = |x: Option<f64>| x.unwrap_or(f64::NAN);
+            [
+                mining + e.ai_equity_npv,
+                e.ai_equity_npv,
+                nan(e.dscr_min),
+                nan(e.project_irr),
+                nan(e.equity_irr),
+            ]
+        }
+        None => [npv, 0.0, f64::NAN, f64::NAN, f64::NAN],
     }
 }
 
@@ -734,6 +774,8 @@ struct V2Day<'a> {
     margins: Vec<f64>,
     rev_th: Vec<f64>,
     corr: Vec<f64>,
+    /// `[finance]`: each plan's loans and equity cash (MODEL.md §10); empty when unlevered.
+    equity: Vec<EquityBook>,
 }
 
 impl<'a> V2Day<'a> {
@@ -746,8 +788,25 @@ impl<'a> V2Day<'a> {
         }
         let any_builds = ctx.plans.iter().any(|p| !p.builds.is_empty());
         let types = if any_builds { max_types(ctx.eras) } else { 0 };
+        let book = AiBook::new(terms, projects, ctx.seed, b, lanes);
+        let equity = match ctx.debt {
+            Some(debt) => (0..ctx.plans.len())
+                .map(|k| {
+                    let (p0, p1) = (proj_off[k], proj_off[k + 1]);
+                    let mut e = EquityBook::new(p1 - p0, lanes, debt.days);
+                    for p in p0..p1 {
+                        for (i, &r) in book.ready(p).iter().enumerate() {
+                            e.set_ready(p - p0, i, r);
+                        }
+                    }
+                    e
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         V2Day {
-            book: AiBook::new(terms, projects, ctx.seed, b, lanes),
+            equity,
+            book,
             proj_off,
             ai_npv: vec![0.0; ctx.plans.len() * lanes],
             build_era: ctx.plans.iter().map(|p| vec![0; p.builds.len()]).collect(),
@@ -780,6 +839,11 @@ impl<'a> V2Day<'a> {
                 }
                 self.book
                     .add_cash(p, w, &mut self.ai_npv[k * lanes..(k + 1) * lanes]);
+                if let Some(debt) = ctx.debt {
+                    let c = p - self.proj_off[k];
+                    let (capex, op) = (self.book.capex(p), self.book.opcash(p));
+                    self.equity[k].project_day(debt, c, t, capex, None, op);
+                }
                 if k < banded {
                     let at = (k * years + y) * lanes;
                     self.book.add_cash(p, 1.0, &mut sd.ycash[at..at + lanes]);
