@@ -111,6 +111,9 @@ pub struct Loan {
     /// DSCR of the loan year in progress: operating cash and debt service.
     year_num: f64,
     year_den: f64,
+    /// Days of the loan year in progress so far, and its first day counted from the ready day.
+    year_day: usize,
+    year_start: usize,
     /// Smallest DSCR of a whole loan year so far (`+∞`: none).
     pub dscr_min: f64,
 }
@@ -163,16 +166,19 @@ impl Loan {
         }
         // DSCR over whole loan years y (days ready + 365y .. ready + 365y + 364) that start
         // within the tenor; the caller stops at N − 1, so a year is counted only when whole.
+        // Counters instead of a division a day.
         if t >= self.ready {
             self.year_num += opcash;
             self.year_den += q;
-            let d = t - self.ready;
-            if d % 365 == 364 {
-                if d / 365 * 365 < terms.n && self.year_den > 0.0 {
+            self.year_day += 1;
+            if self.year_day == 365 {
+                if self.year_start < terms.n && self.year_den > 0.0 {
                     self.dscr_min = self.dscr_min.min(self.year_num / self.year_den);
                 }
                 self.year_num = 0.0;
                 self.year_den = 0.0;
+                self.year_day = 0;
+                self.year_start += 365;
             }
         }
         q
