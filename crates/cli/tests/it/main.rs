@@ -18,6 +18,7 @@ mod data_sync;
 mod data_sync_current;
 mod dispatch;
 mod econ;
+mod finance;
 mod golden;
 mod hardening_contract;
 mod hardening_inputs;

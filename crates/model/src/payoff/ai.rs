@@ -63,6 +63,7 @@ pub fn path_dependent(sc: &Scenario) -> bool {
         || a.mine_during_build
         || a.default_events
         || a.mode != AiMode::Lease
+        || sc.finance.is_some()
 }
 
 /// The random stream of the project keyed `key` on path `path` of a run with `seed`: ChaCha8 with

@@ -61,6 +61,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod ai;
+pub mod finance;
 pub mod site;
 pub mod slices;
 

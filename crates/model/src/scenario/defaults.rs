@@ -190,6 +190,19 @@ impl Ai {
     }
 }
 
+impl Default for Finance {
+    fn default() -> Self {
+        Finance {
+            ltc: 0.8,
+            debt_rate: 0.0775,
+            tenor_years: 10.0,
+            cost_of_equity: 0.12,
+            min_dscr: 1.25,
+            fund_gpus: false,
+        }
+    }
+}
+
 impl Default for Strategy {
     fn default() -> Self {
         Strategy {
@@ -219,6 +232,7 @@ impl Default for Scenario {
             strategy: Strategy::default(),
             power: None,
             dispatch: None,
+            finance: None,
         }
     }
 }

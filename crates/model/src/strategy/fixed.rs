@@ -17,7 +17,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
+use crate::equity::{equity_result, EquityPaths};
 use crate::payoff::ai::{path_dependent, AiBook, AiDay, AiProject, AiTerms};
+use crate::payoff::finance::{DebtTerms, EquityBook};
 use crate::payoff::site::{
     ai_project, fleet_eras, initial_units, max_types, AiLinear, BatchDef, FleetEra, Layout,
 };
@@ -251,7 +253,14 @@ fn build_plan(
 struct BlockSums {
     mining: Vec<f64>,
     ai: Vec<f64>,
+    /// With `[finance]`: per lane and plan the [`EQ_FIELDS`] equity figures
+    /// (`(lane · plans + k) · EQ_FIELDS`); empty otherwise.
+    equity: Vec<f64>,
 }
+
+/// Per path and strategy with `[finance]`: equity NPV, AI equity NPV, minimum DSCR, project IRR,
+/// equity IRR (NaN where a path has none).
+const EQ_FIELDS: usize = 5;
 
 const MARKET_SERIES: usize = 4;
 
@@ -264,6 +273,9 @@ pub(crate) struct Raw {
     pub banded: usize,
     pub mining_sum: Vec<f64>,
     pub ai_sum: Vec<f64>,
+    /// With `[finance]`: per path and strategy the [`EQ_FIELDS`] equity figures
+    /// (`(path · strategies + k) · EQ_FIELDS`); empty otherwise.
+    pub equity: Vec<f64>,
 }
 
 pub(crate) fn run_plans(
@@ -302,6 +314,9 @@ pub(crate) fn run_plans(
         }
     }
     cols.insert(0, mine);
+    if let Some(f) = sc.finance.as_ref().filter(|_| !raw.equity.is_empty()) {
+        equity_results(&raw.equity, np, f.min_dscr, antithetic, &mut results);
+    }
     let years = raw.years;
     // The years of a series in parallel: this part runs after the paths, so on its own it would
     // be serial time in every run.
@@ -338,6 +353,7 @@ pub(crate) fn run_plans(
     let out = SimOutput {
         paths,
         seed,
+        currency: Default::default(),
         results,
         bands: Bands {
             years: (1..=years as u32).collect(),
@@ -349,6 +365,39 @@ pub(crate) fn run_plans(
         },
     };
     (out, cols)
+}
+
+/// Sets each result's equity view (MODEL.md §10) from the per-path figures of [`Raw::equity`], with
+/// the equity NPV histograms on bins shared by every strategy.
+fn equity_results(
+    raw: &[f64],
+    np: usize,
+    min_dscr: f64,
+    antithetic: bool,
+    results: &mut [crate::result::StrategyResult],
+) {
+    let paths = raw.len() / (np * EQ_FIELDS).max(1);
+    let per: Vec<EquityPaths> = (0..np)
+        .map(|k| {
+            let mut p = EquityPaths::with_capacity(paths);
+            for i in 0..paths {
+                let v = &raw[(i * np + k) * EQ_FIELDS..(i * np + k + 1) * EQ_FIELDS];
+                p.equity_npv.push(v[0]);
+                p.ai_equity_npv.push(v[1]);
+                p.dscr_min.push(v[2]);
+                p.project_irr.push(v[3]);
+                p.equity_irr.push(v[4]);
+            }
+            p
+        })
+        .collect();
+    let refs: Vec<&[f64]> = per.iter().map(|p| p.equity_npv.as_slice()).collect();
+    let hists = histograms(&refs);
+    for (k, r) in results.iter_mut().enumerate() {
+        let mut e = equity_result(&per[k], min_dscr, antithetic);
+        e.equity_npv_histogram = hists.get(k).cloned();
+        r.equity = Some(e);
+    }
 }
 
 /// Simulates all paths of the deterministic strategies `specs` and returns per-path NPVs
@@ -367,6 +416,10 @@ pub(crate) fn simulate_raw(
     let eras = fleet_eras(sc, &prep.eta);
     // Version 2's path-dependent AI side (MODEL.md §8-11), else version 1's linear form.
     let terms = path_dependent(sc).then(|| AiTerms::new(sc, n));
+    let debt = sc
+        .finance
+        .as_ref()
+        .map(|f| DebtTerms::new(f, n, sc.site.terminal_multiple));
     let plans: Vec<Plan> = specs
         .iter()
         .map(|s| build_plan(sc, &prep, &eras, s, years, terms.as_ref()))
@@ -388,6 +441,7 @@ pub(crate) fn simulate_raw(
         eras: &eras,
         plans: &plans,
         terms: terms.as_ref(),
+        debt: debt.as_ref(),
         years,
         banded,
         seed,
@@ -410,11 +464,13 @@ pub(crate) fn simulate_raw(
     // Merge in block order (deterministic whatever the thread count).
     let mut mining_sum = vec![0.0; np];
     let mut ai_sum = vec![0.0; np];
+    let mut equity = Vec::new();
     for s in &sums {
         for k in 0..np {
             mining_sum[k] += s.mining[k];
             ai_sum[k] += s.ai[k];
         }
+        equity.extend_from_slice(&s.equity);
     }
     Raw {
         years,
@@ -424,6 +480,7 @@ pub(crate) fn simulate_raw(
         banded,
         mining_sum,
         ai_sum,
+        equity,
     }
 }
 
@@ -433,6 +490,8 @@ struct Ctx<'a> {
     plans: &'a [Plan],
     /// The path-dependent AI side's constants, `None` for version 1's linear form.
     terms: Option<&'a AiTerms>,
+    /// `[finance]`: the loans' terms (MODEL.md §10), `None` when unlevered.
+    debt: Option<&'a DebtTerms>,
     years: usize,
     banded: usize,
     seed: u64,
@@ -458,6 +517,7 @@ impl Ctx<'_> {
         let mut sums = BlockSums {
             mining: vec![0.0; np],
             ai: vec![0.0; np],
+            equity: Vec::new(),
         };
         // Days on which anything changes for some strategy, and the signing days of all leases.
         let mut ev_days: Vec<usize> = self
@@ -526,7 +586,10 @@ impl Ctx<'_> {
             v2,
             ..
         } = day;
-        let ai_npv = v2.map(|v| v.ai_npv);
+        let (ai_npv, mut books) = match v2 {
+            Some(v) => (Some(v.ai_npv), v.equity),
+            None => (None, Vec::new()),
+        };
         // AI: linear in the lease rate on the signing days.
         for i in 0..lanes {
             for k in 0..np {
@@ -538,6 +601,10 @@ impl Ctx<'_> {
                 }
                 let mn = mining_npv[k * lanes + i];
                 npv_out[i * np + k] = mn + v;
+                if let Some(debt) = self.debt {
+                    sums.equity
+                        .extend(lane_equity(debt, books.get_mut(k), i, mn, mn + v));
+                }
                 sums.mining[k] += mn;
                 sums.ai[k] += v;
                 if k < banded {
@@ -549,6 +616,31 @@ impl Ctx<'_> {
             }
         }
         sums
+    }
+}
+
+/// The [`EQ_FIELDS`] equity figures of lane `i` of a plan: from its book when it has conversions
+/// (mining NPV `mining` plus the AI equity NPV), else the unlevered NPV `npv` (`mine`).
+fn lane_equity(
+    debt: &DebtTerms,
+    book: Option<&mut EquityBook>,
+    i: usize,
+    mining: f64,
+    npv: f64,
+) -> [f64; EQ_FIELDS] {
+    match book.filter(|b| b.has_conversions()) {
+        Some(b) => {
+            let e = b.finish(debt, i);
+            let nan = |x: Option<f64>| x.unwrap_or(f64::NAN);
+            [
+                mining + e.ai_equity_npv,
+                e.ai_equity_npv,
+                nan(e.dscr_min),
+                nan(e.project_irr),
+                nan(e.equity_irr),
+            ]
+        }
+        None => [npv, 0.0, f64::NAN, f64::NAN, f64::NAN],
     }
 }
 
@@ -682,6 +774,8 @@ struct V2Day<'a> {
     margins: Vec<f64>,
     rev_th: Vec<f64>,
     corr: Vec<f64>,
+    /// `[finance]`: each plan's loans and equity cash (MODEL.md §10); empty when unlevered.
+    equity: Vec<EquityBook>,
 }
 
 impl<'a> V2Day<'a> {
@@ -694,8 +788,25 @@ impl<'a> V2Day<'a> {
         }
         let any_builds = ctx.plans.iter().any(|p| !p.builds.is_empty());
         let types = if any_builds { max_types(ctx.eras) } else { 0 };
+        let book = AiBook::new(terms, projects, ctx.seed, b, lanes);
+        let equity = match ctx.debt {
+            Some(debt) => (0..ctx.plans.len())
+                .map(|k| {
+                    let (p0, p1) = (proj_off[k], proj_off[k + 1]);
+                    let mut e = EquityBook::new(p1 - p0, lanes, debt.days);
+                    for p in p0..p1 {
+                        for (i, &r) in book.ready(p).iter().enumerate() {
+                            e.set_ready(p - p0, i, r);
+                        }
+                    }
+                    e
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         V2Day {
-            book: AiBook::new(terms, projects, ctx.seed, b, lanes),
+            equity,
+            book,
             proj_off,
             ai_npv: vec![0.0; ctx.plans.len() * lanes],
             build_era: ctx.plans.iter().map(|p| vec![0; p.builds.len()]).collect(),
@@ -728,6 +839,11 @@ impl<'a> V2Day<'a> {
                 }
                 self.book
                     .add_cash(p, w, &mut self.ai_npv[k * lanes..(k + 1) * lanes]);
+                if let Some(debt) = ctx.debt {
+                    let c = p - self.proj_off[k];
+                    let (capex, op) = (self.book.capex(p), self.book.opcash(p));
+                    self.equity[k].project_day(debt, c, t, capex, None, op);
+                }
                 if k < banded {
                     let at = (k * years + y) * lanes;
                     self.book.add_cash(p, 1.0, &mut sd.ycash[at..at + lanes]);
