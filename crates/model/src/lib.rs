@@ -43,7 +43,10 @@ pub use payoff::{site, slices};
 pub use process as engine;
 pub use strategy::optimal;
 
-pub use result::{Bands, Histogram, NpvStats, SimOutput, StrategyDetail, StrategyResult};
+pub use result::{
+    Bands, Currency, DscrStats, EquityResult, Histogram, IrrStats, NpvStats, SimOutput,
+    StrategyDetail, StrategyResult,
+};
 pub use run::{simulate, simulate_with_paths, RunConfig, SimWithPaths};
 pub use scenario::{Scenario, ScenarioError, StrategyKind};
 

@@ -50,6 +50,7 @@ fn schema() -> Scenario {
             fourcp_hours: vec![17],
             ..Default::default()
         }),
+        cloud: Some(crate::scenario::Cloud::default()),
         ..Scenario::default()
     }
 }

@@ -7,6 +7,7 @@
 //!   that escapes every interpolated string unless it is marked as trusted markup);
 //! * [`csv`]: the report's tables as CSV files;
 //! * [`decision`]: the decision card and its two charts;
+//! * [`compare`]: the chart of `hashpivot compare` (mine vs lease vs GPU cloud);
 //! * [`history`]: the chart of a shipped historical series (the dashboard's history page);
 //! * [`sensitivity`]: the tornado's JSON document (the model's typed analysis plus display labels).
 //!

@@ -21,8 +21,8 @@ use crate::payoff::site::{
     ai_project, fleet_eras, initial_units, max_types, AiLinear, FleetEra, Layout,
 };
 use crate::payoff::{refresh_cash, MiningDay};
-use crate::process::{DayConsumer, LaneDay, Prepared, BLOCK};
-use crate::result::{Band, Bands, SimOutput, SiteCashBand};
+use crate::process::{DayConsumer, Discount, LaneDay, Prepared, BLOCK};
+use crate::result::{Band, Bands, Currency, SimOutput, SiteCashBand};
 use crate::scenario::{Scenario, StrategyKind};
 use crate::stats::{histograms, quantiles_f32, summarize};
 
@@ -239,6 +239,7 @@ pub(crate) fn run_plans(
             hashrate_ehs: hashrate,
             site_cash_usd: site_cash,
         },
+        currency: sc.run.currency,
     };
     (out, cols)
 }
@@ -273,6 +274,9 @@ pub(crate) fn simulate_raw(
     let mut band_cash = vec![0f32; paths_us * years * banded];
     let nblocks = paths_us.div_ceil(BLOCK);
     let done = AtomicUsize::new(0);
+    // MODEL.md §11: in BTC the mining stream needs its daily factors and its terminal value apart.
+    let btc = (sc.run.currency == Currency::Btc)
+        .then(|| Discount::new(sc.mining.discount_rate, sc.site.terminal_multiple, n));
     let ctx = Ctx {
         prep: &prep,
         eras: &eras,
@@ -281,6 +285,7 @@ pub(crate) fn simulate_raw(
         banded,
         seed,
         antithetic,
+        btc: btc.as_ref(),
     };
     let sums: Vec<BlockSums> = npv
         .par_chunks_mut(BLOCK * np)
@@ -324,6 +329,8 @@ struct Ctx<'a> {
     banded: usize,
     seed: u64,
     antithetic: bool,
+    /// `run.currency = "btc"`: the mining stream's discounting in parts (MODEL.md §11).
+    btc: Option<&'a Discount>,
 }
 
 impl Ctx<'_> {
@@ -399,6 +406,12 @@ impl Ctx<'_> {
             has_extra: vec![false; np],
             rev_th: vec![0.0f64; lanes],
             l_vals: vec![0.0f64; n_l.max(1) * lanes],
+            btc_tail: if self.btc.is_some() {
+                vec![0.0f64; np * lanes]
+            } else {
+                Vec::new()
+            },
+            s_last: vec![0.0f64; lanes],
             bm,
             era: 0,
             ev: 0,
@@ -406,11 +419,21 @@ impl Ctx<'_> {
         };
         prep.run_block(self.seed, b, lanes, self.antithetic, &mut day);
         let SimDay {
-            mining_npv,
+            mut mining_npv,
             ycash,
             l_vals,
+            btc_tail,
+            s_last,
             ..
         } = day;
+        if let Some(disc) = self.btc {
+            // The terminal value of the mining stream, in BTC at the last day's price.
+            for k in 0..np {
+                for i in 0..lanes {
+                    mining_npv[k * lanes + i] += disc.tv * btc_tail[k * lanes + i] / s_last[i];
+                }
+            }
+        }
         // AI: linear in the lease rate on the signing days.
         for i in 0..lanes {
             for k in 0..np {
@@ -467,6 +490,10 @@ struct CashChunks<'a> {
     w: f64,
     /// Year of the day.
     y: usize,
+    /// `run.currency = "btc"`: the day's discount factor without the terminal value, and the
+    /// per-strategy, per-lane USD cash of the days counted in the terminal value (`None` before
+    /// them).
+    btc: Option<(f64, Option<&'a mut [f64]>)>,
 }
 
 impl CashChunks<'_> {
@@ -502,9 +529,25 @@ impl CashChunks<'_> {
                     }
                 }
             }
+            let mut w = self.w;
+            if let Some((w_df, tail)) = &mut self.btc {
+                // MODEL.md §11: the day's cash in BTC at its own price; the terminal value is
+                // converted at the end (`Ctx::block_impl`).
+                if let Some(tail) = tail.as_deref_mut() {
+                    let tl = &mut tail[k * lanes + o..k * lanes + o + W];
+                    for i in 0..W {
+                        tl[i] += c[i];
+                    }
+                }
+                let s = &self.s[o..o + W];
+                for i in 0..W {
+                    c[i] /= s[i];
+                }
+                w = *w_df;
+            }
             let npv = &mut self.mining_npv[k * lanes + o..k * lanes + o + W];
             for i in 0..W {
-                npv[i] = c[i].mul_add(self.w, npv[i]);
+                npv[i] = c[i].mul_add(w, npv[i]);
             }
             if k < self.banded {
                 let at = (k * self.years + self.y) * lanes + o;
@@ -541,6 +584,10 @@ struct SimDay<'a, 'b> {
     has_extra: Vec<bool>,
     rev_th: Vec<f64>,
     l_vals: Vec<f64>,
+    /// BTC view: per strategy and lane, the USD mining cash of the terminal value's days.
+    btc_tail: Vec<f64>,
+    /// BTC/USD on the last day, per lane (the BTC view's terminal value).
+    s_last: Vec<f64>,
     bm: &'b mut [f32],
     era: usize,
     ev: usize,
@@ -607,6 +654,10 @@ impl DayConsumer for SimDay<'_, '_> {
             ycash: &mut self.ycash,
             w: prep.w_mining[t],
             y: t / 365,
+            btc: ctx.btc.map(|disc| {
+                let tail = (t >= disc.first_tv).then_some(&mut self.btc_tail[..]);
+                (disc.df[t], tail)
+            }),
         };
         let full = lanes - lanes % CHUNK;
         for o in (0..full).step_by(CHUNK) {
@@ -616,6 +667,9 @@ impl DayConsumer for SimDay<'_, '_> {
             cc.chunk::<1>(o);
         }
         let y = t / 365;
+        if t + 1 == self.n {
+            self.s_last.copy_from_slice(&d.s[..lanes]);
+        }
         if t == self.l_days[self.li] {
             let li = self.li;
             self.l_vals[li * lanes..(li + 1) * lanes].copy_from_slice(&d.ln_l[..lanes]);
