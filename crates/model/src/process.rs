@@ -581,7 +581,8 @@ pub struct Prepared {
     /// Mining weights: discount factor `(1+r_m)^(-(t+1)/365)`, plus the terminal multiple times the
     /// day-`N` factor on the last 365 days (terminal value folded into the daily weights).
     pub w_mining: Vec<f64>,
-    /// AI weights, as `w_mining` with the AI discount rate.
+    /// AI weights, as `w_mining` with the AI discount rate (`Scenario::ai_discount_rate`: the
+    /// lease's or the GPU cloud's).
     pub w_ai: Vec<f64>,
     /// `ln(power_share * 144 * 1e6 / (η_t * 24 * marginal_power))`: `ln H*_t = ln R + ln S + this`.
     ln_hstar_c: Vec<f64>,
@@ -671,7 +672,7 @@ impl Prepared {
             power_curve,
             power_scale,
             w_mining: weights(sc.mining.discount_rate),
-            w_ai: weights(sc.ai.discount_rate),
+            w_ai: weights(sc.ai_discount_rate()),
             ln_hstar_c,
             s0: sc.price.spot,
             x0: sc.fees.btc_per_block.ln(),

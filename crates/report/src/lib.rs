@@ -13,6 +13,7 @@
 //!
 //! No I/O and no HTTP: the callers write the files or serve the bytes.
 
+pub mod compare;
 pub mod csv;
 pub mod decision;
 pub mod history;

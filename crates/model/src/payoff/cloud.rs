@@ -18,12 +18,12 @@
 //!   The hall itself (build days, capex) is the AI project's, as for a lease (sections 5 and 8).
 //!
 //! The project's cash is the AI stream, discounted at `cloud.discount_rate` with the terminal value
-//! of section 5 ([`cloud_discount`]).
+//! of section 5 ([`crate::Scenario::ai_discount_rate`], `Prepared::w_ai`).
 
 // Lane loops index several arrays in lockstep (see payoff/mod.rs).
 #![allow(clippy::needless_range_loop)]
 
-use crate::process::{fast_exp, fill_normals, BlockStream, Discount, NormalScratch};
+use crate::process::{fast_exp, fill_normals, BlockStream, NormalScratch};
 use crate::scenario::{Cloud, Scenario};
 
 /// Stream domain of the GPU price index: block `b` of a run draws its `Z_G` from the keyed stream
@@ -215,12 +215,6 @@ impl CloudLanes {
     }
 }
 
-/// The cloud project's discounting over `n` days at `cloud.discount_rate`, with the terminal value
-/// of section 5 ([`Discount::folded`] gives one weight per day, as `Prepared::w_ai` for a lease).
-pub fn cloud_discount(sc: &Scenario, n: usize) -> Discount {
-    Discount::new(sc.cloud_terms().discount_rate, sc.site.terminal_multiple, n)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,20 +305,5 @@ mod tests {
         let mut h = GpuIndex::new(&Cloud::default(), 7, 0, 4, true);
         h.step();
         assert_eq!(h.g(), &v[..]);
-    }
-
-    #[test]
-    fn weights_fold_the_terminal_value() {
-        let mut sc = Scenario::default();
-        sc.site.terminal_multiple = 2.0;
-        sc.cloud = Some(Cloud {
-            discount_rate: 0.1,
-            ..Cloud::default()
-        });
-        let w = cloud_discount(&sc, 400).folded();
-        assert_eq!(w[0], 1.1f64.powf(-1.0 / 365.0));
-        let tv = 2.0 * 1.1f64.powf(-401.0 / 365.0);
-        assert_eq!(w[35], 1.1f64.powf(-36.0 / 365.0) + tv);
-        assert_eq!(w[34], 1.1f64.powf(-35.0 / 365.0));
     }
 }
