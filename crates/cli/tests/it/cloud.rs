@@ -289,3 +289,67 @@ fn compare_rows_are_the_simulate_results() {
         "{text}"
     );
 }
+
+/// The BTC view of `optimal` is not built: refused naming the option, the value and what works.
+#[test]
+fn btc_view_of_optimal_is_refused() {
+    let dir = tempdir();
+    let o = hashpivot(dir.path())
+        .args([
+            "simulate",
+            "--paths",
+            "4",
+            "--strategy",
+            "optimal",
+            "--currency",
+            "btc",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "run.currency = btc: allowed \"usd\" with strategy optimal (the BTC view covers mine, convert, schedule and sweep)"
+        ),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// `optimal` prices a slice converted to a GPU cloud with the same cash as `convert`: with one
+/// slice and one decision day (month 0), converting is the only exercise, and its in-sample value
+/// on the paths where it converts is the cloud's (power bill included).
+#[test]
+fn optimal_slices_price_the_cloud() {
+    let dir = tempdir();
+    let file = dir.path().join("cloud.toml");
+    std::fs::write(
+        &file,
+        "[run]\nhorizon_years = 4\n[ai]\nmode = \"cloud\"\n[strategy]\ntranches = 1\ndecide_months = 0\n\
+         [cloud]\nprice_vol = 0\nrevenue_usd_per_mw_it_year = 3e7\n",
+    )
+    .unwrap();
+    let conv = simulate_json(
+        dir.path(),
+        &file,
+        &["--paths", "256", "--strategy", "convert", "--share", "1"],
+    );
+    let opt = simulate_json(
+        dir.path(),
+        &file,
+        &["--paths", "256", "--strategy", "optimal"],
+    );
+    let (c, o) = (&conv["results"][1], &opt["results"][1]);
+    // At this revenue the cloud beats mining on every path, so optimal converts everywhere on day 0.
+    assert_eq!(c["prob_below_mine"], 0.0, "{c}");
+    // Same paths, same cash: the site's NPV is the same (optimal books the salvage of the slice's
+    // machines with the AI part, convert with the mining part, so the split differs).
+    let (cn, on) = (
+        c["npv"]["mean"].as_f64().unwrap(),
+        o["npv"]["mean"].as_f64().unwrap(),
+    );
+    assert!(
+        (cn - on).abs() <= 1e-9 * cn.abs(),
+        "convert {cn} optimal {on}"
+    );
+}
