@@ -34,4 +34,5 @@ mod server;
 mod server_dispatch;
 mod simulate;
 mod simulate_optimal;
+mod simulate_risks;
 mod validate;
