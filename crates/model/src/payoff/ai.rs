@@ -402,8 +402,10 @@ impl<'a> AiBook<'a> {
     }
 
     /// Steps every started project to day `d.t` and writes the day's capex and operating cash.
-    /// Days must come in order, each once.
-    #[inline]
+    /// Days must come in order, each once. Always inlined, so that it is compiled for the
+    /// engine's instruction set (`Prepared::run_block`): called out of line it is baseline
+    /// x86-64, where the GPU index's normals and `mul_add`s become the C library's software fma.
+    #[inline(always)]
     pub fn day(&mut self, d: &AiDay<'_>) {
         let t = d.t;
         let lanes = self.lanes;

@@ -166,7 +166,7 @@ impl CloudTerms {
         if life_no > 0 && !self.refresh {
             return CloudDay::default();
         }
-        let gpu = if age % self.life == 0 {
+        let gpu = if age.is_multiple_of(self.life) {
             self.gpu_capex * g_t
         } else {
             0.0
