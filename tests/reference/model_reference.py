@@ -75,6 +75,17 @@ could differ; the engine is checked against these readings):
  A15 NPV = mining part + AI part, each including its terminal value.
  A16 η_t, p_t and the escalators count t in days from the start of the simulation (t/365 years),
      not from a calendar date; the machines of a refresh keep the efficiency η of their purchase day.
+ A17 GPU cloud (version 2, section 9; ai.mode = "cloud", every [cloud] key required, price_vol 0):
+     g_t = exp(price_drift * t / 365) (the step equation at vol 0). The hall is built as a lease's
+     (capex C = IT * ai.capex_usd_per_mw_it over B days, A10); on u = τ + B and at every multiple of
+     the GPU life L = round(gpu_life_years * 365) after it (only the first without refresh) a set of
+     GPUs costs IT * gpu_capex * g_t. For days u <= t with (t - u) < L or refresh: revenue
+     IT * revenue / 365 * utilization * g', g' = g_u while t - u < round(contract_years * 365), else
+     g_t; costs s*P * 24 * p_t + opex_share * revenue. Without refresh nothing after the first life.
+     The AI stream (hall and GPUs) is discounted at cloud.discount_rate.
+ A18 BTC view (section 11; run.currency = "btc"): each stream's cash of day t is divided by S_t
+     before its day-t factor; the terminal value (A13, from the USD cash of the last year) by
+     S_{N-1}.
 """
 
 import json
@@ -230,6 +241,28 @@ def load(path):
         "lease_vol",
     ):
         sc["ai_" + k] = need(ai, "ai", k)
+
+    sc["ai_mode"] = ai.get("mode", "lease")
+    sc["currency"] = run.get("currency", "usd")
+    if sc["ai_mode"] == "cloud":
+        cloud = sec("cloud")
+        for k in (
+            "gpu_capex_usd_per_mw_it",
+            "revenue_usd_per_mw_it_year",
+            "utilization",
+            "opex_share",
+            "gpu_life_years",
+            "contract_years",
+            "price_drift",
+            "price_vol",
+            "discount_rate",
+        ):
+            sc["cloud_" + k] = need(cloud, "cloud", k)
+        if not isinstance(cloud.get("refresh"), bool):
+            raise BadScenario("cloud.refresh must be true or false")
+        sc["cloud_refresh"] = cloud["refresh"]
+        if sc["cloud_price_vol"] != 0.0:
+            raise BadScenario("cloud.price_vol: the reference is deterministic, it must be 0")
 
     sc["strategy_share"] = float(strat["share"]) if "share" in strat else None
     sc["strategy_schedule"] = (
@@ -410,7 +443,13 @@ def site_npv(sc, days, conversions):
             converted_mw += take
             it = take * sc["ai_it_mw_per_gross_mw"]
             leases.append(
-                {"tau": t, "it": it, "capex": it * sc["ai_capex_usd_per_mw_it"], "L0": st["L"]}
+                {
+                    "tau": t,
+                    "it": it,
+                    "gross": take,
+                    "capex": it * sc["ai_capex_usd_per_mw_it"],
+                    "L0": st["L"],
+                }
             )
 
         # Mining cash of the day (section 4).
@@ -432,7 +471,9 @@ def site_npv(sc, days, conversions):
             elif tau <= t < tau + b_days:
                 cash_ai -= ls["capex"] / b_days
             start = tau + b_days
-            if t >= start:
+            if sc["ai_mode"] == "cloud":
+                cash_ai += cloud_cash(sc, t, start, it, ls["gross"], st["p"])
+            elif t >= start:
                 c = (t - start) // m_days
                 u_c = start + c * m_days
                 l_c = ls["L0"] if c == 0 else days[u_c]["L"]
@@ -451,17 +492,44 @@ def site_npv(sc, days, conversions):
         mining_cash[t] = cash_m
         ai_cash[t] = cash_ai
 
+    btc = sc["currency"] == "btc"
+
     def npv(cash, rate):
         total = 0.0
         for t, c in enumerate(cash):
-            total += c * (1.0 + rate) ** (-(t + 1) / 365.0)
+            total += (c / days[t]["S"] if btc else c) * (1.0 + rate) ** (-(t + 1) / 365.0)
         last_year = sum(cash[max(0, n - 365) :])
+        if btc:
+            last_year /= days[n - 1]["S"]
         total += sc["site_terminal_multiple"] * last_year * (1.0 + rate) ** (-(n + 1) / 365.0)
         return total
 
     m = npv(mining_cash, sc["m_discount_rate"])
-    a = npv(ai_cash, sc["ai_discount_rate"])
+    ai_rate = sc["cloud_discount_rate"] if sc["ai_mode"] == "cloud" else sc["ai_discount_rate"]
+    a = npv(ai_cash, ai_rate)
     return m, a
+
+
+def cloud_cash(sc, t, u, it, gross, p_t):
+    """Section 9 (A17): the GPU cloud's cash on day t of a hall ready on day u."""
+    if t < u:
+        return 0.0
+    life = max(1, round_half_away(sc["cloud_gpu_life_years"] * 365.0))
+    contract = round_half_away(sc["cloud_contract_years"] * 365.0)
+    age = t - u
+    if age >= life and not sc["cloud_refresh"]:
+        return 0.0
+
+    def g(day):
+        return math.exp(sc["cloud_price_drift"] * day / 365.0)
+
+    cash = 0.0
+    if age % life == 0:
+        cash -= it * sc["cloud_gpu_capex_usd_per_mw_it"] * g(t)
+    price = g(u) if age < contract else g(t)
+    revenue = it * sc["cloud_revenue_usd_per_mw_it_year"] / 365.0 * sc["cloud_utilization"] * price
+    cash += revenue - gross * 24.0 * p_t - sc["cloud_opex_share"] * revenue
+    return cash
 
 
 def evaluate(path):

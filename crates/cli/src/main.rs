@@ -67,6 +67,8 @@ enum Command {
     Machine(cmd::econ::MachineArgs),
     /// Run the Monte Carlo scenario engine (the main job).
     Simulate(cmd::simulate::SimulateArgs),
+    /// Mine vs powered-shell lease vs GPU cloud for the site, side by side.
+    Compare(cmd::compare::CompareArgs),
     /// Show or check scenario files.
     Scenario(cmd::scenario::ScenarioArgs),
     /// Distribution of payback, IRR and NPV of buying one machine today.
@@ -138,6 +140,7 @@ fn main() -> ExitCode {
     if matches!(
         cli.command,
         Command::Simulate(_)
+            | Command::Compare(_)
             | Command::Scenario(_)
             | Command::Payback(_)
             | Command::Machine(_)
@@ -154,6 +157,7 @@ fn main() -> ExitCode {
         Command::Machines(a) => cmd::econ::run_machines(a, g),
         Command::Machine(a) => cmd::econ::run_machine(a, g),
         Command::Simulate(a) => cmd::simulate::run(a, g),
+        Command::Compare(a) => cmd::compare::run(a, g),
         Command::Scenario(a) => cmd::scenario::run(a, g),
         Command::Payback(a) => cmd::simulate::run_payback(a, g),
         Command::Validate(a) => cmd::validate::run(a, g),

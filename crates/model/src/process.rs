@@ -525,6 +525,44 @@ fn chacha8_x16(input: &[[u32; 16]; 16], out: &mut [u32; 256]) {
     }
 }
 
+/// A stream's discounting in its two parts (MODEL.md §5): the daily factor
+/// `df[t] = (1 + r)^(-(t+1)/365)` and the terminal value, `tv` times the undiscounted cash of days
+/// `first_tv .. N` (`tv = site.terminal_multiple · (1 + r)^(-(N+1)/365)`). Version 1 folds the two
+/// into one weight per day ([`Discount::folded`], the same numbers as `Prepared::w_mining`); the
+/// BTC view (§11) needs them apart, because the terminal value is converted at `S_{N-1}`, not at
+/// each day's price.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Discount {
+    /// `(1 + r)^(-(t+1)/365)` for `t = 0 .. N-1`.
+    pub df: Vec<f64>,
+    /// Terminal factor on each of the last 365 days' cash.
+    pub tv: f64,
+    /// First day whose cash counts in the terminal value, `max(N − 365, 0)`.
+    pub first_tv: usize,
+}
+
+impl Discount {
+    /// The discounting of `n` days at `rate` with the terminal multiple `multiple`.
+    pub fn new(rate: f64, multiple: f64, n: usize) -> Discount {
+        Discount {
+            df: (0..n)
+                .map(|t| (1.0 + rate).powf(-((t + 1) as f64) / 365.0))
+                .collect(),
+            tv: multiple * (1.0 + rate).powf(-((n + 1) as f64) / 365.0),
+            first_tv: n.saturating_sub(365),
+        }
+    }
+
+    /// One weight per day, `df[t]` plus `tv` on the last 365 days.
+    pub fn folded(&self) -> Vec<f64> {
+        self.df
+            .iter()
+            .enumerate()
+            .map(|(t, &df)| if t >= self.first_tv { df + self.tv } else { df })
+            .collect()
+    }
+}
+
 /// Per-run constants of the process: computed once, shared by every path and thread.
 #[derive(Debug, Clone)]
 pub struct Prepared {
@@ -543,7 +581,8 @@ pub struct Prepared {
     /// Mining weights: discount factor `(1+r_m)^(-(t+1)/365)`, plus the terminal multiple times the
     /// day-`N` factor on the last 365 days (terminal value folded into the daily weights).
     pub w_mining: Vec<f64>,
-    /// AI weights, as `w_mining` with the AI discount rate.
+    /// AI weights, as `w_mining` with the AI discount rate (`Scenario::ai_discount_rate`: the
+    /// lease's or the GPU cloud's).
     pub w_ai: Vec<f64>,
     /// `ln(power_share * 144 * 1e6 / (η_t * 24 * marginal_power))`: `ln H*_t = ln R + ln S + this`.
     ln_hstar_c: Vec<f64>,
@@ -611,20 +650,8 @@ impl Prepared {
             .and_then(|p| p.hourly.as_deref())
             .and_then(|h| crate::power::curve_from_source(h).ok())
             .map(std::sync::Arc::new);
-        let weights = |r: f64| -> Vec<f64> {
-            let tv = sc.site.terminal_multiple * (1.0 + r).powf(-((n + 1) as f64) / 365.0);
-            let first_tv = n.saturating_sub(365);
-            (0..n)
-                .map(|t| {
-                    let df = (1.0 + r).powf(-((t + 1) as f64) / 365.0);
-                    if t >= first_tv {
-                        df + tv
-                    } else {
-                        df
-                    }
-                })
-                .collect()
-        };
+        let weights =
+            |r: f64| -> Vec<f64> { Discount::new(r, sc.site.terminal_multiple, n).folded() };
         let d0 = sc.chain.difficulty;
         let h0 = match sc.chain.hashrate_ehs {
             Some(e) => e * 1e6,
@@ -645,7 +672,7 @@ impl Prepared {
             power_curve,
             power_scale,
             w_mining: weights(sc.mining.discount_rate),
-            w_ai: weights(sc.ai.discount_rate),
+            w_ai: weights(sc.ai_discount_rate()),
             ln_hstar_c,
             s0: sc.price.spot,
             x0: sc.fees.btc_per_block.ln(),

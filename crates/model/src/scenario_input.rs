@@ -51,6 +51,7 @@ fn schema() -> Scenario {
             ..Default::default()
         }),
         finance: Some(crate::scenario::Finance::default()),
+        cloud: Some(crate::scenario::Cloud::default()),
         ..Scenario::default()
     }
 }

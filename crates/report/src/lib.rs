@@ -7,11 +7,13 @@
 //!   that escapes every interpolated string unless it is marked as trusted markup);
 //! * [`csv`]: the report's tables as CSV files;
 //! * [`decision`]: the decision card and its two charts;
+//! * [`compare`]: the chart of `hashpivot compare` (mine vs lease vs GPU cloud);
 //! * [`history`]: the chart of a shipped historical series (the dashboard's history page);
 //! * [`sensitivity`]: the tornado's JSON document (the model's typed analysis plus display labels).
 //!
 //! No I/O and no HTTP: the callers write the files or serve the bytes.
 
+pub mod compare;
 pub mod csv;
 pub mod decision;
 pub mod history;

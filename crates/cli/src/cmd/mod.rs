@@ -1,6 +1,7 @@
 //! One module per command group. Each parses raw flags (clap) and validates them into library objects.
 
 pub mod chain;
+pub mod compare;
 pub mod data;
 pub mod dispatch;
 pub mod econ;

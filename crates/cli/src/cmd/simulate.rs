@@ -37,6 +37,36 @@ pub struct SimulateArgs {
     /// Antithetic variates (pairs of paths with opposite shocks).
     #[arg(long)]
     pub antithetic: bool,
+    /// Currency of the results: usd or btc (every day's cash at that day's BTC price; MODEL.md
+    /// §11). Overrides the scenario's run.currency.
+    #[arg(long, value_name = "usd|btc")]
+    pub currency: Option<String>,
+}
+
+/// Applies a `--currency` flag to the scenario (the flag overrides `run.currency`).
+pub fn apply_currency(sc: &mut Scenario, flag: Option<&str>) -> anyhow::Result<()> {
+    use hashpivot_model::result::Currency;
+    if let Some(c) = flag {
+        sc.run.currency = match c.to_ascii_lowercase().as_str() {
+            "usd" => Currency::Usd,
+            "btc" => Currency::Btc,
+            _ => {
+                return Err(bad_input(format!(
+                    "--currency: {c:?} is not a currency; use usd or btc"
+                )))
+            }
+        };
+    }
+    Ok(())
+}
+
+/// How money prints in the tables of the run's currency: the column unit and the figure
+/// (`$M` with one decimal, or BTC with one decimal).
+pub fn money_unit(c: hashpivot_model::result::Currency) -> (&'static str, fn(f64) -> String) {
+    match c {
+        hashpivot_model::result::Currency::Usd => ("$M", m),
+        hashpivot_model::result::Currency::Btc => ("BTC", |x| thousands(x, 1)),
+    }
 }
 
 /// Reads and validates a scenario file, or returns the embedded default. Every problem is bad
@@ -55,7 +85,7 @@ pub fn load_scenario(path: Option<&Path>) -> anyhow::Result<(Scenario, String)> 
 }
 
 /// Maps engine errors: bad scenario/options are the user's (exit 2), the rest internal.
-fn model_err(e: ModelError) -> anyhow::Error {
+pub fn model_err(e: ModelError) -> anyhow::Error {
     match e {
         ModelError::Scenario(_)
         | ModelError::BadOption { .. }
@@ -65,27 +95,33 @@ fn model_err(e: ModelError) -> anyhow::Error {
     }
 }
 
-/// Flags → a run configuration (validated: each message names the flag, value and range).
-fn run_config(args: &SimulateArgs, sc: &Scenario) -> anyhow::Result<RunConfig> {
+/// `--paths` and `--threads` in range (each message names the flag, the value and the range).
+pub fn check_paths_threads(paths: Option<u64>, threads: Option<usize>) -> anyhow::Result<()> {
     let max = hashpivot_model::scenario::MAX_PATHS;
-    if let Some(p) = args.paths {
+    if let Some(p) = paths {
         if p == 0 || p > max {
             return Err(bad_input(format!(
                 "--paths: {p} is not allowed; use 1 to {max}"
             )));
         }
     }
+    if let Some(t) = threads {
+        if t == 0 || t > 1024 {
+            return Err(bad_input(format!(
+                "--threads: {t} is not allowed; use 1 to 1024"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Flags → a run configuration (validated: each message names the flag, value and range).
+fn run_config(args: &SimulateArgs, sc: &Scenario) -> anyhow::Result<RunConfig> {
+    check_paths_threads(args.paths, args.threads)?;
     if let Some(s) = args.share {
         if !(0.0..=1.0).contains(&s) {
             return Err(bad_input(format!(
                 "--share: {s} is outside the allowed range 0 to 1"
-            )));
-        }
-    }
-    if let Some(t) = args.threads {
-        if t == 0 || t > 1024 {
-            return Err(bad_input(format!(
-                "--threads: {t} is not allowed; use 1 to 1024"
             )));
         }
     }
@@ -118,7 +154,8 @@ fn run_config(args: &SimulateArgs, sc: &Scenario) -> anyhow::Result<RunConfig> {
 
 /// Runs `hashpivot simulate`.
 pub fn run(args: &SimulateArgs, g: &Global) -> anyhow::Result<()> {
-    let (sc, label) = load_scenario(args.scenario.as_deref())?;
+    let (mut sc, label) = load_scenario(args.scenario.as_deref())?;
+    apply_currency(&mut sc, args.currency.as_deref())?;
     let cfg = run_config(args, &sc)?;
     let pb = crate::progress::bar(1000, "simulate");
     let started = std::time::Instant::now();
@@ -161,18 +198,19 @@ fn render(sc: &Scenario, label: &str, cfg: &RunConfig, out: &SimOutput, secs: f6
         if cfg.antithetic { ", antithetic" } else { "" },
         secs
     ));
+    let (u, m) = money_unit(out.currency);
     let mut t = Table::new([
-        "strategy",
-        "NPV mean $M",
-        "± stderr",
-        "p5 $M",
-        "p50 $M",
-        "p95 $M",
-        "mining $M",
-        "AI $M",
-        "P(NPV<0)",
-        "P(< mine)",
-        "CVaR5 $M",
+        "strategy".to_string(),
+        format!("NPV mean {u}"),
+        "± stderr".into(),
+        format!("p5 {u}"),
+        format!("p50 {u}"),
+        format!("p95 {u}"),
+        format!("mining {u}"),
+        format!("AI {u}"),
+        "P(NPV<0)".into(),
+        "P(< mine)".into(),
+        format!("CVaR5 {u}"),
     ]);
     for r in &out.results {
         t.row([
@@ -208,8 +246,13 @@ fn render(sc: &Scenario, label: &str, cfg: &RunConfig, out: &SimOutput, secs: f6
         .iter()
         .max_by(|a, b| a.npv.mean.total_cmp(&b.npv.mean))
         .unwrap_or(mine);
+    // "$12.3 M" in USD, "12,345.6 BTC" in the BTC view.
+    let (pre, post) = match out.currency {
+        hashpivot_model::result::Currency::Usd => ("$", " M"),
+        hashpivot_model::result::Currency::Btc => ("", " BTC"),
+    };
     s.push_str(&format!(
-        "Keep mining: mean NPV ${} M (5% of paths below ${} M).\n",
+        "Keep mining: mean NPV {pre}{}{post} (5% of paths below {pre}{}{post}).\n",
         m(mine.npv.mean),
         m(mine.npv.p5)
     ));
@@ -218,7 +261,7 @@ fn render(sc: &Scenario, label: &str, cfg: &RunConfig, out: &SimOutput, secs: f6
     } else {
         let diff = best.npv.mean - mine.npv.mean;
         s.push_str(&format!(
-            "Best on the mean: {} at ${} M, ${} M more than mining; it beats mining on {} of paths.\n",
+            "Best on the mean: {} at {pre}{}{post}, {pre}{}{post} more than mining; it beats mining on {} of paths.\n",
             name(best),
             m(best.npv.mean),
             m(diff),
@@ -244,6 +287,13 @@ fn render(sc: &Scenario, label: &str, cfg: &RunConfig, out: &SimOutput, secs: f6
          P(< mine) is the share of paths on which the strategy does worse than keeping the fleet mining.\n\
          CVaR5 is the mean of the worst 5% of paths. ± is the Monte Carlo standard error of the mean.\n",
     );
+    if !out.currency.is_usd() {
+        s.push_str(
+            "BTC view (run.currency = \"btc\"): every day's cash is converted at that day's BTC price before\n\
+             discounting (the terminal value at the last day's), so the figures are what the decision adds\n\
+             to a bitcoin treasury.\n",
+        );
+    }
     s
 }
 

@@ -7,7 +7,7 @@
 use crate::common::{hashpivot, json, repo_root, stderr, tempdir};
 
 /// Runs `simulate` on `toml` and checks the rejection; `line` is the message naming the key.
-fn rejects(key: &str, toml: &str, line: &str) {
+pub(crate) fn rejects(key: &str, toml: &str, line: &str) {
     let dir = tempdir();
     let file = dir.path().join("bad.toml");
     std::fs::write(&file, toml).unwrap();

@@ -9,6 +9,7 @@
 mod common;
 
 mod chain;
+mod cloud;
 mod data;
 mod data_calibrate;
 mod data_forwards;

@@ -240,6 +240,31 @@ fn default_scenario_with_every_volatility_zero() {
     assert_agrees("default_zero_vol.toml");
 }
 
+/// MODEL.md section 9: GPUs on the ready day, contract then merchant price, refresh, power, opex
+/// share, the cloud's discount rate and the terminal value.
+#[test]
+fn cloud_contract_then_merchant_with_refresh() {
+    assert_agrees("cloud_contract_merchant_refresh.toml");
+}
+
+/// MODEL.md section 9 without refresh: the hall stands empty after the first GPU life.
+#[test]
+fn cloud_without_refresh_empties_the_hall() {
+    assert_agrees("cloud_no_refresh.toml");
+}
+
+/// MODEL.md section 11: both streams in BTC at each day's price, the terminal value at `S_{N-1}`.
+#[test]
+fn btc_view_of_mining_and_a_lease() {
+    assert_agrees("btc_view_lease.toml");
+}
+
+/// MODEL.md sections 9 and 11 together.
+#[test]
+fn btc_view_of_a_gpu_cloud() {
+    assert_agrees("btc_view_cloud.toml");
+}
+
 /// MODEL.md section 3: "H0 = chain.hashrate_ehs * 1e6 (default: D0 * 2^32 / 600 / 1e12)" and
 /// "e0 = chain.epoch_elapsed_days (default (h0 - E0) / 144)"; the Chain doc comment and
 /// `hashpivot scenario show` say the same.
@@ -273,6 +298,10 @@ fn every_reference_scenario_has_a_test() {
         "empty_fleet_refresh.toml",
         "default_zero_vol.toml",
         "chain_defaults.toml",
+        "cloud_contract_merchant_refresh.toml",
+        "cloud_no_refresh.toml",
+        "btc_view_lease.toml",
+        "btc_view_cloud.toml",
     ];
     let mut found: Vec<String> = std::fs::read_dir(reference_dir().join("scenarios"))
         .expect("tests/reference/scenarios")

@@ -3,9 +3,11 @@
 //! * [`keys`]: the one table of numeric scenario keys that analyses may read and set by name
 //!   (`price.vol`, `hashrate.speed_up`, ...);
 //! * [`sensitivity`]: the tornado, mean NPV with each main input moved down and up;
+//! * [`compare`]: mine vs powered-shell lease vs GPU cloud on common random numbers;
 //! * [`calibrate`]: estimates of the process parameters from stored history, written into a
 //!   scenario together with the newest market state.
 
 pub mod calibrate;
+pub mod compare;
 pub mod keys;
 pub mod sensitivity;

@@ -42,7 +42,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Exp1, StandardNormal};
 
-use crate::scenario::{AiMode, Scenario};
+use crate::payoff::cloud::{CloudLanes, CloudTerms, GpuIndex};
+use crate::result::Currency;
+use crate::scenario::{AiMode, Cloud, Scenario};
 
 /// Domain constant of the conversion-risk stream (ASCII "RISK-S08"): the key of [`risk_rng`]
 /// holds it, so the stream never coincides with the market stream of `crate::process` (keyed by
@@ -64,6 +66,7 @@ pub fn path_dependent(sc: &Scenario) -> bool {
         || a.default_events
         || a.mode != AiMode::Lease
         || sc.finance.is_some()
+        || sc.run.currency == Currency::Btc
 }
 
 /// The random stream of the project keyed `key` on path `path` of a run with `seed`: ChaCha8 with
@@ -94,6 +97,8 @@ fn month_days(months: f64) -> usize {
 pub enum ProjectKind {
     /// A powered shell leased to a tenant (MODEL.md §5, with the risks of §8).
     Lease,
+    /// The owner's GPU cloud in the hall (MODEL.md §9, [`crate::payoff::cloud`]).
+    Cloud,
 }
 
 /// Per-run constants of the AI projects (MODEL.md §5 and §8).
@@ -131,6 +136,10 @@ pub struct AiTerms {
     relet_days: Option<usize>,
     /// `ai.mine_during_build`.
     pub mine_during_build: bool,
+    /// `ai.mode = "cloud"`: the `[cloud]` terms in force (MODEL.md §9).
+    cloud: Option<Cloud>,
+    /// `ai.it_mw_per_gross_mw`: a cloud's power bill is for the gross MW of its IT load.
+    it_per_gross: f64,
 }
 
 impl AiTerms {
@@ -146,8 +155,8 @@ impl AiTerms {
         AiTerms {
             n,
             kind: match a.mode {
-                // The cloud kind plugs in here (MODEL.md §9); validation refuses it until then.
-                AiMode::Lease | AiMode::Cloud => ProjectKind::Lease,
+                AiMode::Lease => ProjectKind::Lease,
+                AiMode::Cloud => ProjectKind::Cloud,
             },
             build_days: month_days(a.build_months),
             delay_days: a.build_delay_months * 365.0 / 12.0,
@@ -163,6 +172,8 @@ impl AiTerms {
             backstop_days: month_days(a.backstop_months),
             relet_days: (a.relet_months >= 0.0).then(|| month_days(a.relet_months)),
             mine_during_build: a.mine_during_build,
+            cloud: (a.mode == AiMode::Cloud).then(|| sc.cloud_terms()),
+            it_per_gross: a.it_mw_per_gross_mw,
         }
     }
 
@@ -245,6 +256,13 @@ pub struct AiBook<'a> {
     /// The day's capex and operating cash, `[p · lanes + i]`.
     capex: Vec<f64>,
     opcash: Vec<f64>,
+    /// GPU cloud: the block's GPU price index ([`GpuIndex`], its own keyed stream), the day it
+    /// stands at, and each project's state; `None` and empty for a lease.
+    gpu: Option<GpuIndex>,
+    gpu_t: usize,
+    cloud: Vec<CloudLanes>,
+    /// GPU cloud: the GPUs bought on the last day, `[p · lanes + i]` (included in `capex`).
+    gpu_buy: Vec<f64>,
 }
 
 impl<'a> AiBook<'a> {
@@ -273,6 +291,26 @@ impl<'a> AiBook<'a> {
             cold: Vec::with_capacity(size),
             capex: vec![0.0; size],
             opcash: vec![0.0; size],
+            gpu: terms
+                .cloud
+                .as_ref()
+                .map(|c| GpuIndex::new(c, seed, block, lanes, false)),
+            gpu_t: 0,
+            cloud: match &terms.cloud {
+                Some(c) => projects
+                    .iter()
+                    .map(|pr| {
+                        let gross = pr.it_mw / terms.it_per_gross;
+                        CloudLanes::new(CloudTerms::new(c, pr.it_mw, gross), lanes)
+                    })
+                    .collect(),
+                None => Vec::new(),
+            },
+            gpu_buy: if terms.cloud.is_some() {
+                vec![0.0; size]
+            } else {
+                Vec::new()
+            },
             projects,
         };
         let first_path = block * crate::process::BLOCK as u64;
@@ -331,6 +369,24 @@ impl<'a> AiBook<'a> {
         &self.ready[p * self.lanes..(p + 1) * self.lanes]
     }
 
+    /// GPU cloud: the GPUs project `p` bought on the last [`AiBook::day`], per lane (a part of
+    /// [`AiBook::capex`]; the lender funds them with `finance.fund_gpus`). Empty for a lease.
+    pub fn gpu_buy(&self, p: usize) -> &[f64] {
+        self.gpu_buy
+            .get(p * self.lanes..(p + 1) * self.lanes)
+            .unwrap_or(&[])
+    }
+
+    /// Adds `w · (opcash − capex) / s` of project `p` to `out` per lane: the day's AI cash in BTC
+    /// at the lane's price `s` (MODEL.md §11), weighted.
+    #[inline]
+    pub fn add_cash_per(&self, p: usize, w: f64, s: &[f64], out: &mut [f64]) {
+        let (c, o) = (self.capex(p), self.opcash(p));
+        for i in 0..out.len() {
+            out[i] += (o[i] - c[i]) / s[i] * w;
+        }
+    }
+
     /// Whether project `p` has started (its decision day has come) by day `t`.
     pub fn started(&self, p: usize, t: usize) -> bool {
         t >= self.projects[p].tau
@@ -347,12 +403,22 @@ impl<'a> AiBook<'a> {
     }
 
     /// Steps every started project to day `d.t` and writes the day's capex and operating cash.
-    /// Days must come in order, each once.
-    #[inline]
+    /// Days must come in order, each once. Always inlined, so that it is compiled for the
+    /// engine's instruction set (`Prepared::run_block`): called out of line it is baseline
+    /// x86-64, where the GPU index's normals and `mul_add`s become the C library's software fma.
+    #[inline(always)]
     pub fn day(&mut self, d: &AiDay<'_>) {
         let t = d.t;
         let lanes = self.lanes;
         let terms = self.terms;
+        if let Some(g) = self.gpu.as_mut() {
+            // g_t: one step per day since the last call (the index moves on every day, whether
+            // or not a project has started).
+            while self.gpu_t < t {
+                g.step();
+                self.gpu_t += 1;
+            }
+        }
         for p in 0..self.projects.len() {
             let pr = self.projects[p];
             if t < pr.tau {
@@ -373,7 +439,27 @@ impl<'a> AiBook<'a> {
             }
             match terms.kind {
                 ProjectKind::Lease => self.lease_day(p, t, d.ln_l),
+                ProjectKind::Cloud => self.cloud_day(p, t, d.usd_mwh),
             }
+        }
+    }
+
+    /// The GPU cloud's day for project `p` (MODEL.md §9): nothing before the lane's ready day,
+    /// then GPU purchases (added to the day's capex), revenue and costs.
+    #[inline(always)]
+    fn cloud_day(&mut self, p: usize, t: usize, usd_mwh: f64) {
+        let lanes = self.lanes;
+        let o = p * lanes;
+        let Some(gpu) = self.gpu.as_ref() else {
+            return;
+        };
+        let g = gpu.g();
+        let project = &mut self.cloud[p];
+        for i in 0..lanes {
+            let cd = project.day(i, t, self.ready[o + i], g[i], usd_mwh);
+            self.opcash[o + i] = cd.operating();
+            self.gpu_buy[o + i] = cd.gpu;
+            self.capex[o + i] += cd.gpu;
         }
     }
 

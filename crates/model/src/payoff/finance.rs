@@ -236,12 +236,23 @@ pub struct EquityBook {
     ai_cash: Vec<f64>,
     /// Daily equity cash, same layout.
     eq_cash: Vec<f64>,
+    /// BTC view (MODEL.md §11; empty in USD): per lane, the AI cash of the last 365 days in USD
+    /// (the terminal value is a multiple of it) and the price on day `N − 1` (the terminal value
+    /// and the day-`N` repayment are divided by it). The daily series above are then in BTC.
+    btc_tail: Vec<f64>,
+    s_last: Vec<f64>,
 }
 
 impl EquityBook {
     /// A book for `conversions` conversions on `lanes` lanes over `days` days (a strategy without
     /// conversions holds nothing: its equity is its NPV).
     pub fn new(conversions: usize, lanes: usize, days: usize) -> EquityBook {
+        EquityBook::with_currency(conversions, lanes, days, false)
+    }
+
+    /// [`EquityBook::new`], in BTC when `btc` (MODEL.md §11): each day's cash is divided by the
+    /// lane's price of that day ([`EquityBook::project_day`]'s `s`).
+    pub fn with_currency(conversions: usize, lanes: usize, days: usize, btc: bool) -> EquityBook {
         let series = if conversions == 0 {
             0
         } else {
@@ -254,6 +265,8 @@ impl EquityBook {
             eq_npv: vec![0.0; lanes],
             ai_cash: vec![0.0; series],
             eq_cash: vec![0.0; series],
+            btc_tail: vec![0.0; if btc { lanes } else { 0 }],
+            s_last: vec![f64::NAN; if btc { lanes } else { 0 }],
         }
     }
 
@@ -282,11 +295,24 @@ impl EquityBook {
         lane: usize,
         t: usize,
         c: DayCash,
+        s: Option<f64>,
     ) {
         let draw = terms.ltc * c.fundable;
         let q = self.loans[k * self.lanes + lane].day(terms, t, draw, c.opcash);
-        let ai = c.opcash - c.capex;
-        let eq = ai + draw - q;
+        let mut ai = c.opcash - c.capex;
+        let mut eq = ai + draw - q;
+        if let Some(s) = s {
+            // MODEL.md §11: the loan runs in dollars; each day's cash is divided by that day's
+            // price before it is discounted or enters an IRR.
+            if t + 365 >= self.days {
+                self.btc_tail[lane] += ai;
+            }
+            if t + 1 == self.days {
+                self.s_last[lane] = s;
+            }
+            ai /= s;
+            eq /= s;
+        }
         let at = lane * (self.days + 1) + t;
         self.ai_cash[at] += ai;
         self.eq_cash[at] += eq;
@@ -305,6 +331,7 @@ impl EquityBook {
         capex: &[f64],
         gpu: Option<&[f64]>,
         opcash: &[f64],
+        s: Option<&[f64]>,
     ) {
         for lane in 0..self.lanes {
             let fundable = match gpu {
@@ -316,7 +343,7 @@ impl EquityBook {
                 fundable,
                 opcash: opcash[lane],
             };
-            self.conversion_day(terms, k, lane, t, c);
+            self.conversion_day(terms, k, lane, t, c, s.map(|s| s[lane]));
         }
     }
 
@@ -328,7 +355,16 @@ impl EquityBook {
         let last_year: f64 = self.ai_cash[row + n.saturating_sub(365)..row + n]
             .iter()
             .sum();
-        let tv = terms.terminal_multiple * last_year;
+        // BTC view: the terminal value and the repayment in BTC at the price of day N − 1.
+        let (tv, per_usd) = if self.btc_tail.is_empty() {
+            (terms.terminal_multiple * last_year, 1.0)
+        } else {
+            match self.s_last[lane] {
+                // No cash on day N − 1: nothing converted inside the horizon on this lane.
+                s if s.is_nan() => (0.0, 0.0),
+                s => (terms.terminal_multiple * self.btc_tail[lane] / s, 1.0 / s),
+            }
+        };
         let conversions = self.loans.len() / self.lanes.max(1);
         let mut owed = 0.0;
         let mut dscr = f64::INFINITY;
@@ -337,6 +373,7 @@ impl EquityBook {
             owed += loan.owed_at_horizon(terms);
             dscr = dscr.min(loan.dscr_min);
         }
+        let owed = owed * per_usd;
         self.ai_cash[row + n] = tv;
         self.eq_cash[row + n] = tv - owed;
         let ai_equity_npv = self.eq_npv[lane] + (tv - owed) * terms.w_eq_n;

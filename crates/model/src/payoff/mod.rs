@@ -62,6 +62,7 @@
 
 pub mod ai;
 pub mod finance;
+pub mod cloud;
 pub mod site;
 pub mod slices;
 

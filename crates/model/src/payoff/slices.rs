@@ -362,6 +362,8 @@ struct SliceBook<'a> {
     salvage: f64,
     w_ai: &'a [f64],
     w_mining: &'a [f64],
+    /// Site power price `p_t`, $/MWh.
+    power: &'a [f64],
 }
 
 impl<'a> SliceBook<'a> {
@@ -389,6 +391,7 @@ impl<'a> SliceBook<'a> {
             salvage: sc.mining.salvage_usd_per_th,
             w_ai: &s.prep.w_ai,
             w_mining: &s.prep.w_mining,
+            power: &s.prep.power_price,
         }
     }
 
@@ -409,7 +412,8 @@ impl<'a> SliceBook<'a> {
             t,
             ln_l: &d.ln_l[..lanes],
             s: &d.s[..lanes],
-            usd_mwh: 0.0,
+            // The site price p_t: a GPU cloud's power bill (MODEL.md §9).
+            usd_mwh: self.power[t],
         });
         let w = self.w_ai[t];
         for p in 0..self.book.projects().len() {

@@ -179,6 +179,37 @@ const KEYS: &[Key] = &[
     k("finance", "fund_gpus", "judgement: lenders fund the hall; GPUs (ai.mode = cloud) with equity"),
 ];
 
+/// The optional `[cloud]` table (MODEL.md §9, read with `ai.mode = "cloud"`), printed commented
+/// out with its defaults ([`super::Cloud::default`]) and their sources, like `[power]`.
+const CLOUD_KEYS: &[(&str, &str)] = &[
+    ("gpu_capex_usd_per_mw_it", "PARAMETERS 'GPU cloud instead of a lease': IREN-Microsoft GPUs ~$29 M per MW(IT)"),
+    ("revenue_usd_per_mw_it_year", "PARAMETERS 'GPU cloud instead of a lease': IREN-Microsoft $9.7 B / 200 MW(IT) / 5 years"),
+    ("utilization", "judgement: a contracted cluster bills nearly all of its capacity"),
+    ("opex_share", "judgement: staff, network, maintenance, insurance as a share of revenue"),
+    ("gpu_life_years", "judgement: GPUs depreciated over ~5 years, the contract's length"),
+    ("contract_years", "PARAMETERS 'GPU cloud instead of a lease': IREN-Microsoft 5 years"),
+    ("refresh", "judgement: a new set at merchant prices when the first wears out"),
+    ("price_drift", "judgement: PARAMETERS 'H100 rental price path' fell ~20-30% a year (RBC)"),
+    ("price_vol", "judgement: a 40% rebound within months after the fall (PARAMETERS 'H100 rental price path')"),
+    ("discount_rate", "judgement: merchant compute between contracted leases (8%) and mining (15%)"),
+];
+
+/// The commented-out `[cloud]` block and the optional `run.currency` line.
+fn optional_lines(o: &mut String) {
+    o.push_str("\n# [run] currency = \"btc\"   # optional (MODEL.md section 11): every cash flow in BTC at that day's price; default \"usd\"\n");
+    o.push_str("\n# [cloud]   # optional (MODEL.md section 9): used by ai.mode = \"cloud\"; absent = these defaults\n");
+    let doc = toml::Value::try_from(super::Cloud::default())
+        .unwrap_or(toml::Value::Table(Default::default()));
+    let rows: Vec<(String, String)> = CLOUD_KEYS
+        .iter()
+        .filter_map(|(key, note)| {
+            let v = doc.get(key)?;
+            Some((format!("# {key} = {}", value(v)), (*note).to_string()))
+        })
+        .collect();
+    table_lines(&rows, o);
+}
+
 /// Float as TOML: always with a decimal point or exponent, shortest round-trip form.
 fn tf(x: f64) -> String {
     let s = format!("{x:?}");
@@ -293,6 +324,7 @@ impl Scenario {
         o.push_str(
             "# hourly = \"ercot:HB_WEST:2024\"   # optional hourly power prices (extension)\n",
         );
+        optional_lines(&mut o);
         o
     }
 }
@@ -334,6 +366,30 @@ mod tests {
         for k in KEYS {
             assert!(tables.contains(&k.table), "{}", k.table);
         }
+    }
+
+    /// The `[cloud]` rows name exactly the keys of `Cloud`, each once, and read back as its
+    /// defaults when uncommented.
+    #[test]
+    fn the_cloud_block_covers_every_cloud_key() {
+        let doc = toml::Value::try_from(super::super::Cloud::default()).unwrap();
+        let mut want: Vec<&str> = doc.as_table().unwrap().keys().map(String::as_str).collect();
+        want.sort();
+        let mut got: Vec<&str> = CLOUD_KEYS.iter().map(|k| k.0).collect();
+        got.sort();
+        assert_eq!(got, want);
+        let text = Scenario::default_toml_annotated();
+        let block: String = text
+            .split("# [cloud]")
+            .nth(1)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.strip_prefix("# "))
+            .map(|l| format!("{}\n", l.split("  # ").next().unwrap()))
+            .collect();
+        let sc = Scenario::from_toml_str(&format!("[cloud]\n{block}")).unwrap();
+        assert_eq!(sc.cloud, Some(super::super::Cloud::default()));
     }
 
     /// Every value line carries its source, aligned within its table.

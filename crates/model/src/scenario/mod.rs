@@ -72,6 +72,11 @@ pub struct Scenario {
     /// absent = unlevered (version 1: no equity figures in the results).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finance: Option<Finance>,
+    /// `[cloud]`: the GPU-cloud project of `ai.mode = "cloud"` (MODEL.md §9). Optional: absent, a
+    /// cloud conversion uses [`Cloud::default`] (the IREN–Microsoft terms of PARAMETERS.md); a
+    /// lease conversion never reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<Cloud>,
 }
 
 /// `[run]`.
@@ -84,6 +89,10 @@ pub struct Run {
     pub paths: u64,
     /// Seed of the keyed random streams.
     pub seed: u64,
+    /// `run.currency` (MODEL.md §11): `usd` (default) or `btc`, every day's cash divided by that
+    /// day's BTC/USD before discounting. Left out of the file form when `usd` (version 1).
+    #[serde(default, skip_serializing_if = "Currency::is_usd")]
+    pub currency: Currency,
 }
 
 /// `[chain]`: the chain state at the start of day 0.
@@ -274,6 +283,54 @@ impl AiMode {
         match self {
             AiMode::Lease => "lease",
             AiMode::Cloud => "cloud",
+        }
+    }
+}
+
+/// `[cloud]` (MODEL.md §9): with `ai.mode = "cloud"` the owner buys GPUs on the hall's ready day
+/// and sells compute, first at a fixed contract price, then at the merchant price of a GPU price
+/// index `g` (its own random stream; `g_0 = 1`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Cloud {
+    /// GPUs bought per MW of IT load at `g = 1`, $ (times `g` on the day of purchase).
+    pub gpu_capex_usd_per_mw_it: f64,
+    /// Compute revenue per MW of IT load per year at full utilization and `g = 1`, $.
+    pub revenue_usd_per_mw_it_year: f64,
+    /// Share of the capacity billed.
+    pub utilization: f64,
+    /// Operating costs other than power (staff, network, maintenance) as a share of revenue.
+    pub opex_share: f64,
+    /// Years a set of GPUs lasts.
+    pub gpu_life_years: f64,
+    /// Years of the fixed-price contract from the ready day (at most one GPU life: it covers the
+    /// first set only).
+    pub contract_years: f64,
+    /// Buy a new set at the end of each GPU life (merchant prices); false: the hall stands empty.
+    pub refresh: bool,
+    /// Expected growth of the GPU price index per year (arithmetic).
+    pub price_drift: f64,
+    /// Volatility of the GPU price index per √year.
+    pub price_vol: f64,
+    /// Discount rate of the cloud project's cash flows (the AI stream), per year.
+    pub discount_rate: f64,
+}
+
+/// `run.currency` (MODEL.md §11), re-exported from [`crate::result`], where the results carry it.
+pub use crate::result::Currency;
+
+impl Scenario {
+    /// The `[cloud]` terms in force: the table's, or [`Cloud::default`] when it is absent.
+    pub fn cloud_terms(&self) -> Cloud {
+        self.cloud.clone().unwrap_or_default()
+    }
+
+    /// The discount rate of the AI stream: `ai.discount_rate` for a lease, `cloud.discount_rate`
+    /// for a GPU cloud (MODEL.md §9).
+    pub fn ai_discount_rate(&self) -> f64 {
+        match self.ai.mode {
+            AiMode::Lease => self.ai.discount_rate,
+            AiMode::Cloud => self.cloud_terms().discount_rate,
         }
     }
 }

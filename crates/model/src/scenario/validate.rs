@@ -16,6 +16,7 @@ impl Scenario {
         check_strategy(self, &mut v);
         check_power(self, &mut v);
         check_finance(self, &mut v);
+        check_cloud(self, &mut v);
         if v.errors.is_empty() {
             Ok(())
         } else {
@@ -453,15 +454,6 @@ fn check_ai_risks(s: &Scenario, v: &mut Check) {
         1200.0,
         "0 <= x <= 1200 months",
     );
-    // The GPU cloud of MODEL.md section 9 is priced by its own project kind (payoff::ai); until
-    // that kind is in the engine, a cloud scenario is refused rather than priced as a lease.
-    if a.mode == super::AiMode::Cloud {
-        v.push(
-            "ai.mode",
-            "cloud",
-            "\"lease\" (the GPU cloud of MODEL.md section 9 is not in this build)",
-        );
-    }
     // -1 is the one negative value allowed: "never re-let".
     if a.relet_months != -1.0 {
         v.range(
@@ -538,6 +530,78 @@ fn check_strategy(s: &Scenario, v: &mut Check) {
             format!("0 <= months <= {max_months} (decision days must fall inside the horizon)"),
         );
     }
+}
+
+/// The optional `[cloud]` table (MODEL.md §9), checked whenever it is given (also with
+/// `ai.mode = "lease"`, so a file's mistakes never wait for the day the mode changes).
+fn check_cloud(s: &Scenario, v: &mut Check) {
+    let Some(c) = &s.cloud else { return };
+    v.range(
+        "cloud.gpu_capex_usd_per_mw_it",
+        c.gpu_capex_usd_per_mw_it,
+        0.0,
+        1e9,
+        "0 <= x <= 1e9 $/MW(IT)",
+    );
+    v.range(
+        "cloud.revenue_usd_per_mw_it_year",
+        c.revenue_usd_per_mw_it_year,
+        0.0,
+        1e9,
+        "0 <= x <= 1e9 $/MW(IT)-year",
+    );
+    v.range("cloud.utilization", c.utilization, 0.0, 1.0, "0 <= x <= 1");
+    v.range("cloud.opex_share", c.opex_share, 0.0, 1.0, "0 <= x <= 1");
+    v.range(
+        "cloud.gpu_life_years",
+        c.gpu_life_years,
+        1.0 / 365.0,
+        100.0,
+        "1/365 <= x <= 100 years",
+    );
+    let life_ok = c.gpu_life_years.is_finite() && c.gpu_life_years >= 1.0 / 365.0;
+    if life_ok && c.gpu_life_years <= 100.0 {
+        // The contract prices the first set of GPUs only (MODEL.md §9).
+        v.range(
+            "cloud.contract_years",
+            c.contract_years,
+            0.0,
+            c.gpu_life_years,
+            &format!(
+                "0 <= x <= cloud.gpu_life_years ({} years): the contract covers the first set of GPUs",
+                fmt_f(c.gpu_life_years)
+            ),
+        );
+    } else {
+        v.range(
+            "cloud.contract_years",
+            c.contract_years,
+            0.0,
+            100.0,
+            "0 <= x <= 100 years",
+        );
+    }
+    v.range(
+        "cloud.price_drift",
+        c.price_drift,
+        -2.0,
+        2.0,
+        "-2 <= x <= 2 per year",
+    );
+    v.range(
+        "cloud.price_vol",
+        c.price_vol,
+        0.0,
+        5.0,
+        "0 <= x <= 5 per sqrt(year)",
+    );
+    v.range(
+        "cloud.discount_rate",
+        c.discount_rate,
+        -0.5,
+        10.0,
+        "-0.5 <= x <= 10 per year",
+    );
 }
 
 /// The optional `[power]` and `[dispatch]` tables.

@@ -24,8 +24,8 @@ use crate::payoff::site::{
     ai_project, fleet_eras, initial_units, max_types, AiLinear, BatchDef, FleetEra, Layout,
 };
 use crate::payoff::{refresh_cash, MiningDay};
-use crate::process::{DayConsumer, LaneDay, Prepared, BLOCK};
-use crate::result::{Band, Bands, SimOutput, SiteCashBand};
+use crate::process::{DayConsumer, Discount, LaneDay, Prepared, BLOCK};
+use crate::result::{Band, Bands, Currency, SimOutput, SiteCashBand};
 use crate::scenario::{Scenario, StrategyKind};
 use crate::stats::{histograms, quantiles_f32, summarize};
 
@@ -363,6 +363,7 @@ pub(crate) fn run_plans(
             hashrate_ehs: hashrate,
             site_cash_usd: site_cash,
         },
+        currency: sc.run.currency,
     };
     (out, cols)
 }
@@ -436,6 +437,14 @@ pub(crate) fn simulate_raw(
     let mut band_cash = vec![0f32; paths_us * years * banded];
     let nblocks = paths_us.div_ceil(BLOCK);
     let done = AtomicUsize::new(0);
+    // MODEL.md §11: in BTC the mining stream needs its daily factors and its terminal value apart.
+    let btc = (sc.run.currency == Currency::Btc).then(|| {
+        let tm = sc.site.terminal_multiple;
+        (
+            Discount::new(sc.mining.discount_rate, tm, n),
+            Discount::new(sc.ai_discount_rate(), tm, n),
+        )
+    });
     let ctx = Ctx {
         prep: &prep,
         eras: &eras,
@@ -446,6 +455,8 @@ pub(crate) fn simulate_raw(
         banded,
         seed,
         antithetic,
+        btc: btc.as_ref().map(|b| &b.0),
+        btc_ai: btc.as_ref().map(|b| &b.1),
     };
     let sums: Vec<BlockSums> = npv
         .par_chunks_mut(BLOCK * np)
@@ -496,6 +507,11 @@ struct Ctx<'a> {
     banded: usize,
     seed: u64,
     antithetic: bool,
+    /// `run.currency = "btc"`: the mining stream's discounting in parts (MODEL.md §11).
+    btc: Option<&'a Discount>,
+    /// The same for the AI stream (its own rate); the AI side is then priced day by day
+    /// (`payoff::ai::path_dependent`).
+    btc_ai: Option<&'a Discount>,
 }
 
 impl Ctx<'_> {
@@ -572,6 +588,12 @@ impl Ctx<'_> {
             has_extra: vec![false; np],
             rev_th: vec![0.0f64; lanes],
             l_vals: vec![0.0f64; n_l.max(1) * lanes],
+            btc_tail: if self.btc.is_some() {
+                vec![0.0f64; np * lanes]
+            } else {
+                Vec::new()
+            },
+            s_last: vec![0.0f64; lanes],
             bm,
             era: 0,
             ev: 0,
@@ -580,14 +602,32 @@ impl Ctx<'_> {
         };
         prep.run_block(self.seed, b, lanes, self.antithetic, &mut day);
         let SimDay {
-            mining_npv,
+            mut mining_npv,
             ycash,
             l_vals,
+            btc_tail,
+            s_last,
             v2,
             ..
         } = day;
+        if let Some(disc) = self.btc {
+            // The terminal value of the mining stream, in BTC at the last day's price.
+            for k in 0..np {
+                for i in 0..lanes {
+                    mining_npv[k * lanes + i] += disc.tv * btc_tail[k * lanes + i] / s_last[i];
+                }
+            }
+        }
         let (ai_npv, mut books) = match v2 {
-            Some(v) => (Some(v.ai_npv), v.equity),
+            Some(mut v) => {
+                if let Some(disc) = self.btc_ai {
+                    // The AI stream's terminal value, in BTC at the last day's price.
+                    for (o, tail) in v.ai_tail.iter().enumerate() {
+                        v.ai_npv[o] += disc.tv * tail / s_last[o % lanes];
+                    }
+                }
+                (Some(v.ai_npv), v.equity)
+            }
             None => (None, Vec::new()),
         };
         // AI: linear in the lease rate on the signing days.
@@ -678,6 +718,10 @@ struct CashChunks<'a> {
     w: f64,
     /// Year of the day.
     y: usize,
+    /// `run.currency = "btc"`: the day's discount factor without the terminal value, and the
+    /// per-strategy, per-lane USD cash of the days counted in the terminal value (`None` before
+    /// them).
+    btc: Option<(f64, Option<&'a mut [f64]>)>,
 }
 
 impl CashChunks<'_> {
@@ -713,9 +757,25 @@ impl CashChunks<'_> {
                     }
                 }
             }
+            let mut w = self.w;
+            if let Some((w_df, tail)) = &mut self.btc {
+                // MODEL.md §11: the day's cash in BTC at its own price; the terminal value is
+                // converted at the end (`Ctx::block_impl`).
+                if let Some(tail) = tail.as_deref_mut() {
+                    let tl = &mut tail[k * lanes + o..k * lanes + o + W];
+                    for i in 0..W {
+                        tl[i] += c[i];
+                    }
+                }
+                let s = &self.s[o..o + W];
+                for i in 0..W {
+                    c[i] /= s[i];
+                }
+                w = *w_df;
+            }
             let npv = &mut self.mining_npv[k * lanes + o..k * lanes + o + W];
             for i in 0..W {
-                npv[i] = c[i].mul_add(self.w, npv[i]);
+                npv[i] = c[i].mul_add(w, npv[i]);
             }
             if k < self.banded {
                 let at = (k * self.years + self.y) * lanes + o;
@@ -752,6 +812,10 @@ struct SimDay<'a, 'b> {
     has_extra: Vec<bool>,
     rev_th: Vec<f64>,
     l_vals: Vec<f64>,
+    /// BTC view: per strategy and lane, the USD mining cash of the terminal value's days.
+    btc_tail: Vec<f64>,
+    /// BTC/USD on the last day, per lane (the BTC view's terminal value).
+    s_last: Vec<f64>,
     bm: &'b mut [f32],
     era: usize,
     ev: usize,
@@ -768,6 +832,8 @@ struct V2Day<'a> {
     proj_off: Vec<usize>,
     /// Discounted AI cash per plan and lane, `[k · lanes + i]`.
     ai_npv: Vec<f64>,
+    /// BTC view: the undiscounted USD AI cash of the terminal value's days, `[k · lanes + i]`.
+    ai_tail: Vec<f64>,
     /// Per plan and conversion of `builds`: the index of its era in force.
     build_era: Vec<Vec<usize>>,
     /// Margins of all lanes for the corrections, type-major (`j · lanes + i`).
@@ -793,7 +859,7 @@ impl<'a> V2Day<'a> {
             Some(debt) => (0..ctx.plans.len())
                 .map(|k| {
                     let (p0, p1) = (proj_off[k], proj_off[k + 1]);
-                    let mut e = EquityBook::new(p1 - p0, lanes, debt.days);
+                    let mut e = EquityBook::with_currency(p1 - p0, lanes, debt.days, ctx.btc_ai.is_some());
                     for p in p0..p1 {
                         for (i, &r) in book.ready(p).iter().enumerate() {
                             e.set_ready(p - p0, i, r);
@@ -809,6 +875,14 @@ impl<'a> V2Day<'a> {
             book,
             proj_off,
             ai_npv: vec![0.0; ctx.plans.len() * lanes],
+            ai_tail: vec![
+                0.0;
+                if ctx.btc_ai.is_some() {
+                    ctx.plans.len() * lanes
+                } else {
+                    0
+                }
+            ],
             build_era: ctx.plans.iter().map(|p| vec![0; p.builds.len()]).collect(),
             margins: vec![0.0; types * lanes],
             rev_th: vec![0.0; if any_builds { lanes } else { 0 }],
@@ -837,15 +911,31 @@ impl<'a> V2Day<'a> {
                 if !self.book.started(p, t) {
                     continue;
                 }
-                self.book
-                    .add_cash(p, w, &mut self.ai_npv[k * lanes..(k + 1) * lanes]);
+                let lane_range = k * lanes..(k + 1) * lanes;
+                let at = (k * years + y) * lanes;
                 if let Some(debt) = ctx.debt {
                     let c = p - self.proj_off[k];
                     let (capex, op) = (self.book.capex(p), self.book.opcash(p));
-                    self.equity[k].project_day(debt, c, t, capex, None, op);
+                    let gpu = Some(self.book.gpu_buy(p)).filter(|g| !g.is_empty());
+                    let s = ctx.btc_ai.map(|_| &d.s[..lanes]);
+                    self.equity[k].project_day(debt, c, t, capex, gpu, op, s);
                 }
+                if let Some(disc) = ctx.btc_ai {
+                    // MODEL.md §11: the day's AI cash in BTC at the lane's price.
+                    let s = &d.s[..lanes];
+                    let npv = &mut self.ai_npv[lane_range.clone()];
+                    self.book.add_cash_per(p, disc.df[t], s, npv);
+                    if t >= disc.first_tv {
+                        self.book.add_cash(p, 1.0, &mut self.ai_tail[lane_range]);
+                    }
+                    if k < banded {
+                        self.book
+                            .add_cash_per(p, 1.0, s, &mut sd.ycash[at..at + lanes]);
+                    }
+                    continue;
+                }
+                self.book.add_cash(p, w, &mut self.ai_npv[lane_range]);
                 if k < banded {
-                    let at = (k * years + y) * lanes;
                     self.book.add_cash(p, 1.0, &mut sd.ycash[at..at + lanes]);
                 }
             }
@@ -914,7 +1004,20 @@ impl<'a> V2Day<'a> {
                         corr[i] += m.salvage_usd_per_th * era.th;
                     }
                 }
-                let w = ctx.prep.w_mining[t];
+                let mut w = ctx.prep.w_mining[t];
+                if let Some(disc) = ctx.btc {
+                    // MODEL.md §11, as in `CashChunks::chunk`.
+                    if t >= disc.first_tv {
+                        let tail = &mut sd.btc_tail[k * lanes..(k + 1) * lanes];
+                        for i in 0..lanes {
+                            tail[i] += corr[i];
+                        }
+                    }
+                    for i in 0..lanes {
+                        corr[i] /= s[i];
+                    }
+                    w = disc.df[t];
+                }
                 let npv = &mut sd.mining_npv[k * lanes..(k + 1) * lanes];
                 for i in 0..lanes {
                     npv[i] += corr[i] * w;
@@ -939,6 +1042,8 @@ struct SimDayView<'a> {
     banded: usize,
     mining_npv: &'a mut [f64],
     ycash: &'a mut [f64],
+    /// BTC view: the mining stream's terminal-value cash (see [`SimDay`]).
+    btc_tail: &'a mut [f64],
 }
 
 impl DayConsumer for SimDay<'_, '_> {
@@ -1001,6 +1106,10 @@ impl DayConsumer for SimDay<'_, '_> {
             ycash: &mut self.ycash,
             w: prep.w_mining[t],
             y: t / 365,
+            btc: ctx.btc.map(|disc| {
+                let tail = (t >= disc.first_tv).then_some(&mut self.btc_tail[..]);
+                (disc.df[t], tail)
+            }),
         };
         let full = lanes - lanes % CHUNK;
         for o in (0..full).step_by(CHUNK) {
@@ -1017,10 +1126,14 @@ impl DayConsumer for SimDay<'_, '_> {
                 banded,
                 mining_npv: &mut self.mining_npv,
                 ycash: &mut self.ycash,
+                btc_tail: &mut self.btc_tail,
             };
             v2.day(&mut view, d, &day, defs);
         }
         let y = t / 365;
+        if t + 1 == self.n {
+            self.s_last.copy_from_slice(&d.s[..lanes]);
+        }
         if t == self.l_days[self.li] {
             let li = self.li;
             self.l_vals[li * lanes..(li + 1) * lanes].copy_from_slice(&d.ln_l[..lanes]);
