@@ -8,16 +8,25 @@
 //! * [`csv`]: the report's tables as CSV files;
 //! * [`decision`]: the decision card and its two charts;
 //! * [`history`]: the chart of a shipped historical series (the dashboard's history page);
-//! * [`sensitivity`]: the tornado's JSON document (the model's typed analysis plus display labels).
+//! * [`sensitivity`]: the tornado's JSON document (the model's typed analysis plus display labels);
+//! * [`compare`]: a finished run's key figures and the scenario keys in which runs differ;
+//! * [`market`]: the market panel (today's hashprice, the next retarget and halving) and the
+//!   announced AI/HPC leases with a rate placed among them;
+//! * [`forwards`]: the chart of a hashprice forward curve beside the model's fan;
+//! * [`xlsx`]: a run's tables as one Excel workbook.
 //!
 //! No I/O and no HTTP: the callers write the files or serve the bytes.
 
+pub mod compare;
 pub mod csv;
 pub mod decision;
+pub mod forwards;
 pub mod history;
 pub mod html;
+pub mod market;
 pub mod sensitivity;
 pub mod views;
+pub mod xlsx;
 
 pub use csv::{cashflow_csv, csv_tables, decision_csv};
 pub use html::{render, ReportInput};

@@ -186,6 +186,7 @@ pub fn npv_chart(result: &Value) -> Option<String> {
             value_label: "NPV (USD)".into(),
             units: Units::usd(),
             series,
+            reference: None,
         }
         .to_svg(),
     )

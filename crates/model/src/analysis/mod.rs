@@ -4,8 +4,11 @@
 //!   (`price.vol`, `hashrate.speed_up`, ...);
 //! * [`sensitivity`]: the tornado, mean NPV with each main input moved down and up;
 //! * [`calibrate`]: estimates of the process parameters from stored history, written into a
-//!   scenario together with the newest market state.
+//!   scenario together with the newest market state;
+//! * [`forwards`]: the price drift that makes the model's expected hashprice match a stored
+//!   forward curve (`calibrate --forwards`).
 
 pub mod calibrate;
+pub mod forwards;
 pub mod keys;
 pub mod sensitivity;
