@@ -805,6 +805,55 @@ impl DistributionChart {
         doc.finish()
     }
 
+    /// A row's histogram bars on `base` (scaled so the fullest bin fills the row) with its peak
+    /// share as the y tick; the peak share, 0 without bins.
+    fn bars(
+        &self,
+        doc: &mut Doc,
+        f: &Frame,
+        row_h: f64,
+        base: f64,
+        s: &DistSeries,
+        col: &str,
+    ) -> f64 {
+        let u = &self.units;
+        let total: f64 = s.bins.iter().map(|b| b.2).sum::<f64>().max(1e-300);
+        let peak = s.bins.iter().map(|b| b.2 / total).fold(0.0, f64::max);
+        if peak > 0.0 {
+            let hmax = row_h - 30.0;
+            for &(lo, hi, cnt) in &s.bins {
+                let share = cnt / total;
+                let (x0, x1) = (f.px(lo), f.px(hi));
+                let bh = hmax * share / peak;
+                let _ = write!(
+                    doc.out,
+                    r#"<rect class="hp-bar" x="{}" y="{}" width="{}" height="{}" fill="{col}" fill-opacity="0.55" data-tip="{}"/>"#,
+                    c(x0),
+                    c(base - bh),
+                    c((x1 - x0 - 0.6).max(0.5)),
+                    c(bh),
+                    esc(&format!(
+                        "{}\n{} to {}: {:.1}% of paths",
+                        s.name,
+                        u.fmt(lo),
+                        u.fmt(hi),
+                        share * 100.0
+                    ))
+                );
+            }
+            // y ticks of the row: 0 at the baseline, the peak share at the top.
+            doc.line(f.left, base, f.left + f.w, base, r##"stroke="#bbb""##);
+            doc.text(
+                f.left + f.w + 2.0,
+                base - hmax + 9.0,
+                "end",
+                r##"fill="#666" font-size="10.5""##,
+                &format!("peak {:.1}%", peak * 100.0),
+            );
+        }
+        peak
+    }
+
     /// One strategy's row: its histogram (when it has bins), the p5–p95 range, the median and,
     /// when finite, the mean.
     fn row(&self, doc: &mut Doc, f: &Frame, row_h: f64, i: usize, s: &DistSeries) {
@@ -840,40 +889,7 @@ impl DistributionChart {
             r##"fill="#222" font-weight="600""##,
             &s.name,
         );
-        let total: f64 = s.bins.iter().map(|b| b.2).sum::<f64>().max(1e-300);
-        let peak = s.bins.iter().map(|b| b.2 / total).fold(0.0, f64::max);
-        if peak > 0.0 {
-            let hmax = row_h - 30.0;
-            for &(lo, hi, cnt) in &s.bins {
-                let share = cnt / total;
-                let (x0, x1) = (f.px(lo), f.px(hi));
-                let bh = hmax * share / peak;
-                let _ = write!(
-                    doc.out,
-                    r#"<rect class="hp-bar" x="{}" y="{}" width="{}" height="{}" fill="{col}" fill-opacity="0.55" data-tip="{}"/>"#,
-                    c(x0),
-                    c(base - bh),
-                    c((x1 - x0 - 0.6).max(0.5)),
-                    c(bh),
-                    esc(&format!(
-                        "{}\n{} to {}: {:.1}% of paths",
-                        s.name,
-                        u.fmt(lo),
-                        u.fmt(hi),
-                        share * 100.0
-                    ))
-                );
-            }
-            // y ticks of the row: 0 at the baseline, the peak share at the top.
-            doc.line(f.left, base, f.left + f.w, base, r##"stroke="#bbb""##);
-            doc.text(
-                f.left + f.w + 2.0,
-                base - hmax + 9.0,
-                "end",
-                r##"fill="#666" font-size="10.5""##,
-                &format!("peak {:.1}%", peak * 100.0),
-            );
-        }
+        let peak = self.bars(doc, f, row_h, base, s, col);
         // p5–p95 range, median and mean.
         let ry = if peak > 0.0 {
             base + 8.0
