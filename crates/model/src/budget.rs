@@ -48,6 +48,14 @@ pub fn estimate(sc: &Scenario, cfg: &RunConfig) -> Result<Estimate, ModelError> 
         np.min(2.0)
     };
     let mut bytes = n * np * 8.0 + n * years * 4.0 * 4.0 + n * years * banded * 4.0;
+    if sc.finance.is_some() {
+        // MODEL.md §10: per path and strategy five equity figures (f64), and per worker thread
+        // one block's daily AI and equity cash per strategy for the IRRs
+        // (crate::payoff::finance::EquityBook).
+        let block = crate::payoff::finance::EquityBook::bytes(crate::process::BLOCK, sc.days());
+        let threads = rayon::current_num_threads().max(1) as f64;
+        bytes += n * np * 5.0 * 8.0 + threads * np * block as f64;
+    }
     let (mut nd, mut k) = (0usize, 0usize);
     if cfg.strategy.unwrap_or(sc.strategy.kind) == StrategyKind::Optimal {
         let slices = Slices::new(sc)?;

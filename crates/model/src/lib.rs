@@ -25,7 +25,9 @@ pub mod budget;
 pub mod cancel;
 pub mod catalog;
 pub mod decision;
+pub mod equity;
 pub mod forward;
+pub mod irr;
 pub mod machine;
 pub mod payback;
 pub mod payoff;
@@ -45,7 +47,10 @@ pub use payoff::{site, slices};
 pub use process as engine;
 pub use strategy::optimal;
 
-pub use result::{Bands, Histogram, NpvStats, SimOutput, StrategyDetail, StrategyResult};
+pub use result::{
+    Bands, Currency, DscrStats, EquityResult, Histogram, IrrStats, NpvStats, SimOutput,
+    StrategyDetail, StrategyResult,
+};
 pub use run::{simulate, simulate_with_paths, RunConfig, SimWithPaths};
 pub use scenario::{Scenario, ScenarioError, StrategyKind};
 

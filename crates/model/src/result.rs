@@ -49,10 +49,89 @@ pub struct StrategyResult {
     /// distributions can be drawn side by side). Absent where the per-path NPVs are not at hand.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub npv_histogram: Option<Histogram>,
+    /// The equity view (MODEL.md §10): present on every strategy, `mine` included, when the
+    /// scenario has a `[finance]` table; absent otherwise (the version-1 document is unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equity: Option<EquityResult>,
     /// Fields only some strategies have (the `optimal` strategy's out-of-sample value, policy and
     /// boundary), serialized inline with the others; `None` for the rest.
     #[serde(flatten)]
     pub detail: Option<StrategyDetail>,
+}
+
+/// `run.currency` (MODEL.md §11): the unit every money figure of a result is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Currency {
+    /// US dollars (version 1).
+    #[default]
+    Usd,
+    /// Bitcoin: each day's cash divided by that day's price before discounting.
+    Btc,
+}
+
+impl Currency {
+    /// True for the default (USD), whose results leave the field out of the JSON.
+    pub fn is_usd(&self) -> bool {
+        *self == Currency::Usd
+    }
+}
+
+/// MODEL.md §10: the equity view of one strategy, with the conversions' project debt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EquityResult {
+    /// Mining NPV plus the AI stream's equity NPV (discounted at `finance.cost_of_equity`), with
+    /// the same statistics as `npv`.
+    pub equity_npv: NpvStats,
+    /// Mean equity NPV of the AI stream alone (the levered AI part).
+    pub equity_npv_mean_ai: f64,
+    /// Fraction of paths with `equity_npv < 0`.
+    pub prob_negative: f64,
+    /// The smallest yearly debt service coverage ratio of each path.
+    pub dscr_min: DscrStats,
+    /// IRR of the unlevered AI stream (AI cash and its day-`N` terminal value).
+    pub project_irr: IrrStats,
+    /// IRR of the levered AI stream (equity cash: AI cash plus draws minus debt service).
+    pub equity_irr: IrrStats,
+    /// Histogram of the per-path equity NPVs, on bins shared by every strategy of the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equity_npv_histogram: Option<Histogram>,
+}
+
+/// Statistics of the per-path minimum DSCR (MODEL.md §10) over the paths that have one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DscrStats {
+    /// Mean of `dscr_min` over the counted paths (null when none is counted).
+    pub mean: Option<f64>,
+    /// 5th percentile of `dscr_min` over the counted paths.
+    pub p5: Option<f64>,
+    /// `P(dscr_min < finance.min_dscr)` over the counted paths: the covenant breach probability.
+    pub prob_below_min: Option<f64>,
+    /// The covenant used, `finance.min_dscr`.
+    pub min_dscr: f64,
+    /// Paths with at least one whole loan year inside the horizon.
+    pub paths_counted: u64,
+    /// Paths left out: no loan, or no whole loan year inside the horizon.
+    pub paths_without_loan_year: u64,
+    /// Histogram of `dscr_min` over the counted paths (its own bins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<Histogram>,
+}
+
+/// Percentiles of per-path IRRs (annual rates, MODEL.md §10) over the paths that have a root.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IrrStats {
+    /// 5th percentile (null when no path has a root).
+    pub p5: Option<f64>,
+    /// Median.
+    pub p50: Option<f64>,
+    /// 95th percentile.
+    pub p95: Option<f64>,
+    /// Share of paths with no root (or no AI stream at all).
+    pub no_root_share: f64,
+    /// Histogram of the IRRs of the paths with a root (its own bins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<Histogram>,
 }
 
 /// Counts of per-path NPVs in equal-width bins.
@@ -120,6 +199,9 @@ pub struct SimOutput {
     pub paths: u64,
     /// Seed.
     pub seed: u64,
+    /// The unit of every money figure (MODEL.md §11); absent in the JSON for USD.
+    #[serde(default, skip_serializing_if = "Currency::is_usd")]
+    pub currency: Currency,
     /// `results[0]` is always `mine`.
     pub results: Vec<StrategyResult>,
     /// Per-year bands.

@@ -92,6 +92,43 @@ fn bad(option: &str, value: impl std::fmt::Display, allowed: &str) -> ModelError
     }
 }
 
+/// Most memory the per-path IRRs of `[finance]` may hold at once (one block's daily cash per
+/// strategy and worker thread, `crate::payoff::finance::EquityBook`): 4 GiB.
+pub const MAX_EQUITY_BOOK_BYTES: u64 = 4 << 30;
+
+/// With `[finance]`, refuses a run whose IRR buffers would not fit in
+/// [`MAX_EQUITY_BOOK_BYTES`] (many strategies over a long horizon), naming what to lower, instead
+/// of running out of memory.
+fn check_equity_memory(
+    sc: &Scenario,
+    strategies: usize,
+    threads: Option<usize>,
+) -> Result<(), ModelError> {
+    if sc.finance.is_none() {
+        return Ok(());
+    }
+    let threads = threads.unwrap_or_else(rayon::current_num_threads).max(1) as u64;
+    let per = crate::payoff::finance::EquityBook::bytes(crate::process::BLOCK, sc.days());
+    let need = per
+        .saturating_mul(strategies as u64)
+        .saturating_mul(threads);
+    if need > MAX_EQUITY_BOOK_BYTES {
+        return Err(ModelError::BadOption {
+            option: "finance".into(),
+            value: format!(
+                "{strategies} strategies over {} days on {threads} threads ({:.1} GiB of daily cash for the IRRs)",
+                sc.days(),
+                need as f64 / (1u64 << 30) as f64
+            ),
+            allowed: format!(
+                "at most {} GiB: fewer strategy.shares, a shorter run.horizon_years or fewer threads",
+                MAX_EQUITY_BOOK_BYTES >> 30
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Refuses to hand out a result that holds NaN or infinity (it would print as `null` in JSON and
 /// silently mislead). Within the allowed ranges, extreme combinations (e.g. 1,000% fee volatility
 /// with no mean reversion, or a very fast hashrate response to a huge price) can push the
@@ -114,6 +151,21 @@ pub fn check_finite(out: &SimOutput) -> Result<(), ModelError> {
         ] {
             if !v.is_finite() {
                 return bad(format!("results[{}].{k} = {v}", r.strategy));
+            }
+        }
+        if let Some(e) = &r.equity {
+            let q = &e.equity_npv;
+            for (k, v) in [
+                ("equity.equity_npv.mean", q.mean),
+                ("equity.equity_npv.stderr", q.stderr),
+                ("equity.equity_npv.p5", q.p5),
+                ("equity.equity_npv.p50", q.p50),
+                ("equity.equity_npv.p95", q.p95),
+                ("equity.equity_npv_mean_ai", e.equity_npv_mean_ai),
+            ] {
+                if !v.is_finite() {
+                    return bad(format!("results[{}].{k} = {v}", r.strategy));
+                }
             }
         }
     }
@@ -207,6 +259,7 @@ pub fn simulate_with_paths(
     }
     let seed = cfg.seed.unwrap_or(sc.run.seed);
     let specs = plans_for(sc, cfg)?;
+    check_equity_memory(sc, specs.len(), cfg.threads)?;
     let optimal = cfg.strategy.unwrap_or(sc.strategy.kind) == StrategyKind::Optimal;
     let antithetic = cfg.antithetic;
     let run = || -> Result<SimWithPaths, ModelError> {

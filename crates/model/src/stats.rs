@@ -153,6 +153,7 @@ pub fn summarize(
         prob_below_mine,
         cvar5,
         npv_histogram: None,
+        equity: None,
         detail: None,
     }
 }

@@ -48,6 +48,9 @@ pub fn csv_tables(scenario: &Value, result: &Value) -> Vec<(&'static str, String
         ]);
     }
     out.push(("results.csv", s.finish()));
+    if let Some(e) = equity_csv(result) {
+        out.push(("equity.csv", e));
+    }
     let mut b = CsvWriter::with_header(&["quantity", "series", "year", "p5", "p50", "p95"]);
     for (quantity, series) in views::band_table(result) {
         for s in series {
@@ -109,6 +112,68 @@ pub fn csv_tables(scenario: &Value, result: &Value) -> Vec<(&'static str, String
         out.push(("sensitivity.csv", t.finish()));
     }
     out
+}
+
+/// The equity view of each strategy (MODEL.md §10) when the run had a `[finance]` table: equity
+/// NPV statistics, the AI equity part, the minimum DSCR and the IRR percentiles (empty cells where
+/// no path has one).
+fn equity_csv(result: &Value) -> Option<String> {
+    let rows = strategy_rows(result);
+    if rows.iter().all(|x| x.result.equity.is_none()) {
+        return None;
+    }
+    let o = |x: Option<f64>| f(x.unwrap_or(f64::NAN));
+    let mut w = CsvWriter::with_header(&[
+        "strategy",
+        "equity_npv_mean",
+        "equity_npv_stderr",
+        "equity_npv_p5",
+        "equity_npv_p50",
+        "equity_npv_p95",
+        "equity_npv_mean_ai",
+        "prob_negative",
+        "dscr_min_mean",
+        "dscr_min_p5",
+        "prob_dscr_below_min",
+        "min_dscr",
+        "dscr_paths_counted",
+        "project_irr_p5",
+        "project_irr_p50",
+        "project_irr_p95",
+        "project_irr_no_root_share",
+        "equity_irr_p5",
+        "equity_irr_p50",
+        "equity_irr_p95",
+        "equity_irr_no_root_share",
+    ]);
+    for x in &rows {
+        let Some(e) = &x.result.equity else { continue };
+        let (d, p, q) = (&e.dscr_min, &e.project_irr, &e.equity_irr);
+        w.record([
+            x.label.clone(),
+            f(e.equity_npv.mean),
+            f(e.equity_npv.stderr),
+            f(e.equity_npv.p5),
+            f(e.equity_npv.p50),
+            f(e.equity_npv.p95),
+            f(e.equity_npv_mean_ai),
+            f(e.prob_negative),
+            o(d.mean),
+            o(d.p5),
+            o(d.prob_below_min),
+            f(d.min_dscr),
+            d.paths_counted.to_string(),
+            o(p.p5),
+            o(p.p50),
+            o(p.p95),
+            f(p.no_root_share),
+            o(q.p5),
+            o(q.p50),
+            o(q.p95),
+            f(q.no_root_share),
+        ]);
+    }
+    Some(w.finish())
 }
 
 /// The year-by-year cash table of a result, like an analyst's model: one row per year, for each

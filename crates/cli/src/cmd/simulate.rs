@@ -191,6 +191,10 @@ fn render(sc: &Scenario, label: &str, cfg: &RunConfig, out: &SimOutput, secs: f6
     }
     s.push_str(&t.render());
     s.push('\n');
+    if let Some(f) = &sc.finance {
+        s.push_str(&equity_human(f, out));
+        s.push('\n');
+    }
     for r in &out.results {
         if let Some(d) = r.optimal() {
             s.push_str(&optimal_human(d));
@@ -239,6 +243,61 @@ fn render(sc: &Scenario, label: &str, cfg: &RunConfig, out: &SimOutput, secs: f6
          AI rate), incl. salvage, capex and any terminal value. All strategies run on the same paths, so\n\
          P(< mine) is the share of paths on which the strategy does worse than keeping the fleet mining.\n\
          CVaR5 is the mean of the worst 5% of paths. ± is the Monte Carlo standard error of the mean.\n",
+    );
+    s
+}
+
+/// A rate or `–` when there is none.
+fn opt_pct(x: Option<f64>) -> String {
+    x.map(pct).unwrap_or_else(|| "–".into())
+}
+
+/// The equity block (MODEL.md §10): per strategy, the equity NPV (mining + levered AI), the AI
+/// equity part, the median IRRs, the DSCR's 5th percentile and the covenant breach probability.
+fn equity_human(f: &hashpivot_model::scenario::Finance, out: &SimOutput) -> String {
+    let mut s = format!(
+        "Equity view: {} loan-to-cost at {} for {} years from the ready day, equity at {}:\n",
+        pct(f.ltc),
+        format!("{:.3}%", 100.0 * f.debt_rate).trim_end_matches('0'),
+        f.tenor_years,
+        pct(f.cost_of_equity)
+    );
+    let breach = format!("P(DSCR<{})", f.min_dscr);
+    let mut t = Table::new([
+        "strategy",
+        "equity NPV $M",
+        "± stderr",
+        "p5 $M",
+        "p95 $M",
+        "AI equity $M",
+        "equity IRR p50",
+        "project IRR p50",
+        "DSCR p5",
+        breach.as_str(),
+    ]);
+    for r in &out.results {
+        let Some(e) = &r.equity else { continue };
+        t.row([
+            name(r),
+            m(e.equity_npv.mean),
+            m(e.equity_npv.stderr),
+            m(e.equity_npv.p5),
+            m(e.equity_npv.p95),
+            m(e.equity_npv_mean_ai),
+            opt_pct(e.equity_irr.p50),
+            opt_pct(e.project_irr.p50),
+            e.dscr_min
+                .p5
+                .map(|d| format!("{d:.2}"))
+                .unwrap_or_else(|| "–".into()),
+            opt_pct(e.dscr_min.prob_below_min),
+        ]);
+    }
+    s.push_str(&t.render());
+    s.push_str(
+        "Equity NPV: mining NPV plus the AI stream after debt service (draws − payments, the debt still owed\n\
+         repaid on the last day) at the cost of equity. IRRs are medians over the paths with a root; DSCR is\n\
+         the smallest yearly rent × NOI / debt service of a path, over its whole loan years.\n",
     );
     s
 }

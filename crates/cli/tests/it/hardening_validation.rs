@@ -464,6 +464,42 @@ row!(
     "[dispatch]\nfourcp_usd_kw_year = -1\n",
     "dispatch.fourcp_usd_kw_year = -1: allowed 0 <= x <= 10000 $/kW-year"
 );
+row!(
+    finance_ltc,
+    "finance.ltc",
+    "[finance]\nltc = 0.96\n",
+    "finance.ltc = 0.96: allowed 0 <= x <= 0.95"
+);
+row!(
+    finance_debt_rate,
+    "finance.debt_rate",
+    "[finance]\ndebt_rate = -0.01\n",
+    "finance.debt_rate = -0.01: allowed 0 <= x <= 0.5 per year"
+);
+row!(
+    finance_tenor_years,
+    "finance.tenor_years",
+    "[finance]\ntenor_years = 0\n",
+    "finance.tenor_years = 0: allowed 1/365 <= x <= 40 years"
+);
+row!(
+    finance_cost_of_equity,
+    "finance.cost_of_equity",
+    "[finance]\ncost_of_equity = -1\n",
+    "finance.cost_of_equity = -1: allowed -0.5 <= x <= 10 per year"
+);
+row!(
+    finance_min_dscr,
+    "finance.min_dscr",
+    "[finance]\nmin_dscr = 0\n",
+    "finance.min_dscr = 0: allowed 0 < x <= 100"
+);
+row!(
+    finance_fund_gpus,
+    "finance.fund_gpus",
+    "[finance]\nfund_gpus = \"yes\"\n",
+    "finance.fund_gpus = \"yes\": allowed true or false (got text)"
+);
 row!(unknown_key, "(unknown key)", "[site]\npowr_usd_mwh = 3\n", "scenario: line 2, column 1 (in [site]): unknown field `powr_usd_mwh`, expected one of `power_mw`, `power_usd_mwh`, `power_escalator`, `terminal_multiple`");
 row!(
     wrong_type,
@@ -515,6 +551,12 @@ fn every_scenario_key_has_a_row() {
         "dispatch.fourcp_hours",
         "dispatch.fourcp_weekdays_only",
         "dispatch.fourcp_usd_kw_year",
+        "finance.ltc",
+        "finance.debt_rate",
+        "finance.tenor_years",
+        "finance.cost_of_equity",
+        "finance.min_dscr",
+        "finance.fund_gpus",
     ] {
         if !doc.contains(&format!("| `{k}` |")) {
             missing.push(k.to_string());

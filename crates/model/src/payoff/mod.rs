@@ -47,6 +47,7 @@
 // the compiler vectorizes, so the iterator style clippy suggests is not used there.
 #![allow(clippy::needless_range_loop)]
 
+pub mod finance;
 pub mod site;
 pub mod slices;
 

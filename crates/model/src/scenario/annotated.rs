@@ -98,7 +98,15 @@ const TABLES: &[(&str, &[&str])] = &[
     ("mining", &[]),
     ("ai", &[]),
     ("strategy", &[]),
+    (
+        "finance",
+        &["Project debt of each conversion and the equity view (MODEL.md section 10); absent: unlevered."],
+    ),
 ];
+
+/// Tables that are optional: when the default leaves one out, it is printed commented out with
+/// the values a bare `[finance]` header would get, so a user sees what switching it on means.
+const OPTIONAL_TABLES: &[&str] = &["finance"];
 
 /// Every key of the default scenario (bar the fleet entries) with the source of its default.
 const KEYS: &[Key] = &[
@@ -155,6 +163,12 @@ const KEYS: &[Key] = &[
     k("strategy", "shares", "sweep: the grid of shares"),
     k("strategy", "tranches", "optimal: equal slices of the site"),
     k("strategy", "decide_months", "optimal: decisions on months 0..=decide_months"),
+    k("finance", "ltc", "PARAMETERS 'Construction and project loans': Galaxy Helios 80% loan-to-cost (up to 85%)"),
+    k("finance", "debt_rate", "PARAMETERS 'Backstopped project debt': TeraWulf 7.75% fixed (7.125-8.0%)"),
+    k("finance", "tenor_years", "judgement: amortized well inside the 15-year lease (notes of 5-7 years refinance)"),
+    k("finance", "cost_of_equity", "judgement: levered contracted cash, between the lease rate (8%) and mining (15%)"),
+    k("finance", "min_dscr", "MODEL.md default: the usual project-finance covenant"),
+    k("finance", "fund_gpus", "judgement: lenders fund the hall; GPUs (ai.mode = cloud) with equity"),
 ];
 
 /// Float as TOML: always with a decimal point or exponent, shortest round-trip form.
@@ -223,7 +237,11 @@ impl Scenario {
             "# Sources: 'PARAMETERS' = a row of docs/PARAMETERS.md; 'data/...' = a shipped file.\n",
         );
         for (table, notes) in TABLES {
-            o.push_str(&format!("\n[{table}]\n"));
+            // An optional table the default leaves out: its header and keys commented out, with
+            // the values a bare header gets.
+            let absent = OPTIONAL_TABLES.contains(table) && doc.get(table).is_none();
+            let hash = if absent { "# " } else { "" };
+            o.push_str(&format!("\n{hash}[{table}]\n"));
             match super::market::origin() {
                 // A state installed from a synced store says so instead of the shipped note.
                 Some(origin) if *table == "chain" => o.push_str(&format!(
@@ -236,16 +254,18 @@ impl Scenario {
                     }
                 }
             }
+            let filled = optional_filled();
+            let src = if absent { &filled } else { &doc };
             let rows: Vec<(String, String)> = KEYS
                 .iter()
                 .filter(|k| k.table == *table)
                 .filter_map(|k| {
-                    let v = doc.get(table)?.get(k.key)?;
+                    let v = src.get(table)?.get(k.key)?;
                     let note = match &k.source {
                         Source::Text(t) => (*t).to_string(),
                         Source::Market(f) => f(ms),
                     };
-                    Some((format!("{} = {}", k.key, value(v)), note))
+                    Some((format!("{hash}{} = {}", k.key, value(v)), note))
                 })
                 .collect();
             table_lines(&rows, &mut o);
@@ -269,6 +289,15 @@ impl Scenario {
     }
 }
 
+/// The default scenario with every optional table of [`OPTIONAL_TABLES`] at its own defaults.
+fn optional_filled() -> toml::Value {
+    let s = Scenario {
+        finance: Some(super::Finance::default()),
+        ..Scenario::default()
+    };
+    toml::Value::try_from(&s).unwrap_or(toml::Value::Table(Default::default()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,7 +306,7 @@ mod tests {
     /// optional tables), once each: a new key cannot be shown without its source.
     #[test]
     fn the_table_covers_every_default_key_once() {
-        let doc = toml::Value::try_from(Scenario::default()).unwrap();
+        let doc = optional_filled();
         let mut want: Vec<String> = Vec::new();
         for (table, v) in doc.as_table().unwrap() {
             for key in v.as_table().unwrap().keys() {
@@ -309,6 +338,20 @@ mod tests {
                 table = line.to_string();
                 continue;
             }
+            // A commented-out optional table: its key lines carry sources too.
+            if line.starts_with("# [") {
+                table = line.trim_start_matches("# ").to_string();
+                continue;
+            }
+            let line = match line.strip_prefix("# ") {
+                Some(l)
+                    if l.contains(" = ")
+                        && OPTIONAL_TABLES.iter().any(|t| table == format!("[{t}]")) =>
+                {
+                    l
+                }
+                _ => line,
+            };
             if line.starts_with('#') || line.is_empty() || table == "[[mining.fleet]]" {
                 continue;
             }

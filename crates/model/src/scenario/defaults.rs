@@ -167,6 +167,19 @@ impl Default for Ai {
     }
 }
 
+impl Default for Finance {
+    fn default() -> Self {
+        Finance {
+            ltc: 0.8,
+            debt_rate: 0.0775,
+            tenor_years: 10.0,
+            cost_of_equity: 0.12,
+            min_dscr: 1.25,
+            fund_gpus: false,
+        }
+    }
+}
+
 impl Default for Strategy {
     fn default() -> Self {
         Strategy {
@@ -196,6 +209,7 @@ impl Default for Scenario {
             strategy: Strategy::default(),
             power: None,
             dispatch: None,
+            finance: None,
         }
     }
 }

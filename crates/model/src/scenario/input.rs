@@ -50,6 +50,7 @@ fn schema() -> Scenario {
             fourcp_hours: vec![17],
             ..Default::default()
         }),
+        finance: Some(crate::scenario::Finance::default()),
         ..Scenario::default()
     }
 }

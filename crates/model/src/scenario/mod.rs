@@ -69,6 +69,10 @@ pub struct Scenario {
     /// `hashpivot dispatch`; absent = the documented defaults of `crate::power::DispatchConfig`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dispatch: Option<crate::power::DispatchConfig>,
+    /// `[finance]`: optional project debt of each conversion and the equity view (MODEL.md §10);
+    /// absent = unlevered (version 1: no equity figures in the results).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finance: Option<Finance>,
 }
 
 /// `[run]`.
@@ -296,6 +300,26 @@ pub struct Strategy {
     pub tranches: u32,
     /// `optimal`: last decision month (decisions on months `0..=decide_months`).
     pub decide_months: u32,
+}
+
+/// `[finance]`: each conversion's construction loan that turns into an amortizing term loan, and
+/// the cost of equity of the levered AI stream (MODEL.md §10). Keys left out take the defaults
+/// (published backstopped project debt; tenor and cost of equity are judgements).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Finance {
+    /// Loan-to-cost: the share of each day's AI capex the lender funds.
+    pub ltc: f64,
+    /// Fixed debt rate per year (compounded daily: `(1 + rate)^(1/365) - 1` per day).
+    pub debt_rate: f64,
+    /// Amortization period of the term loan from the ready day, years.
+    pub tenor_years: f64,
+    /// Discount rate of the levered AI stream (equity cash), per year.
+    pub cost_of_equity: f64,
+    /// Debt service coverage covenant: `P(dscr_min < min_dscr)` is the breach probability.
+    pub min_dscr: f64,
+    /// Cloud (`ai.mode = "cloud"`): the lender also funds `ltc` of the GPU purchases.
+    pub fund_gpus: bool,
 }
 
 /// `[power]`: the hourly power extension.

@@ -15,6 +15,7 @@ impl Scenario {
         check_ai(self, &mut v);
         check_strategy(self, &mut v);
         check_power(self, &mut v);
+        check_finance(self, &mut v);
         if v.errors.is_empty() {
             Ok(())
         } else {
@@ -512,6 +513,37 @@ fn check_power(s: &Scenario, v: &mut Check) {
             Ok(()) => {}
         }
     }
+}
+
+/// The optional `[finance]` table (MODEL.md §10).
+fn check_finance(s: &Scenario, v: &mut Check) {
+    let Some(f) = &s.finance else {
+        return;
+    };
+    v.range("finance.ltc", f.ltc, 0.0, 0.95, "0 <= x <= 0.95");
+    v.range(
+        "finance.debt_rate",
+        f.debt_rate,
+        0.0,
+        0.5,
+        "0 <= x <= 0.5 per year",
+    );
+    // At least one daily payment (round(tenor_years * 365) >= 1), as ai.lease_term_years.
+    v.range(
+        "finance.tenor_years",
+        f.tenor_years,
+        1.0 / 365.0,
+        40.0,
+        "1/365 <= x <= 40 years",
+    );
+    v.range(
+        "finance.cost_of_equity",
+        f.cost_of_equity,
+        -0.5,
+        10.0,
+        "-0.5 <= x <= 10 per year",
+    );
+    v.range_open_low("finance.min_dscr", f.min_dscr, 0.0, 100.0, "0 < x <= 100");
 }
 
 /// Most `[[mining.fleet]]` entries (the engine keeps one margin per machine type on the stack).

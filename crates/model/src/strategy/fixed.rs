@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
+use crate::equity::{equity_result, EquityPaths};
 use crate::payoff::site::{
     ai_project, fleet_eras, initial_units, max_types, AiLinear, FleetEra, Layout,
 };
@@ -143,7 +144,14 @@ fn build_plan(
 struct BlockSums {
     mining: Vec<f64>,
     ai: Vec<f64>,
+    /// With `[finance]`: per lane and plan the [`EQ_FIELDS`] equity figures
+    /// (`(lane · plans + k) · EQ_FIELDS`); empty otherwise.
+    equity: Vec<f64>,
 }
+
+/// Per path and strategy with `[finance]`: equity NPV, AI equity NPV, minimum DSCR, project IRR,
+/// equity IRR (NaN where a path has none).
+const EQ_FIELDS: usize = 5;
 
 const MARKET_SERIES: usize = 4;
 
@@ -156,6 +164,9 @@ pub(crate) struct Raw {
     pub banded: usize,
     pub mining_sum: Vec<f64>,
     pub ai_sum: Vec<f64>,
+    /// With `[finance]`: per path and strategy the [`EQ_FIELDS`] equity figures
+    /// (`(path · strategies + k) · EQ_FIELDS`); empty otherwise.
+    pub equity: Vec<f64>,
 }
 
 pub(crate) fn run_plans(
@@ -194,6 +205,9 @@ pub(crate) fn run_plans(
         }
     }
     cols.insert(0, mine);
+    if let Some(f) = sc.finance.as_ref().filter(|_| !raw.equity.is_empty()) {
+        equity_results(&raw.equity, np, f.min_dscr, antithetic, &mut results);
+    }
     let years = raw.years;
     // The years of a series in parallel: this part runs after the paths, so on its own it would
     // be serial time in every run.
@@ -230,6 +244,7 @@ pub(crate) fn run_plans(
     let out = SimOutput {
         paths,
         seed,
+        currency: Default::default(),
         results,
         bands: Bands {
             years: (1..=years as u32).collect(),
@@ -241,6 +256,39 @@ pub(crate) fn run_plans(
         },
     };
     (out, cols)
+}
+
+/// Sets each result's equity view (MODEL.md §10) from the per-path figures of [`Raw::equity`], with
+/// the equity NPV histograms on bins shared by every strategy.
+fn equity_results(
+    raw: &[f64],
+    np: usize,
+    min_dscr: f64,
+    antithetic: bool,
+    results: &mut [crate::result::StrategyResult],
+) {
+    let paths = raw.len() / (np * EQ_FIELDS).max(1);
+    let per: Vec<EquityPaths> = (0..np)
+        .map(|k| {
+            let mut p = EquityPaths::with_capacity(paths);
+            for i in 0..paths {
+                let v = &raw[(i * np + k) * EQ_FIELDS..(i * np + k + 1) * EQ_FIELDS];
+                p.equity_npv.push(v[0]);
+                p.ai_equity_npv.push(v[1]);
+                p.dscr_min.push(v[2]);
+                p.project_irr.push(v[3]);
+                p.equity_irr.push(v[4]);
+            }
+            p
+        })
+        .collect();
+    let refs: Vec<&[f64]> = per.iter().map(|p| p.equity_npv.as_slice()).collect();
+    let hists = histograms(&refs);
+    for (k, r) in results.iter_mut().enumerate() {
+        let mut e = equity_result(&per[k], min_dscr, antithetic);
+        e.equity_npv_histogram = hists.get(k).cloned();
+        r.equity = Some(e);
+    }
 }
 
 /// Simulates all paths of the deterministic strategies `specs` and returns per-path NPVs
@@ -299,11 +347,13 @@ pub(crate) fn simulate_raw(
     // Merge in block order (deterministic whatever the thread count).
     let mut mining_sum = vec![0.0; np];
     let mut ai_sum = vec![0.0; np];
+    let mut equity = Vec::new();
     for s in &sums {
         for k in 0..np {
             mining_sum[k] += s.mining[k];
             ai_sum[k] += s.ai[k];
         }
+        equity.extend_from_slice(&s.equity);
     }
     Raw {
         years,
@@ -313,6 +363,7 @@ pub(crate) fn simulate_raw(
         banded,
         mining_sum,
         ai_sum,
+        equity,
     }
 }
 
@@ -345,6 +396,7 @@ impl Ctx<'_> {
         let mut sums = BlockSums {
             mining: vec![0.0; np],
             ai: vec![0.0; np],
+            equity: Vec::new(),
         };
         // Days on which anything changes for some strategy, and the signing days of all leases.
         let mut ev_days: Vec<usize> = self
