@@ -1741,12 +1741,13 @@ mod tests {
         // axis even when every value is above it; a row without a mean (NaN) draws no mean mark.
         let r = DistributionChart {
             series: vec![DistSeries {
+                name: "convert".into(),
                 mean: f64::NAN,
                 p5: 1.4,
                 p50: 1.8,
                 p95: 2.6,
                 bins: vec![(1.3, 2.0, 4.0), (2.0, 2.7, 1.0)],
-                ..s.clone()
+                notes: Vec::new(),
             }],
             reference: Some((1.25, "covenant 1.25×".into())),
             ..DistributionChart::default()

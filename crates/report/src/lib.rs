@@ -1,12 +1,15 @@
 //! hashpivot-report: what a run's results look like to a person, shared by the command line
 //! (`hashpivot report`) and the server (`/runs/{id}` and its charts).
 //!
+//! * [`rows`]: a run's strategies as typed rows with their labels;
 //! * [`views`]: the results table rows, the chart set (fans, histogram, tornado) and the band
 //!   tables, read from the result document of `simulate --json`;
 //! * [`html`]: the standalone HTML report, written with `maud` (a compile-time template language
 //!   that escapes every interpolated string unless it is marked as trusted markup);
 //! * [`csv`]: the report's tables as CSV files;
 //! * [`decision`]: the decision card and its two charts;
+//! * [`equity`]: the equity view of a financed run (its block, the IRR and DSCR charts, its CSV
+//!   columns) and the unit of a run's money figures (USD or BTC);
 //! * [`history`]: the chart of a shipped historical series (the dashboard's history page);
 //! * [`sensitivity`]: the tornado's JSON document (the model's typed analysis plus display labels);
 //! * [`compare`]: a finished run's key figures and the scenario keys in which runs differ;
@@ -20,10 +23,12 @@
 pub mod compare;
 pub mod csv;
 pub mod decision;
+pub mod equity;
 pub mod forwards;
 pub mod history;
 pub mod html;
 pub mod market;
+pub mod rows;
 pub mod sensitivity;
 pub mod views;
 pub mod xlsx;

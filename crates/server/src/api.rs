@@ -44,6 +44,7 @@ pub fn router(state: St) -> (Router, Vec<(&'static str, &'static str)>) {
         .add("get", "/api/openapi.json", openapi)
         .add("post", "/api/session", session)
         .add("get", "/api/scenario/default", scenario_default)
+        .add("get", "/api/scenario/optional", scenario_optional)
         .add("post", "/api/scenario/validate", scenario_validate)
         .add("post", "/api/runs", create_run)
         .add("get", "/api/runs", list_runs)
@@ -135,6 +136,15 @@ async fn openapi() -> Response {
 
 // ---------------------------------------------------------------------------------------------
 // Scenario
+
+/// `GET /api/scenario/optional`: what the editor adds when asked: the default of each table a
+/// scenario may leave out, and of each key the file form leaves out at its default.
+async fn scenario_optional() -> Json<Value> {
+    Json(json!({
+        "tables": { "finance": hashpivot_model::scenario::Finance::default() },
+        "keys": {},
+    }))
+}
 
 async fn scenario_default(Query(q): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
     match q.get("format").map(String::as_str) {
