@@ -95,9 +95,22 @@ fn reference(sc: &Scenario, conversions: &[(usize, f64)]) -> (f64, f64) {
                 power_w: eta,
             }];
         }
-        // Conversions.
+        // Conversions: the AI project starts on the decision day; the machines leave then, or
+        // with `ai.mine_during_build` on the hall's ready day (MODEL.md section 8; no delay here,
+        // so the ready day is `τ + B`).
+        let bdays = (sc.ai.build_months * 365.0 / 12.0).round() as usize;
         for &(day, share) in conversions {
-            if day != t || share <= 0.0 {
+            if day == t && share > 0.0 {
+                projects.push((t, share * p_site * sc.ai.it_mw_per_gross_mw));
+            }
+        }
+        for &(day, share) in conversions {
+            let leave = if sc.ai.mine_during_build {
+                day + bdays
+            } else {
+                day
+            };
+            if leave != t || share <= 0.0 {
                 continue;
             }
             let mw = share * p_site;
@@ -115,7 +128,6 @@ fn reference(sc: &Scenario, conversions: &[(usize, f64)]) -> (f64, f64) {
                 mcash += sc.mining.salvage_usd_per_th * take * m.ths;
             }
             converted += mw;
-            projects.push((t, mw * sc.ai.it_mw_per_gross_mw));
         }
         // Mining.
         for m in &fleet {
@@ -134,8 +146,8 @@ fn reference(sc: &Scenario, conversions: &[(usize, f64)]) -> (f64, f64) {
         let ai = &sc.ai;
         let mut acash = 0.0;
         for &(tau, it) in &projects {
-            let capex = it * ai.capex_usd_per_mw_it;
-            let bdays = (ai.build_months * 365.0 / 12.0).round() as usize;
+            // MODEL.md section 8 with zero volatility: capex × (1 + overrun).
+            let capex = it * ai.capex_usd_per_mw_it * (1.0 + ai.capex_overrun);
             if bdays == 0 {
                 if t == tau {
                     acash -= capex;
@@ -333,4 +345,52 @@ fn zero_vol_sweep_matches_reference_per_share() {
             m + a
         );
     }
+}
+
+/// MODEL.md section 8 with its deterministic parts: a 20% capex overrun without spread (the AI
+/// side then runs through the path-dependent book of `payoff::ai`, not the linear form).
+#[test]
+fn zero_vol_capex_overrun_matches_reference() {
+    let mut sc = scenario();
+    sc.ai.capex_overrun = 0.2;
+    sc.strategy.schedule = vec![(0, 0.3), (200, 0.3), (1460, 0.25)];
+    let cfg = RunConfig {
+        paths: Some(2),
+        strategy: Some(StrategyKind::Schedule),
+        ..Default::default()
+    };
+    check(&sc, cfg, &[(0, 0.3), (200, 0.3), (1460, 0.25)]);
+}
+
+/// `ai.mine_during_build`: the converted machines mine until the hall is ready, across a
+/// refresh (day 1460) and the halving, for one conversion and for a schedule.
+#[test]
+fn zero_vol_mine_during_build_matches_reference() {
+    let mut sc = scenario();
+    sc.ai.mine_during_build = true;
+    sc.ai.build_months = 14.0;
+    let cfg = RunConfig {
+        paths: Some(2),
+        strategy: Some(StrategyKind::Convert),
+        share: Some(0.6),
+        ..Default::default()
+    };
+    check(&sc, cfg, &[(0, 0.6)]);
+    // A conversion whose build spans the refresh on day 1460, and one removing idle MW first.
+    sc.strategy.schedule = vec![(0, 0.02), (1200, 0.3), (3000, 0.1)];
+    let cfg = RunConfig {
+        paths: Some(2),
+        strategy: Some(StrategyKind::Schedule),
+        ..Default::default()
+    };
+    check(&sc, cfg, &[(0, 0.02), (1200, 0.3), (3000, 0.1)]);
+    // With an overrun too, and no build time (the machines leave on the decision day).
+    sc.ai.capex_overrun = -0.1;
+    sc.ai.build_months = 0.0;
+    let cfg = RunConfig {
+        paths: Some(1),
+        strategy: Some(StrategyKind::Schedule),
+        ..Default::default()
+    };
+    check(&sc, cfg, &[(0, 0.02), (1200, 0.3), (3000, 0.1)]);
 }

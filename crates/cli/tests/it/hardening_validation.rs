@@ -306,6 +306,54 @@ row!(
     "scenario: line 1, column 1 (in [mining.fleet[0]]): missing field `power_w`"
 );
 row!(
+    ai_mode,
+    "ai.mode",
+    "[ai]\nmode = \"gpu\"\n",
+    "scenario: line 2, column 8 (in [ai]): unknown variant `gpu`, expected `lease` or `cloud`"
+);
+row!(
+    ai_build_delay_months,
+    "ai.build_delay_months",
+    "[ai]\nbuild_delay_months = -1\n",
+    "ai.build_delay_months = -1: allowed 0 <= x <= 120 months"
+);
+row!(
+    ai_capex_overrun,
+    "ai.capex_overrun",
+    "[ai]\ncapex_overrun = -0.6\n",
+    "ai.capex_overrun = -0.6: allowed -0.5 <= x <= 5 (fraction of the budget)"
+);
+row!(
+    ai_capex_overrun_vol,
+    "ai.capex_overrun_vol",
+    "[ai]\ncapex_overrun_vol = 3\n",
+    "ai.capex_overrun_vol = 3: allowed 0 <= x <= 2 per draw (log-normal sigma)"
+);
+row!(
+    ai_mine_during_build,
+    "ai.mine_during_build",
+    "[ai]\nmine_during_build = 1\n",
+    "ai.mine_during_build = 1: allowed true or false (got a number)"
+);
+row!(
+    ai_default_events,
+    "ai.default_events",
+    "[ai]\ndefault_events = \"yes\"\n",
+    "ai.default_events = \"yes\": allowed true or false (got text)"
+);
+row!(
+    ai_backstop_months,
+    "ai.backstop_months",
+    "[ai]\nbackstop_months = -3\n",
+    "ai.backstop_months = -3: allowed 0 <= x <= 1200 months"
+);
+row!(
+    ai_relet_months,
+    "ai.relet_months",
+    "[ai]\nrelet_months = -0.5\n",
+    "ai.relet_months = -0.5: allowed -1 (never re-let) or 0 <= x <= 1200 months"
+);
+row!(
     ai_it_mw_per_gross_mw,
     "ai.it_mw_per_gross_mw",
     "[ai]\nit_mw_per_gross_mw = 0\n",

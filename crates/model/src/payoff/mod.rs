@@ -20,19 +20,32 @@
 //!    day's events: [`refresh_cash`] (machines sold at salvage, frontier machines bought at
 //!    `hw_days_of_hashprice · hv · S` per TH/s).
 //! 4. The AI side of a conversion: linear in the lease rates on its signing days
-//!    ([`site::AiLinear`], valued per path by [`site::AiLinear::npv`]).
+//!    ([`site::AiLinear`], valued per path by [`site::AiLinear::npv`]); with a version-2 option,
+//!    day by day per lane ([`ai::AiBook`]).
 //!
 //! **Where version 2's cash streams plug in** (MODEL.md sections 8–11). Each is a cash flow of a
 //! conversion (or of the whole path) on a day, and so joins step 4 (or step 3) once for every
-//! consumer: conversion risks (section 8) change a conversion's build days, capex and rent, i.e.
-//! the AI project of step 4 becomes path-dependent (drawn per conversion from its own stream) and
-//! is then priced day by day like step 3 instead of linearly; `ai.mine_during_build` moves the
-//! removal (step 3's units) to the ready day; GPU cloud (section 9) is another AI project of step
-//! 4 with its own price index; debt service (section 10) is a second stream per conversion on top
-//! of step 4's AI cash, discounted at the cost of equity; the currency view (section 11) divides
-//! every day's cash by `S_t` before the weights, which is one factor at the end of step 3 and in
-//! step 4. Because the three consumers share these functions, a stream added here is priced the
-//! same way by every strategy, by `optimal`'s slices and by `payback`.
+//! consumer. When any version-2 option is on ([`ai::path_dependent`]), step 4 is no longer linear:
+//! every consumer builds an [`ai::AiBook`] per block (its projects: one per conversion of a fixed
+//! strategy, keyed by the conversion's index; one per decision day and slice of `optimal`, keyed
+//! by the slice) and calls [`ai::AiBook::day`] each day; the book leaves each project's capex and
+//! operating cash of the day per lane, and its ready day `s_k = τ + B_k`:
+//!
+//! - conversion risks (section 8) live in the book: drawn per project from their own keyed
+//!   stream ([`ai::risk_rng`]), never from the market's;
+//! - `ai.mine_during_build` moves step 3's removal to the lane's ready day: a per-lane
+//!   correction of the strategy's mining cash ([`crate::strategy::fixed`]'s `BuildCorr`) or, for
+//!   a slice, its mining value up to the ready day ([`slices`]);
+//! - GPU cloud (section 9) is another project kind of the book (see [`ai`]'s module docs);
+//! - debt service (section 10) reads the book's `capex`, `opcash` and `ready` of each project
+//!   after each `day` and runs its loan beside it, discounted at the cost of equity;
+//! - the currency view (section 11) divides every day's cash by `S_t` before the weights: one
+//!   factor per lane where step 3's cash meets `w_mining` and where the book's cash meets `w_ai`
+//!   (`V2Day::day` in `fixed.rs`, `SliceBook::day` in `slices.rs`).
+//!
+//! Because the consumers share the book, a stream added there is priced the same way by every
+//! strategy and by `optimal`'s slices. Without a version-2 option nothing of this runs and the
+//! numbers are version 1's, bit for bit.
 //!
 //! **Why the consumers still do their last sums themselves.** The version-1 numbers are pinned
 //! bit for bit (the golden tests), and the consumers combine the shared margins with different
@@ -47,6 +60,7 @@
 // the compiler vectorizes, so the iterator style clippy suggests is not used there.
 #![allow(clippy::needless_range_loop)]
 
+pub mod ai;
 pub mod finance;
 pub mod site;
 pub mod slices;

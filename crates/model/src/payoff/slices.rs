@@ -33,6 +33,7 @@
 // the compiler vectorizes, so the iterator style clippy suggests is not used there.
 #![allow(clippy::needless_range_loop)]
 
+use crate::payoff::ai::{path_dependent, AiBook, AiDay, AiProject, AiTerms};
 use crate::payoff::site::{
     ai_project, fleet_eras, initial_units, max_types, AiLinear, FleetEra, Layout,
 };
@@ -53,8 +54,11 @@ pub struct Slices {
     days: Vec<usize>,
     /// Era-0 units of each slice (removal order).
     units0: Vec<Vec<f64>>,
-    /// AI value of converting one slice on each decision day.
+    /// AI value of converting one slice on each decision day (version 1; empty when the AI side
+    /// is path-dependent).
     ai: Vec<AiLinear>,
+    /// The path-dependent AI side's constants ([`crate::payoff::ai`]), `None` for version 1.
+    terms: Option<AiTerms>,
     opex_rate: f64,
     slice_mw: f64,
 }
@@ -107,8 +111,10 @@ impl Slices {
             .map(|_| layout.remove_mw(&eras[0].defs, slice_mw))
             .collect();
         let years = n.div_ceil(365).max(1);
+        let terms = path_dependent(sc).then(|| AiTerms::new(sc, n));
         let ai = days
             .iter()
+            .filter(|_| terms.is_none())
             .map(|&d| {
                 ai_project(
                     sc,
@@ -127,6 +133,7 @@ impl Slices {
             days,
             units0,
             ai,
+            terms,
             slice_mw,
         })
     }
@@ -196,6 +203,10 @@ impl Slices {
         let mut era = 0usize;
         let mut di = 0usize;
         let mut li = 0usize;
+        let mut v2 = self
+            .terms
+            .as_ref()
+            .map(|terms| SliceBook::new(self, terms, seed, block, lanes));
         prep.run_block(seed, block, lanes, antithetic, &mut |d: &LaneDay| {
             let t = d.t;
             let mut refreshed = false;
@@ -219,6 +230,11 @@ impl Slices {
             day.type_margins(defs, &rev_th, lanes, &mut margins);
             let w = prep.w_mining[t];
             let decision = di < nd && self.days[di] == t;
+            if let Some(v2) = v2.as_mut() {
+                let held =
+                    |j: usize| -> f64 { units[j].iter().zip(defs).map(|(n, b)| n * b.ths).sum() };
+                v2.day(d, lanes, &cum, refreshed.then_some(&refresh[..]), held);
+            }
             for (j, u) in units.iter().enumerate() {
                 let fleet_mw: f64 = u
                     .iter()
@@ -269,7 +285,11 @@ impl Slices {
                 di += 1;
             }
         });
+        if let Some(v2) = v2.as_mut() {
+            v2.finish(&cum, lanes);
+        }
         let sums = Sums {
+            v2: v2.as_ref(),
             cum: &cum,
             prefix: &prefix,
             refresh_pv: &refresh_pv,
@@ -292,6 +312,22 @@ impl Slices {
                 out.mining_total[i * k + j] = s.cum[j * lanes + i];
             }
             for (di, &day) in self.days.iter().enumerate() {
+                if let Some(v2) = s.v2 {
+                    for j in 0..k {
+                        let o = (di * k + j) * lanes + i;
+                        let q = (i * nd + di) * k + j;
+                        let from = s.cum[j * lanes + i] - s.prefix[o] - s.refresh_pv[o];
+                        out.mining_from[q] = from;
+                        out.convert_at[q] = v2.ai[o]
+                            + if v2.mine_during_build {
+                                // The slice mines until its ready day, then is sold (§8).
+                                v2.at_ready[o] - (s.prefix[o] + s.refresh_pv[o])
+                            } else {
+                                salvage * s.held_th[di * k + j] * self.prep.w_mining[day]
+                            };
+                    }
+                    continue;
+                }
                 let v = self.ai[di].npv(|_, sign| {
                     s.l_vals[s.l_days.binary_search(&sign).unwrap_or(0) * lanes + i]
                 });
@@ -307,9 +343,117 @@ impl Slices {
     }
 }
 
+/// The path-dependent AI side of [`Slices::block`] (MODEL.md §8): one AI project per decision
+/// day and slice, its draws keyed by the slice index (so a slice has the same build delay,
+/// overrun and tenant history whatever day it is converted), and with `ai.mine_during_build`
+/// the slice's mining value up to and including its sale on each lane's ready day.
+struct SliceBook<'a> {
+    book: AiBook<'a>,
+    k: usize,
+    /// Discounted AI cash of converting slice `j` on decision day `d`, `[(d · k + j) · lanes + i]`.
+    ai: Vec<f64>,
+    mine_during_build: bool,
+    /// With `mine_during_build`: the slice's discounted mining cash before its ready day, plus
+    /// that day's refresh and the sale of its machines then, `[(d · k + j) · lanes + i]` (the
+    /// whole horizon's when the hall is not ready inside it).
+    at_ready: Vec<f64>,
+    /// Whether `at_ready` was recorded for the entry.
+    recorded: Vec<bool>,
+    salvage: f64,
+    w_ai: &'a [f64],
+    w_mining: &'a [f64],
+}
+
+impl<'a> SliceBook<'a> {
+    fn new(s: &'a Slices, terms: &'a AiTerms, seed: u64, block: u64, lanes: usize) -> Self {
+        let sc = &s.prep.scenario;
+        let mut projects = Vec::with_capacity(s.days.len() * s.k);
+        for &d in &s.days {
+            for j in 0..s.k {
+                projects.push(AiProject {
+                    tau: d,
+                    it_mw: s.slice_mw * sc.ai.it_mw_per_gross_mw,
+                    key: j as u64,
+                });
+            }
+        }
+        let size = projects.len() * lanes;
+        let mdb = terms.mine_during_build;
+        SliceBook {
+            book: AiBook::new(terms, projects, seed, block, lanes),
+            k: s.k,
+            ai: vec![0.0; size],
+            mine_during_build: mdb,
+            at_ready: vec![0.0; if mdb { size } else { 0 }],
+            recorded: vec![false; if mdb { size } else { 0 }],
+            salvage: sc.mining.salvage_usd_per_th,
+            w_ai: &s.prep.w_ai,
+            w_mining: &s.prep.w_mining,
+        }
+    }
+
+    /// Day `d.t`: every started project's AI cash, and the slices' values on the lanes whose hall
+    /// is ready today. `cum` is each slice's discounted mining cash before today, `refresh` the
+    /// undiscounted refresh cash of today (if any), `held(j)` the TH/s slice `j` holds after it.
+    #[inline]
+    fn day(
+        &mut self,
+        d: &LaneDay,
+        lanes: usize,
+        cum: &[f64],
+        refresh: Option<&[f64]>,
+        held: impl Fn(usize) -> f64,
+    ) {
+        let t = d.t;
+        self.book.day(&AiDay {
+            t,
+            ln_l: &d.ln_l[..lanes],
+            s: &d.s[..lanes],
+            usd_mwh: 0.0,
+        });
+        let w = self.w_ai[t];
+        for p in 0..self.book.projects().len() {
+            if !self.book.started(p, t) {
+                continue;
+            }
+            let r = p * lanes..(p + 1) * lanes;
+            self.book.add_cash(p, w, &mut self.ai[r.clone()]);
+            if !self.mine_during_build {
+                continue;
+            }
+            let j = p % self.k;
+            let ready = self.book.ready(p);
+            for i in 0..lanes {
+                if ready[i] == t {
+                    let o = p * lanes + i;
+                    let rf = refresh.map_or(0.0, |x| x[j * lanes + i]);
+                    self.at_ready[o] =
+                        cum[j * lanes + i] + (rf + self.salvage * held(j)) * self.w_mining[t];
+                    self.recorded[o] = true;
+                }
+            }
+        }
+    }
+
+    /// After the last day: a hall not ready inside the horizon keeps its slice mining to the end.
+    fn finish(&mut self, cum: &[f64], lanes: usize) {
+        if !self.mine_during_build {
+            return;
+        }
+        for o in 0..self.at_ready.len() {
+            if !self.recorded[o] {
+                let (p, i) = (o / lanes, o % lanes);
+                self.at_ready[o] = cum[(p % self.k) * lanes + i];
+            }
+        }
+    }
+}
+
 /// The sums of [`Slices::block`]'s day loop, lane-major within each slice (`[j · lanes + i]`,
 /// `[(d · k + j) · lanes + i]`).
 struct Sums<'a> {
+    /// The path-dependent AI side, `None` for version 1.
+    v2: Option<&'a SliceBook<'a>>,
     /// Discounted mining cash of each slice over the whole horizon.
     cum: &'a [f64],
     /// The same up to (not including) each decision day.

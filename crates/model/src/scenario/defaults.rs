@@ -163,6 +163,14 @@ impl Default for Ai {
             lease_drift: 0.0,
             lease_vol: 0.15,
             lease_price_corr: 0.0,
+            mode: AiMode::Lease,
+            build_delay_months: 0.0,
+            capex_overrun: 0.0,
+            capex_overrun_vol: 0.0,
+            mine_during_build: false,
+            default_events: false,
+            backstop_months: 0.0,
+            relet_months: -1.0,
         }
     }
 }

@@ -235,6 +235,48 @@ pub struct Ai {
     pub lease_vol: f64,
     /// Correlation between the price and lease-rate shocks.
     pub lease_price_corr: f64,
+    /// What the converted hall earns: a powered-shell lease (MODEL.md §5) or a GPU cloud the
+    /// owner runs (§9).
+    pub mode: AiMode,
+    /// Mean build delay, months (MODEL.md §8): each conversion's build takes
+    /// `round(E · this · 365/12)` more days, `E ~ Exp(1)`. 0 = no delay.
+    pub build_delay_months: f64,
+    /// Expected capex overrun as a fraction of the budget (§8): capex × `(1 + this)`.
+    pub capex_overrun: f64,
+    /// Log-normal volatility of the capex overrun (§8): capex × `exp(σZ − σ²/2)`.
+    pub capex_overrun_vol: f64,
+    /// §8: the converted machines keep mining until the hall is ready (a new hall beside the
+    /// running fleet); false = they leave on the decision day (§5).
+    pub mine_during_build: bool,
+    /// §8: tenant default and non-renewal as drawn events (re-letting, backstop) instead of the
+    /// expected-value factors of §5.
+    pub default_events: bool,
+    /// §8: months a guarantor keeps paying the rent after a tenant's default.
+    pub backstop_months: f64,
+    /// §8: months the hall stands empty after a default or departure before it is re-let at the
+    /// market rate; -1 = never re-let.
+    pub relet_months: f64,
+}
+
+/// `ai.mode`: how the converted hall earns money.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AiMode {
+    /// A powered shell leased to a tenant (MODEL.md §5).
+    #[default]
+    Lease,
+    /// The owner buys GPUs and sells compute (MODEL.md §9).
+    Cloud,
+}
+
+impl AiMode {
+    /// The lowercase name used in files and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AiMode::Lease => "lease",
+            AiMode::Cloud => "cloud",
+        }
+    }
 }
 
 /// Which strategy a run evaluates (the `mine` baseline is always evaluated too).

@@ -18,8 +18,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 
 use crate::equity::{equity_result, EquityPaths};
+use crate::payoff::ai::{path_dependent, AiBook, AiDay, AiProject, AiTerms};
 use crate::payoff::site::{
-    ai_project, fleet_eras, initial_units, max_types, AiLinear, FleetEra, Layout,
+    ai_project, fleet_eras, initial_units, max_types, AiLinear, BatchDef, FleetEra, Layout,
 };
 use crate::payoff::{refresh_cash, MiningDay};
 use crate::process::{DayConsumer, LaneDay, Prepared, BLOCK};
@@ -57,7 +58,91 @@ struct Segment {
 struct Plan {
     spec: PlanSpec,
     segments: Vec<Segment>,
+    /// Version 1: the AI side, linear in the lease rate on its signing days (empty when the AI
+    /// side is path-dependent).
     ai: AiLinear,
+    /// Path-dependent AI side ([`crate::payoff::ai`]): the plan's conversions as AI projects.
+    projects: Vec<AiProject>,
+    /// `ai.mine_during_build`: per conversion, the machines that keep mining until the lane's
+    /// ready day.
+    builds: Vec<BuildCorr>,
+}
+
+/// `ai.mine_during_build` for one conversion (MODEL.md §8), as a per-lane correction of the
+/// plan, whose layout removes the machines on the decision day `τ`: from `τ` until the lane's
+/// ready day the removed machines keep earning their margin and paying opex, they are sold on
+/// the ready day instead of on `τ`, and a refresh in between replaces them too (the converted MW
+/// are still mining capacity then). Exact for one conversion, and for several whenever their
+/// ready days come in the order of their decision days (removal order is then the plan's).
+#[derive(Debug, Clone, PartialEq)]
+struct BuildCorr {
+    /// Decision day.
+    tau: usize,
+    /// Index of the conversion among the plan's projects.
+    project: usize,
+    /// The machines in force from each day on: `τ` (the removed units), then each refresh.
+    eras: Vec<CorrEra>,
+}
+
+/// The machines of a [`BuildCorr`] from `day` on (types of the fleet era in force).
+#[derive(Debug, Clone, PartialEq)]
+struct CorrEra {
+    day: usize,
+    units: Vec<f64>,
+    /// Opex per day of these machines.
+    opex_day: f64,
+    /// TH/s held (sold at salvage on the ready day).
+    th: f64,
+    /// A refresh on `day`: TH/s of the previous machines sold, TH/s of frontier machines bought.
+    sold_th: f64,
+    buy_th: f64,
+}
+
+/// The [`BuildCorr`] of a conversion of `mw` on day `tau` whose layout removal took `removed`
+/// units of `eras[era]`.
+fn build_corr(
+    prep: &Prepared,
+    eras: &[FleetEra],
+    era: usize,
+    tau: usize,
+    mw: f64,
+    removed: &[f64],
+    project: usize,
+) -> BuildCorr {
+    let m = &prep.scenario.mining;
+    let opex_rate = m.opex_usd_per_mw_month * 12.0 / 365.0;
+    let defs: &[BatchDef] = &eras[era].defs;
+    let removed_mw: f64 = removed
+        .iter()
+        .zip(defs)
+        .map(|(u, d)| u * d.power_w * m.overhead / 1e6)
+        .sum();
+    let th: f64 = removed.iter().zip(defs).map(|(u, d)| u * d.ths).sum();
+    let mut out = vec![CorrEra {
+        day: tau,
+        units: removed.to_vec(),
+        opex_day: opex_rate * removed_mw,
+        th,
+        sold_th: 0.0,
+        buy_th: 0.0,
+    }];
+    for e in &eras[era + 1..] {
+        let bought = mw * 1e6 / (m.overhead * prep.eta[e.start_day]);
+        let sold_th = out.last().map_or(0.0, |c| c.th);
+        out.push(CorrEra {
+            day: e.start_day,
+            units: vec![bought],
+            opex_day: opex_rate * mw,
+            th: bought,
+            sold_th,
+            buy_th: bought,
+        });
+    }
+    BuildCorr {
+        tau,
+        project,
+        eras: out,
+    }
 }
 
 fn build_plan(
@@ -66,6 +151,7 @@ fn build_plan(
     eras: &[FleetEra],
     spec: &PlanSpec,
     years: usize,
+    terms: Option<&AiTerms>,
 ) -> Plan {
     let n = prep.n;
     let m = &sc.mining;
@@ -89,6 +175,8 @@ fn build_plan(
         year_const: vec![0.0; years],
         ..Default::default()
     };
+    let mut projects = Vec::new();
+    let mut builds = Vec::new();
     let mut days: Vec<usize> = eras[1..].iter().map(|e| e.start_day).collect();
     days.extend(spec.conversions.iter().map(|c| c.0).filter(|&d| d < n));
     days.sort_unstable();
@@ -103,7 +191,13 @@ fn build_plan(
             cash += m.salvage_usd_per_th * sold;
             buy = bought;
         }
-        for &(_, share) in spec.conversions.iter().filter(|c| c.0 == day) {
+        // The conversion's index in the strategy keys its risk draws (MODEL.md §8).
+        for (key, &(_, share)) in spec
+            .conversions
+            .iter()
+            .enumerate()
+            .filter(|c| c.1 .0 == day)
+        {
             if share <= 0.0 {
                 continue;
             }
@@ -115,6 +209,18 @@ fn build_plan(
                 .map(|(u, d)| u * d.ths)
                 .sum();
             cash += m.salvage_usd_per_th * th;
+            if let Some(terms) = terms {
+                if terms.mine_during_build {
+                    let c = build_corr(prep, eras, era, day, mw, &removed, projects.len());
+                    builds.push(c);
+                }
+                projects.push(AiProject {
+                    tau: day,
+                    it_mw: mw * sc.ai.it_mw_per_gross_mw,
+                    key: key as u64,
+                });
+                continue;
+            }
             let p = ai_project(sc, day, mw * sc.ai.it_mw_per_gross_mw, &prep.w_ai, years);
             ai.npv_const += p.npv_const;
             for (a, b) in ai.year_const.iter_mut().zip(&p.year_const) {
@@ -136,6 +242,8 @@ fn build_plan(
         spec: spec.clone(),
         segments,
         ai,
+        projects,
+        builds,
     }
 }
 
@@ -305,9 +413,11 @@ pub(crate) fn simulate_raw(
     let n = prep.n;
     let years = n.div_ceil(365).max(1);
     let eras = fleet_eras(sc, &prep.eta);
+    // Version 2's path-dependent AI side (MODEL.md §8-11), else version 1's linear form.
+    let terms = path_dependent(sc).then(|| AiTerms::new(sc, n));
     let plans: Vec<Plan> = specs
         .iter()
-        .map(|s| build_plan(sc, &prep, &eras, s, years))
+        .map(|s| build_plan(sc, &prep, &eras, s, years, terms.as_ref()))
         .collect();
     let np = plans.len();
     let banded = if (paths as u128) * (np as u128) <= 4_000_000 {
@@ -325,6 +435,7 @@ pub(crate) fn simulate_raw(
         prep: &prep,
         eras: &eras,
         plans: &plans,
+        terms: terms.as_ref(),
         years,
         banded,
         seed,
@@ -371,6 +482,8 @@ struct Ctx<'a> {
     prep: &'a Prepared,
     eras: &'a [FleetEra],
     plans: &'a [Plan],
+    /// The path-dependent AI side's constants, `None` for version 1's linear form.
+    terms: Option<&'a AiTerms>,
     years: usize,
     banded: usize,
     seed: u64,
@@ -455,20 +568,26 @@ impl Ctx<'_> {
             era: 0,
             ev: 0,
             li: 0,
+            v2: self.terms.map(|terms| V2Day::new(self, terms, b, lanes)),
         };
         prep.run_block(self.seed, b, lanes, self.antithetic, &mut day);
         let SimDay {
             mining_npv,
             ycash,
             l_vals,
+            v2,
             ..
         } = day;
+        let ai_npv = v2.map(|v| v.ai_npv);
         // AI: linear in the lease rate on the signing days.
         for i in 0..lanes {
             for k in 0..np {
                 let ai = &self.plans[k].ai;
                 let ln_l = |j: usize, _| l_vals[term_idx[k][j] * lanes + i];
-                let v = ai.npv(ln_l);
+                let mut v = ai.npv(ln_l);
+                if let Some(a) = &ai_npv {
+                    v += a[k * lanes + i];
+                }
                 let mn = mining_npv[k * lanes + i];
                 npv_out[i * np + k] = mn + v;
                 sums.mining[k] += mn;
@@ -597,6 +716,165 @@ struct SimDay<'a, 'b> {
     era: usize,
     ev: usize,
     li: usize,
+    /// The path-dependent AI side (version 2), `None` for version 1.
+    v2: Option<V2Day<'a>>,
+}
+
+/// The per-block state of the path-dependent AI side of [`SimDay`]: the AI book of every plan's
+/// conversions, the AI NPV per plan and lane, and `ai.mine_during_build`'s corrections.
+struct V2Day<'a> {
+    book: AiBook<'a>,
+    /// First project of each plan in the book (and one past the last).
+    proj_off: Vec<usize>,
+    /// Discounted AI cash per plan and lane, `[k · lanes + i]`.
+    ai_npv: Vec<f64>,
+    /// Per plan and conversion of `builds`: the index of its era in force.
+    build_era: Vec<Vec<usize>>,
+    /// Margins of all lanes for the corrections, type-major (`j · lanes + i`).
+    margins: Vec<f64>,
+    rev_th: Vec<f64>,
+    corr: Vec<f64>,
+}
+
+impl<'a> V2Day<'a> {
+    fn new(ctx: &'a Ctx<'a>, terms: &'a AiTerms, b: u64, lanes: usize) -> V2Day<'a> {
+        let mut proj_off = vec![0];
+        let mut projects = Vec::new();
+        for p in ctx.plans {
+            projects.extend(p.projects.iter().copied());
+            proj_off.push(projects.len());
+        }
+        let any_builds = ctx.plans.iter().any(|p| !p.builds.is_empty());
+        let types = if any_builds { max_types(ctx.eras) } else { 0 };
+        V2Day {
+            book: AiBook::new(terms, projects, ctx.seed, b, lanes),
+            proj_off,
+            ai_npv: vec![0.0; ctx.plans.len() * lanes],
+            build_era: ctx.plans.iter().map(|p| vec![0; p.builds.len()]).collect(),
+            margins: vec![0.0; types * lanes],
+            rev_th: vec![0.0; if any_builds { lanes } else { 0 }],
+            corr: vec![0.0; if any_builds { lanes } else { 0 }],
+        }
+    }
+
+    /// The day's AI cash of every plan (discounted into `ai_npv`, and into the plan's year cash
+    /// when it is banded), then `ai.mine_during_build`'s mining corrections.
+    #[inline(always)]
+    fn day(&mut self, sd: &mut SimDayView<'_>, d: &LaneDay, day: &MiningDay, defs: &[BatchDef]) {
+        let ctx = sd.ctx;
+        let prep = ctx.prep;
+        let (lanes, years, banded) = (sd.lanes, sd.years, sd.banded);
+        let t = d.t;
+        self.book.day(&AiDay {
+            t,
+            ln_l: &d.ln_l[..lanes],
+            s: &d.s[..lanes],
+            usd_mwh: day.usd_mwh,
+        });
+        let w = prep.w_ai[t];
+        let y = t / 365;
+        for k in 0..ctx.plans.len() {
+            for p in self.proj_off[k]..self.proj_off[k + 1] {
+                if !self.book.started(p, t) {
+                    continue;
+                }
+                self.book
+                    .add_cash(p, w, &mut self.ai_npv[k * lanes..(k + 1) * lanes]);
+                if k < banded {
+                    let at = (k * years + y) * lanes;
+                    self.book.add_cash(p, 1.0, &mut sd.ycash[at..at + lanes]);
+                }
+            }
+        }
+        self.builds(sd, d, day, defs);
+    }
+
+    /// `ai.mine_during_build` (see [`BuildCorr`]): per plan and conversion in its build, the
+    /// machines' cash of the day on the lanes whose hall is not ready, the refresh of those
+    /// machines, and the sale moved from the decision day to the ready day.
+    #[inline(always)]
+    fn builds(&mut self, sd: &mut SimDayView<'_>, d: &LaneDay, day: &MiningDay, defs: &[BatchDef]) {
+        let ctx = sd.ctx;
+        let m = &ctx.prep.scenario.mining;
+        let (lanes, years, banded) = (sd.lanes, sd.years, sd.banded);
+        let t = d.t;
+        let (hv, s) = (&d.hv[..lanes], &d.s[..lanes]);
+        let mut have_margins = false;
+        for (k, plan) in ctx.plans.iter().enumerate() {
+            for (c, b) in plan.builds.iter().enumerate() {
+                if t < b.tau {
+                    continue;
+                }
+                let mut e = self.build_era[k][c];
+                while e + 1 < b.eras.len() && b.eras[e + 1].day <= t {
+                    e += 1;
+                }
+                self.build_era[k][c] = e;
+                let ready = self.book.ready(self.proj_off[k] + b.project);
+                let era = &b.eras[e];
+                let last = ready.iter().copied().max().unwrap_or(0);
+                if t > last {
+                    continue;
+                }
+                if !have_margins {
+                    day.revenue_per_th(hv, s, &mut self.rev_th);
+                    day.type_margins(defs, &self.rev_th, lanes, &mut self.margins);
+                    have_margins = true;
+                }
+                let corr = &mut self.corr[..lanes];
+                corr.fill(0.0);
+                for i in 0..lanes {
+                    if t < ready[i] {
+                        let mut x = -era.opex_day;
+                        for (j, &u) in era.units.iter().enumerate() {
+                            x += u * self.margins[j * lanes + i];
+                        }
+                        corr[i] = x;
+                    }
+                }
+                if e > 0 && era.day == t {
+                    for i in 0..lanes {
+                        if t <= ready[i] {
+                            corr[i] += m.salvage_usd_per_th * era.sold_th
+                                - m.hw_days_of_hashprice * hv[i] * s[i] * era.buy_th;
+                        }
+                    }
+                }
+                if t == b.tau {
+                    for x in corr.iter_mut() {
+                        *x -= m.salvage_usd_per_th * b.eras[0].th;
+                    }
+                }
+                for i in 0..lanes {
+                    if t == ready[i] {
+                        corr[i] += m.salvage_usd_per_th * era.th;
+                    }
+                }
+                let w = ctx.prep.w_mining[t];
+                let npv = &mut sd.mining_npv[k * lanes..(k + 1) * lanes];
+                for i in 0..lanes {
+                    npv[i] += corr[i] * w;
+                }
+                if k < banded {
+                    let at = (k * years + t / 365) * lanes;
+                    let yc = &mut sd.ycash[at..at + lanes];
+                    for i in 0..lanes {
+                        yc[i] += corr[i];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The parts of [`SimDay`] that [`V2Day`] adds to.
+struct SimDayView<'a> {
+    ctx: &'a Ctx<'a>,
+    lanes: usize,
+    years: usize,
+    banded: usize,
+    mining_npv: &'a mut [f64],
+    ycash: &'a mut [f64],
 }
 
 impl DayConsumer for SimDay<'_, '_> {
@@ -666,6 +944,17 @@ impl DayConsumer for SimDay<'_, '_> {
         }
         for o in full..lanes {
             cc.chunk::<1>(o);
+        }
+        if let Some(v2) = self.v2.as_mut() {
+            let mut view = SimDayView {
+                ctx,
+                lanes,
+                years,
+                banded,
+                mining_npv: &mut self.mining_npv,
+                ycash: &mut self.ycash,
+            };
+            v2.day(&mut view, d, &day, defs);
         }
         let y = t / 365;
         if t == self.l_days[self.li] {

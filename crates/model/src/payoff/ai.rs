@@ -1,0 +1,667 @@
+//! The AI projects of conversions priced day by day per lane (MODEL.md sections 5 and 8): the
+//! path-dependent form of step 4 of [`crate::payoff`].
+//!
+//! Version 1's AI project is linear in the lease rate on its signing days and is valued per path
+//! by [`super::site::AiLinear`] (which stays, untouched, for every scenario without a version-2
+//! option: the golden numbers are pinned bit for bit). As soon as one option makes the AI side
+//! path-dependent ([`path_dependent`]: a build delay, a capex overrun, tenant events, mining during
+//! the build, and later the GPU cloud, financing and the BTC view), every consumer prices its
+//! conversions with an [`AiBook`] instead:
+//!
+//! - [`AiTerms::new`] (once per run) holds the scenario's AI constants and the per-day tables.
+//! - [`AiBook::new`] (once per block) takes the block's projects ([`AiProject`]: decision day `τ`,
+//!   IT MW, and the `key` of its draws) and draws, per project and lane, the build delay and the
+//!   capex overrun from the project's own stream ([`risk_rng`]: keyed by run seed, path and key,
+//!   with a domain constant of its own, so turning a risk on never changes a market path and the
+//!   numbers do not depend on threads).
+//! - [`AiBook::day`] (every day, after the market step of the day) updates each lane's state
+//!   machine and leaves, per project and lane, the day's capex ([`AiBook::capex`]) and operating
+//!   cash ([`AiBook::opcash`]: rent × NOI for a lease); [`AiBook::ready`] is each lane's ready day
+//!   `s_k = τ + B_k` (the day rent starts, the day the converted machines leave with
+//!   `ai.mine_during_build`). Events are rare, so a lane only branches on the day of its next
+//!   event (term end, default, end of the backstop, re-letting); the daily work is a table
+//!   look-up and two products.
+//!
+//! **Consuming the per-day cash** (finance, the BTC view): call [`AiBook::day`] and then read
+//! `capex(p)`, `opcash(p)` and `ready(p)` of each project `p` for the lanes of the block; the AI
+//! cash of the day is `opcash − capex`. [`AiBook::add_cash`] folds it, discounted, into a per-lane
+//! sum; a loan (MODEL.md §10) reads the same slices (draws `ltc · capex`, rent from `ready`), and
+//! the BTC view divides each day's cash by the lane's `S_t` before the weight.
+//!
+//! **Adding a project kind** (the GPU cloud of §9): add a variant to [`ProjectKind`], its per-run
+//! constants to [`AiTerms`], its per-lane state beside [`Lease`] and a branch in [`AiBook::day`]
+//! that writes the same two outputs (capex of the day: hall and GPU purchases; operating cash:
+//! revenue − costs). Its own random numbers (the GPU index) come from [`risk_rng`] with its own
+//! domain constant; the market inputs it needs are in [`AiDay`] (ln L, S and the power price).
+
+// Lane loops index several arrays in lockstep; explicit indices over re-sliced arrays are what
+// the compiler vectorizes, so the iterator style clippy suggests is not used there.
+#![allow(clippy::needless_range_loop)]
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Exp1, StandardNormal};
+
+use crate::scenario::{AiMode, Scenario};
+
+/// Domain constant of the conversion-risk stream (ASCII "RISK-S08"): the key of [`risk_rng`]
+/// holds it, so the stream never coincides with the market stream of `crate::process` (keyed by
+/// `seed_from_u64(seed)` and the block) or with another kind's stream.
+pub const RISK_DOMAIN: u64 = 0x5249_534b_2d53_3038;
+
+/// Days a "never" event is scheduled at.
+const NEVER: usize = usize::MAX;
+
+/// Whether the scenario's AI side must be priced day by day per lane with an [`AiBook`] instead
+/// of linearly ([`super::site::AiLinear`], version 1). Every version-2 option that makes a
+/// conversion's cash depend on more than the lease rate on its signing days belongs here.
+pub fn path_dependent(sc: &Scenario) -> bool {
+    let a = &sc.ai;
+    a.build_delay_months > 0.0
+        || a.capex_overrun != 0.0
+        || a.capex_overrun_vol > 0.0
+        || a.mine_during_build
+        || a.default_events
+        || a.mode != AiMode::Lease
+}
+
+/// The random stream of the project keyed `key` on path `path` of a run with `seed`: ChaCha8 with
+/// key `(seed, RISK_DOMAIN, key, 0)` and stream `path`. `path` is the global path index
+/// (`block · BLOCK + lane`), so a path's draws are the same whatever block size or thread count.
+pub fn risk_rng(seed: u64, path: u64, key: u64) -> ChaCha8Rng {
+    stream(seed, path, key, RISK_DOMAIN)
+}
+
+/// A ChaCha8 stream keyed by `(seed, domain, key)` with stream number `path`.
+pub fn stream(seed: u64, path: u64, key: u64, domain: u64) -> ChaCha8Rng {
+    let mut k = [0u8; 32];
+    k[..8].copy_from_slice(&seed.to_le_bytes());
+    k[8..16].copy_from_slice(&domain.to_le_bytes());
+    k[16..24].copy_from_slice(&key.to_le_bytes());
+    let mut r = ChaCha8Rng::from_seed(k);
+    r.set_stream(path);
+    r
+}
+
+/// `round(months · 365 / 12)` days.
+fn month_days(months: f64) -> usize {
+    (months * 365.0 / 12.0).round().max(0.0) as usize
+}
+
+/// The kind of an AI project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectKind {
+    /// A powered shell leased to a tenant (MODEL.md §5, with the risks of §8).
+    Lease,
+}
+
+/// Per-run constants of the AI projects (MODEL.md §5 and §8).
+#[derive(Debug, Clone)]
+pub struct AiTerms {
+    /// Days simulated.
+    n: usize,
+    /// The project kind of `ai.mode`.
+    kind: ProjectKind,
+    /// `round(ai.build_months · 365/12)`.
+    build_days: usize,
+    /// `ai.build_delay_months · 365/12`: the delay is `round(E · this)`, `E ~ Exp(1)`.
+    delay_days: f64,
+    /// `ai.capex_usd_per_mw_it · (1 + ai.capex_overrun)`.
+    capex_per_mw_it: f64,
+    /// `ai.capex_overrun_vol`.
+    sigma: f64,
+    /// Lease term `M`, days.
+    term_days: usize,
+    /// Daily NOI per IT MW per $/kW-month of lease rate: `1000 · 12/365 · noi_margin`.
+    rent_per_mw_it: f64,
+    /// `(1 + ai.lease_escalator)^(d/365)` for `d = 0 .. n`.
+    esc: Vec<f64>,
+    /// `exp(-ai.tenant_default_rate · d/365)` for `d = 0 .. n` (expected-value form).
+    decay: Vec<f64>,
+    /// `ai.renewal_probability`.
+    renew: f64,
+    /// `ai.default_events`.
+    events: bool,
+    /// `ai.tenant_default_rate`.
+    lambda: f64,
+    /// `round(ai.backstop_months · 365/12)`.
+    backstop_days: usize,
+    /// `round(ai.relet_months · 365/12)`, `None` = never re-let.
+    relet_days: Option<usize>,
+    /// `ai.mine_during_build`.
+    pub mine_during_build: bool,
+}
+
+impl AiTerms {
+    /// The constants of a (valid) scenario over `n` days.
+    pub fn new(sc: &Scenario, n: usize) -> AiTerms {
+        let a = &sc.ai;
+        let esc = (0..=n)
+            .map(|d| (1.0 + a.lease_escalator).powf(d as f64 / 365.0))
+            .collect();
+        let decay = (0..=n)
+            .map(|d| (-a.tenant_default_rate * d as f64 / 365.0).exp())
+            .collect();
+        AiTerms {
+            n,
+            kind: match a.mode {
+                // The cloud kind plugs in here (MODEL.md §9); validation refuses it until then.
+                AiMode::Lease | AiMode::Cloud => ProjectKind::Lease,
+            },
+            build_days: month_days(a.build_months),
+            delay_days: a.build_delay_months * 365.0 / 12.0,
+            capex_per_mw_it: a.capex_usd_per_mw_it * (1.0 + a.capex_overrun),
+            sigma: a.capex_overrun_vol,
+            term_days: ((a.lease_term_years * 365.0).round() as usize).max(1),
+            rent_per_mw_it: 1000.0 * 12.0 / 365.0 * a.noi_margin,
+            esc,
+            decay,
+            renew: a.renewal_probability,
+            events: a.default_events,
+            lambda: a.tenant_default_rate,
+            backstop_days: month_days(a.backstop_months),
+            relet_days: (a.relet_months >= 0.0).then(|| month_days(a.relet_months)),
+            mine_during_build: a.mine_during_build,
+        }
+    }
+
+    /// Days simulated.
+    pub fn days(&self) -> usize {
+        self.n
+    }
+}
+
+/// One conversion's AI project: decided on day `tau`, `it_mw` MW of IT load, its draws from the
+/// stream keyed `key` (a fixed strategy: the conversion's index in the strategy, so the shares of
+/// a sweep see the same draws; `optimal`: the slice index, whatever the decision day).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AiProject {
+    /// Decision day `τ`.
+    pub tau: usize,
+    /// IT load, MW.
+    pub it_mw: f64,
+    /// Key of the project's random stream.
+    pub key: u64,
+}
+
+/// The market inputs of one day that AI projects need, one entry per lane.
+#[derive(Debug, Clone, Copy)]
+pub struct AiDay<'a> {
+    /// Day index.
+    pub t: usize,
+    /// Log lease market rate `ln L_t`.
+    pub ln_l: &'a [f64],
+    /// BTC/USD `S_t` (the BTC view, the GPU cloud's revenue in BTC terms).
+    pub s: &'a [f64],
+    /// Site power price `p_t`, $/MWh (the GPU cloud's power bill).
+    pub usd_mwh: f64,
+}
+
+/// The cold per-lane state of a lease: what only an event reads.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    /// Path index (the stream of [`risk_rng`]).
+    path: u64,
+    /// Word position in the project's stream of the next draw.
+    word: u128,
+    /// End of the current term (next renewal decision), or [`NEVER`].
+    term_end: usize,
+    /// Day the rent stops for a default (default day + backstop), or [`NEVER`].
+    stop: usize,
+    /// Day an empty hall is re-let, or [`NEVER`].
+    relet: usize,
+    /// Daily NOI at `L = 1` (IT MW · `rent_per_mw_it`).
+    unit: f64,
+    /// Rent of term 0, signed at `L_τ` on the decision day.
+    signed: f64,
+    /// Whether the first term has started.
+    started: bool,
+}
+
+/// The AI projects of one block: per project and lane, a small state machine and the day's cash.
+#[derive(Debug, Clone)]
+pub struct AiBook<'a> {
+    terms: &'a AiTerms,
+    projects: Vec<AiProject>,
+    lanes: usize,
+    seed: u64,
+    /// Hot per-lane state, `[p · lanes + i]`: the lane's ready day `τ + B_k`.
+    ready: Vec<usize>,
+    /// Capex per build day (spent on days `τ .. capex_end`).
+    capex_day: Vec<f64>,
+    /// First day without capex.
+    capex_end: Vec<usize>,
+    /// Daily rent × NOI of the current term before escalation (0 = no rent).
+    rate: Vec<f64>,
+    /// First day of the current term (escalator base).
+    term_start: Vec<usize>,
+    /// Expected-value form: `renewal_probability^c` of the current term.
+    evf: Vec<f64>,
+    /// Next day something happens to the lane (ready, term end, stop, re-let).
+    next: Vec<usize>,
+    /// Cold state of each lane's lease.
+    cold: Vec<Lease>,
+    /// The day's capex and operating cash, `[p · lanes + i]`.
+    capex: Vec<f64>,
+    opcash: Vec<f64>,
+}
+
+impl<'a> AiBook<'a> {
+    /// The projects of block `block` (`lanes` paths, lane `i` is path `block · BLOCK + i`) with
+    /// their build-delay and capex draws.
+    pub fn new(
+        terms: &'a AiTerms,
+        projects: Vec<AiProject>,
+        seed: u64,
+        block: u64,
+        lanes: usize,
+    ) -> AiBook<'a> {
+        let np = projects.len();
+        let size = np * lanes;
+        let mut book = AiBook {
+            terms,
+            lanes,
+            seed,
+            ready: vec![NEVER; size],
+            capex_day: vec![0.0; size],
+            capex_end: vec![0; size],
+            rate: vec![0.0; size],
+            term_start: vec![0; size],
+            evf: vec![1.0; size],
+            next: vec![NEVER; size],
+            cold: Vec::with_capacity(size),
+            capex: vec![0.0; size],
+            opcash: vec![0.0; size],
+            projects,
+        };
+        let first_path = block * crate::process::BLOCK as u64;
+        for (p, pr) in book.projects.iter().enumerate() {
+            for i in 0..lanes {
+                let path = first_path + i as u64;
+                let mut rng = risk_rng(seed, path, pr.key);
+                // Both draws always, so turning one risk on leaves the other's draws alone
+                // (common random numbers across scenarios).
+                let e: f64 = rng.sample(Exp1);
+                let z: f64 = rng.sample(StandardNormal);
+                let delay = (e * terms.delay_days).round() as usize;
+                let b = terms.build_days + delay;
+                let s = terms.sigma;
+                let capex = pr.it_mw * terms.capex_per_mw_it * (s * z - 0.5 * s * s).exp();
+                let o = p * lanes + i;
+                book.ready[o] = pr.tau.saturating_add(b);
+                book.capex_day[o] = capex / b.max(1) as f64;
+                book.capex_end[o] = pr.tau + b.max(1);
+                book.term_start[o] = pr.tau;
+                book.next[o] = book.ready[o];
+                book.cold.push(Lease {
+                    path,
+                    word: rng.get_word_pos(),
+                    term_end: NEVER,
+                    stop: NEVER,
+                    relet: NEVER,
+                    unit: pr.it_mw * terms.rent_per_mw_it,
+                    signed: 0.0,
+                    started: false,
+                });
+            }
+        }
+        book
+    }
+
+    /// The block's projects.
+    pub fn projects(&self) -> &[AiProject] {
+        &self.projects
+    }
+
+    /// Capex of project `p` on the last [`AiBook::day`], per lane.
+    pub fn capex(&self, p: usize) -> &[f64] {
+        &self.capex[p * self.lanes..(p + 1) * self.lanes]
+    }
+
+    /// Operating cash (rent × NOI) of project `p` on the last [`AiBook::day`], per lane.
+    pub fn opcash(&self, p: usize) -> &[f64] {
+        &self.opcash[p * self.lanes..(p + 1) * self.lanes]
+    }
+
+    /// Ready day `τ + B_k` of project `p` per lane: rent starts, and with
+    /// `ai.mine_during_build` the converted machines leave (may be `>= n`: never inside the
+    /// horizon).
+    pub fn ready(&self, p: usize) -> &[usize] {
+        &self.ready[p * self.lanes..(p + 1) * self.lanes]
+    }
+
+    /// Whether project `p` has started (its decision day has come) by day `t`.
+    pub fn started(&self, p: usize, t: usize) -> bool {
+        t >= self.projects[p].tau
+    }
+
+    /// Adds `w · (opcash − capex)` of project `p` (the last day's AI cash, weighted) to `out`
+    /// per lane.
+    #[inline]
+    pub fn add_cash(&self, p: usize, w: f64, out: &mut [f64]) {
+        let (c, o) = (self.capex(p), self.opcash(p));
+        for i in 0..out.len() {
+            out[i] += (o[i] - c[i]) * w;
+        }
+    }
+
+    /// Steps every started project to day `d.t` and writes the day's capex and operating cash.
+    /// Days must come in order, each once.
+    #[inline]
+    pub fn day(&mut self, d: &AiDay<'_>) {
+        let t = d.t;
+        let lanes = self.lanes;
+        let terms = self.terms;
+        for p in 0..self.projects.len() {
+            let pr = self.projects[p];
+            if t < pr.tau {
+                continue;
+            }
+            let r = p * lanes..(p + 1) * lanes;
+            if t == pr.tau {
+                // Term 0 is signed at the lease rate of the decision day.
+                for (i, c) in self.cold[r.clone()].iter_mut().enumerate() {
+                    c.signed = c.unit * d.ln_l[i].exp();
+                }
+            }
+            let capex = &mut self.capex[r.clone()];
+            let cap_day = &self.capex_day[r.clone()];
+            let cap_end = &self.capex_end[r.clone()];
+            for i in 0..lanes {
+                capex[i] = if t < cap_end[i] { cap_day[i] } else { 0.0 };
+            }
+            match terms.kind {
+                ProjectKind::Lease => self.lease_day(p, t, d.ln_l),
+            }
+        }
+    }
+
+    /// The lease's day for project `p`: events of the lanes due today, then the rent.
+    #[inline(always)]
+    fn lease_day(&mut self, p: usize, t: usize, ln_l: &[f64]) {
+        let lanes = self.lanes;
+        let o = p * lanes;
+        for i in 0..lanes {
+            if self.next[o + i] == t {
+                self.lease_event(p, o + i, t, ln_l[i]);
+            }
+        }
+        let terms = self.terms;
+        let rate = &self.rate[o..o + lanes];
+        let start = &self.term_start[o..o + lanes];
+        let out = &mut self.opcash[o..o + lanes];
+        if terms.events {
+            for i in 0..lanes {
+                out[i] = rate[i] * terms.esc[t - start[i]];
+            }
+        } else {
+            // Expected-value form: renewal^c and the default decay since the first rent day.
+            let ready = &self.ready[o..o + lanes];
+            let evf = &self.evf[o..o + lanes];
+            for i in 0..lanes {
+                let since = t.saturating_sub(ready[i]);
+                out[i] = rate[i] * terms.esc[t - start[i]] * (evf[i] * terms.decay[since]);
+            }
+        }
+    }
+
+    /// Everything due on day `t` for lane slot `o` (scalar: events are rare). Several events can
+    /// fall on one day (a re-let after 0 months, a default on the first day); each is handled in
+    /// MODEL.md's order: rent starts, the rent stops (default), the term ends, the hall is re-let.
+    #[cold]
+    fn lease_event(&mut self, p: usize, o: usize, t: usize, ln_l: f64) {
+        let terms = self.terms;
+        let (seed, key) = (self.seed, self.projects[p].key);
+        let mut c = self.cold[o].clone();
+        let (path, word) = (c.path, c.word);
+        let open = || {
+            let mut r = risk_rng(seed, path, key);
+            r.set_word_pos(word);
+            r
+        };
+        let mut rng: Option<ChaCha8Rng> = None;
+        let m = terms.term_days;
+        // Bounded: a loop of zero-day events (a default on the first day re-let after 0 months,
+        // again and again) ends with the hall empty rather than spinning.
+        for _ in 0..64 {
+            let active = self.rate[o] > 0.0;
+            if !c.started && t == self.ready[o] {
+                // First rent day: term 0 at the rate signed on the decision day.
+                c.started = true;
+                self.rate[o] = c.signed;
+                self.term_start[o] = t;
+                c.term_end = t.saturating_add(m);
+                if terms.events {
+                    let g = rng.get_or_insert_with(open);
+                    c.stop = default_stop(terms, t, g);
+                }
+            } else if active && t == c.stop {
+                // Default (after its backstop): the hall empties.
+                self.rate[o] = 0.0;
+                c.term_end = NEVER;
+                c.stop = NEVER;
+                c.relet = terms.relet_days.map_or(NEVER, |r| t.saturating_add(r));
+            } else if active && t == c.term_end {
+                let renewed = if terms.events {
+                    let u: f64 = rng.get_or_insert_with(open).random();
+                    u < terms.renew
+                } else {
+                    // Expected-value form: always renewed, weighted by renewal^c.
+                    self.evf[o] *= terms.renew;
+                    true
+                };
+                if renewed {
+                    self.rate[o] = c.unit * ln_l.exp();
+                    self.term_start[o] = t;
+                    c.term_end = t.saturating_add(m);
+                } else {
+                    self.rate[o] = 0.0;
+                    c.term_end = NEVER;
+                    c.stop = NEVER;
+                    c.relet = terms.relet_days.map_or(NEVER, |r| t.saturating_add(r));
+                }
+            } else if !active && t == c.relet {
+                // A new tenant at the market rate of the day, with its own default draw.
+                self.rate[o] = c.unit * ln_l.exp();
+                self.term_start[o] = t;
+                c.term_end = t.saturating_add(m);
+                c.relet = NEVER;
+                let g = rng.get_or_insert_with(open);
+                c.stop = default_stop(terms, t, g);
+            } else {
+                break;
+            }
+            self.next[o] = if self.rate[o] > 0.0 {
+                c.term_end.min(c.stop)
+            } else {
+                c.relet
+            };
+            if self.next[o] != t {
+                break;
+            }
+        }
+        if self.next[o] == t {
+            // Only reachable through 64 zero-day events in a row: leave the hall empty.
+            self.rate[o] = 0.0;
+            self.next[o] = NEVER;
+        }
+        if let Some(g) = rng {
+            c.word = g.get_word_pos();
+        }
+        self.cold[o] = c;
+    }
+}
+
+/// The day a tenant whose first term starts on `start` stops paying: its default day
+/// `start + round(365 · E / λ)` (`E ~ Exp(1)`, drawn even when `λ = 0` so the stream's later
+/// draws do not depend on `λ`) plus the backstop; never when `λ = 0`.
+fn default_stop(terms: &AiTerms, start: usize, rng: &mut ChaCha8Rng) -> usize {
+    let e: f64 = rng.sample(Exp1);
+    if terms.lambda <= 0.0 || !terms.events {
+        return NEVER;
+    }
+    let days = (365.0 * e / terms.lambda).round();
+    if days >= (terms.n as f64) {
+        return NEVER;
+    }
+    start
+        .saturating_add(days as usize)
+        .saturating_add(terms.backstop_days)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-lane book of one project on `sc`, stepped over `days` with the lease rate `l(t)`;
+    /// returns (capex, opcash) per day and the ready day.
+    fn run(
+        sc: &Scenario,
+        pr: AiProject,
+        days: usize,
+        l: impl Fn(usize) -> f64,
+    ) -> (Vec<f64>, Vec<f64>, usize) {
+        let terms = AiTerms::new(sc, days);
+        let mut book = AiBook::new(&terms, vec![pr], 7, 0, 1);
+        let (mut capex, mut op) = (Vec::new(), Vec::new());
+        for t in 0..days {
+            let ln_l = [l(t).ln()];
+            book.day(&AiDay {
+                t,
+                ln_l: &ln_l,
+                s: &[1.0],
+                usd_mwh: 0.0,
+            });
+            capex.push(book.capex(0)[0]);
+            op.push(book.opcash(0)[0]);
+        }
+        (capex, op, book.ready(0)[0])
+    }
+
+    fn rel(a: f64, b: f64) -> f64 {
+        (a - b).abs() / b.abs().max(1e-300)
+    }
+
+    /// The expected-value form by hand (MODEL.md §5 with a §8 overrun): capex × 1.2 over the
+    /// build, rent signed at `L_τ`, renewed at the market rate with `renewal^c`, the default decay.
+    #[test]
+    fn expected_value_form_by_hand() {
+        let mut sc = Scenario::default();
+        sc.ai.capex_overrun = 0.2;
+        sc.ai.build_months = 1.0; // 30 days
+        sc.ai.lease_term_years = 1.0;
+        let a = sc.ai.clone();
+        let pr = AiProject {
+            tau: 3,
+            it_mw: 10.0,
+            key: 0,
+        };
+        let l = |t: usize| 100.0 + t as f64;
+        let (capex, op, ready) = run(&sc, pr, 800, l);
+        assert_eq!(ready, 33);
+        let c = 10.0 * a.capex_usd_per_mw_it * 1.2 / 30.0;
+        assert_eq!(capex[2], 0.0);
+        assert!(rel(capex[3], c) < 1e-12 && rel(capex[32], c) < 1e-12);
+        assert_eq!(capex[33], 0.0);
+        assert_eq!(op[32], 0.0);
+        let rent = |t: usize, c: i32, u: usize, lc: f64| {
+            10.0 * 1000.0 * lc * 12.0 / 365.0
+                * a.noi_margin
+                * (1.0 + a.lease_escalator).powf((t - u) as f64 / 365.0)
+                * a.renewal_probability.powi(c)
+                * (-a.tenant_default_rate * (t - 33) as f64 / 365.0).exp()
+        };
+        for t in [33, 200, 397] {
+            assert!(rel(op[t], rent(t, 0, 33, l(3))) < 1e-12, "day {t}");
+        }
+        for t in [398, 500, 762] {
+            assert!(rel(op[t], rent(t, 1, 398, l(398))) < 1e-12, "day {t}");
+        }
+        assert!(rel(op[763], rent(763, 2, 763, l(763))) < 1e-12);
+    }
+
+    /// Events: a tenant who never renews, a hall re-let after 2 months at the market rate of
+    /// that day (the escalator restarts), no defaults (λ = 0).
+    #[test]
+    fn departure_and_reletting() {
+        let mut sc = Scenario::default();
+        sc.ai.build_months = 0.0;
+        sc.ai.lease_term_years = 1.0;
+        sc.ai.default_events = true;
+        sc.ai.renewal_probability = 0.0;
+        sc.ai.tenant_default_rate = 0.0;
+        sc.ai.relet_months = 2.0; // 61 days
+        let a = sc.ai.clone();
+        let pr = AiProject {
+            tau: 0,
+            it_mw: 1.0,
+            key: 3,
+        };
+        let l = |t: usize| 50.0 + t as f64;
+        let (capex, op, ready) = run(&sc, pr, 1000, l);
+        assert_eq!(ready, 0);
+        assert!(rel(capex[0], a.capex_usd_per_mw_it) < 1e-12 && capex[1] == 0.0);
+        let unit = 1000.0 * 12.0 / 365.0 * a.noi_margin;
+        let esc = |d: usize| (1.0 + a.lease_escalator).powf(d as f64 / 365.0);
+        assert!(rel(op[0], unit * l(0)) < 1e-12);
+        assert!(rel(op[364], unit * l(0) * esc(364)) < 1e-12);
+        assert_eq!(op[365], 0.0);
+        assert_eq!(op[425], 0.0);
+        assert!(rel(op[426], unit * l(426)) < 1e-12);
+        assert!(rel(op[790], unit * l(426) * esc(364)) < 1e-12);
+        assert_eq!(op[791], 0.0);
+    }
+
+    /// Events: the default day comes from the project's own stream (after the delay and overrun
+    /// draws), the backstop keeps the rent for its months, and nobody re-lets.
+    #[test]
+    fn default_day_is_the_streams_draw_plus_backstop() {
+        let mut sc = Scenario::default();
+        sc.ai.build_months = 2.0; // 61 days
+        sc.ai.default_events = true;
+        sc.ai.tenant_default_rate = 0.5;
+        sc.ai.backstop_months = 3.0; // 91 days
+        sc.ai.relet_months = -1.0;
+        let pr = AiProject {
+            tau: 5,
+            it_mw: 2.0,
+            key: 9,
+        };
+        let days = 4000;
+        let (_, op, ready) = run(&sc, pr, days, |_| 120.0);
+        assert_eq!(ready, 66);
+        let mut rng = risk_rng(7, 0, 9);
+        let _: f64 = rng.sample(Exp1);
+        let _: f64 = rng.sample(StandardNormal);
+        let e: f64 = rng.sample(Exp1);
+        let stop = 66 + (365.0 * e / 0.5).round() as usize + 91;
+        assert!(stop < days, "this seed's default falls inside the run");
+        assert!(op[stop - 1] > 0.0, "rent until the backstop ends");
+        assert!(op[stop..].iter().all(|&x| x == 0.0));
+    }
+
+    /// The risk stream is keyed: another key, path or seed gives other draws, and it is not
+    /// the market's stream.
+    #[test]
+    fn streams_are_keyed() {
+        let x = |s, p, k| risk_rng(s, p, k).random::<u64>();
+        let a = x(1, 2, 3);
+        assert_eq!(a, x(1, 2, 3));
+        assert_ne!(a, x(1, 2, 4));
+        assert_ne!(a, x(1, 3, 3));
+        assert_ne!(a, x(2, 2, 3));
+        let mut market = crate::process::block_rng(1, 0);
+        assert_ne!(risk_rng(1, 0, 0).random::<u64>(), market.random::<u64>());
+    }
+
+    #[test]
+    fn path_dependence_follows_the_options() {
+        let mut sc = Scenario::default();
+        assert!(!path_dependent(&sc));
+        sc.ai.backstop_months = 6.0; // only matters with events
+        sc.ai.relet_months = 3.0;
+        assert!(!path_dependent(&sc));
+        sc.ai.mine_during_build = true;
+        assert!(path_dependent(&sc));
+    }
+}
