@@ -695,10 +695,15 @@ pub struct DistributionChart {
 impl DistributionChart {
     fn tip(&self, s: &DistSeries) -> String {
         let u = &self.units;
+        // A series without a mean (percentiles of rates) says so rather than printing NaN.
+        let mean = if s.mean.is_finite() {
+            format!("\nmean {}", u.fmt(s.mean))
+        } else {
+            String::new()
+        };
         let mut t = format!(
-            "{}\nmean {}\np5 {}   median {}   p95 {}",
+            "{}{mean}\np5 {}   median {}   p95 {}",
             s.name,
-            u.fmt(s.mean),
             u.fmt(s.p5),
             u.fmt(s.p50),
             u.fmt(s.p95)
@@ -863,9 +868,13 @@ impl DistributionChart {
         let base = y0 + row_h - 20.0; // histogram baseline; the range line sits below it
         let _ = write!(
             doc.out,
-            r#"<g class="hp-row" data-series="{}" data-mean="{}" data-p5="{}" data-p50="{}" data-p95="{}">"#,
+            r#"<g class="hp-row" data-series="{}"{} data-p5="{}" data-p50="{}" data-p95="{}">"#,
             esc(&s.name),
-            s.mean,
+            if s.mean.is_finite() {
+                format!(r#" data-mean="{}""#, s.mean)
+            } else {
+                String::new()
+            },
             s.p5,
             s.p50,
             s.p95

@@ -65,8 +65,7 @@ fn or_nan(x: Option<f64>) -> f64 {
 
 /// One IRR distribution as a row of the chart; `None` when no path has a root.
 fn irr_series(name: String, s: &IrrStats) -> Option<DistSeries> {
-    s.p50?;
-    Some(DistSeries {
+    s.p50.map(|_| DistSeries {
         name,
         // The engine reports percentiles of IRRs, not a mean (a mean of rates is not a rate).
         mean: f64::NAN,

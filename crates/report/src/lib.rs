@@ -12,7 +12,8 @@
 //!   columns) and the unit of a run's money figures (USD or BTC);
 //! * [`history`]: the chart of a shipped historical series (the dashboard's history page);
 //! * [`sensitivity`]: the tornado's JSON document (the model's typed analysis plus display labels);
-//! * [`compare`]: a finished run's key figures and the scenario keys in which runs differ;
+//! * [`runs`]: a finished run's key figures and the scenario keys in which runs differ (the
+//!   dashboard's runs list and comparison);
 //! * [`market`]: the market panel (today's hashprice, the next retarget and halving) and the
 //!   announced AI/HPC leases with a rate placed among them;
 //! * [`forwards`]: the chart of a hashprice forward curve beside the model's fan;
@@ -20,7 +21,6 @@
 //!
 //! No I/O and no HTTP: the callers write the files or serve the bytes.
 
-pub mod compare;
 pub mod csv;
 pub mod decision;
 pub mod equity;
@@ -29,6 +29,7 @@ pub mod history;
 pub mod html;
 pub mod market;
 pub mod rows;
+pub mod runs;
 pub mod sensitivity;
 pub mod views;
 pub mod xlsx;

@@ -11,7 +11,6 @@ use hashpivot_charts::{
     StepChart, Tornado, TornadoRow, Units, XKind,
 };
 use hashpivot_model::result::{Boundary, OptimalDetail};
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::rows::{bins, fmt_pct};

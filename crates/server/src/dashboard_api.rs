@@ -1,6 +1,6 @@
 //! The dashboard's decision-oriented routes: the decision card of a run (computed once per run,
 //! [`crate::decisions`]), run names, the runs list with key figures, removal of a finished run, a
-//! side-by-side comparison of runs ([`hashpivot_report::compare`]), and CSV and XLSX downloads of
+//! side-by-side comparison of runs ([`hashpivot_report::runs`]), and CSV and XLSX downloads of
 //! a run's tables ([`hashpivot_report::csv`], [`hashpivot_report::xlsx`]).
 
 use std::collections::HashMap;
@@ -21,8 +21,8 @@ use crate::decisions;
 use crate::error::ApiError;
 use crate::routes::{check_id, iso, limit_param, load};
 use crate::state::AppState;
-use hashpivot_report::compare::{differences, key_figures, strategy_summaries};
 use hashpivot_report::decision::{delta_chart, grid_chart};
+use hashpivot_report::runs::{differences, key_figures, strategy_summaries};
 use hashpivot_report::{cashflow_csv, decision_csv};
 
 type St = Arc<AppState>;
