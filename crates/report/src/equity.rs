@@ -265,8 +265,10 @@ mod tests {
     /// (the mining-only strategy has no AI stream: no IRR root, no loan year), as the server
     /// stores it (JSON text parsed back).
     fn financed() -> (Scenario, SimOutput, Value) {
-        let mut sc = Scenario::default();
-        sc.finance = Some(Finance::default());
+        let sc = Scenario {
+            finance: Some(Finance::default()),
+            ..Scenario::default()
+        };
         let mut out: SimOutput =
             serde_json::from_str(include_str!("../../server/tests/fixtures/sim_output.json"))
                 .unwrap();
