@@ -3,6 +3,8 @@
 # in scripts/test.d/*.sh such as the browser tests). This is the README's test command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Structure rules first (a second): function length, import circles (docs/ARCHITECTURE.md).
+python3 scripts/check-structure.py
 cargo test --workspace --locked
 for s in scripts/test.d/*.sh; do
     [ -e "$s" ] || continue

@@ -688,15 +688,22 @@ pub struct DistributionChart {
     pub units: Units,
     /// One per strategy.
     pub series: Vec<DistSeries>,
+    /// A value drawn across every row with its label (a covenant, a hurdle), if any.
+    pub reference: Option<(f64, String)>,
 }
 
 impl DistributionChart {
     fn tip(&self, s: &DistSeries) -> String {
         let u = &self.units;
+        // A series without a mean (percentiles of rates) says so rather than printing NaN.
+        let mean = if s.mean.is_finite() {
+            format!("\nmean {}", u.fmt(s.mean))
+        } else {
+            String::new()
+        };
         let mut t = format!(
-            "{}\nmean {}\np5 {}   median {}   p95 {}",
+            "{}{mean}\np5 {}   median {}   p95 {}",
             s.name,
-            u.fmt(s.mean),
             u.fmt(s.p5),
             u.fmt(s.p50),
             u.fmt(s.p95)
@@ -728,11 +735,15 @@ impl DistributionChart {
             &format!(r#"data-chart="distribution" data-mode="{mode}" data-layout="ridgeline""#),
             1,
         );
-        let vals = self.series.iter().flat_map(|s| {
-            [s.p5, s.p95, s.mean]
-                .into_iter()
-                .chain(s.bins.iter().flat_map(|b| [b.0, b.1]))
-        });
+        let vals = self
+            .series
+            .iter()
+            .flat_map(|s| {
+                [s.p5, s.p95, s.mean]
+                    .into_iter()
+                    .chain(s.bins.iter().flat_map(|b| [b.0, b.1]))
+            })
+            .chain(self.reference.iter().map(|r| r.0));
         let x = Scale::linear_for(vals.filter(|v| v.is_finite()), false);
         let left = 128.0;
         let f = Frame {
@@ -791,132 +802,187 @@ impl DistributionChart {
             }
         }
         for (i, s) in self.series.iter().enumerate() {
-            let col = color(i);
-            let y0 = f.top + row_h * i as f64;
-            let base = y0 + row_h - 20.0; // histogram baseline; the range line sits below it
-            let _ = write!(
-                doc.out,
-                r#"<g class="hp-row" data-series="{}" data-mean="{}" data-p5="{}" data-p50="{}" data-p95="{}">"#,
-                esc(&s.name),
-                s.mean,
-                s.p5,
-                s.p50,
-                s.p95
-            );
-            // The row's hover target (under the bars, which carry their own values).
-            let _ = write!(
-                doc.out,
-                r#"<rect x="0" y="{}" width="{}" height="{}" fill="transparent" data-tip="{}"/>"#,
-                c(y0),
-                c(W),
-                c(row_h),
-                esc(&self.tip(s))
-            );
-            if i > 0 {
-                doc.line(0.0, y0, W, y0, r##"stroke="#e2e5e9""##);
-            }
-            doc.text(
-                left - 10.0,
-                y0 + row_h / 2.0,
-                "end",
-                r##"fill="#222" font-weight="600""##,
-                &s.name,
-            );
-            let total: f64 = s.bins.iter().map(|b| b.2).sum::<f64>().max(1e-300);
-            let peak = s.bins.iter().map(|b| b.2 / total).fold(0.0, f64::max);
-            if peak > 0.0 {
-                let hmax = row_h - 30.0;
-                for &(lo, hi, cnt) in &s.bins {
-                    let share = cnt / total;
-                    let (x0, x1) = (f.px(lo), f.px(hi));
-                    let bh = hmax * share / peak;
-                    let _ = write!(
-                        doc.out,
-                        r#"<rect class="hp-bar" x="{}" y="{}" width="{}" height="{}" fill="{col}" fill-opacity="0.55" data-tip="{}"/>"#,
-                        c(x0),
-                        c(base - bh),
-                        c((x1 - x0 - 0.6).max(0.5)),
-                        c(bh),
-                        esc(&format!(
-                            "{}\n{} to {}: {:.1}% of paths",
-                            s.name,
-                            u.fmt(lo),
-                            u.fmt(hi),
-                            share * 100.0
-                        ))
-                    );
-                }
-                // y ticks of the row: 0 at the baseline, the peak share at the top.
-                doc.line(f.left, base, f.left + f.w, base, r##"stroke="#bbb""##);
-                doc.text(
-                    f.left + f.w + 2.0,
-                    base - hmax + 9.0,
-                    "end",
-                    r##"fill="#666" font-size="10.5""##,
-                    &format!("peak {:.1}%", peak * 100.0),
-                );
-            }
-            // p5–p95 range, median and mean.
-            let ry = if peak > 0.0 {
-                base + 8.0
-            } else {
-                y0 + row_h / 2.0
-            };
-            let (a, b) = (f.px(s.p5), f.px(s.p95));
-            doc.line(a, ry, b, ry, &format!(r#"stroke="{col}" stroke-width="3""#));
-            doc.line(
-                a,
-                ry - 5.0,
-                a,
-                ry + 5.0,
-                &format!(r#"stroke="{col}" stroke-width="2""#),
-            );
-            doc.line(
-                b,
-                ry - 5.0,
-                b,
-                ry + 5.0,
-                &format!(r#"stroke="{col}" stroke-width="2""#),
-            );
-            let m = f.px(s.p50);
-            doc.line(
-                m,
-                ry - 6.0,
-                m,
-                ry + 6.0,
-                r##"stroke="#111" stroke-width="2""##,
-            );
-            let mu = f.px(s.mean);
-            let _ = write!(
-                doc.out,
-                r##"<path class="hp-mean" d="M{} {}L{} {}L{} {}L{} {}Z" fill="#111"/>"##,
-                c(mu),
-                c(ry - 6.0),
-                c(mu + 5.0),
-                c(ry),
-                c(mu),
-                c(ry + 6.0),
-                c(mu - 5.0),
-                c(ry)
-            );
-            // Label the mean on the side with more room.
-            let right_room = f.left + f.w - mu;
-            let (lx, anchor) = if right_room > 120.0 {
-                (mu + 8.0, "start")
-            } else {
-                (mu - 8.0, "end")
-            };
-            doc.text(
-                lx,
-                ry - 6.0,
-                anchor,
-                r##"fill="#111" font-size="11.5" font-weight="600""##,
-                &format!("mean {}", u.fmt(s.mean)),
-            );
-            doc.push("</g>");
+            self.row(&mut doc, &f, row_h, i, s);
+        }
+        if let Some((v, label)) = &self.reference {
+            reference_line(&mut doc, &f, *v, label);
         }
         doc.finish()
     }
+
+    /// A row's histogram bars on `base` (scaled so the fullest bin fills the row) with its peak
+    /// share as the y tick; the peak share, 0 without bins.
+    fn bars(
+        &self,
+        doc: &mut Doc,
+        f: &Frame,
+        row_h: f64,
+        base: f64,
+        s: &DistSeries,
+        col: &str,
+    ) -> f64 {
+        let u = &self.units;
+        let total: f64 = s.bins.iter().map(|b| b.2).sum::<f64>().max(1e-300);
+        let peak = s.bins.iter().map(|b| b.2 / total).fold(0.0, f64::max);
+        if peak > 0.0 {
+            let hmax = row_h - 30.0;
+            for &(lo, hi, cnt) in &s.bins {
+                let share = cnt / total;
+                let (x0, x1) = (f.px(lo), f.px(hi));
+                let bh = hmax * share / peak;
+                let _ = write!(
+                    doc.out,
+                    r#"<rect class="hp-bar" x="{}" y="{}" width="{}" height="{}" fill="{col}" fill-opacity="0.55" data-tip="{}"/>"#,
+                    c(x0),
+                    c(base - bh),
+                    c((x1 - x0 - 0.6).max(0.5)),
+                    c(bh),
+                    esc(&format!(
+                        "{}\n{} to {}: {:.1}% of paths",
+                        s.name,
+                        u.fmt(lo),
+                        u.fmt(hi),
+                        share * 100.0
+                    ))
+                );
+            }
+            // y ticks of the row: 0 at the baseline, the peak share at the top.
+            doc.line(f.left, base, f.left + f.w, base, r##"stroke="#bbb""##);
+            doc.text(
+                f.left + f.w + 2.0,
+                base - hmax + 9.0,
+                "end",
+                r##"fill="#666" font-size="10.5""##,
+                &format!("peak {:.1}%", peak * 100.0),
+            );
+        }
+        peak
+    }
+
+    /// One strategy's row: its histogram (when it has bins), the p5–p95 range, the median and,
+    /// when finite, the mean.
+    fn row(&self, doc: &mut Doc, f: &Frame, row_h: f64, i: usize, s: &DistSeries) {
+        let (left, u) = (f.left, &self.units);
+        let col = color(i);
+        let y0 = f.top + row_h * i as f64;
+        let base = y0 + row_h - 20.0; // histogram baseline; the range line sits below it
+        let _ = write!(
+            doc.out,
+            r#"<g class="hp-row" data-series="{}"{} data-p5="{}" data-p50="{}" data-p95="{}">"#,
+            esc(&s.name),
+            if s.mean.is_finite() {
+                format!(r#" data-mean="{}""#, s.mean)
+            } else {
+                String::new()
+            },
+            s.p5,
+            s.p50,
+            s.p95
+        );
+        // The row's hover target (under the bars, which carry their own values).
+        let _ = write!(
+            doc.out,
+            r#"<rect x="0" y="{}" width="{}" height="{}" fill="transparent" data-tip="{}"/>"#,
+            c(y0),
+            c(W),
+            c(row_h),
+            esc(&self.tip(s))
+        );
+        if i > 0 {
+            doc.line(0.0, y0, W, y0, r##"stroke="#e2e5e9""##);
+        }
+        doc.text(
+            left - 10.0,
+            y0 + row_h / 2.0,
+            "end",
+            r##"fill="#222" font-weight="600""##,
+            &s.name,
+        );
+        let peak = self.bars(doc, f, row_h, base, s, col);
+        // p5–p95 range, median and mean.
+        let ry = if peak > 0.0 {
+            base + 8.0
+        } else {
+            y0 + row_h / 2.0
+        };
+        let (a, b) = (f.px(s.p5), f.px(s.p95));
+        doc.line(a, ry, b, ry, &format!(r#"stroke="{col}" stroke-width="3""#));
+        doc.line(
+            a,
+            ry - 5.0,
+            a,
+            ry + 5.0,
+            &format!(r#"stroke="{col}" stroke-width="2""#),
+        );
+        doc.line(
+            b,
+            ry - 5.0,
+            b,
+            ry + 5.0,
+            &format!(r#"stroke="{col}" stroke-width="2""#),
+        );
+        let m = f.px(s.p50);
+        doc.line(
+            m,
+            ry - 6.0,
+            m,
+            ry + 6.0,
+            r##"stroke="#111" stroke-width="2""##,
+        );
+        if !s.mean.is_finite() {
+            doc.push("</g>");
+            return;
+        }
+        let mu = f.px(s.mean);
+        let _ = write!(
+            doc.out,
+            r##"<path class="hp-mean" d="M{} {}L{} {}L{} {}L{} {}Z" fill="#111"/>"##,
+            c(mu),
+            c(ry - 6.0),
+            c(mu + 5.0),
+            c(ry),
+            c(mu),
+            c(ry + 6.0),
+            c(mu - 5.0),
+            c(ry)
+        );
+        // Label the mean on the side with more room.
+        let right_room = f.left + f.w - mu;
+        let (lx, anchor) = if right_room > 120.0 {
+            (mu + 8.0, "start")
+        } else {
+            (mu - 8.0, "end")
+        };
+        doc.text(
+            lx,
+            ry - 6.0,
+            anchor,
+            r##"fill="#111" font-size="11.5" font-weight="600""##,
+            &format!("mean {}", u.fmt(s.mean)),
+        );
+        doc.push("</g>");
+    }
+}
+
+/// A vertical line at `v` across the frame with its label at the top.
+fn reference_line(doc: &mut Doc, f: &Frame, v: f64, label: &str) {
+    let x = f.px(v);
+    let _ = write!(doc.out, r#"<g class="hp-reference" data-value="{v}">"#);
+    doc.line(
+        x,
+        f.top,
+        x,
+        f.top + f.h,
+        r##"stroke="#c0392b" stroke-width="1.5" stroke-dasharray="5 3""##,
+    );
+    doc.text(
+        x + 4.0,
+        f.top + 10.0,
+        "start",
+        r##"fill="#c0392b" font-size="11.5" font-weight="600""##,
+        label,
+    );
+    doc.push("</g>");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1655,6 +1721,7 @@ mod tests {
             value_label: "NPV".into(),
             units: Units::usd(),
             series: vec![s.clone()],
+            reference: None,
         }
         .to_svg();
         assert!(q.contains(r#"data-mode="quantiles""#));
@@ -1679,6 +1746,28 @@ mod tests {
             h.contains(r#"data-layout="ridgeline""#) && q.contains(r#"data-layout="ridgeline""#)
         );
         assert_eq!(Units::usd().fmt(3.4e-7), "$0");
+        // A reference line (a covenant) is drawn across the rows with its label, inside the
+        // axis even when every value is above it; a row without a mean (NaN) draws no mean mark.
+        let r = DistributionChart {
+            series: vec![DistSeries {
+                name: "convert".into(),
+                mean: f64::NAN,
+                p5: 1.4,
+                p50: 1.8,
+                p95: 2.6,
+                bins: vec![(1.3, 2.0, 4.0), (2.0, 2.7, 1.0)],
+                notes: Vec::new(),
+            }],
+            reference: Some((1.25, "covenant 1.25×".into())),
+            ..DistributionChart::default()
+        }
+        .to_svg();
+        assert!(
+            r.contains(r#"class="hp-reference" data-value="1.25""#),
+            "{r}"
+        );
+        assert!(r.contains(">covenant 1.25×<"), "{r}");
+        assert!(!r.contains("hp-mean") && !r.contains("NaN"), "{r}");
         assert_eq!(Units::usd().fmt(-0.5), "-$0.5");
     }
 

@@ -537,43 +537,10 @@ pub fn decide(sc: &Scenario, opts: &DecisionOptions) -> Result<Decision, ModelEr
     }
     let mut optimal = None;
     if sc.strategy.kind == StrategyKind::Optimal {
-        let o =
-            crate::strategy::optimal::run(sc, &OptimalConfig::new(paths, seed, false), &|_| {})?;
-        let (d, beats, per_path) = diff_stats_with(&o.npv, &o.mine_npv);
-        let delta_quantiles = quantiles3(&per_path);
+        let (c, per_path, summary) = optimal_candidate(sc, paths, seed)?;
         deltas.push(per_path);
-        candidates.push(Candidate {
-            label: "optimal".into(),
-            strategy: "optimal".into(),
-            share: None,
-            npv_mean: o.result.npv.mean,
-            delta_vs_mine: d,
-            prob_beats_mine: beats,
-            delta_histogram: None,
-            delta_quantiles,
-        });
-        let x = &o.detail;
-        optimal = Some(OptimalSummary {
-            in_sample: Est {
-                mean: o.result.npv.mean,
-                stderr: o.result.npv.stderr,
-                paths,
-            },
-            lower_bound: x.npv_out_of_sample,
-            upper_bound: x.npv_perfect_foresight,
-            value_of_flexibility: x.flexibility.value_out_of_sample,
-            best_static_share: x.flexibility.best_static_share,
-            slices: x
-                .slices
-                .iter()
-                .map(|s| SliceTiming {
-                    slice: s.slice,
-                    mw: s.mw,
-                    prob_converted: s.prob_converted,
-                    mean_conversion_month: s.mean_conversion_month,
-                })
-                .collect(),
-        });
+        candidates.push(c);
+        optimal = Some(summary);
     }
     if !deltas.is_empty() {
         let refs: Vec<&[f64]> = deltas.iter().map(Vec::as_slice).collect();
@@ -601,55 +568,11 @@ pub fn decide(sc: &Scenario, opts: &DecisionOptions) -> Result<Decision, ModelEr
         .unwrap_or(BREAKEVEN_MAX_PATHS)
         .min(paths)
         .max(1);
-    let mut breakeven = Vec::new();
-    if opts.solve_breakeven {
-        let conv = conversion_specs(sc, &specs);
-        let g_base_positive = gap(sc, &conv, bpaths, seed)?.0 > 0.0;
-        for inp in &INPUTS {
-            let base = (inp.get)(sc);
-            let mut probe = sc.clone();
-            let f = |x: f64| -> Result<(f64, String), ModelError> {
-                (inp.set)(&mut probe, x);
-                let (g, what) = gap(&probe, &conv, bpaths, seed)?;
-                Ok((g, if g > 0.0 { what } else { "mine".into() }))
-            };
-            // Move the input the way that closes the gap: against converting when converting
-            // wins at the base, towards it otherwise.
-            let toward_convert = !g_base_positive;
-            let up = (inp.favours_convert > 0.0) == toward_convert;
-            let step = if up {
-                BRACKET_FACTOR
-            } else {
-                1.0 / BRACKET_FACTOR
-            };
-            if base == 0.0 {
-                // A zero input (e.g. free capex) cannot be stepped geometrically.
-                continue;
-            }
-            let s = solve_sign_change(f, base, step, BRACKET_STEPS, BREAKEVEN_REL_TOL)?;
-            let flips_when = if up { "above" } else { "below" };
-            let hp = hashprice_today(sc);
-            let is_price = inp.key == "price.spot";
-            breakeven.push(BreakEven {
-                input: inp.key,
-                label: inp.label,
-                unit: inp.unit,
-                base,
-                value: s.value,
-                relative_change: s.value.map(|v| v / base - 1.0),
-                flips_when,
-                flips_to: s.flips_to,
-                hashprice_base: is_price.then_some(hp),
-                hashprice_value: if is_price {
-                    s.value.map(|v| hp * v / base)
-                } else {
-                    None
-                },
-                searched: s.searched,
-                evaluations: s.evaluations + 1,
-            });
-        }
-    }
+    let breakeven = if opts.solve_breakeven {
+        breakevens(sc, &specs, bpaths, seed)?
+    } else {
+        Vec::new()
+    };
 
     let grid = if opts.solve_breakeven {
         let gpaths = bpaths.min(GRID_MAX_PATHS);
@@ -663,43 +586,9 @@ pub fn decide(sc: &Scenario, opts: &DecisionOptions) -> Result<Decision, ModelEr
         None
     };
 
-    let rate = sc.ai.lease_usd_per_kw_month;
-    let deals = hashpivot_data::leases::leases();
-    let rank = hashpivot_data::leases::lease_rank_among(rate, &deals);
-    let mut rates: Vec<f64> = deals.iter().map(|d| d.usd_per_kw_month).collect();
-    rates.sort_by(f64::total_cmp);
-    let median = (!rates.is_empty()).then(|| crate::stats::quantile_sorted(&rates, 0.5));
-    let lease = LeasePlacement {
-        rate,
-        deals_above: rank.deals_above,
-        deals_below: rank.deals_below,
-        total: rank.total,
-        median,
-        phrase: rank.phrase(),
-    };
+    let lease = lease_placement(sc);
     let hp = hashprice_today(sc);
-    let mut notes = Vec::new();
-    if rec.share == Some(1.0) {
-        notes.push(
-            "Converting the whole site sells the fleet on day 0: its mining part is the salvage \
-             value, and its spread is narrow because only the lease (its level, renewals and \
-             tenant default) is uncertain afterwards; bitcoin's price no longer matters to it."
-                .to_string(),
-        );
-    }
-    if optimal.is_some() {
-        notes.push(
-            "The break-even points of an optimal run are those of the static conversion shares \
-             (the staged policy is refitted by regression, too costly to repeat per point); the \
-             staged policy converts at somewhat lower lease rates."
-                .to_string(),
-        );
-    }
-    if bpaths < paths && opts.solve_breakeven {
-        notes.push(format!(
-            "Break-even points are solved on the first {bpaths} of the run's {paths} paths (same seed)."
-        ));
-    }
+    let notes = notes(&rec, optimal.is_some(), opts.solve_breakeven, bpaths, paths);
     let why = why_sentence(&rec, &candidates, &lease, hp, &breakeven);
     Ok(Decision {
         recommended: rec.label.clone(),
@@ -720,6 +609,159 @@ pub fn decide(sc: &Scenario, opts: &DecisionOptions) -> Result<Decision, ModelEr
         why,
         notes,
     })
+}
+
+/// The staged real option as a candidate: its row, its per-path ΔNPV vs mining and its summary.
+fn optimal_candidate(
+    sc: &Scenario,
+    paths: u64,
+    seed: u64,
+) -> Result<(Candidate, Vec<f64>, OptimalSummary), ModelError> {
+    let o = crate::strategy::optimal::run(sc, &OptimalConfig::new(paths, seed, false), &|_| {})?;
+    let (d, beats, per_path) = diff_stats_with(&o.npv, &o.mine_npv);
+    let delta_quantiles = quantiles3(&per_path);
+    let c = Candidate {
+        label: "optimal".into(),
+        strategy: "optimal".into(),
+        share: None,
+        npv_mean: o.result.npv.mean,
+        delta_vs_mine: d,
+        prob_beats_mine: beats,
+        delta_histogram: None,
+        delta_quantiles,
+    };
+    let x = &o.detail;
+    let summary = OptimalSummary {
+        in_sample: Est {
+            mean: o.result.npv.mean,
+            stderr: o.result.npv.stderr,
+            paths,
+        },
+        lower_bound: x.npv_out_of_sample,
+        upper_bound: x.npv_perfect_foresight,
+        value_of_flexibility: x.flexibility.value_out_of_sample,
+        best_static_share: x.flexibility.best_static_share,
+        slices: x
+            .slices
+            .iter()
+            .map(|s| SliceTiming {
+                slice: s.slice,
+                mw: s.mw,
+                prob_converted: s.prob_converted,
+                mean_conversion_month: s.mean_conversion_month,
+            })
+            .collect(),
+    };
+    Ok((c, per_path, summary))
+}
+
+/// The break-even of each input of [`INPUTS`]: where the best conversion and mining swap, on
+/// `paths` paths of seed `seed`.
+fn breakevens(
+    sc: &Scenario,
+    specs: &[PlanSpec],
+    paths: u64,
+    seed: u64,
+) -> Result<Vec<BreakEven>, ModelError> {
+    let mut breakeven = Vec::new();
+    let conv = conversion_specs(sc, specs);
+    let g_base_positive = gap(sc, &conv, paths, seed)?.0 > 0.0;
+    for inp in &INPUTS {
+        let base = (inp.get)(sc);
+        let mut probe = sc.clone();
+        let f = |x: f64| -> Result<(f64, String), ModelError> {
+            (inp.set)(&mut probe, x);
+            let (g, what) = gap(&probe, &conv, paths, seed)?;
+            Ok((g, if g > 0.0 { what } else { "mine".into() }))
+        };
+        // Move the input the way that closes the gap: against converting when converting
+        // wins at the base, towards it otherwise.
+        let toward_convert = !g_base_positive;
+        let up = (inp.favours_convert > 0.0) == toward_convert;
+        let step = if up {
+            BRACKET_FACTOR
+        } else {
+            1.0 / BRACKET_FACTOR
+        };
+        if base == 0.0 {
+            // A zero input (e.g. free capex) cannot be stepped geometrically.
+            continue;
+        }
+        let s = solve_sign_change(f, base, step, BRACKET_STEPS, BREAKEVEN_REL_TOL)?;
+        let flips_when = if up { "above" } else { "below" };
+        let hp = hashprice_today(sc);
+        let is_price = inp.key == "price.spot";
+        breakeven.push(BreakEven {
+            input: inp.key,
+            label: inp.label,
+            unit: inp.unit,
+            base,
+            value: s.value,
+            relative_change: s.value.map(|v| v / base - 1.0),
+            flips_when,
+            flips_to: s.flips_to,
+            hashprice_base: is_price.then_some(hp),
+            hashprice_value: if is_price {
+                s.value.map(|v| hp * v / base)
+            } else {
+                None
+            },
+            searched: s.searched,
+            evaluations: s.evaluations + 1,
+        });
+    }
+    Ok(breakeven)
+}
+
+/// The scenario's lease rate placed among the announced deals.
+fn lease_placement(sc: &Scenario) -> LeasePlacement {
+    place_lease(
+        sc.ai.lease_usd_per_kw_month,
+        &hashpivot_data::leases::leases(),
+    )
+}
+
+/// `rate` ($/kW-month) placed among `deals`: how many are above and below, and their median.
+pub fn place_lease(rate: f64, deals: &[hashpivot_data::leases::Lease]) -> LeasePlacement {
+    let rank = hashpivot_data::leases::lease_rank_among(rate, deals);
+    let mut rates: Vec<f64> = deals.iter().map(|d| d.usd_per_kw_month).collect();
+    rates.sort_by(f64::total_cmp);
+    let median = (!rates.is_empty()).then(|| crate::stats::quantile_sorted(&rates, 0.5));
+    LeasePlacement {
+        rate,
+        deals_above: rank.deals_above,
+        deals_below: rank.deals_below,
+        total: rank.total,
+        median,
+        phrase: rank.phrase(),
+    }
+}
+
+/// The notes under a decision: what its figures mean and on which paths they were solved.
+fn notes(rec: &Candidate, optimal: bool, solved: bool, bpaths: u64, paths: u64) -> Vec<String> {
+    let mut notes = Vec::new();
+    if rec.share == Some(1.0) {
+        notes.push(
+            "Converting the whole site sells the fleet on day 0: its mining part is the salvage \
+             value, and its spread is narrow because only the lease (its level, renewals and \
+             tenant default) is uncertain afterwards; bitcoin's price no longer matters to it."
+                .to_string(),
+        );
+    }
+    if optimal {
+        notes.push(
+            "The break-even points of an optimal run are those of the static conversion shares \
+             (the staged policy is refitted by regression, too costly to repeat per point); the \
+             staged policy converts at somewhat lower lease rates."
+                .to_string(),
+        );
+    }
+    if bpaths < paths && solved {
+        notes.push(format!(
+            "Break-even points are solved on the first {bpaths} of the run's {paths} paths (same seed)."
+        ));
+    }
+    notes
 }
 
 /// [`DecisionGrid`] of `sc` for the conversions `conv`.

@@ -36,7 +36,9 @@ pub mod process;
 pub mod result;
 pub mod run;
 pub mod scenario;
-pub mod scenario_input;
+/// Every wrong-type value of a scenario by key path (the front ends' name for
+/// [`scenario::input`]).
+pub use scenario::input as scenario_input;
 pub mod stats;
 pub mod strategy;
 

@@ -130,6 +130,118 @@ pub fn hashprice_quote(
     })
 }
 
+/// Which market state a command's defaults come from, as every command's `--json` says it:
+/// its date and source (`shipped data`, or `synced from <url>`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MarketStateRef {
+    /// Day of the market state.
+    pub date: String,
+    /// Where it comes from.
+    pub source: String,
+}
+
+impl MarketStateRef {
+    /// The default scenario's market state ([`crate::scenario::market::state`]).
+    pub fn current() -> MarketStateRef {
+        use crate::scenario::market;
+        MarketStateRef {
+            date: market::state().date.to_string(),
+            source: market::origin().unwrap_or(market::SOURCE).to_string(),
+        }
+    }
+}
+
+/// What `hashpivot hashprice` is asked: a price and a difficulty, with the fees and the height
+/// defaulting to the market state every command starts from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HashpriceInputs {
+    /// BTC price, USD.
+    pub price_usd: f64,
+    /// Network difficulty.
+    pub difficulty: Difficulty,
+    /// Fees per block, BTC; `None`: the market state's (its recent average).
+    pub fees_btc: Option<f64>,
+    /// Block height for the subsidy; `None`: the market state's.
+    pub height: Option<u64>,
+}
+
+/// The answer of `hashpivot hashprice --json` and of the Python `hashprice()`: the
+/// [`HashpriceQuote`] with its inputs and where the defaulted ones come from. (Fields in
+/// alphabetical order: the bytes the JSON had when it was built from a sorted map.)
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HashpriceReport {
+    /// Hashvalue, BTC per PH/s per day.
+    pub btc_per_ph_day: f64,
+    /// Network difficulty.
+    pub difficulty: f64,
+    /// Fees per block, BTC.
+    pub fees_btc: f64,
+    /// Where the fees come from when they were not given (the market state's label); absent
+    /// when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fees_source: Option<String>,
+    /// Block height for the subsidy.
+    pub height: u64,
+    /// `given`, or the market state's label.
+    pub height_source: String,
+    /// The network hashrate the difficulty implies, EH/s.
+    pub implied_hashrate_ehs: f64,
+    /// The market state the defaults come from.
+    pub market_state: MarketStateRef,
+    /// BTC price, USD.
+    pub price_usd: f64,
+    /// Subsidy plus fees per block, BTC.
+    pub reward_btc: f64,
+    /// Hashvalue in satoshis per TH/s per day.
+    pub sat_per_th_day: f64,
+    /// Block subsidy at the height, BTC.
+    pub subsidy_btc: f64,
+    /// Hashprice, USD per PH/s per day.
+    pub usd_per_ph_day: f64,
+}
+
+impl HashpriceReport {
+    /// The outputs that must be finite (a huge price or a tiny difficulty overflows them), by
+    /// name, for the caller's message.
+    pub fn outputs(&self) -> [(&'static str, f64); 4] {
+        [
+            ("btc_per_ph_day", self.btc_per_ph_day),
+            ("usd_per_ph_day", self.usd_per_ph_day),
+            ("sat_per_th_day", self.sat_per_th_day),
+            ("implied_hashrate_ehs", self.implied_hashrate_ehs),
+        ]
+    }
+}
+
+/// The [`HashpriceReport`] of `inputs`: fees and height default to the market state's
+/// ([`crate::scenario::market`]), one owner of "today" for every command.
+pub fn hashprice_report(inputs: &HashpriceInputs) -> Result<HashpriceReport, MachineError> {
+    use crate::scenario::market;
+    let given = |o: bool| (!o).then(market::label);
+    let fees_btc = inputs
+        .fees_btc
+        .unwrap_or(market::state().fees_btc_per_block);
+    let height = inputs
+        .height
+        .unwrap_or_else(|| u64::from(market::state().height));
+    let q = hashprice_quote(inputs.price_usd, inputs.difficulty, height, fees_btc)?;
+    Ok(HashpriceReport {
+        btc_per_ph_day: q.btc_per_ph_day,
+        difficulty: inputs.difficulty.0,
+        fees_btc,
+        fees_source: given(inputs.fees_btc.is_some()),
+        height,
+        height_source: given(inputs.height.is_some()).unwrap_or_else(|| "given".into()),
+        implied_hashrate_ehs: q.implied_hashrate_ehs,
+        market_state: MarketStateRef::current(),
+        price_usd: inputs.price_usd,
+        reward_btc: q.reward_btc,
+        sat_per_th_day: q.sat_per_th_day,
+        subsidy_btc: q.subsidy_btc,
+        usd_per_ph_day: q.usd_per_ph_day,
+    })
+}
+
 /// A machine's nameplate figures.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MachineSpec {

@@ -9,7 +9,7 @@
 //! Kept in step with the CLI by hand (fold into the libraries when the CLI's logic moves there):
 //! the option checks of `simulate`/`payback` (`crates/cli/src/cmd/simulate.rs`), the JSON of
 //! `payback`, `hashprice`, `machines`, `leases`, `chain subsidy`/`chain target`
-//! (`crates/cli/src/cmd/{econ,data,chain}.rs`) and `estimated_height_today`.
+//! (`crates/cli/src/cmd/{econ,data,chain}.rs`).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 
 use hashpivot_chain as chain;
 use hashpivot_model::payback::{payback, PaybackConfig, PaybackOutput};
-use hashpivot_model::scenario::market;
 use hashpivot_model::scenario::{FieldError, Scenario, ScenarioError, MAX_PATHS};
 use hashpivot_model::{simulate_with_paths, ModelError, RunConfig, SimOutput, StrategyKind};
 use numpy::{IntoPyArray, PyArray1};
@@ -599,29 +598,18 @@ fn payback_json(
     })
 }
 
-/// Anchor of the default height: 963,549 on 2026-08-22 (days since 1970-01-01), the last row of
-/// the shipped height-by-date series; a copy of the CLI's `estimated_height_today`.
-const HEIGHT_ANCHOR: (i64, u64) = (20_687, 963_549);
-
-/// Today's height estimated from the shipped series at 144 blocks a day.
+/// Hashprice from price, difficulty, fees and height (`hashpivot hashprice --json`, the same
+/// [`hashpivot_model::machine::HashpriceReport`]); fees and height default (`None`) to the market
+/// state every command starts from.
 #[pyfunction]
-fn estimated_height_today() -> u64 {
-    let today = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| (d.as_secs() / 86_400) as i64)
-        .unwrap_or(HEIGHT_ANCHOR.0);
-    (HEIGHT_ANCHOR.1 as i64 + 144 * (today - HEIGHT_ANCHOR.0)).max(0) as u64
-}
-
-/// Hashprice from price, difficulty, fees and height (`hashpivot hashprice --json`).
-#[pyfunction]
+#[pyo3(signature = (price, difficulty, fees=None, height=None))]
 fn hashprice_json(
     price: f64,
     difficulty: f64,
-    fees: f64,
-    height: u64,
-    height_source: &str,
+    fees: Option<f64>,
+    height: Option<u64>,
 ) -> PyResult<String> {
+    use hashpivot_model::machine::{hashprice_report, Difficulty, HashpriceInputs};
     let bad = |name: &str, v: f64, allowed: &str| {
         PyValueError::new_err(format!("{name}: {v} is not allowed; {allowed}"))
     };
@@ -635,48 +623,22 @@ fn hashprice_json(
             "use a network difficulty > 0",
         ));
     }
-    if !(fees.is_finite() && fees >= 0.0) {
-        return Err(bad("fees", fees, "use BTC per block >= 0"));
+    if let Some(f) = fees.filter(|f| !(f.is_finite() && *f >= 0.0)) {
+        return Err(bad("fees", f, "use BTC per block >= 0"));
     }
-    let q = hashpivot_model::machine::hashprice_quote(
-        price,
-        hashpivot_model::machine::Difficulty(difficulty),
+    let q = hashprice_report(&HashpriceInputs {
+        price_usd: price,
+        difficulty: Difficulty(difficulty),
+        fees_btc: fees,
         height,
-        fees,
-    )
+    })
     .map_err(|e| PyValueError::new_err(format!("difficulty/fees: {e}")))?;
-    let (subsidy, reward, btc, usd, hashrate_ehs) = (
-        q.subsidy_btc,
-        q.reward_btc,
-        q.btc_per_ph_day,
-        q.usd_per_ph_day,
-        q.implied_hashrate_ehs,
-    );
-    for (k, v) in [("btc_per_ph_day", btc), ("usd_per_ph_day", usd)] {
-        if !v.is_finite() {
-            return Err(PyValueError::new_err(format!(
-                "price/difficulty/fees: {k} = {v} is not finite; use smaller values"
-            )));
-        }
+    if let Some((k, v)) = q.outputs().into_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(PyValueError::new_err(format!(
+            "price/difficulty/fees: {k} = {v} is not finite; use smaller values"
+        )));
     }
-    to_json(&json!({
-        "btc_per_ph_day": btc,
-        "usd_per_ph_day": usd,
-        "sat_per_th_day": q.sat_per_th_day,
-        "price_usd": price,
-        "difficulty": difficulty,
-        "height": height,
-        "height_source": height_source,
-        "subsidy_btc": subsidy,
-        "fees_btc": fees,
-        "reward_btc": reward,
-        "implied_hashrate_ehs": hashrate_ehs,
-        // As `hashpivot hashprice --json`: the "today" the defaults come from.
-        "market_state": {
-            "date": market::state().date.to_string(),
-            "source": market::origin().unwrap_or(market::SOURCE),
-        },
-    }))
+    to_json(&q)
 }
 
 /// The built-in ASIC catalog (`hashpivot machines --json`'s `machines`).
@@ -815,7 +777,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check_scenario_json, m)?)?;
     m.add_function(wrap_pyfunction!(simulate, m)?)?;
     m.add_function(wrap_pyfunction!(payback_json, m)?)?;
-    m.add_function(wrap_pyfunction!(estimated_height_today, m)?)?;
     m.add_function(wrap_pyfunction!(hashprice_json, m)?)?;
     m.add_function(wrap_pyfunction!(machines_json, m)?)?;
     m.add_function(wrap_pyfunction!(leases_json, m)?)?;

@@ -38,8 +38,13 @@ def test_payback_and_hashprice_equal_the_cli(cli):
     with pytest.raises(ValueError, match="model"):
         hashpivot.payback("no such miner", machine_price_usd_per_th=10)
     h = hashpivot.hashprice(107_000, "155.97T", fees=0.025, height=920_000)
-    want = json.loads(cli(["hashprice", "--price", "107000", "--difficulty", "155.97T", "--height", "920000", "--json"]).stdout)
-    assert {k: v for k, v in h.items() if k != "height_source"} == {k: v for k, v in want.items() if k != "height_source"}
+    want = json.loads(cli(["hashprice", "--price", "107000", "--difficulty", "155.97T", "--height", "920000", "--fees", "0.025", "--json"]).stdout)
+    assert h == want
+    # Defaults: the same market state (fees and height) on both sides, and both say which.
+    h = hashpivot.hashprice(107_000, "155.97T")
+    want = json.loads(cli(["hashprice", "--price", "107000", "--difficulty", "155.97T", "--json"]).stdout)
+    assert h == want
+    assert h["fees_source"] == h["height_source"] == "market state 2026-08-22, shipped data"
     # The README's backtest: Hashrate Index published $55.21 on 2024-12-23; hashpivot $56.25.
     d = hashpivot.history.hashprice("2024-12-23", "2024-12-23")
     assert round(float(d["usd_per_ph_day"].iloc[0]), 2) == 56.25

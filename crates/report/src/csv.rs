@@ -15,11 +15,14 @@ fn f(x: f64) -> String {
     }
 }
 
-/// The tables of a report as CSV files: `results.csv`, `bands.csv` (long format: quantity,
+/// The tables of a report as CSV files: `results.csv` (with a `currency` column `btc` for a BTC
+/// run), `equity.csv` with `[finance]`, `bands.csv` (long format: quantity,
 /// series, year, p5, p50, p95), `inputs.csv`, and `sensitivity.csv` when present.
 pub fn csv_tables(scenario: &Value, result: &Value) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
-    let mut s = CsvWriter::with_header(&[
+    // A BTC run (`run.currency = "btc"`) says so on every row: its money columns are in BTC.
+    let btc = crate::equity::currency(result) == hashpivot_model::result::Currency::Btc;
+    let mut header = vec![
         "strategy",
         "npv_mean",
         "npv_stderr",
@@ -31,9 +34,13 @@ pub fn csv_tables(scenario: &Value, result: &Value) -> Vec<(&'static str, String
         "prob_negative",
         "prob_below_mine",
         "cvar5",
-    ]);
+    ];
+    if btc {
+        header.push("currency");
+    }
+    let mut s = CsvWriter::with_header(&header);
     for x in strategy_rows(result) {
-        s.record([
+        let mut cells = vec![
             x.label.clone(),
             f(x.mean),
             f(x.stderr),
@@ -45,7 +52,11 @@ pub fn csv_tables(scenario: &Value, result: &Value) -> Vec<(&'static str, String
             f(x.prob_negative),
             f(x.prob_below_mine),
             f(x.cvar5),
-        ]);
+        ];
+        if btc {
+            cells.push("btc".into());
+        }
+        s.record(cells);
     }
     out.push(("results.csv", s.finish()));
     if let Some(e) = equity_csv(result) {

@@ -2,8 +2,18 @@
 //! two charts (ΔNPV vs mining of each candidate; the best strategy over the lease × capex grid) and
 //! the report's decision card (maud: every interpolated string escaped).
 
+use hashpivot_model::decision::{decide, DecisionOptions};
+use hashpivot_model::Scenario;
 use maud::{html, Markup, PreEscaped};
 use serde_json::{json, Value};
+
+/// The decision of a scenario with the default options ([`hashpivot_model::decision::decide`]),
+/// as the document stored under a result's `decision` (the report's card, the dashboard's
+/// `GET /api/runs/{id}/decision`, `decision.csv`). Errors: the model's, as text.
+pub fn document(scenario: &Scenario) -> Result<Value, String> {
+    let d = decide(scenario, &DecisionOptions::default()).map_err(|e| e.to_string())?;
+    serde_json::to_value(&d).map_err(|e| e.to_string())
+}
 
 /// The distribution of ΔNPV vs mining of each strategy of a decision, as a ridgeline chart (the
 /// same chart as the NPV distributions, so both read the same way).
@@ -64,6 +74,7 @@ pub fn delta_chart(d: &Value) -> Option<String> {
             value_label: "ΔNPV vs mining on the same path (USD)".into(),
             units: Units::usd(),
             series,
+            reference: None,
         }
         .to_svg(),
     )

@@ -9,8 +9,9 @@
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde_json::Value;
 
+use crate::equity::{money_name, money_units};
 use crate::views::{self, strategy_rows, StrategyRow};
-use crate::{pct, scenario_rows, usd};
+use crate::{pct, scenario_rows};
 
 /// What goes into a report.
 #[derive(Debug, Clone)]
@@ -79,14 +80,15 @@ pub fn render(input: &ReportInput<'_>) -> String {
                         h1 { "hashpivot report" }
                         p.meta {
                             "Scenario: " b { (input.source) } " · " (num("paths")) " paths · seed "
-                            (num("seed")) " · generated " (input.generated) " · hashpivot "
-                            (input.version)
+                            (num("seed")) " · money in " (money_name(r)) " · generated "
+                            (input.generated) " · hashpivot " (input.version)
                         }
                     }
                     // The decision first (when computed), then the results it rests on, then how
                     // they were obtained.
                     (crate::decision::card(r))
-                    (results(&strategy_rows(r)))
+                    (results(&strategy_rows(r), &money_units(r)))
+                    (crate::equity::block(r))
                     (charts(r))
                     (inputs(input.scenario))
                     section #method { h2 { "Method" } (PreEscaped(METHOD_HTML)) }
@@ -100,7 +102,8 @@ pub fn render(input: &ReportInput<'_>) -> String {
     out
 }
 
-fn results(rows: &[StrategyRow]) -> Markup {
+fn results(rows: &[StrategyRow], u: &hashpivot_charts::Units) -> Markup {
+    let usd = |x: f64| u.fmt(x);
     let best = rows
         .iter()
         .filter(|x| x.mean.is_finite())

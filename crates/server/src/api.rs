@@ -8,96 +8,69 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::handler::Handler;
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{on, MethodFilter};
 use axum::{Json, Router};
 use hashpivot_data::history::{self, History};
-use hashpivot_data::Date;
 use hashpivot_model::Scenario;
 use hashpivot_store::runs::{self, RunRecord, RunStatus};
 use serde_json::{json, Value};
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::error::ApiError;
+use crate::routes::{check_id, iso, limit_param, load, query_date, Routes};
 use crate::runner::{self, RunRequest};
 use crate::state::AppState;
 use crate::views;
 
 type St = Arc<AppState>;
 
-/// Registers routes and remembers them (for the OpenAPI check).
-pub(crate) struct Routes {
-    router: Router<St>,
-    list: Vec<(&'static str, &'static str)>,
-}
-
-impl Routes {
-    pub(crate) fn add<H, T>(mut self, method: &'static str, path: &'static str, h: H) -> Self
-    where
-        H: Handler<T, St>,
-        T: 'static,
-    {
-        let filter = match method {
-            "post" => MethodFilter::POST,
-            "delete" => MethodFilter::DELETE,
-            _ => MethodFilter::GET,
-        };
-        self.router = self.router.route(path, on(filter, h));
-        self.list.push((method, path));
-        self
-    }
-}
-
 /// The router and the `(method, path)` list of its routes.
 pub fn router(state: St) -> (Router, Vec<(&'static str, &'static str)>) {
     let max_body = state.limits.max_body;
-    let r = Routes {
-        router: Router::new(),
-        list: Vec::new(),
-    }
-    // Pages (one HTML shell; the script renders the page for the path).
-    .add("get", "/", page)
-    .add("get", "/runs", page)
-    .add("get", "/runs/{id}", page_run)
-    .add("get", "/history", page)
-    .add("get", "/leases", page)
-    .add("get", "/payback", page)
-    .add("get", "/dispatch", page)
-    .add("get", "/assets/app.js", asset_js)
-    .add("get", "/assets/style.css", asset_css)
-    // API
-    .add("get", "/api/openapi.json", openapi)
-    .add("post", "/api/session", session)
-    .add("get", "/api/scenario/default", scenario_default)
-    .add("post", "/api/scenario/validate", scenario_validate)
-    .add("post", "/api/runs", create_run)
-    .add("get", "/api/runs", list_runs)
-    .add("get", "/api/runs/{id}", get_run)
-    .add("get", "/api/runs/{id}/events", run_events)
-    .add("get", "/api/runs/{id}/charts", run_chart_list)
-    .add("get", "/api/runs/{id}/charts/{name}", run_chart)
-    // Static paths win over `{series}`: the forward curve beside the model's fan.
-    .add(
-        "get",
-        "/api/history/forwards",
-        crate::forwards::forwards_json,
-    )
-    .add(
-        "get",
-        "/api/history/forwards/chart.svg",
-        crate::forwards::forwards_svg,
-    )
-    .add("get", "/api/history/{series}", history_json)
-    .add("get", "/api/history/{series}/chart.svg", history_svg)
-    .add("get", "/api/machines", machines);
+    let r = Routes::new()
+        // Pages (one HTML shell; the script renders the page for the path).
+        .add("get", "/", page)
+        .add("get", "/runs", page)
+        .add("get", "/runs/{id}", page_run)
+        .add("get", "/history", page)
+        .add("get", "/leases", page)
+        .add("get", "/payback", page)
+        .add("get", "/dispatch", page)
+        .add("get", "/assets/app.js", asset_js)
+        .add("get", "/assets/style.css", asset_css)
+        // API
+        .add("get", "/api/openapi.json", openapi)
+        .add("post", "/api/session", session)
+        .add("get", "/api/scenario/default", scenario_default)
+        .add("get", "/api/scenario/optional", scenario_optional)
+        .add("post", "/api/scenario/validate", scenario_validate)
+        .add("post", "/api/runs", create_run)
+        .add("get", "/api/runs", list_runs)
+        .add("get", "/api/runs/{id}", get_run)
+        .add("get", "/api/runs/{id}/events", run_events)
+        .add("get", "/api/runs/{id}/charts", run_chart_list)
+        .add("get", "/api/runs/{id}/charts/{name}", run_chart)
+        // Static paths win over `{series}`: the forward curve beside the model's fan.
+        .add(
+            "get",
+            "/api/history/forwards",
+            crate::forwards::forwards_json,
+        )
+        .add(
+            "get",
+            "/api/history/forwards/chart.svg",
+            crate::forwards::forwards_svg,
+        )
+        .add("get", "/api/history/{series}", history_json)
+        .add("get", "/api/history/{series}/chart.svg", history_svg)
+        .add("get", "/api/machines", machines);
     let r = crate::dashboard_api::routes(r);
     let r = crate::market_api::routes(r);
     let r = crate::dispatch_api::routes(r);
-    let router = r
-        .router
+    let (router, list) = r.finish();
+    let router = router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
@@ -106,7 +79,7 @@ pub fn router(state: St) -> (Router, Vec<(&'static str, &'static str)>) {
             crate::guard::guard,
         ))
         .with_state(state);
-    (router, r.list)
+    (router, list)
 }
 
 async fn not_found(uri: Uri) -> ApiError {
@@ -163,6 +136,15 @@ async fn openapi() -> Response {
 
 // ---------------------------------------------------------------------------------------------
 // Scenario
+
+/// `GET /api/scenario/optional`: what the editor adds when asked: the default of each table a
+/// scenario may leave out, and of each key the file form leaves out at its default.
+async fn scenario_optional() -> Json<Value> {
+    Json(json!({
+        "tables": { "finance": hashpivot_model::scenario::Finance::default() },
+        "keys": {},
+    }))
+}
 
 async fn scenario_default(Query(q): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
     match q.get("format").map(String::as_str) {
@@ -327,11 +309,6 @@ async fn create_run(
         .into_response())
 }
 
-/// An RFC 3339 UTC time (to the second) from Unix milliseconds.
-pub fn iso(ms: i64) -> String {
-    hashpivot_data::rfc3339(ms.div_euclid(1000))
-}
-
 fn run_json(st: &AppState, r: RunRecord, full: bool) -> Value {
     // A live run's progress is fresher in memory than in the store.
     let (status, progress) = match st.live_receiver(&r.id) {
@@ -354,40 +331,18 @@ fn run_json(st: &AppState, r: RunRecord, full: bool) -> Value {
     if full {
         v["scenario"] = r.scenario;
         let result = r.result.unwrap_or(Value::Null);
-        for k in ["paths", "seed", "results", "bands", "sensitivity"] {
+        for k in [
+            "paths",
+            "seed",
+            "results",
+            "bands",
+            "sensitivity",
+            "currency",
+        ] {
             v[k] = result.get(k).cloned().unwrap_or(Value::Null);
         }
     }
     v
-}
-
-/// Run ids are generated by the server (hex); anything else in the path is refused before it goes
-/// anywhere, so a crafted id (`..%2F..`, a NUL byte, a 1 MB string) never reaches the store.
-pub(crate) fn check_id(id: &str) -> Result<(), ApiError> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok {
-        Ok(())
-    } else {
-        let shown: String = id.chars().take(80).collect();
-        Err(ApiError::bad_request(format!(
-            "run id {shown:?}: allowed 1 to 64 letters, digits, '-' or '_' (ids come from POST /api/runs)"
-        ))
-        .field("id"))
-    }
-}
-
-pub(crate) fn load(st: &AppState, id: &str) -> Result<RunRecord, ApiError> {
-    check_id(id)?;
-    st.with_db(|c| runs::get(c, id))?.ok_or_else(|| {
-        ApiError::not_found(format!(
-            "run {id:?} not found (GET /api/runs lists the runs)"
-        ))
-        .field("id")
-    })
 }
 
 async fn get_run(State(st): State<St>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
@@ -399,18 +354,7 @@ async fn list_runs(
     State(st): State<St>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = match q.get("limit") {
-        None => 50,
-        Some(s) => match s.parse::<usize>() {
-            Ok(n) if (1..=1000).contains(&n) => n,
-            _ => {
-                return Err(ApiError::bad_request(format!(
-                    "limit = {s:?}: allowed 1 <= limit <= 1000"
-                ))
-                .field("limit"))
-            }
-        },
-    };
+    let limit = limit_param(&q, 1000)?;
     let list = st.with_db(|c| runs::list(c, limit))?;
     Ok(Json(Value::Array(
         list.into_iter().map(|r| run_json(&st, r, false)).collect(),
@@ -550,15 +494,6 @@ async fn run_chart(
 // History and machines
 
 /// Parses an optional `YYYY-MM-DD` query value.
-pub(crate) fn query_date(name: &str, v: Option<&str>) -> Result<Option<Date>, ApiError> {
-    match v {
-        None | Some("") => Ok(None),
-        Some(s) => s.parse::<Date>().map(Some).map_err(|_| {
-            ApiError::bad_request(format!("{name} = {s:?}: expected a date YYYY-MM-DD")).field(name)
-        }),
-    }
-}
-
 fn history_query(series: &str, q: &HashMap<String, String>) -> Result<History, ApiError> {
     if let Some(k) = q.keys().find(|k| *k != "from" && *k != "to") {
         return Err(ApiError::bad_request(format!(

@@ -1,10 +1,7 @@
-//! The dashboard's decision-oriented routes: the decision card of a run
-//! ([`hashpivot_model::decision`]), run names, the runs list with key figures, removal of a finished
-//! run, a side-by-side comparison of runs, and CSV downloads of a run's tables.
-//!
-//! Decisions cost a few dozen engine runs (the break-even search), so they are computed once per run
-//! on a blocking thread and kept in memory (the result is deterministic: same scenario, same seed,
-//! same figures, so a restart only recomputes).
+//! The dashboard's decision-oriented routes: the decision card of a run (computed once per run,
+//! [`crate::decisions`]), run names, the runs list with key figures, removal of a finished run, a
+//! side-by-side comparison of runs ([`hashpivot_report::runs`]), and CSV and XLSX downloads of
+//! a run's tables ([`hashpivot_report::csv`], [`hashpivot_report::xlsx`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -15,17 +12,17 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use hashpivot_model::decision::{self, DecisionOptions};
 use hashpivot_model::Scenario;
 use hashpivot_store::runs::{self, RunStatus};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
 
-use crate::api::{check_id, iso, load};
+use crate::decisions;
 use crate::error::ApiError;
+use crate::routes::{check_id, iso, limit_param, load};
 use crate::state::AppState;
-use crate::views::strategy_rows;
 use hashpivot_report::decision::{delta_chart, grid_chart};
+use hashpivot_report::runs::{differences, key_figures, strategy_summaries};
 use hashpivot_report::{cashflow_csv, decision_csv};
 
 type St = Arc<AppState>;
@@ -39,20 +36,6 @@ pub const MAX_COMPARE: usize = 6;
 /// How long `GET /api/runs/{id}/decision` waits for a decision being computed before answering
 /// 202 (below the server's request deadline).
 const DECISION_WAIT: std::time::Duration = std::time::Duration::from_secs(8);
-
-/// Decisions kept in memory (the oldest half is dropped past this).
-const CACHE_MAX: usize = 128;
-
-type Cell = Arc<OnceLock<Result<Value, String>>>;
-
-fn cache() -> &'static Mutex<HashMap<String, Cell>> {
-    static C: OnceLock<Mutex<HashMap<String, Cell>>> = OnceLock::new();
-    C.get_or_init(|| Mutex::new(HashMap::new()))
-}
-
-fn forget(id: &str) {
-    cache().lock().unwrap_or_else(|p| p.into_inner()).remove(id);
-}
 
 fn db_err(e: rusqlite::Error) -> ApiError {
     ApiError::internal(format!("run store: {e}"))
@@ -73,12 +56,6 @@ fn stored_scenario(v: &Value) -> Result<Scenario, ApiError> {
         .map_err(|e| ApiError::internal(format!("the stored scenario does not parse: {e}")))
 }
 
-/// The decision of a finished run (see [`hashpivot_model::decision::decide`]).
-pub fn decision_for(scenario: &Scenario) -> Result<Value, String> {
-    let d = decision::decide(scenario, &DecisionOptions::default()).map_err(|e| e.to_string())?;
-    serde_json::to_value(&d).map_err(|e| e.to_string())
-}
-
 /// `GET /api/runs/{id}/decision`: the decision card's figures; 202 `{"status": "computing"}` with
 /// `Retry-After` while the break-even search runs (the first request starts it), 409 until the run
 /// is done.
@@ -97,30 +74,7 @@ pub async fn run_decision(
         )
         .field("id"));
     }
-    let sc = stored_scenario(&r.scenario)?;
-    let (cell, fresh) = {
-        let mut m = cache().lock().unwrap_or_else(|p| p.into_inner());
-        if m.len() >= CACHE_MAX {
-            // Finished entries only: one being computed is kept for its waiters.
-            let drop: Vec<String> = m
-                .iter()
-                .filter(|(_, c)| c.get().is_some())
-                .map(|(k, _)| k.clone())
-                .take(CACHE_MAX / 2)
-                .collect();
-            for k in drop {
-                m.remove(&k);
-            }
-        }
-        let fresh = !m.contains_key(&id);
-        (Arc::clone(m.entry(id.clone()).or_default()), fresh)
-    };
-    if fresh {
-        let c = Arc::clone(&cell);
-        tokio::task::spawn_blocking(move || {
-            c.get_or_init(|| decision_for(&sc));
-        });
-    }
+    let cell = decisions::start(&id, stored_scenario(&r.scenario)?);
     // Wait a while within the request deadline; past it the client polls (202).
     let deadline = std::time::Instant::now() + DECISION_WAIT;
     while cell.get().is_none() && std::time::Instant::now() < deadline {
@@ -139,7 +93,7 @@ pub async fn run_decision(
             Ok(Json(v).into_response())
         }
         Some(Err(e)) => {
-            forget(&id);
+            decisions::forget(&id);
             Err(ApiError::internal(format!("decision of run {id}: {e}")))
         }
     }
@@ -175,13 +129,7 @@ fn decision_svg(
     missing: &str,
 ) -> Result<Response, ApiError> {
     let _ = load(st, id)?;
-    let d = cache()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(id)
-        .and_then(|c| c.get().cloned())
-        .and_then(Result::ok);
-    let Some(d) = d else {
+    let Some(d) = decisions::computed(id) else {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             format!(
@@ -235,7 +183,7 @@ pub async fn delete_run(
         Ok(())
     })
     .map_err(db_err)?;
-    forget(&id);
+    decisions::forget(&id);
     summaries()
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -299,28 +247,6 @@ pub async fn set_name(
     ))
 }
 
-/// Key figures of a finished run's result: mining, the best strategy and its gap to mining.
-pub fn key_figures(result: &Value) -> Value {
-    let rows = strategy_rows(result);
-    let Some(mine) = rows.first() else {
-        return Value::Null;
-    };
-    let best = rows
-        .iter()
-        .filter(|r| r.mean.is_finite() && !r.label.ends_with(" 0%"))
-        .fold(mine, |b, r| if r.mean > b.mean { r } else { b });
-    json!({
-        "paths": result.get("paths"),
-        "seed": result.get("seed"),
-        "mine_npv_mean": mine.mean,
-        "best": best.label,
-        "best_npv_mean": best.mean,
-        "best_delta_vs_mine": best.mean - mine.mean,
-        "best_prob_beats_mine": if best.label == "mine" { 0.0 } else { 1.0 - best.prob_below_mine },
-        "strategies": rows.len(),
-    })
-}
-
 fn summaries() -> &'static Mutex<HashMap<String, Value>> {
     static S: OnceLock<Mutex<HashMap<String, Value>>> = OnceLock::new();
     S.get_or_init(|| Mutex::new(HashMap::new()))
@@ -332,18 +258,7 @@ pub async fn overview(
     State(st): State<St>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = match q.get("limit") {
-        None => 50,
-        Some(s) => match s.parse::<usize>() {
-            Ok(n) if (1..=500).contains(&n) => n,
-            _ => {
-                return Err(ApiError::bad_request(format!(
-                    "limit = {s:?}: allowed 1 <= limit <= 500"
-                ))
-                .field("limit"))
-            }
-        },
-    };
+    let limit = limit_param(&q, 500)?;
     let list = st.with_db(|c| runs::list(c, limit))?;
     let mut out = Vec::with_capacity(list.len());
     for r in list {
@@ -393,28 +308,6 @@ pub async fn overview(
     Ok(Json(Value::Array(out)))
 }
 
-/// Scenario values flattened to `key -> value` (`price.spot`, `mining.fleet[0].units`).
-fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
-    match v {
-        Value::Object(m) => {
-            for (k, x) in m {
-                let p = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                flatten(&p, x, out);
-            }
-        }
-        Value::Array(a) if a.iter().any(|x| x.is_object()) => {
-            for (i, x) in a.iter().enumerate() {
-                flatten(&format!("{prefix}[{i}]"), x, out);
-            }
-        }
-        other => out.push((prefix.to_string(), other.clone())),
-    }
-}
-
 /// `GET /api/compare?ids=a,b[,c…]`: two to six finished runs side by side: names, key figures,
 /// each strategy's NPV (mean, s.e., p5, p95) and the scenario keys that differ.
 pub async fn compare(
@@ -439,8 +332,7 @@ pub async fn compare(
         .field("ids"));
     }
     let mut runs_out = Vec::new();
-    let mut flat: Vec<HashMap<String, Value>> = Vec::new();
-    let mut keys: Vec<String> = Vec::new();
+    let mut scenarios = Vec::new();
     for id in &ids {
         check_id(id)?;
         let r = load(&st, id)?;
@@ -455,41 +347,16 @@ pub async fn compare(
             .field("ids"));
         };
         let name = st.with_db(|c| name_of(c, id)).map_err(db_err)?;
-        let strategies: Vec<Value> = strategy_rows(result)
-            .iter()
-            .map(|x| {
-                json!({"label": x.label, "mean": x.mean, "stderr": x.stderr, "p5": x.p5,
-                       "p50": x.p50, "p95": x.p95, "prob_below_mine": x.prob_below_mine})
-            })
-            .collect();
         runs_out.push(json!({
             "id": id,
             "name": name,
             "created": iso(r.created_ms),
             "figures": key_figures(result),
-            "strategies": strategies,
+            "strategies": strategy_summaries(result),
         }));
-        let mut f = Vec::new();
-        flatten("", &r.scenario, &mut f);
-        for (k, _) in &f {
-            if !keys.contains(k) {
-                keys.push(k.clone());
-            }
-        }
-        flat.push(f.into_iter().collect());
+        scenarios.push(r.scenario);
     }
-    let differences: Vec<Value> = keys
-        .iter()
-        .filter_map(|k| {
-            let vals: Vec<Value> = flat
-                .iter()
-                .map(|m| m.get(k).cloned().unwrap_or(Value::Null))
-                .collect();
-            vals.iter()
-                .any(|v| *v != vals[0])
-                .then(|| json!({"key": k, "values": vals}))
-        })
-        .collect();
+    let differences = differences(&scenarios.iter().collect::<Vec<_>>());
     Ok(Json(json!({"runs": runs_out, "differences": differences})))
 }
 
@@ -512,30 +379,17 @@ pub async fn export_csv(
         )
         .field("id"));
     };
-    let computed = || {
-        cache()
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&id)
-            .and_then(|c| c.get().cloned())
-            .and_then(Result::ok)
-    };
+    let computed = || decisions::computed(&id);
     if file == "workbook.xlsx" {
         // Every table of the CSV downloads, one sheet each (the decision once computed).
-        let mut tables: Vec<(String, String)> = hashpivot_report::csv_tables(&r.scenario, result)
-            .into_iter()
-            .map(|(n, t)| (n.to_string(), t))
-            .collect();
-        tables.insert(1, ("cashflow.csv".into(), cashflow_csv(result)));
-        if let Some(d) = computed() {
-            tables.insert(1, ("decision.csv".into(), decision_csv(&d)));
-        }
-        let bytes = crate::xlsx::workbook(&tables).map_err(|e| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("cannot write the workbook: {e}"),
-            )
-        })?;
+        let d = computed();
+        let bytes =
+            hashpivot_report::xlsx::run_workbook(&r.scenario, result, d.as_ref()).map_err(|e| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("cannot write the workbook: {e}"),
+                )
+            })?;
         let disposition = format!("attachment; filename=\"hashpivot-{id}.xlsx\"");
         return Ok((
             [
@@ -585,8 +439,8 @@ pub async fn export_csv(
         .into_response())
 }
 
-/// Registers this module's routes (one call in [`crate::api::router`]).
-pub(crate) fn routes(r: crate::api::Routes) -> crate::api::Routes {
+/// Registers this module's routes (one call in `api::router`).
+pub(crate) fn routes(r: crate::routes::Routes) -> crate::routes::Routes {
     r.add("get", "/api/runs/overview", overview)
         .add("get", "/api/compare", compare)
         .add("delete", "/api/runs/{id}", delete_run)
@@ -600,6 +454,7 @@ pub(crate) fn routes(r: crate::api::Routes) -> crate::api::Routes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::views::strategy_rows;
 
     #[test]
     fn cashflow_has_one_row_per_year_and_a_column_triple_per_strategy() {

@@ -436,7 +436,7 @@ async fn blocking(sc: Scenario, q: HashMap<String, String>) -> Result<Json<Value
 }
 
 /// Registers this module's routes.
-pub(crate) fn routes(r: crate::api::Routes) -> crate::api::Routes {
+pub(crate) fn routes(r: crate::routes::Routes) -> crate::routes::Routes {
     r.add("get", "/api/dispatch", dispatch_get)
         .add("post", "/api/dispatch", dispatch_post)
 }

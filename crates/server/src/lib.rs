@@ -13,18 +13,19 @@ pub mod api;
 pub mod auth;
 pub mod conn;
 pub mod dashboard_api;
+mod decisions;
 pub mod dispatch_api;
 pub mod error;
 pub mod forwards;
 pub mod guard;
 pub mod market_api;
 mod model_adapter;
+mod routes;
 pub mod runner;
 pub mod sensitivity;
 pub mod state;
 #[doc(hidden)]
 pub mod testing;
-pub mod xlsx;
 
 /// The result views (tables, charts) shared with `hashpivot report`.
 pub use hashpivot_report::views;

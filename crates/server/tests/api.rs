@@ -669,6 +669,28 @@ fn real_engine_results_are_those_of_simulate() {
     s.stop();
 }
 
+/// The editor learns the defaults of the optional tables from the server (issue 12): `[finance]`
+/// exactly `Finance::default()`, and a run whose scenario has the table is accepted.
+#[test]
+fn optional_tables_come_with_their_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(&dir.path().join("db.sqlite"), 0);
+    let (st, body) = get(&s, "/api/scenario/optional");
+    assert_eq!(st, 200, "{body}");
+    let opt = json_of(&body);
+    let finance = hashpivot_model::scenario::Finance::default();
+    assert_eq!(
+        opt["tables"]["finance"],
+        serde_json::to_value(&finance).unwrap()
+    );
+    let mut sc = serde_json::to_value(Scenario::default()).unwrap();
+    sc["finance"] = opt["tables"]["finance"].clone();
+    let body = json!({"scenario": sc, "strategy": "convert", "share": 0.5, "paths": 10});
+    let (st, b) = post(&s, "/api/runs", "application/json", &body.to_string());
+    assert_eq!(st, 201, "{b}");
+    s.stop();
+}
+
 #[test]
 fn validate_parses_toml_and_returns_both_forms() {
     let dir = tempfile::tempdir().unwrap();

@@ -11,7 +11,6 @@ use std::time::Duration;
 use hashpivot_data::forwards::parse_forwards;
 use hashpivot_data::series::{parse_epochs, parse_fees, parse_heights, parse_prices};
 use hashpivot_data::{hashprice_history, CsvWriter, Date, HashpriceDay, MarketState};
-use hashpivot_model::scenario::Scenario;
 use hashpivot_sources::daily::{
     fee_days, height_days, mempool_fees, mempool_heights, mempool_interval, mempool_tip, rpc_fees,
     rpc_heights, rpc_tip, Tip,
@@ -1207,63 +1206,28 @@ pub struct CalibrateArgs {
     #[arg(long, value_name = "DATE", requires = "forwards")]
     pub quote_date: Option<String>,
     /// With --forwards: Monte Carlo paths per model evaluation (common random numbers).
-    #[arg(long, value_name = "N", default_value_t = 2000, requires = "forwards")]
+    #[arg(long, value_name = "N", default_value_t = hashpivot_model::analysis::forwards::DEFAULT_PATHS, requires = "forwards")]
     pub paths: u64,
     /// With --forwards: seed of those paths.
-    #[arg(long, value_name = "S", default_value_t = 42, requires = "forwards")]
+    #[arg(long, value_name = "S", default_value_t = hashpivot_model::analysis::forwards::DEFAULT_SEED, requires = "forwards")]
     pub seed: u64,
 }
 
-/// `calibrate --forwards`: the model's expected hashprice per delivery month beside the forward,
-/// and the drift that fits them (`hashpivot_data::forwards::fit_drift`).
+/// `calibrate --forwards`: flags → `model::analysis::forwards::fit_forwards` → the forward beside
+/// the model per delivery month, and the fitted drift.
 fn run_calibrate_forwards(args: &CalibrateArgs, g: &Global) -> anyhow::Result<()> {
-    use hashpivot_data::forwards::{curve_on, days_needed, fit_drift};
-    if !(100..=1_000_000).contains(&args.paths) {
-        return Err(bad_input(format!(
-            "--paths: {} is not allowed; use 100 to 1,000,000",
-            args.paths
-        )));
-    }
-    let on = parse_date_flag("--quote-date", args.quote_date.as_deref())?;
+    use hashpivot_model::analysis::forwards::{fit_forwards, ForwardsRequest};
+    let req = ForwardsRequest {
+        quote_date: parse_date_flag("--quote-date", args.quote_date.as_deref())?,
+        paths: args.paths,
+        seed: args.seed,
+    };
     let store = open_store(g)?;
-    let quotes = store.forwards()?;
-    if quotes.is_empty() {
-        return Err(bad_input(
-            "--forwards: the store has no forward marks; import a curve first: hashpivot data import forwards FILE (quote_date,delivery_month,usd_per_ph_day)",
-        ));
-    }
-    let curve = curve_on(&quotes, on);
-    if curve.is_empty() {
-        return Err(bad_input(format!(
-            "--quote-date: no forward marks quoted on {}; stored quote dates: {}",
-            on.map_or(String::new(), |d| d.to_string()),
-            quotes
-                .iter()
-                .map(|q| q.quote_date.to_string())
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
-    let sc = Scenario::default();
-    let start = hashpivot_model::scenario::market::state().date;
-    let days = days_needed(&curve, start);
-    let fit = fit_drift(&curve, start, sc.price.drift, (-2.0, 2.0), |mu| {
-        let mut s = sc.clone();
-        s.price.drift = mu;
-        hashpivot_model::forward::expected_hashprice(&s, days, args.paths, args.seed)
-    })
-    .map_err(|e| bad_input(e.to_string()))?;
+    let c = fit_forwards(&store.forwards()?, &req).map_err(|e| bad_input(e.to_string()))?;
     if g.json {
-        return print_json(&serde_json::json!({
-            "market_state_date": start,
-            "market_state_origin": hashpivot_model::scenario::market::origin(),
-            "paths": args.paths,
-            "seed": args.seed,
-            "fit": fit,
-        }));
+        return print_json(&c);
     }
+    let (fit, start) = (&c.fit, c.market_state_date);
     println!(
         "Forward curve of {} against the model from the market state of {start} ({} paths, seed {}):",
         fit.quote_date, args.paths, args.seed
@@ -1298,6 +1262,50 @@ fn run_calibrate_forwards(args: &CalibrateArgs, g: &Global) -> anyhow::Result<()
     );
     println!("Set [price] drift = {:.4} in a scenario to anchor the Monte Carlo to this curve (a market-implied drift: risk premium included).", fit.drift_fitted);
     Ok(())
+}
+
+/// The market state of a calibration as the scenario keys it sets.
+fn market_state_table(state: &MarketState) -> Table {
+    let mut m = Table::new(["key", "value", "note"]).align(2, Align::Left);
+    m.row([
+        "price.spot".to_string(),
+        thousands(state.spot_usd, 2),
+        format!("USD, close of {}", state.price_date),
+    ]);
+    m.row([
+        "chain.height".to_string(),
+        state.height.to_string(),
+        "at 00:00 America/Los_Angeles".to_string(),
+    ]);
+    m.row([
+        "chain.difficulty".to_string(),
+        format!("{:.6e}", state.difficulty),
+        format!(
+            "epoch {}{}",
+            state.difficulty_epoch,
+            if state.difficulty_current {
+                ""
+            } else {
+                " (newest stored; epoch in force unknown)"
+            }
+        ),
+    ]);
+    m.row([
+        "chain.epoch_elapsed_days".to_string(),
+        format!("{:.2}", state.epoch_elapsed_days),
+        format!("since height {}", state.epoch_start_height),
+    ]);
+    m.row([
+        "chain.hashrate_ehs".to_string(),
+        format!("{:.1}", state.hashrate_ehs),
+        format!("{:.1} blocks/day observed", state.blocks_per_day),
+    ]);
+    m.row([
+        "fees.btc_per_block".to_string(),
+        format!("{:.5}", state.fees_btc_per_block),
+        format!("mean {} to {}", state.fees_window.0, state.fees_window.1),
+    ]);
+    m
 }
 
 /// Runs `hashpivot calibrate`: the store's series → `model::analysis::calibrate` → render.
@@ -1374,46 +1382,7 @@ pub fn run_calibrate(args: &CalibrateArgs, g: &Global) -> anyhow::Result<()> {
     print!("{}", t.render());
     println!();
     println!("Market state {} (newest stored day):", state.date);
-    let mut m = Table::new(["key", "value", "note"]).align(2, Align::Left);
-    m.row([
-        "price.spot".to_string(),
-        thousands(state.spot_usd, 2),
-        format!("USD, close of {}", state.price_date),
-    ]);
-    m.row([
-        "chain.height".to_string(),
-        state.height.to_string(),
-        "at 00:00 America/Los_Angeles".to_string(),
-    ]);
-    m.row([
-        "chain.difficulty".to_string(),
-        format!("{:.6e}", state.difficulty),
-        format!(
-            "epoch {}{}",
-            state.difficulty_epoch,
-            if state.difficulty_current {
-                ""
-            } else {
-                " (newest stored; epoch in force unknown)"
-            }
-        ),
-    ]);
-    m.row([
-        "chain.epoch_elapsed_days".to_string(),
-        format!("{:.2}", state.epoch_elapsed_days),
-        format!("since height {}", state.epoch_start_height),
-    ]);
-    m.row([
-        "chain.hashrate_ehs".to_string(),
-        format!("{:.1}", state.hashrate_ehs),
-        format!("{:.1} blocks/day observed", state.blocks_per_day),
-    ]);
-    m.row([
-        "fees.btc_per_block".to_string(),
-        format!("{:.5}", state.fees_btc_per_block),
-        format!("mean {} to {}", state.fees_window.0, state.fees_window.1),
-    ]);
-    print!("{}", m.render());
+    print!("{}", market_state_table(state).render());
     println!();
     println!(
         "Hashrate response: power_share by profile least squares (the break-even level that best explains\n\

@@ -15,10 +15,6 @@ use crate::error::bad_input;
 use crate::output::{print_json, thousands, thousands_int, Align, Table};
 use crate::Global;
 
-/// Default fees per block, BTC: 0.025 (Hashrate Index, Aug 2025; docs/PARAMETERS.md "Fee share
-/// of reward").
-pub const DEFAULT_FEES_BTC: f64 = 0.025;
-
 /// Arguments of `hashpivot hashprice`.
 #[derive(Debug, clap::Args)]
 pub struct HashpriceArgs {
@@ -28,7 +24,8 @@ pub struct HashpriceArgs {
     /// Network difficulty: a number (`148260000000000`, `1.4826e14`) or with a suffix (`148.26T`).
     #[arg(long, value_name = "D", allow_hyphen_values = true)]
     pub difficulty: String,
-    /// Transaction fees per block, BTC [default: 0.025, Hashrate Index Aug 2025].
+    /// Transaction fees per block, BTC [default: the fees of the market state every command
+    /// starts from, their recent average].
     #[arg(long, value_name = "BTC_PER_BLOCK", allow_hyphen_values = true)]
     pub fees: Option<String>,
     /// Block height for the subsidy [default: the height of the market state every command starts
@@ -180,32 +177,13 @@ fn parse_price(raw: &str) -> anyhow::Result<f64> {
     )
 }
 
-fn parse_fees(raw: Option<&str>) -> anyhow::Result<f64> {
-    match raw {
-        None => Ok(DEFAULT_FEES_BTC),
-        Some(r) => parse_num(
-            "--fees",
-            r,
-            |v| (0.0..=21e6).contains(&v),
-            "use BTC per block, 0 or more (e.g. 0.025)",
-        ),
-    }
-}
-
-/// `--height`, or the height of the market state every command starts from (with its label).
-fn parse_height_opt(raw: Option<&str>) -> anyhow::Result<(u64, String)> {
-    match raw {
-        Some(r) => Ok((super::chain::parse_height("--height", r)?, "given".into())),
-        None => Ok((u64::from(market::state().height), market::label())),
-    }
-}
-
-/// The market state (date and source) in `--json`.
-fn market_json() -> serde_json::Value {
-    json!({
-        "date": market::state().date.to_string(),
-        "source": market::origin().unwrap_or(market::SOURCE),
-    })
+fn parse_fees(raw: &str) -> anyhow::Result<f64> {
+    parse_num(
+        "--fees",
+        raw,
+        |v| (0.0..=21e6).contains(&v),
+        "use BTC per block, 0 or more (e.g. 0.025)",
+    )
 }
 
 fn kv_table() -> Table {
@@ -220,46 +198,31 @@ fn fmt_difficulty(d: f64) -> String {
     }
 }
 
-/// Runs `hashpivot hashprice`.
+/// Runs `hashpivot hashprice`: flags → `model::machine::hashprice_report` → render.
 pub fn run_hashprice(args: &HashpriceArgs, g: &Global) -> anyhow::Result<()> {
-    let price = parse_price(&args.price)?;
-    let difficulty = parse_difficulty("--difficulty", &args.difficulty)?;
-    let fees = parse_fees(args.fees.as_deref())?;
-    let (height, height_source) = parse_height_opt(args.height.as_deref())?;
-    let q = econ::hashprice_quote(price, econ::Difficulty(difficulty), height, fees)
-        .map_err(|e| input_err("--difficulty/--fees", e))?;
-    let (subsidy, reward, btc, usd, hashrate_ehs) = (
+    let inputs = econ::HashpriceInputs {
+        price_usd: parse_price(&args.price)?,
+        difficulty: econ::Difficulty(parse_difficulty("--difficulty", &args.difficulty)?),
+        fees_btc: args.fees.as_deref().map(parse_fees).transpose()?,
+        height: args
+            .height
+            .as_deref()
+            .map(|r| super::chain::parse_height("--height", r))
+            .transpose()?,
+    };
+    let q = econ::hashprice_report(&inputs).map_err(|e| input_err("--difficulty/--fees", e))?;
+    ensure_finite(&q.outputs(), "--price/--difficulty/--fees")?;
+    if g.json {
+        return print_json(&q);
+    }
+    let (price, difficulty, height, fees) = (q.price_usd, q.difficulty, q.height, q.fees_btc);
+    let (subsidy, btc, usd, hashrate_ehs) = (
         q.subsidy_btc,
-        q.reward_btc,
         q.btc_per_ph_day,
         q.usd_per_ph_day,
         q.implied_hashrate_ehs,
     );
-    ensure_finite(
-        &[
-            ("btc_per_ph_day", btc),
-            ("usd_per_ph_day", usd),
-            ("sat_per_th_day", q.sat_per_th_day),
-            ("implied_hashrate_ehs", hashrate_ehs),
-        ],
-        "--price/--difficulty/--fees",
-    )?;
-    if g.json {
-        return print_json(&json!({
-            "btc_per_ph_day": btc,
-            "usd_per_ph_day": usd,
-            "sat_per_th_day": q.sat_per_th_day,
-            "price_usd": price,
-            "difficulty": difficulty,
-            "height": height,
-            "height_source": height_source,
-            "subsidy_btc": subsidy,
-            "fees_btc": fees,
-            "reward_btc": reward,
-            "implied_hashrate_ehs": hashrate_ehs,
-            "market_state": market_json(),
-        }));
-    }
+    let height_source = &q.height_source;
     let mut t = kv_table();
     t.row(["price".to_string(), thousands(price, 2), "USD/BTC".into()]);
     t.row([
@@ -280,7 +243,14 @@ pub fn run_hashprice(args: &HashpriceArgs, g: &Global) -> anyhow::Result<()> {
         format!("{subsidy:.8}"),
         "BTC/block".into(),
     ]);
-    t.row(["fees".to_string(), format!("{fees:.8}"), "BTC/block".into()]);
+    t.row([
+        "fees".to_string(),
+        format!("{fees:.8}"),
+        match &q.fees_source {
+            Some(src) => format!("BTC/block ({src}, its recent average)"),
+            None => "BTC/block".into(),
+        },
+    ]);
     t.row([
         "hashvalue".to_string(),
         format!("{btc:.8}"),
@@ -434,11 +404,7 @@ fn market_inputs(args: &MachineArgs, power: f64) -> anyhow::Result<MarketInputs>
             .as_deref()
             .map(|r| super::chain::parse_height("--height", r))
             .transpose()?,
-        fees_btc: args
-            .fees
-            .as_deref()
-            .map(|f| parse_fees(Some(f)))
-            .transpose()?,
+        fees_btc: args.fees.as_deref().map(parse_fees).transpose()?,
         power_usd_mwh: power,
     })
 }
@@ -551,7 +517,7 @@ pub fn run_machine(args: &MachineArgs, g: &Global) -> anyhow::Result<()> {
     if g.json {
         return print_json(&json!({
             "machine": machine_json(m),
-            "market_state": market_json(),
+            "market_state": econ::MarketStateRef::current(),
             "hashprice_usd_per_ph_day": hashprice,
             "hashprice_source": hp_source,
             "price_usd": price,

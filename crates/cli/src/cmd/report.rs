@@ -136,7 +136,7 @@ pub fn run(args: &ReportArgs, g: &Global) -> anyhow::Result<()> {
     }
     if let (Some(o), Ok(d)) = (
         result.as_object_mut(),
-        hashpivot_server::dashboard_api::decision_for(&scenario),
+        hashpivot_report::decision::document(&scenario),
     ) {
         o.insert("decision".into(), d);
     }

@@ -26,6 +26,15 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// `hashpivot ARGS` run in `dir` (its store, and its working directory for relative paths).
+pub fn run_in(dir: &Path, args: &[&str]) -> Output {
+    hashpivot(dir)
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("hashpivot runs")
+}
+
 /// Output's stdout as UTF-8.
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

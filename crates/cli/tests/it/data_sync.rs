@@ -2,7 +2,7 @@
 //! answer from the shipped data, including timeouts, HTTP 500, malformed JSON, RPC errors and a
 //! header that fails proof of work: each a clear message, the store unchanged.
 
-use crate::common::{hashpivot, json, stderr, stdout, tempdir};
+use crate::common::{hashpivot, json, run_in, stderr, stdout, tempdir};
 use hashpivot_sources::testing::{fake_core, fake_mempool, Fault, TestServer};
 
 fn status(dir: &std::path::Path) -> serde_json::Value {
@@ -16,6 +16,28 @@ fn status(dir: &std::path::Path) -> serde_json::Value {
     v["db"] = serde_json::Value::Null;
     v["syncs"] = serde_json::Value::Null;
     v
+}
+
+/// `data sync --rpc URL --from-epoch E --fee-days F EXTRA…` in `dir`.
+fn rpc_sync(
+    dir: &std::path::Path,
+    url: &str,
+    from_epoch: &str,
+    fee_days: &str,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut args = vec![
+        "data",
+        "sync",
+        "--rpc",
+        url,
+        "--from-epoch",
+        from_epoch,
+        "--fee-days",
+        fee_days,
+    ];
+    args.extend_from_slice(extra);
+    run_in(dir, &args)
 }
 
 fn difficulty_rows(dir: &std::path::Path, from: &str) -> String {
@@ -34,24 +56,14 @@ fn rpc_sync_verifies_and_stores_retargets_and_fees() {
         Fault::RequireAuth("alice".into(), "s3cret".into()),
     ))
     .unwrap();
-    let o = hashpivot(dir.path())
-        .args([
-            "data",
-            "sync",
-            "--rpc",
-            &server.url(),
-            "--rpc-user",
-            "alice",
-            "--rpc-password",
-            "s3cret",
-            "--from-epoch",
-            "432",
-            "--fee-days",
-            "1",
-            "--json",
-        ])
-        .output()
-        .unwrap();
+    let auth = ["--rpc-user", "alice", "--rpc-password", "s3cret"];
+    let o = rpc_sync(
+        dir.path(),
+        &server.url(),
+        "432",
+        "1",
+        &[&auth[..], &["--json"]].concat(),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stdout(&o).contains("s3cret") && !stderr(&o).contains("s3cret"));
     let v = json(&o);
@@ -84,23 +96,8 @@ fn rpc_sync_verifies_and_stores_retargets_and_fees() {
     );
 
     // A cookie file works too; a wrong password is exit 2 without echoing it.
-    let o = hashpivot(dir.path())
-        .args([
-            "data",
-            "sync",
-            "--rpc",
-            &server.url(),
-            "--rpc-user",
-            "alice",
-            "--rpc-password",
-            "wrong",
-            "--from-epoch",
-            "436",
-            "--fee-days",
-            "0",
-        ])
-        .output()
-        .unwrap();
+    let wrong = ["--rpc-user", "alice", "--rpc-password", "wrong"];
+    let o = rpc_sync(dir.path(), &server.url(), "436", "0", &wrong);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("rejected the credentials") && !stderr(&o).contains("wrong"),
@@ -109,21 +106,8 @@ fn rpc_sync_verifies_and_stores_retargets_and_fees() {
     );
     let cookie = dir.path().join(".cookie");
     std::fs::write(&cookie, "alice:s3cret").unwrap();
-    let o = hashpivot(dir.path())
-        .args([
-            "data",
-            "sync",
-            "--rpc",
-            &server.url(),
-            "--rpc-cookie",
-            cookie.to_str().unwrap(),
-            "--from-epoch",
-            "436",
-            "--fee-days",
-            "0",
-        ])
-        .output()
-        .unwrap();
+    let cookie_flag = ["--rpc-cookie", cookie.to_str().unwrap()];
+    let o = rpc_sync(dir.path(), &server.url(), "436", "0", &cookie_flag);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("tip height 879100"), "{}", stdout(&o));
 }
@@ -152,40 +136,14 @@ fn rpc_failures_leave_the_store_unchanged() {
         ),
     ] {
         let server = TestServer::start(fake_core(879_100, fault.clone())).unwrap();
-        let o = hashpivot(dir.path())
-            .args([
-                "data",
-                "sync",
-                "--rpc",
-                &server.url(),
-                "--from-epoch",
-                "432",
-                "--fee-days",
-                "1",
-                "--timeout",
-                "2",
-            ])
-            .output()
-            .unwrap();
+        let o = rpc_sync(dir.path(), &server.url(), "432", "1", &["--timeout", "2"]);
         assert_eq!(o.status.code(), Some(code), "{fault:?}: {}", stderr(&o));
         assert!(stderr(&o).contains(want), "{fault:?}: {}", stderr(&o));
         assert_eq!(status(dir.path()), before, "{fault:?}");
     }
     // PoW failure message names the cause.
     let server = TestServer::start(fake_core(879_100, Fault::BadPow(434 * 2016))).unwrap();
-    let o = hashpivot(dir.path())
-        .args([
-            "data",
-            "sync",
-            "--rpc",
-            &server.url(),
-            "--from-epoch",
-            "432",
-            "--fee-days",
-            "0",
-        ])
-        .output()
-        .unwrap();
+    let o = rpc_sync(dir.path(), &server.url(), "432", "0", &[]);
     assert!(stderr(&o).contains("fails proof of work"), "{}", stderr(&o));
 }
 

@@ -1,6 +1,6 @@
 //! End-to-end tests of `hashpivot dispatch`.
 
-use crate::common::{hashpivot, json, stderr, tempdir};
+use crate::common::{hashpivot, json, run_in, stderr, tempdir};
 
 /// One batch of 1000 machines (100 TH/s, 2000 W = 2 MW), no overhead, fee or downtime. With
 /// `--hashprice 19.2 --btc-usd 100000` it earns exactly $40 per MWh: 0.1 PH/s × $19.2/day / 24 h
@@ -27,6 +27,27 @@ const HAND_PRICES: &str = "timestamp,price_usd_mwh
 2024-07-01T05:00,20
 ";
 
+/// The dispatch of `scenario` over the hand-made prices at the $40/MWh hashprice, with `extra`
+/// flags, in a fresh directory (kept alive with the output).
+fn hand_made(scenario: &str, extra: &[&str]) -> (tempfile::TempDir, std::process::Output) {
+    let dir = tempdir();
+    std::fs::write(dir.path().join("s.toml"), scenario).unwrap();
+    std::fs::write(dir.path().join("p.csv"), HAND_PRICES).unwrap();
+    let mut args = vec![
+        "dispatch",
+        "s.toml",
+        "--prices",
+        "p.csv",
+        "--hashprice",
+        "19.2",
+        "--btc-usd",
+        "100000",
+    ];
+    args.extend_from_slice(extra);
+    let out = run_in(dir.path(), &args);
+    (dir, out)
+}
+
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
 }
@@ -38,24 +59,7 @@ fn f(v: &serde_json::Value, k: &str) -> f64 {
 
 #[test]
 fn hand_made_series_gives_exact_uptime_and_cost() {
-    let dir = tempdir();
-    std::fs::write(dir.path().join("s.toml"), ONE_BATCH).unwrap();
-    std::fs::write(dir.path().join("p.csv"), HAND_PRICES).unwrap();
-    let out = hashpivot(dir.path())
-        .current_dir(dir.path())
-        .args([
-            "dispatch",
-            "s.toml",
-            "--prices",
-            "p.csv",
-            "--hashprice",
-            "19.2",
-            "--btc-usd",
-            "100000",
-        ])
-        .args(["--credit-usd-mwh", "5", "--json"])
-        .output()
-        .unwrap();
+    let (_dir, out) = hand_made(ONE_BATCH, &["--credit-usd-mwh", "5", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let v = json(&out);
     assert_eq!(v["hours"], 6);
@@ -208,27 +212,9 @@ fn by_year_reports_each_calendar_year() {
 
 #[test]
 fn scenario_dispatch_table_is_read_and_flags_override_it() {
-    let dir = tempdir();
     let sc = format!("{ONE_BATCH}\n[dispatch]\ncredit_usd_mwh = 7\nmin_run_hours = 2\n");
-    std::fs::write(dir.path().join("s.toml"), sc).unwrap();
-    std::fs::write(dir.path().join("p.csv"), HAND_PRICES).unwrap();
     let run = |extra: &[&str]| {
-        let out = hashpivot(dir.path())
-            .current_dir(dir.path())
-            .args([
-                "dispatch",
-                "s.toml",
-                "--prices",
-                "p.csv",
-                "--hashprice",
-                "19.2",
-                "--btc-usd",
-                "100000",
-                "--json",
-            ])
-            .args(extra)
-            .output()
-            .unwrap();
+        let (_dir, out) = hand_made(&sc, &[&["--json"], extra].concat());
         assert!(out.status.success(), "{}", stderr(&out));
         json(&out)
     };
@@ -239,16 +225,7 @@ fn scenario_dispatch_table_is_read_and_flags_override_it() {
     assert_eq!(v["dispatch"]["credit_usd_mwh"], 0.0);
     assert!(close(f(&v["site"], "uptime"), 4.0 / 6.0));
     // An unknown key in [dispatch] is rejected, naming it.
-    std::fs::write(
-        dir.path().join("bad.toml"),
-        format!("{ONE_BATCH}\n[dispatch]\ncredit = 7\n"),
-    )
-    .unwrap();
-    let out = hashpivot(dir.path())
-        .current_dir(dir.path())
-        .args(["dispatch", "bad.toml", "--prices", "p.csv"])
-        .output()
-        .unwrap();
+    let (_dir, out) = hand_made(&format!("{ONE_BATCH}\n[dispatch]\ncredit = 7\n"), &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("credit"), "{}", stderr(&out));
 }
@@ -477,24 +454,7 @@ fn bad_inputs_exit_2_and_say_what_is_allowed() {
 
 #[test]
 fn human_output_snapshot() {
-    let dir = tempdir();
-    std::fs::write(dir.path().join("s.toml"), ONE_BATCH).unwrap();
-    std::fs::write(dir.path().join("p.csv"), HAND_PRICES).unwrap();
-    let out = hashpivot(dir.path())
-        .current_dir(dir.path())
-        .args([
-            "dispatch",
-            "s.toml",
-            "--prices",
-            "p.csv",
-            "--hashprice",
-            "19.2",
-            "--btc-usd",
-            "100000",
-        ])
-        .args(["--credit-usd-mwh", "5", "--by-year"])
-        .output()
-        .unwrap();
+    let (dir, out) = hand_made(ONE_BATCH, &["--credit-usd-mwh", "5", "--by-year"]);
     assert!(out.status.success(), "{}", stderr(&out));
     snap!("dispatch_hand_made", out, dir.path());
 }

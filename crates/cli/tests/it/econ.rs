@@ -65,6 +65,8 @@ fn hashprice_follows_model_section_2() {
         "155.97T",
         "--height",
         "920000",
+        "--fees",
+        "0.025",
     ]);
     snap!("hashprice_human", o);
 }
@@ -79,7 +81,26 @@ fn hashprice_default_height_is_the_market_states() {
     assert_eq!(v["height"], 963_549);
     assert_eq!(v["market_state"]["date"], "2026-08-22");
     assert_eq!(v["market_state"]["source"], "shipped data");
+    // The fees too: one owner of "today" (the market state's recent average), and the output
+    // says so; given fees carry no source.
+    let fees = hashpivot_data::market_state().fees_btc_per_block;
+    assert!(fees > 0.0 && fees != 0.025, "{fees}");
+    assert_eq!(v["fees_btc"], fees);
+    assert_eq!(v["fees_source"], "market state 2026-08-22, shipped data");
+    let want = 86400.0 * 1e15 * (3.125 + fees) / (148.26e12 * TWO_32) * 90_000.0;
+    let got = v["usd_per_ph_day"].as_f64().unwrap();
+    assert!((got - want).abs() <= 1e-12 * want, "{got} vs {want}");
+    let (_, v) = run_json(&[
+        "hashprice",
+        "--price",
+        "90000",
+        "--difficulty",
+        "148.26T",
+        "--fees",
+        "0.025",
+    ]);
     assert_eq!(v["fees_btc"], 0.025);
+    assert!(v.get("fees_source").is_none(), "{v}");
 }
 
 #[test]

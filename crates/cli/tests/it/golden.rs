@@ -270,6 +270,10 @@ fn calibrate_history_hashprice() {
             "155.97T",
             "--height",
             "978381",
+            // Given: the default is the market state's recent average since fees got one owner
+            // (the numbers pinned here are those of 0.025 BTC/block, as always).
+            "--fees",
+            "0.025",
         ],
     );
 }

@@ -5,9 +5,12 @@
 //! * [`sensitivity`]: the tornado, mean NPV with each main input moved down and up;
 //! * [`compare`]: mine vs powered-shell lease vs GPU cloud on common random numbers;
 //! * [`calibrate`]: estimates of the process parameters from stored history, written into a
-//!   scenario together with the newest market state.
+//!   scenario together with the newest market state;
+//! * [`forwards`]: the price drift that makes the model's expected hashprice match a stored
+//!   forward curve (`calibrate --forwards`).
 
 pub mod calibrate;
 pub mod compare;
+pub mod forwards;
 pub mod keys;
 pub mod sensitivity;

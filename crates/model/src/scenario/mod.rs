@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 mod annotated;
 mod defaults;
+pub mod input;
 mod validate;
 
 pub use defaults::market;
@@ -478,8 +479,8 @@ impl Scenario {
     /// ranges: call [`Scenario::validate`] (or use [`Scenario::parse_and_validate`]).
     pub fn from_toml_str(text: &str) -> Result<Scenario, ScenarioError> {
         toml::from_str::<Scenario>(text).map_err(|e| {
-            // Wrong types: all of them, by full key path (crate::scenario_input).
-            if let Some(p) = crate::scenario_input::toml_type_problems(text) {
+            // Wrong types: all of them, by full key path (`input`).
+            if let Some(p) = input::toml_type_problems(text) {
                 return ScenarioError::Invalid(p);
             }
             let (line, column) = match e.span() {

@@ -575,31 +575,29 @@ def hashprice(
     price: float,
     difficulty: Union[float, str],
     *,
-    fees: float = 0.025,
+    fees: Optional[float] = None,
     height: Optional[int] = None,
 ) -> Dict[str, Any]:
     """Hashprice = 86400·1e15·(subsidy + fees)/(D·2^32) BTC per PH/s per day, times the price
-    (``hashpivot hashprice --json``).
+    (``hashpivot hashprice --json``, the same document).
 
     Args:
         price: BTC price, USD.
         difficulty: network difficulty, a number or text with a suffix (``"148.26T"``).
-        fees: fees per block, BTC (default 0.025, Hashrate Index Aug 2025).
-        height: block height for the subsidy (default: today's, estimated from the shipped
-            height-by-date series at 144 blocks a day).
+        fees: fees per block, BTC (default: the market state's, its recent average; the answer's
+            ``fees_source`` says which market state).
+        height: block height for the subsidy (default: the market state's; ``height_source``
+            says which).
 
     Example:
         >>> import hashpivot
-        >>> round(hashpivot.hashprice(107_000, "155.97T", height=920_000)["usd_per_ph_day"], 2)
+        >>> round(hashpivot.hashprice(107_000, "155.97T", fees=0.025, height=920_000)["usd_per_ph_day"], 2)
         43.47
     """
     p = _float_req("price", price)
-    f = _float_req("fees", fees)
+    f = None if fees is None else _float_req("fees", fees)
     h = _int_opt("height", height, 0, 2**64 - 1, "a block height 0 or more")
-    src = "given"
-    if h is None:
-        h, src = int(_native.estimated_height_today()), "estimated for today (shipped heights + 144/day)"
-    return _dict(_native.hashprice_json(p, _difficulty(difficulty), f, h, src))
+    return _dict(_native.hashprice_json(p, _difficulty(difficulty), f, h))
 
 
 def machines() -> Any:

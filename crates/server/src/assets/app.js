@@ -23,13 +23,26 @@
     'ai.renewal_probability': 'share', 'ai.tenant_default_rate': 'per year', 'ai.noi_margin': 'share',
     'ai.discount_rate': 'per year', 'ai.lease_drift': 'per year', 'ai.lease_vol': 'per √year',
     'ai.lease_price_corr': '−1 … 1', 'strategy.share': '0 … 1', 'strategy.tranches': 'slices',
-    'strategy.decide_months': 'months', 'strategy.schedule': '[[day, share], …]', 'strategy.shares': '[share, …]'
+    'strategy.decide_months': 'months', 'strategy.schedule': '[[day, share], …]', 'strategy.shares': '[share, …]',
+    // MODEL.md §8–11: conversion risks, GPU cloud, project debt, currency.
+    'ai.build_delay_months': 'months (mean; 0 = none)', 'ai.capex_overrun': 'share of capex', 'ai.capex_overrun_vol': 'log-volatility',
+    'ai.backstop_months': 'months', 'ai.relet_months': 'months (−1 = never)',
+    'cloud.gpu_capex_usd_per_mw_it': '$/MW IT', 'cloud.revenue_usd_per_mw_it_year': '$/MW IT per year', 'cloud.utilization': 'share',
+    'cloud.opex_share': 'share of revenue', 'cloud.gpu_life_years': 'years', 'cloud.contract_years': 'years',
+    'cloud.price_drift': 'per year', 'cloud.price_vol': 'per √year', 'cloud.discount_rate': 'per year',
+    'finance.ltc': 'share of capex', 'finance.debt_rate': 'per year', 'finance.tenor_years': 'years',
+    'finance.cost_of_equity': 'per year', 'finance.min_dscr': '× debt service'
   };
   var INTEGER = { 'run.paths': 1, 'run.seed': 1, 'chain.height': 1, 'strategy.tranches': 1, 'strategy.decide_months': 1 };
   var OPTIONAL = { 'chain.hashrate_ehs': 1, 'chain.epoch_elapsed_days': 1 };
   var TABLE_TITLES = { run: 'Run', chain: 'Chain', price: 'Market: BTC price', fees: 'Market: fees',
-    hashrate: 'Network hashrate', site: 'Site', mining: 'Mining fleet', ai: 'AI/HPC lease terms', strategy: 'Strategy' };
-  var ORDER = ['strategy', 'site', 'mining', 'ai', 'price', 'fees', 'hashrate', 'chain', 'run'];
+    hashrate: 'Network hashrate', site: 'Site', mining: 'Mining fleet', ai: 'AI/HPC conversion', strategy: 'Strategy',
+    cloud: 'GPU cloud (ai.mode = cloud)', finance: 'Financing (project debt)' };
+  var ORDER = ['strategy', 'site', 'mining', 'ai', 'cloud', 'finance', 'price', 'fees', 'hashrate', 'chain', 'run'];
+  // Tables a scenario may leave out; the editor adds them with their defaults and removes them.
+  var OPTIONAL_TABLES = ['cloud', 'finance'];
+  // Keys chosen from a list (a select); booleans are checkboxes.
+  var CHOICES = { 'ai.mode': ['lease', 'cloud'], 'run.currency': ['usd', 'btc'] };
   // Human labels; the scenario key is shown beside each as a hint.
   var LABELS = {
     'run.horizon_years': 'Horizon', 'run.paths': 'Paths', 'run.seed': 'Random seed',
@@ -52,7 +65,17 @@
     'ai.discount_rate': 'AI discount rate', 'ai.lease_drift': 'Lease market drift', 'ai.lease_vol': 'Lease market volatility',
     'ai.lease_price_corr': 'Lease–BTC correlation', 'strategy.kind': 'Strategy', 'strategy.share': 'Share to convert',
     'strategy.schedule': 'Conversion schedule', 'strategy.shares': 'Shares to compare', 'strategy.tranches': 'Slices (optimal)',
-    'strategy.decide_months': 'Decision window (optimal)'
+    'strategy.decide_months': 'Decision window (optimal)',
+    'ai.mode': 'What the hall earns', 'ai.build_delay_months': 'Build delay', 'ai.capex_overrun': 'Capex overrun',
+    'ai.capex_overrun_vol': 'Capex overrun volatility', 'ai.mine_during_build': 'Keep mining during the build',
+    'ai.default_events': 'Tenant default as events', 'ai.backstop_months': 'Rent backstop after a default',
+    'ai.relet_months': 'Re-let after', 'run.currency': 'Currency of the results',
+    'cloud.gpu_capex_usd_per_mw_it': 'GPU capex', 'cloud.revenue_usd_per_mw_it_year': 'Compute revenue',
+    'cloud.utilization': 'Utilization', 'cloud.opex_share': 'Opex', 'cloud.gpu_life_years': 'GPU life',
+    'cloud.contract_years': 'Fixed-price contract', 'cloud.refresh': 'Buy new GPUs at end of life',
+    'cloud.price_drift': 'GPU price drift', 'cloud.price_vol': 'GPU price volatility', 'cloud.discount_rate': 'Cloud discount rate',
+    'finance.ltc': 'Loan to cost', 'finance.debt_rate': 'Debt rate', 'finance.tenor_years': 'Loan tenor',
+    'finance.cost_of_equity': 'Cost of equity', 'finance.min_dscr': 'DSCR covenant', 'finance.fund_gpus': 'Loan also funds GPUs'
   };
   // Shown rounded to 7 significant digits; the exact value is kept unless the field is edited.
   function rounded(v) {
@@ -140,9 +163,9 @@
     if (typeof value === 'boolean') {
       input = el('input', { type: 'checkbox', id: fieldId(key), 'data-key': key });
       input.checked = value;
-    } else if (key === 'strategy.kind') {
+    } else if (key === 'strategy.kind' || CHOICES[key]) {
       input = el('select', { id: fieldId(key), 'data-key': key });
-      STRATEGIES.forEach(function (s) { input.appendChild(el('option', { value: s, text: s })); });
+      (CHOICES[key] || STRATEGIES).forEach(function (s) { input.appendChild(el('option', { value: s, text: s })); });
       input.value = value;
     } else if (Array.isArray(value) || (value !== null && typeof value === 'object')) {
       input = el('input', { type: 'text', id: fieldId(key), 'data-key': key, 'data-json': '1' });
@@ -386,19 +409,31 @@
     var saved = sessionStorage.getItem('hp-scenario');
     var load = saved ? Promise.resolve(JSON.parse(saved)) : api('GET', '/api/scenario/default').then(function (r) { return r.body; });
     sessionStorage.removeItem('hp-scenario');
-    return load.then(function (sc) {
+    // The defaults of the optional tables and of keys a file may leave out (the server's).
+    var optional = api('GET', '/api/scenario/optional').then(function (r) { return r.ok ? r.body : { tables: {}, keys: {} }; });
+    return Promise.all([load, optional]).then(function (both) {
+      var sc = both[0], opt = both[1];
       // Optional keys the file may leave out: offer them as empty fields.
       Object.keys(OPTIONAL).forEach(function (key) {
         var p = key.split('.');
         if (sc[p[0]] && !(p[1] in sc[p[0]])) sc[p[0]][p[1]] = null;
+      });
+      // Keys whose default the file form leaves out (`run.currency = "usd"`): shown with it.
+      Object.keys(opt.keys || {}).forEach(function (key) {
+        var p = key.split('.');
+        if (sc[p[0]] && !(p[1] in sc[p[0]])) sc[p[0]][p[1]] = opt.keys[key];
       });
       form = { template: sc };
       app.innerHTML = '';
       var tables = el('div', { class: 'tables' });
       ORDER.concat(Object.keys(sc).filter(function (t) { return ORDER.indexOf(t) < 0; })).forEach(function (t) {
         var v = sc[t];
+        var optionalTable = OPTIONAL_TABLES.indexOf(t) >= 0 && (opt.tables || {})[t];
+        if ((v === null || v === undefined) && optionalTable) { tables.appendChild(addTableBox(t, opt.tables[t])); return; }
         if (v === null || typeof v !== 'object' || Array.isArray(v)) return;
         var fs = el('fieldset', { id: 'table-' + t }, [el('legend', { text: TABLE_TITLES[t] || '[' + t + ']' })]);
+        if (optionalTable) fs.appendChild(el('button', { type: 'button', class: 'small', id: 'remove-table-' + t, text: '− remove [' + t + ']',
+          onclick: function () { editTables(function (s) { delete s[t]; }); } }));
         Object.keys(v).forEach(function (k) {
           var key = t + '.' + k;
           if (key === 'mining.fleet') { fs.appendChild(fleetTable(v[k])); return; }
@@ -434,6 +469,21 @@
       app.appendChild(el('div', { class: 'editor', id: 'editor' }, [side, tables]));
       validate();
     });
+  }
+
+  // An optional table the scenario leaves out: a box that adds it with its defaults.
+  function addTableBox(t, defaults) {
+    return el('fieldset', { id: 'table-' + t, class: 'absent' }, [el('legend', { text: TABLE_TITLES[t] || '[' + t + ']' }),
+      el('p', { class: 'hint', text: t === 'finance' ? 'Absent: the conversions are unlevered (no debt, no equity view).' : 'Absent: the defaults apply when ai.mode = cloud.' }),
+      el('button', { type: 'button', class: 'small', id: 'add-table-' + t, text: '+ add [' + t + '] with its defaults',
+        onclick: function () { editTables(function (s) { s[t] = JSON.parse(JSON.stringify(defaults)); }); } })]);
+  }
+  // Adds or removes a table: the form as it stands, changed by `f`, shown again.
+  function editTables(f) {
+    var r = readForm();
+    f(r.scenario);
+    sessionStorage.setItem('hp-scenario', JSON.stringify(r.scenario));
+    renderEditor();
   }
 
   // Today's market from the shipped data: what the default scenario starts from.
@@ -665,7 +715,15 @@
   }
 
   // ------------------------------------------------------------------ run page
+  // Money in the run's currency: dollars, or bitcoin for a run with run.currency = "btc".
+  function btc(x) {
+    if (x === null || x === undefined || !isFinite(x)) return '–';
+    var a = Math.abs(x), s = x < 0 ? '-' : '';
+    return s + (a >= 1e3 ? (a / 1e3).toFixed(2) + 'k' : a.toFixed(a >= 10 ? 1 : 3)) + ' BTC';
+  }
+  function moneyOf(run) { return run.currency === 'btc' ? btc : usd; }
   function resultsTable(run) {
+    var usd = moneyOf(run);
     var t = el('table', { class: 'results', id: 'results-table' });
     t.appendChild(el('thead', null, [el('tr', null, ['strategy', 'NPV mean', '± s.e.', 'p5', 'median', 'p95', 'mining part', 'AI part', 'P(NPV<0)', 'P(< mine)', 'CVaR 5%']
       .map(function (h) { return el('th', { text: h }); }))]));
@@ -680,6 +738,32 @@
     });
     t.appendChild(body);
     return t;
+  }
+
+  // The equity view of a run with [finance] (MODEL.md §10): the engine's figures, per strategy.
+  function equityTable(run) {
+    var rows = (run.results || []).filter(function (r) { return r.equity; });
+    if (!rows.length) return null;
+    var m = moneyOf(run);
+    function ratio(x) { return (x === null || x === undefined || !isFinite(x)) ? '–' : x.toFixed(2) + '×'; }
+    var t = el('table', { class: 'results', id: 'equity-table' });
+    t.appendChild(el('thead', null, [el('tr', null, ['strategy', 'equity NPV mean', '± s.e.', 'p5', 'p95', 'P(equity NPV<0)', 'AI equity part',
+      'project IRR p50', 'equity IRR p50', 'DSCR p5', 'P(covenant breach)'].map(function (h) { return el('th', { text: h }); }))]));
+    var body = el('tbody');
+    rows.forEach(function (r) {
+      var e = r.equity, n = e.equity_npv || {};
+      function td(v, f, name) { return el('td', { 'data-field': name, 'data-value': String(v), text: f(v) }); }
+      body.appendChild(el('tr', { 'data-strategy': label(r) }, [el('td', { text: label(r) }),
+        td(n.mean, m, 'equity_npv'), td(n.stderr, m, 'equity_stderr'), td(n.p5, m, 'equity_p5'), td(n.p95, m, 'equity_p95'),
+        td(e.prob_negative, pct, 'equity_prob_negative'), td(e.equity_npv_mean_ai, m, 'ai_equity'),
+        td(e.project_irr.p50, pct, 'project_irr_p50'), td(e.equity_irr.p50, pct, 'equity_irr_p50'),
+        td(e.dscr_min.p5, ratio, 'dscr_p5'), td(e.dscr_min.prob_below_min, pct, 'prob_breach')]));
+    });
+    t.appendChild(body);
+    var cov = rows[0].equity.dscr_min.min_dscr;
+    return el('div', { class: 'card', id: 'equity' }, [el('h2', { text: 'Equity view (project debt)' }),
+      el('p', { class: 'hint', text: 'Mining plus the levered AI stream, at the cost of equity. IRRs are percentiles over the paths with a root; the DSCR is each path\'s smallest yearly coverage, against the covenant of ' + cov + '×.' }),
+      el('div', { class: 'scroll' }, [t])]);
   }
 
   function money(x) {
@@ -769,7 +853,8 @@
   }
 
   function downloads(id, run) {
-    var names = ['results', 'cashflow', 'bands', 'inputs'].concat(run.sensitivity ? ['sensitivity'] : []);
+    var financed = (run.results || []).some(function (r) { return r.equity; });
+    var names = ['results', 'cashflow'].concat(financed ? ['equity'] : [], ['bands', 'inputs'], run.sensitivity ? ['sensitivity'] : []);
     var p = el('p', { class: 'downloads', id: 'downloads' }, ['Download: ',
       el('a', { href: '/api/runs/' + id + '/export/workbook.xlsx', download: '', id: 'xlsx', text: 'Excel workbook (every table)' }), ' · CSV: ']);
     names.forEach(function (n, i) {
@@ -790,9 +875,11 @@
     (run.results || []).forEach(function (r) { if (r.npv && isFinite(r.npv.mean) && (!best || r.npv.mean > best.npv.mean)) best = r; });
     var skipped = ((run.sensitivity || {}).skipped || []).map(function (x) { return 'Sensitivity: ' + x.key + ' left out (' + x.reason + ').'; });
     box.appendChild(el('div', { class: 'card' }, [el('h2', { text: 'Results' }),
-      best ? el('p', { id: 'best', html: 'Highest mean NPV: <b>' + label(best) + '</b> at <b>' + usd(best.npv.mean) + '</b> (± ' + usd(best.npv.stderr) + ' standard error).' }) : null,
-      el('p', { class: 'hint', text: run.paths + ' paths, seed ' + run.seed + '. NPV in US dollars, discounted (mining at the mining rate, AI at the AI rate).' }),
+      best ? el('p', { id: 'best', html: 'Highest mean NPV: <b>' + label(best) + '</b> at <b>' + moneyOf(run)(best.npv.mean) + '</b> (± ' + moneyOf(run)(best.npv.stderr) + ' standard error).' }) : null,
+      el('p', { class: 'hint', id: 'currency-note', text: run.paths + ' paths, seed ' + run.seed + '. NPV in ' + (run.currency === 'btc' ? 'bitcoin (each day\'s cash at that day\'s price)' : 'US dollars') + ', discounted (mining at the mining rate, AI at the AI rate).' }),
       el('div', { class: 'scroll' }, [resultsTable(run)]), downloads(run.id, run)].concat(skipped.map(function (t) { return el('p', { class: 'hint', text: t }); }))));
+    var eq = equityTable(run);
+    if (eq) box.appendChild(eq);
     var charts = el('div', { class: 'charts', id: 'charts' });
     box.appendChild(el('h2', { text: 'Charts' }));
     box.appendChild(el('p', { class: 'hint', text: 'Hover over a chart to read its values.' }));
@@ -800,7 +887,7 @@
     return api('GET', '/api/runs/' + run.id + '/charts').then(function (res) {
       var list = res.body || [];
       return Promise.all(list.map(function (c) {
-        var fig = el('figure', { id: 'chart-' + c.name, 'data-chart-name': c.name, class: (c.name === 'npv' || c.name === 'tornado') ? 'wide' : '' });
+        var fig = el('figure', { id: 'chart-' + c.name, 'data-chart-name': c.name, class: (c.name === 'npv' || c.name === 'tornado' || c.name === 'irr') ? 'wide' : '' });
         charts.appendChild(fig);
         return fetch(c.url).then(function (r) { return r.text(); }).then(function (svg) { fig.innerHTML = svg; });
       }));

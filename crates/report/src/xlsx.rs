@@ -1,9 +1,44 @@
-//! A run's tables as one Excel workbook (`GET /api/runs/{id}/export/workbook.xlsx`): one sheet per
-//! CSV table (results, year-by-year cash flow, bands, inputs, and the decision and sensitivity
-//! when computed), numbers stored as numbers, the header row bold and frozen. The sheets are made
-//! from the same CSV text as the CSV downloads, so the two never disagree.
+//! A run's tables as one Excel workbook (the dashboard's `GET /api/runs/{id}/export/workbook.xlsx`):
+//! one sheet per CSV table (results, year-by-year cash flow, bands, inputs, and the decision and
+//! sensitivity when computed), numbers stored as numbers, the header row bold and frozen. The
+//! sheets are made from the same CSV text as the CSV downloads, so the two never disagree.
 
-use rust_xlsxwriter::{Format, Workbook, XlsxError};
+use rust_xlsxwriter::{Format, Workbook};
+use serde_json::Value;
+
+pub use rust_xlsxwriter::XlsxError;
+
+use crate::csv::{cashflow_csv, csv_tables, decision_csv};
+
+/// Every table of a run's CSV downloads in workbook order: results, the decision (when given,
+/// i.e. once computed), the year-by-year cash flow, then bands, inputs and the sensitivity (when
+/// the run computed it).
+pub fn run_tables(
+    scenario: &Value,
+    result: &Value,
+    decision: Option<&Value>,
+) -> Vec<(String, String)> {
+    let mut tables: Vec<(String, String)> = csv_tables(scenario, result)
+        .into_iter()
+        .map(|(n, t)| (n.to_string(), t))
+        .collect();
+    tables.insert(1, ("cashflow.csv".into(), cashflow_csv(result)));
+    if let Some(d) = decision {
+        tables.insert(1, ("decision.csv".into(), decision_csv(d)));
+    }
+    tables
+}
+
+/// The workbook of a run: [`workbook`] of [`run_tables`].
+///
+/// Errors: the writer's (a failure to zip).
+pub fn run_workbook(
+    scenario: &Value,
+    result: &Value,
+    decision: Option<&Value>,
+) -> Result<Vec<u8>, XlsxError> {
+    workbook(&run_tables(scenario, result, decision))
+}
 
 /// Splits CSV text (RFC 4180 quoting, as written by this crate) into rows of fields; a blank line
 /// is kept as an empty row (it separates two tables in one CSV).
