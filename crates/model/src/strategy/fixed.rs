@@ -353,7 +353,6 @@ pub(crate) fn run_plans(
     let out = SimOutput {
         paths,
         seed,
-        currency: Default::default(),
         results,
         bands: Bands {
             years: (1..=years as u32).collect(),
