@@ -210,6 +210,19 @@ pub struct DayCash {
     pub opcash: f64,
 }
 
+/// One conversion's day on every lane of a block, as [`EquityBook::project_day`] takes it.
+#[derive(Debug, Clone, Copy)]
+pub struct ProjectDay<'a> {
+    /// All capex of the day per lane (hall; cloud: GPU purchases too).
+    pub capex: &'a [f64],
+    /// The GPU purchases within `capex` (cloud); `None`: none.
+    pub gpu: Option<&'a [f64]>,
+    /// Operating cash per lane: rent × NOI (cloud: revenue − costs).
+    pub opcash: &'a [f64],
+    /// BTC view (MODEL.md §11): each lane's price of the day; `None` in USD.
+    pub s: Option<&'a [f64]>,
+}
+
 /// The equity figures of one lane (path) of one strategy.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LaneEquity {
@@ -319,31 +332,22 @@ impl EquityBook {
         self.eq_npv[lane] += eq * terms.w_eq[t];
     }
 
-    /// Day `t` of conversion `k` on every lane of the block, from the AI book's slices of the day:
-    /// `capex` (hall and GPU purchases), `gpu` (the GPU purchases within it, cloud; `None`: none),
-    /// `opcash`. The lender funds `ltc` of the hall capex, and of the GPUs with `fund_gpus`.
+    /// Day `t` of conversion `k` on every lane of the block, from the AI book's slices of the day
+    /// (see [`ProjectDay`]). The lender funds `ltc` of the hall capex, and of the GPUs with
+    /// `fund_gpus`.
     #[inline]
-    pub fn project_day(
-        &mut self,
-        terms: &DebtTerms,
-        k: usize,
-        t: usize,
-        capex: &[f64],
-        gpu: Option<&[f64]>,
-        opcash: &[f64],
-        s: Option<&[f64]>,
-    ) {
+    pub fn project_day(&mut self, terms: &DebtTerms, k: usize, t: usize, day: ProjectDay<'_>) {
         for lane in 0..self.lanes {
-            let fundable = match gpu {
-                Some(g) if !terms.fund_gpus => capex[lane] - g[lane],
-                _ => capex[lane],
+            let fundable = match day.gpu {
+                Some(g) if !terms.fund_gpus => day.capex[lane] - g[lane],
+                _ => day.capex[lane],
             };
             let c = DayCash {
-                capex: capex[lane],
+                capex: day.capex[lane],
                 fundable,
-                opcash: opcash[lane],
+                opcash: day.opcash[lane],
             };
-            self.conversion_day(terms, k, lane, t, c, s.map(|s| s[lane]));
+            self.conversion_day(terms, k, lane, t, c, day.s.map(|s| s[lane]));
         }
     }
 

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 
 use crate::equity::{equity_result, EquityPaths};
 use crate::payoff::ai::{path_dependent, AiBook, AiDay, AiProject, AiTerms};
-use crate::payoff::finance::{DebtTerms, EquityBook};
+use crate::payoff::finance::{DebtTerms, EquityBook, ProjectDay};
 use crate::payoff::site::{
     ai_project, fleet_eras, initial_units, max_types, AiLinear, BatchDef, FleetEra, Layout,
 };
@@ -858,7 +858,8 @@ impl<'a> V2Day<'a> {
             Some(debt) => (0..ctx.plans.len())
                 .map(|k| {
                     let (p0, p1) = (proj_off[k], proj_off[k + 1]);
-                    let mut e = EquityBook::with_currency(p1 - p0, lanes, debt.days, ctx.btc_ai.is_some());
+                    let mut e =
+                        EquityBook::with_currency(p1 - p0, lanes, debt.days, ctx.btc_ai.is_some());
                     for p in p0..p1 {
                         for (i, &r) in book.ready(p).iter().enumerate() {
                             e.set_ready(p - p0, i, r);
@@ -917,7 +918,13 @@ impl<'a> V2Day<'a> {
                     let (capex, op) = (self.book.capex(p), self.book.opcash(p));
                     let gpu = Some(self.book.gpu_buy(p)).filter(|g| !g.is_empty());
                     let s = ctx.btc_ai.map(|_| &d.s[..lanes]);
-                    self.equity[k].project_day(debt, c, t, capex, gpu, op, s);
+                    let pd = ProjectDay {
+                        capex,
+                        gpu,
+                        opcash: op,
+                        s,
+                    };
+                    self.equity[k].project_day(debt, c, t, pd);
                 }
                 if let Some(disc) = ctx.btc_ai {
                     // MODEL.md §11: the day's AI cash in BTC at the lane's price.
