@@ -494,6 +494,15 @@ pub(crate) fn simulate_raw(
     }
 }
 
+/// What [`Ctx::event_days`] returns.
+struct EventDays {
+    ev_days: Vec<usize>,
+    l_days: Vec<usize>,
+    term_idx: Vec<Vec<usize>>,
+    /// Signing days before the `usize::MAX` end mark.
+    n_l: usize,
+}
+
 struct Ctx<'a> {
     prep: &'a Prepared,
     eras: &'a [FleetEra],
@@ -520,21 +529,9 @@ impl Ctx<'_> {
         self.block_impl(b, npv_out, bm, bc)
     }
 
-    #[inline(always)]
-    fn block_impl(&self, b: u64, npv_out: &mut [f64], bm: &mut [f32], bc: &mut [f32]) -> BlockSums {
-        let prep = self.prep;
-        let sc = &prep.scenario;
-        let np = self.plans.len();
-        let years = self.years;
-        let banded = self.banded;
-        let n = prep.n;
-        let lanes = npv_out.len() / np;
-        let mut sums = BlockSums {
-            mining: vec![0.0; np],
-            ai: vec![0.0; np],
-            equity: Vec::new(),
-        };
-        // Days on which anything changes for some strategy, and the signing days of all leases.
+    /// Days on which anything changes for some strategy, and the signing days of all leases
+    /// (each list ends with `usize::MAX`), with each plan's lease terms as indices into them.
+    fn event_days(&self) -> EventDays {
         let mut ev_days: Vec<usize> = self
             .plans
             .iter()
@@ -562,6 +559,34 @@ impl Ctx<'_> {
             .collect();
         let n_l = l_days.len();
         l_days.push(usize::MAX);
+        EventDays {
+            ev_days,
+            l_days,
+            term_idx,
+            n_l,
+        }
+    }
+
+    #[inline(always)]
+    fn block_impl(&self, b: u64, npv_out: &mut [f64], bm: &mut [f32], bc: &mut [f32]) -> BlockSums {
+        let prep = self.prep;
+        let sc = &prep.scenario;
+        let np = self.plans.len();
+        let years = self.years;
+        let banded = self.banded;
+        let n = prep.n;
+        let lanes = npv_out.len() / np;
+        let mut sums = BlockSums {
+            mining: vec![0.0; np],
+            ai: vec![0.0; np],
+            equity: Vec::new(),
+        };
+        let EventDays {
+            ev_days,
+            l_days,
+            term_idx,
+            n_l,
+        } = self.event_days();
         let m = &sc.mining;
         let hw_days = m.hw_days_of_hashprice;
         let max_types = max_types(self.eras);
