@@ -79,14 +79,15 @@ fn wait_done(s: &Serve, id: &str) -> Value {
 fn a_run_equals_simulate_json_and_survives_a_restart() {
     let dir = crate::common::tempdir();
     let db = dir.path().join("db.sqlite");
-    let scenario = "[run]\nhorizon_years = 3\npaths = 300\nseed = 11\n";
-    let file = dir.path().join("small.toml");
-    std::fs::write(&file, scenario).unwrap();
-
     let s = Serve::start(&db, &[]);
     let mut sc: Value = s.get("/api/scenario/default").1;
     sc["run"]["horizon_years"] = json!(3);
     sc["run"]["seed"] = json!(11);
+    sc["run"]["paths"] = json!(300);
+    // The whole default scenario, as the dashboard sends it: a file that left out the embedded
+    // default's MODEL.md §8 keys would mean "off" (version 1), not the default's risks.
+    let file = dir.path().join("small.toml");
+    std::fs::write(&file, toml::to_string(&sc).unwrap()).unwrap();
     let body = json!({"scenario": sc, "strategy": "convert", "share": 0.5, "paths": 300});
     let (code, v) = s.post("/api/runs", &body.to_string());
     assert_eq!(code, 201, "{v}");

@@ -54,6 +54,10 @@ pub fn scenario_for(sc: &Scenario, mode: AiMode) -> Scenario {
     s.ai.mode = mode;
     s.strategy.kind = StrategyKind::Convert;
     s.strategy.share = 1.0;
+    // Each row unlevered (its NPV) and levered (its equity view): at the scenario's `[finance]`,
+    // or, when it has none, at the published project-debt terms of `Finance::default`.
+    s.finance
+        .get_or_insert_with(crate::scenario::Finance::default);
     s
 }
 
