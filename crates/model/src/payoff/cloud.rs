@@ -162,15 +162,17 @@ impl CloudTerms {
     /// `refresh`); without `refresh` the hall is empty from the end of the first life on.
     #[inline(always)]
     pub fn day(&self, age: usize, g_u: f64, g_t: f64, p_t: f64) -> CloudDay {
-        let life_no = age / self.life;
-        if life_no > 0 && !self.refresh {
+        self.day_buying(age, age.is_multiple_of(self.life), g_u, g_t, p_t)
+    }
+
+    /// [`CloudTerms::day`] with `buy` saying whether `age` starts a GPU life (a multiple of
+    /// `life`), for callers that track the purchase days without a division a day.
+    #[inline(always)]
+    pub fn day_buying(&self, age: usize, buy: bool, g_u: f64, g_t: f64, p_t: f64) -> CloudDay {
+        if age >= self.life && !self.refresh {
             return CloudDay::default();
         }
-        let gpu = if age.is_multiple_of(self.life) {
-            self.gpu_capex * g_t
-        } else {
-            0.0
-        };
+        let gpu = if buy { self.gpu_capex * g_t } else { 0.0 };
         // The contract (at most one GPU life long, `Scenario::validate`) fixes the price at g_u.
         let g_price = if age < self.contract { g_u } else { g_t };
         let revenue = self.revenue_day * g_price;
@@ -190,6 +192,8 @@ pub struct CloudLanes {
     pub terms: CloudTerms,
     /// `g_u` per lane (valid from the lane's ready day on).
     pub g_ready: Vec<f64>,
+    /// The lane's next GPU purchase day (its ready day, then one GPU life later each time).
+    next_buy: Vec<usize>,
 }
 
 impl CloudLanes {
@@ -198,6 +202,7 @@ impl CloudLanes {
         CloudLanes {
             terms,
             g_ready: vec![1.0; lanes],
+            next_buy: vec![0; lanes],
         }
     }
 
@@ -210,8 +215,14 @@ impl CloudLanes {
         }
         if t == ready {
             self.g_ready[i] = g_t;
+            self.next_buy[i] = ready;
         }
-        self.terms.day(t - ready, self.g_ready[i], g_t, p_t)
+        let buy = t == self.next_buy[i];
+        if buy {
+            self.next_buy[i] = t + self.terms.life;
+        }
+        self.terms
+            .day_buying(t - ready, buy, self.g_ready[i], g_t, p_t)
     }
 }
 
