@@ -30,20 +30,6 @@ ALLOWED = {
 # shrink (and must leave this list once it is within the limit) but not grow, and no function
 # may join the list. Splitting them is open work (issue 18).
 KNOWN = {
-    ("crates/charts/src/charts.rs", "to_svg"): 203,
-    ("crates/cli/src/cmd/chain.rs", "verify_headers"): 148,
-    ("crates/cli/src/cmd/data.rs", "run_status"): 135,
-    ("crates/cli/src/cmd/data.rs", "run_export"): 149,
-    ("crates/cli/src/cmd/dispatch.rs", "render"): 166,
-    ("crates/cli/src/cmd/econ.rs", "run_machine"): 251,
-    ("crates/cli/src/cmd/report.rs", "run"): 140,
-    ("crates/cli/src/cmd/serve.rs", "run"): 126,
-    ("crates/cli/src/cmd/validate.rs", "run_put"): 138,
-    ("crates/lsm/src/put.rs", "price_put"): 154,
-    ("crates/lsm/src/stopping.rs", "fit"): 283,
-    ("crates/server/src/guard.rs", "check"): 146,
-    ("crates/sources/src/testing.rs", "fake_core"): 126,
-    ("crates/sources/src/testing.rs", "fake_mempool"): 128,
 }
 
 FN_RE = re.compile(

@@ -522,23 +522,7 @@ impl LineChart {
             &self.x_label,
             &self.y_label,
         );
-        for m in &self.markers {
-            let px = f.px(m.x);
-            // A label that would run past the plot's right edge is written to the left of its line.
-            let fits = px + 3.0 + m.label.chars().count() as f64 * 6.0 <= f.left + f.w + 14.0;
-            let _ = write!(
-                doc.out,
-                r##"<g class="hp-marker" data-tip="{}"><line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="#b22" stroke-dasharray="4 3" stroke-width="1.2"/><text x="{}" y="{}" text-anchor="{anchor}" fill="#b22" font-size="11">{}</text></g>"##,
-                esc(&format!("{} ({})", m.label, kind.tip(m.x))),
-                c(f.top),
-                c(f.top + f.h),
-                c(if fits { px + 3.0 } else { px - 3.0 }),
-                c(f.top + 11.0),
-                esc(&m.label),
-                x = c(px),
-                anchor = if fits { "start" } else { "end" },
-            );
-        }
+        self.draw_markers(&mut doc, &f);
         for (i, s) in self.series.iter().enumerate() {
             let col = color(i);
             let pts: Vec<(f64, f64)> = if s.step {
@@ -567,6 +551,43 @@ impl LineChart {
                 esc(&s.name)
             );
         }
+        let (xs, tips) = self.hover_tips();
+        f.hover_columns(&mut doc, &xs, &tips);
+        let items: Vec<(String, &str)> = self
+            .series
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.clone(), color(i)))
+            .collect();
+        if items.len() > 1 {
+            legend(&mut doc, LEFT, 40.0, &items);
+        }
+        doc.finish()
+    }
+
+    /// The event markers: a dashed vertical line each, labelled at the top.
+    fn draw_markers(&self, doc: &mut Doc, f: &Frame) {
+        for m in &self.markers {
+            let px = f.px(m.x);
+            // A label that would run past the plot's right edge is written to the left of its line.
+            let fits = px + 3.0 + m.label.chars().count() as f64 * 6.0 <= f.left + f.w + 14.0;
+            let _ = write!(
+                doc.out,
+                r##"<g class="hp-marker" data-tip="{}"><line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="#b22" stroke-dasharray="4 3" stroke-width="1.2"/><text x="{}" y="{}" text-anchor="{anchor}" fill="#b22" font-size="11">{}</text></g>"##,
+                esc(&format!("{} ({})", m.label, self.x_kind.tip(m.x))),
+                c(f.top),
+                c(f.top + f.h),
+                c(if fits { px + 3.0 } else { px - 3.0 }),
+                c(f.top + 11.0),
+                esc(&m.label),
+                x = c(px),
+                anchor = if fits { "start" } else { "end" },
+            );
+        }
+    }
+
+    /// The hover columns' x values and their tooltips.
+    fn hover_tips(&self) -> (Vec<f64>, Vec<String>) {
         // Hover: columns at evenly spaced x, each showing the latest point at or before it.
         let max_cols = if self.hover_columns == 0 {
             160
@@ -589,27 +610,17 @@ impl LineChart {
         let tips: Vec<String> = xs
             .iter()
             .map(|xv| {
-                let mut t = kind.tip(*xv);
+                let mut t = self.x_kind.tip(*xv);
                 for s in &self.series {
                     let at = s.points.partition_point(|p| p.0 <= *xv + 1e-12);
                     if at > 0 {
-                        let _ = write!(t, "\n{}: {}", s.name, units.fmt(s.points[at - 1].1));
+                        let _ = write!(t, "\n{}: {}", s.name, self.units.fmt(s.points[at - 1].1));
                     }
                 }
                 t
             })
             .collect();
-        f.hover_columns(&mut doc, &xs, &tips);
-        let items: Vec<(String, &str)> = self
-            .series
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.name.clone(), color(i)))
-            .collect();
-        if items.len() > 1 {
-            legend(&mut doc, LEFT, 40.0, &items);
-        }
-        doc.finish()
+        (xs, tips)
     }
 }
 
@@ -1092,95 +1103,7 @@ impl Tornado {
         legend(&mut doc, left, 40.0, &items);
         for (i, r) in rows.iter().enumerate() {
             let yc = f.top + row_h * (i as f64 + 0.5);
-            let (fl, fh) = self.flips(r);
-            let mut tip = format!(
-                "{}\n{} → {}\n{} → {}\nswing {}",
-                r.label,
-                r.low_label,
-                u.fmt(r.low),
-                r.high_label,
-                u.fmt(r.high),
-                u.fmt((r.high - r.low).abs())
-            );
-            for (flips, how) in [(fl, &r.low_label), (fh, &r.high_label)] {
-                if flips {
-                    let _ = write!(tip, "\nthe decision flips at {how}");
-                }
-            }
-            let _ = write!(
-                doc.out,
-                r#"<g class="hp-row" data-input="{}" data-low="{}" data-high="{}" data-flips="{}" data-tip="{}">"#,
-                esc(&r.label),
-                r.low,
-                r.high,
-                match (fl, fh) {
-                    (true, true) => "both",
-                    (true, false) => "low",
-                    (false, true) => "high",
-                    _ => "",
-                },
-                esc(&tip)
-            );
-            let _ = write!(
-                doc.out,
-                r#"<rect x="0" y="{}" width="{}" height="{}" fill="transparent"/>"#,
-                c(yc - row_h / 2.0),
-                c(W),
-                c(row_h)
-            );
-            doc.text(f.left - 10.0, yc + 4.0, "end", r##"fill="#222""##, &r.label);
-            let b = f.px(self.base);
-            for (v, col) in [(r.low, color(0)), (r.high, color(1))] {
-                let p = f.px(v);
-                let _ = write!(
-                    doc.out,
-                    r#"<rect class="hp-bar" x="{}" y="{}" width="{}" height="{}" fill="{col}" fill-opacity="0.75"/>"#,
-                    c(p.min(b)),
-                    c(yc - 10.0),
-                    c((p - b).abs().max(1.0)),
-                    c(20.0)
-                );
-            }
-            // Where a bar crosses the flip line: a marker and the word, beside the longer end.
-            if let Some((t, _)) = &self.flip_at {
-                if fl || fh {
-                    let tx = f.px(*t);
-                    let _ = write!(
-                        doc.out,
-                        r##"<path class="hp-flip" d="M{} {}L{} {}L{} {}Z" fill="#b22"/>"##,
-                        c(tx - 6.0),
-                        c(yc - 13.0),
-                        c(tx + 6.0),
-                        c(yc - 13.0),
-                        c(tx),
-                        c(yc - 4.0)
-                    );
-                    let far = [(fl, r.low), (fh, r.high)]
-                        .iter()
-                        .filter(|(on, _)| *on)
-                        .map(|(_, v)| f.px(*v))
-                        .fold(tx, |a, v| {
-                            if (v - tx).abs() > (a - tx).abs() {
-                                v
-                            } else {
-                                a
-                            }
-                        });
-                    let (lx, anchor) = if far >= tx {
-                        ((far + 4.0).min(f.left + f.w - 40.0), "start")
-                    } else {
-                        ((far - 4.0).max(f.left + 40.0), "end")
-                    };
-                    doc.text(
-                        lx,
-                        yc + 4.0,
-                        anchor,
-                        r##"fill="#b22" font-size="11.5" font-weight="600""##,
-                        "flips",
-                    );
-                }
-            }
-            doc.push("</g>");
+            self.draw_row(&mut doc, &f, r, yc, row_h);
         }
         let b = f.px(self.base);
         doc.line(
@@ -1201,6 +1124,101 @@ impl Tornado {
             );
         }
         doc.finish()
+    }
+
+    /// One input's row centred at `yc`: its label, the lowered and raised bars from the base, the
+    /// hover tip, and where the decision flips.
+    fn draw_row(&self, doc: &mut Doc, f: &Frame, r: &TornadoRow, yc: f64, row_h: f64) {
+        let u = &self.units;
+        let (fl, fh) = self.flips(r);
+        let mut tip = format!(
+            "{}\n{} → {}\n{} → {}\nswing {}",
+            r.label,
+            r.low_label,
+            u.fmt(r.low),
+            r.high_label,
+            u.fmt(r.high),
+            u.fmt((r.high - r.low).abs())
+        );
+        for (flips, how) in [(fl, &r.low_label), (fh, &r.high_label)] {
+            if flips {
+                let _ = write!(tip, "\nthe decision flips at {how}");
+            }
+        }
+        let _ = write!(
+            doc.out,
+            r#"<g class="hp-row" data-input="{}" data-low="{}" data-high="{}" data-flips="{}" data-tip="{}">"#,
+            esc(&r.label),
+            r.low,
+            r.high,
+            match (fl, fh) {
+                (true, true) => "both",
+                (true, false) => "low",
+                (false, true) => "high",
+                _ => "",
+            },
+            esc(&tip)
+        );
+        let _ = write!(
+            doc.out,
+            r#"<rect x="0" y="{}" width="{}" height="{}" fill="transparent"/>"#,
+            c(yc - row_h / 2.0),
+            c(W),
+            c(row_h)
+        );
+        doc.text(f.left - 10.0, yc + 4.0, "end", r##"fill="#222""##, &r.label);
+        let b = f.px(self.base);
+        for (v, col) in [(r.low, color(0)), (r.high, color(1))] {
+            let p = f.px(v);
+            let _ = write!(
+                doc.out,
+                r#"<rect class="hp-bar" x="{}" y="{}" width="{}" height="{}" fill="{col}" fill-opacity="0.75"/>"#,
+                c(p.min(b)),
+                c(yc - 10.0),
+                c((p - b).abs().max(1.0)),
+                c(20.0)
+            );
+        }
+        // Where a bar crosses the flip line: a marker and the word, beside the longer end.
+        if let Some((t, _)) = &self.flip_at {
+            if fl || fh {
+                let tx = f.px(*t);
+                let _ = write!(
+                    doc.out,
+                    r##"<path class="hp-flip" d="M{} {}L{} {}L{} {}Z" fill="#b22"/>"##,
+                    c(tx - 6.0),
+                    c(yc - 13.0),
+                    c(tx + 6.0),
+                    c(yc - 13.0),
+                    c(tx),
+                    c(yc - 4.0)
+                );
+                let far = [(fl, r.low), (fh, r.high)]
+                    .iter()
+                    .filter(|(on, _)| *on)
+                    .map(|(_, v)| f.px(*v))
+                    .fold(tx, |a, v| {
+                        if (v - tx).abs() > (a - tx).abs() {
+                            v
+                        } else {
+                            a
+                        }
+                    });
+                let (lx, anchor) = if far >= tx {
+                    ((far + 4.0).min(f.left + f.w - 40.0), "start")
+                } else {
+                    ((far - 4.0).max(f.left + 40.0), "end")
+                };
+                doc.text(
+                    lx,
+                    yc + 4.0,
+                    anchor,
+                    r##"fill="#b22" font-size="11.5" font-weight="600""##,
+                    "flips",
+                );
+            }
+        }
+        doc.push("</g>");
     }
 }
 
@@ -1246,19 +1264,8 @@ impl CategoryGrid {
         let mut doc = Doc::new(W, height, "grid", &self.title);
         let w = W - left - 20.0;
         let cell_w = w / nx as f64;
-        let col_of = |name: &str| {
-            self.categories
-                .iter()
-                .position(|c| c == name)
-                .map_or("#999999", color)
-        };
-        let used: Vec<(String, &str)> = self
-            .categories
-            .iter()
-            .filter(|c| self.cells.iter().flatten().flatten().any(|(n, _)| n == *c))
-            .map(|c| (format!("best: {c}"), col_of(c)))
-            .collect();
-        legend(&mut doc, left, 40.0, &used);
+        let col_of = |name: &str| self.category_color(name);
+        legend(&mut doc, left, 40.0, &self.legend_items());
         doc.push(r##"<g class="hp-axes" fill="#555">"##);
         for (j, xv) in self.x.iter().enumerate() {
             doc.text(
@@ -1359,6 +1366,23 @@ impl CategoryGrid {
         }
         doc.finish()
     }
+
+    /// A category's colour (its place in `categories`; grey for an unknown one).
+    fn category_color(&self, name: &str) -> &'static str {
+        self.categories
+            .iter()
+            .position(|c| c == name)
+            .map_or("#999999", color)
+    }
+
+    /// The legend: only the categories that are best somewhere on the grid.
+    fn legend_items(&self) -> Vec<(String, &'static str)> {
+        self.categories
+            .iter()
+            .filter(|c| self.cells.iter().flatten().flatten().any(|(n, _)| n == *c))
+            .map(|c| (format!("best: {c}"), self.category_color(c)))
+            .collect()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1441,6 +1465,57 @@ impl BarChart {
             doc.line(f.left, py, f.left + f.w, py, r##"stroke="#e3e3e3""##);
             doc.text(f.left - 6.0, py + 4.0, "end", "", &u.fmt(t));
         }
+        self.draw_group_labels(&mut doc, &f, slanted);
+        doc.line(f.left, f.top, f.left, f.top + f.h, r##"stroke="#888""##);
+        doc.text(
+            f.left + f.w / 2.0,
+            f.top + f.h + extra + 34.0,
+            "middle",
+            r##"fill="#333""##,
+            &self.x_label,
+        );
+        let _ = write!(
+            doc.out,
+            r##"<text transform="translate(14 {}) rotate(-90)" text-anchor="middle" fill="#333">{}</text>"##,
+            c(f.top + f.h / 2.0),
+            esc(&self.y_label)
+        );
+        doc.push("</g>");
+        let zero = f.py(0.0);
+        self.draw_bars(&mut doc, &f, zero);
+        doc.line(f.left, zero, f.left + f.w, zero, r##"stroke="#444""##);
+        if let Some((v, label)) = &self.reference {
+            let py = f.py(*v);
+            let _ = write!(
+                doc.out,
+                r##"<g class="hp-reference" data-value="{v}"><line x1="{}" y1="{y}" x2="{}" y2="{y}" stroke="#b22" stroke-width="2" stroke-dasharray="6 3"/>"##,
+                c(f.left),
+                c(f.left + f.w),
+                y = c(py)
+            );
+            doc.text(
+                f.left + f.w - 4.0,
+                py - 5.0,
+                "end",
+                r##"fill="#b22" font-size="12" font-weight="600""##,
+                label,
+            );
+            doc.push("</g>");
+        }
+        let items: Vec<(String, &str)> = self
+            .series
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.clone(), color(i)))
+            .collect();
+        legend(&mut doc, LEFT, 40.0, &items);
+        doc.finish()
+    }
+
+    /// The group names under the x axis (every name up to 20 groups, then every n-th), slanted
+    /// and cut to GROUP_CHARS characters when they would not fit their slot.
+    fn draw_group_labels(&self, doc: &mut Doc, f: &Frame, slanted: bool) {
+        let ng = self.groups.len().max(1);
         let every = ng.div_ceil(20).max(1);
         for (k, g) in self.groups.iter().enumerate() {
             if k % every != 0 {
@@ -1466,22 +1541,12 @@ impl BarChart {
                 doc.text(x, f.top + f.h + 16.0, "middle", r#"class="hp-group""#, g);
             }
         }
-        doc.line(f.left, f.top, f.left, f.top + f.h, r##"stroke="#888""##);
-        doc.text(
-            f.left + f.w / 2.0,
-            f.top + f.h + extra + 34.0,
-            "middle",
-            r##"fill="#333""##,
-            &self.x_label,
-        );
-        let _ = write!(
-            doc.out,
-            r##"<text transform="translate(14 {}) rotate(-90)" text-anchor="middle" fill="#333">{}</text>"##,
-            c(f.top + f.h / 2.0),
-            esc(&self.y_label)
-        );
-        doc.push("</g>");
-        let zero = f.py(0.0);
+    }
+
+    /// The bars, one group of series side by side per slot, from the zero line at `zero`.
+    fn draw_bars(&self, doc: &mut Doc, f: &Frame, zero: f64) {
+        let ng = self.groups.len().max(1);
+        let u = &self.units;
         let ns = self.series.len().max(1) as f64;
         let slot = f.w / ng as f64;
         let bw = (slot * 0.8 / ns).max(0.5);
@@ -1517,33 +1582,6 @@ impl BarChart {
             }
             doc.push("</g>");
         }
-        doc.line(f.left, zero, f.left + f.w, zero, r##"stroke="#444""##);
-        if let Some((v, label)) = &self.reference {
-            let py = f.py(*v);
-            let _ = write!(
-                doc.out,
-                r##"<g class="hp-reference" data-value="{v}"><line x1="{}" y1="{y}" x2="{}" y2="{y}" stroke="#b22" stroke-width="2" stroke-dasharray="6 3"/>"##,
-                c(f.left),
-                c(f.left + f.w),
-                y = c(py)
-            );
-            doc.text(
-                f.left + f.w - 4.0,
-                py - 5.0,
-                "end",
-                r##"fill="#b22" font-size="12" font-weight="600""##,
-                label,
-            );
-            doc.push("</g>");
-        }
-        let items: Vec<(String, &str)> = self
-            .series
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.name.clone(), color(i)))
-            .collect();
-        legend(&mut doc, LEFT, 40.0, &items);
-        doc.finish()
     }
 }
 

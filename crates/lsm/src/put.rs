@@ -254,6 +254,91 @@ fn units(ys: &[f64], cs: &[f64], k: usize, antithetic: bool) -> (Vec<f64>, Vec<f
     (uy, uc)
 }
 
+/// The out-of-sample pass of [`price_put`]: fresh paths priced with the frozen policy, one block
+/// of [`BLOCK`] paths at a time from its own keyed stream (so the result does not depend on the
+/// thread count).
+struct FreshPaths<'a> {
+    spec: &'a PutSpec,
+    cfg: &'a PutConfig,
+    policy: &'a crate::Policy,
+    /// Fresh paths in all.
+    m: usize,
+    /// Exercise dates after t = 0.
+    d: usize,
+    /// Years between exercise dates.
+    dt: f64,
+    /// Log-spot drift per date, (r − σ²/2)·dt.
+    drift: f64,
+    /// Log-spot standard deviation per date, σ·√dt.
+    sd: f64,
+}
+
+impl FreshPaths<'_> {
+    /// Block `b`'s values and controls, reduced to its estimation units.
+    fn block(&self, b: usize) -> Controls {
+        let (d, dt, drift, sd) = (self.d, self.dt, self.drift, self.sd);
+        let (nd, k) = (d + 1, self.spec.strike);
+        let len = BLOCK.min(self.m - b * BLOCK);
+        let mut rng = block_rng(self.cfg.seed, SET_FRESH, b as u64);
+        let mut ys = Vec::with_capacity(len);
+        let mut cs = Vec::with_capacity(2 * len);
+        // Fresh paths are simulated only up to the policy's exercise date (the policy
+        // is frozen, so nothing after it matters) and then jump to maturity in one exact
+        // log-normal step for the European control. The normals drawn for a path are kept
+        // for its antithetic mirror, which draws more if it runs longer.
+        let mut zs: Vec<f64> = Vec::with_capacity(self.d);
+        // The normal of the jump to maturity, shared (negated) by an antithetic pair.
+        let mut zt: Option<f64> = None;
+        for p in 0..len {
+            let mirror = self.cfg.antithetic && p % 2 == 1;
+            if !mirror {
+                zs.clear();
+                zt = None;
+            }
+            let sign = if mirror { -1.0 } else { 1.0 };
+            let mut s = self.spec.spot;
+            let mut stop = None;
+            for j in 0..nd {
+                if j > 0 {
+                    if zs.len() < j {
+                        let z: f64 = rng.sample(StandardNormal);
+                        // A mirror that outlives its partner draws fresh normals; store
+                        // them negated so the sign flip returns them as drawn.
+                        zs.push(sign * z);
+                    }
+                    s *= (drift + sd * sign * zs[j - 1]).exp();
+                }
+                let e = (k - s).max(0.0);
+                if self.policy.exercise(j, &[s], e) {
+                    stop = Some((j, e));
+                    break;
+                }
+            }
+            let (val, j_stop, s_stop, s_t) = match stop {
+                Some((j, e)) => {
+                    let s_t = if self.cfg.control_variate && j < d {
+                        let tau = (d - j) as f64 * dt;
+                        let z = sign
+                            * *zt
+                                .get_or_insert_with(|| sign * rng.sample::<f64, _>(StandardNormal));
+                        s * ((self.spec.rate - 0.5 * self.spec.vol * self.spec.vol) * tau
+                            + self.spec.vol * tau.sqrt() * z)
+                            .exp()
+                    } else {
+                        s
+                    };
+                    (e * self.policy.to_origin(j), j, s, s_t)
+                }
+                None => (0.0, d, s, s),
+            };
+            ys.push(val);
+            cs.extend(controls(self.policy, j_stop, s_stop, (k - s_t).max(0.0)));
+        }
+        let (uy, uc) = units(&ys, &cs, 2, self.cfg.antithetic);
+        Controls::block(&uy, &uc, 2)
+    }
+}
+
 /// Prices the put: fits the policy on `cfg.paths` paths and, if `cfg.fresh_paths > 0`, evaluates
 /// the frozen policy on that many fresh paths.
 pub fn price_put(spec: &PutSpec, cfg: &PutConfig) -> Result<PutResult, LsmError> {
@@ -335,69 +420,19 @@ pub fn price_put(spec: &PutSpec, cfg: &PutConfig) -> Result<PutResult, LsmError>
         let dt = spec.years / d as f64;
         let drift = (spec.rate - 0.5 * spec.vol * spec.vol) * dt;
         let sd = spec.vol * dt.sqrt();
+        let fresh = FreshPaths {
+            spec,
+            cfg,
+            policy,
+            m,
+            d,
+            dt,
+            drift,
+            sd,
+        };
         let stats: Vec<Controls> = (0..blocks(m))
             .into_par_iter()
-            .map(|b| {
-                let len = BLOCK.min(m - b * BLOCK);
-                let mut rng = block_rng(cfg.seed, SET_FRESH, b as u64);
-                let mut ys = Vec::with_capacity(len);
-                let mut cs = Vec::with_capacity(2 * len);
-                // Fresh paths are simulated only up to the policy's exercise date (the policy
-                // is frozen, so nothing after it matters) and then jump to maturity in one exact
-                // log-normal step for the European control. The normals drawn for a path are kept
-                // for its antithetic mirror, which draws more if it runs longer.
-                let mut zs: Vec<f64> = Vec::with_capacity(d);
-                // The normal of the jump to maturity, shared (negated) by an antithetic pair.
-                let mut zt: Option<f64> = None;
-                for p in 0..len {
-                    let mirror = cfg.antithetic && p % 2 == 1;
-                    if !mirror {
-                        zs.clear();
-                        zt = None;
-                    }
-                    let sign = if mirror { -1.0 } else { 1.0 };
-                    let mut s = spec.spot;
-                    let mut stop = None;
-                    for j in 0..nd {
-                        if j > 0 {
-                            if zs.len() < j {
-                                let z: f64 = rng.sample(StandardNormal);
-                                // A mirror that outlives its partner draws fresh normals; store
-                                // them negated so the sign flip returns them as drawn.
-                                zs.push(sign * z);
-                            }
-                            s *= (drift + sd * sign * zs[j - 1]).exp();
-                        }
-                        let e = (k - s).max(0.0);
-                        if policy.exercise(j, &[s], e) {
-                            stop = Some((j, e));
-                            break;
-                        }
-                    }
-                    let (val, j_stop, s_stop, s_t) = match stop {
-                        Some((j, e)) => {
-                            let s_t = if cfg.control_variate && j < d {
-                                let tau = (d - j) as f64 * dt;
-                                let z = sign
-                                    * *zt.get_or_insert_with(|| {
-                                        sign * rng.sample::<f64, _>(StandardNormal)
-                                    });
-                                s * ((spec.rate - 0.5 * spec.vol * spec.vol) * tau
-                                    + spec.vol * tau.sqrt() * z)
-                                    .exp()
-                            } else {
-                                s
-                            };
-                            (e * policy.to_origin(j), j, s, s_t)
-                        }
-                        None => (0.0, d, s, s),
-                    };
-                    ys.push(val);
-                    cs.extend(controls(policy, j_stop, s_stop, (k - s_t).max(0.0)));
-                }
-                let (uy, uc) = units(&ys, &cs, 2, cfg.antithetic);
-                Controls::block(&uy, &uc, 2)
-            })
+            .map(|b| fresh.block(b))
             .collect();
         Some(estimate(&stats, cfg.control_variate, &means))
     } else {

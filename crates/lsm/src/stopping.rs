@@ -571,16 +571,8 @@ fn solve_blocks(accs: Vec<Acc>, p: usize) -> (Vec<f64>, usize, usize) {
     }
 }
 
-/// Fits an exercise policy by Longstaff–Schwartz backward induction on `set`.
-/// `discount[j]` takes date `j + 1` money to date `j` (length `dates − 1`).
-///
-/// One pass computes every date's feature moments (they do not depend on the policy); then each
-/// date takes a single pass over the paths that applies date `j`'s fitted rule, updates the
-/// realized cash flows, and accumulates date `j − 1`'s regression on the updated values.
-pub fn fit(set: &PathSet<'_>, discount: &[f64], cfg: &Config) -> Result<Fit, LsmError> {
-    let n = set.paths();
-    let dates = set.dates();
-    let dims = set.dims();
+/// The checks of `fit`'s discount factors: one per date but the last, each finite and > 0.
+fn check_discount(dates: usize, discount: &[f64]) -> Result<(), LsmError> {
     if discount.len() + 1 != dates {
         return Err(LsmError::Shape(format!(
             "{dates} dates need {} discount factors, got {}",
@@ -595,28 +587,25 @@ pub fn fit(set: &PathSet<'_>, discount: &[f64], cfg: &Config) -> Result<Fit, Lsm
             "factors must be finite and > 0",
         ));
     }
-    if cfg.degree > 8 {
-        return Err(LsmError::invalid("degree", cfg.degree, "use 0 to 8"));
-    }
-    let basis = Basis::new(dims, cfg.degree);
-    let p = basis.len();
-    if p > MAX_TERMS {
-        return Err(LsmError::invalid(
-            "degree",
-            cfg.degree,
-            "the basis may have at most 64 terms (lower the degree or the number of features)",
-        ));
-    }
-    let mut to_origin = vec![1.0; dates];
-    for j in 1..dates {
-        to_origin[j] = to_origin[j - 1] * discount[j - 1];
-    }
-    let info = cfg.information;
-    let in_reg = move |e: f64| match info {
+    Ok(())
+}
+
+/// Whether a path with exercise value `e` enters a date's regression sample: only in the money
+/// when exercise values are known, every path when they are realized later.
+fn in_regression(info: Information, e: f64) -> bool {
+    match info {
         Information::Known => e > 0.0,
         Information::Realized => true,
-    };
-    let nb = set.blocks();
+    }
+}
+
+/// Every date's standardizer, from its feature moments over its regression sample (they do not
+/// depend on the policy): computed per block in parallel, merged in block order.
+fn standardizers(
+    set: &PathSet<'_>,
+    in_reg: impl Fn(f64) -> bool + Copy + Send + Sync,
+) -> Vec<Standardizer> {
+    let (nb, dates, dims) = (set.blocks(), set.dates(), set.dims());
     // Pass 0: every date's feature moments over its regression sample, per block, in order.
     let per_block: Vec<Vec<Moments>> = (0..nb)
         .into_par_iter()
@@ -634,35 +623,257 @@ pub fn fit(set: &PathSet<'_>, discount: &[f64], cfg: &Config) -> Result<Fit, Lsm
         })
         .collect();
     drop(per_block);
+    stdz
+}
+
+/// Accumulates one path into date j's regression, given its running cash flow `y` in
+/// date-(j+1) money (`d` discounts it to date j).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn accumulate(
+    acc: &mut Acc,
+    basis: &Basis,
+    st: &Standardizer,
+    xs: &[f64],
+    e: f64,
+    d: f64,
+    y: f64,
+    info: Information,
+    z: &mut [f64],
+    bv: &mut [f64],
+) {
+    st.apply(xs, z);
+    basis.eval(z, bv);
+    // The regression target: the continuation value (known exercise values) or the gain of
+    // exercising now over continuing (realized ones), with `y` discounted from j+1 to j.
+    let t = match info {
+        Information::Known => d * y,
+        Information::Realized => e - d * y,
+    };
+    acc.push(bv, t);
+}
+
+/// Date j's exercise rule from its merged regression; `None` (the last date with known exercise
+/// values: nothing to continue into) exercises whenever the payoff is positive.
+fn date_rule(
+    pending: Option<Vec<Acc>>,
+    standardizer: &Standardizer,
+    p: usize,
+    info: Information,
+) -> DateRule {
+    match pending {
+        None => DateRule {
+            kind: RuleKind::Positive,
+            standardizer: standardizer.clone(),
+            coef: vec![0.0; p],
+            rank: 0,
+            regression_paths: 0,
+        },
+        Some(accs) => {
+            let (coef, rank, rows) = solve_blocks(accs, p);
+            DateRule {
+                kind: match (rows, info) {
+                    (0, _) => RuleKind::Never,
+                    (_, Information::Known) => RuleKind::Continuation,
+                    (_, Information::Realized) => RuleKind::Gain,
+                },
+                standardizer: standardizer.clone(),
+                coef,
+                rank,
+                regression_paths: rows,
+            }
+        }
+    }
+}
+
+/// One backward step of [`fit`] at date `j`, over one block of paths at a time: apply date j's
+/// rule, update the cash flows to date-j money, and accumulate date j − 1's regression.
+struct DateStep<'a> {
+    set: &'a PathSet<'a>,
+    basis: &'a Basis,
+    rule: &'a DateRule,
+    stdz: &'a [Standardizer],
+    discount: &'a [f64],
+    dates: usize,
+    j: usize,
+    /// Discount from date j + 1 to date j.
+    d: f64,
+    /// Date j − 1, if there is one.
+    next: Option<usize>,
+    dims: usize,
+    /// Basis terms.
+    p: usize,
+    info: Information,
+    cfg: &'a Config,
+}
+
+impl DateStep<'_> {
+    /// Block `b` of the step; `yb` and `sb` are its cash flows and stopping dates, updated in
+    /// place. Returns the block's accumulator of date j − 1's regression.
+    fn block(&self, b: usize, yb: &mut [f64], sb: &mut [u32]) -> Acc {
+        let DateStep {
+            set,
+            basis,
+            rule,
+            stdz,
+            discount,
+            dates,
+            j,
+            d,
+            next,
+            dims,
+            p,
+            info,
+            cfg,
+        } = *self;
+        let in_reg = move |e: f64| in_regression(info, e);
+        let disc_at = |j: usize| if j + 1 < dates { discount[j] } else { 1.0 };
+        let xs = set.block_x(b, j);
+        let es = set.block_e(b, j);
+        if cfg.solver == Solver::Cholesky {
+            let prev = next.map(|jn| {
+                (
+                    set.block_x(b, jn),
+                    set.block_e(b, jn),
+                    &stdz[jn],
+                    disc_at(jn),
+                )
+            });
+            let f = Fused {
+                basis,
+                rule,
+                xs,
+                es,
+                j,
+                d,
+                prev,
+                dims,
+                info,
+            };
+            // Monomorphized for the common basis sizes (1-3 factors, degree ≤ 3).
+            return Acc::Gram(match p {
+                1 => f.run::<1>(yb, sb),
+                2 => f.run::<2>(yb, sb),
+                3 => f.run::<3>(yb, sb),
+                4 => f.run::<4>(yb, sb),
+                5 => f.run::<5>(yb, sb),
+                6 => f.run::<6>(yb, sb),
+                10 => f.run::<10>(yb, sb),
+                20 => f.run::<20>(yb, sb),
+                _ => f.run_dyn(yb, sb, p),
+            });
+        }
+        let mut acc = Acc::new(cfg.solver, p);
+        let mut z = [0.0; MAX_DIMS];
+        let mut bv = [0.0; MAX_TERMS];
+        // Date j − 1's rows of this block, hoisted.
+        let prev = next.map(|jn| {
+            (
+                set.block_x(b, jn),
+                set.block_e(b, jn),
+                &stdz[jn],
+                disc_at(jn),
+            )
+        });
+        for k in 0..yb.len() {
+            // Branch-free where the outcome is a coin flip (in/out of the money,
+            // exercise or not): mispredictions would cost more than the arithmetic.
+            let e = es[k];
+            let go = decide_flat(basis, rule, &xs[k * dims..(k + 1) * dims], e);
+            yb[k] = if go { e } else { yb[k] * d };
+            sb[k] = if go { j as u32 } else { sb[k] };
+            if let Some((xp, ep, st, dp)) = prev {
+                let w = in_reg(ep[k]);
+                match &mut acc {
+                    Acc::Gram(g) => {
+                        // Rows outside the regression sample enter with weight 0 (their
+                        // features replaced by the mean so nothing overflows).
+                        let x = &xp[k * dims..(k + 1) * dims];
+                        for c in 0..dims {
+                            z[c] = if w {
+                                (x[c] - st.mean[c]) * st.inv_std[c]
+                            } else {
+                                0.0
+                            };
+                        }
+                        basis.eval(&z[..dims], &mut bv[..p]);
+                        let t = match info {
+                            Information::Known => dp * yb[k],
+                            Information::Realized => ep[k] - dp * yb[k],
+                        };
+                        g.push_weighted(&bv[..p], t, w);
+                    }
+                    Acc::Rows(_) => {
+                        if w {
+                            accumulate(
+                                &mut acc,
+                                basis,
+                                st,
+                                &xp[k * dims..(k + 1) * dims],
+                                ep[k],
+                                dp,
+                                yb[k],
+                                info,
+                                &mut z[..dims],
+                                &mut bv[..p],
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        acc
+    }
+}
+
+/// The mean of the paths' realized cash flows, summed per block and merged in block order (the
+/// same bits on any number of threads).
+fn in_sample_estimate(y: &[f64]) -> Estimate {
+    let stats: Vec<Stats> = y
+        .par_chunks(BLOCK)
+        .map(|c| {
+            let mut s = Stats::default();
+            c.iter().for_each(|&v| s.push(v));
+            s
+        })
+        .collect();
+    merge(&stats).estimate()
+}
+
+/// Fits an exercise policy by Longstaff–Schwartz backward induction on `set`.
+/// `discount[j]` takes date `j + 1` money to date `j` (length `dates − 1`).
+///
+/// One pass computes every date's feature moments (they do not depend on the policy); then each
+/// date takes a single pass over the paths that applies date `j`'s fitted rule, updates the
+/// realized cash flows, and accumulates date `j − 1`'s regression on the updated values.
+pub fn fit(set: &PathSet<'_>, discount: &[f64], cfg: &Config) -> Result<Fit, LsmError> {
+    let n = set.paths();
+    let dates = set.dates();
+    let dims = set.dims();
+    check_discount(dates, discount)?;
+    if cfg.degree > 8 {
+        return Err(LsmError::invalid("degree", cfg.degree, "use 0 to 8"));
+    }
+    let basis = Basis::new(dims, cfg.degree);
+    let p = basis.len();
+    if p > MAX_TERMS {
+        return Err(LsmError::invalid(
+            "degree",
+            cfg.degree,
+            "the basis may have at most 64 terms (lower the degree or the number of features)",
+        ));
+    }
+    let mut to_origin = vec![1.0; dates];
+    for j in 1..dates {
+        to_origin[j] = to_origin[j - 1] * discount[j - 1];
+    }
+    let info = cfg.information;
+    let in_reg = move |e: f64| in_regression(info, e);
+    let nb = set.blocks();
+    let stdz = standardizers(set, in_reg);
 
     let needs_fit = |j: usize| !(info == Information::Known && j + 1 == dates);
-    // Accumulates path k of a block into date j's regression, given its running cash flow `y`
-    // in date-(j+1) money. The slices are the block's rows at date j, hoisted out of the loop.
     let disc_at = |j: usize| if j + 1 < dates { discount[j] } else { 1.0 };
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    fn accumulate(
-        acc: &mut Acc,
-        basis: &Basis,
-        st: &Standardizer,
-        xs: &[f64],
-        e: f64,
-        d: f64,
-        y: f64,
-        info: Information,
-        z: &mut [f64],
-        bv: &mut [f64],
-    ) {
-        st.apply(xs, z);
-        basis.eval(z, bv);
-        // The regression target: the continuation value (known exercise values) or the gain of
-        // exercising now over continuing (realized ones), with `y` discounted from j+1 to j.
-        let t = match info {
-            Information::Known => d * y,
-            Information::Realized => e - d * y,
-        };
-        acc.push(bv, t);
-    }
     // y: each path's realized cash flow from following the policy after the date being fitted.
     let mut y = vec![0.0; n];
     let mut stops = vec![NEVER; n];
@@ -702,134 +913,31 @@ pub fn fit(set: &PathSet<'_>, discount: &[f64], cfg: &Config) -> Result<Fit, Lsm
         None
     };
     for j in (0..dates).rev() {
-        let rule = match pending.take() {
-            None => DateRule {
-                kind: RuleKind::Positive,
-                standardizer: stdz[j].clone(),
-                coef: vec![0.0; p],
-                rank: 0,
-                regression_paths: 0,
-            },
-            Some(accs) => {
-                let (coef, rank, rows) = solve_blocks(accs, p);
-                DateRule {
-                    kind: match (rows, info) {
-                        (0, _) => RuleKind::Never,
-                        (_, Information::Known) => RuleKind::Continuation,
-                        (_, Information::Realized) => RuleKind::Gain,
-                    },
-                    standardizer: stdz[j].clone(),
-                    coef,
-                    rank,
-                    regression_paths: rows,
-                }
-            }
-        };
+        let rule = date_rule(pending.take(), &stdz[j], p, info);
         let d = disc_at(j);
         // One pass: decide at j, update the cash flows to date-j money, and accumulate the
         // regression of date j − 1 on them.
         let next = j.checked_sub(1);
+        let step = DateStep {
+            set,
+            basis: &basis,
+            rule: &rule,
+            stdz: &stdz,
+            discount,
+            dates,
+            j,
+            d,
+            next,
+            dims,
+            p,
+            info,
+            cfg,
+        };
         let accs: Vec<Acc> = y
             .par_chunks_mut(BLOCK)
             .zip(stops.par_chunks_mut(BLOCK))
             .enumerate()
-            .map(|(b, (yb, sb))| {
-                let xs = set.block_x(b, j);
-                let es = set.block_e(b, j);
-                if cfg.solver == Solver::Cholesky {
-                    let prev = next.map(|jn| {
-                        (
-                            set.block_x(b, jn),
-                            set.block_e(b, jn),
-                            &stdz[jn],
-                            disc_at(jn),
-                        )
-                    });
-                    let f = Fused {
-                        basis: &basis,
-                        rule: &rule,
-                        xs,
-                        es,
-                        j,
-                        d,
-                        prev,
-                        dims,
-                        info,
-                    };
-                    // Monomorphized for the common basis sizes (1-3 factors, degree ≤ 3).
-                    return Acc::Gram(match p {
-                        1 => f.run::<1>(yb, sb),
-                        2 => f.run::<2>(yb, sb),
-                        3 => f.run::<3>(yb, sb),
-                        4 => f.run::<4>(yb, sb),
-                        5 => f.run::<5>(yb, sb),
-                        6 => f.run::<6>(yb, sb),
-                        10 => f.run::<10>(yb, sb),
-                        20 => f.run::<20>(yb, sb),
-                        _ => f.run_dyn(yb, sb, p),
-                    });
-                }
-                let mut acc = Acc::new(cfg.solver, p);
-                let mut z = [0.0; MAX_DIMS];
-                let mut bv = [0.0; MAX_TERMS];
-                // Date j − 1's rows of this block, hoisted.
-                let prev = next.map(|jn| {
-                    (
-                        set.block_x(b, jn),
-                        set.block_e(b, jn),
-                        &stdz[jn],
-                        disc_at(jn),
-                    )
-                });
-                for k in 0..yb.len() {
-                    // Branch-free where the outcome is a coin flip (in/out of the money,
-                    // exercise or not): mispredictions would cost more than the arithmetic.
-                    let e = es[k];
-                    let go = decide_flat(&basis, &rule, &xs[k * dims..(k + 1) * dims], e);
-                    yb[k] = if go { e } else { yb[k] * d };
-                    sb[k] = if go { j as u32 } else { sb[k] };
-                    if let Some((xp, ep, st, dp)) = prev {
-                        let w = in_reg(ep[k]);
-                        match &mut acc {
-                            Acc::Gram(g) => {
-                                // Rows outside the regression sample enter with weight 0 (their
-                                // features replaced by the mean so nothing overflows).
-                                let x = &xp[k * dims..(k + 1) * dims];
-                                for c in 0..dims {
-                                    z[c] = if w {
-                                        (x[c] - st.mean[c]) * st.inv_std[c]
-                                    } else {
-                                        0.0
-                                    };
-                                }
-                                basis.eval(&z[..dims], &mut bv[..p]);
-                                let t = match info {
-                                    Information::Known => dp * yb[k],
-                                    Information::Realized => ep[k] - dp * yb[k],
-                                };
-                                g.push_weighted(&bv[..p], t, w);
-                            }
-                            Acc::Rows(_) => {
-                                if w {
-                                    accumulate(
-                                        &mut acc,
-                                        &basis,
-                                        st,
-                                        &xp[k * dims..(k + 1) * dims],
-                                        ep[k],
-                                        dp,
-                                        yb[k],
-                                        info,
-                                        &mut z[..dims],
-                                        &mut bv[..p],
-                                    );
-                                }
-                            }
-                        }
-                    }
-                }
-                acc
-            })
+            .map(|(b, (yb, sb))| step.block(b, yb, sb))
             .collect();
         if next.is_some() {
             pending = Some(accs);
@@ -837,14 +945,7 @@ pub fn fit(set: &PathSet<'_>, discount: &[f64], cfg: &Config) -> Result<Fit, Lsm
         rules.push(rule);
     }
     rules.reverse();
-    let stats: Vec<Stats> = y
-        .par_chunks(BLOCK)
-        .map(|c| {
-            let mut s = Stats::default();
-            c.iter().for_each(|&v| s.push(v));
-            s
-        })
-        .collect();
+    let estimate = in_sample_estimate(&y);
     let policy = Policy {
         basis,
         information: info,
@@ -854,7 +955,7 @@ pub fn fit(set: &PathSet<'_>, discount: &[f64], cfg: &Config) -> Result<Fit, Lsm
     Ok(Fit {
         policy,
         in_sample: PolicyValue {
-            estimate: merge(&stats).estimate(),
+            estimate,
             values: y,
             stops,
         },

@@ -130,25 +130,26 @@ fn security_headers(h: &mut HeaderMap) {
     );
 }
 
-async fn check(st: &Arc<AppState>, req: Request, next: Next) -> Response {
-    let headers = req.headers();
-    let path = req.uri().path();
-    let authority = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(|h| h.trim().to_string());
-    let host = authority.as_deref().map(host_name);
-    let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+/// Who may ask: without a token, only requests naming the server by IP address or localhost
+/// (DNS rebinding); with one, API requests carrying it or the session cookie (plus its CSRF token
+/// when the request changes state). `Some` is the refusal.
+fn check_access(
+    st: &AppState,
+    headers: &HeaderMap,
+    path: &str,
+    host: Option<&str>,
+    changes_state: bool,
+) -> Option<Response> {
     match &st.limits.token {
         None if st.limits.check_host => {
-            if let Some(h) = host.as_deref().filter(|h| !host_is_literal(h)) {
-                return forbidden(
+            if let Some(h) = host.filter(|h| !host_is_literal(h)) {
+                return Some(forbidden(
                     "Host",
                     format!(
                         "Host {:?} is not served: without --token this server answers only to an IP address or localhost (protection against DNS rebinding)",
                         crate::error::clip(h)
                     ),
-                );
+                ));
             }
         }
         Some(token) if is_api(path) => {
@@ -161,12 +162,12 @@ async fn check(st: &Arc<AppState>, req: Request, next: Next) -> Response {
                     Some(true) => true,
                     Some(false) if !changes_state => true,
                     Some(false) => {
-                        return forbidden(
+                        return Some(forbidden(
                             "X-CSRF-Token",
                             format!(
                                 "a request that changes state with the session cookie needs the session's CSRF token in the {CSRF_HEADER} header (the dashboard sends it; other clients use Authorization: Bearer)"
                             ),
-                        )
+                        ))
                     }
                     None => false,
                 },
@@ -182,57 +183,87 @@ async fn check(st: &Arc<AppState>, req: Request, next: Next) -> Response {
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"hashpivot\""),
                 );
-                return r;
+                return Some(r);
             }
         }
         _ => {}
     }
-    if changes_state {
-        if let Some(origin) = headers.get(header::ORIGIN) {
-            let origin = String::from_utf8_lossy(origin.as_bytes());
-            let expected = authority
-                .as_deref()
-                .map(|a| normalized_origin(&format!("http://{a}")));
-            if expected.is_none_or(|e| normalized_origin(&origin) != e) {
-                return forbidden(
-                    "Origin",
-                    format!(
-                        "Origin {:?} is not this server ({}): cross-origin requests are refused",
-                        crate::error::clip(&origin),
-                        authority
-                            .as_deref()
-                            .map_or("no Host header".to_string(), |a| format!(
-                                "http://{}",
-                                crate::error::clip(a)
-                            ))
-                    ),
-                );
-            }
+    None
+}
+
+/// A request that changes state must come from this server's own pages (its Origin, if sent, is
+/// this server) and carry a type a cross-site form cannot send without a preflight. `Some` is the
+/// refusal.
+fn check_cross_site(
+    headers: &HeaderMap,
+    path: &str,
+    authority: Option<&str>,
+    method: &Method,
+) -> Option<Response> {
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = String::from_utf8_lossy(origin.as_bytes());
+        let expected = authority.map(|a| normalized_origin(&format!("http://{a}")));
+        if expected.is_none_or(|e| normalized_origin(&origin) != e) {
+            return Some(forbidden(
+                "Origin",
+                format!(
+                    "Origin {:?} is not this server ({}): cross-origin requests are refused",
+                    crate::error::clip(&origin),
+                    authority.map_or("no Host header".to_string(), |a| format!(
+                        "http://{}",
+                        crate::error::clip(a)
+                    ))
+                ),
+            ));
         }
-        // DELETE carries no body, and browsers always preflight it.
-        if *req.method() != Method::DELETE {
-            let ct = media_type(headers);
-            let ok = match ct.as_deref() {
-                Some("application/json") => true,
-                Some("application/toml" | "text/toml" | "text/x-toml") => takes_toml(path),
-                _ => false,
+    }
+    // DELETE carries no body, and browsers always preflight it.
+    if *method != Method::DELETE {
+        let ct = media_type(headers);
+        let ok = match ct.as_deref() {
+            Some("application/json") => true,
+            Some("application/toml" | "text/toml" | "text/x-toml") => takes_toml(path),
+            _ => false,
+        };
+        if !ok {
+            let allowed = if takes_toml(path) {
+                "application/json or application/toml"
+            } else {
+                "application/json"
             };
-            if !ok {
-                let allowed = if takes_toml(path) {
-                    "application/json or application/toml"
-                } else {
-                    "application/json"
-                };
-                return ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    format!(
-                        "Content-Type {}: allowed {allowed} (other types can be sent cross-site without a preflight, so they are refused)",
-                        ct.map_or("missing".to_string(), |c| format!("{:?}", crate::error::clip(&c)))
-                    ),
-                )
-                .field("Content-Type")
-                .into_response();
-            }
+            return Some(
+                ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
+                    "Content-Type {}: allowed {allowed} (other types can be sent cross-site without a preflight, so they are refused)",
+                    ct.map_or("missing".to_string(), |c| format!("{:?}", crate::error::clip(&c)))
+                ),
+            )
+            .field("Content-Type")
+            .into_response(),
+            );
+        }
+    }
+    None
+}
+
+/// Every request passes here first: access and cross-site checks, the body limit, the in-flight
+/// limit and the request deadline, in that order.
+async fn check(st: &Arc<AppState>, req: Request, next: Next) -> Response {
+    let headers = req.headers();
+    let path = req.uri().path();
+    let authority = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(|h| h.trim().to_string());
+    let host = authority.as_deref().map(host_name);
+    let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if let Some(refused) = check_access(st, headers, path, host.as_deref(), changes_state) {
+        return refused;
+    }
+    if changes_state {
+        if let Some(refused) = check_cross_site(headers, path, authority.as_deref(), req.method()) {
+            return refused;
         }
     }
     // A body announced larger than the limit is refused before a byte of it is read: waiting for

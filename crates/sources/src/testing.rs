@@ -460,6 +460,41 @@ fn iso_time(t: i64) -> String {
     )
 }
 
+/// Core's `getblockchaininfo` for the fake node at tip `tip`.
+fn core_chain_info(world: &World, tip: u64, id: &serde_json::Value) -> Response {
+    rpc_ok(
+        id,
+        serde_json::json!({"chain": "main", "blocks": tip, "headers": tip,
+            "bestblockhash": world.hash(tip), "difficulty": world.difficulty_at(tip),
+            "time": world.tip_time(), "mediantime": world.time(tip.saturating_sub(5)),
+            "verificationprogress": 0.9999, "initialblockdownload": false,
+            "chainwork": format!("{:064x}", 0), "size_on_disk": 700_000_000_000u64,
+            "pruned": false, "warnings": ""}),
+    )
+}
+
+/// Core's `getblockstats <height>` (satoshis); -8 past the tip, as Core answers.
+fn core_block_stats(
+    world: &World,
+    tip: u64,
+    id: &serde_json::Value,
+    params: &serde_json::Value,
+) -> Response {
+    let h = params.get(0).and_then(|x| x.as_u64()).unwrap_or(u64::MAX);
+    if h <= tip {
+        let fee = world.fee_sat(h);
+        rpc_ok(
+            id,
+            serde_json::json!({"height": h, "time": world.time(h),
+                "blockhash": world.hash(h), "totalfee": fee, "txs": 3000,
+                "avgfee": fee / 2999, "subsidy": hashpivot_data::hashprice::subsidy_sat(h),
+                "mediantime": world.time(h.saturating_sub(5))}),
+        )
+    } else {
+        rpc_err(id, -8, "Target block height after current tip")
+    }
+}
+
 /// A fake Bitcoin Core node (mainnet, tip `tip`) answering from [`World`]: real retarget headers
 /// from `bitcoinj_checkpoint_headers.csv` (so only tips up to height 880127 have every retarget
 /// for `getblockheader hash false`), verbose `getblockheader` (`height`, `time`, `mediantime`,
@@ -518,15 +553,7 @@ pub fn fake_core(tip: u64, fault: Fault) -> impl Fn(&Request) -> Response + Send
             Some((c.block_hash.clone(), c.header_hex.clone()))
         };
         let resp = match method.as_str() {
-            "getblockchaininfo" => rpc_ok(
-                &id,
-                serde_json::json!({"chain": "main", "blocks": tip, "headers": tip,
-                    "bestblockhash": world.hash(tip), "difficulty": world.difficulty_at(tip),
-                    "time": world.tip_time(), "mediantime": world.time(tip.saturating_sub(5)),
-                    "verificationprogress": 0.9999, "initialblockdownload": false,
-                    "chainwork": format!("{:064x}", 0), "size_on_disk": 700_000_000_000u64,
-                    "pruned": false, "warnings": ""}),
-            ),
+            "getblockchaininfo" => core_chain_info(&world, tip, &id),
             "getblockhash" => {
                 let h = params.get(0).and_then(|x| x.as_u64()).unwrap_or(u64::MAX);
                 if h > tip {
@@ -572,21 +599,7 @@ pub fn fake_core(tip: u64, fault: Fault) -> impl Fn(&Request) -> Response + Send
                     _ => rpc_err(&id, -5, "Block not found"),
                 }
             }
-            "getblockstats" => {
-                let h = params.get(0).and_then(|x| x.as_u64()).unwrap_or(u64::MAX);
-                if h <= tip {
-                    let fee = world.fee_sat(h);
-                    rpc_ok(
-                        &id,
-                        serde_json::json!({"height": h, "time": world.time(h),
-                            "blockhash": world.hash(h), "totalfee": fee, "txs": 3000,
-                            "avgfee": fee / 2999, "subsidy": hashpivot_data::hashprice::subsidy_sat(h),
-                            "mediantime": world.time(h.saturating_sub(5))}),
-                    )
-                } else {
-                    rpc_err(&id, -8, "Target block height after current tip")
-                }
-            }
+            "getblockstats" => core_block_stats(&world, tip, &id, &params),
             _ => rpc_err(&id, -32601, "Method not found"),
         };
         resp.delayed(delay)
@@ -623,6 +636,51 @@ fn fee_bucket_secs(interval: &str) -> i64 {
         "3y" => 43_200,
         _ => 86_400,
     }
+}
+
+/// mempool's `/api/v1/mining/blocks/fees/:interval` from `start` (unix seconds) to the tip:
+/// averages per bucket of mempool's width for `interval`, oldest first.
+fn mempool_fee_buckets(world: &World, tip: u64, start: i64, interval: &str) -> Response {
+    let div = fee_bucket_secs(interval);
+    let first = world.height_at(start).map_or(0, |h| h + 1);
+    // (sum of heights, sum of times, sum of fees, blocks) per bucket.
+    let mut buckets: std::collections::BTreeMap<i64, (u64, i64, u64, u64)> = Default::default();
+    for h in first..=tip {
+        let t = world.smooth_time(h);
+        let b = buckets.entry(t.div_euclid(div)).or_default();
+        b.0 += h;
+        b.1 += t;
+        b.2 += world.fee_sat(h);
+        b.3 += 1;
+    }
+    let rows: Vec<serde_json::Value> = buckets
+        .values()
+        .map(|&(hs, ts, fs, n)| {
+            let t = ts / n as i64;
+            let usd = world
+                .close(hashpivot_data::Date::from_unix(t))
+                .unwrap_or(0.0)
+                .round();
+            serde_json::json!({"avgHeight": hs / n, "timestamp": t,
+                "avgFees": fs / n, "USD": usd})
+        })
+        .collect();
+    Response::ok(serde_json::Value::Array(rows).to_string())
+}
+
+/// mempool's `/api/v1/historical-price`: every shipped close, stamped 00:00 UTC of the next day.
+fn mempool_historical_price(world: &World) -> Response {
+    let first = hashpivot_data::shipped::prices()[0].date;
+    let mut prices = Vec::new();
+    let mut d = first;
+    while let Some(c) = world.close(d) {
+        prices.push(serde_json::json!({"time": d.add_days(1).unix_midnight(),
+            "USD": c, "EUR": c * 0.92}));
+        d = d.add_days(1);
+    }
+    Response::ok(
+        serde_json::json!({"prices": prices, "exchangeRates": {"USDEUR": 0.92}}).to_string(),
+    )
 }
 
 /// A fake mempool.space API answering from [`World`] like the real one: `/api/blocks/tip/height`
@@ -689,35 +747,7 @@ pub fn fake_mempool(
             }
         } else if let Some(iv) = path.strip_prefix("/api/v1/mining/blocks/fees/") {
             match interval_secs(iv) {
-                Some(span) => {
-                    let div = fee_bucket_secs(iv);
-                    let start = now.saturating_sub(span);
-                    let first = world.height_at(start).map_or(0, |h| h + 1);
-                    // (sum of heights, sum of times, sum of fees, blocks) per bucket.
-                    let mut buckets: std::collections::BTreeMap<i64, (u64, i64, u64, u64)> =
-                        Default::default();
-                    for h in first..=tip {
-                        let t = world.smooth_time(h);
-                        let b = buckets.entry(t.div_euclid(div)).or_default();
-                        b.0 += h;
-                        b.1 += t;
-                        b.2 += world.fee_sat(h);
-                        b.3 += 1;
-                    }
-                    let rows: Vec<serde_json::Value> = buckets
-                        .values()
-                        .map(|&(hs, ts, fs, n)| {
-                            let t = ts / n as i64;
-                            let usd = world
-                                .close(hashpivot_data::Date::from_unix(t))
-                                .unwrap_or(0.0)
-                                .round();
-                            serde_json::json!({"avgHeight": hs / n, "timestamp": t,
-                                "avgFees": fs / n, "USD": usd})
-                        })
-                        .collect();
-                    Response::ok(serde_json::Value::Array(rows).to_string())
-                }
+                Some(span) => mempool_fee_buckets(&world, tip, now.saturating_sub(span), iv),
                 None => Response::status(404, "Not Found"),
             }
         } else if let Some(iv) = path.strip_prefix("/api/v1/mining/difficulty-adjustments/") {
@@ -743,18 +773,7 @@ pub fn fake_mempool(
                 .to_string(),
             )
         } else if path.starts_with("/api/v1/historical-price") {
-            let first = hashpivot_data::shipped::prices()[0].date;
-            let mut prices = Vec::new();
-            let mut d = first;
-            while let Some(c) = world.close(d) {
-                prices.push(serde_json::json!({"time": d.add_days(1).unix_midnight(),
-                    "USD": c, "EUR": c * 0.92}));
-                d = d.add_days(1);
-            }
-            Response::ok(
-                serde_json::json!({"prices": prices, "exchangeRates": {"USDEUR": 0.92}})
-                    .to_string(),
-            )
+            mempool_historical_price(&world)
         } else {
             Response::status(404, "Not Found")
         };

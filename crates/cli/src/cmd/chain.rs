@@ -5,7 +5,7 @@
 //! (exit 2) naming the argument, the value and what is allowed, in text and in `--json`.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use hashpivot_chain as chain;
@@ -430,6 +430,75 @@ fn error_json(e: &FirstError) -> serde_json::Value {
     })
 }
 
+/// `chain verify-headers` for humans: what was checked (file, mode, heights) and the verdict as
+/// a key-value table, then the first failing header if there is one.
+fn print_verify_table(file: &Path, report: &Report, start: u64, last_height: u64) {
+    let mut t = kv_table();
+    t.row([
+        "file".to_string(),
+        file.display().to_string(),
+        String::new(),
+    ]);
+    t.row([
+        "mode".to_string(),
+        match report.mode {
+            Mode::Chain => "consecutive chain".to_string(),
+            Mode::Checkpoints => "retarget checkpoints (every 2016 blocks)".to_string(),
+        },
+        String::new(),
+    ]);
+    t.row([
+        "headers".to_string(),
+        thousands(report.headers as f64, 0),
+        String::new(),
+    ]);
+    t.row([
+        "heights".to_string(),
+        format!("{} .. {}", thousands_int(start), thousands_int(last_height)),
+        String::new(),
+    ]);
+    t.row([
+        "verified".to_string(),
+        thousands(report.verified as f64, 0),
+        "headers passed".into(),
+    ]);
+    t.row([
+        "retargets exact".to_string(),
+        report.retargets_exact.to_string(),
+        "(bits recomputed from timestamps)".into(),
+    ]);
+    t.row([
+        "retargets bounded".to_string(),
+        report.retargets_bounded.to_string(),
+        "(permitted-transition check only)".into(),
+    ]);
+    if report.mode == Mode::Chain {
+        t.row([
+            "chain work".to_string(),
+            group_digits(&report.work.to_decimal()),
+            "hashes (verified headers)".into(),
+        ]);
+    }
+    if let Some(h) = &report.last_hash {
+        t.row(["last good hash".to_string(), h.clone(), String::new()]);
+    }
+    t.row([
+        "result".to_string(),
+        if report.valid() { "VALID" } else { "INVALID" }.to_string(),
+        String::new(),
+    ]);
+    print!("{}", t.render());
+    if let Some(e) = &report.first_error {
+        println!(
+            "first error: header #{} (height {}): {} [{}]",
+            e.index,
+            e.height,
+            e.failure,
+            e.failure.code()
+        );
+    }
+}
+
 fn verify_headers(
     file: &PathBuf,
     start: Option<&str>,
@@ -499,70 +568,7 @@ fn verify_headers(
             "last_hash": report.last_hash,
         }))?;
     } else {
-        let mut t = kv_table();
-        t.row([
-            "file".to_string(),
-            file.display().to_string(),
-            String::new(),
-        ]);
-        t.row([
-            "mode".to_string(),
-            match report.mode {
-                Mode::Chain => "consecutive chain".to_string(),
-                Mode::Checkpoints => "retarget checkpoints (every 2016 blocks)".to_string(),
-            },
-            String::new(),
-        ]);
-        t.row([
-            "headers".to_string(),
-            thousands(report.headers as f64, 0),
-            String::new(),
-        ]);
-        t.row([
-            "heights".to_string(),
-            format!("{} .. {}", thousands_int(start), thousands_int(last_height)),
-            String::new(),
-        ]);
-        t.row([
-            "verified".to_string(),
-            thousands(report.verified as f64, 0),
-            "headers passed".into(),
-        ]);
-        t.row([
-            "retargets exact".to_string(),
-            report.retargets_exact.to_string(),
-            "(bits recomputed from timestamps)".into(),
-        ]);
-        t.row([
-            "retargets bounded".to_string(),
-            report.retargets_bounded.to_string(),
-            "(permitted-transition check only)".into(),
-        ]);
-        if report.mode == Mode::Chain {
-            t.row([
-                "chain work".to_string(),
-                group_digits(&report.work.to_decimal()),
-                "hashes (verified headers)".into(),
-            ]);
-        }
-        if let Some(h) = &report.last_hash {
-            t.row(["last good hash".to_string(), h.clone(), String::new()]);
-        }
-        t.row([
-            "result".to_string(),
-            if report.valid() { "VALID" } else { "INVALID" }.to_string(),
-            String::new(),
-        ]);
-        print!("{}", t.render());
-        if let Some(e) = &report.first_error {
-            println!(
-                "first error: header #{} (height {}): {} [{}]",
-                e.index,
-                e.height,
-                e.failure,
-                e.failure.code()
-            );
-        }
+        print_verify_table(file, &report, start, last_height);
     }
     if let Some(e) = &report.first_error {
         // The report above is the command's one document; the failure only sets the exit code.

@@ -361,34 +361,9 @@ fn staleness(store: &Store) -> anyhow::Result<Vec<Staleness>> {
     Ok(out)
 }
 
-fn run_status(g: &Global) -> anyhow::Result<()> {
-    let store = open_store_read(g)?;
-    let series = store.status()?;
-    let power = store.has_shipped_power()?;
-    let stale = staleness(&store)?;
-    let syncs = store.syncs()?;
-    let state = super::market::store_market_state(&store)?;
-    let forwards = forwards_status(&store)?;
-    if g.json {
-        return print_json(&StatusJson {
-            db: store.path().to_string(),
-            schema_version: Store::schema_version(),
-            shipped_version: hashpivot_store::SHIPPED_VERSION,
-            shipped_power_imported: power,
-            series,
-            stale,
-            syncs,
-            market_state: state,
-            forwards,
-        });
-    }
-    println!(
-        "Store: {} (schema {}, shipped data {})",
-        store.path(),
-        Store::schema_version(),
-        hashpivot_store::SHIPPED_VERSION
-    );
-    println!();
+/// The two tables of `data status` for humans: each series (rows, span, sources, last update,
+/// unit), then each series' coverage by source.
+fn print_series_tables(series: &[hashpivot_store::SeriesStatus], power: bool) {
     let mut t = Table::new([
         "series",
         "rows",
@@ -403,7 +378,7 @@ fn run_status(g: &Global) -> anyhow::Result<()> {
     .align(4, Align::Left)
     .align(5, Align::Left)
     .align(6, Align::Left);
-    for s in &series {
+    for s in series {
         let sources = if s.sources.is_empty() {
             if s.series == "power" && !power {
                 "shipped ERCOT loads on first use".to_string()
@@ -434,7 +409,7 @@ fn run_status(g: &Global) -> anyhow::Result<()> {
         .align(1, Align::Left)
         .align(2, Align::Left)
         .align(3, Align::Left);
-    for s in &series {
+    for s in series {
         for c in &s.coverage {
             t.row([
                 s.series.to_string(),
@@ -446,6 +421,37 @@ fn run_status(g: &Global) -> anyhow::Result<()> {
         }
     }
     print!("{}", t.render());
+}
+
+fn run_status(g: &Global) -> anyhow::Result<()> {
+    let store = open_store_read(g)?;
+    let series = store.status()?;
+    let power = store.has_shipped_power()?;
+    let stale = staleness(&store)?;
+    let syncs = store.syncs()?;
+    let state = super::market::store_market_state(&store)?;
+    let forwards = forwards_status(&store)?;
+    if g.json {
+        return print_json(&StatusJson {
+            db: store.path().to_string(),
+            schema_version: Store::schema_version(),
+            shipped_version: hashpivot_store::SHIPPED_VERSION,
+            shipped_power_imported: power,
+            series,
+            stale,
+            syncs,
+            market_state: state,
+            forwards,
+        });
+    }
+    println!(
+        "Store: {} (schema {}, shipped data {})",
+        store.path(),
+        Store::schema_version(),
+        hashpivot_store::SHIPPED_VERSION
+    );
+    println!();
+    print_series_tables(&series, power);
     println!();
     if stale.is_empty() {
         println!("Stale: nothing (every daily series reaches yesterday).");
@@ -588,6 +594,89 @@ fn fmt_opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map(ToString::to_string).unwrap_or_default()
 }
 
+/// The difficulty epochs starting in `from..=to` as CSV (one row per epoch) and as JSON.
+fn export_epochs(
+    store: &Store,
+    from: Option<Date>,
+    to: Option<Date>,
+) -> anyhow::Result<(String, serde_json::Value)> {
+    let rows: Vec<_> = store
+        .epochs()?
+        .into_iter()
+        .filter(|e| {
+            let d = e.start_date();
+            from.is_none_or(|f| d.is_some_and(|d| d >= f))
+                && to.is_none_or(|t| d.is_some_and(|d| d <= t))
+        })
+        .collect();
+    let mut w = CsvWriter::with_header(&[
+        "epoch",
+        "start_height",
+        "bits_hex",
+        "difficulty",
+        "start_time_unix",
+        "start_date",
+        "first_block_hash",
+        "implied_hashrate_ehs",
+    ]);
+    for e in &rows {
+        w.record([
+            e.epoch.to_string(),
+            e.start_height.to_string(),
+            e.bits.map(|b| format!("{b:08x}")).unwrap_or_default(),
+            e.difficulty.to_string(),
+            fmt_opt(&e.start_time_unix),
+            fmt_opt(&e.approx_start_date),
+            fmt_opt(&e.first_block_hash),
+            fmt_opt(&e.implied_hashrate_ehs),
+        ]);
+    }
+    Ok((w.finish(), serde_json::to_value(&rows)?))
+}
+
+/// The hourly power prices in `from..=to` (of `node`, or of every node) as CSV, wide as
+/// imported (one column per node), and as JSON (one row per node and hour).
+fn export_power(
+    store: &mut Store,
+    node: Option<&str>,
+    from: Option<Date>,
+    to: Option<Date>,
+) -> anyhow::Result<(String, serde_json::Value)> {
+    store.ensure_shipped_power()?;
+    let mut rows = store.power(node)?;
+    rows.retain(|r| from.is_none_or(|f| r.date >= f) && to.is_none_or(|t| r.date <= t));
+    if rows.is_empty() {
+        if let Some(n) = node {
+            let nodes = store.power_nodes()?;
+            return Err(bad_input(format!(
+                "--node: no power prices stored for {n:?}; stored nodes: {}",
+                nodes.join(", ")
+            )));
+        }
+    }
+    // Wide, as imported: one column per node.
+    let mut nodes: Vec<String> = rows.iter().map(|r| r.node.clone()).collect();
+    nodes.sort();
+    nodes.dedup();
+    let mut hours: std::collections::BTreeMap<(Date, u8, bool), Vec<Option<f64>>> =
+        Default::default();
+    for r in &rows {
+        let i = nodes.binary_search(&r.node).unwrap_or(0);
+        hours
+            .entry((r.date, r.hour_ending, r.repeated))
+            .or_insert_with(|| vec![None; nodes.len()])[i] = Some(r.usd_mwh);
+    }
+    let mut header = vec!["delivery_date", "hour_ending", "repeated_hour_flag"];
+    header.extend(nodes.iter().map(String::as_str));
+    let mut w = CsvWriter::with_header(&header);
+    for ((d, h, rep), vals) in &hours {
+        let flag = if *rep { "Y" } else { "N" };
+        let head = [d.to_string(), h.to_string(), flag.to_string()];
+        w.record(head.into_iter().chain(vals.iter().map(fmt_opt)));
+    }
+    Ok((w.finish(), serde_json::to_value(&rows)?))
+}
+
 fn run_export(a: &ExportArgs, g: &Global) -> anyhow::Result<()> {
     let series = Series::parse(&a.series).ok_or_else(|| {
         bad_input(format!(
@@ -638,77 +727,8 @@ fn run_export(a: &ExportArgs, g: &Global) -> anyhow::Result<()> {
             out = w.finish();
             json = serde_json::to_value(&rows)?;
         }
-        Series::Difficulty => {
-            let rows: Vec<_> = store
-                .epochs()?
-                .into_iter()
-                .filter(|e| {
-                    let d = e.start_date();
-                    from.is_none_or(|f| d.is_some_and(|d| d >= f))
-                        && to.is_none_or(|t| d.is_some_and(|d| d <= t))
-                })
-                .collect();
-            let mut w = CsvWriter::with_header(&[
-                "epoch",
-                "start_height",
-                "bits_hex",
-                "difficulty",
-                "start_time_unix",
-                "start_date",
-                "first_block_hash",
-                "implied_hashrate_ehs",
-            ]);
-            for e in &rows {
-                w.record([
-                    e.epoch.to_string(),
-                    e.start_height.to_string(),
-                    e.bits.map(|b| format!("{b:08x}")).unwrap_or_default(),
-                    e.difficulty.to_string(),
-                    fmt_opt(&e.start_time_unix),
-                    fmt_opt(&e.approx_start_date),
-                    fmt_opt(&e.first_block_hash),
-                    fmt_opt(&e.implied_hashrate_ehs),
-                ]);
-            }
-            out = w.finish();
-            json = serde_json::to_value(&rows)?;
-        }
-        Series::Power => {
-            store.ensure_shipped_power()?;
-            let mut rows = store.power(a.node.as_deref())?;
-            rows.retain(|r| from.is_none_or(|f| r.date >= f) && to.is_none_or(|t| r.date <= t));
-            if rows.is_empty() {
-                if let Some(n) = &a.node {
-                    let nodes = store.power_nodes()?;
-                    return Err(bad_input(format!(
-                        "--node: no power prices stored for {n:?}; stored nodes: {}",
-                        nodes.join(", ")
-                    )));
-                }
-            }
-            // Wide, as imported: one column per node.
-            let mut nodes: Vec<String> = rows.iter().map(|r| r.node.clone()).collect();
-            nodes.sort();
-            nodes.dedup();
-            let mut hours: std::collections::BTreeMap<(Date, u8, bool), Vec<Option<f64>>> =
-                Default::default();
-            for r in &rows {
-                let i = nodes.binary_search(&r.node).unwrap_or(0);
-                hours
-                    .entry((r.date, r.hour_ending, r.repeated))
-                    .or_insert_with(|| vec![None; nodes.len()])[i] = Some(r.usd_mwh);
-            }
-            let mut header = vec!["delivery_date", "hour_ending", "repeated_hour_flag"];
-            header.extend(nodes.iter().map(String::as_str));
-            let mut w = CsvWriter::with_header(&header);
-            for ((d, h, rep), vals) in &hours {
-                let flag = if *rep { "Y" } else { "N" };
-                let head = [d.to_string(), h.to_string(), flag.to_string()];
-                w.record(head.into_iter().chain(vals.iter().map(fmt_opt)));
-            }
-            out = w.finish();
-            json = serde_json::to_value(&rows)?;
-        }
+        Series::Difficulty => (out, json) = export_epochs(&store, from, to)?,
+        Series::Power => (out, json) = export_power(&mut store, a.node.as_deref(), from, to)?,
     }
     match &a.out {
         Some(p) => {

@@ -445,10 +445,11 @@ fn dollars(x: f64) -> String {
     }
 }
 
-fn render(plan: &Study, out: &Outcome) -> String {
-    let (r, flat, curve, years) = (&out.report, &out.flat, &out.curve, &out.years);
-    let s = &plan.series;
+/// The lines above the tables: the price series and its range, the hashprice and site, and the
+/// dispatch rules in force.
+fn render_header(plan: &Study, curve: &hashpivot_model::power::DurationCurve) -> String {
     let mut o = String::new();
+    let s = &plan.series;
     o.push_str(&format!(
         "Hourly dispatch against {} ({} hours, {} to {})\n",
         s.label,
@@ -490,6 +491,46 @@ fn render(plan: &Study, out: &Outcome) -> String {
             )
         }
     ));
+    o
+}
+
+/// The table of results per calendar year (nothing when the series spans no whole year).
+fn render_years(years: &[hashpivot_dispatch::YearRow], o: &mut String) {
+    if !years.is_empty() {
+        o.push('\n');
+        let mut t = Table::new([
+            "year",
+            "hours",
+            "mean $/MWh",
+            "hashprice",
+            "uptime",
+            "avg $/MWh paid",
+            "margin dispatched",
+            "margin never curtailed",
+            "flat uptime",
+            "margin flat contract",
+        ]);
+        for y in years {
+            t.row([
+                y.year.to_string(),
+                thousands(y.hours as f64, 0),
+                thousands(y.mean_price_usd_mwh, 2),
+                format!("${:.2}", y.hashprice_usd_per_ph_day),
+                pct(y.site.uptime),
+                thousands(y.site.avg_price_usd_mwh, 2),
+                usd(y.site.margin_usd),
+                usd(y.site.flat_out_margin_usd),
+                pct(y.flat_contract.uptime),
+                usd(y.flat_contract.margin_usd),
+            ]);
+        }
+        o.push_str(&t.render());
+    }
+}
+
+fn render(plan: &Study, out: &Outcome) -> String {
+    let (r, flat, curve) = (&out.report, &out.flat, &out.curve);
+    let mut o = render_header(plan, curve);
     let mut t = Table::new([
         "batch",
         "break-even $/MWh",
@@ -579,35 +620,6 @@ fn render(plan: &Study, out: &Outcome) -> String {
             .chain(qs.iter().map(|&q| thousands(curve.exceeded(q), 2))),
     );
     o.push_str(&t.render());
-    if !years.is_empty() {
-        o.push('\n');
-        let mut t = Table::new([
-            "year",
-            "hours",
-            "mean $/MWh",
-            "hashprice",
-            "uptime",
-            "avg $/MWh paid",
-            "margin dispatched",
-            "margin never curtailed",
-            "flat uptime",
-            "margin flat contract",
-        ]);
-        for y in years {
-            t.row([
-                y.year.to_string(),
-                thousands(y.hours as f64, 0),
-                thousands(y.mean_price_usd_mwh, 2),
-                format!("${:.2}", y.hashprice_usd_per_ph_day),
-                pct(y.site.uptime),
-                thousands(y.site.avg_price_usd_mwh, 2),
-                usd(y.site.margin_usd),
-                usd(y.site.flat_out_margin_usd),
-                pct(y.flat_contract.uptime),
-                usd(y.flat_contract.margin_usd),
-            ]);
-        }
-        o.push_str(&t.render());
-    }
+    render_years(&out.years, &mut o);
     o
 }

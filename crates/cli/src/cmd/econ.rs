@@ -428,30 +428,7 @@ pub fn run_machine(args: &MachineArgs, g: &Global) -> anyhow::Result<()> {
         "use USD per MWh from -10000 to 10000, e.g. 45 (negative: the market pays for load)",
     )?;
     let inputs = market_inputs(args, power)?;
-    let price_per_th = args
-        .machine_price_usd_per_th
-        .as_deref()
-        .map(|r| {
-            parse_num(
-                "--machine-price-usd-per-th",
-                r,
-                |v| v > 0.0 && v <= 1e4,
-                "use USD per TH/s above 0 and at most 10000 (e.g. 25.70), as `payback`",
-            )
-        })
-        .transpose()?;
-    let life_years = args
-        .life_years
-        .as_deref()
-        .map(|r| {
-            parse_num(
-                "--life-years",
-                r,
-                |v| v * 365.0 >= 1.0 && v <= 50.0,
-                "use 1/365 to 50 years, as `payback`",
-            )
-        })
-        .transpose()?;
+    let (price_per_th, life_years) = machine_price_and_life(args)?;
     let market_flags = "--price/--hashprice/--difficulty/--height/--fees/--power-usd-mwh";
     // The same market state and "today" as `payback` and `simulate`: the default scenario.
     let sc = econ::projection_scenario(&Scenario::default(), &inputs)
@@ -467,11 +444,6 @@ pub fn run_machine(args: &MachineArgs, g: &Global) -> anyhow::Result<()> {
             price,
         )
         .map_err(|e| input_err(market_flags, e))?,
-    };
-    let hp_source = if inputs.hashprice.is_some() {
-        "given"
-    } else {
-        "computed"
     };
     let height_source = if inputs.height.is_some() {
         "given".to_string()
@@ -514,45 +486,129 @@ pub fn run_machine(args: &MachineArgs, g: &Global) -> anyhow::Result<()> {
     }
     ensure_finite(&outs, flags)?;
 
+    let q = MachineQuote {
+        m,
+        spec,
+        power,
+        hashprice_given: inputs.hashprice.is_some(),
+        hashprice,
+        price,
+        difficulty,
+        height,
+        height_source,
+        fees,
+        reward,
+        d,
+        price_per_th,
+        capex,
+        simple,
+        projected,
+    };
     if g.json {
-        return print_json(&json!({
-            "machine": machine_json(m),
-            "market_state": econ::MarketStateRef::current(),
-            "hashprice_usd_per_ph_day": hashprice,
-            "hashprice_source": hp_source,
-            "price_usd": price,
-            "difficulty": difficulty,
-            "height": height,
-            "height_source": height_source,
-            "fees_btc": fees,
-            "power_usd_mwh": power,
-            "revenue_usd_day": d.revenue_usd_day,
-            "power_cost_usd_day": d.power_cost_usd_day,
-            "margin_usd_day": d.margin_usd_day,
-            "breakeven_power_usd_mwh": d.breakeven_power_usd_mwh,
-            "breakeven_hashprice_usd_per_ph_day": d.breakeven_hashprice_usd_per_ph_day,
-            "machine_price_usd_per_th": price_per_th,
-            "capex_usd": capex,
-            "simple_payback_days": simple.flatten(),
-            "projected": projected.map(|p| json!({
-                "path": "default scenario, every volatility zero (the engine's deterministic path)",
-                "payback_days": p.payback_days.p50,
-                "life_days": p.life_days,
-                "pays_back_before_halving": p.prob_payback_before_halving == 1.0,
-                "halving_day": p.halving_day_p50,
-                "irr": p.irr.p50,
-                "npv_usd": p.npv_usd.mean,
-            })),
-        }));
+        return print_json(&machine_document(&q));
     }
+    print_machine(&q);
+    Ok(())
+}
 
+/// `--machine-price-usd-per-th` and `--life-years` of `hashpivot machine` (each optional),
+/// checked as `payback` checks them.
+fn machine_price_and_life(args: &MachineArgs) -> anyhow::Result<(Option<f64>, Option<f64>)> {
+    let price_per_th = args
+        .machine_price_usd_per_th
+        .as_deref()
+        .map(|r| {
+            parse_num(
+                "--machine-price-usd-per-th",
+                r,
+                |v| v > 0.0 && v <= 1e4,
+                "use USD per TH/s above 0 and at most 10000 (e.g. 25.70), as `payback`",
+            )
+        })
+        .transpose()?;
+    let life_years = args
+        .life_years
+        .as_deref()
+        .map(|r| {
+            parse_num(
+                "--life-years",
+                r,
+                |v| v * 365.0 >= 1.0 && v <= 50.0,
+                "use 1/365 to 50 years, as `payback`",
+            )
+        })
+        .transpose()?;
+    Ok((price_per_th, life_years))
+}
+
+/// Everything `hashpivot machine` reports, computed once by [`run_machine`] and then printed as
+/// one JSON document or as a table.
+struct MachineQuote<'a> {
+    m: &'a Machine,
+    spec: MachineSpec,
+    /// Power price, USD/MWh.
+    power: f64,
+    /// `--hashprice` was given (otherwise it is computed from price, reward and difficulty).
+    hashprice_given: bool,
+    hashprice: f64,
+    price: f64,
+    difficulty: f64,
+    height: u64,
+    height_source: String,
+    fees: f64,
+    /// Subsidy plus fees, BTC per block.
+    reward: f64,
+    d: econ::DailyEconomics,
+    price_per_th: Option<f64>,
+    capex: Option<f64>,
+    /// `None` without a machine price; `Some(None)` when it never pays back.
+    simple: Option<Option<f64>>,
+    projected: Option<hashpivot_model::payback::PaybackOutput>,
+}
+
+/// The `--json` document of `hashpivot machine`.
+fn machine_document(q: &MachineQuote) -> serde_json::Value {
+    json!({
+        "machine": machine_json(q.m),
+        "market_state": econ::MarketStateRef::current(),
+        "hashprice_usd_per_ph_day": q.hashprice,
+        "hashprice_source": if q.hashprice_given { "given" } else { "computed" },
+        "price_usd": q.price,
+        "difficulty": q.difficulty,
+        "height": q.height,
+        "height_source": q.height_source,
+        "fees_btc": q.fees,
+        "power_usd_mwh": q.power,
+        "revenue_usd_day": q.d.revenue_usd_day,
+        "power_cost_usd_day": q.d.power_cost_usd_day,
+        "margin_usd_day": q.d.margin_usd_day,
+        "breakeven_power_usd_mwh": q.d.breakeven_power_usd_mwh,
+        "breakeven_hashprice_usd_per_ph_day": q.d.breakeven_hashprice_usd_per_ph_day,
+        "machine_price_usd_per_th": q.price_per_th,
+        "capex_usd": q.capex,
+        "simple_payback_days": q.simple.flatten(),
+        "projected": q.projected.as_ref().map(|p| json!({
+            "path": "default scenario, every volatility zero (the engine's deterministic path)",
+            "payback_days": p.payback_days.p50,
+            "life_days": p.life_days,
+            "pays_back_before_halving": p.prob_payback_before_halving == 1.0,
+            "halving_day": p.halving_day_p50,
+            "irr": p.irr.p50,
+            "npv_usd": p.npv_usd.mean,
+        })),
+    })
+}
+
+/// `hashpivot machine` for humans: the machine, where the market state comes from, and the daily
+/// economics and payback as a key-value table.
+fn print_machine(q: &MachineQuote) {
     println!(
         "{} — {} TH/s, {} W, {:.1} J/TH; source: {}",
-        m.model,
-        thousands(m.hashrate_ths, 0),
-        thousands(m.power_w, 0),
-        m.efficiency_jth(),
-        m.source
+        q.m.model,
+        thousands(q.m.hashrate_ths, 0),
+        thousands(q.m.power_w, 0),
+        q.m.efficiency_jth(),
+        q.m.source
     );
     println!(
         "Starts from the {} (the same as `payback` and `simulate`)",
@@ -560,60 +616,67 @@ pub fn run_machine(args: &MachineArgs, g: &Global) -> anyhow::Result<()> {
     );
     println!();
     let mut t = kv_table();
-    let hp_note = if inputs.hashprice.is_some() {
+    let hp_note = if q.hashprice_given {
         "(given)".to_string()
     } else {
         format!(
             "(computed: ${} × {} BTC/block at {} difficulty, height {})",
-            thousands(price, 0),
-            format_reward(reward),
-            fmt_difficulty(difficulty),
-            thousands_int(height)
+            thousands(q.price, 0),
+            format_reward(q.reward),
+            fmt_difficulty(q.difficulty),
+            thousands_int(q.height)
         )
     };
     t.row([
         "hashprice".to_string(),
-        thousands(hashprice, 2),
+        thousands(q.hashprice, 2),
         format!("USD per PH/s per day {hp_note}"),
     ]);
     t.row([
         "power price".to_string(),
-        thousands(power, 2),
+        thousands(q.power, 2),
         "USD/MWh".into(),
     ]);
     t.row([
         "revenue".to_string(),
-        thousands(d.revenue_usd_day, 2),
+        thousands(q.d.revenue_usd_day, 2),
         "USD/day".into(),
     ]);
     t.row([
         "power cost".to_string(),
-        thousands(d.power_cost_usd_day, 2),
-        format!("USD/day ({:.4} MWh/day)", spec.mwh_per_day()),
+        thousands(q.d.power_cost_usd_day, 2),
+        format!("USD/day ({:.4} MWh/day)", q.spec.mwh_per_day()),
     ]);
     t.row([
         "margin".to_string(),
-        thousands(d.margin_usd_day, 2),
+        thousands(q.d.margin_usd_day, 2),
         "USD/day".into(),
     ]);
     t.row([
         "break-even power price".to_string(),
-        thousands(d.breakeven_power_usd_mwh, 2),
+        thousands(q.d.breakeven_power_usd_mwh, 2),
         "USD/MWh".into(),
     ]);
     t.row([
         "break-even hashprice".to_string(),
-        thousands(d.breakeven_hashprice_usd_per_ph_day, 2),
+        thousands(q.d.breakeven_hashprice_usd_per_ph_day, 2),
         "USD per PH/s per day".into(),
     ]);
-    match (capex, simple, projected) {
+    machine_payback_rows(&mut t, q);
+    print!("{}", t.render());
+}
+
+/// The payback rows of `hashpivot machine`: machine cost, simple and projected payback and the
+/// NPV when a machine price is given, else a hint to give one.
+fn machine_payback_rows(t: &mut Table, q: &MachineQuote) {
+    match (q.capex, q.simple, &q.projected) {
         (Some(c), Some(s), Some(p)) => {
             t.row([
                 "machine cost".to_string(),
                 thousands(c, 2),
                 format!(
                     "USD ({} USD per TH/s)",
-                    thousands(price_per_th.unwrap_or(0.0), 2)
+                    thousands(q.price_per_th.unwrap_or(0.0), 2)
                 ),
             ]);
             t.row([
@@ -658,8 +721,6 @@ pub fn run_machine(args: &MachineArgs, g: &Global) -> anyhow::Result<()> {
             ]);
         }
     }
-    print!("{}", t.render());
-    Ok(())
 }
 
 fn format_reward(r: f64) -> String {

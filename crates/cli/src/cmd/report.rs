@@ -66,8 +66,10 @@ fn simulate(
     Ok(serde_json::to_value(&out)?)
 }
 
-/// Runs the command.
-pub fn run(args: &ReportArgs, g: &Global) -> anyhow::Result<()> {
+/// The scenario the report runs (and a label of where it came from): the file or the built-in
+/// default, with `--paths`, `--seed`, `--strategy` and `--share` applied, then validated; the
+/// options are checked in that order so that the first bad one is named.
+fn scenario_of(args: &ReportArgs) -> anyhow::Result<(Scenario, String)> {
     if !(args.sensitivity_pct > 0.0 && args.sensitivity_pct < 100.0) {
         return Err(bad_input(format!(
             "--sensitivity-pct {}: allowed 0 < pct < 100",
@@ -114,6 +116,12 @@ pub fn run(args: &ReportArgs, g: &Global) -> anyhow::Result<()> {
             bad_input(msg)
         }
     })?;
+    Ok((scenario, source))
+}
+
+/// Runs the command.
+pub fn run(args: &ReportArgs, g: &Global) -> anyhow::Result<()> {
+    let (scenario, source) = scenario_of(args)?;
 
     let bar = crate::progress::bar(1000, "simulate");
     let tick = |p: f64| bar.set_position((p.clamp(0.0, 1.0) * 1000.0) as u64);

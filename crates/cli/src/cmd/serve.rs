@@ -50,14 +50,9 @@ pub struct ServeArgs {
     pub max_per_client: usize,
 }
 
-/// Runs the command.
-pub fn run(args: &ServeArgs, g: &Global) -> anyhow::Result<()> {
-    let addr: SocketAddr = args.addr.parse().map_err(|_| {
-        bad_input(format!(
-            "--addr {:?}: expected HOST:PORT with a numeric IP, e.g. 127.0.0.1:8080",
-            args.addr
-        ))
-    })?;
+/// The run-size and queue options (`--max-paths`, `--workers`, `--max-queue`,
+/// `--request-timeout`), checked in that order so that the first bad one is named.
+fn check_run_limits(args: &ServeArgs) -> anyhow::Result<()> {
     if args.max_paths == 0 || args.max_paths > 20_000_000 {
         return Err(bad_input(format!(
             "--max-paths {}: allowed 1 to 20000000",
@@ -82,6 +77,42 @@ pub fn run(args: &ServeArgs, g: &Global) -> anyhow::Result<()> {
             args.request_timeout
         )));
     }
+    Ok(())
+}
+
+/// The per-connection options (`--max-run-mb`, `--read-timeout`, `--max-per-client`), checked in
+/// that order after the database path is known, as before.
+fn check_connection_limits(args: &ServeArgs) -> anyhow::Result<()> {
+    if args.max_run_mb.is_some_and(|m| m == 0 || m > 1 << 20) {
+        return Err(bad_input(format!(
+            "--max-run-mb: {} is not allowed; use 1 to 1048576",
+            args.max_run_mb.unwrap_or(0)
+        )));
+    }
+    if args.read_timeout == 0 || args.read_timeout > 3600 {
+        return Err(bad_input(format!(
+            "--read-timeout: {} is not allowed; use 1 to 3600 seconds",
+            args.read_timeout
+        )));
+    }
+    if args.max_per_client == 0 || args.max_per_client > 100_000 {
+        return Err(bad_input(format!(
+            "--max-per-client: {} is not allowed; use 1 to 100000",
+            args.max_per_client
+        )));
+    }
+    Ok(())
+}
+
+/// Runs the command.
+pub fn run(args: &ServeArgs, g: &Global) -> anyhow::Result<()> {
+    let addr: SocketAddr = args.addr.parse().map_err(|_| {
+        bad_input(format!(
+            "--addr {:?}: expected HOST:PORT with a numeric IP, e.g. 127.0.0.1:8080",
+            args.addr
+        ))
+    })?;
+    check_run_limits(args)?;
     // An empty $HASHPIVOT_TOKEN counts as unset (a shell `export HASHPIVOT_TOKEN=` is common).
     let token = match args.token.as_deref().filter(|t| !t.is_empty()) {
         Some(t) => Some(
@@ -106,24 +137,7 @@ pub fn run(args: &ServeArgs, g: &Global) -> anyhow::Result<()> {
         Some(p) => p.clone(),
         None => hashpivot_store::default_path()?,
     };
-    if args.max_run_mb.is_some_and(|m| m == 0 || m > 1 << 20) {
-        return Err(bad_input(format!(
-            "--max-run-mb: {} is not allowed; use 1 to 1048576",
-            args.max_run_mb.unwrap_or(0)
-        )));
-    }
-    if args.read_timeout == 0 || args.read_timeout > 3600 {
-        return Err(bad_input(format!(
-            "--read-timeout: {} is not allowed; use 1 to 3600 seconds",
-            args.read_timeout
-        )));
-    }
-    if args.max_per_client == 0 || args.max_per_client > 100_000 {
-        return Err(bad_input(format!(
-            "--max-per-client: {} is not allowed; use 1 to 100000",
-            args.max_per_client
-        )));
-    }
+    check_connection_limits(args)?;
     let limits = hashpivot_server::Limits {
         max_run_bytes: args
             .max_run_mb

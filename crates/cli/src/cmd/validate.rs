@@ -202,6 +202,50 @@ fn mc_info(cfg: &PutConfig) -> McInfo {
     }
 }
 
+/// The estimates of `validate put` for humans: the LSM price, its in-sample twin and their gap,
+/// the binomial references when there are any, and Black–Scholes' European value.
+fn put_table(rep: &PutReport) -> Table {
+    let mut t = Table::new(["estimate", "value", "stderr"]);
+    t.row([
+        "price (frozen policy, fresh paths)".to_string(),
+        format!("{:.4}", rep.price),
+        format!("{:.4}", rep.stderr),
+    ]);
+    t.row([
+        "in-sample (fitting paths)".to_string(),
+        format!("{:.4}", rep.in_sample),
+        format!("{:.4}", rep.in_sample_stderr),
+    ]);
+    t.row([
+        "gap (in-sample − price)".to_string(),
+        format!("{:+.4}", rep.gap),
+        String::new(),
+    ]);
+    if let (Some(b), Some(am)) = (rep.reference, rep.american_binomial) {
+        t.row([
+            "binomial, same exercise dates".to_string(),
+            format!("{b:.4}"),
+            String::new(),
+        ]);
+        t.row([
+            "error (price − binomial)".to_string(),
+            format!("{:+.4}", rep.price - b),
+            String::new(),
+        ]);
+        t.row([
+            "binomial, American".to_string(),
+            format!("{am:.4}"),
+            String::new(),
+        ]);
+    }
+    t.row([
+        "European (Black–Scholes)".to_string(),
+        format!("{:.4}", rep.european_black_scholes),
+        String::new(),
+    ]);
+    t
+}
+
 fn run_put(a: &PutArgs, g: &Global) -> anyhow::Result<()> {
     if a.exercises_per_year <= 0 {
         return Err(bad_input(format!(
@@ -293,45 +337,7 @@ fn run_put(a: &PutArgs, g: &Global) -> anyhow::Result<()> {
         }
     );
     println!();
-    let mut t = Table::new(["estimate", "value", "stderr"]);
-    t.row([
-        "price (frozen policy, fresh paths)".to_string(),
-        format!("{:.4}", rep.price),
-        format!("{:.4}", rep.stderr),
-    ]);
-    t.row([
-        "in-sample (fitting paths)".to_string(),
-        format!("{:.4}", rep.in_sample),
-        format!("{:.4}", rep.in_sample_stderr),
-    ]);
-    t.row([
-        "gap (in-sample − price)".to_string(),
-        format!("{:+.4}", rep.gap),
-        String::new(),
-    ]);
-    if let (Some(b), Some(am)) = (reference, american) {
-        t.row([
-            "binomial, same exercise dates".to_string(),
-            format!("{b:.4}"),
-            String::new(),
-        ]);
-        t.row([
-            "error (price − binomial)".to_string(),
-            format!("{:+.4}", rep.price - b),
-            String::new(),
-        ]);
-        t.row([
-            "binomial, American".to_string(),
-            format!("{am:.4}"),
-            String::new(),
-        ]);
-    }
-    t.row([
-        "European (Black–Scholes)".to_string(),
-        format!("{:.4}", rep.european_black_scholes),
-        String::new(),
-    ]);
-    print!("{}", t.render());
+    print!("{}", put_table(&rep).render());
     if reference.is_none() {
         println!(
             "(no binomial reference: zero volatility or more than {MAX_TREE_STEPS} tree steps)"
