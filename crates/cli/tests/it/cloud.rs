@@ -222,8 +222,14 @@ fn compare_rows_are_the_simulate_results() {
     let dir = tempdir();
     let base = dir.path().join("base.toml");
     let cloud = dir.path().join("cloud.toml");
-    std::fs::write(&base, "[run]\nhorizon_years = 6\n").unwrap();
-    std::fs::write(&cloud, "[run]\nhorizon_years = 6\n[ai]\nmode = \"cloud\"\n").unwrap();
+    // `compare` levers every row (a scenario without `[finance]` gets the published terms), so
+    // the `simulate` runs it is checked against name the same `[finance]`.
+    std::fs::write(&base, "[run]\nhorizon_years = 6\n[finance]\n").unwrap();
+    std::fs::write(
+        &cloud,
+        "[run]\nhorizon_years = 6\n[ai]\nmode = \"cloud\"\n[finance]\n",
+    )
+    .unwrap();
     let chart = dir.path().join("compare.svg");
     let o = hashpivot(dir.path())
         .args([
@@ -253,6 +259,9 @@ fn compare_rows_are_the_simulate_results() {
     assert_eq!(rows[0]["result"], lease["results"][0]);
     assert_eq!(rows[1]["result"], lease["results"][1]);
     assert_eq!(rows[2]["result"], cl["results"][1]);
+    for r in &rows[1..] {
+        assert!(r["result"]["equity"]["equity_npv"]["mean"].is_f64(), "{r}");
+    }
     assert_eq!(
         without_histogram(&cl["results"][0]),
         without_histogram(&lease["results"][0])

@@ -131,11 +131,7 @@ fn cases() -> BTreeMap<&'static str, (Option<Vec<&'static str>>, Vec<&'static st
         Some(vec!["--paths", "20"]),
         vec!["--paths", "0"],
     );
-    add(
-        "compare",
-        Some(vec!["--paths", "20"]),
-        vec!["--paths", "0"],
-    );
+    add("compare", Some(vec!["--paths", "20"]), vec!["--paths", "0"]);
     add("scenario show", Some(vec![]), vec!["{DIR}/unused"]);
     add(
         "scenario check",
