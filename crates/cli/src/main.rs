@@ -67,6 +67,10 @@ enum Command {
     Machine(cmd::econ::MachineArgs),
     /// Run the Monte Carlo scenario engine (the main job).
     Simulate(cmd::simulate::SimulateArgs),
+    /// A grid of scenarios over a few keys, one row of results per point.
+    Sweep(cmd::sweep::SweepArgs),
+    /// One run split into shards for batch array jobs (Slurm, Kubernetes), merged exactly.
+    Shard(cmd::shard::ShardArgs),
     /// Show or check scenario files.
     Scenario(cmd::scenario::ScenarioArgs),
     /// Distribution of payback, IRR and NPV of buying one machine today.
@@ -138,6 +142,8 @@ fn main() -> ExitCode {
     if matches!(
         cli.command,
         Command::Simulate(_)
+            | Command::Sweep(_)
+            | Command::Shard(_)
             | Command::Scenario(_)
             | Command::Payback(_)
             | Command::Machine(_)
@@ -154,6 +160,8 @@ fn main() -> ExitCode {
         Command::Machines(a) => cmd::econ::run_machines(a, g),
         Command::Machine(a) => cmd::econ::run_machine(a, g),
         Command::Simulate(a) => cmd::simulate::run(a, g),
+        Command::Sweep(a) => cmd::sweep::run(a, g),
+        Command::Shard(a) => cmd::shard::run(a, g),
         Command::Scenario(a) => cmd::scenario::run(a, g),
         Command::Payback(a) => cmd::simulate::run_payback(a, g),
         Command::Validate(a) => cmd::validate::run(a, g),

@@ -18,7 +18,10 @@
 //! - [`run`]: the one orchestrator, [`simulate`].
 //! - [`payback`] (one machine on the scenario's paths), [`machine`] (one machine's arithmetic at
 //!   today's hashprice) and [`catalog`] (the ASIC catalog).
-//! - [`analysis`]: sensitivity and calibration, library calls over the scenario's numeric keys.
+//! - [`analysis`]: sensitivity, calibration and sweeps, library calls over the scenario's numeric
+//!   keys.
+//! - [`shard`]: one run (or a sweep) split across machines, merged bit for bit (MODEL.md
+//!   section 12).
 
 pub mod analysis;
 pub mod budget;
@@ -35,6 +38,7 @@ pub mod result;
 pub mod run;
 pub mod scenario;
 pub mod scenario_input;
+pub mod shard;
 pub mod stats;
 pub mod strategy;
 
@@ -44,7 +48,10 @@ pub use process as engine;
 pub use strategy::optimal;
 
 pub use result::{Bands, Histogram, NpvStats, SimOutput, StrategyDetail, StrategyResult};
-pub use run::{simulate, simulate_with_paths, RunConfig, SimWithPaths};
+pub use run::{
+    resolve, run_blocks, simulate, simulate_with_paths, summarize, Part, Resolved, RunConfig,
+    SimWithPaths,
+};
 pub use scenario::{Scenario, ScenarioError, StrategyKind};
 
 /// Errors of the engine.

@@ -31,6 +31,7 @@ mod reference_model;
 mod report;
 mod server;
 mod server_dispatch;
+mod shard;
 mod simulate;
 mod simulate_optimal;
 mod validate;

@@ -4,8 +4,10 @@
 //!   (`price.vol`, `hashrate.speed_up`, ...);
 //! * [`sensitivity`]: the tornado, mean NPV with each main input moved down and up;
 //! * [`calibrate`]: estimates of the process parameters from stored history, written into a
-//!   scenario together with the newest market state.
+//!   scenario together with the newest market state;
+//! * [`grid`]: sweeps, a grid of scenarios over a few keys, one row of results per point.
 
 pub mod calibrate;
+pub mod grid;
 pub mod keys;
 pub mod sensitivity;
