@@ -61,8 +61,8 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod ai;
-pub mod finance;
 pub mod cloud;
+pub mod finance;
 pub mod site;
 pub mod slices;
 
