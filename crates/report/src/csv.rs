@@ -302,3 +302,41 @@ pub fn decision_csv(d: &Value) -> String {
     }
     w.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `equity.csv` is written only for a run with `[finance]`, one row per strategy.
+    #[test]
+    fn equity_csv_only_with_finance() {
+        let npv =
+            serde_json::json!({"mean": 1.0, "stderr": 0.1, "p5": 0.5, "p50": 1.0, "p95": 1.5});
+        let irr = serde_json::json!({"p5": 0.05, "p50": 0.1, "p95": null, "no_root_share": 0.25});
+        let result = |equity: Option<Value>| {
+            let mut r = serde_json::json!({
+                "strategy": "convert", "share": 1.0, "npv": npv, "mining_npv_mean": 0.0,
+                "ai_npv_mean": 1.0, "prob_negative": 0.0, "prob_below_mine": 0.0, "cvar5": 0.5
+            });
+            if let Some(e) = equity {
+                r["equity"] = e;
+            }
+            serde_json::json!({ "results": [r] })
+        };
+        assert!(equity_csv(&result(None)).is_none());
+        let e = serde_json::json!({
+            "equity_npv": npv, "equity_npv_mean_ai": 2.0, "prob_negative": 0.0,
+            "dscr_min": {"mean": 1.4, "p5": 1.1, "prob_below_min": 0.3, "min_dscr": 1.25,
+                         "paths_counted": 10, "paths_without_loan_year": 0},
+            "project_irr": irr, "equity_irr": irr
+        });
+        let text = equity_csv(&result(Some(e))).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(lines[0].starts_with("strategy,equity_npv_mean,"));
+        assert!(
+            lines[1].contains(",1.4,1.1,0.3,1.25,10,0.05,0.1,,0.25,"),
+            "{text}"
+        );
+    }
+}

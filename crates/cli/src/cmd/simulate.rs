@@ -318,15 +318,11 @@ fn opt_pct(x: Option<f64>) -> String {
 /// The equity block (MODEL.md §10): per strategy, the equity NPV (mining + levered AI), the AI
 /// equity part, the median IRRs, the DSCR's 5th percentile and the covenant breach probability.
 fn equity_human(f: &hashpivot_model::scenario::Finance, out: &SimOutput) -> String {
+    let rate = format!("{:.3}", 100.0 * f.debt_rate);
+    let rate = rate.trim_end_matches('0').trim_end_matches('.');
     let mut s = format!(
-        "Equity view: {} loan-to-cost at {} for {} years from the ready day, equity at {}:\n",
+        "Equity view: {} loan-to-cost at {rate}% for {} years from the ready day, equity at {}:\n",
         pct(f.ltc),
-        format!(
-            "{}%",
-            format!("{:.3}", 100.0 * f.debt_rate)
-                .trim_end_matches('0')
-                .trim_end_matches('.')
-        ),
         f.tenor_years,
         pct(f.cost_of_equity)
     );

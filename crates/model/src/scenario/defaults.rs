@@ -176,7 +176,33 @@ impl Default for Ai {
     }
 }
 
+/// What a scenario FILE gets for a MODEL.md §8 key it leaves out: the risk off, so a version-1
+/// file gives version-1 numbers bit for bit. The embedded default ([`Ai::default`]) sets them on
+/// with sourced values; `scenario show` prints every key, so a file written from it keeps them.
+pub(super) mod absent {
+    /// No delay, no overrun, no spread, no backstop.
+    pub fn zero() -> f64 {
+        0.0
+    }
+    /// Mining stops on the decision day; tenant risk as the expected-value factors of §5.
+    pub fn off() -> bool {
+        false
+    }
+    /// An emptied hall is never re-let (`ai.relet_months = -1`).
+    pub fn never() -> f64 {
+        -1.0
+    }
+}
+
 impl Ai {
+    /// The `[ai]` of a scenario file that has no `[ai]` table: the default lease terms with
+    /// MODEL.md §8 off (see [`absent`]).
+    pub fn when_absent() -> Ai {
+        let mut a = Ai::default();
+        a.set_risks_off();
+        a
+    }
+
     /// Turns MODEL.md section 8 off: no build delay, no capex overrun, the converted machines
     /// leave on the decision day, and tenant default and non-renewal as the expected-value
     /// factors of section 5 (version 1's AI side, priced linearly and bit for bit as before).

@@ -59,6 +59,9 @@ pub struct Scenario {
     /// `[mining]`: the mining operation and its fleet.
     pub mining: Mining,
     /// `[ai]`: the AI/HPC powered-shell lease.
+    /// A file without `[ai]` gets the default lease terms with MODEL.md §8 off
+    /// ([`Ai::when_absent`]): version-1 files keep their numbers; the embedded default sets §8 on.
+    #[serde(default = "Ai::when_absent")]
     pub ai: Ai,
     /// `[strategy]`: what to evaluate.
     pub strategy: Strategy,
@@ -249,21 +252,28 @@ pub struct Ai {
     pub mode: AiMode,
     /// Mean build delay, months (MODEL.md §8): each conversion's build takes
     /// `round(E · this · 365/12)` more days, `E ~ Exp(1)`. 0 = no delay.
+    #[serde(default = "defaults::absent::zero")]
     pub build_delay_months: f64,
     /// Expected capex overrun as a fraction of the budget (§8): capex × `(1 + this)`.
+    #[serde(default = "defaults::absent::zero")]
     pub capex_overrun: f64,
     /// Log-normal volatility of the capex overrun (§8): capex × `exp(σZ − σ²/2)`.
+    #[serde(default = "defaults::absent::zero")]
     pub capex_overrun_vol: f64,
     /// §8: the converted machines keep mining until the hall is ready (a new hall beside the
     /// running fleet); false = they leave on the decision day (§5).
+    #[serde(default = "defaults::absent::off")]
     pub mine_during_build: bool,
     /// §8: tenant default and non-renewal as drawn events (re-letting, backstop) instead of the
     /// expected-value factors of §5.
+    #[serde(default = "defaults::absent::off")]
     pub default_events: bool,
     /// §8: months a guarantor keeps paying the rent after a tenant's default.
+    #[serde(default = "defaults::absent::zero")]
     pub backstop_months: f64,
     /// §8: months the hall stands empty after a default or departure before it is re-let at the
     /// market rate; -1 = never re-let.
+    #[serde(default = "defaults::absent::never")]
     pub relet_months: f64,
 }
 
@@ -575,6 +585,30 @@ mod tests {
             .map(|b| b.units * b.power_w * s.mining.overhead / 1e6)
             .sum();
         assert!(mw <= s.site.power_mw && mw > 0.9 * s.site.power_mw, "{mw}");
+    }
+
+    /// Issue 12's rule: with the version-2 keys absent, a file means what it meant in version 1,
+    /// while the embedded default has the conversion's risks on.
+    #[test]
+    fn absent_version_2_keys_are_off_in_a_file() {
+        let v1 = Ai::when_absent();
+        for text in ["", "[ai]\nlease_usd_per_kw_month = 120\n", "[site]\npower_mw = 500\n"] {
+            let s = Scenario::from_toml_str(text).unwrap();
+            assert_eq!(s.ai.build_delay_months, 0.0, "{text}");
+            assert_eq!(s.ai.capex_overrun, 0.0);
+            assert_eq!(s.ai.capex_overrun_vol, 0.0);
+            assert!(!s.ai.mine_during_build && !s.ai.default_events);
+            assert_eq!((s.ai.backstop_months, s.ai.relet_months), (0.0, -1.0));
+            assert_eq!(s.finance, None);
+            assert_eq!(s.cloud, None);
+            assert_eq!(s.run.currency, Currency::Usd);
+            assert!(!crate::payoff::ai::path_dependent(&s), "{text}");
+        }
+        let s = Scenario::from_toml_str("[ai]\nlease_usd_per_kw_month = 120\n").unwrap();
+        assert_eq!(s.ai, Ai { lease_usd_per_kw_month: 120.0, ..v1 });
+        // The embedded default prices the risks.
+        let d = Scenario::default();
+        assert!(d.ai.default_events && d.ai.mine_during_build && d.ai.build_delay_months > 0.0);
     }
 
     #[test]
