@@ -64,6 +64,7 @@ pub fn chart(c: &Comparison) -> String {
         value_label: format!("NPV ({unit_name}, present value at day 0)"),
         units,
         series,
+        reference: None,
     }
     .to_svg()
 }
