@@ -160,6 +160,53 @@ fn schedule_antithetic_and_hourly_power_merge_exactly() {
     same(&sharded(d, "hourly", 3, &args), &want, "hourly 3");
 }
 
+/// MODEL.md sections 8-11 on at once: the conversion risks, the GPU cloud, a loan (with the
+/// GPUs financed) and, in a second run, the BTC view. The equity figures (equity NPV, DSCR, IRRs)
+/// are per-path values of the part files, so 3 and 7 shards give the single machine's bytes.
+#[test]
+fn risks_cloud_finance_and_btc_merge_exactly() {
+    let dir = tempdir();
+    let d = dir.path();
+    let sc = d.join("v2.toml");
+    std::fs::write(
+        &sc,
+        "[run]\nhorizon_years = 3\n[strategy]\nkind = \"schedule\"\n\
+         schedule = [[0, 0.25], [200, 0.25]]\n[ai]\nmode = \"cloud\"\n\
+         build_delay_months = 4.0\ncapex_overrun = 0.1\ncapex_overrun_vol = 0.2\n\
+         mine_during_build = true\ndefault_events = true\nbackstop_months = 12.0\n\
+         relet_months = 6.0\n[finance]\nltc = 0.6\nfund_gpus = true\n",
+    )
+    .unwrap();
+    let sc = sc.to_str().unwrap();
+    // 7 blocks (the last of 64 paths): the fewest that 7 shards can cut; a 3-year horizon keeps
+    // the run as small as a 1,500-path one over 5 years would be.
+    let usd = [sc, "--paths", "1600", "--seed", "3"];
+    let want = run_json(d, &[&["simulate"][..], &usd].concat());
+    let doc: serde_json::Value = serde_json::from_slice(&want).unwrap();
+    // The equity view is in the result, so the test compares it.
+    let eq = &doc["results"][1]["equity"];
+    assert!(eq["equity_npv"]["mean"].is_f64(), "{doc}");
+    for n in [3, 7] {
+        same(
+            &sharded(d, "v2", n, &usd),
+            &want,
+            &format!("sections 8-11, {n} shards"),
+        );
+    }
+    // The BTC view through the run flag of `shard plan` (the plan's scenario carries it).
+    let btc = [sc, "--paths", "1600", "--seed", "3", "--currency", "btc"];
+    let want = run_json(d, &[&["simulate"][..], &btc].concat());
+    let doc: serde_json::Value = serde_json::from_slice(&want).unwrap();
+    assert_eq!(doc["currency"], "btc", "{doc}");
+    for n in [3, 7] {
+        same(
+            &sharded(d, "btc", n, &btc),
+            &want,
+            &format!("BTC view, {n} shards"),
+        );
+    }
+}
+
 #[test]
 fn array_index_comes_from_the_environment() {
     let dir = tempdir();

@@ -592,7 +592,11 @@ mod tests {
     #[test]
     fn absent_version_2_keys_are_off_in_a_file() {
         let v1 = Ai::when_absent();
-        for text in ["", "[ai]\nlease_usd_per_kw_month = 120\n", "[site]\npower_mw = 500\n"] {
+        for text in [
+            "",
+            "[ai]\nlease_usd_per_kw_month = 120\n",
+            "[site]\npower_mw = 500\n",
+        ] {
             let s = Scenario::from_toml_str(text).unwrap();
             assert_eq!(s.ai.build_delay_months, 0.0, "{text}");
             assert_eq!(s.ai.capex_overrun, 0.0);
@@ -605,7 +609,13 @@ mod tests {
             assert!(!crate::payoff::ai::path_dependent(&s), "{text}");
         }
         let s = Scenario::from_toml_str("[ai]\nlease_usd_per_kw_month = 120\n").unwrap();
-        assert_eq!(s.ai, Ai { lease_usd_per_kw_month: 120.0, ..v1 });
+        assert_eq!(
+            s.ai,
+            Ai {
+                lease_usd_per_kw_month: 120.0,
+                ..v1
+            }
+        );
         // The embedded default prices the risks.
         let d = Scenario::default();
         assert!(d.ai.default_events && d.ai.mine_during_build && d.ai.build_delay_months > 0.0);
