@@ -322,6 +322,9 @@ impl EquityBook {
     /// Day `t` of conversion `k` on every lane of the block, from the AI book's slices of the day:
     /// `capex` (hall and GPU purchases), `gpu` (the GPU purchases within it, cloud; `None`: none),
     /// `opcash`. The lender funds `ltc` of the hall capex, and of the GPUs with `fund_gpus`.
+    // The day's slices are separate borrows of the AI book, read in the per-day loop; bundling
+    // them into a struct would only add a copy there.
+    #[allow(clippy::too_many_arguments)]
     #[inline]
     pub fn project_day(
         &mut self,
