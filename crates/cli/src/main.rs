@@ -69,6 +69,10 @@ enum Command {
     Simulate(cmd::simulate::SimulateArgs),
     /// Mine vs powered-shell lease vs GPU cloud for the site, side by side.
     Compare(cmd::compare::CompareArgs),
+    /// A grid of scenarios over a few keys, one row of results per point.
+    Sweep(cmd::sweep::SweepArgs),
+    /// One run split into shards for batch array jobs (Slurm, Kubernetes), merged exactly.
+    Shard(cmd::shard::ShardArgs),
     /// Show or check scenario files.
     Scenario(cmd::scenario::ScenarioArgs),
     /// Distribution of payback, IRR and NPV of buying one machine today.
@@ -141,6 +145,8 @@ fn main() -> ExitCode {
         cli.command,
         Command::Simulate(_)
             | Command::Compare(_)
+            | Command::Sweep(_)
+            | Command::Shard(_)
             | Command::Scenario(_)
             | Command::Payback(_)
             | Command::Machine(_)
@@ -158,6 +164,8 @@ fn main() -> ExitCode {
         Command::Machine(a) => cmd::econ::run_machine(a, g),
         Command::Simulate(a) => cmd::simulate::run(a, g),
         Command::Compare(a) => cmd::compare::run(a, g),
+        Command::Sweep(a) => cmd::sweep::run(a, g),
+        Command::Shard(a) => cmd::shard::run(a, g),
         Command::Scenario(a) => cmd::scenario::run(a, g),
         Command::Payback(a) => cmd::simulate::run_payback(a, g),
         Command::Validate(a) => cmd::validate::run(a, g),

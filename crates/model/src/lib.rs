@@ -18,7 +18,10 @@
 //! - [`run`]: the one orchestrator, [`simulate`].
 //! - [`payback`] (one machine on the scenario's paths), [`machine`] (one machine's arithmetic at
 //!   today's hashprice) and [`catalog`] (the ASIC catalog).
-//! - [`analysis`]: sensitivity and calibration, library calls over the scenario's numeric keys.
+//! - [`analysis`]: sensitivity, calibration and sweeps, library calls over the scenario's numeric
+//!   keys.
+//! - [`shard`]: one run (or a sweep) split across machines, merged bit for bit (MODEL.md
+//!   section 12).
 
 pub mod analysis;
 pub mod budget;
@@ -39,6 +42,7 @@ pub mod scenario;
 /// Every wrong-type value of a scenario by key path (the front ends' name for
 /// [`scenario::input`]).
 pub use scenario::input as scenario_input;
+pub mod shard;
 pub mod stats;
 pub mod strategy;
 
@@ -51,7 +55,10 @@ pub use result::{
     Bands, Currency, DscrStats, EquityResult, Histogram, IrrStats, NpvStats, SimOutput,
     StrategyDetail, StrategyResult,
 };
-pub use run::{simulate, simulate_with_paths, RunConfig, SimWithPaths};
+pub use run::{
+    resolve, run_blocks, simulate, simulate_with_paths, summarize, Part, Resolved, RunConfig,
+    SimWithPaths,
+};
 pub use scenario::{Scenario, ScenarioError, StrategyKind};
 
 /// Errors of the engine.

@@ -2,9 +2,10 @@
 //! the fixed strategies ([`crate::strategy::fixed`]) and, with `optimal`, the real-option strategy
 //! ([`crate::strategy::optimal`]) on the same paths, and refuses non-finite results.
 
+use crate::process::BLOCK;
 use crate::result::{Band, SimOutput, StrategyDetail, StrategyResult};
 use crate::scenario::{Scenario, StrategyKind};
-use crate::strategy::fixed::{run_plans, PlanSpec};
+use crate::strategy::fixed::{banded, simulate_blocks, summarize_raw, PlanSpec, Raw};
 use crate::ModelError;
 
 /// How to run a scenario: overrides of the scenario's `[run]` and `[strategy]`, and engine options
@@ -237,12 +238,32 @@ pub struct SimWithPaths {
     pub npv: Vec<Vec<f64>>,
 }
 
-/// [`simulate`], keeping the per-path NPVs of every result (the same run, the same numbers).
-pub fn simulate_with_paths(
-    sc: &Scenario,
-    cfg: &RunConfig,
-    progress: &(dyn Fn(f64) + Sync),
-) -> Result<SimWithPaths, ModelError> {
+/// A run's options resolved against its scenario and checked: what every block of the run and
+/// the statistics over them need to agree on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolved {
+    /// Paths of the whole run.
+    pub paths: u64,
+    /// Seed.
+    pub seed: u64,
+    /// The fixed strategies (`mine` first; only `mine` with `optimal`).
+    pub specs: Vec<PlanSpec>,
+    /// Whether the run adds `optimal` after the fixed strategies.
+    pub optimal: bool,
+    /// Antithetic variates.
+    pub antithetic: bool,
+}
+
+impl Resolved {
+    /// Blocks of [`BLOCK`] paths in the run (the last may be shorter).
+    pub fn blocks(&self) -> usize {
+        (self.paths as usize).div_ceil(BLOCK)
+    }
+}
+
+/// Checks the scenario and the options and resolves them (errors name the option, the value and
+/// what is allowed).
+pub fn resolve(sc: &Scenario, cfg: &RunConfig) -> Result<Resolved, ModelError> {
     sc.validate()?;
     let paths = cfg.paths.unwrap_or(sc.run.paths);
     if paths == 0 || paths > crate::scenario::MAX_PATHS {
@@ -257,7 +278,6 @@ pub fn simulate_with_paths(
             return Err(bad("threads", t, "1 <= threads <= 1024"));
         }
     }
-    let seed = cfg.seed.unwrap_or(sc.run.seed);
     let specs = plans_for(sc, cfg)?;
     check_equity_memory(sc, specs.len(), cfg.threads)?;
     let optimal = cfg.strategy.unwrap_or(sc.strategy.kind) == StrategyKind::Optimal;
@@ -270,26 +290,141 @@ pub fn simulate_with_paths(
             "\"usd\" with strategy optimal (the BTC view covers mine, convert, schedule and sweep)",
         ));
     }
-    let antithetic = cfg.antithetic;
-    let run = || -> Result<SimWithPaths, ModelError> {
-        // With `optimal`, the deterministic part is a fifth of the work.
-        let head = if optimal { 0.2 } else { 1.0 };
-        let (mut out, mut npv) =
-            run_plans(sc, &specs, paths, seed, antithetic, &|f| progress(head * f));
-        if optimal {
-            let ocfg = crate::strategy::optimal::OptimalConfig::new(paths, seed, antithetic);
-            let o =
-                crate::strategy::optimal::run(sc, &ocfg, &|f| progress(head + (1.0 - head) * f))?;
-            out.results.push(StrategyResult {
-                detail: Some(StrategyDetail::Optimal(Box::new(o.detail))),
-                ..o.result
-            });
-            npv.push(o.npv);
+    Ok(Resolved {
+        paths,
+        seed: cfg.seed.unwrap_or(sc.run.seed),
+        specs,
+        optimal,
+        antithetic: cfg.antithetic,
+    })
+}
+
+/// The per-path values of a contiguous range of a run's blocks (MODEL.md section 12): what one
+/// shard computes. Parts of consecutive ranges [`Part::merge`] in block order into the whole
+/// run's part, which [`summarize`] turns into exactly what [`simulate`] returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    pub(crate) raw: Raw,
+}
+
+impl Part {
+    /// The blocks this part holds.
+    pub fn blocks(&self) -> std::ops::Range<usize> {
+        self.raw.first_block..self.raw.first_block + self.raw.blocks()
+    }
+
+    /// Paths this part holds.
+    pub fn paths(&self) -> usize {
+        self.raw.paths
+    }
+
+    /// An empty part of the run `r` of scenario `sc`, starting at block `first_block` (what
+    /// [`Part::merge`] extends, and what the shard files are read into).
+    pub fn empty(sc: &Scenario, r: &Resolved, first_block: usize) -> Part {
+        let years = sc.days().div_ceil(365).max(1);
+        let np = r.specs.len();
+        Part {
+            raw: Raw::empty(
+                years,
+                np,
+                banded(r.paths, np),
+                sc.finance.is_some(),
+                first_block,
+            ),
         }
-        check_finite(&out)?;
-        Ok(SimWithPaths { output: out, npv })
-    };
-    match cfg.threads {
+    }
+
+    /// Appends `next`, which must hold the blocks right after this part's (else an error naming
+    /// the blocks).
+    pub fn merge(&mut self, next: Part) -> Result<(), ModelError> {
+        let (mine, theirs) = (self.blocks(), next.blocks());
+        self.raw
+            .append(next.raw)
+            .map_err(|e| ModelError::BadOption {
+                option: "part".into(),
+                value: format!("blocks {}..{}", theirs.start, theirs.end),
+                allowed: format!("the blocks after {}..{} ({e})", mine.start, mine.end),
+            })
+    }
+}
+
+/// Runs the blocks `blocks` of the run of `sc` and `cfg` (the fixed strategies; with `optimal`
+/// its `mine` baseline). Errors: bad options, or a block range outside the run.
+pub fn run_blocks(
+    sc: &Scenario,
+    cfg: &RunConfig,
+    blocks: std::ops::Range<usize>,
+    progress: &(dyn Fn(f64) + Sync),
+) -> Result<Part, ModelError> {
+    let r = resolve(sc, cfg)?;
+    if blocks.start > blocks.end || blocks.end > r.blocks() {
+        return Err(bad(
+            "blocks",
+            format!("{}..{}", blocks.start, blocks.end),
+            &format!("a range within 0..{} (the run's blocks)", r.blocks()),
+        ));
+    }
+    in_pool(cfg.threads, || Ok(run_resolved(sc, &r, blocks, progress)))
+}
+
+fn run_resolved(
+    sc: &Scenario,
+    r: &Resolved,
+    blocks: std::ops::Range<usize>,
+    progress: &(dyn Fn(f64) + Sync),
+) -> Part {
+    Part {
+        raw: simulate_blocks(
+            sc,
+            &r.specs,
+            r.paths,
+            blocks,
+            r.seed,
+            r.antithetic,
+            progress,
+        ),
+    }
+}
+
+/// The statistics of a whole run's merged [`Part`]: exactly [`simulate_with_paths`]'s result for
+/// the fixed strategies. Errors: a part that is not the whole run, or a run with `optimal` (its
+/// two phases merge through `crate::strategy::optimal`).
+pub fn summarize(sc: &Scenario, cfg: &RunConfig, part: &Part) -> Result<SimWithPaths, ModelError> {
+    let r = resolve(sc, cfg)?;
+    if part.blocks() != (0..r.blocks()) || part.paths() as u64 != r.paths {
+        let b = part.blocks();
+        return Err(bad(
+            "part",
+            format!("blocks {}..{} ({} paths)", b.start, b.end, part.paths()),
+            &format!(
+                "the whole run: blocks 0..{} ({} paths)",
+                r.blocks(),
+                r.paths
+            ),
+        ));
+    }
+    if r.optimal {
+        return Err(bad(
+            "strategy",
+            "optimal",
+            "mine, convert, schedule or sweep (optimal merges in two phases)",
+        ));
+    }
+    let out = summarize_resolved(sc, &r, part);
+    check_finite(&out.output)?;
+    Ok(out)
+}
+
+fn summarize_resolved(sc: &Scenario, r: &Resolved, part: &Part) -> SimWithPaths {
+    let (output, npv) = summarize_raw(sc, &r.specs, r.paths, r.seed, r.antithetic, &part.raw);
+    SimWithPaths { output, npv }
+}
+
+fn in_pool<T: Send>(
+    threads: Option<usize>,
+    run: impl FnOnce() -> Result<T, ModelError> + Send,
+) -> Result<T, ModelError> {
+    match threads {
         Some(t) => {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(t)
@@ -299,6 +434,35 @@ pub fn simulate_with_paths(
         }
         None => run(),
     }
+}
+
+/// [`simulate`], keeping the per-path NPVs of every result (the same run, the same numbers): the
+/// blocks of the whole run ([`run_blocks`]), their statistics ([`summarize`]), then `optimal`.
+pub fn simulate_with_paths(
+    sc: &Scenario,
+    cfg: &RunConfig,
+    progress: &(dyn Fn(f64) + Sync),
+) -> Result<SimWithPaths, ModelError> {
+    let r = resolve(sc, cfg)?;
+    in_pool(cfg.threads, || {
+        // With `optimal`, the deterministic part is a fifth of the work.
+        let head = if r.optimal { 0.2 } else { 1.0 };
+        let part = run_resolved(sc, &r, 0..r.blocks(), &|f| progress(head * f));
+        let mut out = summarize_resolved(sc, &r, &part);
+        drop(part);
+        if r.optimal {
+            let ocfg = crate::strategy::optimal::OptimalConfig::new(r.paths, r.seed, r.antithetic);
+            let o =
+                crate::strategy::optimal::run(sc, &ocfg, &|f| progress(head + (1.0 - head) * f))?;
+            out.output.results.push(StrategyResult {
+                detail: Some(StrategyDetail::Optimal(Box::new(o.detail))),
+                ..o.result
+            });
+            out.npv.push(o.npv);
+        }
+        check_finite(&out.output)?;
+        Ok(out)
+    })
 }
 
 #[cfg(test)]

@@ -173,7 +173,10 @@ fn irr_by_bisection(c: &[f64]) -> Option<f64> {
 }
 
 fn zero_vol() -> Scenario {
+    // The reference is version 1's AI side with a loan: MODEL.md section 8 off (the embedded
+    // default turns it on).
     let mut sc = Scenario::default();
+    sc.ai.set_risks_off();
     sc.price.vol = 0.0;
     sc.fees.vol = 0.0;
     sc.hashrate.vol = 0.0;
@@ -290,7 +293,9 @@ fn levered_pair() -> (hashpivot_model::EquityResult, hashpivot_model::EquityResu
     // Ten years of rent after the build, a loan repaid inside the horizon, and the hall's value
     // after the horizon as a terminal multiple (without it the equity's last cash flow is what it
     // still owes, and most paths have no IRR at all).
+    // Section 8 off: with tenant defaults some paths' equity has no IRR at all.
     let mut sc = Scenario::default();
+    sc.ai.set_risks_off();
     sc.run.horizon_years = 12.0;
     sc.site.terminal_multiple = 6.0;
     sc.ai.lease_vol = 0.3;

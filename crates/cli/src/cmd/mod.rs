@@ -9,5 +9,7 @@ pub mod market;
 pub mod report;
 pub mod scenario;
 pub mod serve;
+pub mod shard;
 pub mod simulate;
+pub mod sweep;
 pub mod validate;

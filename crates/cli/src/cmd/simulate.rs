@@ -18,6 +18,14 @@ pub struct SimulateArgs {
     /// Scenario file (TOML). Default: the embedded default scenario (`hashpivot scenario show`).
     #[arg(value_name = "SCENARIO")]
     pub scenario: Option<PathBuf>,
+    /// How to run it.
+    #[command(flatten)]
+    pub run: RunFlags,
+}
+
+/// The run flags of `simulate`, `sweep` and `shard plan`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunFlags {
     /// Monte Carlo paths (default: the scenario's run.paths).
     #[arg(long)]
     pub paths: Option<u64>,
@@ -116,7 +124,7 @@ pub fn check_paths_threads(paths: Option<u64>, threads: Option<usize>) -> anyhow
 }
 
 /// Flags → a run configuration (validated: each message names the flag, value and range).
-fn run_config(args: &SimulateArgs, sc: &Scenario) -> anyhow::Result<RunConfig> {
+pub(crate) fn run_config(args: &RunFlags) -> anyhow::Result<RunConfig> {
     check_paths_threads(args.paths, args.threads)?;
     if let Some(s) = args.share {
         if !(0.0..=1.0).contains(&s) {
@@ -141,7 +149,6 @@ fn run_config(args: &SimulateArgs, sc: &Scenario) -> anyhow::Result<RunConfig> {
             Some(k)
         }
     };
-    let _ = sc;
     Ok(RunConfig {
         paths: args.paths,
         seed: args.seed,
@@ -155,8 +162,8 @@ fn run_config(args: &SimulateArgs, sc: &Scenario) -> anyhow::Result<RunConfig> {
 /// Runs `hashpivot simulate`.
 pub fn run(args: &SimulateArgs, g: &Global) -> anyhow::Result<()> {
     let (mut sc, label) = load_scenario(args.scenario.as_deref())?;
-    apply_currency(&mut sc, args.currency.as_deref())?;
-    let cfg = run_config(args, &sc)?;
+    apply_currency(&mut sc, args.run.currency.as_deref())?;
+    let cfg = run_config(&args.run)?;
     let pb = crate::progress::bar(1000, "simulate");
     let started = std::time::Instant::now();
     let out = simulate(&sc, &cfg, &|f| pb.set_position((f * 1000.0) as u64)).map_err(model_err)?;
@@ -177,7 +184,7 @@ fn pct(x: f64) -> String {
     format!("{:.1}%", 100.0 * x)
 }
 
-fn name(r: &hashpivot_model::StrategyResult) -> String {
+pub(crate) fn name(r: &hashpivot_model::StrategyResult) -> String {
     match r.share {
         Some(s) => format!("{} {:.0}%", r.strategy, 100.0 * s),
         None => r.strategy.clone(),
@@ -185,7 +192,13 @@ fn name(r: &hashpivot_model::StrategyResult) -> String {
 }
 
 /// Human output: the run, one row per strategy, and what the numbers mean.
-fn render(sc: &Scenario, label: &str, cfg: &RunConfig, out: &SimOutput, secs: f64) -> String {
+pub(crate) fn render(
+    sc: &Scenario,
+    label: &str,
+    cfg: &RunConfig,
+    out: &SimOutput,
+    secs: f64,
+) -> String {
     let mut s = String::new();
     let days = sc.days();
     s.push_str(&format!(

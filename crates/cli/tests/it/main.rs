@@ -33,6 +33,7 @@ mod reference_model;
 mod report;
 mod server;
 mod server_dispatch;
+mod shard;
 mod simulate;
 mod simulate_optimal;
 mod simulate_risks;

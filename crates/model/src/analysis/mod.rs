@@ -7,10 +7,12 @@
 //! * [`calibrate`]: estimates of the process parameters from stored history, written into a
 //!   scenario together with the newest market state;
 //! * [`forwards`]: the price drift that makes the model's expected hashprice match a stored
-//!   forward curve (`calibrate --forwards`).
+//!   forward curve (`calibrate --forwards`);
+//! * [`grid`]: sweeps, a grid of scenarios over a few keys, one row of results per point.
 
 pub mod calibrate;
 pub mod compare;
 pub mod forwards;
+pub mod grid;
 pub mod keys;
 pub mod sensitivity;

@@ -264,31 +264,189 @@ const EQ_FIELDS: usize = 5;
 
 const MARKET_SERIES: usize = 4;
 
-/// Per-path results of a run of deterministic strategies, before statistics.
+/// Per-path results of a run of deterministic strategies over a contiguous range of blocks,
+/// before statistics: what a shard computes and what the merge concatenates in block order
+/// (MODEL.md section 12). Every field but the shape is a [`Column`]: a new per-path or per-block
+/// value is one field here and one line in [`Raw::columns`], and it flows through the shard
+/// files and the merge.
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Raw {
+    /// Years of the bands.
     pub years: usize,
-    pub npv: Vec<f64>,
-    pub band_market: Vec<f32>,
-    pub band_cash: Vec<f32>,
+    /// Strategies (`specs.len()`).
+    pub np: usize,
+    /// Strategies with a site-cash band (the first `banded`).
     pub banded: usize,
-    pub mining_sum: Vec<f64>,
-    pub ai_sum: Vec<f64>,
+    /// First block of the range.
+    pub first_block: usize,
+    /// Paths of the range.
+    pub paths: usize,
+    /// NPV per path and strategy, `npv[path * np + k]`.
+    pub npv: Vec<f64>,
+    /// Market bands per path: `[(path * years + year) * MARKET_SERIES + series]`.
+    pub band_market: Vec<f32>,
+    /// Site-cash bands per path: `[(path * years + year) * banded + k]`.
+    pub band_cash: Vec<f32>,
+    /// Per block and strategy: the sum over the block's paths of the mining NPV.
+    pub block_mining: Vec<f64>,
+    /// Per block and strategy: the sum over the block's paths of the AI NPV.
+    pub block_ai: Vec<f64>,
+    /// With `[finance]`, [`EQ_FIELDS`] per strategy: the values per path of the `equity` column
+    /// (`np · EQ_FIELDS`), else 0.
+    pub equity_width: usize,
     /// With `[finance]`: per path and strategy the [`EQ_FIELDS`] equity figures
-    /// (`(path · strategies + k) · EQ_FIELDS`); empty otherwise.
+    /// (`(path · np + k) · EQ_FIELDS`); empty otherwise.
     pub equity: Vec<f64>,
 }
 
-pub(crate) fn run_plans(
+/// One named column of a [`Raw`]: its values and how many per path (or per block).
+pub(crate) struct Column<'a> {
+    /// Stable name (written into shard files).
+    pub name: &'static str,
+    /// Values per path, or per block when `per_block`.
+    pub width: usize,
+    /// Whether the column has `width` values per block rather than per path.
+    pub per_block: bool,
+    /// The values.
+    pub data: ColumnData<'a>,
+}
+
+/// The values of a [`Column`], by type.
+pub(crate) enum ColumnData<'a> {
+    /// 64-bit floats.
+    F64(&'a mut Vec<f64>),
+    /// 32-bit floats (band values: quantiles of a chart).
+    F32(&'a mut Vec<f32>),
+}
+
+impl Raw {
+    /// An empty range starting at `first_block`, shaped for `np` strategies over `years` (with
+    /// the equity figures of `[finance]` when `equity`).
+    pub fn empty(years: usize, np: usize, banded: usize, equity: bool, first_block: usize) -> Raw {
+        Raw {
+            years,
+            np,
+            banded,
+            equity_width: if equity { np * EQ_FIELDS } else { 0 },
+            equity: Vec::new(),
+            first_block,
+            paths: 0,
+            npv: Vec::new(),
+            band_market: Vec::new(),
+            band_cash: Vec::new(),
+            block_mining: Vec::new(),
+            block_ai: Vec::new(),
+        }
+    }
+
+    /// The columns, in a fixed order: the one list the shard files and the merge go through.
+    pub fn columns(&mut self) -> Vec<Column<'_>> {
+        let (np, years, banded) = (self.np, self.years, self.banded);
+        let col = |name, width, per_block, data| Column {
+            name,
+            width,
+            per_block,
+            data,
+        };
+        vec![
+            col("npv", np, false, ColumnData::F64(&mut self.npv)),
+            col(
+                "band_market",
+                years * MARKET_SERIES,
+                false,
+                ColumnData::F32(&mut self.band_market),
+            ),
+            col(
+                "band_cash",
+                years * banded,
+                false,
+                ColumnData::F32(&mut self.band_cash),
+            ),
+            col(
+                "block_mining",
+                np,
+                true,
+                ColumnData::F64(&mut self.block_mining),
+            ),
+            col("block_ai", np, true, ColumnData::F64(&mut self.block_ai)),
+            col(
+                "equity",
+                self.equity_width,
+                false,
+                ColumnData::F64(&mut self.equity),
+            ),
+        ]
+    }
+
+    /// Blocks of the range.
+    pub fn blocks(&self) -> usize {
+        self.block_mining.len() / self.np.max(1)
+    }
+
+    /// Appends the next range of blocks (`other` must start where `self` ends and have the same
+    /// shape), column by column.
+    pub fn append(&mut self, mut other: Raw) -> Result<(), String> {
+        let shape = |r: &Raw| (r.years, r.np, r.banded, r.equity_width);
+        if shape(self) != shape(&other) {
+            return Err(format!(
+                "shape (years, strategies, banded, equity) {:?} does not continue {:?}",
+                shape(&other),
+                shape(self)
+            ));
+        }
+        let next = self.first_block + self.blocks();
+        if other.first_block != next {
+            return Err(format!(
+                "starts at block {} where block {next} was expected",
+                other.first_block
+            ));
+        }
+        self.paths += other.paths;
+        for (a, b) in self.columns().into_iter().zip(other.columns()) {
+            match (a.data, b.data) {
+                (ColumnData::F64(a), ColumnData::F64(b)) => a.append(b),
+                (ColumnData::F32(a), ColumnData::F32(b)) => a.append(b),
+                _ => return Err(format!("column {} changed type", a.name)),
+            }
+        }
+        Ok(())
+    }
+
+    /// The sums over all paths of each strategy's mining NPV, added block by block in block
+    /// order (the same additions whatever the thread or shard count).
+    pub fn mining_sum(&self) -> Vec<f64> {
+        self.block_sum(&self.block_mining)
+    }
+
+    /// The same for the AI NPV.
+    pub fn ai_sum(&self) -> Vec<f64> {
+        self.block_sum(&self.block_ai)
+    }
+
+    fn block_sum(&self, per_block: &[f64]) -> Vec<f64> {
+        let mut s = vec![0.0; self.np];
+        for b in per_block.chunks(self.np.max(1)) {
+            for (a, x) in s.iter_mut().zip(b) {
+                *a += x;
+            }
+        }
+        s
+    }
+}
+
+/// Statistics of a whole run's [`Raw`] (all blocks, in path order): the results of `specs` and
+/// the bands, and the per-path NPV of each result.
+pub(crate) fn summarize_raw(
     sc: &Scenario,
     specs: &[PlanSpec],
     paths: u64,
     seed: u64,
     antithetic: bool,
-    progress: &(dyn Fn(f64) + Sync),
+    raw: &Raw,
 ) -> (SimOutput, Vec<Vec<f64>>) {
-    let raw = simulate_raw(sc, specs, paths, seed, antithetic, progress);
     let paths_us = paths as usize;
     let np = specs.len();
+    let (mining_sum, ai_sum) = (raw.mining_sum(), raw.ai_sum());
     let mut results = Vec::with_capacity(np);
     let col = |k: usize| -> Vec<f64> { (0..paths_us).map(|i| raw.npv[i * np + k]).collect() };
     let mine = col(0);
@@ -298,8 +456,8 @@ pub(crate) fn run_plans(
             spec.strategy.as_str(),
             spec.share,
             &v,
-            raw.mining_sum[k] / paths as f64,
-            raw.ai_sum[k] / paths as f64,
+            mining_sum[k] / paths as f64,
+            ai_sum[k] / paths as f64,
             if k == 0 { None } else { Some(&mine) },
             antithetic,
         ));
@@ -401,11 +559,37 @@ fn equity_results(
 }
 
 /// Simulates all paths of the deterministic strategies `specs` and returns per-path NPVs
-/// (`npv[path * specs + k]`), band data and per-strategy sums.
+/// (`npv[path * specs + k]`), band data and per-block sums.
 pub(crate) fn simulate_raw(
     sc: &Scenario,
     specs: &[PlanSpec],
     paths: u64,
+    seed: u64,
+    antithetic: bool,
+    progress: &(dyn Fn(f64) + Sync),
+) -> Raw {
+    let nblocks = (paths as usize).div_ceil(BLOCK);
+    simulate_blocks(sc, specs, paths, 0..nblocks, seed, antithetic, progress)
+}
+
+/// Strategies with a site-cash band in a run of `paths` paths and `np` strategies: all when
+/// `paths × np ≤ 4,000,000`, else `mine` and the first other (keeps memory O(paths)).
+pub(crate) fn banded(paths: u64, np: usize) -> usize {
+    if (paths as u128) * (np as u128) <= 4_000_000 {
+        np
+    } else {
+        np.min(2)
+    }
+}
+
+/// [`simulate_raw`] for the blocks `blocks` of a run of `paths` paths: block `b` holds paths
+/// `256 b ..` (the last block may be shorter) and draws from its own keyed streams, so a range's
+/// values are exactly those of the same blocks in the whole run.
+pub(crate) fn simulate_blocks(
+    sc: &Scenario,
+    specs: &[PlanSpec],
+    paths: u64,
+    blocks: std::ops::Range<usize>,
     seed: u64,
     antithetic: bool,
     progress: &(dyn Fn(f64) + Sync),
@@ -425,12 +609,9 @@ pub(crate) fn simulate_raw(
         .map(|s| build_plan(sc, &prep, &eras, s, years, terms.as_ref()))
         .collect();
     let np = plans.len();
-    let banded = if (paths as u128) * (np as u128) <= 4_000_000 {
-        np
-    } else {
-        np.min(2)
-    };
-    let paths_us = paths as usize;
+    let banded = banded(paths, np);
+    let first_path = (blocks.start * BLOCK).min(paths as usize);
+    let paths_us = (blocks.end * BLOCK).min(paths as usize) - first_path;
     let mut npv = vec![0f64; paths_us * np];
     let mut band_market = vec![0f32; paths_us * years * MARKET_SERIES];
     let mut band_cash = vec![0f32; paths_us * years * banded];
@@ -465,33 +646,23 @@ pub(crate) fn simulate_raw(
         .map(|(b, ((npv, bm), bc))| {
             // Also reported before the block: the caller may stop the run here (crate::cancel).
             progress(done.load(Ordering::Relaxed) as f64 / nblocks as f64);
-            let s = ctx.block(b as u64, npv, bm, bc);
+            let s = ctx.block((blocks.start + b) as u64, npv, bm, bc);
             let d = done.fetch_add(1, Ordering::Relaxed) + 1;
             progress(d as f64 / nblocks as f64);
             s
         })
         .collect();
-    // Merge in block order (deterministic whatever the thread count).
-    let mut mining_sum = vec![0.0; np];
-    let mut ai_sum = vec![0.0; np];
-    let mut equity = Vec::new();
+    let mut raw = Raw::empty(years, np, banded, debt.is_some(), blocks.start);
+    raw.paths = paths_us;
+    raw.npv = npv;
+    raw.band_market = band_market;
+    raw.band_cash = band_cash;
     for s in &sums {
-        for k in 0..np {
-            mining_sum[k] += s.mining[k];
-            ai_sum[k] += s.ai[k];
-        }
-        equity.extend_from_slice(&s.equity);
+        raw.block_mining.extend_from_slice(&s.mining);
+        raw.block_ai.extend_from_slice(&s.ai);
+        raw.equity.extend_from_slice(&s.equity);
     }
-    Raw {
-        years,
-        npv,
-        band_market,
-        band_cash,
-        banded,
-        mining_sum,
-        ai_sum,
-        equity,
-    }
+    raw
 }
 
 /// What [`Ctx::event_days`] returns.

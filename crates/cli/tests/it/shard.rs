@@ -1,0 +1,653 @@
+//! `hashpivot shard plan | run | merge` and `hashpivot sweep` (MODEL.md section 12): a run cut
+//! into any number of shards merges into exactly the bytes `simulate --json` (or `sweep --json`)
+//! prints on one machine; the array-job index comes from the environment; every bad part is
+//! refused (exit 2) and nothing is written.
+
+use crate::common::*;
+use std::path::{Path, PathBuf};
+
+/// 16 full blocks of 256 paths and a last partial block of 77: 17 blocks, uneven for every shard
+/// count below.
+const PATHS: &str = "4173";
+
+/// A short horizon keeps the test quick; the shards still cut through the paths at every count.
+/// `extra` continues the `[strategy]` table (and may open others).
+fn scenario(dir: &Path, extra: &str) -> PathBuf {
+    let p = dir.join("sc.toml");
+    std::fs::write(&p, format!("{SHORT}{extra}")).unwrap();
+    p
+}
+
+/// Two years, decisions within them.
+const SHORT: &str = "[run]\nhorizon_years = 2\n[strategy]\ndecide_months = 6\n";
+
+/// The array-task index variables, in the order `shard run` reads them.
+const INDEX_VARS: [&str; 3] = [
+    "JOB_COMPLETION_INDEX",
+    "SLURM_ARRAY_TASK_ID",
+    "AWS_BATCH_JOB_ARRAY_INDEX",
+];
+
+fn ok(o: &std::process::Output, what: &str) {
+    assert!(
+        o.status.success(),
+        "{what} failed ({:?}):\n{}\n{}",
+        o.status.code(),
+        stdout(o),
+        stderr(o)
+    );
+}
+
+/// Runs `args` with `--json` and returns stdout.
+fn run_json(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let o = hashpivot(dir).args(args).arg("--json").output().unwrap();
+    ok(&o, &format!("{args:?}"));
+    o.stdout
+}
+
+/// `shard plan PLAN_ARGS --shards n -o plan`, then `shard run plan --index i -o parts` for each i.
+fn plan_and_run(dir: &Path, plan: &Path, parts: &Path, n: usize, plan_args: &[&str]) {
+    let o = hashpivot(dir)
+        .args(["shard", "plan"])
+        .args(plan_args)
+        .args(["--shards", &n.to_string(), "-o"])
+        .arg(plan)
+        .output()
+        .unwrap();
+    ok(&o, "shard plan");
+    for i in 0..n {
+        let o = hashpivot(dir)
+            .args(["shard", "run"])
+            .arg(plan)
+            .args(["--index", &i.to_string(), "-o"])
+            .arg(parts)
+            .output()
+            .unwrap();
+        ok(&o, &format!("shard run {i}"));
+    }
+}
+
+/// Plans `n` shards with `plan_args`, runs each shard (by `--index`), merges, and returns the
+/// merged document written by `-o` (also checking it equals the merge's `--json`).
+fn sharded(dir: &Path, tag: &str, n: usize, plan_args: &[&str]) -> Vec<u8> {
+    let plan = dir.join(format!("{tag}-{n}.json"));
+    let parts = dir.join(format!("{tag}-{n}-parts"));
+    plan_and_run(dir, &plan, &parts, n, plan_args);
+    let result = dir.join(format!("{tag}-{n}-result.json"));
+    let o = hashpivot(dir)
+        .args(["shard", "merge"])
+        .arg(&parts)
+        .arg("-o")
+        .arg(&result)
+        .arg("--json")
+        .output()
+        .unwrap();
+    ok(&o, "shard merge");
+    let written = std::fs::read(&result).unwrap();
+    assert_eq!(written, o.stdout, "merge -o and --json differ");
+    written
+}
+
+fn same(a: &[u8], b: &[u8], what: &str) {
+    if a != b {
+        let (a, b) = (String::from_utf8_lossy(a), String::from_utf8_lossy(b));
+        let line = a
+            .lines()
+            .zip(b.lines())
+            .position(|(x, y)| x != y)
+            .unwrap_or(0);
+        panic!(
+            "{what}: not byte-identical; first difference at line {}: {:?} vs {:?}",
+            line + 1,
+            a.lines().nth(line),
+            b.lines().nth(line)
+        );
+    }
+}
+
+#[test]
+fn every_shard_count_merges_to_the_single_machine_bytes() {
+    let dir = tempdir();
+    let d = dir.path();
+    let sc = scenario(d, "");
+    let sc = sc.to_str().unwrap();
+    for strategy in ["mine", "convert", "sweep"] {
+        let args = [sc, "--paths", PATHS, "--seed", "7", "--strategy", strategy];
+        let mut sim = vec!["simulate"];
+        sim.extend(args);
+        let want = run_json(d, &sim);
+        let counts: &[usize] = if strategy == "sweep" {
+            &[1, 2, 3, 7, 16]
+        } else {
+            &[3, 16]
+        };
+        for &n in counts {
+            let got = sharded(d, strategy, n, &args);
+            same(&got, &want, &format!("{strategy} with {n} shards"));
+        }
+    }
+}
+
+#[test]
+fn schedule_antithetic_and_hourly_power_merge_exactly() {
+    let dir = tempdir();
+    let d = dir.path();
+    // The staged schedule of the golden case, a refresh inside the horizon.
+    let sched = scenario(
+        d,
+        "kind = \"schedule\"\nschedule = [[0, 0.25], [200, 0.25], [400, 0.3]]\n\
+         [mining]\nrefresh_every_years = 1.0\n",
+    );
+    let sched = sched.to_str().unwrap();
+    for (tag, args) in [
+        ("schedule", vec![sched, "--paths", PATHS]),
+        ("anti", vec![sched, "--paths", "1100", "--antithetic"]),
+    ] {
+        let mut sim = vec!["simulate"];
+        sim.extend(args.iter().copied());
+        let want = run_json(d, &sim);
+        // 17 and 5 blocks: 7 and 3 shards cut them unevenly.
+        let n = if tag == "anti" { 3 } else { 7 };
+        same(&sharded(d, tag, n, &args), &want, &format!("{tag} {n}"));
+    }
+    // The hourly-power golden scenario (ERCOT HB_WEST 2024 curve), as shipped.
+    let hourly = repo_root().join("crates/cli/tests/golden/hourly.toml");
+    let hourly = hourly.to_str().unwrap();
+    let args = [hourly, "--paths", "700", "--strategy", "sweep"];
+    let mut sim = vec!["simulate"];
+    sim.extend(args);
+    let want = run_json(d, &sim);
+    same(&sharded(d, "hourly", 3, &args), &want, "hourly 3");
+}
+
+/// MODEL.md sections 8-11 on at once: the conversion risks, the GPU cloud, a loan (with the
+/// GPUs financed) and, in a second run, the BTC view. The equity figures (equity NPV, DSCR, IRRs)
+/// are per-path values of the part files, so 3 and 7 shards give the single machine's bytes.
+#[test]
+fn risks_cloud_finance_and_btc_merge_exactly() {
+    let dir = tempdir();
+    let d = dir.path();
+    let sc = d.join("v2.toml");
+    std::fs::write(
+        &sc,
+        "[run]\nhorizon_years = 3\n[strategy]\nkind = \"schedule\"\n\
+         schedule = [[0, 0.25], [200, 0.25]]\n[ai]\nmode = \"cloud\"\n\
+         build_delay_months = 4.0\ncapex_overrun = 0.1\ncapex_overrun_vol = 0.2\n\
+         mine_during_build = true\ndefault_events = true\nbackstop_months = 12.0\n\
+         relet_months = 6.0\n[finance]\nltc = 0.6\nfund_gpus = true\n",
+    )
+    .unwrap();
+    let sc = sc.to_str().unwrap();
+    // 7 blocks (the last of 64 paths): the fewest that 7 shards can cut; a 3-year horizon keeps
+    // the run as small as a 1,500-path one over 5 years would be.
+    let usd = [sc, "--paths", "1600", "--seed", "3"];
+    let want = run_json(d, &[&["simulate"][..], &usd].concat());
+    let doc: serde_json::Value = serde_json::from_slice(&want).unwrap();
+    // The equity view is in the result, so the test compares it.
+    let eq = &doc["results"][1]["equity"];
+    assert!(eq["equity_npv"]["mean"].is_f64(), "{doc}");
+    for n in [3, 7] {
+        same(
+            &sharded(d, "v2", n, &usd),
+            &want,
+            &format!("sections 8-11, {n} shards"),
+        );
+    }
+    // The BTC view through the run flag of `shard plan` (the plan's scenario carries it).
+    let btc = [sc, "--paths", "1600", "--seed", "3", "--currency", "btc"];
+    let want = run_json(d, &[&["simulate"][..], &btc].concat());
+    let doc: serde_json::Value = serde_json::from_slice(&want).unwrap();
+    assert_eq!(doc["currency"], "btc", "{doc}");
+    for n in [3, 7] {
+        same(
+            &sharded(d, "btc", n, &btc),
+            &want,
+            &format!("BTC view, {n} shards"),
+        );
+    }
+}
+
+#[test]
+fn array_index_comes_from_the_environment() {
+    let dir = tempdir();
+    let d = dir.path();
+    let sc = scenario(d, "");
+    let plan = d.join("plan.json");
+    let o = hashpivot(d)
+        .args(["shard", "plan"])
+        .arg(&sc)
+        .args(["--paths", "900", "--shards", "3", "-o"])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    ok(&o, "plan");
+    let parts = d.join("parts");
+    // `shard run PLAN -o parts` with only the array variables `env` set (and `extra` flags).
+    let shard_run = |env: &[(&str, &str)], extra: &[&str]| {
+        let mut c = hashpivot(d);
+        for v in INDEX_VARS {
+            c.env_remove(v);
+        }
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.args(["shard", "run"])
+            .arg(&plan)
+            .args(extra)
+            .arg("-o")
+            .arg(&parts)
+            .output()
+            .unwrap()
+    };
+    for (i, var) in INDEX_VARS.iter().enumerate() {
+        ok(&shard_run(&[(var, &i.to_string())], &[]), var);
+        assert!(parts.join(format!("part-{i:05}.part")).is_file(), "{var}");
+    }
+    let merged = d.join("r.json");
+    let o = hashpivot(d)
+        .args(["shard", "merge"])
+        .arg(&parts)
+        .arg("-o")
+        .arg(&merged)
+        .output()
+        .unwrap();
+    ok(&o, "merge");
+    assert!(
+        stdout(&o).contains("merged from 3 shards"),
+        "{}",
+        stdout(&o)
+    );
+    let want = run_json(d, &["simulate", sc.to_str().unwrap(), "--paths", "900"]);
+    same(
+        &std::fs::read(&merged).unwrap(),
+        &want,
+        "env-indexed shards",
+    );
+    // No index at all, a bad one, one outside the plan: exit 2 naming them.
+    for (env, extra, needle) in [
+        (vec![], vec![], "JOB_COMPLETION_INDEX"),
+        (
+            vec![("SLURM_ARRAY_TASK_ID", "x1")],
+            vec![],
+            "SLURM_ARRAY_TASK_ID: \"x1\"",
+        ),
+        (vec![], vec!["--index", "3"], "--index: 3"),
+    ] {
+        let o = shard_run(&env, &extra);
+        assert_eq!(o.status.code(), Some(2), "{needle}");
+        assert!(stderr(&o).contains(needle), "{needle}: {}", stderr(&o));
+    }
+}
+
+/// Copies the parts directory `from` into a fresh `to` (for breaking one thing per case).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+/// The merge of `parts` must fail with exit 2, say `needle`, and write no result.
+fn refused(d: &Path, parts: &Path, needle: &str) {
+    let out = d.join("never.json");
+    let o = hashpivot(d)
+        .args(["shard", "merge"])
+        .arg(parts)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{needle}: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains(needle),
+        "want {needle:?}: {}",
+        stderr(&o)
+    );
+    assert!(!out.exists(), "{needle}: a result was written");
+    let tmp: Vec<_> = std::fs::read_dir(d)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("never"))
+        .collect();
+    assert!(tmp.is_empty(), "{needle}: left {tmp:?}");
+}
+
+#[test]
+fn bad_parts_are_refused_by_name_and_nothing_is_written() {
+    let dir = tempdir();
+    let d = dir.path();
+    let sc = scenario(d, "");
+    let sc = sc.to_str().unwrap();
+    let mk = |tag: &str, seed: &str| -> PathBuf {
+        let parts = d.join(format!("{tag}-parts"));
+        let args = [sc, "--paths", "1000", "--seed", seed];
+        plan_and_run(d, &d.join(format!("{tag}.json")), &parts, 4, &args);
+        parts
+    };
+    let good = mk("a", "1");
+    let other = mk("b", "2");
+    let p = |i: usize| format!("part-{i:05}.part");
+
+    // Missing.
+    let c = d.join("missing");
+    copy_dir(&good, &c);
+    std::fs::remove_file(c.join(p(2))).unwrap();
+    refused(d, &c, "missing the parts of 1 of 4 shards: 2");
+    // Duplicated (a copy under another name).
+    let c = d.join("dup");
+    copy_dir(&good, &c);
+    std::fs::copy(c.join(p(1)), c.join("copy-of-1.part")).unwrap();
+    refused(d, &c, "shard 1 duplicated");
+    // Foreign: another plan's part in its place.
+    let c = d.join("foreign");
+    copy_dir(&good, &c);
+    std::fs::copy(other.join(p(3)), c.join(p(3))).unwrap();
+    refused(d, &c, "part-00003.part: foreign");
+    // Truncated.
+    let c = d.join("trunc");
+    copy_dir(&good, &c);
+    let bytes = std::fs::read(c.join(p(0))).unwrap();
+    std::fs::write(c.join(p(0)), &bytes[..bytes.len() - 100]).unwrap();
+    refused(d, &c, "part-00000.part");
+    refused(d, &c, "truncated");
+    // Corrupt: one flipped bit in the values.
+    let c = d.join("corrupt");
+    copy_dir(&good, &c);
+    let mut bytes = std::fs::read(c.join(p(1))).unwrap();
+    let at = bytes.len() - 200;
+    bytes[at] ^= 1;
+    std::fs::write(c.join(p(1)), &bytes).unwrap();
+    refused(d, &c, "part-00001.part: corrupt");
+    // Not a part at all.
+    let c = d.join("junk");
+    copy_dir(&good, &c);
+    std::fs::write(c.join(p(2)), b"hello").unwrap();
+    refused(d, &c, "part-00002.part");
+    // An edited plan.
+    let c = d.join("edited");
+    copy_dir(&good, &c);
+    let plan = std::fs::read_to_string(c.join("plan.json")).unwrap();
+    std::fs::write(
+        c.join("plan.json"),
+        plan.replacen("\"seed\": 1", "\"seed\": 5", 1),
+    )
+    .unwrap();
+    refused(d, &c, "does not match its contents");
+    // A directory of another plan refuses a shard of this one.
+    let o = hashpivot(d)
+        .args(["shard", "run"])
+        .arg(d.join("a.json"))
+        .args(["--index", "0", "-o"])
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("holds another plan"), "{}", stderr(&o));
+    // The good directory still merges.
+    let o = hashpivot(d)
+        .args(["shard", "merge"])
+        .arg(&good)
+        .arg("--json")
+        .output()
+        .unwrap();
+    ok(&o, "good merge");
+}
+
+#[test]
+fn bad_plans_exit_2_naming_the_flag() {
+    let dir = tempdir();
+    let d = dir.path();
+    let sc = scenario(d, "");
+    for (args, needle) in [
+        (vec!["--paths", "600", "--shards", "4"], "--shards: 4"),
+        (vec!["--paths", "600", "--shards", "0"], "--shards: 0"),
+        (vec!["--paths", "0", "--shards", "1"], "--paths: 0"),
+        (
+            vec!["--paths", "600", "--shards", "1", "--strategy", "optimal"],
+            "--strategy optimal",
+        ),
+    ] {
+        let out = d.join("p.json");
+        let o = hashpivot(d)
+            .args(["shard", "plan"])
+            .arg(&sc)
+            .args(&args)
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{needle}: {}", stderr(&o));
+        assert!(!out.exists());
+    }
+}
+
+const GRID: &str = "[[axis]]\nkey = \"price.vol\"\nvalues = [0.4, 0.7]\n\
+                    [[axis]]\nkey = \"ai.lease_usd_per_kw_month\"\nvalues = [100, 130, 160]\n";
+
+#[test]
+fn a_sweep_grid_runs_locally_and_as_shards_identically() {
+    let dir = tempdir();
+    let d = dir.path();
+    scenario(d, "");
+    let grid = d.join("grid.toml");
+    std::fs::write(&grid, format!("base = \"sc.toml\"\n{GRID}")).unwrap();
+    let grid = grid.to_str().unwrap();
+    let csv = d.join("local.csv");
+    let args = [
+        grid,
+        "--paths",
+        "700",
+        "--strategy",
+        "convert",
+        "--share",
+        "0.5",
+    ];
+    let mut sw = vec!["sweep"];
+    sw.extend(args);
+    sw.extend(["--csv", csv.to_str().unwrap()]);
+    let want = run_json(d, &sw);
+    let v: serde_json::Value = serde_json::from_slice(&want).unwrap();
+    assert_eq!(v["keys"][1], "ai.lease_usd_per_kw_month");
+    assert_eq!(v["points"].as_array().unwrap().len(), 6);
+    assert_eq!(v["points"][4]["values"][0], 0.7);
+    assert_eq!(v["points"][4]["values"][1], 130.0);
+    // Each point is exactly `simulate` of its scenario.
+    let pt = d.join("pt.toml");
+    std::fs::write(
+        &pt,
+        format!("{SHORT}[price]\nvol = 0.7\n[ai]\nlease_usd_per_kw_month = 130\n"),
+    )
+    .unwrap();
+    let sim = run_json(
+        d,
+        &[
+            "simulate",
+            pt.to_str().unwrap(),
+            "--paths",
+            "700",
+            "--share",
+            "0.5",
+        ],
+    );
+    let s: serde_json::Value = serde_json::from_slice(&sim).unwrap();
+    assert_eq!(v["points"][4]["results"], s["results"]);
+    // Higher lease, higher convert NPV, at either volatility.
+    let conv = |i: usize| {
+        v["points"][i]["results"][1]["npv"]["mean"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(conv(0) < conv(1) && conv(1) < conv(2));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 7);
+    assert!(lines[0].starts_with("point,price.vol,ai.lease_usd_per_kw_month,mine.npv_mean,"));
+    assert!(lines[5].starts_with("4,0.7,130,"), "{}", lines[5]);
+    // Sharded: 3 blocks × 6 points = 18 units over 1, 4 and 7 shards.
+    for n in [1, 4, 7] {
+        let plan_args = [
+            "--grid",
+            grid,
+            "--paths",
+            "700",
+            "--strategy",
+            "convert",
+            "--share",
+            "0.5",
+        ];
+        same(
+            &sharded(d, "grid", n, &plan_args),
+            &want,
+            &format!("grid {n}"),
+        );
+    }
+    // The merge's CSV equals the local one.
+    let merged_csv = d.join("merged.csv");
+    let o = hashpivot(d)
+        .args(["shard", "merge"])
+        .arg(d.join("grid-4-parts"))
+        .arg("--csv")
+        .arg(&merged_csv)
+        .output()
+        .unwrap();
+    ok(&o, "merge --csv");
+    assert_eq!(
+        std::fs::read(&merged_csv).unwrap(),
+        std::fs::read(&csv).unwrap()
+    );
+    assert!(stdout(&o).contains("6 grid points"), "{}", stdout(&o));
+}
+
+#[test]
+fn bad_grids_exit_2_naming_key_and_value() {
+    let dir = tempdir();
+    let d = dir.path();
+    for (text, needle) in [
+        (
+            "[[axis]]\nkey = \"price.nope\"\nvalues = [1]\n",
+            "\"price.nope\"",
+        ),
+        (
+            "[[axis]]\nkey = \"price.vol\"\nvalues = [-2]\n",
+            "price.vol = -2",
+        ),
+        (
+            "keys = [\"price.vol\"]\npoints = [[0.5, 1]]\n",
+            "points[0] has 2 values",
+        ),
+        ("[[axis]]\nkey = \"price.vol\"\nvalue = [1]\n", "value"),
+        (
+            "base = \"nowhere.toml\"\n[[axis]]\nkey = \"price.vol\"\nvalues = [0.5]\n",
+            "nowhere.toml",
+        ),
+    ] {
+        let grid = d.join("g.toml");
+        std::fs::write(&grid, text).unwrap();
+        let o = hashpivot(d)
+            .args(["sweep"])
+            .arg(&grid)
+            .args(["--paths", "10"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{text}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(needle),
+            "want {needle:?}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+/// The value of the first `key:` line of a YAML file (the Jobs keep their command lines on one
+/// line as flow sequences, which are JSON arrays).
+fn yaml_value(text: &str, key: &str) -> String {
+    text.lines()
+        .map(str::trim_start)
+        .find_map(|l| l.strip_prefix(&format!("{key}:")))
+        .unwrap_or_else(|| panic!("no {key}: in {text}"))
+        .trim()
+        .to_string()
+}
+
+/// deploy/k8s: the Jobs' exact command lines, run as their pods would (the shard pods with
+/// JOB_COMPLETION_INDEX set), with /work and /config mapped to temporary directories; the merged
+/// result equals `simulate --json`.
+#[test]
+fn kubernetes_jobs_run_as_their_pods_would() {
+    let dir = tempdir();
+    let d = dir.path();
+    let k8s = repo_root().join("deploy/k8s");
+    let read = |f: &str| std::fs::read_to_string(k8s.join(f)).unwrap();
+    let work = d.join("work");
+    let config = d.join("config");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::create_dir_all(&config).unwrap();
+    // The ConfigMap's scenario is a valid scenario file.
+    let cm = read("scenario-configmap.yaml");
+    let body: String = cm
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("scenario.toml: |"))
+        .skip(1)
+        .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l)))
+        .collect();
+    std::fs::write(config.join("scenario.toml"), &body).unwrap();
+    let o = hashpivot(d)
+        .args(["scenario", "check"])
+        .arg(config.join("scenario.toml"))
+        .output()
+        .unwrap();
+    ok(&o, "the ConfigMap's scenario");
+    // A small run of the same kind for the test.
+    std::fs::write(
+        config.join("scenario.toml"),
+        "[run]\npaths = 2100\nhorizon_years = 2\n[strategy]\ndecide_months = 6\nkind = \"sweep\"\n",
+    )
+    .unwrap();
+    let command = |file: &str| -> Vec<String> {
+        let c: Vec<String> = serde_json::from_str(&yaml_value(&read(file), "command")).unwrap();
+        assert_eq!(c[0], "hashpivot", "{file}");
+        c[1..]
+            .iter()
+            .map(|a| {
+                a.replace("/work", &work.display().to_string())
+                    .replace("/config", &config.display().to_string())
+            })
+            .collect()
+    };
+    let shards = read("shards-job.yaml");
+    assert_eq!(yaml_value(&shards, "completionMode"), "Indexed");
+    let n: usize = yaml_value(&shards, "completions").parse().unwrap();
+    let plan = command("plan-job.yaml");
+    let at = plan.iter().position(|a| a == "--shards").unwrap();
+    assert_eq!(plan[at + 1], n.to_string(), "--shards = completions");
+    ok(&hashpivot(d).args(&plan).output().unwrap(), "plan job");
+    let run = command("shards-job.yaml");
+    // Pods in any order, one retried.
+    for i in (0..n).rev().chain([3]) {
+        let o = hashpivot(d)
+            .env("JOB_COMPLETION_INDEX", i.to_string())
+            .env_remove("SLURM_ARRAY_TASK_ID")
+            .args(&run)
+            .output()
+            .unwrap();
+        ok(&o, &format!("pod {i}"));
+    }
+    ok(
+        &hashpivot(d)
+            .args(command("merge-job.yaml"))
+            .output()
+            .unwrap(),
+        "merge job",
+    );
+    let want = run_json(
+        d,
+        &["simulate", config.join("scenario.toml").to_str().unwrap()],
+    );
+    same(
+        &std::fs::read(work.join("result.json")).unwrap(),
+        &want,
+        "k8s",
+    );
+}
