@@ -141,8 +141,12 @@ async fn openapi() -> Response {
 /// scenario may leave out, and of each key the file form leaves out at its default.
 async fn scenario_optional() -> Json<Value> {
     Json(json!({
-        "tables": { "finance": hashpivot_model::scenario::Finance::default() },
-        "keys": {},
+        "tables": {
+            "finance": hashpivot_model::scenario::Finance::default(),
+            "cloud": hashpivot_model::scenario::Cloud::default(),
+        },
+        // Keys the file form leaves out at their default, shown in the editor with it.
+        "keys": { "run.currency": hashpivot_model::Currency::Usd },
     }))
 }
 

@@ -683,8 +683,16 @@ fn optional_tables_come_with_their_defaults() {
         opt["tables"]["finance"],
         serde_json::to_value(&finance).unwrap()
     );
+    assert_eq!(
+        opt["tables"]["cloud"],
+        serde_json::to_value(hashpivot_model::scenario::Cloud::default()).unwrap()
+    );
+    assert_eq!(opt["keys"]["run.currency"], "usd");
     let mut sc = serde_json::to_value(Scenario::default()).unwrap();
     sc["finance"] = opt["tables"]["finance"].clone();
+    sc["cloud"] = opt["tables"]["cloud"].clone();
+    sc["ai"]["mode"] = json!("cloud");
+    sc["run"]["currency"] = opt["keys"]["run.currency"].clone();
     let body = json!({"scenario": sc, "strategy": "convert", "share": 0.5, "paths": 10});
     let (st, b) = post(&s, "/api/runs", "application/json", &body.to_string());
     assert_eq!(st, 201, "{b}");
