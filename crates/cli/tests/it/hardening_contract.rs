@@ -132,6 +132,31 @@ fn cases() -> BTreeMap<&'static str, (Option<Vec<&'static str>>, Vec<&'static st
         vec!["--paths", "0"],
     );
     add("compare", Some(vec!["--paths", "20"]), vec!["--paths", "0"]);
+    add(
+        "shard plan",
+        Some(vec![
+            "--shards",
+            "2",
+            "--paths",
+            "600",
+            "-o",
+            "{DIR}/plan.json",
+        ]),
+        vec!["--shards", "0", "-o", "{DIR}/plan0.json"],
+    );
+    add(
+        "shard run",
+        None,
+        vec![
+            "{DIR}/missing-plan.json",
+            "--index",
+            "0",
+            "-o",
+            "{DIR}/parts",
+        ],
+    );
+    add("shard merge", None, vec!["{DIR}/no-parts"]);
+    add("sweep", None, vec!["{DIR}/missing-grid.toml"]);
     add("scenario show", Some(vec![]), vec!["{DIR}/unused"]);
     add(
         "scenario check",
