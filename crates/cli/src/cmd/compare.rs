@@ -6,9 +6,8 @@
 use std::path::PathBuf;
 
 use hashpivot_model::analysis::compare::{compare, Comparison};
-use hashpivot_model::RunConfig;
 
-use super::simulate::{apply_currency, check_paths_threads, load_scenario, model_err, money_unit};
+use super::simulate::{apply_currency, load_scenario, model_err, money_unit, SampleFlags};
 use crate::output::{print_json, thousands, Table};
 use crate::Global;
 
@@ -18,21 +17,9 @@ pub struct CompareArgs {
     /// Scenario file (TOML). Default: the embedded default scenario (`hashpivot scenario show`).
     #[arg(value_name = "SCENARIO")]
     pub scenario: Option<PathBuf>,
-    /// Monte Carlo paths of each run (default: the scenario's run.paths).
-    #[arg(long)]
-    pub paths: Option<u64>,
-    /// Seed of the random streams (default: the scenario's run.seed).
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Worker threads (default: all cores). The numbers do not depend on it.
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// Antithetic variates (pairs of paths with opposite shocks).
-    #[arg(long)]
-    pub antithetic: bool,
-    /// Currency of the results: usd or btc (overrides run.currency).
-    #[arg(long, value_name = "usd|btc")]
-    pub currency: Option<String>,
+    /// Paths, seed, threads, antithetic and currency of both runs.
+    #[command(flatten)]
+    pub sample: SampleFlags,
     /// Also write the chart of the three NPV distributions to this SVG file.
     #[arg(long, value_name = "FILE.svg")]
     pub chart: Option<PathBuf>,
@@ -41,15 +28,8 @@ pub struct CompareArgs {
 /// Runs `hashpivot compare`.
 pub fn run(args: &CompareArgs, g: &Global) -> anyhow::Result<()> {
     let (mut sc, label) = load_scenario(args.scenario.as_deref())?;
-    apply_currency(&mut sc, args.currency.as_deref())?;
-    check_paths_threads(args.paths, args.threads)?;
-    let cfg = RunConfig {
-        paths: args.paths,
-        seed: args.seed,
-        threads: args.threads,
-        antithetic: args.antithetic,
-        ..RunConfig::default()
-    };
+    apply_currency(&mut sc, args.sample.currency.as_deref())?;
+    let cfg = args.sample.config()?;
     let pb = crate::progress::bar(1000, "compare");
     let out = compare(&sc, &cfg, &|f| pb.set_position((f * 1000.0) as u64)).map_err(model_err)?;
     pb.finish_and_clear();

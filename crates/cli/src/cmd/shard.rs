@@ -111,7 +111,7 @@ fn shard_err(e: ShardError) -> anyhow::Error {
 
 fn plan(a: &PlanArgs, g: &Global) -> anyhow::Result<()> {
     let cfg = run_config(&a.run)?;
-    if a.run.threads.is_some() {
+    if a.run.sample.threads.is_some() {
         return Err(bad_input(
             "--threads: not part of a plan; give it to `shard run` (the numbers do not depend on it)",
         ));
@@ -128,7 +128,7 @@ fn plan(a: &PlanArgs, g: &Global) -> anyhow::Result<()> {
         }
     };
     for (_, sc) in &mut points {
-        apply_currency(sc, a.run.currency.as_deref())?;
+        apply_currency(sc, a.run.sample.currency.as_deref())?;
     }
     let p = Plan::new(keys, points, &cfg, a.shards).map_err(shard_err)?;
     write_file_atomic("--output", &a.output, p.to_json().as_bytes(), None)?;

@@ -23,22 +23,16 @@ pub struct SimulateArgs {
     pub run: RunFlags,
 }
 
-/// The run flags of `simulate`, `sweep` and `shard plan`.
+/// The sampling flags of every Monte Carlo command (`simulate`, `sweep`, `shard plan`,
+/// `compare`): paths, seed, threads, antithetic variates, currency.
 #[derive(Debug, Clone, clap::Args)]
-pub struct RunFlags {
+pub struct SampleFlags {
     /// Monte Carlo paths (default: the scenario's run.paths).
     #[arg(long)]
     pub paths: Option<u64>,
     /// Seed of the random streams (default: the scenario's run.seed).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Strategy to compare with `mine`: mine, convert, schedule, sweep, optimal (default:
-    /// strategy.kind).
-    #[arg(long, value_name = "KIND")]
-    pub strategy: Option<String>,
-    /// Share of the site converted on day 0 (implies --strategy convert).
-    #[arg(long, value_name = "X")]
-    pub share: Option<f64>,
     /// Worker threads (default: all cores). The numbers do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
@@ -49,6 +43,36 @@ pub struct RunFlags {
     /// §11). Overrides the scenario's run.currency.
     #[arg(long, value_name = "usd|btc")]
     pub currency: Option<String>,
+}
+
+impl SampleFlags {
+    /// The flags → a run configuration without a strategy (validated: each message names the
+    /// flag, value and range).
+    pub fn config(&self) -> anyhow::Result<RunConfig> {
+        check_paths_threads(self.paths, self.threads)?;
+        Ok(RunConfig {
+            paths: self.paths,
+            seed: self.seed,
+            threads: self.threads,
+            antithetic: self.antithetic,
+            ..RunConfig::default()
+        })
+    }
+}
+
+/// The run flags of `simulate`, `sweep` and `shard plan`: the sampling flags and the strategy.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunFlags {
+    /// Paths, seed, threads, antithetic, currency.
+    #[command(flatten)]
+    pub sample: SampleFlags,
+    /// Strategy to compare with `mine`: mine, convert, schedule, sweep, optimal (default:
+    /// strategy.kind).
+    #[arg(long, value_name = "KIND")]
+    pub strategy: Option<String>,
+    /// Share of the site converted on day 0 (implies --strategy convert).
+    #[arg(long, value_name = "X")]
+    pub share: Option<f64>,
 }
 
 /// Applies a `--currency` flag to the scenario (the flag overrides `run.currency`).
@@ -125,7 +149,7 @@ pub fn check_paths_threads(paths: Option<u64>, threads: Option<usize>) -> anyhow
 
 /// Flags → a run configuration (validated: each message names the flag, value and range).
 pub(crate) fn run_config(args: &RunFlags) -> anyhow::Result<RunConfig> {
-    check_paths_threads(args.paths, args.threads)?;
+    let base = args.sample.config()?;
     if let Some(s) = args.share {
         if !(0.0..=1.0).contains(&s) {
             return Err(bad_input(format!(
@@ -150,19 +174,16 @@ pub(crate) fn run_config(args: &RunFlags) -> anyhow::Result<RunConfig> {
         }
     };
     Ok(RunConfig {
-        paths: args.paths,
-        seed: args.seed,
         strategy,
         share: args.share,
-        threads: args.threads,
-        antithetic: args.antithetic,
+        ..base
     })
 }
 
 /// Runs `hashpivot simulate`.
 pub fn run(args: &SimulateArgs, g: &Global) -> anyhow::Result<()> {
     let (mut sc, label) = load_scenario(args.scenario.as_deref())?;
-    apply_currency(&mut sc, args.run.currency.as_deref())?;
+    apply_currency(&mut sc, args.run.sample.currency.as_deref())?;
     let cfg = run_config(&args.run)?;
     let pb = crate::progress::bar(1000, "simulate");
     let started = std::time::Instant::now();

@@ -66,7 +66,7 @@ pub fn run(args: &SweepArgs, g: &Global) -> anyhow::Result<()> {
     let cfg = run_config(&args.run)?;
     let mut lg = load_grid(&args.grid, None)?;
     for sc in &mut lg.scenarios {
-        apply_currency(sc, args.run.currency.as_deref())?;
+        apply_currency(sc, args.run.sample.currency.as_deref())?;
     }
     let pb = crate::progress::bar(1000, "sweep");
     let out = sweep(&lg.grid, &lg.scenarios, &cfg, &|f| {
