@@ -107,7 +107,7 @@ struct PutArgs {
     /// Outer paths of the upper bound.
     #[arg(
         long,
-        default_value_t = 2000,
+        default_value_t = 1000,
         value_name = "N",
         requires = "upper_bound"
     )]
@@ -115,7 +115,7 @@ struct PutArgs {
     /// Nested paths per continuation estimate of the upper bound (antithetic pairs).
     #[arg(
         long,
-        default_value_t = 500,
+        default_value_t = 250,
         value_name = "N",
         requires = "upper_bound"
     )]
