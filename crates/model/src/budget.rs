@@ -63,7 +63,8 @@ pub fn estimate(sc: &Scenario, cfg: &RunConfig) -> Result<Estimate, ModelError> 
         k = slices.tranches();
         // The pilot's paths, the per-path values of both samples and the sums in flight: the
         // strategy's own estimate (phase 1 streams the in-sample paths, nothing per path is kept).
-        bytes += optimal::memory_bytes(paths, paths, nd, k);
+        let pilot = sc.strategy.pilot_paths.unwrap_or(paths);
+        bytes += optimal::memory_bytes(paths, paths, pilot, nd, k);
         bytes += ai_book_bytes(sc, n, nd, k);
     }
     Ok(Estimate {
@@ -102,7 +103,17 @@ mod tests {
         sc.run.horizon_years = 15.0;
         sc.strategy.tranches = 16;
         sc.strategy.decide_months = 179;
+        // Without a pilot size the pilot is every in-sample path (version 1's fit): its paths
+        // are held, 200k x dates x (3 features + 16 gains) f64.
+        let full = estimate(&sc, &RunConfig::default()).unwrap();
+        // The lean set-up (a pilot of 4096 paths, phase 1 streamed) is what is estimated below.
+        sc.strategy.pilot_paths = Some(4096);
         let e = estimate(&sc, &RunConfig::default()).unwrap();
+        let held = (200_000.0 - 4096.0) * e.decision_dates as f64 * 19.0 * 8.0;
+        assert!(
+            (full.peak_bytes as f64 - e.peak_bytes as f64 - held).abs() <= 2.0,
+            "{full:?} vs {e:?}"
+        );
         assert_eq!(e.tranches, 16);
         let nd = e.decision_dates as f64;
         assert!(nd >= 150.0, "{e:?}");

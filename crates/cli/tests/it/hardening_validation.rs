@@ -475,6 +475,12 @@ row!(
     "strategy.tranches = 0: allowed 1 <= tranches <= 1000"
 );
 row!(strategy_decide_months, "strategy.decide_months", "[strategy]\ndecide_months = 1000\n", "strategy.decide_months = 1000: allowed 0 <= months <= 180 (decision days must fall inside the horizon)");
+row!(
+    strategy_pilot_paths,
+    "strategy.pilot_paths",
+    "[strategy]\npilot_paths = 1000\n",
+    "strategy.pilot_paths = 1000: allowed a multiple of 256 from 256 to 20000000 (absent = every in-sample path)"
+);
 row!(power_hourly, "power.hourly", "[power]\nhourly = \"pjm:X:2024\"\n", "power.hourly = \"pjm:X:2024\": allowed an hourly price source \"ercot:HUB:YEAR\", \"ercot:HUB:FIRST-LAST\" or \"flat:USD_MWH\" (\"pjm:X:2024\" is not an ERCOT series name; use ercot:HUB:YEAR or ercot:HUB:FIRST-LAST (e.g. ercot:HB_WEST:2024, ercot:HB_WEST:2021-2025))");
 row!(
     dispatch_credit_usd_mwh,

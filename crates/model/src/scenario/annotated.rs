@@ -197,6 +197,7 @@ const CLOUD_KEYS: &[(&str, &str)] = &[
 /// The commented-out `[cloud]` block and the optional `run.currency` line.
 fn optional_lines(o: &mut String) {
     o.push_str("\n# [run] currency = \"btc\"   # optional (MODEL.md section 11): every cash flow in BTC at that day's price; default \"usd\"\n");
+    o.push_str("# [strategy] pilot_paths = 4096   # optional (MODEL.md section 12): optimal's pilot fit on the first paths, so that shards scale; default every in-sample path (version 1)\n");
     o.push_str("\n# [cloud]   # optional (MODEL.md section 9): used by ai.mode = \"cloud\"; absent = these defaults\n");
     let doc = toml::Value::try_from(super::Cloud::default())
         .unwrap_or(toml::Value::Table(Default::default()));

@@ -259,6 +259,7 @@ impl Default for Strategy {
             shares: vec![0.0, 0.25, 0.5, 0.75, 1.0],
             tranches: 4,
             decide_months: 36,
+            pilot_paths: None,
         }
     }
 }

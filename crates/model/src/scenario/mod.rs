@@ -409,6 +409,11 @@ pub struct Strategy {
     pub tranches: u32,
     /// `optimal`: last decision month (decisions on months `0..=decide_months`).
     pub decide_months: u32,
+    /// `optimal`: in-sample paths of the pilot fit (MODEL.md section 12; a multiple of 256).
+    /// Absent: every in-sample path, which is version 1's Longstaff–Schwartz bit for bit; a
+    /// smaller pilot lets phase 1 of a sharded run scale (each machine fits only the pilot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pilot_paths: Option<u64>,
 }
 
 /// `[finance]`: each conversion's construction loan that turns into an amortizing term loan, and

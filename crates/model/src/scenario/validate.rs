@@ -530,6 +530,20 @@ fn check_strategy(s: &Scenario, v: &mut Check) {
             format!("0 <= months <= {max_months} (decision days must fall inside the horizon)"),
         );
     }
+    if let Some(p) = st.pilot_paths {
+        // Whole engine blocks: every machine of a sharded run simulates the same pilot blocks.
+        let block = crate::process::BLOCK as u64;
+        if p < block || p > MAX_PATHS || !p.is_multiple_of(block) {
+            v.push(
+                "strategy.pilot_paths",
+                p.to_string(),
+                format!(
+                    "a multiple of {block} from {block} to {} (absent = every in-sample path)",
+                    MAX_PATHS
+                ),
+            );
+        }
+    }
 }
 
 /// The optional `[cloud]` table (MODEL.md §9), checked whenever it is given (also with

@@ -161,11 +161,18 @@ fn check(sc: &Scenario, cfg: &OptimalConfig) -> Result<(), ModelError> {
     Ok(())
 }
 
-/// Bytes `optimal` holds at its peak: the pilot's paths (features and gains per date), the
-/// per-path values of both samples, and the regression sums of the blocks in flight.
-pub fn memory_bytes(paths: u64, fresh_paths: u64, dates: usize, tranches: usize) -> f64 {
+/// Bytes `optimal` holds at its peak: the pilot's paths (features and gains per date; the pilot
+/// has `min(pilot_paths, paths)` paths), the per-path values of both samples, and the regression
+/// sums of the blocks in flight.
+pub fn memory_bytes(
+    paths: u64,
+    fresh_paths: u64,
+    pilot_paths: u64,
+    dates: usize,
+    tranches: usize,
+) -> f64 {
     let (nd, k) = (dates as f64, tranches as f64);
-    let pilot = paths.min(PILOT_PATHS) as f64 * nd * (FEATURES as f64 + k) * 8.0;
+    let pilot = pilot_paths.min(paths) as f64 * nd * (FEATURES as f64 + k) * 8.0;
     // npv, mine_npv, mining, ai; per slice stop (4), gain, gain0, foresight; then the report's
     // copies (static shares, flexibility, one slice column at a time).
     let per_path = 4.0 * 8.0 + k * 28.0 + (k + 4.0) * 8.0;
@@ -174,8 +181,8 @@ pub fn memory_bytes(paths: u64, fresh_paths: u64, dates: usize, tranches: usize)
 }
 
 /// Refuses a run that would not fit in [`MAX_BYTES`].
-fn check_memory(cfg: &OptimalConfig, nd: usize, k: usize) -> Result<(), ModelError> {
-    let bytes = memory_bytes(cfg.paths, cfg.fresh_paths, nd, k);
+fn check_memory(cfg: &OptimalConfig, pilot: u64, nd: usize, k: usize) -> Result<(), ModelError> {
+    let bytes = memory_bytes(cfg.paths, cfg.fresh_paths, pilot, nd, k);
     if bytes > MAX_BYTES {
         return Err(bad(
             "paths × decision months × tranches",
@@ -237,8 +244,9 @@ pub struct OptimalSetup {
     cfg: OptimalConfig,
     slice_mw: f64,
     cache: BlockCache,
-    /// Most paths the pilot fits on ([`PILOT_PATHS`]; smaller in tests, to reach the case of a
-    /// pilot on part of the paths with few paths).
+    /// Most paths the pilot fits on (`strategy.pilot_paths`; absent: every in-sample path, so
+    /// that the policy is version 1's Longstaff–Schwartz fit; smaller in tests, to reach the
+    /// case of a pilot on part of the paths with few paths).
     pilot_cap: u64,
 }
 
@@ -255,20 +263,21 @@ impl OptimalSetup {
                 "a horizon of at least one day (no decision day falls inside it)",
             ));
         }
-        check_memory(cfg, nd, slices.tranches())?;
+        let pilot_cap = sc.strategy.pilot_paths.unwrap_or(u64::MAX);
+        check_memory(cfg, pilot_cap, nd, slices.tranches())?;
         Ok(OptimalSetup {
             slice_mw: sc.site.power_mw / slices.tranches() as f64,
             slices,
             cfg: *cfg,
             cache: BlockCache::default(),
-            pilot_cap: PILOT_PATHS,
+            pilot_cap,
         })
     }
 
     /// The pilot on at most `paths` paths (a whole number of engine blocks).
     #[cfg(test)]
     fn pilot_cap(mut self, paths: u64) -> Self {
-        assert!(paths.is_multiple_of(crate::process::BLOCK as u64) && paths <= PILOT_PATHS);
+        assert!(paths.is_multiple_of(crate::process::BLOCK as u64));
         self.pilot_cap = paths;
         self
     }
@@ -622,7 +631,7 @@ pub fn run(
 ) -> Result<OptimalOutput, ModelError> {
     let setup = OptimalSetup::new(sc, cfg)?.keep_blocks(CACHE_BYTES);
     // Work in paths simulated: the pilot, the fit pass, the in-sample and the fresh pricing.
-    let pilot_n = cfg.paths.min(PILOT_PATHS) as f64;
+    let pilot_n = cfg.paths.min(setup.pilot_cap) as f64;
     let (n, m) = (cfg.paths as f64, cfg.fresh_paths as f64);
     let total = pilot_n + 2.0 * n + m;
     let stage = |base: f64, size: f64| move |f: f64| progress(((base + f * size) / total).min(1.0));
@@ -919,15 +928,15 @@ mod tests {
             vec![0, 3, 3, 9],
         ];
         let fresh_cuts = [vec![0, 4], vec![0, 1, 4], vec![0, 2, 3, 4], vec![0, 0, 4]];
-        // The pilot on every path (at most PILOT_PATHS), and on the first 2 blocks only (the
-        // policy then comes from the exactly summed regressions).
-        for cap in [PILOT_PATHS, 512] {
+        // The pilot on every path (the default), and on the first 2 blocks only (the policy
+        // then comes from the exactly summed regressions).
+        for cap in [u64::MAX - 255, 512] {
             let setup = OptimalSetup::new(&sc, &cfg).unwrap().pilot_cap(cap);
             let pilot = setup.pilot(&|| {}).unwrap();
             assert_eq!(setup.in_sample_blocks(), 9);
             let reference = sharded(&setup, &pilot, &cuts[0], &fresh_cuts[0]);
             assert_eq!(reference.policy.header.pilot_coef.is_empty(), cap == 512);
-            if cap == PILOT_PATHS {
+            if cap != 512 {
                 assert_eq!(reference, whole);
             } else {
                 assert_ne!(reference.policy.coef, whole.policy.coef);

@@ -1,5 +1,12 @@
 //! The pilot of the `optimal` strategy: a Longstaff–Schwartz fit on the first in-sample paths
-//! (at most [`PILOT_PATHS`]) that fixes what phase 1 of the fit needs before it sees any path.
+//! (`strategy.pilot_paths` of them; absent, every in-sample path) that fixes what phase 1 of the
+//! fit needs before it sees any path.
+//!
+//! How big: with the pilot on every in-sample path (the default), the policy *is* the pilot's,
+//! i.e. version 1's Longstaff–Schwartz fit, bit for bit, and phase 1 on each machine of a sharded
+//! run simulates every in-sample path once (phase 2 still splits). A pilot of a few thousand
+//! paths ([`PILOT_PATHS`], what `shard plan` suggests for large runs) makes phase 1 scale with
+//! the shards, at the price of a different estimator: one policy-improvement step on the pilot.
 //!
 //! Why a pilot: least-squares Monte Carlo regresses, at each decision date, the realized gain of
 //! converting now over *following the policy of the later dates* — so the regression sums of a date
@@ -30,7 +37,8 @@ use crate::ModelError;
 /// State features of the regression: `ln hashprice`, `ln lease`, `ln price`.
 pub const FEATURES: usize = 3;
 
-/// Largest number of in-sample paths the pilot fits on (the first ones of the run).
+/// A pilot size for runs split across machines (`strategy.pilot_paths = 4096`): enough paths for
+/// a stable degree-2 fit in three features, few enough that each machine fits it in seconds.
 pub const PILOT_PATHS: u64 = 4096;
 
 // An LSM block is a whole number of engine blocks, so both see the same paths in the same order.
@@ -140,8 +148,9 @@ fn at(n: usize, nd: usize, i: usize, d: usize) -> usize {
 }
 
 impl Pilot {
-    /// Fits the pilot on the first `min(paths, PILOT_PATHS)` in-sample paths of a run of
-    /// `paths` paths with `dims = (decision dates, slices)`; `block` gives in-sample blocks.
+    /// Fits the pilot on the first `paths` in-sample paths (whole engine blocks, or every
+    /// in-sample path of the run) with `dims = (decision dates, slices)`; `block` gives
+    /// in-sample blocks.
     pub fn new(
         block: &BlockSource<'_>,
         paths: u64,
@@ -149,7 +158,7 @@ impl Pilot {
         degree: usize,
         report: &(dyn Fn() + Sync),
     ) -> Result<Pilot, ModelError> {
-        let n = paths.min(PILOT_PATHS) as usize;
+        let n = paths as usize;
         let nd = dims.0;
         let data = simulate(block, n, dims, report);
         let cfg = Config {

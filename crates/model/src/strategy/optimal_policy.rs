@@ -238,8 +238,8 @@ pub struct OptimalPolicy {
 impl OptimalPolicy {
     /// Fits the policy from the merged sums of every in-sample block.
     ///
-    /// With the pilot on every in-sample path (at most [`crate::strategy::optimal::PILOT_PATHS`]
-    /// paths), each regression of the sums is the pilot's own: the same paths, the same target
+    /// With the pilot on every in-sample path (the default: `strategy.pilot_paths` absent, or at
+    /// least the run's paths), each regression of the sums is the pilot's own: the same paths, the same target
     /// (the realized gain of converting now over continuing under the pilot's later rules) and
     /// the same standardization; only the order of the additions differs. The pilot's
     /// coefficients are then the policy as they are, so that such runs keep the single-machine
