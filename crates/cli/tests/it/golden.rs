@@ -191,6 +191,16 @@ fn simulate_optimal_two_seeds() {
     );
 }
 
+/// `optimal` on more in-sample paths than one 4096-path block of the fit (18 blocks of 256):
+/// pins version 1's Longstaff–Schwartz over every in-sample path where a small run cannot.
+#[test]
+fn simulate_optimal_beyond_4096_paths() {
+    golden(
+        "simulate_optimal_4608",
+        &["simulate", "optimal.toml", "--paths", "4608", "--seed", "4"],
+    );
+}
+
 #[test]
 fn payback() {
     golden(
