@@ -596,6 +596,67 @@ try {
     assert(/price_usd_per_th/.test(await page.textContent('#pb-error')), 'payback error names the field');
   });
 
+  await step('version-2 keys in the editor: [finance], [cloud] and ai.mode; the equity table and the IRR and DSCR charts carry the API\'s figures', async () => {
+    await page.goto(base);
+    await page.waitForSelector('body[data-ready="/"]');
+    // An absent optional table is a box that adds it with the server's defaults (the embedded
+    // default may already carry [finance]: then its fields are there).
+    for (const t of ['finance', 'cloud']) {
+      if (await page.locator('#add-table-' + t).count() > 0) {
+        const defaults = (await getJson(base + 'api/scenario/optional')).body.tables[t];
+        await page.click('#add-table-' + t);
+        await page.waitForSelector('#remove-table-' + t);
+        if (t === 'finance') {
+          const ltc = Number(await page.inputValue('#f-finance-ltc'));
+          assert(ltc === defaults.ltc, `added [finance] shows its default ltc: ${ltc} vs ${defaults.ltc}`);
+        }
+      }
+    }
+    await page.fill('#f-finance-ltc', '0.6');
+    await page.fill('#f-finance-debt-rate', '0.075');
+    await page.selectOption('#f-ai-mode', 'cloud');
+    await page.fill('#f-cloud-utilization', '0.9');
+    await page.selectOption('#f-strategy-kind', 'convert');
+    await page.fill('#f-strategy-share', '0.5');
+    await page.fill('#f-run-paths', '1000');
+    // A value out of range is refused beside its field, like every other key.
+    await page.fill('#f-finance-ltc', '1.5');
+    await page.waitForFunction(() => /allowed/.test((document.querySelector('[data-err-for="finance.ltc"]') || {}).textContent || ''));
+    assert(await page.isDisabled('#run'), 'run button disabled for finance.ltc = 1.5');
+    await page.fill('#f-finance-ltc', '0.6');
+    await page.waitForSelector('#valid.status-ok');
+    await page.click('#run');
+    await page.waitForURL(/\/runs\/[0-9a-f]+$/);
+    const id = page.url().split('/').pop();
+    extra.push(id);
+    await page.waitForSelector('#equity-table', { timeout: 240000 });
+    const run = (await getJson(base + 'api/runs/' + id)).body;
+    assert(run.status === 'done', 'run done: ' + run.status);
+    assert(run.scenario.finance.ltc === 0.6 && run.scenario.finance.debt_rate === 0.075, 'edited [finance] sent');
+    assert(run.scenario.ai.mode === 'cloud' && run.scenario.cloud.utilization === 0.9, 'edited cloud keys sent');
+    const levered = run.results.filter((r) => r.equity);
+    assert(levered.length === run.results.length, 'every strategy has an equity view');
+    for (const r of levered) {
+      const label = r.strategy + (typeof r.share === 'number' && r.strategy !== 'mine' ? ' ' + Math.round(r.share * 100) + '%' : '');
+      const row = page.locator(`#equity-table tr[data-strategy="${label}"]`);
+      assert(await row.count() === 1, 'equity row for ' + label);
+      for (const [field, value] of [['equity_npv', r.equity.equity_npv.mean], ['equity_p5', r.equity.equity_npv.p5],
+        ['equity_irr_p50', r.equity.equity_irr.p50], ['dscr_p5', r.equity.dscr_min.p5], ['prob_breach', r.equity.dscr_min.prob_below_min]]) {
+        const v = await row.locator(`td[data-field="${field}"]`).getAttribute('data-value');
+        assert(v === String(value), `${label} ${field}: page ${v}, API ${value}`);
+      }
+    }
+    // The converting strategy borrows: a DSCR and an equity IRR exist for it.
+    const conv = levered.find((r) => r.strategy === 'convert');
+    assert(conv && Number.isFinite(conv.equity.dscr_min.p5), 'convert has a DSCR');
+    for (const name of ['irr', 'dscr']) {
+      await page.waitForSelector(`#chart-${name} svg`);
+      const marks = await page.locator(`#chart-${name} svg rect, #chart-${name} svg path`).count();
+      assert(marks > 2, `${name} chart draws its data (${marks} marks)`);
+    }
+    await page.screenshot({ path: join(shots, 'run-equity-cloud.png'), fullPage: true });
+  });
+
   await step('every page at 375 px: no horizontal page scroll, screenshots at 375 and 1400 px', async () => {
     const pages = [['editor', ''], ['run', 'runs/' + runId], ['runs', 'runs'], ['compare', `runs/compare?ids=${runId},${extra[0]}`], ['history', 'history'], ['leases', 'leases'], ['payback', 'payback'], ['dispatch', 'dispatch']];
     const small = await browser.newPage({ viewport: { width: 375, height: 812 } });

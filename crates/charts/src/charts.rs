@@ -756,7 +756,15 @@ impl DistributionChart {
             })
             .chain(self.reference.iter().map(|r| r.0));
         let x = Scale::linear_for(vals.filter(|v| v.is_finite()), false);
-        let left = 128.0;
+        // Row names are right-aligned against the plot in 13 px bold (~7.6 px a character): a
+        // long name ("convert 50% project") widens the margin instead of running off the left edge.
+        let longest = self
+            .series
+            .iter()
+            .map(|s| s.name.chars().count())
+            .max()
+            .unwrap_or(0) as f64;
+        let left = (18.0 + 7.6 * longest).clamp(128.0, 0.4 * W);
         let f = Frame {
             left,
             top,
@@ -1807,6 +1815,43 @@ mod tests {
         assert!(r.contains(">covenant 1.25×<"), "{r}");
         assert!(!r.contains("hp-mean") && !r.contains("NaN"), "{r}");
         assert_eq!(Units::usd().fmt(-0.5), "-$0.5");
+    }
+
+    /// A row name is right-aligned at `left - 10`: the margin grows with the longest name so that
+    /// "convert 50% project" (the IRR chart) starts inside the picture; short names keep 128 px.
+    #[test]
+    fn distribution_margin_fits_the_longest_row_name() {
+        let row = |name: &str| DistSeries {
+            name: name.into(),
+            mean: 0.1,
+            p5: -0.1,
+            p50: 0.1,
+            p95: 0.2,
+            bins: vec![],
+            notes: vec![],
+        };
+        let anchor = |svg: &str, name: &str| -> f64 {
+            let at = svg.find(&format!(">{name}<")).unwrap();
+            let tag = &svg[svg[..at].rfind("<text").unwrap()..at];
+            let x = tag.split("x=\"").nth(1).unwrap().split('"').next().unwrap();
+            x.parse().unwrap()
+        };
+        let short = DistributionChart {
+            series: vec![row("mine")],
+            ..DistributionChart::default()
+        }
+        .to_svg();
+        assert_eq!(anchor(&short, "mine"), 118.0);
+        let name = "convert 50% project";
+        let long = DistributionChart {
+            series: vec![row("mine"), row(name)],
+            ..DistributionChart::default()
+        }
+        .to_svg();
+        let x = anchor(&long, name);
+        // Its right end minus its width (7.6 px a character, bold 13 px) is still on the picture.
+        assert!(x - 7.6 * name.chars().count() as f64 >= 8.0, "{x}");
+        assert_eq!(anchor(&long, "mine"), x);
     }
 
     #[test]

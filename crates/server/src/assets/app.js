@@ -887,7 +887,7 @@
     return api('GET', '/api/runs/' + run.id + '/charts').then(function (res) {
       var list = res.body || [];
       return Promise.all(list.map(function (c) {
-        var fig = el('figure', { id: 'chart-' + c.name, 'data-chart-name': c.name, class: (c.name === 'npv' || c.name === 'tornado' || c.name === 'irr') ? 'wide' : '' });
+        var fig = el('figure', { id: 'chart-' + c.name, 'data-chart-name': c.name, class: (c.name === 'npv' || c.name === 'tornado' || c.name === 'irr' || c.name === 'dscr') ? 'wide' : '' });
         charts.appendChild(fig);
         return fetch(c.url).then(function (r) { return r.text(); }).then(function (svg) { fig.innerHTML = svg; });
       }));
