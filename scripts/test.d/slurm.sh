@@ -3,7 +3,9 @@
 # .ci/setup.d/slurm.sh starts, merged, compared byte for byte with the run on this machine.
 #   1. a 4-task array (`sbatch --wait --array=0-3 deploy/slurm/shard.sbatch`), merged here;
 #   2. the driver deploy/slurm/run.sh on a sweep grid: the shard array, then the merge as a job
-#      with --dependency=afterok.
+#      with --dependency=afterok;
+#   3. the driver on a two-phase `optimal`: the fit array, the policy job, the price array and the
+#      merge, chained with afterok.
 # Without `sbatch` it skips with a message, except in CI (CI=true), where it fails.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -56,4 +58,17 @@ deploy/slurm/run.sh -n 3 -o "$tmp/grid" --wait -- --grid "$tmp/grid.toml" --path
 "$HASHPIVOT" sweep "$tmp/grid.toml" --paths 600 --json > "$tmp/grid-local.json"
 cmp "$tmp/grid/result.json" "$tmp/grid-local.json"
 echo "slurm: driver (array + afterok merge job) on a sweep grid byte-identical to the local sweep"
+
+# 3. optimal in two phases through the driver: 5 blocks (the last partial) over 3 shards.
+cat > "$tmp/opt.toml" <<'TOML'
+[run]
+horizon_years = 2
+[strategy]
+decide_months = 4
+tranches = 2
+TOML
+deploy/slurm/run.sh -n 3 -o "$tmp/opt" --wait -- "$tmp/opt.toml" --paths 1100 --strategy optimal
+"$HASHPIVOT" simulate "$tmp/opt.toml" --paths 1100 --strategy optimal --json > "$tmp/opt-local.json"
+cmp "$tmp/opt/result.json" "$tmp/opt-local.json"
+echo "slurm: optimal (fit array, policy job, price array, merge job) byte-identical to the local run"
 echo "slurm: ok in $(( $(date +%s) - t0 )) s"

@@ -391,18 +391,7 @@ fn run_resolved(
 /// two phases merge through `crate::strategy::optimal`).
 pub fn summarize(sc: &Scenario, cfg: &RunConfig, part: &Part) -> Result<SimWithPaths, ModelError> {
     let r = resolve(sc, cfg)?;
-    if part.blocks() != (0..r.blocks()) || part.paths() as u64 != r.paths {
-        let b = part.blocks();
-        return Err(bad(
-            "part",
-            format!("blocks {}..{} ({} paths)", b.start, b.end, part.paths()),
-            &format!(
-                "the whole run: blocks 0..{} ({} paths)",
-                r.blocks(),
-                r.paths
-            ),
-        ));
-    }
+    check_whole(&r, part)?;
     if r.optimal {
         return Err(bad(
             "strategy",
@@ -415,12 +404,30 @@ pub fn summarize(sc: &Scenario, cfg: &RunConfig, part: &Part) -> Result<SimWithP
     Ok(out)
 }
 
+/// Refuses a part that is not the whole run `r`.
+fn check_whole(r: &Resolved, part: &Part) -> Result<(), ModelError> {
+    if part.blocks() != (0..r.blocks()) || part.paths() as u64 != r.paths {
+        let b = part.blocks();
+        return Err(bad(
+            "part",
+            format!("blocks {}..{} ({} paths)", b.start, b.end, part.paths()),
+            &format!(
+                "the whole run: blocks 0..{} ({} paths)",
+                r.blocks(),
+                r.paths
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn summarize_resolved(sc: &Scenario, r: &Resolved, part: &Part) -> SimWithPaths {
     let (output, npv) = summarize_raw(sc, &r.specs, r.paths, r.seed, r.antithetic, &part.raw);
     SimWithPaths { output, npv }
 }
 
-fn in_pool<T: Send>(
+/// Runs `run` on a pool of `threads` workers (rayon's global pool when `None`).
+pub(crate) fn in_pool<T: Send>(
     threads: Option<usize>,
     run: impl FnOnce() -> Result<T, ModelError> + Send,
 ) -> Result<T, ModelError> {
@@ -454,15 +461,42 @@ pub fn simulate_with_paths(
             let ocfg = crate::strategy::optimal::OptimalConfig::new(r.paths, r.seed, r.antithetic);
             let o =
                 crate::strategy::optimal::run(sc, &ocfg, &|f| progress(head + (1.0 - head) * f))?;
-            out.output.results.push(StrategyResult {
-                detail: Some(StrategyDetail::Optimal(Box::new(o.detail))),
-                ..o.result
-            });
-            out.npv.push(o.npv);
+            push_optimal(&mut out, o);
         }
         check_finite(&out.output)?;
         Ok(out)
     })
+}
+
+/// Appends `optimal`'s result after the fixed strategies' (the one place both a single machine
+/// and a shard merge do it).
+fn push_optimal(out: &mut SimWithPaths, o: crate::strategy::optimal::OptimalOutput) {
+    out.output.results.push(StrategyResult {
+        detail: Some(StrategyDetail::Optimal(Box::new(o.detail))),
+        ..o.result
+    });
+    out.npv.push(o.npv);
+}
+
+/// The statistics of a whole `optimal` run from its merged [`Part`] (the `mine` baseline) and the
+/// strategy's output (its two phases merged through `crate::strategy::optimal`): exactly
+/// [`simulate_with_paths`]'s result. Errors: a part that is not the whole run, a run of another
+/// strategy, or a non-finite result.
+pub fn summarize_optimal(
+    sc: &Scenario,
+    cfg: &RunConfig,
+    part: &Part,
+    o: crate::strategy::optimal::OptimalOutput,
+) -> Result<SimWithPaths, ModelError> {
+    let r = resolve(sc, cfg)?;
+    check_whole(&r, part)?;
+    if !r.optimal {
+        return Err(bad("strategy", "not optimal", "optimal"));
+    }
+    let mut out = summarize_resolved(sc, &r, part);
+    push_optimal(&mut out, o);
+    check_finite(&out.output)?;
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -1,11 +1,13 @@
-//! `hashpivot shard plan | run | merge`: one run (or a sweep's grid) split into shards that run
-//! as batch array tasks (Slurm, Kubernetes Indexed Jobs, AWS Batch), merged into exactly what
+//! `hashpivot shard plan | run | fit | merge`: one run (or a sweep's grid) split into shards that
+//! run as batch array tasks (Slurm, Kubernetes Indexed Jobs, AWS Batch), merged into exactly what
 //! `simulate --json` (or `sweep --json`) prints on one machine (MODEL.md section 12; the work is
-//! `hashpivot_model::shard`).
+//! `hashpivot_model::shard`). `optimal` runs in two phases: `run --phase fit`, `fit` (the
+//! policy), `run --phase price --policy`, then `merge`.
 
 use std::path::{Path, PathBuf};
 
 use hashpivot_model::shard::merge::{merge, Merged};
+use hashpivot_model::shard::optimal::{self as opt, PolicyFile};
 use hashpivot_model::shard::{part, Plan, ShardError};
 
 use crate::cmd::simulate::{apply_currency, load_scenario, run_config, RunFlags};
@@ -25,8 +27,11 @@ pub struct ShardArgs {
 enum ShardCommand {
     /// Plan a run (or, with --grid, a sweep) as N shards: writes the plan file every shard reads.
     Plan(PlanArgs),
-    /// Run one shard of a plan and write its part into a directory.
+    /// Run one shard of a plan and write its part into a directory (optimal: --phase fit, then
+    /// --phase price --policy).
     Run(RunArgs),
+    /// Optimal's policy: merge the fit parts of a plan (`run --phase fit`) and fit the policy.
+    Fit(FitArgs),
     /// Merge a directory of parts into the run's result (`simulate --json`, or `sweep --json`).
     Merge(MergeArgs),
 }
@@ -72,6 +77,35 @@ struct RunArgs {
     /// Worker threads (default: all cores). The numbers do not depend on it.
     #[arg(long)]
     threads: Option<usize>,
+    /// Optimal's phase (a plan of --strategy optimal only): `fit` writes the regression sums of
+    /// the shard's blocks, `price` (with --policy) its paths under the fitted policy.
+    #[arg(long, value_enum)]
+    phase: Option<Phase>,
+    /// The policy file of `shard fit` (with --phase price).
+    #[arg(long, value_name = "POLICY")]
+    policy: Option<PathBuf>,
+}
+
+/// The phases of an optimal plan's shards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Phase {
+    /// Phase 1: the regression sums of the shard's in-sample blocks.
+    Fit,
+    /// Phase 2: the shard's in-sample and fresh paths under the fitted policy.
+    Price,
+}
+
+#[derive(Debug, clap::Args)]
+struct FitArgs {
+    /// Directory of the fit parts (`shard run --phase fit`).
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// The plan file (default: DIR/plan.json, which `shard run` writes).
+    #[arg(long, value_name = "PLAN")]
+    plan: Option<PathBuf>,
+    /// The policy file to write (default: DIR/policy.json).
+    #[arg(short = 'o', long = "output", value_name = "POLICY")]
+    output: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -89,6 +123,10 @@ struct MergeArgs {
     /// Also write a sweep's table as CSV to FILE.
     #[arg(long, value_name = "FILE")]
     csv: Option<PathBuf>,
+    /// An optimal plan's policy file (default: DIR/policy.json, which `shard run --phase price`
+    /// writes).
+    #[arg(long, value_name = "POLICY")]
+    policy: Option<PathBuf>,
 }
 
 /// Runs `hashpivot shard`.
@@ -96,6 +134,7 @@ pub fn run(args: &ShardArgs, g: &Global) -> anyhow::Result<()> {
     match &args.command {
         ShardCommand::Plan(a) => plan(a, g),
         ShardCommand::Run(a) => run_shard(a, g),
+        ShardCommand::Fit(a) => fit_policy(a, g),
         ShardCommand::Merge(a) => merge_parts(a, g),
     }
 }
@@ -133,14 +172,19 @@ fn plan(a: &PlanArgs, g: &Global) -> anyhow::Result<()> {
     let p = Plan::new(keys, points, &cfg, a.shards).map_err(shard_err)?;
     write_file_atomic("--output", &a.output, p.to_json().as_bytes(), None)?;
     if g.json {
-        return print_json(&serde_json::json!({
+        let mut doc = serde_json::json!({
             "plan": a.output.display().to_string(),
             "hash": p.hash,
             "shards": p.shards.len(),
             "points": p.points.len(),
             "blocks": p.blocks,
             "paths": p.run.paths,
-        }));
+        });
+        if p.is_optimal() {
+            doc["phases"] = serde_json::json!(["fit", "price"]);
+            doc["fresh_blocks"] = serde_json::json!(p.fresh.last().map_or(0, |r| r[1]));
+        }
+        return print_json(&doc);
     }
     println!(
         "{}: {} shards of {} grid point{} × {} blocks of 256 paths ({} paths each), seed {}, \
@@ -155,6 +199,13 @@ fn plan(a: &PlanArgs, g: &Global) -> anyhow::Result<()> {
         p.run.strategy,
         &p.hash[..12]
     );
+    if p.is_optimal() {
+        println!(
+            "optimal runs in two phases: `shard run PLAN --phase fit -o FITS` on every shard, \
+             `shard fit FITS -o POLICY`, then `shard run PLAN --phase price --policy POLICY -o \
+             PARTS` on every shard and `shard merge PARTS`"
+        );
+    }
     Ok(())
 }
 
@@ -185,6 +236,53 @@ fn shard_index(flag: Option<usize>) -> anyhow::Result<usize> {
     )))
 }
 
+/// `--phase` and `--policy` against the plan: both only for an optimal plan, which needs a phase;
+/// the policy exactly with `--phase price`.
+fn check_phase(p: &Plan, a: &RunArgs) -> anyhow::Result<()> {
+    match (p.is_optimal(), a.phase, a.policy.is_some()) {
+        (false, Some(_), _) | (false, None, true) => Err(bad_input(format!(
+            "--phase/--policy: only for a plan of --strategy optimal ({} is a plan of {})",
+            a.plan.display(),
+            p.run.strategy
+        ))),
+        (true, None, _) => Err(bad_input(format!(
+            "--phase: missing; {} is a plan of optimal, which runs in two phases: allowed \
+             --phase fit (then `hashpivot shard fit`), or --phase price --policy POLICY",
+            a.plan.display()
+        ))),
+        (true, Some(Phase::Price), false) => Err(bad_input(
+            "--policy: missing; --phase price needs the policy file of `hashpivot shard fit`",
+        )),
+        (true, Some(Phase::Fit), true) => Err(bad_input(
+            "--policy: not allowed with --phase fit (the fit phase computes what the policy is \
+             fitted from); give it with --phase price",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Reads and checks a policy file against the plan (bad input naming the file).
+fn read_policy(path: &Path, p: &Plan) -> anyhow::Result<PolicyFile> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| bad_input(format!("--policy: cannot read {}: {e}", path.display())))?;
+    PolicyFile::from_json(&text, &path.display().to_string(), p).map_err(shard_err)
+}
+
+/// Writes `text` to `dir/name` unless it already holds exactly that text (the plan and the
+/// policy travel with the parts, so the next step needs only the directory); another text there
+/// is refused.
+fn keep_copy(dir: &Path, name: &str, text: &str, what: &str) -> anyhow::Result<()> {
+    let copy = dir.join(name);
+    match std::fs::read_to_string(&copy) {
+        Ok(t) if t == text => Ok(()),
+        Ok(_) => Err(bad_input(format!(
+            "--output: {} holds another {what}; use an empty directory per {what}",
+            copy.display()
+        ))),
+        Err(_) => write_file_atomic("--output", &copy, text.as_bytes(), None),
+    }
+}
+
 fn run_shard(a: &RunArgs, g: &Global) -> anyhow::Result<()> {
     let p = read_plan(&a.plan)?;
     let index = shard_index(a.index)?;
@@ -202,59 +300,189 @@ fn run_shard(a: &RunArgs, g: &Global) -> anyhow::Result<()> {
             )));
         }
     }
+    check_phase(&p, a)?;
+    let policy = match &a.policy {
+        Some(f) => Some(read_policy(f, &p)?),
+        None => None,
+    };
     std::fs::create_dir_all(&a.output).map_err(|e| {
         bad_input(format!(
             "--output: cannot create the directory {}: {e}",
             a.output.display()
         ))
     })?;
-    // The plan travels with its parts, so the merge needs only the directory.
-    let copy = a.output.join("plan.json");
-    match std::fs::read_to_string(&copy) {
-        Ok(t) if t == p.to_json() => {}
-        Ok(_) => {
-            return Err(bad_input(format!(
-                "--output: {} holds another plan; use an empty directory per plan",
-                copy.display()
-            )))
-        }
-        Err(_) => write_file_atomic("--output", &copy, p.to_json().as_bytes(), None)?,
+    keep_copy(&a.output, "plan.json", &p.to_json(), "plan")?;
+    if let Some(pol) = &policy {
+        keep_copy(&a.output, "policy.json", &pol.to_json(), "policy")?;
     }
     let pb = crate::progress::bar(1000, "shard");
     let started = std::time::Instant::now();
-    let mut units = p
-        .run_shard(index, a.threads, &|f| pb.set_position((f * 1000.0) as u64))
-        .map_err(shard_err)?;
+    let progress = |f: f64| pb.set_position((f * 1000.0) as u64);
+    let done = match (a.phase, &policy) {
+        (Some(Phase::Fit), _) => {
+            let sums = opt::fit_shard(&p, index, a.threads, &progress).map_err(shard_err)?;
+            let file = opt::write_fit(&a.output, &p, index, &sums).map_err(shard_err)?;
+            let b = [sums.first_block as usize, sums.end_block as usize];
+            let unit = hashpivot_model::shard::Unit {
+                point: 0,
+                blocks: b,
+            };
+            Done {
+                phase: Some("fit"),
+                file,
+                units: vec![unit],
+                paths: sums.rows as usize,
+                fresh: None,
+            }
+        }
+        (Some(Phase::Price), Some(pol)) => {
+            let s = opt::price_shard(&p, index, pol, a.threads, &progress).map_err(shard_err)?;
+            let mut units = s.units;
+            let fresh = (
+                [s.fresh.first_block as usize, s.fresh.end_block as usize],
+                s.fresh.len(),
+            );
+            let mut priced = part::Priced {
+                policy: pol.hash.clone(),
+                in_sample: s.in_sample,
+                fresh: s.fresh,
+            };
+            let file = part::write(&a.output, &p, index, &mut units, Some(&mut priced))
+                .map_err(shard_err)?;
+            Done::of_units(Some("price"), file, &units, Some(fresh))
+        }
+        _ => {
+            let mut units = p
+                .run_shard(index, a.threads, &progress)
+                .map_err(shard_err)?;
+            let file = part::write(&a.output, &p, index, &mut units, None).map_err(shard_err)?;
+            Done::of_units(None, file, &units, None)
+        }
+    };
     pb.finish_and_clear();
-    let paths: usize = units.iter().map(|u| u.1.paths()).sum();
-    let file = part::write(&a.output, &p, index, &mut units).map_err(shard_err)?;
+    done.report(&p, index, started.elapsed().as_secs_f64(), g)
+}
+
+/// What one `shard run` wrote.
+struct Done {
+    /// `optimal`'s phase.
+    phase: Option<&'static str>,
+    /// The part file.
+    file: PathBuf,
+    /// The (point, block range) units.
+    units: Vec<hashpivot_model::shard::Unit>,
+    /// Paths of the units.
+    paths: usize,
+    /// `optimal`'s price phase: the fresh block range and its paths.
+    fresh: Option<([usize; 2], usize)>,
+}
+
+impl Done {
+    fn of_units(
+        phase: Option<&'static str>,
+        file: PathBuf,
+        units: &[(hashpivot_model::shard::Unit, hashpivot_model::run::Part)],
+        fresh: Option<([usize; 2], usize)>,
+    ) -> Done {
+        Done {
+            phase,
+            file,
+            units: units.iter().map(|u| u.0).collect(),
+            paths: units.iter().map(|u| u.1.paths()).sum(),
+            fresh,
+        }
+    }
+
+    /// Prints the JSON document or the line of a shard's run.
+    fn report(&self, p: &Plan, index: usize, secs: f64, g: &Global) -> anyhow::Result<()> {
+        if g.json {
+            let mut doc = serde_json::json!({
+                "index": index,
+                "part": self.file.display().to_string(),
+                "units": self.units,
+                "paths": self.paths,
+                "seconds": secs,
+            });
+            if let Some(phase) = self.phase {
+                doc["phase"] = serde_json::json!(phase);
+            }
+            if let Some((blocks, paths)) = self.fresh {
+                doc["fresh_blocks"] = serde_json::json!(blocks);
+                doc["fresh_paths"] = serde_json::json!(paths);
+            }
+            return print_json(&doc);
+        }
+        let what: Vec<String> = self
+            .units
+            .iter()
+            .map(|u| {
+                let b = u.blocks;
+                if p.points.len() > 1 {
+                    format!("point {} blocks {}..{}", u.point, b[0], b[1])
+                } else {
+                    format!("blocks {}..{}", b[0], b[1])
+                }
+            })
+            .collect();
+        let fresh = self.fresh.map_or(String::new(), |(b, n)| {
+            format!(
+                ", fresh blocks {}..{} ({} paths)",
+                b[0],
+                b[1],
+                thousands(n as f64, 0)
+            )
+        });
+        println!(
+            "shard {index} of {}{}: {} ({} paths){fresh} → {} in {secs:.2} s",
+            p.shards.len(),
+            self.phase
+                .map_or(String::new(), |ph| format!(", phase {ph}")),
+            what.join(", "),
+            thousands(self.paths as f64, 0),
+            self.file.display()
+        );
+        Ok(())
+    }
+}
+
+fn fit_policy(a: &FitArgs, g: &Global) -> anyhow::Result<()> {
+    let plan_path = a.plan.clone().unwrap_or_else(|| a.dir.join("plan.json"));
+    let p = read_plan(&plan_path)?;
+    let out = a
+        .output
+        .clone()
+        .unwrap_or_else(|| a.dir.join("policy.json"));
+    let started = std::time::Instant::now();
+    let pb = crate::progress::bar(1000, "fit");
+    let fitted =
+        opt::fit_dir(&a.dir, &p, &|f| pb.set_position((f * 1000.0) as u64)).map_err(shard_err)?;
+    pb.finish_and_clear();
+    write_file_atomic("--output", &out, fitted.policy.to_json().as_bytes(), None)?;
     let secs = started.elapsed().as_secs_f64();
+    let h = &fitted.policy.policy.header;
     if g.json {
         return print_json(&serde_json::json!({
-            "index": index,
-            "part": file.display().to_string(),
-            "units": units.iter().map(|u| u.0).collect::<Vec<_>>(),
-            "paths": paths,
+            "policy": out.display().to_string(),
+            "plan": p.hash,
+            "hash": fitted.policy.hash,
+            "parts": fitted.parts,
+            "paths": fitted.paths,
+            "pilot_paths": h.pilot_paths,
+            "tranches": h.tranches,
+            "decision_dates": h.days.len(),
             "seconds": secs,
         }));
     }
-    let what: Vec<String> = units
-        .iter()
-        .map(|(u, _)| {
-            let b = u.blocks;
-            if p.points.len() > 1 {
-                format!("point {} blocks {}..{}", u.point, b[0], b[1])
-            } else {
-                format!("blocks {}..{}", b[0], b[1])
-            }
-        })
-        .collect();
     println!(
-        "shard {index} of {}: {} ({} paths) → {} in {secs:.2} s",
-        p.shards.len(),
-        what.join(", "),
-        thousands(paths as f64, 0),
-        file.display()
+        "{}: optimal's policy ({} slices × {} decision dates) fitted from {} fit parts ({} paths; \
+         pilot {} paths) in {secs:.2} s; policy hash {}",
+        out.display(),
+        h.tranches,
+        h.days.len(),
+        fitted.parts,
+        thousands(fitted.paths as f64, 0),
+        thousands(h.pilot_paths as f64, 0),
+        &fitted.policy.hash[..12]
     );
     Ok(())
 }
@@ -267,9 +495,26 @@ fn merge_parts(a: &MergeArgs, g: &Global) -> anyhow::Result<()> {
             "--csv: only for the plan of a sweep (--grid); this plan is a single run",
         ));
     }
+    let policy = if p.is_optimal() {
+        let f = a
+            .policy
+            .clone()
+            .unwrap_or_else(|| a.dir.join("policy.json"));
+        Some(read_policy(&f, &p)?)
+    } else if a.policy.is_some() {
+        return Err(bad_input(format!(
+            "--policy: only for a plan of --strategy optimal (this plan's strategy is {})",
+            p.run.strategy
+        )));
+    } else {
+        None
+    };
     let started = std::time::Instant::now();
     let pb = crate::progress::bar(1000, "merge");
-    let merged = merge(&a.dir, &p, &|f| pb.set_position((f * 1000.0) as u64)).map_err(shard_err)?;
+    let merged = merge(&a.dir, &p, policy.as_ref(), &|f| {
+        pb.set_position((f * 1000.0) as u64)
+    })
+    .map_err(shard_err)?;
     pb.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     let doc = match &merged {

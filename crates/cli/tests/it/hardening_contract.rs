@@ -156,6 +156,7 @@ fn cases() -> BTreeMap<&'static str, (Option<Vec<&'static str>>, Vec<&'static st
         ],
     );
     add("shard merge", None, vec!["{DIR}/no-parts"]);
+    add("shard fit", None, vec!["{DIR}/no-fit-parts"]);
     add("sweep", None, vec!["{DIR}/missing-grid.toml"]);
     add("scenario show", Some(vec![]), vec!["{DIR}/unused"]);
     add(

@@ -394,6 +394,339 @@ fn bad_parts_are_refused_by_name_and_nothing_is_written() {
     ok(&o, "good merge");
 }
 
+/// `optimal`'s two phases with `n` shards: `shard plan`, `shard run --phase fit` for each shard
+/// (last first), `shard fit`, `shard run --phase price --policy` for each shard, `shard merge`;
+/// returns the merged document written by `-o` (also checking it equals the merge's `--json`).
+fn sharded_optimal(dir: &Path, tag: &str, n: usize, plan_args: &[&str]) -> Vec<u8> {
+    let plan = dir.join(format!("{tag}-{n}.json"));
+    let fits = dir.join(format!("{tag}-{n}-fits"));
+    let parts = dir.join(format!("{tag}-{n}-parts"));
+    let policy = dir.join(format!("{tag}-{n}-policy.json"));
+    let o = hashpivot(dir)
+        .args(["shard", "plan"])
+        .args(plan_args)
+        .args(["--strategy", "optimal", "--shards", &n.to_string(), "-o"])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    ok(&o, "shard plan");
+    for i in (0..n).rev() {
+        let o = hashpivot(dir)
+            .args(["shard", "run"])
+            .arg(&plan)
+            .args(["--phase", "fit", "--index", &i.to_string(), "-o"])
+            .arg(&fits)
+            .output()
+            .unwrap();
+        ok(&o, &format!("shard run --phase fit {i}"));
+    }
+    let o = hashpivot(dir)
+        .args(["shard", "fit"])
+        .arg(&fits)
+        .arg("-o")
+        .arg(&policy)
+        .output()
+        .unwrap();
+    ok(&o, "shard fit");
+    for i in 0..n {
+        let o = hashpivot(dir)
+            .args(["shard", "run"])
+            .arg(&plan)
+            .args(["--phase", "price", "--policy"])
+            .arg(&policy)
+            .args(["--index", &i.to_string(), "-o"])
+            .arg(&parts)
+            .output()
+            .unwrap();
+        ok(&o, &format!("shard run --phase price {i}"));
+    }
+    let result = dir.join(format!("{tag}-{n}-result.json"));
+    let o = hashpivot(dir)
+        .args(["shard", "merge"])
+        .arg(&parts)
+        .arg("-o")
+        .arg(&result)
+        .arg("--json")
+        .output()
+        .unwrap();
+    ok(&o, "shard merge");
+    let written = std::fs::read(&result).unwrap();
+    assert_eq!(written, o.stdout, "merge -o and --json differ");
+    written
+}
+
+/// `optimal` (MODEL.md section 12): phase 1's exact regression sums merged in block order, the
+/// fit, phase 2's in-sample and fresh paths merged like any run; 1, 2, 3, 7 and 16 shards give
+/// the single machine's bytes. 4173 paths: 17 blocks (uneven for every count, the last partial),
+/// and more than the pilot's 4096, so the policy comes from the merged sums.
+#[test]
+fn optimal_in_two_phases_merges_to_the_single_machine_bytes() {
+    let dir = tempdir();
+    let d = dir.path();
+    let sc = d.join("opt.toml");
+    std::fs::write(
+        &sc,
+        "[run]\nhorizon_years = 2\n[strategy]\ndecide_months = 4\ntranches = 2\n",
+    )
+    .unwrap();
+    let sc = sc.to_str().unwrap();
+    let args = [sc, "--paths", PATHS, "--seed", "7"];
+    let want = run_json(
+        d,
+        &[&["simulate", "--strategy", "optimal"][..], &args].concat(),
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&want).unwrap();
+    assert_eq!(doc["results"][1]["strategy"], "optimal", "{doc}");
+    let sample = doc["results"][1]["regression"]["sample"].as_str().unwrap();
+    assert!(sample.contains("first 4096 paths"), "{sample}");
+    for n in [1, 2, 3, 7, 16] {
+        same(
+            &sharded_optimal(d, "opt", n, &args),
+            &want,
+            &format!("optimal with {n} shards"),
+        );
+    }
+    // The human output of the merge is simulate's table of the same result.
+    let o = hashpivot(d)
+        .args(["shard", "merge"])
+        .arg(d.join("opt-3-parts"))
+        .output()
+        .unwrap();
+    ok(&o, "human merge");
+    let text = stdout(&o);
+    assert!(text.contains("merged from 3 shards"), "{text}");
+    let o = hashpivot(d)
+        .args(["simulate", "--strategy", "optimal"])
+        .args(args)
+        .output()
+        .unwrap();
+    ok(&o, "human simulate");
+    let local = stdout(&o);
+    // Everything below the title and above the timing line is the same text.
+    let body = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| !l.contains("merged from") && !l.contains(sc))
+            .map(|l| match l.rsplit_once("; ") {
+                // The run's line ends with its wall time.
+                Some((head, secs)) if secs.ends_with(" s") => head.to_string(),
+                _ => l.to_string(),
+            })
+            .collect()
+    };
+    assert_eq!(body(&text), body(&local));
+}
+
+/// `optimal` with the hourly power curve, and with MODEL.md section 8's conversion risks (one AI
+/// project per decision day and slice, drawn from its own stream) in a scenario where the policy
+/// converts on some paths, in 3 and 7 shards.
+#[test]
+fn optimal_hourly_power_and_risks_merge_exactly() {
+    let dir = tempdir();
+    let d = dir.path();
+    let hourly = repo_root().join("crates/cli/tests/golden/hourly.toml");
+    let hourly = hourly.to_str().unwrap();
+    let args = [hourly, "--paths", "700"];
+    let want = run_json(
+        d,
+        &[&["simulate", "--strategy", "optimal"][..], &args].concat(),
+    );
+    same(&sharded_optimal(d, "hourly", 3, &args), &want, "hourly 3");
+    let sc = d.join("risks.toml");
+    std::fs::write(
+        &sc,
+        "[run]\nhorizon_years = 6\n[strategy]\ndecide_months = 12\ntranches = 2\n[ai]\n\
+         lease_usd_per_kw_month = 170\nlease_drift = 0.10\nlease_vol = 0.3\n\
+         build_delay_months = 4.0\ncapex_overrun = 0.1\ncapex_overrun_vol = 0.2\n\
+         mine_during_build = true\ndefault_events = true\nbackstop_months = 12.0\n\
+         relet_months = 6.0\n",
+    )
+    .unwrap();
+    let sc = sc.to_str().unwrap();
+    // 7 blocks, the last of 64 paths.
+    let args = [sc, "--paths", "1600", "--seed", "3", "--antithetic"];
+    let want = run_json(
+        d,
+        &[&["simulate", "--strategy", "optimal"][..], &args].concat(),
+    );
+    // A rising lease market over six years: some paths convert some slices, some do not, so the
+    // policy's decisions differ between paths.
+    let doc: serde_json::Value = serde_json::from_slice(&want).unwrap();
+    for sl in doc["results"][1]["slices"].as_array().unwrap() {
+        let p = sl["prob_converted"].as_f64().unwrap();
+        assert!(p > 0.01 && p < 0.5, "{doc}");
+    }
+    for n in [3, 7] {
+        same(
+            &sharded_optimal(d, "risks", n, &args),
+            &want,
+            &format!("section 8 risks, {n} shards"),
+        );
+    }
+}
+
+/// Exit 2 naming what is wrong, and nothing written: bad phases and policies, and missing,
+/// duplicated, foreign, truncated or corrupt fit parts.
+#[test]
+fn optimal_phases_refuse_bad_input_by_name() {
+    let dir = tempdir();
+    let d = dir.path();
+    let sc = scenario(d, "tranches = 2\n");
+    let sc = sc.to_str().unwrap();
+    let two = |tag: &str, seed: &str| {
+        sharded_optimal(d, tag, 3, &[sc, "--paths", "800", "--seed", seed]);
+    };
+    two("a", "1");
+    two("b", "2");
+    let plan = d.join("a-3.json");
+    let fail = |args: &[&str], needle: &str| {
+        let o = hashpivot(d).args(args).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(needle),
+            "{args:?}: want {needle:?}: {}",
+            stderr(&o)
+        );
+    };
+    let p = plan.to_str().unwrap();
+    let out = d.join("x");
+    let x = out.to_str().unwrap();
+    let pol_a = d.join("a-3-policy.json");
+    let pol_b = d.join("b-3-policy.json");
+    let (pa, pb) = (pol_a.to_str().unwrap(), pol_b.to_str().unwrap());
+    // Phases: missing, a policy with the fit phase, none with the price phase, another plan's.
+    fail(
+        &["shard", "run", p, "--index", "0", "-o", x],
+        "--phase: missing",
+    );
+    let fit_pol = [
+        "shard", "run", p, "--phase", "fit", "--policy", pa, "--index", "0", "-o", x,
+    ];
+    fail(&fit_pol, "--policy: not allowed with --phase fit");
+    fail(
+        &[
+            "shard", "run", p, "--phase", "price", "--index", "0", "-o", x,
+        ],
+        "--policy: missing",
+    );
+    let other = [
+        "shard", "run", p, "--phase", "price", "--policy", pb, "--index", "0", "-o", x,
+    ];
+    fail(&other, "fitted for another plan");
+    // An edited policy.
+    let edited = d.join("edited-policy.json");
+    let text = std::fs::read_to_string(&pol_a).unwrap();
+    let i = text.find("\"coef\"").unwrap();
+    let j = i + text[i..].find(|c: char| c.is_ascii_digit()).unwrap();
+    let mut t = text.clone();
+    t.replace_range(j..j + 1, if &text[j..j + 1] == "9" { "8" } else { "9" });
+    std::fs::write(&edited, t).unwrap();
+    let e = edited.to_str().unwrap();
+    fail(
+        &[
+            "shard", "run", p, "--phase", "price", "--policy", e, "--index", "0", "-o", x,
+        ],
+        "does not match its policy",
+    );
+    // --phase on a plan of another strategy.
+    let mine = d.join("mine.json");
+    let o = hashpivot(d)
+        .args(["shard", "plan", sc, "--paths", "800", "--shards", "2", "-o"])
+        .arg(&mine)
+        .output()
+        .unwrap();
+    ok(&o, "mine plan");
+    let m = mine.to_str().unwrap();
+    fail(
+        &["shard", "run", m, "--phase", "fit", "--index", "0", "-o", x],
+        "only for a plan of --strategy optimal",
+    );
+    // The merge of an optimal plan needs its policy, and refuses another's.
+    let parts = d.join("a-3-parts");
+    std::fs::remove_file(parts.join("policy.json")).unwrap();
+    fail(&["shard", "merge", parts.to_str().unwrap()], "policy.json");
+    fail(
+        &["shard", "merge", parts.to_str().unwrap(), "--policy", pb],
+        "fitted for another plan",
+    );
+    assert!(!out.exists(), "a failed phase wrote {x}");
+    // Fit parts: each broken copy is refused by name and no policy is written.
+    let good = d.join("a-3-fits");
+    let f = |i: usize| format!("fit-{i:05}.fit");
+    let refused_fit = |dir: &Path, needle: &str| {
+        let pol = d.join("never-policy.json");
+        let o = hashpivot(d)
+            .args(["shard", "fit"])
+            .arg(dir)
+            .arg("-o")
+            .arg(&pol)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{needle}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(needle),
+            "want {needle:?}: {}",
+            stderr(&o)
+        );
+        assert!(!pol.exists(), "{needle}: a policy was written");
+    };
+    let c = d.join("fit-missing");
+    copy_dir(&good, &c);
+    std::fs::remove_file(c.join(f(1))).unwrap();
+    refused_fit(&c, "missing the fit parts of 1 of 3 shards: 1");
+    let c = d.join("fit-dup");
+    copy_dir(&good, &c);
+    std::fs::copy(c.join(f(2)), c.join("again.fit")).unwrap();
+    refused_fit(&c, "shard 2 duplicated");
+    let c = d.join("fit-foreign");
+    copy_dir(&good, &c);
+    std::fs::copy(d.join("b-3-fits").join(f(0)), c.join(f(0))).unwrap();
+    refused_fit(&c, "fit-00000.fit: foreign");
+    let c = d.join("fit-trunc");
+    copy_dir(&good, &c);
+    let bytes = std::fs::read(c.join(f(1))).unwrap();
+    std::fs::write(c.join(f(1)), &bytes[..bytes.len() - 40]).unwrap();
+    refused_fit(&c, "fit-00001.fit: ");
+    refused_fit(&c, "truncated");
+    let c = d.join("fit-corrupt");
+    copy_dir(&good, &c);
+    let mut bytes = std::fs::read(c.join(f(2))).unwrap();
+    let at = bytes.len() - 50;
+    bytes[at] ^= 4;
+    std::fs::write(c.join(f(2)), &bytes).unwrap();
+    refused_fit(&c, "fit-00002.fit: corrupt");
+    let c = d.join("fit-junk");
+    copy_dir(&good, &c);
+    std::fs::write(c.join(f(0)), b"not a fit part").unwrap();
+    refused_fit(&c, "fit-00000.fit: ");
+    // The fit of a plan of another strategy.
+    fail(
+        &["shard", "fit", good.to_str().unwrap(), "--plan", m, "-o", x],
+        "only for a plan of --strategy optimal",
+    );
+    // The price parts: one priced with another plan's policy is foreign to this plan.
+    let c = d.join("price-foreign");
+    copy_dir(&parts, &c);
+    std::fs::copy(
+        d.join("b-3-parts").join("part-00001.part"),
+        c.join("part-00001.part"),
+    )
+    .unwrap();
+    let o = hashpivot(d)
+        .args(["shard", "merge"])
+        .arg(&c)
+        .arg("--policy")
+        .arg(&pol_a)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("part-00001.part: foreign"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+}
+
 #[test]
 fn bad_plans_exit_2_naming_the_flag() {
     let dir = tempdir();
@@ -404,8 +737,12 @@ fn bad_plans_exit_2_naming_the_flag() {
         (vec!["--paths", "600", "--shards", "0"], "--shards: 0"),
         (vec!["--paths", "0", "--shards", "1"], "--paths: 0"),
         (
-            vec!["--paths", "600", "--shards", "1", "--strategy", "optimal"],
-            "--strategy optimal",
+            vec!["--paths", "600", "--shards", "4", "--strategy", "optimal"],
+            "--shards: 4",
+        ),
+        (
+            vec!["--paths", "1", "--shards", "1", "--strategy", "optimal"],
+            "paths",
         ),
     ] {
         let out = d.join("p.json");
@@ -571,6 +908,20 @@ fn yaml_value(text: &str, key: &str) -> String {
         .to_string()
 }
 
+/// The command line of a Job's YAML `text` (`file` names it), without the binary, with /work and
+/// /config mapped to `work` and `config`.
+fn job_command(text: &str, file: &str, work: &Path, config: &Path) -> Vec<String> {
+    let c: Vec<String> = serde_json::from_str(&yaml_value(text, "command")).unwrap();
+    assert_eq!(c[0], "hashpivot", "{file}");
+    c[1..]
+        .iter()
+        .map(|a| {
+            a.replace("/work", &work.display().to_string())
+                .replace("/config", &config.display().to_string())
+        })
+        .collect()
+}
+
 /// deploy/k8s: the Jobs' exact command lines, run as their pods would (the shard pods with
 /// JOB_COMPLETION_INDEX set), with /work and /config mapped to temporary directories; the merged
 /// result equals `simulate --json`.
@@ -605,17 +956,7 @@ fn kubernetes_jobs_run_as_their_pods_would() {
         "[run]\npaths = 2100\nhorizon_years = 2\n[strategy]\ndecide_months = 6\nkind = \"sweep\"\n",
     )
     .unwrap();
-    let command = |file: &str| -> Vec<String> {
-        let c: Vec<String> = serde_json::from_str(&yaml_value(&read(file), "command")).unwrap();
-        assert_eq!(c[0], "hashpivot", "{file}");
-        c[1..]
-            .iter()
-            .map(|a| {
-                a.replace("/work", &work.display().to_string())
-                    .replace("/config", &config.display().to_string())
-            })
-            .collect()
-    };
+    let command = |file: &str| job_command(&read(file), file, &work, &config);
     let shards = read("shards-job.yaml");
     assert_eq!(yaml_value(&shards, "completionMode"), "Indexed");
     let n: usize = yaml_value(&shards, "completions").parse().unwrap();
@@ -649,5 +990,82 @@ fn kubernetes_jobs_run_as_their_pods_would() {
         &std::fs::read(work.join("result.json")).unwrap(),
         &want,
         "k8s",
+    );
+}
+
+/// deploy/k8s, optimal: the five Jobs' exact command lines (plan, the Indexed fit Job, the
+/// policy, the Indexed price Job, the merge), the Indexed pods with JOB_COMPLETION_INDEX set and
+/// in any order (one retried); the merged result equals `simulate --json`.
+#[test]
+fn kubernetes_optimal_jobs_run_as_their_pods_would() {
+    let dir = tempdir();
+    let d = dir.path();
+    let k8s = repo_root().join("deploy/k8s");
+    let read = |f: &str| std::fs::read_to_string(k8s.join(f)).unwrap();
+    let work = d.join("work");
+    let config = d.join("config");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::create_dir_all(&config).unwrap();
+    // 9 blocks (the last partial) for the 8 pods of the Indexed Jobs.
+    std::fs::write(
+        config.join("scenario.toml"),
+        "[run]\npaths = 2100\nhorizon_years = 2\n[strategy]\ndecide_months = 4\ntranches = 2\n",
+    )
+    .unwrap();
+    let command = |file: &str| job_command(&read(file), file, &work, &config);
+    let plan = command("optimal-plan-job.yaml");
+    assert!(plan.windows(2).any(|w| w == ["--strategy", "optimal"]));
+    let at = plan.iter().position(|a| a == "--shards").unwrap();
+    ok(&hashpivot(d).args(&plan).output().unwrap(), "plan job");
+    for job in ["optimal-fit-job.yaml", "optimal-price-job.yaml"] {
+        let text = read(job);
+        assert_eq!(yaml_value(&text, "completionMode"), "Indexed", "{job}");
+        let n: usize = yaml_value(&text, "completions").parse().unwrap();
+        assert_eq!(
+            plan[at + 1],
+            n.to_string(),
+            "--shards = completions of {job}"
+        );
+        let run = command(job);
+        for i in (0..n).rev().chain([2]) {
+            let o = hashpivot(d)
+                .env("JOB_COMPLETION_INDEX", i.to_string())
+                .env_remove("SLURM_ARRAY_TASK_ID")
+                .env_remove("AWS_BATCH_JOB_ARRAY_INDEX")
+                .args(&run)
+                .output()
+                .unwrap();
+            ok(&o, &format!("{job} pod {i}"));
+        }
+        if job == "optimal-fit-job.yaml" {
+            ok(
+                &hashpivot(d)
+                    .args(command("optimal-policy-job.yaml"))
+                    .output()
+                    .unwrap(),
+                "policy job",
+            );
+        }
+    }
+    ok(
+        &hashpivot(d)
+            .args(command("merge-job.yaml"))
+            .output()
+            .unwrap(),
+        "merge job",
+    );
+    let want = run_json(
+        d,
+        &[
+            "simulate",
+            config.join("scenario.toml").to_str().unwrap(),
+            "--strategy",
+            "optimal",
+        ],
+    );
+    same(
+        &std::fs::read(work.join("result.json")).unwrap(),
+        &want,
+        "k8s optimal",
     );
 }

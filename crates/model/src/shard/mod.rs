@@ -7,8 +7,13 @@
 //! configuration, a fingerprint of the shipped data the scenarios read (the hourly power
 //! series), the hashpivot version, and a hash of all that: a shard never depends on the
 //! embedded defaults of the binary that runs it, and a part of another plan is refused.
+//!
+//! `optimal` runs in two phases ([`optimal`]): its plan adds each shard's range of fresh blocks
+//! (the out-of-sample paths), and its shards run twice, once for the regression sums and once,
+//! with the fitted policy, for the priced paths.
 
 pub mod merge;
+pub mod optimal;
 pub mod part;
 
 use serde::{Deserialize, Serialize};
@@ -17,6 +22,7 @@ use sha2::{Digest, Sha256};
 use crate::process::BLOCK;
 use crate::run::{resolve, run_blocks, Part, RunConfig};
 use crate::scenario::{Scenario, StrategyKind};
+use crate::strategy::optimal::{OptimalConfig, OptimalSetup};
 use crate::ModelError;
 
 /// What a plan file says it is.
@@ -109,6 +115,10 @@ pub struct Plan {
     /// Each shard's units, in order: shard `i` is `shards[i]`; concatenated, the units cover
     /// every (point, block) once in order.
     pub shards: Vec<Vec<Unit>>,
+    /// `optimal` only: each shard's range of fresh blocks (the out-of-sample paths), end
+    /// exclusive; concatenated, they cover every fresh block once in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fresh: Vec<[usize; 2]>,
     /// SHA-256 (hex) of the plan's JSON with this field empty.
     pub hash: String,
 }
@@ -162,11 +172,18 @@ impl Plan {
             .1;
         let r = resolve(first, cfg)?;
         let kind = cfg.strategy.unwrap_or(first.strategy.kind);
+        let mut fresh_blocks = 0;
         if kind == StrategyKind::Optimal {
-            return Err(bad(
-                "--strategy optimal: not available for shards in this build; allowed: mine, \
-                 convert, schedule, sweep",
-            ));
+            if grid.is_some() {
+                return Err(bad(
+                    "--grid: a sweep's grid with --strategy optimal is not available; allowed: \
+                     mine, convert, schedule or sweep over a grid, or optimal for one scenario",
+                ));
+            }
+            // The strategy's own checks (paths, decision days, memory) before any shard runs.
+            let ocfg = OptimalConfig::new(r.paths, r.seed, r.antithetic);
+            let setup = OptimalSetup::new(first, &ocfg)?;
+            fresh_blocks = setup.fresh_blocks() as usize;
         }
         for (_, sc) in &points[1..] {
             resolve(sc, cfg)?;
@@ -207,6 +224,7 @@ impl Plan {
             shards: (0..shards)
                 .map(|i| units(i, shards, blocks, total))
                 .collect(),
+            fresh: fresh_ranges(shards, fresh_blocks),
             hash: String::new(),
         };
         plan.hash = plan.compute_hash();
@@ -223,6 +241,16 @@ impl Plan {
             threads: None,
             antithetic: self.run.antithetic,
         }
+    }
+
+    /// True for a plan of `optimal` (two phases; see [`optimal`]).
+    pub fn is_optimal(&self) -> bool {
+        self.run.strategy == StrategyKind::Optimal
+    }
+
+    /// The options of `optimal` on this plan's run: exactly those of `simulate`'s (`crate::run`).
+    pub fn optimal_config(&self) -> OptimalConfig {
+        OptimalConfig::new(self.run.paths, self.run.seed, self.run.antithetic)
     }
 
     fn compute_hash(&self) -> String {
@@ -300,6 +328,24 @@ impl Plan {
                 "{file}: the shards' units do not cover the run's {total} (point, block) units in order"
             )));
         }
+        let fresh_blocks = if self.is_optimal() {
+            if self.grid.is_some() || self.points.len() != 1 {
+                return Err(bad(format!(
+                    "{file}: an optimal plan has one scenario and no grid"
+                )));
+            }
+            OptimalSetup::new(&self.points[0].scenario, &self.optimal_config())
+                .map_err(|e| bad(format!("{file}: points[0]: {e}")))?
+                .fresh_blocks() as usize
+        } else {
+            0
+        };
+        if self.fresh != fresh_ranges(n, fresh_blocks) {
+            return Err(bad(format!(
+                "{file}: the shards' fresh blocks do not cover the run's {fresh_blocks} fresh \
+                 blocks in order"
+            )));
+        }
         Ok(())
     }
 
@@ -333,6 +379,17 @@ impl Plan {
             })
             .collect()
     }
+}
+
+/// Each of `n` shards' range of `optimal`'s `fresh` blocks (none for other strategies): shard
+/// `i` gets `i·fresh/n .. (i+1)·fresh/n`.
+fn fresh_ranges(n: usize, fresh: usize) -> Vec<[usize; 2]> {
+    if fresh == 0 {
+        return Vec::new();
+    }
+    (0..n)
+        .map(|i| [i * fresh / n, (i + 1) * fresh / n])
+        .collect()
 }
 
 /// The units of shard `i` of `n`: the (point, block) units `i·total/n .. (i+1)·total/n`, grouped
@@ -427,9 +484,61 @@ mod tests {
             std::fs::create_dir_all(&dir).unwrap();
             for i in (0..n).rev() {
                 let mut units = plan.run_shard(i, Some(1), &|_| {}).unwrap();
-                part::write(&dir, &plan, i, &mut units).unwrap();
+                part::write(&dir, &plan, i, &mut units, None).unwrap();
             }
-            let got = merge::merge(&dir, &plan, &|_| {}).unwrap();
+            let got = merge::merge(&dir, &plan, None, &|_| {}).unwrap();
+            std::fs::remove_dir_all(&dir).unwrap();
+            let merge::Merged::Run(out) = got else {
+                panic!("a plain run merges to a run")
+            };
+            assert_eq!(serde_json::to_string(&out).unwrap(), want, "{n} shards");
+        }
+    }
+
+    /// `optimal` in its two phases through the files: fit parts, the policy file, price parts,
+    /// the merge; `simulate`'s output bit for bit, the shards written in any order.
+    #[test]
+    fn optimal_fit_and_price_parts_merge_to_simulate_bit_for_bit() {
+        let mut sc = Scenario::default();
+        sc.run.horizon_years = 2.0;
+        sc.strategy.decide_months = 6;
+        sc.strategy.tranches = 3;
+        let cfg = RunConfig {
+            paths: Some(4 * BLOCK as u64 + 33),
+            strategy: Some(StrategyKind::Optimal),
+            seed: Some(5),
+            ..Default::default()
+        };
+        let want = serde_json::to_string(&crate::simulate(&sc, &cfg, &|_| {}).unwrap()).unwrap();
+        for n in [1, 2, 5] {
+            let plan = Plan::new(None, vec![(vec![], sc.clone())], &cfg, n).unwrap();
+            assert_eq!(plan.fresh.len(), n);
+            let back = Plan::from_json(&plan.to_json(), "plan.json").unwrap();
+            assert_eq!(back, plan);
+            let dir = std::env::temp_dir().join(format!("hp-opt-{}-{n}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            for i in (0..n).rev() {
+                let sums = optimal::fit_shard(&plan, i, Some(1), &|_| {}).unwrap();
+                optimal::write_fit(&dir, &plan, i, &sums).unwrap();
+            }
+            let fitted = optimal::fit_dir(&dir, &plan, &|_| {}).unwrap();
+            assert_eq!((fitted.parts, fitted.paths), (n, cfg.paths.unwrap()));
+            let text = fitted.policy.to_json();
+            let policy = optimal::PolicyFile::from_json(&text, "policy.json", &plan).unwrap();
+            assert_eq!(policy, fitted.policy);
+            // Without the policy, the merge of an optimal plan is refused.
+            for i in (0..n).rev() {
+                let s = optimal::price_shard(&plan, i, &policy, Some(2), &|_| {}).unwrap();
+                let mut units = s.units;
+                let mut priced = part::Priced {
+                    policy: policy.hash.clone(),
+                    in_sample: s.in_sample,
+                    fresh: s.fresh,
+                };
+                part::write(&dir, &plan, i, &mut units, Some(&mut priced)).unwrap();
+            }
+            assert!(merge::merge(&dir, &plan, None, &|_| {}).is_err());
+            let got = merge::merge(&dir, &plan, Some(&policy), &|_| {}).unwrap();
             std::fs::remove_dir_all(&dir).unwrap();
             let merge::Merged::Run(out) = got else {
                 panic!("a plain run merges to a run")

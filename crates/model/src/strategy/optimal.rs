@@ -62,7 +62,7 @@ pub use crate::result::{
 use crate::scenario::Scenario;
 pub use crate::strategy::optimal_pilot::{features, Pilot, FEATURES, PILOT_PATHS};
 pub use crate::strategy::optimal_policy::{
-    FitHeader, FitSums, OptimalPolicy, PricedPaths, Sample, NEVER,
+    FitHeader, FitSums, OptimalPolicy, PricedColumn, PricedPaths, Sample, NEVER,
 };
 use crate::strategy::optimal_report::{detail, in_sample_values};
 use crate::ModelError;

@@ -202,6 +202,43 @@ impl FitSums {
         Ok(())
     }
 
+    /// The exact sums, `[(slice · dates + date) · entries + e]` (for writing them to a file).
+    pub fn exact_sums(&self) -> &[ExactSum] {
+        &self.sums
+    }
+
+    /// Sums read back from a file: blocks `first_block..end_block` of the run of `header`, `rows`
+    /// paths, the exact sums as [`FitSums::exact_sums`] gave them. Errors if their number does
+    /// not fit the header's slices, dates and basis.
+    pub fn from_exact(
+        header: FitHeader,
+        first_block: u64,
+        end_block: u64,
+        rows: u64,
+        sums: Vec<ExactSum>,
+    ) -> Result<FitSums, ModelError> {
+        let n = header.tranches * header.days.len() * Self::entries(header.terms());
+        if sums.len() != n || first_block > end_block {
+            return Err(mismatch(
+                "fit sums",
+                format!("{} sums of blocks {first_block}..{end_block}", sums.len()),
+                &format!(
+                    "{n} sums ({} slices × {} dates × {} entries) of a block range",
+                    header.tranches,
+                    header.days.len(),
+                    Self::entries(header.terms())
+                ),
+            ));
+        }
+        Ok(FitSums {
+            header,
+            first_block,
+            end_block,
+            rows,
+            sums,
+        })
+    }
+
     /// The normal equations of `slice` on date `d`, rounded from the exact sums.
     pub fn gram(&self, slice: usize, d: usize) -> Gram {
         let p = self.header.terms();
@@ -343,7 +380,32 @@ pub struct PricedPaths {
     pub foresight: Vec<f64>,
 }
 
+/// A column of [`PricedPaths`] (for writing it to a file and reading it back).
+#[derive(Debug)]
+pub enum PricedColumn<'a> {
+    /// 64-bit floats.
+    F64(&'a mut Vec<f64>),
+    /// Decision month indices.
+    U32(&'a mut Vec<u32>),
+}
+
 impl PricedPaths {
+    /// Every per-path column: its name, its values per path (1, or one per slice) and its
+    /// values, in a fixed order (a shard's part file lists them in this order).
+    pub fn columns(&mut self) -> Vec<(&'static str, usize, PricedColumn<'_>)> {
+        let k = self.tranches;
+        vec![
+            ("npv", 1, PricedColumn::F64(&mut self.npv)),
+            ("mine_npv", 1, PricedColumn::F64(&mut self.mine_npv)),
+            ("mining", 1, PricedColumn::F64(&mut self.mining)),
+            ("ai", 1, PricedColumn::F64(&mut self.ai)),
+            ("stop", k, PricedColumn::U32(&mut self.stop)),
+            ("gain", k, PricedColumn::F64(&mut self.gain)),
+            ("gain0", k, PricedColumn::F64(&mut self.gain0)),
+            ("foresight", k, PricedColumn::F64(&mut self.foresight)),
+        ]
+    }
+
     /// No paths yet, starting at `first_block`.
     pub fn empty(sample: Sample, tranches: usize, first_block: u64) -> Self {
         PricedPaths {
