@@ -2,6 +2,7 @@
 # Shards vs one machine (bench/README.md, "Shards"): the same run on one machine and as N shards
 # run one after another on this machine, the merge's time and peak memory, and a byte comparison.
 #   bash bench/shards.sh [PATHS] [SHARDS] [STRATEGY]      (defaults: 1000000 4 sweep)
+#   PILOT=4096|all for optimal (default 4096: `[strategy] pilot_paths = 4096`)
 # STRATEGY optimal runs its two phases: N fit shards, `shard fit`, N price shards, the merge.
 # Needs a release build (cargo build --release -p hashpivot-cli; HASHPIVOT names another binary)
 # and GNU time (/usr/bin/time).
@@ -23,10 +24,17 @@ measure() { # label, command...: prints wall seconds and peak RSS (MB)
     echo "$secs"  >"$tmp/last"
 }
 echo "$(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg); $paths paths, strategy $strategy, $n shards"
-measure "one machine" "$bin" simulate --paths "$paths" --strategy "$strategy" --json
+# optimal: the pilot of PILOT paths (default 4096) that lets phase 1 scale with the shards
+# (`strategy.pilot_paths`; PILOT=all keeps version 1's fit on every in-sample path).
+scenario=()
+if [ "$strategy" = optimal ] && [ "${PILOT:-4096}" != all ]; then
+    printf '[strategy]\npilot_paths = %s\n' "${PILOT:-4096}" >"$tmp/pilot.toml"
+    scenario=("$tmp/pilot.toml")
+fi
+measure "one machine" "$bin" simulate "${scenario[@]}" --paths "$paths" --strategy "$strategy" --json
 cp "$tmp/out" "$tmp/single.json"
 single=$(cat "$tmp/last")
-measure "plan" "$bin" shard plan --paths "$paths" --strategy "$strategy" --shards "$n" -o "$tmp/plan.json"
+measure "plan" "$bin" shard plan "${scenario[@]}" --paths "$paths" --strategy "$strategy" --shards "$n" -o "$tmp/plan.json"
 total=0
 if [ "$strategy" = optimal ]; then
     for i in $(seq 0 $((n - 1))); do

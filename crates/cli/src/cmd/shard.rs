@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use hashpivot_model::shard::merge::{merge, Merged};
 use hashpivot_model::shard::optimal::{self as opt, PolicyFile};
 use hashpivot_model::shard::{part, Plan, ShardError};
+use hashpivot_model::strategy::optimal::PILOT_PATHS;
 
 use crate::cmd::simulate::{apply_currency, load_scenario, run_config, RunFlags};
 use crate::cmd::sweep::load_grid;
@@ -171,6 +172,18 @@ fn plan(a: &PlanArgs, g: &Global) -> anyhow::Result<()> {
     }
     let p = Plan::new(keys, points, &cfg, a.shards).map_err(shard_err)?;
     write_file_atomic("--output", &a.output, p.to_json().as_bytes(), None)?;
+    let pilot = p.points[0].scenario.strategy.pilot_paths;
+    if p.is_optimal() && pilot.is_none() && p.run.paths > PILOT_PATHS {
+        // Version 1's fit needs every in-sample path on every machine: correct, but phase 1
+        // then does not get faster with more shards. Said on stderr so --json stays one document.
+        eprintln!(
+            "note: strategy.pilot_paths is absent, so each shard's phase 1 fits the pilot on all \
+             {} in-sample paths (version 1's Longstaff-Schwartz fit, bit for bit); with \
+             `[strategy] pilot_paths = {PILOT_PATHS}` phase 1 scales with the shards (one \
+             policy-improvement step on the pilot, MODEL.md section 12)",
+            thousands(p.run.paths as f64, 0)
+        );
+    }
     if g.json {
         let mut doc = serde_json::json!({
             "plan": a.output.display().to_string(),

@@ -458,17 +458,31 @@ fn sharded_optimal(dir: &Path, tag: &str, n: usize, plan_args: &[&str]) -> Vec<u
 /// `optimal` (MODEL.md section 12): phase 1's exact regression sums merged in block order, the
 /// fit, phase 2's in-sample and fresh paths merged like any run; 1, 2, 3, 7 and 16 shards give
 /// the single machine's bytes. 4173 paths: 17 blocks (uneven for every count, the last partial),
-/// and more than the pilot's 4096, so the policy comes from the merged sums.
+/// and more than the pilot's 4096 (`strategy.pilot_paths`), so the policy comes from the merged
+/// sums. Without the key the pilot is every path (version 1's fit): 3 shards give its bytes too.
 #[test]
 fn optimal_in_two_phases_merges_to_the_single_machine_bytes() {
     let dir = tempdir();
     let d = dir.path();
+    let base = "[run]\nhorizon_years = 2\n[strategy]\ndecide_months = 4\ntranches = 2\n";
+    let full = d.join("full.toml");
+    std::fs::write(&full, base).unwrap();
+    let full = full.to_str().unwrap();
+    let full_args = [full, "--paths", PATHS, "--seed", "7"];
+    let want_full = run_json(
+        d,
+        &[&["simulate", "--strategy", "optimal"][..], &full_args].concat(),
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&want_full).unwrap();
+    let sample = doc["results"][1]["regression"]["sample"].as_str().unwrap();
+    assert!(!sample.contains("first 4096 paths"), "{sample}");
+    same(
+        &sharded_optimal(d, "full", 3, &full_args),
+        &want_full,
+        "optimal with the pilot on every path, 3 shards",
+    );
     let sc = d.join("opt.toml");
-    std::fs::write(
-        &sc,
-        "[run]\nhorizon_years = 2\n[strategy]\ndecide_months = 4\ntranches = 2\n",
-    )
-    .unwrap();
+    std::fs::write(&sc, format!("{base}pilot_paths = 4096\n")).unwrap();
     let sc = sc.to_str().unwrap();
     let args = [sc, "--paths", PATHS, "--seed", "7"];
     let want = run_json(

@@ -38,7 +38,7 @@ use super::part::{io_err, put_le, read_checked, read_head, settle, FileKind, Has
 use super::{bad, hex, merge, Plan, ShardError, Unit};
 use crate::run::{in_pool, Part};
 use crate::strategy::optimal::{
-    self, FitHeader, FitSums, OptimalPolicy, OptimalSetup, PricedPaths, Sample, PILOT_PATHS,
+    self, FitHeader, FitSums, OptimalPolicy, OptimalSetup, PricedPaths, Sample,
 };
 
 const FIT_MAGIC: &[u8; 8] = b"HPFITS01";
@@ -119,7 +119,8 @@ pub fn fit_shard(
     let cfg = plan.optimal_config();
     // The pilot's blocks are read again by the sums of the first shard: keep them.
     let setup = OptimalSetup::new(sc, &cfg)?.keep_blocks(optimal::CACHE_BYTES);
-    let pilot_n = cfg.paths.min(PILOT_PATHS) as f64;
+    // Every machine fits the same pilot: all in-sample paths unless `strategy.pilot_paths`.
+    let pilot_n = cfg.paths.min(sc.strategy.pilot_paths.unwrap_or(u64::MAX)) as f64;
     let own = blocks.len() as f64 * crate::process::BLOCK as f64;
     let share = pilot_n / (pilot_n + own);
     let sums = in_pool(threads, || {
