@@ -56,7 +56,7 @@ use crate::payoff::site::{
 use crate::payoff::{refresh_cash, MiningDay};
 use crate::process::{Discount, LaneDay, Prepared, BLOCK};
 use crate::result::Currency;
-use crate::scenario::Scenario;
+use crate::scenario::{AiMode, Scenario};
 use crate::ModelError;
 
 /// First block index for out-of-sample paths (streams never used by an in-sample run).
@@ -641,10 +641,24 @@ struct Mined<'m> {
 /// `[finance]`: every `(decision day, slice)` project's loan on each lane and its AI equity NPV
 /// (MODEL.md §10), for the exercise values. The figures a policy's conversions report (DSCR,
 /// IRRs) come from [`Slices::policy_equity`].
+///
+/// The equity NPV is the AI cash at the cost of equity with its terminal value, plus the debt's
+/// part, `Σ (draw − payment) · w_eq − owed · w_eq(N)`. For a lease in USD the debt's part is known
+/// once the project's hall capex per day and its ready day are: the draws are `ltc` of the hall
+/// capex, spent evenly from `τ` (MODEL.md §8), and the payments do not depend on rent. A loan is
+/// linear in its draws, so that part is the hall capex per day times the part of a loan of unit
+/// daily draws with the same `(τ, ready day)`, run once per such pair and block (`unit`) through
+/// the same [`Loan`]: the thousands of `(day, slice, lane)` loans then cost a table look-up each
+/// instead of a loan step per day. Draws that depend on the path (a GPU cloud's purchases) and the
+/// BTC view (each day's debt cash at its own price) step every loan day by day (`loans`).
 struct ProjectEquity<'a> {
     debt: &'a DebtTerms,
-    /// `[p · lanes + i]`, each from its lane's ready day.
+    /// Day-by-day loans, `[p · lanes + i]`, each from its lane's ready day; empty when `linear`.
     loans: Vec<Loan>,
+    /// A lease in USD: the debt's part from unit loans.
+    linear: bool,
+    /// With `linear`: each project's hall capex per build day, `[p · lanes + i]`.
+    hall: Vec<f64>,
     /// Equity cash discounted at the cost of equity (the day-`N` terms added by `finish`).
     npv: Vec<f64>,
     /// The AI cash in USD of the last 365 days (the terminal value is a multiple of it).
@@ -656,11 +670,23 @@ impl ProjectEquity<'_> {
     /// equity cash `AI cash + draw − payment` (in BTC at the lane's price `s`).
     #[inline]
     fn day(&mut self, book: &AiBook<'_>, p: usize, t: usize, s: Option<&[f64]>) {
-        let lanes = book.capex(p).len();
         let (capex, op, gpu) = (book.capex(p), book.opcash(p), book.gpu_buy(p));
+        let lanes = capex.len();
         let debt = self.debt;
         let w = debt.w_eq[t];
         let in_tv = t + 365 >= debt.days;
+        let r = p * lanes..(p + 1) * lanes;
+        if self.linear {
+            // The AI cash here, the debt's part in `finish`.
+            if t == book.projects()[p].tau {
+                self.hall[r.clone()].copy_from_slice(capex);
+            }
+            book.add_cash(p, w, &mut self.npv[r.clone()]);
+            if in_tv {
+                book.add_cash(p, 1.0, &mut self.tail[r]);
+            }
+            return;
+        }
         for i in 0..lanes {
             let o = p * lanes + i;
             let draw = debt.ltc * fundable(debt, capex[i], gpu.get(i).copied());
@@ -675,15 +701,42 @@ impl ProjectEquity<'_> {
     }
 
     /// After day `N − 1`: the day-`N` terms, the terminal value less what is owed (in BTC at
-    /// `S_{N−1}`, `s_last`, when not empty).
-    fn finish(&mut self, lanes: usize, s_last: &[f64]) {
+    /// `S_{N−1}`, `s_last`, when not empty), and with `linear` the debt's part.
+    fn finish(&mut self, book: &AiBook<'_>, lanes: usize, s_last: &[f64]) {
         let debt = self.debt;
+        if self.linear {
+            let mut unit: std::collections::HashMap<(usize, usize), f64> = Default::default();
+            for (o, npv) in self.npv.iter_mut().enumerate() {
+                let (p, i) = (o / lanes, o % lanes);
+                let key = (book.projects()[p].tau, book.ready(p)[i]);
+                let per_draw = *unit.entry(key).or_insert_with(|| unit_debt(debt, key));
+                let tv = debt.terminal_multiple * self.tail[o];
+                *npv += tv * debt.w_eq_n + self.hall[o] * per_draw;
+            }
+            return;
+        }
         for (o, loan) in self.loans.iter().enumerate() {
             let per_usd = s_last.get(o % lanes).map_or(1.0, |s| 1.0 / s);
             let day_n = debt.terminal_multiple * self.tail[o] - loan.owed_at_horizon(debt);
             self.npv[o] += day_n * per_usd * debt.w_eq_n;
         }
     }
+}
+
+/// The debt's part of the equity NPV (MODEL.md §10) of a project decided on `tau` and ready on
+/// `ready`, per dollar of hall capex per build day: the lender draws `ltc` on each build day
+/// `tau .. max(ready, tau + 1)`, the [`Loan`] runs to day `N − 1`, and what is still owed is
+/// repaid on day `N`: `Σ (draw − payment) · w_eq − owed · w_eq(N)`.
+fn unit_debt(debt: &DebtTerms, (tau, ready): (usize, usize)) -> f64 {
+    let end = ready.max(tau + 1);
+    let mut loan = Loan::new(ready);
+    let mut pv = 0.0;
+    for t in tau..debt.days {
+        let draw = if t < end { debt.ltc } else { 0.0 };
+        let q = loan.day(debt, t, draw, 0.0);
+        pv += (draw - q) * debt.w_eq[t];
+    }
+    pv - loan.owed_at_horizon(debt) * debt.w_eq_n
 }
 
 /// The path-dependent AI side of [`Slices::block`] (MODEL.md §8): one AI project per decision
@@ -737,11 +790,16 @@ impl<'a> SliceBook<'a> {
         let mdb = terms.mine_during_build;
         let book = AiBook::new(terms, projects, seed, block, lanes);
         let btc = s.btc.is_some();
+        // A lease in USD: the debt's part from unit loans (see ProjectEquity).
+        let linear = !btc && sc.ai.mode == AiMode::Lease;
         let equity = s.debt.as_ref().map(|debt| ProjectEquity {
             debt,
             loans: (0..book.projects().len())
+                .filter(|_| !linear)
                 .flat_map(|p| book.ready(p).iter().map(|&r| Loan::new(r)))
                 .collect(),
+            linear,
+            hall: vec![0.0; if linear { size } else { 0 }],
             npv: vec![0.0; size],
             tail: vec![0.0; size],
         });
@@ -848,7 +906,7 @@ impl<'a> SliceBook<'a> {
             }
         }
         if let Some(eq) = self.equity.as_mut() {
-            eq.finish(lanes, s_last);
+            eq.finish(&self.book, lanes, s_last);
         }
         if !self.mine_during_build {
             return;

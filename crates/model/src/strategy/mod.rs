@@ -5,6 +5,8 @@
 
 pub mod fixed;
 pub mod optimal;
+#[cfg(test)]
+mod optimal_levered_tests;
 
 /// The slices of `optimal` and the fixed strategies price the same cash: checked path by path.
 #[cfg(test)]
