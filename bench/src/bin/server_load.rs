@@ -8,7 +8,7 @@
 //!
 //! Mixed load (issue 17): `--slow N` adds N slowloris clients from 127.0.0.2 (each sends a request
 //! head one header line a second, reconnecting whenever the server drops it) and `--oversized N`
-//! adds N clients from 127.0.0.3 sending, in turn, the 8 GB `optimal` request (16 tranches × 180
+//! adds N clients from 127.0.0.3 sending, in turn, the many-GB `optimal` request (1000 tranches × 180
 //! decision months × 200k paths, which must be refused with 422) and a head announcing an 8 GB
 //! body (refused with 413). They run for as long as the normal clients do. `--p99-ms` and
 //! `--max-rss-mb` turn the targets into a pass/fail (exit 1 when missed).
@@ -243,7 +243,7 @@ fn oversized_client(host: String, stop: Arc<AtomicBool>, attack: Arc<Mutex<Attac
     let big = json!({
         "strategy": "optimal",
         "paths": 200_000,
-        "scenario": {"strategy": {"tranches": 16, "decide_months": 179}},
+        "scenario": {"strategy": {"tranches": 1000, "decide_months": 179}},
     })
     .to_string();
     let mut n = 0u64;

@@ -20,7 +20,10 @@
 //!
 //! Pure computation: no I/O.
 
+/// The Andersen–Broadie dual (upper) bound of the put.
+pub mod dual;
 pub mod error;
+pub mod exact;
 /// Bermudan/American put priced with the LSM core.
 pub mod put;
 /// Deterministic references.
@@ -33,6 +36,6 @@ pub mod stopping;
 pub mod table1;
 
 pub use error::LsmError;
-pub use put::{price_put, PutConfig, PutResult, PutSpec};
+pub use put::{price_put, price_put_with_policy, PutConfig, PutResult, PutSpec};
 pub use stats::{Estimate, Stats};
 pub use stopping::{fit, Config, Fit, Information, PathSet, Policy, PolicyValue};

@@ -342,6 +342,14 @@ impl FreshPaths<'_> {
 /// Prices the put: fits the policy on `cfg.paths` paths and, if `cfg.fresh_paths > 0`, evaluates
 /// the frozen policy on that many fresh paths.
 pub fn price_put(spec: &PutSpec, cfg: &PutConfig) -> Result<PutResult, LsmError> {
+    price_put_with_policy(spec, cfg).map(|(r, _)| r)
+}
+
+/// [`price_put`], also returning the fitted policy (e.g. for the dual bound of [`crate::dual`]).
+pub fn price_put_with_policy(
+    spec: &PutSpec,
+    cfg: &PutConfig,
+) -> Result<(PutResult, crate::Policy), LsmError> {
     spec.validate()?;
     cfg.validate()?;
     // The fitting paths are held in memory (spot and exercise value, 16 bytes a path and date).
@@ -438,12 +446,13 @@ pub fn price_put(spec: &PutSpec, cfg: &PutConfig) -> Result<PutResult, LsmError>
     } else {
         None
     };
-    Ok(PutResult {
+    let result = PutResult {
         in_sample,
         out_of_sample,
         dates: d,
         european,
-    })
+    };
+    Ok((result, fitted.policy))
 }
 
 /// The two controls of a path, both with known means: the discounted spot at the stopping date

@@ -631,6 +631,19 @@ impl Gram {
         self.rows += w as usize;
     }
 
+    /// The raw sums: the packed lower triangle of `AᵀA` (row-major, `i ≥ j`), `Aᵀy`, `yᵀy` — for
+    /// callers that merge sums their own way (e.g. exactly, across machines).
+    pub fn sums(&self) -> (&[f64], &[f64], f64) {
+        (&self.g, &self.b, self.yy)
+    }
+
+    /// Normal equations of `p` columns from raw sums laid out as [`Gram::sums`] returns them.
+    pub fn from_sums(p: usize, g: Vec<f64>, b: Vec<f64>, yy: f64, rows: usize) -> Gram {
+        assert_eq!(g.len(), p * (p + 1) / 2, "packed triangle of {p} columns");
+        assert_eq!(b.len(), p, "Aᵀy of {p} columns");
+        Gram { p, g, b, yy, rows }
+    }
+
     /// Adds another block's sums.
     pub fn merge(&mut self, o: &Gram) {
         for (a, b) in self.g.iter_mut().zip(&o.g) {

@@ -10,7 +10,7 @@
 use crate::payoff::slices::Slices;
 use crate::run::{plans_for, RunConfig};
 use crate::scenario::StrategyKind;
-use crate::strategy::optimal::FEATURES;
+use crate::strategy::optimal;
 use crate::{ModelError, Scenario};
 
 /// Fixed allowance for everything that does not grow with the paths (code, the scenario, the
@@ -61,24 +61,10 @@ pub fn estimate(sc: &Scenario, cfg: &RunConfig) -> Result<Estimate, ModelError> 
         let slices = Slices::new(sc)?;
         nd = slices.decision_days().len();
         k = slices.tranches();
-        let (ndf, kf) = (nd as f64, k as f64);
-        // In-sample paths held for the backward induction (optimal::simulate_in_sample): features
-        // (f64 × FEATURES), gain (f64) and mining value (f32) per slice, per path and decision
-        // date, plus each slice's mining total.
-        let in_sample = n * ndf * (FEATURES as f64 * 8.0 + kf * 12.0) + n * kf * 8.0;
-        // The regression of one slice at a time copies one slice's gains and features.
-        let fit = n * ndf * (FEATURES as f64 + 1.0) * 8.0;
-        // Per-path NPVs after the fit: static shares (k + 1), perfect foresight (k + 1), the
-        // mining/AI split; then the out-of-sample paths (as many as in-sample), per slice.
-        let after = n * (2.0 * kf + 6.0) * 8.0 + n * (2.0 * kf + 2.0) * 8.0;
-        bytes += in_sample + fit + after;
-        if crate::payoff::ai::path_dependent(sc) {
-            // The AI book of a block in flight (payoff::slices): one project per decision date
-            // and slice, ~176 bytes of state and sums per lane, one block per worker thread.
-            let workers = std::thread::available_parallelism().map_or(1, |w| w.get()) as f64;
-            let blocks = (n / crate::process::BLOCK as f64).ceil().min(workers);
-            bytes += blocks * crate::process::BLOCK as f64 * ndf * kf * 176.0;
-        }
+        // The pilot's paths, the per-path values of both samples and the sums in flight: the
+        // strategy's own estimate (phase 1 streams the in-sample paths, nothing per path is kept).
+        bytes += optimal::memory_bytes(paths, paths, nd, k);
+        bytes += ai_book_bytes(sc, n, nd, k);
     }
     Ok(Estimate {
         peak_bytes: (bytes as u64).saturating_add(BASE_BYTES),
@@ -89,13 +75,27 @@ pub fn estimate(sc: &Scenario, cfg: &RunConfig) -> Result<Estimate, ModelError> 
     })
 }
 
+/// Bytes of `optimal`'s AI books in flight when the AI side is path-dependent (MODEL.md §8–11,
+/// `payoff::slices`): one project per decision date and slice, ~176 bytes of state and sums per
+/// lane, one block of `n` paths per worker thread. 0 for version 1's linear AI side.
+fn ai_book_bytes(sc: &Scenario, n: f64, nd: usize, k: usize) -> f64 {
+    if !crate::payoff::ai::path_dependent(sc) {
+        return 0.0;
+    }
+    let workers = std::thread::available_parallelism().map_or(1, |w| w.get()) as f64;
+    let blocks = (n / crate::process::BLOCK as f64).ceil().min(workers);
+    blocks * crate::process::BLOCK as f64 * nd as f64 * k as f64 * 176.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn the_issue_request_is_estimated_in_gigabytes() {
-        // Issue 17: optimal, 16 tranches, 180 decision months, 200k paths.
+    fn the_issue_request_is_estimated_without_storing_paths() {
+        // Issue 17: optimal, 16 tranches, 180 decision months, 200k paths. Issue 19: phase 1
+        // streams the paths, so only the pilot (4096 paths × dates × (3 features + 16 gains))
+        // and the per-path values of the two samples remain.
         let mut sc = Scenario::default();
         sc.strategy.kind = StrategyKind::Optimal;
         sc.run.paths = 200_000;
@@ -104,11 +104,25 @@ mod tests {
         sc.strategy.decide_months = 179;
         let e = estimate(&sc, &RunConfig::default()).unwrap();
         assert_eq!(e.tranches, 16);
-        assert!(e.decision_dates >= 150, "{e:?}");
-        assert!(e.peak_bytes > 6_000_000_000, "{e:?}");
-        // Grows in proportion to the paths beyond the fixed part (the base, and with the default
-        // scenario's path-dependent AI side one block's book per worker): 200k - 100k paths
-        // add twice what 100k - 50k do.
+        let nd = e.decision_dates as f64;
+        assert!(nd >= 150.0, "{e:?}");
+        let pilot = 4096.0 * nd * 19.0 * 8.0;
+        let per_path = 400_000.0 * (32.0 + 16.0 * 28.0 + 20.0 * 8.0);
+        let sums = 8.0 * nd * 16.0 * 66.0 * 8.0 * 3.0;
+        // The default scenario's path-dependent AI side: one block's book per worker thread
+        // (not per path, so it is not part of the bound below).
+        let book = ai_book_bytes(&sc, 200_000.0, e.decision_dates, 16);
+        assert!(book > 0.0);
+        let mine_only = {
+            let mut m = sc.clone();
+            m.strategy.kind = StrategyKind::Mine;
+            estimate(&m, &RunConfig::default()).unwrap().peak_bytes
+        };
+        let want = mine_only as f64 + pilot + per_path + sums + book;
+        assert!((e.peak_bytes as f64 - want).abs() <= 2.0, "{e:?} vs {want}");
+        assert!(e.peak_bytes as f64 - book < 1e9, "{e:?}");
+        // Grows in proportion to the paths beyond the fixed part (the base, the pilot and the
+        // book): 200k - 100k paths add twice what 100k - 50k do.
         let at = |paths: u64| {
             let mut s = sc.clone();
             s.run.paths = paths;

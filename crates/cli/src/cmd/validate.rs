@@ -13,9 +13,10 @@
 use std::time::Instant;
 
 use anyhow::Context;
+use hashpivot_lsm::dual::{put_upper_bound, DualConfig};
 use hashpivot_lsm::reference::{american_put, bermudan_put};
 use hashpivot_lsm::table1::{self, Case};
-use hashpivot_lsm::{price_put, LsmError, PutConfig, PutResult, PutSpec};
+use hashpivot_lsm::{price_put, price_put_with_policy, LsmError, PutConfig, PutResult, PutSpec};
 use serde::Serialize;
 
 use crate::error::bad_input;
@@ -99,6 +100,26 @@ struct PutArgs {
     exercises_per_year: i64,
     #[command(flatten)]
     mc: McArgs,
+    /// Also bound the value from above: the Andersen–Broadie dual bound by nested simulation
+    /// under the fitted policy (docs/UPPER_BOUND.md), beside the out-of-sample lower bound.
+    #[arg(long)]
+    upper_bound: bool,
+    /// Outer paths of the upper bound.
+    #[arg(
+        long,
+        default_value_t = 1000,
+        value_name = "N",
+        requires = "upper_bound"
+    )]
+    outer_paths: u64,
+    /// Nested paths per continuation estimate of the upper bound (antithetic pairs).
+    #[arg(
+        long,
+        default_value_t = 250,
+        value_name = "N",
+        requires = "upper_bound"
+    )]
+    inner_paths: u64,
 }
 
 /// Runs the command.
@@ -189,6 +210,135 @@ struct PutReport {
     european_black_scholes: f64,
     inputs: Inputs,
     monte_carlo: McInfo,
+    /// With `--upper-bound` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    upper_bound: Option<UpperBound>,
+}
+
+/// A value with its standard error.
+#[derive(Debug, Clone, Copy, Serialize)]
+struct ValueSe {
+    value: f64,
+    stderr: f64,
+}
+
+/// `--upper-bound`: both bounds, the gap and the work.
+#[derive(Debug, Clone, Serialize)]
+struct UpperBound {
+    /// Out-of-sample value of the fitted policy (a lower bound).
+    lower: ValueSe,
+    /// Andersen–Broadie dual bound (an upper bound).
+    upper: ValueSe,
+    /// upper − lower (independent paths: the standard errors add in quadrature).
+    gap: ValueSe,
+    method: &'static str,
+    /// Paths the lower bound is estimated on.
+    lower_paths: usize,
+    outer_paths: usize,
+    inner_paths: usize,
+    /// Nested continuation estimates made (in-the-money dates of the outer paths).
+    nested_estimates: u64,
+    /// Nested path-steps simulated.
+    nested_steps: u64,
+}
+
+/// The dual bound of `policy` beside the out-of-sample lower bound `oos`, and its seconds.
+fn upper_bound(
+    a: &PutArgs,
+    spec: &PutSpec,
+    policy: &hashpivot_lsm::Policy,
+    oos: hashpivot_lsm::Estimate,
+) -> anyhow::Result<(UpperBound, f64)> {
+    let dual = DualConfig {
+        outer: usize::try_from(a.outer_paths).unwrap_or(usize::MAX),
+        inner: usize::try_from(a.inner_paths).unwrap_or(usize::MAX),
+        seed: a.mc.seed,
+    };
+    dual.validate().map_err(lsm_err)?;
+    let t0 = Instant::now();
+    let b = put_upper_bound(spec, policy, &dual).map_err(lsm_err)?;
+    let secs = t0.elapsed().as_secs_f64();
+    let gap_se = (b.upper.stderr * b.upper.stderr + oos.stderr * oos.stderr).sqrt();
+    Ok((
+        UpperBound {
+            lower: ValueSe {
+                value: oos.value,
+                stderr: oos.stderr,
+            },
+            upper: ValueSe {
+                value: b.upper.value,
+                stderr: b.upper.stderr,
+            },
+            gap: ValueSe {
+                value: b.upper.value - oos.value,
+                stderr: gap_se,
+            },
+            method: "Andersen-Broadie (2004) dual bound, nested simulation under the fitted policy",
+            lower_paths: oos.paths as usize,
+            outer_paths: b.outer_paths,
+            inner_paths: b.inner_paths,
+            nested_estimates: b.nested_estimates,
+            nested_steps: b.nested_steps,
+        },
+        secs,
+    ))
+}
+
+fn print_upper_bound(u: &UpperBound, secs: f64) {
+    let mut t = Table::new(["bound", "value", "stderr"]);
+    t.row([
+        "lower (frozen policy, fresh paths)".to_string(),
+        format!("{:.4}", u.lower.value),
+        format!("{:.4}", u.lower.stderr),
+    ]);
+    t.row([
+        "upper (Andersen–Broadie dual)".to_string(),
+        format!("{:.4}", u.upper.value),
+        format!("{:.4}", u.upper.stderr),
+    ]);
+    t.row([
+        "gap (upper − lower)".to_string(),
+        format!("{:+.4}", u.gap.value),
+        format!("{:.4}", u.gap.stderr),
+    ]);
+    println!();
+    print!("{}", t.render());
+    println!(
+        "upper bound: {} outer paths × {} nested paths per in-the-money date ({} nested \
+         estimates, {} path-steps), {secs:.2} s",
+        crate::output::thousands(u.outer_paths as f64, 0),
+        crate::output::thousands(u.inner_paths as f64, 0),
+        crate::output::thousands(u.nested_estimates as f64, 0),
+        crate::output::thousands(u.nested_steps as f64, 0),
+    );
+}
+
+/// The binomial values of the same Bermudan contract and of the American put, when the trees are
+/// small enough (see [`MAX_TREE_STEPS`]) and the volatility is positive.
+fn references(spec: &PutSpec) -> Result<(Option<f64>, Option<f64>), LsmError> {
+    let dates = spec.dates();
+    let per = steps_per_date(dates);
+    if !(spec.vol > 0.0 && dates * per <= MAX_TREE_STEPS) {
+        return Ok((None, None));
+    }
+    let b = bermudan_put(
+        spec.spot,
+        spec.strike,
+        spec.rate,
+        spec.vol,
+        spec.years,
+        dates,
+        per,
+    )?;
+    let am = american_put(
+        spec.spot,
+        spec.strike,
+        spec.rate,
+        spec.vol,
+        spec.years,
+        4000,
+    )?;
+    Ok((Some(b), Some(am)))
 }
 
 fn mc_info(cfg: &PutConfig) -> McInfo {
@@ -266,35 +416,25 @@ fn run_put(a: &PutArgs, g: &Global) -> anyhow::Result<()> {
     let dates = spec.dates();
     let pb = crate::progress::bar(1, "LSM");
     let t0 = Instant::now();
-    let r = price_put(&spec, &cfg).map_err(lsm_err)?;
+    // The binomial references are serial; they run on their own thread while the LSM uses the
+    // worker pool, so the whole command takes little more than the LSM.
+    let (r, refs) = std::thread::scope(|sc| {
+        let refs = sc.spawn(|| references(&spec));
+        let r = price_put_with_policy(&spec, &cfg);
+        (r, refs.join())
+    });
+    let (r, policy) = r.map_err(lsm_err)?;
     let secs = t0.elapsed().as_secs_f64();
     pb.finish_and_clear();
-    let per = steps_per_date(dates);
-    let (reference, american) = if spec.vol > 0.0 && dates * per <= MAX_TREE_STEPS {
-        let b = bermudan_put(
-            spec.spot,
-            spec.strike,
-            spec.rate,
-            spec.vol,
-            spec.years,
-            dates,
-            per,
-        )
+    let (reference, american) = refs
+        .map_err(|_| anyhow::anyhow!("the binomial reference failed"))?
         .map_err(lsm_err)?;
-        let am = american_put(
-            spec.spot,
-            spec.strike,
-            spec.rate,
-            spec.vol,
-            spec.years,
-            4000,
-        )
-        .map_err(lsm_err)?;
-        (Some(b), Some(am))
-    } else {
-        (None, None)
-    };
     let oos = r.out_of_sample.context("out-of-sample estimate missing")?;
+    let ub = if a.upper_bound {
+        Some(upper_bound(a, &spec, &policy, oos)?)
+    } else {
+        None
+    };
     let rep = PutReport {
         price: oos.value,
         stderr: oos.stderr,
@@ -315,6 +455,7 @@ fn run_put(a: &PutArgs, g: &Global) -> anyhow::Result<()> {
             exercise_dates: dates,
         },
         monte_carlo: mc_info(&cfg),
+        upper_bound: ub.as_ref().map(|u| u.0.clone()),
     };
     if g.json {
         return print_json(&rep);
@@ -342,6 +483,9 @@ fn run_put(a: &PutArgs, g: &Global) -> anyhow::Result<()> {
         println!(
             "(no binomial reference: zero volatility or more than {MAX_TREE_STEPS} tree steps)"
         );
+    }
+    if let Some((u, s)) = &ub {
+        print_upper_bound(u, *s);
     }
     println!("\nLSM took {secs:.2} s");
     Ok(())

@@ -225,3 +225,75 @@ fn human_output_snapshots() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     snap!("validate_grid_small", out);
 }
+
+/// `--json validate american-put` on Longstaff–Schwartz's first Table 1 case, then `extra`.
+fn put_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let base = "--json validate american-put --spot 36 --strike 40 --rate 0.06 --vol 0.2 \
+                --years 1 --paths 20000 --seed 3";
+    let mut v: Vec<&str> = base.split_whitespace().collect();
+    v.extend_from_slice(extra);
+    v
+}
+
+#[test]
+fn upper_bound_brackets_the_reference_and_is_absent_unless_asked() {
+    let dir = tempdir();
+    let out = hashpivot(dir.path()).args(put_args(&[])).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let plain = json(&out);
+    assert!(plain.get("upper_bound").is_none(), "{plain}");
+    let out = hashpivot(dir.path())
+        .args(put_args(&[
+            "--upper-bound",
+            "--outer-paths",
+            "300",
+            "--inner-paths",
+            "400",
+        ]))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    // The rest of the report is the run without the flag.
+    for key in [
+        "price",
+        "stderr",
+        "in_sample",
+        "reference",
+        "american_binomial",
+    ] {
+        assert_eq!(v[key], plain[key], "{key}");
+    }
+    let u = &v["upper_bound"];
+    let f = |a: &str, b: &str| u[a][b].as_f64().unwrap();
+    let reference = v["reference"].as_f64().unwrap();
+    assert_eq!(f("lower", "value"), v["price"].as_f64().unwrap());
+    assert!(f("lower", "value") <= reference + 3.0 * f("lower", "stderr"));
+    assert!(f("upper", "value") >= reference - 3.0 * f("upper", "stderr"));
+    assert!((f("gap", "value") - (f("upper", "value") - f("lower", "value"))).abs() < 1e-12);
+    assert!(f("gap", "value") < 0.01 * reference, "{u}");
+    assert_eq!(u["outer_paths"], 300);
+    assert_eq!(u["inner_paths"], 400);
+    assert!(u["nested_estimates"].as_u64().unwrap() >= 300);
+    assert!(u.get("seconds").is_none(), "no timing in JSON: {u}");
+}
+
+#[test]
+fn bad_upper_bound_settings_exit_2_naming_flag_value_and_range() {
+    let dir = tempdir();
+    for (flag, value, range) in [
+        ("--outer-paths", "1", "2 to 10000000"),
+        ("--inner-paths", "1", "2 to 1000000"),
+    ] {
+        let out = hashpivot(dir.path())
+            .args(put_args(&["--upper-bound", flag, value]))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flag}: {}", stderr(&out));
+        let e = stderr(&out);
+        assert!(
+            e.contains(flag) && e.contains(value) && e.contains(range),
+            "{e}"
+        );
+    }
+}

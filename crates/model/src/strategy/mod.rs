@@ -7,6 +7,9 @@ pub mod fixed;
 pub mod optimal;
 #[cfg(test)]
 mod optimal_levered_tests;
+pub mod optimal_pilot;
+pub mod optimal_policy;
+mod optimal_report;
 
 /// The slices of `optimal` and the fixed strategies price the same cash: checked path by path.
 #[cfg(test)]

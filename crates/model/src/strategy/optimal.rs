@@ -1,6 +1,7 @@
 //! The `optimal` strategy (MODEL.md section 6): the site in `k = strategy.tranches` slices, each
 //! convertible once, irreversibly, on a monthly decision day, valued by least-squares Monte Carlo
-//! (Longstaff–Schwartz 2001) with the generic core of `hashpivot-lsm`.
+//! (Longstaff–Schwartz 2001) in two phases that may run on separate machines (MODEL.md
+//! section 12).
 //!
 //! # Pieces
 //!
@@ -11,53 +12,63 @@
 //!   paths are blocks `0, 1, …` of the run's seed — the very paths of the other strategies — and
 //!   out-of-sample paths are fresh blocks from [`OUT_OF_SAMPLE_BLOCK`] on.
 //! - **Exercise value** of slice `j` on decision day `d`: `convert_at − mining_from`, a realized sum
-//!   of future cash flows (not known on day `d`). The core therefore regresses the realized gain of
-//!   converting now over continuing on the basis over *all* paths ([`Information::Realized`]; why the
-//!   put's "in the money" filter would leak foresight here is explained in
-//!   `hashpivot_lsm::stopping`), and converts iff the fitted gain is positive.
+//!   of future cash flows (not known on day `d`). The regression target is therefore the realized
+//!   gain of converting now over continuing, on *all* paths (why the put's "in the money" filter
+//!   would leak foresight here is explained in `hashpivot_lsm::stopping`), and the slice converts
+//!   iff the fitted gain is positive.
 //! - **Basis**: a degree-2 polynomial with cross terms in standardized `ln hashprice_d`, `ln L_d`,
 //!   `ln S_d`. On day 0 every path is in the same state, so the features are constant, get scale 0,
 //!   and the regression reduces to its intercept (the mean gain); the same happens on every day of a
 //!   zero-volatility scenario, where the policy then picks each slice's best day exactly.
-//! - **Estimates**: in-sample (the fitted policy on its own paths, Longstaff–Schwartz's estimator)
-//!   and out-of-sample (the frozen policy on fresh paths: a lower bound on the true value). Both
-//!   with standard errors (over antithetic pairs when antithetic), and their gap.
+//!
+//! # Phases
+//!
+//! 0. **Pilot** ([`Pilot`], the same on every machine): Longstaff–Schwartz on the first
+//!    [`PILOT_PATHS`] in-sample paths. Its later-date rules define the continuation in the
+//!    regression targets, its moments standardize the features (see `optimal_pilot`).
+//! 1. **Fit sums** ([`fit_sums`] on a range of blocks → [`FitSums`], merged with
+//!    [`FitSums::merge`]): per slice and date the normal equations of "convert now" over "continue
+//!    under the pilot's later rules", streamed block by block (no path is stored) and summed
+//!    exactly, so any split into shards gives the same bits. [`fit`] solves them once per date
+//!    into the [`OptimalPolicy`].
+//! 2. **Price** ([`price`] on a range of blocks → [`PricedPaths`], merged in block order): the
+//!    frozen policy on the in-sample paths (Longstaff–Schwartz's in-sample estimator) and on fresh
+//!    ones (out-of-sample: a lower bound on the true value, the policy only uses the state), then
+//!    [`finish`] reports both with standard errors (over antithetic pairs when antithetic), their
+//!    gap, perfect foresight, the value of flexibility, the policy table and its boundaries.
+//!
+//! [`run`], the single-machine strategy, is exactly these phases over all blocks.
 //!
 //! Slices do not interact (MODEL.md section 6), so the site's policy is the product of `k` optimal
-//! stopping problems, fitted one after the other on the same paths.
+//! stopping problems, fitted side by side on the same paths.
 
 // Path loops index several per-path arrays in lockstep; explicit indices read clearest there.
 #![allow(clippy::needless_range_loop)]
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
-use hashpivot_lsm::rng::BLOCK as LSM_BLOCK;
-use hashpivot_lsm::stopping::{
-    block_len, fit, Config, Fit, Information, PathSet, Policy, Solver, NEVER,
-};
+use hashpivot_lsm::regress::{Basis, Gram};
 use rayon::prelude::*;
 
 use crate::payoff::slices::{SliceBlock, Slices, OUT_OF_SAMPLE_BLOCK};
-use crate::process::BLOCK as ENGINE_BLOCK;
 use crate::result::StrategyDetail;
 use crate::result::StrategyResult;
 pub use crate::result::{
     Boundary, Est, Flexibility, OptimalDetail, PolicyTable, Regime, RegressionInfo, SliceSummary,
 };
 use crate::scenario::Scenario;
-use crate::stats::{quantile_sorted, summarize};
+pub use crate::strategy::optimal_pilot::{features, Pilot, FEATURES, PILOT_PATHS};
+pub use crate::strategy::optimal_policy::{
+    FitHeader, FitSums, OptimalPolicy, PricedPaths, Sample, NEVER,
+};
+use crate::strategy::optimal_report::{detail, in_sample_values};
 use crate::ModelError;
 
-/// Largest in-sample path store `optimal` allocates, bytes.
+/// Largest memory `optimal` allocates for its pilot and per-path values, bytes.
 pub const MAX_BYTES: f64 = 8e9;
-
-/// State features of the regression: `ln hashprice`, `ln lease`, `ln price`.
-pub const FEATURES: usize = 3;
-
-// An LSM block is a whole number of engine blocks, so both see the same paths in the same order.
-const SUB: usize = LSM_BLOCK / ENGINE_BLOCK;
-const _: () = assert!(LSM_BLOCK.is_multiple_of(ENGINE_BLOCK));
 
 /// How to run the `optimal` strategy.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -99,8 +110,8 @@ pub struct OptimalOutput {
     pub npv: Vec<f64>,
     /// `mine` NPV of each path (the sum of the slices' mining values).
     pub mine_npv: Vec<f64>,
-    /// The fitted policy of each slice.
-    pub policies: Vec<Policy>,
+    /// The fitted policy.
+    pub policy: OptimalPolicy,
 }
 
 impl OptimalOutput {
@@ -114,25 +125,15 @@ impl OptimalOutput {
     }
 }
 
-/// Per-block data of the in-sample paths in the LSM core's block-major layout.
-struct InSample {
-    /// `[block][date][path][feature]`.
-    feats: Vec<f64>,
-    /// Per slice, `[block][date][path]`: `convert_at − mining_from`.
-    gain: Vec<Vec<f64>>,
-    /// Per slice, `[block][date][path]`: `mining_from` (f32: only used for the mining/AI split of
-    /// the reported means).
-    mining_from: Vec<Vec<f32>>,
-    /// `[path][slice]`.
-    mining_total: Vec<f64>,
-}
-
-fn check(sc: &Scenario, cfg: &OptimalConfig) -> Result<(), ModelError> {
-    let bad = |option: &str, value: String, allowed: &str| ModelError::BadOption {
+fn bad(option: &str, value: String, allowed: &str) -> ModelError {
+    ModelError::BadOption {
         option: option.into(),
         value,
         allowed: allowed.into(),
-    };
+    }
+}
+
+fn check(sc: &Scenario, cfg: &OptimalConfig) -> Result<(), ModelError> {
     if cfg.paths < 2 || cfg.paths > crate::scenario::MAX_PATHS {
         return Err(bad(
             "paths",
@@ -160,514 +161,442 @@ fn check(sc: &Scenario, cfg: &OptimalConfig) -> Result<(), ModelError> {
     Ok(())
 }
 
-#[inline]
-fn features(b: &SliceBlock, p: usize, d: usize, out: &mut [f64]) {
-    let nd = b.days.len();
-    let o = p * nd + d;
-    // Hashprice, lease and price are positive in the model; guard the logarithm anyway so that
-    // a degenerate input cannot put NaN into a regression.
-    out[0] = b.hashprice[o].max(1e-300).ln();
-    out[1] = b.lease[o].max(1e-300).ln();
-    out[2] = b.price[o].max(1e-300).ln();
+/// Bytes `optimal` holds at its peak: the pilot's paths (features and gains per date), the
+/// per-path values of both samples, and the regression sums of the blocks in flight.
+pub fn memory_bytes(paths: u64, fresh_paths: u64, dates: usize, tranches: usize) -> f64 {
+    let (nd, k) = (dates as f64, tranches as f64);
+    let pilot = paths.min(PILOT_PATHS) as f64 * nd * (FEATURES as f64 + k) * 8.0;
+    // npv, mine_npv, mining, ai; per slice stop (4), gain, gain0, foresight; then the report's
+    // copies (static shares, flexibility, one slice column at a time).
+    let per_path = 4.0 * 8.0 + k * 28.0 + (k + 4.0) * 8.0;
+    let sums = 8.0 * nd * k * 66.0 * 8.0 * 3.0;
+    pilot + (paths + fresh_paths) as f64 * per_path + sums
 }
 
-fn simulate_in_sample(
-    slices: &Slices,
-    cfg: &OptimalConfig,
-    done: &AtomicUsize,
-    report: &(dyn Fn() + Sync),
-) -> InSample {
-    let n = cfg.paths as usize;
-    let nd = slices.decision_days().len();
-    let k = slices.tranches();
-    let nb = n.div_ceil(LSM_BLOCK);
-    let mut feats = vec![0.0; n * nd * FEATURES];
-    let mut gain: Vec<Vec<f64>> = (0..k).map(|_| vec![0.0; n * nd]).collect();
-    let mut mfrom: Vec<Vec<f32>> = (0..k).map(|_| vec![0.0; n * nd]).collect();
-    let mut mining_total = vec![0.0; n * k];
-    // Split every slice's arrays into the LSM blocks' chunks, so each block writes its own.
-    let mut gain_chunks: Vec<Vec<&mut [f64]>> = (0..nb).map(|_| Vec::with_capacity(k)).collect();
-    for g in gain.iter_mut() {
-        for (b, c) in g.chunks_mut(LSM_BLOCK * nd).enumerate() {
-            gain_chunks[b].push(c);
-        }
-    }
-    let mut mf_chunks: Vec<Vec<&mut [f32]>> = (0..nb).map(|_| Vec::with_capacity(k)).collect();
-    for g in mfrom.iter_mut() {
-        for (b, c) in g.chunks_mut(LSM_BLOCK * nd).enumerate() {
-            mf_chunks[b].push(c);
-        }
-    }
-    feats
-        .par_chunks_mut(LSM_BLOCK * nd * FEATURES)
-        .zip(gain_chunks.into_par_iter())
-        .zip(mf_chunks.into_par_iter())
-        .zip(mining_total.par_chunks_mut(LSM_BLOCK * k))
-        .enumerate()
-        .for_each(|(b, (((fb, mut gb), mut mb), tb))| {
-            let len = block_len(n, b);
-            for s in 0..SUB {
-                let off = s * ENGINE_BLOCK;
-                if off >= len {
-                    break;
-                }
-                // Also reported before the block: the caller may stop the run (crate::cancel).
-                report();
-                let eb = (b * SUB + s) as u64;
-                let lanes = Slices::paths_in_block(n as u64, eb);
-                let blk = slices.block(cfg.seed, eb, lanes, cfg.antithetic);
-                let mut x = [0.0; FEATURES];
-                for p in 0..lanes {
-                    let i = off + p;
-                    for d in 0..nd {
-                        features(&blk, p, d, &mut x);
-                        let o = d * len + i;
-                        fb[o * FEATURES..(o + 1) * FEATURES].copy_from_slice(&x);
-                        for j in 0..k {
-                            let q = (p * nd + d) * k + j;
-                            gb[j][o] = blk.convert_at[q] - blk.mining_from[q];
-                            mb[j][o] = blk.mining_from[q] as f32;
-                        }
-                    }
-                    for j in 0..k {
-                        tb[i * k + j] = blk.mining_total[p * k + j];
-                    }
-                }
-                done.fetch_add(lanes, Ordering::Relaxed);
-                report();
-            }
-        });
-    InSample {
-        feats,
-        gain,
-        mining_from: mfrom,
-        mining_total,
-    }
-}
-
-/// Index of path `i`, date `d` in the block-major layout.
-#[inline]
-fn at(n: usize, nd: usize, i: usize, d: usize) -> usize {
-    let b = i / LSM_BLOCK;
-    let len = block_len(n, b);
-    b * LSM_BLOCK * nd + d * len + i % LSM_BLOCK
-}
-
-/// Mean and standard error ([`crate::stats::mean_stderr`], the estimator of every strategy) with
-/// the number of paths.
-fn est(v: &[f64], antithetic: bool) -> Est {
-    let e = crate::stats::mean_stderr(v, antithetic);
-    Est {
-        mean: e.mean,
-        stderr: e.stderr,
-        paths: v.len() as u64,
-    }
-}
-
-/// Where the fitted gain of a rule changes sign along one state variable.
-fn threshold(g: impl Fn(f64) -> f64, lo: f64, hi: f64) -> (Option<f64>, Regime) {
-    const N: usize = 200;
-    if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
-        let v = g(lo);
-        return (
-            None,
-            if v > 0.0 {
-                Regime::Always
-            } else {
-                Regime::Never
-            },
-        );
-    }
-    let xs: Vec<f64> = (0..=N)
-        .map(|i| lo + (hi - lo) * i as f64 / N as f64)
-        .collect();
-    let vs: Vec<f64> = xs.iter().map(|&x| g(x)).collect();
-    if vs.iter().all(|&v| v > 0.0) {
-        return (None, Regime::Always);
-    }
-    if vs.iter().all(|&v| v <= 0.0) {
-        return (None, Regime::Never);
-    }
-    // The crossing nearest the middle of the distribution decides; a quadratic can cross twice
-    // inside the range, and the central one is the one most paths meet.
-    let mid = N / 2;
-    let mut best: Option<(usize, usize)> = None;
-    for i in 0..N {
-        if (vs[i] > 0.0) != (vs[i + 1] > 0.0) {
-            let dist = if i < mid { mid - i - 1 } else { i - mid };
-            if best.is_none_or(|(_, bd)| dist < bd) {
-                best = Some((i, dist));
-            }
-        }
-    }
-    let (i, _) = best.expect("a sign change exists");
-    let regime = if vs[i] > 0.0 {
-        Regime::Below
-    } else {
-        Regime::Above
-    };
-    let (mut a, mut b) = (xs[i], xs[i + 1]);
-    let pos_a = vs[i] > 0.0;
-    for _ in 0..60 {
-        let m = 0.5 * (a + b);
-        if (g(m) > 0.0) == pos_a {
-            a = m;
-        } else {
-            b = m;
-        }
-    }
-    (Some((0.5 * (a + b)).exp()), regime)
-}
-
-fn quantile(v: &mut [f64], p: f64) -> f64 {
-    v.sort_by(f64::total_cmp);
-    quantile_sorted(v, p)
-}
-
-/// The in-sample values of step 3 of [`run`].
-struct InSampleValues {
-    /// The common result fields of `optimal`.
-    result: StrategyResult,
-    /// Per path: the fitted policies' NPV.
-    npv: Vec<f64>,
-    /// Per path: the `mine` NPV (the slices' mining values summed).
-    mine_npv: Vec<f64>,
-    /// Mean NPV of converting `j/k` of the site on day 0, `j = 0..=k`.
-    static_npv: Vec<f64>,
-    /// The best of those `j`.
-    best: usize,
-    /// Per path: the policies' NPV less the best static share's.
-    flex: Vec<f64>,
-    /// Per path: perfect foresight, each slice on its best day of the path (or never).
-    foresight: Vec<f64>,
-    /// Per slice and path: the perfect-foresight gain of the slice.
-    foresight_slice: Vec<Vec<f64>>,
-}
-
-/// The out-of-sample values of step 4 of [`run`], per fresh path.
-struct OutOfSample {
-    /// The frozen policies' NPV.
-    npv: Vec<f64>,
-    /// The same less the best static share's NPV.
-    flex: Vec<f64>,
-    /// Per slice: the gain of its conversion (0 when it never converts).
-    per_slice: Vec<Vec<f64>>,
-}
-
-/// Refuses a run whose in-sample store would not fit in [`MAX_BYTES`].
-fn check_memory(n: usize, nd: usize, k: usize) -> Result<(), ModelError> {
-    // The in-sample paths are held in memory for the backward induction: features (8 bytes × 3)
-    // and, per slice, the gain (8) and the mining value (4) on every path and decision day.
-    let bytes = n as f64 * nd as f64 * (FEATURES as f64 * 8.0 + k as f64 * 12.0);
+/// Refuses a run that would not fit in [`MAX_BYTES`].
+fn check_memory(cfg: &OptimalConfig, nd: usize, k: usize) -> Result<(), ModelError> {
+    let bytes = memory_bytes(cfg.paths, cfg.fresh_paths, nd, k);
     if bytes > MAX_BYTES {
-        return Err(ModelError::BadOption {
-            option: "paths × decision months × tranches".into(),
-            value: format!("{n} × {nd} × {k} (needs {:.1} GB for optimal)", bytes / 1e9),
-            allowed: format!(
-                "at most {:.0} GB of in-sample paths: use fewer paths, tranches or decision months",
+        return Err(bad(
+            "paths × decision months × tranches",
+            format!(
+                "{} × {nd} × {k} (needs {:.1} GB for optimal)",
+                cfg.paths,
+                bytes / 1e9
+            ),
+            &format!(
+                "at most {:.0} GB: use fewer paths, tranches or decision months",
                 MAX_BYTES / 1e9
             ),
-        });
+        ));
     }
     Ok(())
 }
 
-/// Step 2: one policy per slice (values are present values at day 0: discount factors of 1).
-fn fit_policies(
-    data: &InSample,
-    n: usize,
-    nd: usize,
-    cfg: &OptimalConfig,
-    done: &AtomicUsize,
-    report: &(dyn Fn() + Sync),
-) -> Result<Vec<Fit>, ModelError> {
-    let k = data.gain.len();
-    let lsm_cfg = Config {
-        degree: cfg.degree,
-        information: Information::Realized,
-        solver: Solver::Cholesky,
-    };
-    let ones = vec![1.0; nd - 1];
-    let mut fits = Vec::with_capacity(k);
-    for j in 0..k {
-        let set = PathSet::new(n, nd, FEATURES, &data.feats, &data.gain[j])
-            .map_err(|e| ModelError::Internal(format!("optimal: {e}")))?;
-        let f = fit(&set, &ones, &lsm_cfg)
-            .map_err(|e| ModelError::Internal(format!("optimal: {e}")))?;
-        done.fetch_add((n as f64 * 0.1 / k as f64) as usize, Ordering::Relaxed);
-        report();
-        fits.push(f);
-    }
-    Ok(fits)
+/// Bytes of in-sample blocks [`run`] keeps between its passes (the pilot, phase 1 and phase 2
+/// read the same in-sample blocks; kept blocks are not simulated again). Larger runs simulate the
+/// rest again, so their memory stays flat in the number of paths.
+pub const CACHE_BYTES: usize = 64 << 20;
+
+/// In-sample blocks kept between passes, up to a byte budget. A kept block is the very value a
+/// new simulation would give (same keyed stream), so caching never changes a result.
+#[derive(Debug, Default)]
+struct BlockCache {
+    budget: usize,
+    inner: Mutex<(usize, HashMap<u64, Arc<SliceBlock>>)>,
 }
 
-/// Step 3: the in-sample per-path NPV with its mining/AI split, the static shares and perfect
-/// foresight.
-fn in_sample_values(
-    data: &InSample,
-    fits: &[Fit],
-    n: usize,
-    nd: usize,
-    antithetic: bool,
-) -> InSampleValues {
-    let k = fits.len();
-    let mine_npv: Vec<f64> = (0..n)
-        .map(|i| data.mining_total[i * k..(i + 1) * k].iter().sum())
-        .collect();
-    let mut npv = mine_npv.clone();
-    let mut ai_sum = 0.0;
-    let mut mining_sum = 0.0;
-    for i in 0..n {
-        let mut mining = mine_npv[i];
-        let mut ai = 0.0;
-        for (j, f) in fits.iter().enumerate() {
-            let s = f.in_sample.stops[i];
-            if s != NEVER {
-                let o = at(n, nd, i, s as usize);
-                let g = data.gain[j][o];
-                let mf = data.mining_from[j][o] as f64;
-                npv[i] += g;
-                // convert_at = gain + mining_from: the AI value plus the salvage of the slice's
-                // machines (the hook does not separate the salvage; it is counted with AI here).
-                mining -= mf;
-                ai += g + mf;
-            }
-        }
-        mining_sum += mining;
-        ai_sum += ai;
+impl BlockCache {
+    fn bytes(b: &SliceBlock) -> usize {
+        8 * (b.hashprice.len() * 3 + b.mining_from.len() * 2 + b.mining_total.len())
     }
-    let result = summarize(
-        "optimal",
-        None,
-        &npv,
-        mining_sum / n as f64,
-        ai_sum / n as f64,
-        Some(&mine_npv),
-        antithetic,
-    );
-    // Static shares j/k: slices 1..=j converted on day 0.
-    let mut static_paths: Vec<Vec<f64>> = Vec::with_capacity(k + 1);
-    let mut acc = mine_npv.clone();
-    static_paths.push(acc.clone());
-    for j in 0..k {
-        for i in 0..n {
-            acc[i] += data.gain[j][at(n, nd, i, 0)];
-        }
-        static_paths.push(acc.clone());
+    fn get(&self, eb: u64) -> Option<Arc<SliceBlock>> {
+        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        g.1.get(&eb).cloned()
     }
-    let static_npv: Vec<f64> = static_paths
-        .iter()
-        .map(|v| v.iter().sum::<f64>() / n as f64)
-        .collect();
-    let best = (0..=k)
-        .max_by(|&a, &b| static_npv[a].total_cmp(&static_npv[b]))
-        .unwrap_or(0);
-    let flex: Vec<f64> = (0..n).map(|i| npv[i] - static_paths[best][i]).collect();
-    // Perfect foresight: each slice on its best day of the path (or never).
-    let mut foresight = mine_npv.clone();
-    let mut foresight_slice: Vec<Vec<f64>> = vec![vec![0.0; n]; k];
-    for j in 0..k {
-        for i in 0..n {
-            let best_gain = (0..nd)
-                .map(|d| data.gain[j][at(n, nd, i, d)])
-                .fold(0.0f64, f64::max);
-            foresight_slice[j][i] = best_gain;
-            foresight[i] += best_gain;
+    fn put(&self, eb: u64, b: &Arc<SliceBlock>) {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let size = Self::bytes(b);
+        if g.0 + size <= self.budget && !g.1.contains_key(&eb) {
+            g.0 += size;
+            g.1.insert(eb, Arc::clone(b));
         }
     }
-    InSampleValues {
-        result,
-        npv,
-        mine_npv,
-        static_npv,
-        best,
-        flex,
-        foresight,
-        foresight_slice,
+    fn remove(&self, eb: u64) {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(b) = g.1.remove(&eb) {
+            g.0 -= Self::bytes(&b);
+        }
     }
 }
 
-/// Step 4: the frozen policies on fresh paths, streamed block by block; `best` is the best
-/// static share's slice count (the flexibility's baseline).
-fn out_of_sample(
-    slices: &Slices,
-    policies: &[Policy],
-    best: usize,
-    cfg: &OptimalConfig,
-    done: &AtomicUsize,
-    report: &(dyn Fn() + Sync),
-) -> OutOfSample {
-    let k = slices.tranches();
-    let nd = slices.decision_days().len();
-    let m_fresh = cfg.fresh_paths as usize;
-    let n_eb = Slices::blocks(cfg.fresh_paths);
-    let fresh: Vec<(Vec<f64>, Vec<f64>, Vec<f64>)> = (0..n_eb)
-        .into_par_iter()
-        .map(|eb| {
-            report(); // a cancel point before the block (crate::cancel)
-            let lanes = Slices::paths_in_block(cfg.fresh_paths, eb);
-            let blk = slices.block(cfg.seed, OUT_OF_SAMPLE_BLOCK + eb, lanes, cfg.antithetic);
-            let mut total = vec![0.0; lanes];
-            let mut static_v = vec![0.0; lanes];
-            let mut per_slice = vec![0.0; lanes * k];
-            let mut x = [0.0; FEATURES];
-            for p in 0..lanes {
-                let mine: f64 = blk.mining_total[p * k..(p + 1) * k].iter().sum();
-                let mut v = mine;
-                let mut st = mine;
-                for (j, pol) in policies.iter().enumerate() {
-                    for d in 0..nd {
-                        features(&blk, p, d, &mut x);
-                        let q = (p * nd + d) * k + j;
-                        let g = blk.convert_at[q] - blk.mining_from[q];
-                        if pol.exercise(d, &x, g) {
-                            v += g;
-                            per_slice[p * k + j] = g;
-                            break;
-                        }
-                    }
-                    if j < best {
-                        let q = p * nd * k + j;
-                        st += blk.convert_at[q] - blk.mining_from[q];
-                    }
-                }
-                total[p] = v;
-                static_v[p] = st;
-            }
-            done.fetch_add(lanes, Ordering::Relaxed);
-            report();
-            (total, static_v, per_slice)
+/// The deterministic set-up of a run: the scenario's slices, checked against the options.
+#[derive(Debug)]
+pub struct OptimalSetup {
+    slices: Slices,
+    cfg: OptimalConfig,
+    slice_mw: f64,
+    cache: BlockCache,
+    /// Most paths the pilot fits on ([`PILOT_PATHS`]; smaller in tests, to reach the case of a
+    /// pilot on part of the paths with few paths).
+    pilot_cap: u64,
+}
+
+impl OptimalSetup {
+    /// Checks the options and prepares the slices of `sc`.
+    pub fn new(sc: &Scenario, cfg: &OptimalConfig) -> Result<OptimalSetup, ModelError> {
+        check(sc, cfg)?;
+        let slices = Slices::new(sc)?;
+        let nd = slices.decision_days().len();
+        if nd == 0 {
+            return Err(bad(
+                "run.horizon_years",
+                sc.run.horizon_years.to_string(),
+                "a horizon of at least one day (no decision day falls inside it)",
+            ));
+        }
+        check_memory(cfg, nd, slices.tranches())?;
+        Ok(OptimalSetup {
+            slice_mw: sc.site.power_mw / slices.tranches() as f64,
+            slices,
+            cfg: *cfg,
+            cache: BlockCache::default(),
+            pilot_cap: PILOT_PATHS,
         })
-        .collect();
-    let mut out = OutOfSample {
-        npv: Vec::with_capacity(m_fresh),
-        flex: Vec::with_capacity(m_fresh),
-        per_slice: vec![Vec::with_capacity(m_fresh); k],
-    };
-    for (t, s, ps) in &fresh {
-        for p in 0..t.len() {
-            out.npv.push(t[p]);
-            out.flex.push(t[p] - s[p]);
-            for j in 0..k {
-                out.per_slice[j].push(ps[p * k + j]);
+    }
+
+    /// The pilot on at most `paths` paths (a whole number of engine blocks).
+    #[cfg(test)]
+    fn pilot_cap(mut self, paths: u64) -> Self {
+        assert!(paths.is_multiple_of(crate::process::BLOCK as u64) && paths <= PILOT_PATHS);
+        self.pilot_cap = paths;
+        self
+    }
+
+    /// Keeps up to `bytes` of in-sample blocks between passes (0, the default: none).
+    pub fn keep_blocks(mut self, bytes: usize) -> Self {
+        self.cache.budget = bytes;
+        self
+    }
+
+    /// In-sample block `eb`, kept or simulated (and kept if the budget allows).
+    fn in_sample_block(&self, eb: u64) -> Arc<SliceBlock> {
+        if let Some(b) = self.cache.get(eb) {
+            return b;
+        }
+        let c = &self.cfg;
+        let lanes = Slices::paths_in_block(c.paths, eb);
+        let b = Arc::new(self.slices.block(c.seed, eb, lanes, c.antithetic));
+        self.cache.put(eb, &b);
+        b
+    }
+
+    /// The slices.
+    pub fn slices(&self) -> &Slices {
+        &self.slices
+    }
+
+    /// The options.
+    pub fn config(&self) -> &OptimalConfig {
+        &self.cfg
+    }
+
+    /// Engine blocks of the in-sample paths (`0..blocks`).
+    pub fn in_sample_blocks(&self) -> u64 {
+        Slices::blocks(self.cfg.paths)
+    }
+
+    /// Engine blocks of the fresh paths (`0..blocks`, offset by [`OUT_OF_SAMPLE_BLOCK`]).
+    pub fn fresh_blocks(&self) -> u64 {
+        Slices::blocks(self.cfg.fresh_paths)
+    }
+
+    /// Phase 0: the pilot (the same on every machine; see `optimal_pilot`).
+    pub fn pilot(&self, report: &(dyn Fn() + Sync)) -> Result<Pilot, ModelError> {
+        let c = &self.cfg;
+        let sl = &self.slices;
+        let dims = (sl.decision_days().len(), sl.tranches());
+        Pilot::new(
+            &|eb| self.in_sample_block(eb),
+            c.paths.min(self.pilot_cap),
+            dims,
+            c.degree,
+            report,
+        )
+    }
+
+    /// The header of the fit with `pilot`.
+    pub fn header(&self, pilot: &Pilot) -> FitHeader {
+        let c = &self.cfg;
+        FitHeader::new(
+            c.paths,
+            c.fresh_paths,
+            c.seed,
+            c.antithetic,
+            c.degree,
+            self.slices.tranches(),
+            self.slices.decision_days().to_vec(),
+            pilot,
+        )
+    }
+}
+
+fn check_range(what: &str, blocks: &Range<u64>, total: u64) -> Result<(), ModelError> {
+    if blocks.start > blocks.end || blocks.end > total {
+        return Err(bad(
+            what,
+            format!("{}..{}", blocks.start, blocks.end),
+            &format!("a range of blocks within 0..{total}"),
+        ));
+    }
+    Ok(())
+}
+
+/// One in-sample block's normal equations, `[slice · dates + date]`.
+fn block_grams(
+    setup: &OptimalSetup,
+    pilot: &Pilot,
+    h: &FitHeader,
+    basis: &Basis,
+    eb: u64,
+) -> Vec<Gram> {
+    let c = &setup.cfg;
+    let (k, nd, p) = (h.tranches, h.days.len(), basis.len());
+    let lanes = Slices::paths_in_block(c.paths, eb);
+    let blk = setup.in_sample_block(eb);
+    let mut grams: Vec<Gram> = (0..k * nd).map(|_| Gram::new(p)).collect();
+    let mut x = vec![[0.0; FEATURES]; nd];
+    let mut bv = vec![0.0; nd * p];
+    for i in 0..lanes {
+        for d in 0..nd {
+            x[d] = features(&blk, i, d);
+            basis.eval(&h.standardize(d, &x[d]), &mut bv[d * p..(d + 1) * p]);
+        }
+        for j in 0..k {
+            // Backward along the path: `y` is the realized gain of following the pilot's rules
+            // after date d (0 if it never converts), the continuation of date d's target.
+            let mut y = 0.0;
+            for d in (0..nd).rev() {
+                let q = (i * nd + d) * k + j;
+                let g = blk.convert_at[q] - blk.mining_from[q];
+                grams[j * nd + d].push(&bv[d * p..(d + 1) * p], g - y);
+                if pilot.policies[j].exercise(d, &x[d], g) {
+                    y = g;
+                }
             }
         }
+    }
+    grams
+}
+
+/// Phase 1 on in-sample blocks `blocks`: the regression sums of every slice and decision date
+/// (see the module docs). `progress` receives the fraction of these blocks done.
+pub fn fit_sums(
+    setup: &OptimalSetup,
+    pilot: &Pilot,
+    blocks: Range<u64>,
+    progress: &(dyn Fn(f64) + Sync),
+) -> Result<FitSums, ModelError> {
+    check_range("fit blocks", &blocks, setup.in_sample_blocks())?;
+    let h = setup.header(pilot);
+    let basis = Basis::new(FEATURES, h.degree);
+    let done = AtomicUsize::new(0);
+    let total = (blocks.end - blocks.start).max(1) as f64;
+    let report = || progress(done.load(Ordering::Relaxed) as f64 / total);
+    let start = blocks.start;
+    let sums = blocks
+        .into_par_iter()
+        .fold(
+            || FitSums::empty(h.clone(), start),
+            |mut acc, eb| {
+                report(); // a cancel point before the block (crate::cancel)
+                let g = block_grams(setup, pilot, &h, &basis, eb);
+                let rows = Slices::paths_in_block(setup.cfg.paths, eb) as u64;
+                acc.add_block(&g, rows);
+                acc.first_block = acc.first_block.min(eb);
+                acc.end_block = acc.end_block.max(eb + 1);
+                done.fetch_add(1, Ordering::Relaxed);
+                report();
+                acc
+            },
+        )
+        .reduce_with(|mut a, b| {
+            a.absorb(&b);
+            a
+        })
+        .unwrap_or_else(|| FitSums::empty(h.clone(), start));
+    Ok(sums)
+}
+
+/// Fits the policy from the merged sums of every in-sample block ([`OptimalPolicy::fit`]).
+pub fn fit(sums: &FitSums) -> Result<OptimalPolicy, ModelError> {
+    OptimalPolicy::fit(sums)
+}
+
+/// Prices one block under `policy` into `out` (appended in path order).
+fn price_block(
+    setup: &OptimalSetup,
+    policy: &OptimalPolicy,
+    basis: &Basis,
+    sample: Sample,
+    eb: u64,
+) -> PricedPaths {
+    let c = &setup.cfg;
+    let h = &policy.header;
+    let (k, nd) = (h.tranches, h.days.len());
+    let (paths, stream) = match sample {
+        Sample::InSample => (c.paths, eb),
+        Sample::Fresh => (c.fresh_paths, OUT_OF_SAMPLE_BLOCK + eb),
+    };
+    let lanes = Slices::paths_in_block(paths, eb);
+    let blk = match sample {
+        // The last pass over an in-sample block: it is not kept any longer.
+        Sample::InSample => {
+            let b = setup.in_sample_block(eb);
+            setup.cache.remove(eb);
+            b
+        }
+        Sample::Fresh => Arc::new(setup.slices.block(c.seed, stream, lanes, c.antithetic)),
+    };
+    let mut out = PricedPaths::empty(sample, k, eb);
+    out.end_block = eb + 1;
+    let mut z = vec![[0.0; FEATURES]; nd];
+    for i in 0..lanes {
+        for d in 0..nd {
+            z[d] = h.standardize(d, &features(&blk, i, d));
+        }
+        let mine: f64 = blk.mining_total[i * k..(i + 1) * k].iter().sum();
+        let (mut npv, mut mining, mut ai) = (mine, mine, 0.0);
+        for j in 0..k {
+            let (mut stop, mut gain, mut best) = (NEVER, 0.0, 0.0f64);
+            for d in 0..nd {
+                let q = (i * nd + d) * k + j;
+                let g = blk.convert_at[q] - blk.mining_from[q];
+                best = best.max(g);
+                if stop == NEVER && policy.gain(basis, j, d, &z[d]) > 0.0 {
+                    stop = d as u32;
+                    gain = g;
+                    npv += g;
+                    // convert_at = gain + mining_from: the AI value plus the salvage of the
+                    // slice's machines (the hook does not separate the salvage; it is counted
+                    // with AI here). The mining value at the stop only splits the reported mean
+                    // into its mining and AI parts; it goes through f32 as version 1 stored it,
+                    // which keeps those two means bit for bit (the NPV itself is f64).
+                    let mf = blk.mining_from[q] as f32 as f64;
+                    mining -= mf;
+                    ai += g + mf;
+                }
+            }
+            out.stop.push(stop);
+            out.gain.push(gain);
+            out.gain0
+                .push(blk.convert_at[i * nd * k + j] - blk.mining_from[i * nd * k + j]);
+            out.foresight.push(best);
+        }
+        out.npv.push(npv);
+        out.mine_npv.push(mine);
+        out.mining.push(mining);
+        out.ai.push(ai);
     }
     out
 }
 
-/// Step 5a: per slice, when it converts in sample and what its option is worth; and the
-/// cumulative share converted by month (the policy table).
-fn slice_summaries(
-    sc: &Scenario,
-    cfg: &OptimalConfig,
-    fits: &[Fit],
-    ins: &InSampleValues,
-    oos: &OutOfSample,
-    days: &[usize],
-) -> (Vec<SliceSummary>, PolicyTable) {
-    let (k, nd) = (fits.len(), days.len());
-    let n = ins.npv.len();
-    let mut policy_slices = BTreeMap::new();
-    let mut expected_share = vec![0.0; nd];
-    let mut summaries = Vec::with_capacity(k);
-    for (j, f) in fits.iter().enumerate() {
-        let mut by_month = vec![0.0; nd];
-        let mut sum_month = 0.0;
-        let mut converted = 0usize;
-        for &s in &f.in_sample.stops {
-            if s != NEVER {
-                by_month[s as usize] += 1.0;
-                sum_month += s as f64;
-                converted += 1;
-            }
-        }
-        by_month.iter_mut().for_each(|v| *v /= n as f64);
-        let mut cum = 0.0;
-        let cumulative: Vec<f64> = by_month
-            .iter()
-            .map(|v| {
-                cum += v;
-                cum
-            })
-            .collect();
-        for (e, c) in expected_share.iter_mut().zip(&cumulative) {
-            *e += c / k as f64;
-        }
-        policy_slices.insert(format!("slice_{}", j + 1), cumulative);
-        summaries.push(SliceSummary {
-            slice: j + 1,
-            mw: sc.site.power_mw / k as f64,
-            prob_converted: converted as f64 / n as f64,
-            prob_by_month: by_month,
-            mean_conversion_month: (converted > 0).then(|| sum_month / converted as f64),
-            option_value_in_sample: est(&f.in_sample.values, cfg.antithetic),
-            option_value_out_of_sample: est(&oos.per_slice[j], cfg.antithetic),
-            option_value_perfect_foresight: est(&ins.foresight_slice[j], cfg.antithetic),
-        });
-    }
-    let table = PolicyTable {
-        months: (0..nd as u32).collect(),
-        days: days.to_vec(),
-        slices: policy_slices,
-        expected_share_converted: expected_share,
+/// Phase 2 on blocks `blocks` of `sample`: the per-path values under the frozen `policy`, in path
+/// order. `progress` receives the fraction of these blocks done.
+pub fn price(
+    setup: &OptimalSetup,
+    policy: &OptimalPolicy,
+    sample: Sample,
+    blocks: Range<u64>,
+    progress: &(dyn Fn(f64) + Sync),
+) -> Result<PricedPaths, ModelError> {
+    let total_blocks = match sample {
+        Sample::InSample => setup.in_sample_blocks(),
+        Sample::Fresh => setup.fresh_blocks(),
     };
-    (summaries, table)
+    check_range("price blocks", &blocks, total_blocks)?;
+    let h = &policy.header;
+    let c = &setup.cfg;
+    if (h.paths, h.fresh_paths, h.seed, h.antithetic, h.tranches)
+        != (
+            c.paths,
+            c.fresh_paths,
+            c.seed,
+            c.antithetic,
+            setup.slices.tranches(),
+        )
+        || h.days != setup.slices.decision_days()
+    {
+        return Err(bad(
+            "policy",
+            format!(
+                "fitted for {} paths, {} fresh, seed {}, antithetic {}, {} tranches, {} decision days",
+                h.paths,
+                h.fresh_paths,
+                h.seed,
+                h.antithetic,
+                h.tranches,
+                h.days.len()
+            ),
+            "a policy fitted for this scenario and these run options",
+        ));
+    }
+    let basis = policy.basis();
+    let done = AtomicUsize::new(0);
+    let n = (blocks.end - blocks.start).max(1) as f64;
+    let report = || progress(done.load(Ordering::Relaxed) as f64 / n);
+    let parts: Vec<PricedPaths> = blocks
+        .clone()
+        .into_par_iter()
+        .map(|eb| {
+            report(); // a cancel point before the block (crate::cancel)
+            let part = price_block(setup, policy, &basis, sample, eb);
+            done.fetch_add(1, Ordering::Relaxed);
+            report();
+            part
+        })
+        .collect();
+    let mut out = PricedPaths::empty(sample, h.tranches, blocks.start);
+    for part in parts {
+        out.merge(part)?;
+    }
+    Ok(out)
 }
 
-/// Step 5b: the exercise boundary of every slice along hashprice and along the lease rate, the
-/// other state variables held at their median over the in-sample paths of each month.
-fn boundaries(data: &InSample, policies: &[Policy], n: usize, nd: usize) -> (Boundary, Boundary) {
-    // Medians and ranges of the state on each month (all in-sample paths).
-    let mut med = vec![[0.0; FEATURES]; nd];
-    let mut range = vec![[(0.0, 0.0); FEATURES]; nd];
-    let mut col = vec![0.0; n];
-    for d in 0..nd {
-        for c in 0..FEATURES {
-            for (i, v) in col.iter_mut().enumerate() {
-                *v = data.feats[at(n, nd, i, d) * FEATURES + c];
-            }
-            med[d][c] = quantile(&mut col, 0.5);
-            range[d][c] = (quantile_sorted(&col, 0.005), quantile_sorted(&col, 0.995));
+/// The report of a run from its policy and the merged priced paths of every in-sample and fresh
+/// block.
+pub fn finish(
+    setup: &OptimalSetup,
+    policy: &OptimalPolicy,
+    ins: PricedPaths,
+    fresh: &PricedPaths,
+) -> Result<OptimalOutput, ModelError> {
+    let complete = |p: &PricedPaths, s: Sample, blocks: u64| {
+        if p.sample != s || p.first_block != 0 || p.end_block != blocks {
+            return Err(bad(
+                "priced paths",
+                format!("{:?} blocks {}..{}", p.sample, p.first_block, p.end_block),
+                &format!("{s:?} blocks 0..{blocks}, merged"),
+            ));
         }
-    }
-    let boundary_of = |var: usize, variable: &'static str| {
-        let mut b = Boundary {
-            variable: variable.into(),
-            held_at: "the other two state variables at their median over paths on that month"
-                .into(),
-            slices: BTreeMap::new(),
-            months: (0..nd as u32).collect(),
-            regime: BTreeMap::new(),
-        };
-        for (j, pol) in policies.iter().enumerate() {
-            let mut th = Vec::with_capacity(nd);
-            let mut rg = Vec::with_capacity(nd);
-            for d in 0..nd {
-                let g = |v: f64| {
-                    let mut x = med[d];
-                    x[var] = v;
-                    pol.fitted(d, &x)
-                };
-                let (lo, hi) = range[d][var];
-                let (t, r) = threshold(g, lo, hi);
-                th.push(t);
-                rg.push(r);
-            }
-            b.slices.insert(format!("slice_{}", j + 1), th);
-            b.regime.insert(format!("slice_{}", j + 1), rg);
-        }
-        b
+        Ok(())
     };
-    (
-        boundary_of(0, "hashprice, USD per PH/s per day"),
-        boundary_of(1, "AI lease rate, USD per kW(IT)-month"),
-    )
+    complete(&ins, Sample::InSample, setup.in_sample_blocks())?;
+    complete(fresh, Sample::Fresh, setup.fresh_blocks())?;
+    let ins_v = in_sample_values(&ins, setup.cfg.antithetic);
+    let detail = detail(policy, setup.slice_mw, &ins, &ins_v, fresh);
+    Ok(OptimalOutput {
+        result: ins_v.result,
+        detail,
+        npv: ins.npv,
+        mine_npv: ins.mine_npv,
+        policy: policy.clone(),
+    })
 }
 
-/// Runs the `optimal` strategy: simulates the in-sample paths (the run's paths), fits one policy
-/// per slice, evaluates the frozen policies on fresh paths, and reports the values, the policy and
-/// its boundary. `progress` receives the fraction done (0..=1) from worker threads.
+/// Runs the `optimal` strategy on one machine: the pilot, phase 1 over every in-sample block, the
+/// fit, phase 2 over every in-sample and fresh block, and the report. `progress` receives the
+/// fraction done (0..=1) from worker threads.
 ///
 /// ```
 /// use hashpivot_model::optimal::{run, OptimalConfig};
@@ -691,81 +620,43 @@ pub fn run(
     cfg: &OptimalConfig,
     progress: &(dyn Fn(f64) + Sync),
 ) -> Result<OptimalOutput, ModelError> {
-    check(sc, cfg)?;
-    let slices = Slices::new(sc)?;
-    let days = slices.decision_days().to_vec();
-    let nd = days.len();
-    if nd == 0 {
-        return Err(ModelError::BadOption {
-            option: "run.horizon_years".into(),
-            value: sc.run.horizon_years.to_string(),
-            allowed: "a horizon of at least one day (no decision day falls inside it)".into(),
-        });
-    }
-    let k = slices.tranches();
-    let n = cfg.paths as usize;
-    check_memory(n, nd, k)?;
-    let total_work = (n + cfg.fresh_paths as usize) as f64 * 1.1;
-    let done = AtomicUsize::new(0);
-    let report = || progress((done.load(Ordering::Relaxed) as f64 / total_work).min(1.0));
-
-    // 1. In-sample paths.
-    let data = simulate_in_sample(&slices, cfg, &done, &report);
-    // 2. One policy per slice.
-    let fits = fit_policies(&data, n, nd, cfg, &done, &report)?;
-    // 3. In-sample values.
-    let ins = in_sample_values(&data, &fits, n, nd, cfg.antithetic);
-    // 4. Out-of-sample values.
-    let policies: Vec<Policy> = fits.iter().map(|f| f.policy.clone()).collect();
-    let oos = out_of_sample(&slices, &policies, ins.best, cfg, &done, &report);
-    let oos_est = est(&oos.npv, cfg.antithetic);
-    let ins_est = est(&ins.npv, cfg.antithetic);
-    // 5. Policy tables and boundaries.
-    let (summaries, policy) = slice_summaries(sc, cfg, &fits, &ins, &oos, &days);
-    let (boundary, boundary_lease) = boundaries(&data, &policies, n, nd);
-    let basis_terms = policies.first().map(|p| p.basis().len()).unwrap_or(0);
-    let best = ins.best;
-    let detail = OptimalDetail {
-        npv_out_of_sample: oos_est,
-        in_sample_gap: Est {
-            mean: ins_est.mean - oos_est.mean,
-            stderr: (ins_est.stderr * ins_est.stderr + oos_est.stderr * oos_est.stderr).sqrt(),
-            paths: ins_est.paths + oos_est.paths,
-        },
-        npv_perfect_foresight: est(&ins.foresight, cfg.antithetic),
-        policy,
-        boundary,
-        boundary_lease,
-        slices: summaries,
-        flexibility: Flexibility {
-            static_shares: (0..=k).map(|j| j as f64 / k as f64).collect(),
-            static_npv: ins.static_npv.clone(),
-            best_static_share: best as f64 / k as f64,
-            best_static_npv: ins.static_npv[best],
-            value_in_sample: est(&ins.flex, cfg.antithetic),
-            value_out_of_sample: est(&oos.flex, cfg.antithetic),
-        },
-        regression: RegressionInfo {
-            features: ["ln hashprice", "ln lease rate", "ln BTC price"].map(String::from),
-            degree: cfg.degree,
-            terms: basis_terms,
-            solver: "normal equations, Cholesky with diagonal pivoting stopped at numerical rank".into(),
-            sample: "all paths (the exercise value is a realized future quantity; see hashpivot_lsm::stopping)".into(),
-        },
-    };
+    let setup = OptimalSetup::new(sc, cfg)?.keep_blocks(CACHE_BYTES);
+    // Work in paths simulated: the pilot, the fit pass, the in-sample and the fresh pricing.
+    let pilot_n = cfg.paths.min(PILOT_PATHS) as f64;
+    let (n, m) = (cfg.paths as f64, cfg.fresh_paths as f64);
+    let total = pilot_n + 2.0 * n + m;
+    let stage = |base: f64, size: f64| move |f: f64| progress(((base + f * size) / total).min(1.0));
+    let pilot = setup.pilot(&|| progress(0.0))?;
+    let sums = fit_sums(
+        &setup,
+        &pilot,
+        0..setup.in_sample_blocks(),
+        &stage(pilot_n, n),
+    )?;
+    let policy = fit(&sums)?;
+    let ins = price(
+        &setup,
+        &policy,
+        Sample::InSample,
+        0..setup.in_sample_blocks(),
+        &stage(pilot_n + n, n),
+    )?;
+    let fresh = price(
+        &setup,
+        &policy,
+        Sample::Fresh,
+        0..setup.fresh_blocks(),
+        &stage(pilot_n + 2.0 * n, m),
+    )?;
+    let out = finish(&setup, &policy, ins, &fresh)?;
     progress(1.0);
-    Ok(OptimalOutput {
-        result: ins.result,
-        detail,
-        npv: ins.npv,
-        mine_npv: ins.mine_npv,
-        policies,
-    })
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::strategy::optimal_report::threshold;
 
     fn small(paths: u64) -> (Scenario, OptimalConfig) {
         let mut sc = Scenario::default();
@@ -973,6 +864,144 @@ mod tests {
         match run(&big, &cfg, &|_| {}) {
             Err(ModelError::BadOption { option, .. }) => assert!(option.contains("tranches")),
             other => panic!("{other:?}"),
+        }
+    }
+
+    /// The phases on shards cut at `cuts` (in-sample blocks; fresh ones cut at `fresh_cuts`),
+    /// every piece through JSON as across machines, merged in block order.
+    fn sharded(
+        setup: &OptimalSetup,
+        pilot: &Pilot,
+        cuts: &[u64],
+        fresh_cuts: &[u64],
+    ) -> OptimalOutput {
+        let parts: Vec<FitSums> = cuts
+            .windows(2)
+            .map(|w| {
+                let s = fit_sums(setup, pilot, w[0]..w[1], &|_| {}).unwrap();
+                serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap()
+            })
+            .collect();
+        let mut merged = parts[0].clone();
+        for p in &parts[1..] {
+            merged.merge(p).unwrap();
+        }
+        let policy = fit(&merged).unwrap();
+        let policy: OptimalPolicy =
+            serde_json::from_str(&serde_json::to_string(&policy).unwrap()).unwrap();
+        let k = setup.slices().tranches();
+        let mut ins = PricedPaths::empty(Sample::InSample, k, 0);
+        for w in cuts.windows(2) {
+            let p = price(setup, &policy, Sample::InSample, w[0]..w[1], &|_| {}).unwrap();
+            ins.merge(serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap())
+                .unwrap();
+        }
+        let mut fresh = PricedPaths::empty(Sample::Fresh, k, 0);
+        for w in fresh_cuts.windows(2) {
+            let p = price(setup, &policy, Sample::Fresh, w[0]..w[1], &|_| {}).unwrap();
+            fresh
+                .merge(serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap())
+                .unwrap();
+        }
+        finish(setup, &policy, ins, &fresh).unwrap()
+    }
+
+    #[test]
+    fn shards_merge_into_the_single_machine_bits() {
+        // 9 blocks with a partial last one, 4 fresh blocks with a partial last one.
+        let (sc, mut cfg) = small(8 * 256 + 77);
+        cfg.fresh_paths = 3 * 256 + 5;
+        let whole = run(&sc, &cfg, &|_| {}).unwrap();
+        let cuts = [
+            vec![0, 9],
+            vec![0, 4, 9],
+            vec![0, 1, 2, 7, 9],
+            vec![0, 3, 3, 9],
+        ];
+        let fresh_cuts = [vec![0, 4], vec![0, 1, 4], vec![0, 2, 3, 4], vec![0, 0, 4]];
+        // The pilot on every path (at most PILOT_PATHS), and on the first 2 blocks only (the
+        // policy then comes from the exactly summed regressions).
+        for cap in [PILOT_PATHS, 512] {
+            let setup = OptimalSetup::new(&sc, &cfg).unwrap().pilot_cap(cap);
+            let pilot = setup.pilot(&|| {}).unwrap();
+            assert_eq!(setup.in_sample_blocks(), 9);
+            let reference = sharded(&setup, &pilot, &cuts[0], &fresh_cuts[0]);
+            assert_eq!(reference.policy.header.pilot_coef.is_empty(), cap == 512);
+            if cap == PILOT_PATHS {
+                assert_eq!(reference, whole);
+            } else {
+                assert_ne!(reference.policy.coef, whole.policy.coef);
+            }
+            for (c, f) in cuts.iter().zip(&fresh_cuts) {
+                let out = sharded(&setup, &pilot, c, f);
+                assert_eq!(out, reference, "pilot {cap}, cuts {c:?} / {f:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn phases_refuse_what_does_not_belong_together() {
+        let (sc, cfg) = small(3 * 256);
+        let setup = OptimalSetup::new(&sc, &cfg).unwrap();
+        let pilot = setup.pilot(&|| {}).unwrap();
+        let a = fit_sums(&setup, &pilot, 0..1, &|_| {}).unwrap();
+        let c = fit_sums(&setup, &pilot, 2..3, &|_| {}).unwrap();
+        // A gap between ranges, a fit on part of the blocks, a range past the end.
+        let mut m = a.clone();
+        assert!(matches!(m.merge(&c), Err(ModelError::BadOption { .. })));
+        assert!(matches!(fit(&a), Err(ModelError::BadOption { .. })));
+        assert!(matches!(
+            fit_sums(&setup, &pilot, 2..4, &|_| {}),
+            Err(ModelError::BadOption { .. })
+        ));
+        // Sums of another run (another seed: another pilot and header).
+        let other = OptimalSetup::new(&sc, &OptimalConfig::new(3 * 256, 12, false)).unwrap();
+        let op = other.pilot(&|| {}).unwrap();
+        let b_other = fit_sums(&other, &op, 1..2, &|_| {}).unwrap();
+        let mut m = a.clone();
+        assert!(matches!(
+            m.merge(&b_other),
+            Err(ModelError::BadOption { .. })
+        ));
+        // A policy of another run cannot price this one.
+        let full = fit_sums(&other, &op, 0..3, &|_| {}).unwrap();
+        let pol = fit(&full).unwrap();
+        assert!(matches!(
+            price(&setup, &pol, Sample::InSample, 0..1, &|_| {}),
+            Err(ModelError::BadOption { .. })
+        ));
+    }
+
+    #[test]
+    fn with_the_pilot_on_every_path_the_policy_is_the_pilots_and_the_sums_agree() {
+        // With the pilot on every path, the exactly summed regressions are the pilot's own (the
+        // same paths, targets and standardization; only the order of the additions differs):
+        // the policy is the pilot's, bit for bit, and the sums' own solution agrees with it.
+        let (sc, cfg) = small(1500);
+        let setup = OptimalSetup::new(&sc, &cfg).unwrap();
+        let pilot = setup.pilot(&|| {}).unwrap();
+        assert_eq!(pilot.paths, 1500);
+        let sums = fit_sums(&setup, &pilot, 0..setup.in_sample_blocks(), &|_| {}).unwrap();
+        let policy = fit(&sums).unwrap();
+        let nd = policy.header.days.len();
+        let basis = policy.basis();
+        let b = setup.slices().block(cfg.seed, 0, 50, false);
+        for j in 0..4 {
+            for d in 0..nd {
+                let (coef, _) = sums.gram(j, d).solve(hashpivot_lsm::regress::GRAM_TOL);
+                for p in 0..50 {
+                    let x = features(&b, p, d);
+                    let lsm = pilot.policies[j].fitted(d, &x);
+                    let mine = policy.gain_at(&basis, j, d, &x);
+                    assert_eq!(mine.to_bits(), lsm.to_bits(), "slice {j} date {d} path {p}");
+                    let z = policy.header.standardize(d, &x);
+                    let summed = basis.dot(&z, &coef);
+                    assert!(
+                        (summed - lsm).abs() <= 1e-7 * lsm.abs().max(1e3),
+                        "slice {j} date {d} path {p}: {summed} vs {lsm}"
+                    );
+                }
+            }
         }
     }
 }

@@ -1,0 +1,405 @@
+//! The data of the `optimal` strategy's two phases (MODEL.md section 12), all serializable so that
+//! each phase may run on another machine: the regression sums of phase 1 ([`FitSums`]), the fitted
+//! policy ([`OptimalPolicy`]) and the per-path values of phase 2 ([`PricedPaths`]).
+
+use hashpivot_lsm::exact::ExactSum;
+use hashpivot_lsm::regress::{Basis, Gram, GRAM_TOL};
+use serde::{Deserialize, Serialize};
+
+use crate::strategy::optimal_pilot::{Pilot, FEATURES};
+use crate::ModelError;
+
+/// Stop index of a slice that is never converted.
+pub const NEVER: u32 = u32::MAX;
+
+/// What a fit is for: the run's in-sample paths, seed, antithetic setting, basis and decision
+/// dates. Sums, policies and priced paths of different headers never mix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitHeader {
+    /// In-sample paths of the run.
+    pub paths: u64,
+    /// Fresh paths of the out-of-sample estimate.
+    pub fresh_paths: u64,
+    /// The run's seed.
+    pub seed: u64,
+    /// Antithetic pairs.
+    pub antithetic: bool,
+    /// Degree of the regression polynomial.
+    pub degree: usize,
+    /// Slices.
+    pub tranches: usize,
+    /// Decision days.
+    pub days: Vec<usize>,
+    /// Paths of the pilot.
+    pub pilot_paths: u64,
+    /// Per decision date, the pilot's feature means (standardization).
+    pub mean: Vec<[f64; FEATURES]>,
+    /// Per decision date, the pilot's reciprocal feature standard deviations.
+    pub inv_std: Vec<[f64; FEATURES]>,
+    /// Per decision date, the pilot's feature medians (the boundaries hold the others there).
+    pub median: Vec<[f64; FEATURES]>,
+    /// Per decision date, the pilot's 0.5 % feature quantiles (the boundaries' search range).
+    pub lo: Vec<[f64; FEATURES]>,
+    /// Per decision date, the pilot's 99.5 % feature quantiles.
+    pub hi: Vec<[f64; FEATURES]>,
+    /// With the pilot on every in-sample path: its own coefficients, `[slice · dates + date]`
+    /// (see [`OptimalPolicy::fit`]); empty when the pilot is a subset.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pilot_coef: Vec<Vec<f64>>,
+    /// The numerical ranks of those regressions, `[slice · dates + date]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pilot_rank: Vec<usize>,
+}
+
+impl FitHeader {
+    /// The header of a run with `pilot`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        paths: u64,
+        fresh_paths: u64,
+        seed: u64,
+        antithetic: bool,
+        degree: usize,
+        tranches: usize,
+        days: Vec<usize>,
+        pilot: &Pilot,
+    ) -> Self {
+        // The pilot's rules as fitted, when they are a fit on all in-sample paths.
+        let whole = pilot.paths == paths;
+        let rules = || {
+            pilot
+                .policies
+                .iter()
+                .flat_map(|p| p.rules().iter())
+                .filter(|_| whole)
+        };
+        FitHeader {
+            pilot_coef: rules().map(|r| r.coef.clone()).collect(),
+            pilot_rank: rules().map(|r| r.rank).collect(),
+            paths,
+            fresh_paths,
+            seed,
+            antithetic,
+            degree,
+            tranches,
+            days,
+            pilot_paths: pilot.paths,
+            mean: pilot.mean.clone(),
+            inv_std: pilot.inv_std.clone(),
+            median: pilot.median.clone(),
+            lo: pilot.lo.clone(),
+            hi: pilot.hi.clone(),
+        }
+    }
+
+    /// Terms of the regression basis.
+    pub fn terms(&self) -> usize {
+        Basis::new(FEATURES, self.degree).len()
+    }
+
+    /// Standardized features of `x` on decision date `d`.
+    #[inline]
+    pub fn standardize(&self, d: usize, x: &[f64; FEATURES]) -> [f64; FEATURES] {
+        let (m, s) = (&self.mean[d], &self.inv_std[d]);
+        [
+            (x[0] - m[0]) * s[0],
+            (x[1] - m[1]) * s[1],
+            (x[2] - m[2]) * s[2],
+        ]
+    }
+}
+
+fn mismatch(what: &str, value: String, allowed: &str) -> ModelError {
+    ModelError::BadOption {
+        option: what.into(),
+        value,
+        allowed: allowed.into(),
+    }
+}
+
+/// Phase 1 of `optimal` on a contiguous range of in-sample blocks: per slice and decision date,
+/// the normal equations of the regression (`AᵀA`, `Aᵀy`, `yᵀy`), summed exactly
+/// ([`ExactSum`]) so that any split of the blocks merges into the same bits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitSums {
+    /// The run these sums belong to.
+    pub header: FitHeader,
+    /// First engine block summed.
+    pub first_block: u64,
+    /// One past the last engine block summed.
+    pub end_block: u64,
+    /// Paths summed.
+    pub rows: u64,
+    /// `[(slice · dates + date) · entries + e]`, entries = the packed triangle of `AᵀA`, then
+    /// `Aᵀy`, then `yᵀy`.
+    sums: Vec<ExactSum>,
+}
+
+impl FitSums {
+    /// Entries per slice and date for a basis of `p` terms.
+    pub fn entries(p: usize) -> usize {
+        p * (p + 1) / 2 + p + 1
+    }
+
+    /// Empty sums of blocks `first_block..first_block` (nothing yet).
+    pub fn empty(header: FitHeader, first_block: u64) -> Self {
+        let n = header.tranches * header.days.len() * Self::entries(header.terms());
+        FitSums {
+            header,
+            first_block,
+            end_block: first_block,
+            rows: 0,
+            sums: vec![ExactSum::new(); n],
+        }
+    }
+
+    /// Adds one block's normal equations, `grams[slice · dates + date]`.
+    pub(crate) fn add_block(&mut self, grams: &[Gram], rows: u64) {
+        let e = Self::entries(self.header.terms());
+        for (q, g) in grams.iter().enumerate() {
+            let (tri, b, yy) = g.sums();
+            let s = &mut self.sums[q * e..(q + 1) * e];
+            for (acc, &v) in s.iter_mut().zip(tri.iter().chain(b).chain([yy].iter())) {
+                acc.add(v);
+            }
+        }
+        self.rows += rows;
+    }
+
+    /// Adds sums of the same run (the range of blocks right after this one's, or a range
+    /// computed in parallel: the sums are exact, so the result is the same bits either way).
+    pub(crate) fn absorb(&mut self, o: &FitSums) {
+        for (a, b) in self.sums.iter_mut().zip(&o.sums) {
+            a.merge(b);
+        }
+        self.rows += o.rows;
+        self.first_block = self.first_block.min(o.first_block);
+        self.end_block = self.end_block.max(o.end_block);
+    }
+
+    /// Merges the sums of the next range of blocks of the same run (MODEL.md section 12: phase 1
+    /// merged in block order before the fit). Errors if `next` belongs to another run or does
+    /// not start where these sums end.
+    pub fn merge(&mut self, next: &FitSums) -> Result<(), ModelError> {
+        if next.header != self.header {
+            return Err(mismatch(
+                "fit sums",
+                "sums of another run (paths, seed, antithetic, degree, tranches, dates or pilot differ)".into(),
+                "sums of the same scenario and run options",
+            ));
+        }
+        if next.first_block != self.end_block {
+            return Err(mismatch(
+                "fit sums",
+                format!(
+                    "blocks {}..{} after blocks {}..{}",
+                    next.first_block, next.end_block, self.first_block, self.end_block
+                ),
+                "contiguous block ranges merged in block order",
+            ));
+        }
+        self.absorb(next);
+        Ok(())
+    }
+
+    /// The normal equations of `slice` on date `d`, rounded from the exact sums.
+    pub fn gram(&self, slice: usize, d: usize) -> Gram {
+        let p = self.header.terms();
+        let e = Self::entries(p);
+        let q = slice * self.header.days.len() + d;
+        let v: Vec<f64> = self.sums[q * e..(q + 1) * e]
+            .iter()
+            .map(ExactSum::value)
+            .collect();
+        let t = p * (p + 1) / 2;
+        Gram::from_sums(
+            p,
+            v[..t].to_vec(),
+            v[t..t + p].to_vec(),
+            v[t + p],
+            self.rows as usize,
+        )
+    }
+}
+
+/// The fitted `optimal` policy: per slice and decision date, the coefficients of the expected
+/// gain of converting now over continuing, on the degree-`degree` basis of the standardized state.
+/// The slice converts on the first decision date where that gain is positive.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptimalPolicy {
+    /// The run the policy was fitted for.
+    pub header: FitHeader,
+    /// `[slice · dates + date][term]`.
+    pub coef: Vec<Vec<f64>>,
+    /// `[slice · dates + date]`: numerical rank of the regression.
+    pub rank: Vec<usize>,
+}
+
+impl OptimalPolicy {
+    /// Fits the policy from the merged sums of every in-sample block.
+    ///
+    /// With the pilot on every in-sample path (at most [`crate::strategy::optimal::PILOT_PATHS`]
+    /// paths), each regression of the sums is the pilot's own: the same paths, the same target
+    /// (the realized gain of converting now over continuing under the pilot's later rules) and
+    /// the same standardization; only the order of the additions differs. The pilot's
+    /// coefficients are then the policy as they are, so that such runs keep the single-machine
+    /// Longstaff–Schwartz policy of version 1 bit for bit (its golden numbers); the sums are still
+    /// required complete, so a sharded fit checks its parts the same way either way.
+    pub fn fit(sums: &FitSums) -> Result<OptimalPolicy, ModelError> {
+        let h = &sums.header;
+        let blocks = h.paths.div_ceil(crate::process::BLOCK as u64);
+        if sums.first_block != 0 || sums.end_block != blocks || sums.rows != h.paths {
+            return Err(mismatch(
+                "fit sums",
+                format!(
+                    "blocks {}..{} ({} paths)",
+                    sums.first_block, sums.end_block, sums.rows
+                ),
+                &format!(
+                    "all in-sample blocks 0..{blocks} ({} paths) merged",
+                    h.paths
+                ),
+            ));
+        }
+        let nd = h.days.len();
+        let (mut coef, mut rank) = (h.pilot_coef.clone(), h.pilot_rank.clone());
+        if coef.is_empty() {
+            for j in 0..h.tranches {
+                for d in 0..nd {
+                    let (c, r) = sums.gram(j, d).solve(GRAM_TOL);
+                    coef.push(c);
+                    rank.push(r);
+                }
+            }
+        }
+        if let Some(q) = coef.iter().position(|c| c.iter().any(|v| !v.is_finite())) {
+            return Err(ModelError::Internal(format!(
+                "optimal: the regression of slice {} on decision month {} is not finite",
+                q / nd + 1,
+                q % nd
+            )));
+        }
+        Ok(OptimalPolicy {
+            header: h.clone(),
+            coef,
+            rank,
+        })
+    }
+
+    /// The regression basis.
+    pub fn basis(&self) -> Basis {
+        Basis::new(FEATURES, self.header.degree)
+    }
+
+    /// The fitted expected gain of converting `slice` on date `d` at standardized state `z`.
+    #[inline]
+    pub fn gain(&self, basis: &Basis, slice: usize, d: usize, z: &[f64; FEATURES]) -> f64 {
+        basis.dot(z, &self.coef[slice * self.header.days.len() + d])
+    }
+
+    /// The fitted expected gain at the raw state `x` (`ln hashprice`, `ln lease`, `ln price`).
+    pub fn gain_at(&self, basis: &Basis, slice: usize, d: usize, x: &[f64; FEATURES]) -> f64 {
+        self.gain(basis, slice, d, &self.header.standardize(d, x))
+    }
+}
+
+/// Which paths phase 2 prices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sample {
+    /// The run's paths (the fit's own: the in-sample estimate).
+    InSample,
+    /// Fresh paths (the out-of-sample estimate, a lower bound).
+    Fresh,
+}
+
+/// Phase 2 on a contiguous range of blocks: the per-path values the summary needs, in path order.
+/// Per-slice columns are `[path · tranches + slice]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PricedPaths {
+    /// In-sample or fresh.
+    pub sample: Sample,
+    /// Slices.
+    pub tranches: usize,
+    /// First engine block priced.
+    pub first_block: u64,
+    /// One past the last engine block priced.
+    pub end_block: u64,
+    /// NPV under the policy, USD.
+    pub npv: Vec<f64>,
+    /// `mine` NPV (the slices' mining values summed), USD.
+    pub mine_npv: Vec<f64>,
+    /// The mining part of `npv` (mining cash of the slices while they mine), USD.
+    pub mining: Vec<f64>,
+    /// The AI part of `npv` (AI value and salvage of the converted slices), USD.
+    pub ai: Vec<f64>,
+    /// Decision month index of each slice's conversion, or [`NEVER`].
+    pub stop: Vec<u32>,
+    /// Each slice's gain of its conversion over never converting (0 if never), USD.
+    pub gain: Vec<f64>,
+    /// Each slice's gain of converting on day 0 (the static shares), USD.
+    pub gain0: Vec<f64>,
+    /// Each slice's best gain over the decision days, or 0 (perfect foresight), USD.
+    pub foresight: Vec<f64>,
+}
+
+impl PricedPaths {
+    /// No paths yet, starting at `first_block`.
+    pub fn empty(sample: Sample, tranches: usize, first_block: u64) -> Self {
+        PricedPaths {
+            sample,
+            tranches,
+            first_block,
+            end_block: first_block,
+            npv: Vec::new(),
+            mine_npv: Vec::new(),
+            mining: Vec::new(),
+            ai: Vec::new(),
+            stop: Vec::new(),
+            gain: Vec::new(),
+            gain0: Vec::new(),
+            foresight: Vec::new(),
+        }
+    }
+
+    /// Paths held.
+    pub fn len(&self) -> usize {
+        self.npv.len()
+    }
+
+    /// True if no path is held.
+    pub fn is_empty(&self) -> bool {
+        self.npv.is_empty()
+    }
+
+    /// Appends the next range of blocks (MODEL.md section 12: merged in block order).
+    pub fn merge(&mut self, next: PricedPaths) -> Result<(), ModelError> {
+        if next.sample != self.sample || next.tranches != self.tranches {
+            return Err(mismatch(
+                "priced paths",
+                format!("{:?} paths of {} slices", next.sample, next.tranches),
+                &format!("{:?} paths of {} slices", self.sample, self.tranches),
+            ));
+        }
+        if next.first_block != self.end_block {
+            return Err(mismatch(
+                "priced paths",
+                format!(
+                    "blocks {}..{} after blocks {}..{}",
+                    next.first_block, next.end_block, self.first_block, self.end_block
+                ),
+                "contiguous block ranges merged in block order",
+            ));
+        }
+        self.end_block = next.end_block;
+        self.npv.extend(next.npv);
+        self.mine_npv.extend(next.mine_npv);
+        self.mining.extend(next.mining);
+        self.ai.extend(next.ai);
+        self.stop.extend(next.stop);
+        self.gain.extend(next.gain);
+        self.gain0.extend(next.gain0);
+        self.foresight.extend(next.foresight);
+        Ok(())
+    }
+}
