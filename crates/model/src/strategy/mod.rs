@@ -29,6 +29,7 @@ mod tests {
         // a fixed conversion then see the same cash whatever their draws.
         let mut sc = Scenario::default();
         sc.ai.set_risks_off();
+        sc.finance = None;
         slices_reproduce(sc.clone());
         sc.ai.capex_overrun = 0.2;
         sc.ai.mine_during_build = true;

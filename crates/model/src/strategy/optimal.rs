@@ -700,6 +700,8 @@ mod tests {
         // Nothing uncertain: no drawn risks (the deterministic overrun keeps the AI side on
         // the path-dependent book, and the machines mine until the hall is ready).
         sc.ai.set_risks_off();
+        // Unlevered: the levered case is `optimal_levered_tests`.
+        sc.finance = None;
         sc.ai.capex_overrun = 0.05;
         sc.ai.mine_during_build = true;
         // Make the timing matter: a long horizon, a rich lease market that rises faster than the

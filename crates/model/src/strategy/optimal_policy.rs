@@ -447,7 +447,9 @@ impl PricedPaths {
                 "contiguous block ranges merged in block order",
             ));
         }
-        if !self.is_empty() && self.equity.is_some() != next.equity.is_some() {
+        // An empty range (a shard with no blocks) carries no equity figures either way.
+        let both = !self.is_empty() && !next.is_empty();
+        if both && self.equity.is_some() != next.equity.is_some() {
             return Err(mismatch(
                 "priced paths",
                 "levered and unlevered blocks".into(),
@@ -465,7 +467,8 @@ impl PricedPaths {
         self.foresight.extend(next.foresight);
         match (&mut self.equity, next.equity) {
             (Some(e), Some(n)) => e.append(n),
-            (e, n) => *e = n,
+            (e @ None, n) => *e = n,
+            (Some(_), None) => {}
         }
         Ok(())
     }
