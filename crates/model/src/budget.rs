@@ -79,13 +79,28 @@ pub fn estimate(sc: &Scenario, cfg: &RunConfig) -> Result<Estimate, ModelError> 
 /// Bytes of `optimal`'s AI books in flight when the AI side is path-dependent (MODEL.md §8–11,
 /// `payoff::slices`): one project per decision date and slice, ~176 bytes of state and sums per
 /// lane, one block of `n` paths per worker thread. 0 for version 1's linear AI side.
+///
+/// With `[finance]` (MODEL.md §10) each project also holds its equity sums per lane (24 bytes; a
+/// loan of its own, ~144 bytes, in the BTC view or for a GPU cloud), each worker one block's
+/// [`crate::payoff::finance::EquityBook`] for the policy's equity figures
+/// (`Slices::policy_equity`), and each in-sample path its five equity figures.
 fn ai_book_bytes(sc: &Scenario, n: f64, nd: usize, k: usize) -> f64 {
     if !crate::payoff::ai::path_dependent(sc) {
         return 0.0;
     }
     let workers = std::thread::available_parallelism().map_or(1, |w| w.get()) as f64;
     let blocks = (n / crate::process::BLOCK as f64).ceil().min(workers);
-    blocks * crate::process::BLOCK as f64 * nd as f64 * k as f64 * 176.0
+    let lanes = blocks * crate::process::BLOCK as f64;
+    let linear = sc.run.currency.is_usd() && sc.ai.mode == crate::scenario::AiMode::Lease;
+    let (per_lane, levered) = match &sc.finance {
+        None => (176.0, 0.0),
+        Some(_) => {
+            let book = crate::payoff::finance::EquityBook::bytes(crate::process::BLOCK, sc.days());
+            let loans = if linear { 24.0 } else { 144.0 };
+            (176.0 + loans, blocks * book as f64 + n * 5.0 * 8.0)
+        }
+    };
+    lanes * nd as f64 * k as f64 * per_lane + levered
 }
 
 #[cfg(test)]

@@ -281,15 +281,6 @@ pub fn resolve(sc: &Scenario, cfg: &RunConfig) -> Result<Resolved, ModelError> {
     let specs = plans_for(sc, cfg)?;
     check_equity_memory(sc, specs.len(), cfg.threads)?;
     let optimal = cfg.strategy.unwrap_or(sc.strategy.kind) == StrategyKind::Optimal;
-    if optimal && sc.run.currency == crate::result::Currency::Btc {
-        // The slices of `optimal` value their exercise in USD (payoff::slices); a BTC view of the
-        // real option would need their sums split like fixed.rs's, which is not built.
-        return Err(bad(
-            "run.currency",
-            "btc",
-            "\"usd\" with strategy optimal (the BTC view covers mine, convert, schedule and sweep)",
-        ));
-    }
     Ok(Resolved {
         paths,
         seed: cfg.seed.unwrap_or(sc.run.seed),

@@ -25,6 +25,7 @@ fn estimate_is_within_a_factor_of_two_of_the_measured_peak() {
     // Version 1's AI side: with section 8 on, 8 × 121 AI projects per lane would make this
     // run take minutes (their memory is in the estimate: a block's book per worker).
     sc.ai.set_risks_off();
+    sc.finance = None;
     sc.strategy.kind = StrategyKind::Optimal;
     sc.strategy.tranches = 8;
     sc.strategy.decide_months = 120;

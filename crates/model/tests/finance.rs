@@ -350,7 +350,9 @@ fn leverage_raises_the_spread_of_equity_returns() {
 /// Without `[finance]` the results carry no equity view (version 1's JSON).
 #[test]
 fn no_finance_no_equity() {
-    let mut sc = Scenario::default();
+    // A file without [finance] (the embedded default is levered).
+    let mut sc = Scenario::from_toml_str("").unwrap();
+    assert_eq!(Scenario::default().finance, Some(Default::default()));
     sc.run.horizon_years = 3.0;
     let cfg = RunConfig {
         paths: Some(64),

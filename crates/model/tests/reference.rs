@@ -213,6 +213,8 @@ fn scenario() -> Scenario {
     let mut sc = Scenario::default();
     // Version 1's AI side (MODEL.md section 5); the tests below turn single risks back on.
     sc.ai.set_risks_off();
+    // Unlevered, as a file without [finance] (the embedded default is levered).
+    sc.finance = None;
     sc.price.vol = 0.0;
     sc.fees.vol = 0.0;
     sc.hashrate.vol = 0.0;

@@ -11,6 +11,8 @@ fn base() -> Scenario {
     let mut sc = Scenario::default();
     // Section 8 off (the expected-value form of version 1); each test turns its risks on.
     sc.ai.set_risks_off();
+    // Unlevered, as a file without [finance] (the embedded default is levered).
+    sc.finance = None;
     sc.run.horizon_years = 10.0;
     sc.ai.lease_term_years = 5.0;
     sc.ai.tenant_default_rate = 0.1;

@@ -269,7 +269,7 @@ pub(crate) fn render(
     }
     for r in &out.results {
         if let Some(d) = r.optimal() {
-            s.push_str(&optimal_human(d));
+            s.push_str(&optimal_human(d, out.currency));
             s.push('\n');
         }
     }
@@ -532,8 +532,14 @@ fn render_payback(model: &str, ths: f64, w: f64, label: &str, o: &PaybackOutput)
 }
 
 /// The `optimal` strategy's extras for people: estimates with their bounds, the value of
-/// flexibility, each slice's conversion odds, and the schedule with its exercise boundary.
-fn optimal_human(x: &OptimalDetail) -> String {
+/// flexibility, each slice's conversion odds, and the schedule with its exercise boundary; money
+/// in the run's currency (`$… M`, or `… BTC` in the BTC view).
+fn optimal_human(x: &OptimalDetail, currency: hashpivot_model::result::Currency) -> String {
+    let (u, m) = money_unit(currency);
+    let (pre, post) = match currency {
+        hashpivot_model::result::Currency::Usd => ("$", " M"),
+        hashpivot_model::result::Currency::Btc => ("", " BTC"),
+    };
     let mut s = String::new();
     let (oos, gap, pf) = (
         &x.npv_out_of_sample,
@@ -542,12 +548,12 @@ fn optimal_human(x: &OptimalDetail) -> String {
     );
     s.push_str("Optimal staged conversion (least-squares Monte Carlo):\n");
     s.push_str(&format!(
-        "  out-of-sample (fresh paths, frozen policy; a lower bound): ${} M ± {}\n",
+        "  out-of-sample (fresh paths, frozen policy; a lower bound): {pre}{}{post} ± {}\n",
         m(oos.mean),
         m(oos.stderr)
     ));
     s.push_str(&format!(
-        "  in-sample minus out-of-sample: ${} M ± {}; perfect foresight (an upper bound): ${} M ± {}\n",
+        "  in-sample minus out-of-sample: {pre}{}{post} ± {}; perfect foresight (an upper bound): {pre}{}{post} ± {}\n",
         m(gap.mean),
         m(gap.stderr),
         m(pf.mean),
@@ -555,17 +561,17 @@ fn optimal_human(x: &OptimalDetail) -> String {
     ));
     let flex = &x.flexibility;
     s.push_str(&format!(
-        "  value of flexibility: ${} M over the best static share ({}, ${} M)\n\n",
+        "  value of flexibility: {pre}{}{post} over the best static share ({}, {pre}{}{post})\n\n",
         m(flex.value_out_of_sample.mean),
         pct(flex.best_static_share),
         m(flex.best_static_npv)
     ));
     let mut t = Table::new([
-        "slice",
-        "MW",
-        "P(converted)",
-        "mean month",
-        "option value $M",
+        "slice".to_string(),
+        "MW".into(),
+        "P(converted)".into(),
+        "mean month".into(),
+        format!("option value {u}"),
     ]);
     for sl in &x.slices {
         t.row([

@@ -629,6 +629,7 @@ mod tests {
     fn v1() -> Scenario {
         let mut sc = Scenario::default();
         sc.ai.set_risks_off();
+        sc.finance = None;
         sc
     }
 
@@ -753,6 +754,8 @@ mod tests {
         let mut sc = Scenario::default();
         assert!(path_dependent(&sc), "the default has the risks on");
         sc.ai.set_risks_off();
+        assert!(path_dependent(&sc), "and is levered");
+        sc.finance = None;
         assert!(!path_dependent(&sc));
         sc.ai.backstop_months = 6.0; // only matters with events
         sc.ai.relet_months = 3.0;

@@ -25,6 +25,21 @@
 //! The regression state at each decision day is in `hashprice` ($/PH/day), `lease` ($/kW-month)
 //! and `price` (BTC/USD).
 //!
+//! With `[finance]` (MODEL.md §10) each `(d, j)` conversion also has its own loan
+//! ([`crate::payoff::finance::Loan`]: draws, capitalized interest, the annuity, recourse, what is
+//! owed on day `N`), and `convert_eq[...]` is `convert_at` with the slice's unlevered AI value
+//! replaced by its AI equity NPV (equity cash at `finance.cost_of_equity`, the day-`N` terminal
+//! value minus what is owed). The exercise value `optimal` maximizes is then
+//! `convert_eq − mining_from` ([`SliceBlock::exercise`]): the owner's value of converting, so the
+//! policy responds to the debt's terms; mining stays unlevered. [`Slices::policy_equity`] runs a
+//! block again with a policy's conversion days and returns the equity figures of each path from
+//! [`crate::payoff::finance::EquityBook`] (the same book as the fixed strategies: DSCR, IRRs).
+//!
+//! With `run.currency = "btc"` (MODEL.md §11) every value above is in BTC: each day's cash is
+//! divided by that day's `S_t` before its discount factor, and the terminal values (and the
+//! day-`N` repayment) by `S_{N−1}`, exactly as `crate::strategy::fixed` does. The terminal part is
+//! kept apart as undiscounted USD sums during the day loop and converted when the block ends.
+//!
 //! Paths: block `b` of [`Slices::block`] with seed `s` is block `b` of `simulate` with seed `s`
 //! (same keyed stream), so in-sample values are on the paths of the other strategies. For an
 //! out-of-sample pass use fresh blocks, e.g. `OUT_OF_SAMPLE_BLOCK + b`.
@@ -34,12 +49,14 @@
 #![allow(clippy::needless_range_loop)]
 
 use crate::payoff::ai::{path_dependent, AiBook, AiDay, AiProject, AiTerms};
+use crate::payoff::finance::{DayCash, DebtTerms, EquityBook, LaneEquity, Loan};
 use crate::payoff::site::{
     ai_project, fleet_eras, initial_units, max_types, AiLinear, FleetEra, Layout,
 };
 use crate::payoff::{refresh_cash, MiningDay};
-use crate::process::{LaneDay, Prepared, BLOCK};
-use crate::scenario::Scenario;
+use crate::process::{Discount, LaneDay, Prepared, BLOCK};
+use crate::result::Currency;
+use crate::scenario::{AiMode, Scenario};
 use crate::ModelError;
 
 /// First block index for out-of-sample paths (streams never used by an in-sample run).
@@ -61,6 +78,18 @@ pub struct Slices {
     terms: Option<AiTerms>,
     opex_rate: f64,
     slice_mw: f64,
+    /// `[finance]`: the loans' terms (MODEL.md §10), `None` when unlevered.
+    debt: Option<DebtTerms>,
+    /// `run.currency = "btc"`: the mining and the AI stream's discounting in parts (MODEL.md §11).
+    btc: Option<BtcDiscount>,
+}
+
+/// The BTC view's discounting (MODEL.md §11) of the two streams: daily factors and the terminal
+/// value apart, as in `crate::strategy::fixed`.
+#[derive(Debug, Clone)]
+struct BtcDiscount {
+    mining: Discount,
+    ai: Discount,
 }
 
 /// Per-path quantities of one block (layouts documented in the module docs).
@@ -86,6 +115,37 @@ pub struct SliceBlock {
     pub convert_at: Vec<f64>,
     /// Discounted mining cash if never converted, `[p·k + j]`.
     pub mining_total: Vec<f64>,
+    /// `[finance]`: the owner's value of converting on day `d`, `convert_at` with the slice's AI
+    /// value replaced by its AI equity NPV (MODEL.md §10), `[(p·D + d)·k + j]`; empty when
+    /// unlevered.
+    pub convert_eq: Vec<f64>,
+}
+
+impl SliceBlock {
+    /// The unlevered gain of converting at `q = (p·D + d)·k + j`: `convert_at − mining_from`.
+    #[inline]
+    pub fn gain(&self, q: usize) -> f64 {
+        self.convert_at[q] - self.mining_from[q]
+    }
+
+    /// The exercise value `optimal` maximizes at `q`: the owner's gain of converting then,
+    /// `convert_eq − mining_from` with `[finance]` (the levered AI stream), else [`Self::gain`].
+    #[inline]
+    pub fn exercise(&self, q: usize) -> f64 {
+        match self.convert_eq.get(q) {
+            Some(&e) => e - self.mining_from[q],
+            None => self.gain(q),
+        }
+    }
+
+    /// What leverage adds to the value of converting at `q` (`convert_eq − convert_at`: the AI
+    /// equity NPV less the unlevered AI value); 0 when unlevered.
+    #[inline]
+    pub fn leverage(&self, q: usize) -> f64 {
+        self.convert_eq
+            .get(q)
+            .map_or(0.0, |&e| e - self.convert_at[q])
+    }
 }
 
 impl Slices {
@@ -112,6 +172,12 @@ impl Slices {
             .collect();
         let years = n.div_ceil(365).max(1);
         let terms = path_dependent(sc).then(|| AiTerms::new(sc, n));
+        let tm = sc.site.terminal_multiple;
+        let debt = sc.finance.as_ref().map(|f| DebtTerms::new(f, n, tm));
+        let btc = (sc.run.currency == Currency::Btc).then(|| BtcDiscount {
+            mining: Discount::new(sc.mining.discount_rate, tm, n),
+            ai: Discount::new(sc.ai_discount_rate(), tm, n),
+        });
         let ai = days
             .iter()
             .filter(|_| terms.is_none())
@@ -135,6 +201,8 @@ impl Slices {
             ai,
             terms,
             slice_mw,
+            debt,
+            btc,
         })
     }
 
@@ -177,6 +245,14 @@ impl Slices {
             mining_from: vec![0.0; lanes * nd * k],
             convert_at: vec![0.0; lanes * nd * k],
             mining_total: vec![0.0; lanes * k],
+            convert_eq: vec![
+                0.0;
+                if self.debt.is_some() {
+                    lanes * nd * k
+                } else {
+                    0
+                }
+            ],
         };
         // Lease signing days needed by any decision day's AI value.
         let mut l_days: Vec<usize> = self
@@ -200,6 +276,8 @@ impl Slices {
         let mut prefix = vec![0.0f64; nd * k * lanes];
         let mut refresh_pv = vec![0.0f64; nd * k * lanes];
         let mut held_th = vec![0.0f64; nd * k];
+        // BTC view: the USD mining cash of the terminal value's days, per sum above.
+        let mut tails = self.btc.as_ref().map(|_| MiningTails::new(k, nd, lanes));
         let mut era = 0usize;
         let mut di = 0usize;
         let mut li = 0usize;
@@ -229,11 +307,22 @@ impl Slices {
             day.revenue_per_th(&d.hv[..lanes], &d.s[..lanes], &mut rev_th);
             day.type_margins(defs, &rev_th, lanes, &mut margins);
             let w = prep.w_mining[t];
+            // BTC view: the day's factor without the terminal value, and whether the day's cash
+            // counts in the terminal value.
+            let btc = self
+                .btc
+                .as_ref()
+                .map(|b| (b.mining.df[t], t >= b.mining.first_tv));
             let decision = di < nd && self.days[di] == t;
             if let Some(v2) = v2.as_mut() {
                 let held =
                     |j: usize| -> f64 { units[j].iter().zip(defs).map(|(n, b)| n * b.ths).sum() };
-                v2.day(d, lanes, &cum, refreshed.then_some(&refresh[..]), held);
+                let mined = Mined {
+                    cum: &cum,
+                    tail: tails.as_ref().map_or(&[][..], |x| &x.cum[..]),
+                    refresh: refreshed.then_some(&refresh[..]),
+                };
+                v2.day(d, lanes, &mined, held);
             }
             for (j, u) in units.iter().enumerate() {
                 let fleet_mw: f64 = u
@@ -261,19 +350,53 @@ impl Slices {
                     prefix[o..o + lanes].copy_from_slice(cj);
                     if refreshed {
                         let r = &refresh[j * lanes..(j + 1) * lanes];
-                        for i in 0..lanes {
-                            refresh_pv[o + i] = r[i] * w;
+                        match btc {
+                            None => {
+                                for i in 0..lanes {
+                                    refresh_pv[o + i] = r[i] * w;
+                                }
+                            }
+                            Some((df, _)) => {
+                                for i in 0..lanes {
+                                    refresh_pv[o + i] = r[i] / d.s[i] * df;
+                                }
+                            }
                         }
+                    }
+                    if let Some(tl) = tails.as_mut() {
+                        tl.decision(o, j, lanes, btc.is_some_and(|b| b.1 && refreshed), &refresh);
                     }
                     held_th[di * k + j] = u.iter().zip(defs).map(|(n, b)| n * b.ths).sum();
                 }
-                for i in 0..lanes {
-                    cj[i] += c[i] * w;
+                match (btc, tails.as_mut()) {
+                    (Some((df, in_tv)), Some(tl)) => {
+                        // MODEL.md §11: the day's cash in BTC at its own price; the terminal
+                        // value's part is converted when the block ends.
+                        for i in 0..lanes {
+                            cj[i] += c[i] / d.s[i] * df;
+                        }
+                        if in_tv {
+                            let tj = &mut tl.cum[j * lanes..(j + 1) * lanes];
+                            for i in 0..lanes {
+                                tj[i] += c[i];
+                            }
+                        }
+                    }
+                    _ => {
+                        for i in 0..lanes {
+                            cj[i] += c[i] * w;
+                        }
+                    }
                 }
             }
             if t == l_days[li] {
                 l_vals[li * lanes..(li + 1) * lanes].copy_from_slice(&d.ln_l[..lanes]);
                 li += 1;
+            }
+            if let Some(tl) = tails.as_mut() {
+                if t + 1 == prep.n {
+                    tl.s_last.copy_from_slice(&d.s[..lanes]);
+                }
             }
             if decision {
                 for i in 0..lanes {
@@ -285,8 +408,12 @@ impl Slices {
                 di += 1;
             }
         });
+        if let (Some(b), Some(tl)) = (self.btc.as_ref(), tails.as_ref()) {
+            tl.convert(b.mining.tv, lanes, &mut cum, &mut prefix, &mut refresh_pv);
+        }
         if let Some(v2) = v2.as_mut() {
-            v2.finish(&cum, lanes);
+            let s_last = tails.as_ref().map_or(&[][..], |x| &x.s_last[..]);
+            v2.finish(&cum, lanes, s_last);
         }
         let sums = Sums {
             v2: v2.as_ref(),
@@ -296,14 +423,15 @@ impl Slices {
             held_th: &held_th,
             l_days: &l_days,
             l_vals: &l_vals,
+            s_last: tails.as_ref().map_or(&[][..], |x| &x.s_last[..]),
         };
         self.finish(&sums, &mut out);
         out
     }
 
     /// Per path, the slices' values from the day loop's sums: `mining_total`, `mining_from`
-    /// (the mining cash from each decision day on) and `convert_at` (the AI value of converting
-    /// then, plus the salvage of the slice's machines).
+    /// (the mining cash from each decision day on), `convert_at` (the AI value of converting
+    /// then, plus the salvage of the slice's machines) and with `[finance]` `convert_eq`.
     fn finish(&self, s: &Sums<'_>, out: &mut SliceBlock) {
         let (k, nd, lanes) = (self.k, self.days.len(), out.paths);
         let salvage = self.prep.scenario.mining.salvage_usd_per_th;
@@ -313,6 +441,7 @@ impl Slices {
             }
             for (di, &day) in self.days.iter().enumerate() {
                 if let Some(v2) = s.v2 {
+                    let w_sale = self.sale_weight(day, out.price[i * nd + di], s.s_last, i);
                     for j in 0..k {
                         let o = (di * k + j) * lanes + i;
                         let q = (i * nd + di) * k + j;
@@ -323,8 +452,12 @@ impl Slices {
                                 // The slice mines until its ready day, then is sold (§8).
                                 v2.at_ready[o] - (s.prefix[o] + s.refresh_pv[o])
                             } else {
-                                salvage * s.held_th[di * k + j] * self.prep.w_mining[day]
+                                w_sale(salvage * s.held_th[di * k + j])
                             };
+                        if let Some(eq) = &v2.equity {
+                            // The owner's value: the AI stream levered (MODEL.md §10).
+                            out.convert_eq[q] = out.convert_at[q] - v2.ai[o] + eq.npv[o];
+                        }
                     }
                     continue;
                 }
@@ -341,27 +474,301 @@ impl Slices {
             }
         }
     }
+
+    /// The present value at day 0 of `x` dollars of mining cash on `day` (the machines' sale) on
+    /// lane `i`: the mining weight in USD; in BTC (MODEL.md §11) divided by the day's price
+    /// `s_day`, and its terminal-value part by the lane's `S_{N−1}` (`s_last[i]`).
+    fn sale_weight<'s>(
+        &'s self,
+        day: usize,
+        s_day: f64,
+        s_last: &'s [f64],
+        i: usize,
+    ) -> impl Fn(f64) -> f64 + 's {
+        move |x| match &self.btc {
+            None => x * self.prep.w_mining[day],
+            Some(b) => {
+                let d = &b.mining;
+                let tv = if day >= d.first_tv {
+                    d.tv * x / s_last[i]
+                } else {
+                    0.0
+                };
+                x / s_day * d.df[day] + tv
+            }
+        }
+    }
+
+    /// The equity figures of each path of block `block` (as [`Slices::block`]) when slice `j` of
+    /// path `i` is converted on decision day index `stops[i · k + j]` (or never: `u32::MAX`):
+    /// every conversion's loan, its equity cash, DSCR and the path's IRRs, from the same
+    /// [`EquityBook`] as the fixed strategies' (MODEL.md §10; in BTC with `run.currency = "btc"`).
+    /// The AI projects are the slices' (`key` = slice), so their draws are those of
+    /// [`Slices::block`]. Empty when the scenario has no `[finance]`.
+    pub fn policy_equity(
+        &self,
+        seed: u64,
+        block: u64,
+        paths: usize,
+        antithetic: bool,
+        stops: &[u32],
+    ) -> Vec<LaneEquity> {
+        let (Some(debt), Some(terms)) = (self.debt.as_ref(), self.terms.as_ref()) else {
+            return Vec::new();
+        };
+        let prep = &self.prep;
+        let (k, lanes) = (self.k, paths.min(BLOCK));
+        // Only the (decision day, slice) projects some path of the block converts.
+        let mut used: Vec<(u32, usize)> = (0..lanes * k)
+            .filter(|&x| (stops[x] as usize) < self.days.len())
+            .map(|x| (stops[x], x % k))
+            .collect();
+        used.sort_unstable();
+        used.dedup();
+        let it_mw = self.slice_mw * prep.scenario.ai.it_mw_per_gross_mw;
+        let projects = used
+            .iter()
+            .map(|&(di, j)| AiProject {
+                tau: self.days[di as usize],
+                it_mw,
+                key: j as u64,
+            })
+            .collect();
+        let mut book = AiBook::new(terms, projects, seed, block, lanes);
+        let mut eq = EquityBook::with_currency(k, lanes, prep.n, self.btc.is_some());
+        let converts = |i: usize, (di, j): (u32, usize)| stops[i * k + j] == di;
+        for (p, &u) in used.iter().enumerate() {
+            for i in (0..lanes).filter(|&i| converts(i, u)) {
+                eq.set_ready(u.1, i, book.ready(p)[i]);
+            }
+        }
+        let btc = self.btc.is_some();
+        prep.run_block(seed, block, lanes, antithetic, &mut |d: &LaneDay| {
+            let t = d.t;
+            book.day(&AiDay {
+                t,
+                ln_l: &d.ln_l[..lanes],
+                s: &d.s[..lanes],
+                usd_mwh: prep.power_price[t],
+            });
+            for (p, &u) in used.iter().enumerate() {
+                if !book.started(p, t) {
+                    continue;
+                }
+                let (capex, op, gpu) = (book.capex(p), book.opcash(p), book.gpu_buy(p));
+                for i in (0..lanes).filter(|&i| converts(i, u)) {
+                    let c = DayCash {
+                        capex: capex[i],
+                        fundable: fundable(debt, capex[i], gpu.get(i).copied()),
+                        opcash: op[i],
+                    };
+                    eq.conversion_day(debt, u.1, i, t, c, btc.then(|| d.s[i]));
+                }
+            }
+        });
+        (0..lanes).map(|i| eq.finish(debt, i)).collect()
+    }
+}
+
+/// The part of a day's capex the lender funds `ltc` of: the hall, and the GPUs `gpu` (cloud)
+/// only with `finance.fund_gpus` (as `EquityBook::project_day`).
+#[inline]
+fn fundable(debt: &DebtTerms, capex: f64, gpu: Option<f64>) -> f64 {
+    match gpu {
+        Some(g) if !debt.fund_gpus => capex - g,
+        _ => capex,
+    }
+}
+
+/// The BTC view's terminal-value parts of [`Slices::block`]'s mining sums (MODEL.md §11): the
+/// undiscounted USD cash of the last 365 days in each sum, converted at `S_{N−1}` when the block
+/// ends ([`MiningTails::convert`]). Same layouts as the sums.
+struct MiningTails {
+    /// Per slice, `[j · lanes + i]`.
+    cum: Vec<f64>,
+    /// Per decision day and slice, `[(d · k + j) · lanes + i]`: `cum` before the decision day.
+    prefix: Vec<f64>,
+    /// The refresh cash of a decision day that is also a refresh day (inside the last 365 days).
+    refresh: Vec<f64>,
+    /// `S_{N−1}` per lane.
+    s_last: Vec<f64>,
+}
+
+impl MiningTails {
+    fn new(k: usize, nd: usize, lanes: usize) -> Self {
+        MiningTails {
+            cum: vec![0.0; k * lanes],
+            prefix: vec![0.0; nd * k * lanes],
+            refresh: vec![0.0; nd * k * lanes],
+            s_last: vec![f64::NAN; lanes],
+        }
+    }
+
+    /// A decision day at offset `o` for slice `j`: the prefix, and the day's refresh when it
+    /// counts in the terminal value.
+    fn decision(&mut self, o: usize, j: usize, lanes: usize, refresh_in_tv: bool, r: &[f64]) {
+        let src = &self.cum[j * lanes..(j + 1) * lanes];
+        self.prefix[o..o + lanes].copy_from_slice(src);
+        if refresh_in_tv {
+            self.refresh[o..o + lanes].copy_from_slice(&r[j * lanes..(j + 1) * lanes]);
+        }
+    }
+
+    /// Adds the terminal value `tv · tail / S_{N−1}` to each sum.
+    fn convert(&self, tv: f64, lanes: usize, cum: &mut [f64], prefix: &mut [f64], rf: &mut [f64]) {
+        for (sum, tail) in [
+            (cum, &self.cum),
+            (prefix, &self.prefix),
+            (rf, &self.refresh),
+        ] {
+            for (o, (x, t)) in sum.iter_mut().zip(tail.iter()).enumerate() {
+                *x += tv * t / self.s_last[o % lanes];
+            }
+        }
+    }
+}
+
+/// What [`SliceBook::day`] reads of the day's mining sums.
+struct Mined<'m> {
+    /// Each slice's discounted mining cash before today, `[j · lanes + i]`.
+    cum: &'m [f64],
+    /// BTC view: its terminal-value part ([`MiningTails::cum`]); empty in USD.
+    tail: &'m [f64],
+    /// The undiscounted refresh cash of today, if today is a refresh day.
+    refresh: Option<&'m [f64]>,
+}
+
+/// `[finance]`: every `(decision day, slice)` project's loan on each lane and its AI equity NPV
+/// (MODEL.md §10), for the exercise values. The figures a policy's conversions report (DSCR,
+/// IRRs) come from [`Slices::policy_equity`].
+///
+/// The equity NPV is the AI cash at the cost of equity with its terminal value, plus the debt's
+/// part, `Σ (draw − payment) · w_eq − owed · w_eq(N)`. For a lease in USD the debt's part is known
+/// once the project's hall capex per day and its ready day are: the draws are `ltc` of the hall
+/// capex, spent evenly from `τ` (MODEL.md §8), and the payments do not depend on rent. A loan is
+/// linear in its draws, so that part is the hall capex per day times the part of a loan of unit
+/// daily draws with the same `(τ, ready day)`, run once per such pair and block (`unit`) through
+/// the same [`Loan`]: the thousands of `(day, slice, lane)` loans then cost a table look-up each
+/// instead of a loan step per day. Draws that depend on the path (a GPU cloud's purchases) and the
+/// BTC view (each day's debt cash at its own price) step every loan day by day (`loans`).
+struct ProjectEquity<'a> {
+    debt: &'a DebtTerms,
+    /// Day-by-day loans, `[p · lanes + i]`, each from its lane's ready day; empty when `linear`.
+    loans: Vec<Loan>,
+    /// A lease in USD: the debt's part from unit loans.
+    linear: bool,
+    /// With `linear`: each project's hall capex per build day, `[p · lanes + i]`.
+    hall: Vec<f64>,
+    /// Equity cash discounted at the cost of equity (the day-`N` terms added by `finish`).
+    npv: Vec<f64>,
+    /// The AI cash in USD of the last 365 days (the terminal value is a multiple of it).
+    tail: Vec<f64>,
+}
+
+impl ProjectEquity<'_> {
+    /// Day `t` of project `p` on every lane: the lender's draw, the loan's payment, and the
+    /// equity cash `AI cash + draw − payment` (in BTC at the lane's price `s`).
+    #[inline]
+    fn day(&mut self, book: &AiBook<'_>, p: usize, t: usize, s: Option<&[f64]>) {
+        let (capex, op, gpu) = (book.capex(p), book.opcash(p), book.gpu_buy(p));
+        let lanes = capex.len();
+        let debt = self.debt;
+        let w = debt.w_eq[t];
+        let in_tv = t + 365 >= debt.days;
+        let r = p * lanes..(p + 1) * lanes;
+        if self.linear {
+            // The AI cash here, the debt's part in `finish`.
+            if t == book.projects()[p].tau {
+                self.hall[r.clone()].copy_from_slice(capex);
+            }
+            book.add_cash(p, w, &mut self.npv[r.clone()]);
+            if in_tv {
+                book.add_cash(p, 1.0, &mut self.tail[r]);
+            }
+            return;
+        }
+        for i in 0..lanes {
+            let o = p * lanes + i;
+            let draw = debt.ltc * fundable(debt, capex[i], gpu.get(i).copied());
+            let q = self.loans[o].day(debt, t, draw, op[i]);
+            let ai = op[i] - capex[i];
+            if in_tv {
+                self.tail[o] += ai;
+            }
+            let e = ai + draw - q;
+            self.npv[o] += s.map_or(e, |s| e / s[i]) * w;
+        }
+    }
+
+    /// After day `N − 1`: the day-`N` terms, the terminal value less what is owed (in BTC at
+    /// `S_{N−1}`, `s_last`, when not empty), and with `linear` the debt's part.
+    fn finish(&mut self, book: &AiBook<'_>, lanes: usize, s_last: &[f64]) {
+        let debt = self.debt;
+        if self.linear {
+            let mut unit: std::collections::HashMap<(usize, usize), f64> = Default::default();
+            for (o, npv) in self.npv.iter_mut().enumerate() {
+                let (p, i) = (o / lanes, o % lanes);
+                let key = (book.projects()[p].tau, book.ready(p)[i]);
+                let per_draw = *unit.entry(key).or_insert_with(|| unit_debt(debt, key));
+                let tv = debt.terminal_multiple * self.tail[o];
+                *npv += tv * debt.w_eq_n + self.hall[o] * per_draw;
+            }
+            return;
+        }
+        for (o, loan) in self.loans.iter().enumerate() {
+            let per_usd = s_last.get(o % lanes).map_or(1.0, |s| 1.0 / s);
+            let day_n = debt.terminal_multiple * self.tail[o] - loan.owed_at_horizon(debt);
+            self.npv[o] += day_n * per_usd * debt.w_eq_n;
+        }
+    }
+}
+
+/// The debt's part of the equity NPV (MODEL.md §10) of a project decided on `tau` and ready on
+/// `ready`, per dollar of hall capex per build day: the lender draws `ltc` on each build day
+/// `tau .. max(ready, tau + 1)`, the [`Loan`] runs to day `N − 1`, and what is still owed is
+/// repaid on day `N`: `Σ (draw − payment) · w_eq − owed · w_eq(N)`.
+fn unit_debt(debt: &DebtTerms, (tau, ready): (usize, usize)) -> f64 {
+    let end = ready.max(tau + 1);
+    let mut loan = Loan::new(ready);
+    let mut pv = 0.0;
+    for t in tau..debt.days {
+        let draw = if t < end { debt.ltc } else { 0.0 };
+        let q = loan.day(debt, t, draw, 0.0);
+        pv += (draw - q) * debt.w_eq[t];
+    }
+    pv - loan.owed_at_horizon(debt) * debt.w_eq_n
 }
 
 /// The path-dependent AI side of [`Slices::block`] (MODEL.md §8): one AI project per decision
 /// day and slice, its draws keyed by the slice index (so a slice has the same build delay,
-/// overrun and tenant history whatever day it is converted), and with `ai.mine_during_build`
-/// the slice's mining value up to and including its sale on each lane's ready day.
+/// overrun and tenant history whatever day it is converted), with `ai.mine_during_build`
+/// the slice's mining value up to and including its sale on each lane's ready day, and with
+/// `[finance]` each project's loan and equity value.
 struct SliceBook<'a> {
     book: AiBook<'a>,
     k: usize,
     /// Discounted AI cash of converting slice `j` on decision day `d`, `[(d · k + j) · lanes + i]`.
     ai: Vec<f64>,
+    /// BTC view: the AI stream's discounting (MODEL.md §11), `None` in USD.
+    btc: Option<&'a Discount>,
+    /// BTC view: the USD AI cash of the terminal value's days, as `ai`.
+    ai_tail: Vec<f64>,
     mine_during_build: bool,
     /// With `mine_during_build`: the slice's discounted mining cash before its ready day, plus
     /// that day's refresh and the sale of its machines then, `[(d · k + j) · lanes + i]` (the
     /// whole horizon's when the hall is not ready inside it).
     at_ready: Vec<f64>,
+    /// BTC view: the terminal-value part of `at_ready` (USD, undiscounted).
+    at_ready_tail: Vec<f64>,
     /// Whether `at_ready` was recorded for the entry.
     recorded: Vec<bool>,
+    /// `[finance]`: each project's loan and AI equity NPV.
+    equity: Option<ProjectEquity<'a>>,
     salvage: f64,
     w_ai: &'a [f64],
     w_mining: &'a [f64],
+    /// BTC view: the mining stream's discounting.
+    btc_mining: Option<&'a Discount>,
     /// Site power price `p_t`, $/MWh.
     power: &'a [f64],
 }
@@ -381,37 +788,51 @@ impl<'a> SliceBook<'a> {
         }
         let size = projects.len() * lanes;
         let mdb = terms.mine_during_build;
+        let book = AiBook::new(terms, projects, seed, block, lanes);
+        let btc = s.btc.is_some();
+        // A lease in USD: the debt's part from unit loans (see ProjectEquity).
+        let linear = !btc && sc.ai.mode == AiMode::Lease;
+        let equity = s.debt.as_ref().map(|debt| ProjectEquity {
+            debt,
+            loans: (0..book.projects().len())
+                .filter(|_| !linear)
+                .flat_map(|p| book.ready(p).iter().map(|&r| Loan::new(r)))
+                .collect(),
+            linear,
+            hall: vec![0.0; if linear { size } else { 0 }],
+            npv: vec![0.0; size],
+            tail: vec![0.0; size],
+        });
         SliceBook {
-            book: AiBook::new(terms, projects, seed, block, lanes),
+            book,
             k: s.k,
             ai: vec![0.0; size],
+            btc: s.btc.as_ref().map(|b| &b.ai),
+            ai_tail: vec![0.0; if btc { size } else { 0 }],
             mine_during_build: mdb,
             at_ready: vec![0.0; if mdb { size } else { 0 }],
+            at_ready_tail: vec![0.0; if mdb && btc { size } else { 0 }],
             recorded: vec![false; if mdb { size } else { 0 }],
+            equity,
             salvage: sc.mining.salvage_usd_per_th,
             w_ai: &s.prep.w_ai,
             w_mining: &s.prep.w_mining,
+            btc_mining: s.btc.as_ref().map(|b| &b.mining),
             power: &s.prep.power_price,
         }
     }
 
-    /// Day `d.t`: every started project's AI cash, and the slices' values on the lanes whose hall
-    /// is ready today. `cum` is each slice's discounted mining cash before today, `refresh` the
-    /// undiscounted refresh cash of today (if any), `held(j)` the TH/s slice `j` holds after it.
+    /// Day `d.t`: every started project's AI cash (and with `[finance]` its loan's day), and the
+    /// slices' values on the lanes whose hall is ready today (`held(j)`: the TH/s slice `j` holds
+    /// after today's refresh).
     #[inline]
-    fn day(
-        &mut self,
-        d: &LaneDay,
-        lanes: usize,
-        cum: &[f64],
-        refresh: Option<&[f64]>,
-        held: impl Fn(usize) -> f64,
-    ) {
+    fn day(&mut self, d: &LaneDay, lanes: usize, mined: &Mined<'_>, held: impl Fn(usize) -> f64) {
         let t = d.t;
+        let s = &d.s[..lanes];
         self.book.day(&AiDay {
             t,
             ln_l: &d.ln_l[..lanes],
-            s: &d.s[..lanes],
+            s,
             // The site price p_t: a GPU cloud's power bill (MODEL.md §9).
             usd_mwh: self.power[t],
         });
@@ -421,33 +842,82 @@ impl<'a> SliceBook<'a> {
                 continue;
             }
             let r = p * lanes..(p + 1) * lanes;
-            self.book.add_cash(p, w, &mut self.ai[r.clone()]);
-            if !self.mine_during_build {
-                continue;
-            }
-            let j = p % self.k;
-            let ready = self.book.ready(p);
-            for i in 0..lanes {
-                if ready[i] == t {
-                    let o = p * lanes + i;
-                    let rf = refresh.map_or(0.0, |x| x[j * lanes + i]);
-                    self.at_ready[o] =
-                        cum[j * lanes + i] + (rf + self.salvage * held(j)) * self.w_mining[t];
-                    self.recorded[o] = true;
+            match self.btc {
+                None => self.book.add_cash(p, w, &mut self.ai[r.clone()]),
+                Some(disc) => {
+                    // MODEL.md §11: the day's AI cash in BTC at the lane's price.
+                    self.book
+                        .add_cash_per(p, disc.df[t], s, &mut self.ai[r.clone()]);
+                    if t >= disc.first_tv {
+                        self.book.add_cash(p, 1.0, &mut self.ai_tail[r.clone()]);
+                    }
                 }
+            }
+            if let Some(eq) = self.equity.as_mut() {
+                eq.day(&self.book, p, t, self.btc.map(|_| s));
+            }
+            if self.mine_during_build {
+                self.ready_today(p, t, lanes, s, mined, &held);
             }
         }
     }
 
-    /// After the last day: a hall not ready inside the horizon keeps its slice mining to the end.
-    fn finish(&mut self, cum: &[f64], lanes: usize) {
+    /// `ai.mine_during_build`: project `p`'s lanes whose hall is ready on day `t` record the
+    /// slice's mining value up to and including the sale of its machines today.
+    #[inline]
+    fn ready_today(
+        &mut self,
+        p: usize,
+        t: usize,
+        lanes: usize,
+        s: &[f64],
+        mined: &Mined<'_>,
+        held: &impl Fn(usize) -> f64,
+    ) {
+        let j = p % self.k;
+        let ready = self.book.ready(p);
+        for i in 0..lanes {
+            if ready[i] != t {
+                continue;
+            }
+            let o = p * lanes + i;
+            let rf = mined.refresh.map_or(0.0, |x| x[j * lanes + i]);
+            let cash = rf + self.salvage * held(j);
+            let before = mined.cum[j * lanes + i];
+            self.at_ready[o] = match self.btc_mining {
+                None => before + cash * self.w_mining[t],
+                Some(disc) => {
+                    let in_tv = if t >= disc.first_tv { cash } else { 0.0 };
+                    self.at_ready_tail[o] = mined.tail[j * lanes + i] + in_tv;
+                    before + cash / s[i] * disc.df[t]
+                }
+            };
+            self.recorded[o] = true;
+        }
+    }
+
+    /// After the last day, with the mining sums `cum` complete (terminal values included): the
+    /// BTC view's terminal values at `S_{N−1}` (`s_last`, empty in USD), the loans' day-`N`
+    /// terms, and a hall not ready inside the horizon keeps its slice mining to the end.
+    fn finish(&mut self, cum: &[f64], lanes: usize, s_last: &[f64]) {
+        if let (Some(disc), false) = (self.btc, s_last.is_empty()) {
+            for (o, (a, t)) in self.ai.iter_mut().zip(&self.ai_tail).enumerate() {
+                *a += disc.tv * t / s_last[o % lanes];
+            }
+        }
+        if let Some(eq) = self.equity.as_mut() {
+            eq.finish(&self.book, lanes, s_last);
+        }
         if !self.mine_during_build {
             return;
         }
+        let tv = self.btc_mining.map_or(0.0, |d| d.tv);
         for o in 0..self.at_ready.len() {
+            let (p, i) = (o / lanes, o % lanes);
             if !self.recorded[o] {
-                let (p, i) = (o / lanes, o % lanes);
                 self.at_ready[o] = cum[(p % self.k) * lanes + i];
+            } else if let Some(&tail) = self.at_ready_tail.get(o) {
+                self.at_ready[o] += tv * tail / s_last[i];
             }
         }
     }
@@ -470,4 +940,173 @@ struct Sums<'a> {
     l_days: &'a [usize],
     /// `ln L` on each signing day, `[signing day · lanes + i]`.
     l_vals: &'a [f64],
+    /// BTC view: `S_{N−1}` per lane; empty in USD.
+    s_last: &'a [f64],
+}
+
+/// MODEL.md §5 and §10 by hand, for the tests of the levered exercise values (here and in
+/// `crate::strategy::optimal`).
+#[cfg(test)]
+pub(crate) mod by_hand {
+    use crate::scenario::Scenario;
+
+    /// One slice of `sc` converted on day `tau` with the lease signed at `l_tau` ($/kW-month), in
+    /// a scenario with section 8 off but a fixed capex overrun, one lease term covering the
+    /// horizon, in USD and with `[finance]`: the unlevered AI value (at `ai.discount_rate`) and
+    /// the AI equity NPV (equity cash `AI cash + draw − payment` at `finance.cost_of_equity`,
+    /// the day-`N` terminal value less what is owed), both at day 0.
+    pub(crate) fn slice_values(sc: &Scenario, tau: usize, l_tau: f64) -> (f64, f64) {
+        let a = &sc.ai;
+        let f = sc.finance.as_ref().expect("a levered scenario");
+        let n = (sc.run.horizon_years * 365.0).round() as usize;
+        assert!(a.lease_term_years * 365.0 >= n as f64, "one lease term");
+        let it = sc.site.power_mw / sc.strategy.tranches as f64 * a.it_mw_per_gross_mw;
+        let b = (a.build_months * 365.0 / 12.0).round() as usize;
+        let spend = b.max(1);
+        let capex = it * a.capex_usd_per_mw_it * (1.0 + a.capex_overrun) / spend as f64;
+        let ready = tau + b;
+        assert!(ready < n, "rent starts inside the horizon");
+        let building = |t: usize| t >= tau && t < tau + spend;
+        let ai: Vec<f64> = (0..n)
+            .map(|t| {
+                let mut c = if building(t) { -capex } else { 0.0 };
+                if t >= ready {
+                    let y = (t - ready) as f64 / 365.0;
+                    c += it * 1000.0 * l_tau * 12.0 / 365.0
+                        * a.noi_margin
+                        * (1.0 + a.lease_escalator).powf(y)
+                        * (-a.tenant_default_rate * y).exp();
+                }
+                c
+            })
+            .collect();
+        let tv = sc.site.terminal_multiple * ai[n.saturating_sub(365)..].iter().sum::<f64>();
+        let pv = |r: f64, cash: &[f64], day_n: f64| {
+            let w = |t: usize| (1.0 + r).powf(-((t + 1) as f64) / 365.0);
+            cash.iter().enumerate().map(|(t, c)| c * w(t)).sum::<f64>() + day_n * w(n)
+        };
+        let unlevered = pv(a.discount_rate, &ai, tv);
+        // The loan: draws with interest capitalized to the ready day, then the annuity.
+        let i = (1.0 + f.debt_rate).powf(1.0 / 365.0) - 1.0;
+        let draw = |t: usize| if building(t) { f.ltc * capex } else { 0.0 };
+        let bal: f64 = (tau..=ready)
+            .map(|t| draw(t) * (1.0 + i).powi((ready - t) as i32))
+            .sum();
+        let m = (f.tenor_years * 365.0).round() as usize;
+        let q = bal * i / (1.0 - (1.0 + i).powi(-(m as i32)));
+        let paid = (n - ready).min(m);
+        let g = (1.0 + i).powi(paid as i32);
+        let owed = if paid == m {
+            0.0
+        } else {
+            bal * g - q * (g - 1.0) / i
+        };
+        let eq: Vec<f64> = (0..n)
+            .map(|t| {
+                let pay = if t >= ready && t < ready + m { q } else { 0.0 };
+                ai[t] + draw(t) - pay
+            })
+            .collect();
+        (unlevered, pv(f.cost_of_equity, &eq, tv - owed))
+    }
+
+    /// A zero-volatility version of the default scenario with the risks off but a 10% overrun,
+    /// a terminal value, and a loan whose tenor ends inside the horizon for the early
+    /// conversions only: the levered values of MODEL.md §10 are then exact numbers.
+    pub(crate) fn zero_vol_levered() -> Scenario {
+        let mut sc = Scenario::default();
+        sc.ai.set_risks_off();
+        sc.ai.capex_overrun = 0.1;
+        sc.ai.lease_drift = 0.04;
+        (sc.price.vol, sc.fees.vol, sc.hashrate.vol, sc.ai.lease_vol) = (0.0, 0.0, 0.0, 0.0);
+        sc.run.horizon_years = 8.0;
+        sc.site.terminal_multiple = 2.0;
+        sc.strategy.tranches = 2;
+        sc.strategy.decide_months = 36;
+        sc.finance = Some(crate::scenario::Finance {
+            tenor_years: 5.5,
+            ..Default::default()
+        });
+        sc
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The levered value of converting each slice on each decision day is MODEL.md §10 by hand:
+    /// `convert_eq − convert_at` is the AI equity NPV less the unlevered AI value, to 1e-9.
+    #[test]
+    fn levered_exercise_values_by_hand() {
+        let sc = by_hand::zero_vol_levered();
+        let sl = Slices::new(&sc).unwrap();
+        let b = sl.block(3, 0, 2, false);
+        let (k, nd) = (sl.tranches(), sl.decision_days().len());
+        let mut signs = (0, 0);
+        for p in 0..2 {
+            for (di, &day) in sl.decision_days().iter().enumerate() {
+                let (unlevered, levered) = by_hand::slice_values(&sc, day, b.lease[p * nd + di]);
+                for j in 0..k {
+                    let q = (p * nd + di) * k + j;
+                    let want = levered - unlevered;
+                    let tol = 1e-9 * unlevered.abs().max(levered.abs());
+                    assert!(
+                        (b.leverage(q) - want).abs() <= tol,
+                        "day {day}: {} vs {want}",
+                        b.leverage(q)
+                    );
+                    assert_eq!(b.exercise(q), b.convert_eq[q] - b.mining_from[q]);
+                    if want > 0.0 {
+                        signs.0 += 1
+                    } else {
+                        signs.1 += 1
+                    }
+                }
+            }
+        }
+        // Cheap debt against a 12% cost of equity: leverage adds value here.
+        assert!(signs.0 > 0, "{signs:?}");
+    }
+
+    /// Without `[finance]` the exercise value is the unlevered gain and nothing is levered.
+    #[test]
+    fn unlevered_exercise_is_the_gain() {
+        let mut sc = by_hand::zero_vol_levered();
+        sc.finance = None;
+        let b = Slices::new(&sc).unwrap().block(3, 0, 3, false);
+        assert!(b.convert_eq.is_empty());
+        for q in 0..b.convert_at.len() {
+            assert_eq!(b.exercise(q), b.gain(q));
+            assert_eq!(b.leverage(q), 0.0);
+        }
+    }
+
+    /// MODEL.md §11 with a constant price (price drift and every vol 0): every value in BTC is
+    /// the USD value divided by the price, levered or not, with mining during the build.
+    #[test]
+    fn btc_values_at_a_constant_price_are_usd_over_s() {
+        let mut sc = by_hand::zero_vol_levered();
+        sc.price.drift = 0.0;
+        sc.ai.mine_during_build = true;
+        let usd = Slices::new(&sc).unwrap().block(3, 0, 2, false);
+        sc.run.currency = Currency::Btc;
+        let btc = Slices::new(&sc).unwrap().block(3, 0, 2, false);
+        let s = sc.price.spot;
+        assert!(usd.price.iter().all(|&x| (x - s).abs() <= 1e-9 * s));
+        let same = |a: &[f64], b: &[f64], what: &str| {
+            assert_eq!(a.len(), b.len());
+            for (x, y) in a.iter().zip(b) {
+                assert!(
+                    (x / s - y).abs() <= 1e-9 * (x / s).abs().max(1.0),
+                    "{what}: {x} / {s} vs {y}"
+                );
+            }
+        };
+        same(&usd.mining_total, &btc.mining_total, "mining_total");
+        same(&usd.mining_from, &btc.mining_from, "mining_from");
+        same(&usd.convert_at, &btc.convert_at, "convert_at");
+        same(&usd.convert_eq, &btc.convert_eq, "convert_eq");
+        assert_eq!(usd.hashprice, btc.hashprice);
+    }
 }

@@ -100,7 +100,8 @@ const TABLES: &[(&str, &[&str])] = &[
     ("strategy", &[]),
     (
         "finance",
-        &["Project debt of each conversion and the equity view (MODEL.md section 10); absent: unlevered."],
+        &["Project debt of each conversion and the equity view (MODEL.md section 10), at published terms.",
+          "A file without [finance] is unlevered (version 1): no debt, no equity view."],
     ),
 ];
 

@@ -266,7 +266,8 @@ impl Default for Strategy {
 
 impl Default for Scenario {
     /// The embedded default scenario: a 1 GW Texas site with a mixed fleet, market state as of the
-    /// newest shipped data. `hashpivot scenario show` prints it with the source of every value.
+    /// newest shipped data, the conversion's risks (MODEL.md §8) and its project debt (§10) on.
+    /// `hashpivot scenario show` prints it with the source of every value.
     fn default() -> Self {
         Scenario {
             run: Run::default(),
@@ -280,7 +281,9 @@ impl Default for Scenario {
             strategy: Strategy::default(),
             power: None,
             dispatch: None,
-            finance: None,
+            // Financing on at published terms (MODEL.md §10, PARAMETERS 'Backstopped project
+            // debt'); a scenario file without [finance] stays unlevered (version 1).
+            finance: Some(Finance::default()),
             cloud: None,
         }
     }

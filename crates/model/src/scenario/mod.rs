@@ -621,9 +621,10 @@ mod tests {
                 ..v1
             }
         );
-        // The embedded default prices the risks.
+        // The embedded default prices the risks and is levered at published terms.
         let d = Scenario::default();
         assert!(d.ai.default_events && d.ai.mine_during_build && d.ai.build_delay_months > 0.0);
+        assert_eq!(d.finance, Some(Finance::default()));
     }
 
     #[test]

@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use super::{bad, Plan, ShardError, Unit};
 use crate::run::{resolve, Part};
 use crate::strategy::fixed::ColumnData;
-use crate::strategy::optimal::{PricedColumn, PricedPaths, Sample};
+use crate::strategy::optimal::{PricedColumn, PricedEquity, PricedPaths, Sample};
 
 const MAGIC: &[u8; 8] = b"HPSHARD1";
 
@@ -138,6 +138,7 @@ fn priced_columns(p: &mut PricedPaths) -> Vec<PartColumn> {
             let (dtype, len) = match data {
                 PricedColumn::F64(v) => ("f64", v.len()),
                 PricedColumn::U32(v) => ("u32", v.len()),
+                PricedColumn::OptF64(v) => ("f64", v.len()),
             };
             PartColumn {
                 name: name.into(),
@@ -269,6 +270,10 @@ pub fn write(
                     match c {
                         PricedColumn::F64(v) => put_le(&mut w, &mut buf, v, |x| x.to_le_bytes())?,
                         PricedColumn::U32(v) => put_le(&mut w, &mut buf, v, |x| x.to_le_bytes())?,
+                        PricedColumn::OptF64(v) => {
+                            let coded: Vec<f64> = v.iter().map(|x| x.unwrap_or(f64::NAN)).collect();
+                            put_le(&mut w, &mut buf, &coded, |x| x.to_le_bytes())?
+                        }
                     }
                 }
             }
@@ -543,6 +548,7 @@ fn read_priced(
     let fresh_blocks = plan.fresh.get(header.index).copied().unwrap_or_default();
     let cfg = plan.optimal_config();
     let tranches = plan.points[0].scenario.strategy.tranches.max(1) as usize;
+    let levered = plan.points[0].scenario.finance.is_some();
     let mut sample = |r: &PricedRange, s: Sample, want: [usize; 2], total: u64| {
         if r.blocks != want {
             return Err(bad(format!(
@@ -554,6 +560,9 @@ fn read_priced(
         let paths = (want[1] * bl).min(total as usize) - (want[0] * bl).min(total as usize);
         let mut p = PricedPaths::empty(s, tranches, want[0] as u64);
         p.end_block = want[1] as u64;
+        if s == Sample::InSample && levered {
+            p.equity = Some(PricedEquity::default());
+        }
         let cols = p.columns();
         if cols.len() != r.columns.len() {
             return Err(bad(format!(
@@ -564,7 +573,7 @@ fn read_priced(
         }
         for ((cname, width, c), hc) in cols.into_iter().zip(&r.columns) {
             let dtype = match &c {
-                PricedColumn::F64(_) => "f64",
+                PricedColumn::F64(_) | PricedColumn::OptF64(_) => "f64",
                 PricedColumn::U32(_) => "u32",
             };
             let n = paths * width;
@@ -577,6 +586,13 @@ fn read_priced(
             match c {
                 PricedColumn::F64(v) => *v = take(bytes, at, n, f64::from_le_bytes),
                 PricedColumn::U32(v) => *v = take(bytes, at, n, u32::from_le_bytes),
+                PricedColumn::OptF64(v) => {
+                    let coded = take(bytes, at, n, f64::from_le_bytes);
+                    *v = coded
+                        .into_iter()
+                        .map(|x| (!x.is_nan()).then_some(x))
+                        .collect();
+                }
             }
         }
         Ok(p)

@@ -5,6 +5,8 @@
 
 pub mod fixed;
 pub mod optimal;
+#[cfg(test)]
+mod optimal_levered_tests;
 pub mod optimal_pilot;
 pub mod optimal_policy;
 mod optimal_report;
@@ -13,8 +15,9 @@ mod optimal_report;
 #[cfg(test)]
 mod tests {
     use crate::payoff::slices::Slices;
-    use crate::scenario::Scenario;
+    use crate::result::Currency;
     use crate::scenario::StrategyKind;
+    use crate::scenario::{Finance, Scenario};
     use crate::strategy::fixed::{simulate_raw, PlanSpec};
 
     /// Converting all slices on day 0 equals `convert 1.0`, never converting equals `mine`, and
@@ -26,10 +29,27 @@ mod tests {
         // a fixed conversion then see the same cash whatever their draws.
         let mut sc = Scenario::default();
         sc.ai.set_risks_off();
+        sc.finance = None;
         slices_reproduce(sc.clone());
         sc.ai.capex_overrun = 0.2;
         sc.ai.mine_during_build = true;
-        slices_reproduce(sc);
+        slices_reproduce(sc.clone());
+        // MODEL.md §10 and §11 (issue 12): the levered value of converting and the BTC view, each
+        // alone and together, with a terminal value (its BTC conversion at S_{N-1} and the
+        // day-N repayment) and a tenor that ends inside the horizon for early conversions only.
+        sc.site.terminal_multiple = 3.0;
+        slices_reproduce(sc.clone());
+        let mut fin = sc.clone();
+        fin.finance = Some(Finance {
+            tenor_years: 5.0,
+            ..Finance::default()
+        });
+        slices_reproduce(fin.clone());
+        let mut btc = sc.clone();
+        btc.run.currency = Currency::Btc;
+        slices_reproduce(btc);
+        fin.run.currency = Currency::Btc;
+        slices_reproduce(fin);
     }
 
     fn slices_reproduce(mut sc: Scenario) {
@@ -69,6 +89,29 @@ mod tests {
         let nd = days.len();
         let di_mid = days.iter().position(|&d| d == d_mid).unwrap();
         let di_ref = days.iter().position(|&d| d == d_ref).unwrap();
+        // The policies of the specs as stops per path and slice (decision index, or never).
+        let stops_of = |di: usize, upto: usize| -> Vec<u32> {
+            (0..paths * k)
+                .map(|x| if x % k < upto { di as u32 } else { u32::MAX })
+                .collect()
+        };
+        let lane_eq = [
+            sl.policy_equity(5, 0, paths, false, &stops_of(0, 0)),
+            sl.policy_equity(5, 0, paths, false, &stops_of(0, 4)),
+            sl.policy_equity(5, 0, paths, false, &stops_of(di_mid, 2)),
+            sl.policy_equity(5, 0, paths, false, &stops_of(di_ref, 3)),
+        ];
+        let levered = sc.finance.is_some();
+        // Relative 1e-9, below a million dollars (or ten bitcoin) absolute.
+        let floor = if sc.run.currency == Currency::Btc {
+            10.0
+        } else {
+            1e6
+        };
+        assert_eq!(
+            b.convert_eq.len(),
+            if levered { b.convert_at.len() } else { 0 }
+        );
         for p in 0..paths {
             let total: f64 = (0..k).map(|j| b.mining_total[p * k + j]).sum();
             let policy = |di: usize, upto: usize| -> f64 {
@@ -79,7 +122,7 @@ mod tests {
                 }
                 v
             };
-            let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1e6);
+            let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(floor);
             assert!(
                 close(total, raw.npv[p * 4]),
                 "mine {total} vs {}",
@@ -100,6 +143,44 @@ mod tests {
             );
             // The state is recorded.
             assert!(b.hashprice[p * nd] > 0.0 && b.lease[p * nd] > 0.0 && b.price[p * nd] > 0.0);
+            if !levered {
+                assert!(lane_eq.iter().all(|e| e.is_empty()));
+                continue;
+            }
+            // MODEL.md §10: the owner's values (exercise values on the levered AI stream) and
+            // the equity figures of the policy's conversions equal the fixed strategies'.
+            let equity = |di: usize, upto: usize| -> f64 {
+                let mut v = total;
+                for j in 0..upto {
+                    v += b.exercise((p * nd + di) * k + j);
+                }
+                v
+            };
+            let fixed = |s: usize, f: usize| raw.equity[(p * 4 + s) * 5 + f];
+            let close_opt = |a: Option<f64>, b: f64| match a {
+                Some(a) => (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+                None => b.is_nan(),
+            };
+            for (s, (di, upto)) in [(0, 0), (0, 4), (di_mid, 2), (di_ref, 3)]
+                .iter()
+                .enumerate()
+            {
+                let e = equity(*di, *upto);
+                assert!(close(e, fixed(s, 0)), "equity {s}: {e} vs {}", fixed(s, 0));
+                let l = &lane_eq[s][p];
+                if s == 0 {
+                    // Nothing converted: no loan, the equity is the mining NPV.
+                    assert_eq!(
+                        (l.ai_equity_npv, l.dscr_min, l.equity_irr),
+                        (0.0, None, None)
+                    );
+                    continue;
+                }
+                assert!(close(l.ai_equity_npv, fixed(s, 1)), "ai equity {s}");
+                assert!(close_opt(l.dscr_min, fixed(s, 2)), "dscr {s}");
+                assert!(close_opt(l.project_irr, fixed(s, 3)), "project irr {s}");
+                assert!(close_opt(l.equity_irr, fixed(s, 4)), "equity irr {s}");
+            }
         }
     }
 }

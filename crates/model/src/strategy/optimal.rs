@@ -12,7 +12,10 @@
 //!   paths are blocks `0, 1, …` of the run's seed — the very paths of the other strategies — and
 //!   out-of-sample paths are fresh blocks from [`OUT_OF_SAMPLE_BLOCK`] on.
 //! - **Exercise value** of slice `j` on decision day `d`: `convert_at − mining_from`, a realized sum
-//!   of future cash flows (not known on day `d`). The regression target is therefore the realized
+//!   of future cash flows (not known on day `d`); with `[finance]` the owner's value,
+//!   `convert_eq − mining_from` ([`SliceBlock::exercise`]: the AI stream levered, MODEL.md §10),
+//!   so the policy responds to the debt's terms. In the BTC view (MODEL.md §11) every value is in
+//!   BTC, so the policy maximizes what the conversion adds to a bitcoin treasury. The regression target is therefore the realized
 //!   gain of converting now over continuing, on *all* paths (why the put's "in the money" filter
 //!   would leak foresight here is explained in `hashpivot_lsm::stopping`), and the slice converts
 //!   iff the fitted gain is positive.
@@ -62,7 +65,7 @@ pub use crate::result::{
 use crate::scenario::Scenario;
 pub use crate::strategy::optimal_pilot::{features, Pilot, FEATURES, PILOT_PATHS};
 pub use crate::strategy::optimal_policy::{
-    FitHeader, FitSums, OptimalPolicy, PricedColumn, PricedPaths, Sample, NEVER,
+    FitHeader, FitSums, OptimalPolicy, PricedColumn, PricedEquity, PricedPaths, Sample, NEVER,
 };
 use crate::strategy::optimal_report::{detail, in_sample_values};
 use crate::ModelError;
@@ -215,7 +218,10 @@ struct BlockCache {
 
 impl BlockCache {
     fn bytes(b: &SliceBlock) -> usize {
-        8 * (b.hashprice.len() * 3 + b.mining_from.len() * 2 + b.mining_total.len())
+        8 * (b.hashprice.len() * 3
+            + b.mining_from.len() * 2
+            + b.convert_eq.len()
+            + b.mining_total.len())
     }
     fn get(&self, eb: u64) -> Option<Arc<SliceBlock>> {
         let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
@@ -248,6 +254,8 @@ pub struct OptimalSetup {
     /// that the policy is version 1's Longstaff–Schwartz fit; smaller in tests, to reach the
     /// case of a pilot on part of the paths with few paths).
     pilot_cap: u64,
+    /// `[finance]`: the DSCR covenant (the equity view is reported); `None` when unlevered.
+    min_dscr: Option<f64>,
 }
 
 impl OptimalSetup {
@@ -271,6 +279,7 @@ impl OptimalSetup {
             cfg: *cfg,
             cache: BlockCache::default(),
             pilot_cap,
+            min_dscr: sc.finance.as_ref().map(|f| f.min_dscr),
         })
     }
 
@@ -387,7 +396,7 @@ fn block_grams(
             let mut y = 0.0;
             for d in (0..nd).rev() {
                 let q = (i * nd + d) * k + j;
-                let g = blk.convert_at[q] - blk.mining_from[q];
+                let g = blk.exercise(q);
                 grams[j * nd + d].push(&bv[d * p..(d + 1) * p], g - y);
                 if pilot.policies[j].exercise(d, &x[d], g) {
                     y = g;
@@ -469,23 +478,29 @@ fn price_block(
     };
     let mut out = PricedPaths::empty(sample, k, eb);
     out.end_block = eb + 1;
+    // `[finance]`: the equity figures of the policy's conversions (in-sample, as every result).
+    let levered = setup.min_dscr.is_some() && sample == Sample::InSample;
+    let mut equity_npv = Vec::with_capacity(if levered { lanes } else { 0 });
     let mut z = vec![[0.0; FEATURES]; nd];
     for i in 0..lanes {
         for d in 0..nd {
             z[d] = h.standardize(d, &features(&blk, i, d));
         }
         let mine: f64 = blk.mining_total[i * k..(i + 1) * k].iter().sum();
-        let (mut npv, mut mining, mut ai) = (mine, mine, 0.0);
+        let (mut npv, mut mining, mut ai, mut lev) = (mine, mine, 0.0, 0.0);
         for j in 0..k {
             let (mut stop, mut gain, mut best) = (NEVER, 0.0, 0.0f64);
             for d in 0..nd {
                 let q = (i * nd + d) * k + j;
-                let g = blk.convert_at[q] - blk.mining_from[q];
+                // The policy decides on the exercise value (levered with `[finance]`); the NPV
+                // and its bounds are reported unlevered, like every strategy's.
+                let g = blk.gain(q);
                 best = best.max(g);
                 if stop == NEVER && policy.gain(basis, j, d, &z[d]) > 0.0 {
                     stop = d as u32;
                     gain = g;
                     npv += g;
+                    lev += blk.leverage(q);
                     // convert_at = gain + mining_from: the AI value plus the salvage of the
                     // slice's machines (the hook does not separate the salvage; it is counted
                     // with AI here). The mining value at the stop only splits the reported mean
@@ -498,14 +513,23 @@ fn price_block(
             }
             out.stop.push(stop);
             out.gain.push(gain);
-            out.gain0
-                .push(blk.convert_at[i * nd * k + j] - blk.mining_from[i * nd * k + j]);
+            out.gain0.push(blk.gain(i * nd * k + j));
             out.foresight.push(best);
         }
         out.npv.push(npv);
         out.mine_npv.push(mine);
         out.mining.push(mining);
         out.ai.push(ai);
+        if levered {
+            // Mining NPV + AI equity NPV: the NPV with each conversion's AI value levered.
+            equity_npv.push(npv + lev);
+        }
+    }
+    if levered {
+        let lanes_eq = setup
+            .slices
+            .policy_equity(c.seed, stream, lanes, c.antithetic, &out.stop);
+        out.equity = Some(PricedEquity::new(equity_npv, &lanes_eq));
     }
     out
 }
@@ -592,7 +616,7 @@ pub fn finish(
     };
     complete(&ins, Sample::InSample, setup.in_sample_blocks())?;
     complete(fresh, Sample::Fresh, setup.fresh_blocks())?;
-    let ins_v = in_sample_values(&ins, setup.cfg.antithetic);
+    let ins_v = in_sample_values(&ins, setup.cfg.antithetic, setup.min_dscr);
     let detail = detail(policy, setup.slice_mw, &ins, &ins_v, fresh);
     Ok(OptimalOutput {
         result: ins_v.result,
@@ -685,6 +709,8 @@ mod tests {
         // Nothing uncertain: no drawn risks (the deterministic overrun keeps the AI side on
         // the path-dependent book, and the machines mine until the hall is ready).
         sc.ai.set_risks_off();
+        // Unlevered: the levered case is `optimal_levered_tests`.
+        sc.finance = None;
         sc.ai.capex_overrun = 0.05;
         sc.ai.mine_during_build = true;
         // Make the timing matter: a long horizon, a rich lease market that rises faster than the

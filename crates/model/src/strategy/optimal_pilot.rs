@@ -82,7 +82,7 @@ pub struct Pilot {
 struct PilotPaths {
     /// `[block][date][path][feature]`.
     feats: Vec<f64>,
-    /// Per slice, `[block][date][path]`: `convert_at − mining_from`.
+    /// Per slice, `[block][date][path]`: the exercise value ([`SliceBlock::exercise`]).
     gain: Vec<Vec<f64>>,
 }
 
@@ -130,7 +130,7 @@ fn simulate(
                         fb[o * FEATURES..(o + 1) * FEATURES].copy_from_slice(&features(&blk, p, d));
                         for j in 0..k {
                             let q = (p * nd + d) * k + j;
-                            gb[j][o] = blk.convert_at[q] - blk.mining_from[q];
+                            gb[j][o] = blk.exercise(q);
                         }
                     }
                 }

@@ -6,6 +6,8 @@ use hashpivot_lsm::exact::ExactSum;
 use hashpivot_lsm::regress::{Basis, Gram, GRAM_TOL};
 use serde::{Deserialize, Serialize};
 
+use crate::equity::EquityPaths;
+use crate::payoff::finance::LaneEquity;
 use crate::strategy::optimal_pilot::{Pilot, FEATURES};
 use crate::ModelError;
 
@@ -378,6 +380,59 @@ pub struct PricedPaths {
     pub gain0: Vec<f64>,
     /// Each slice's best gain over the decision days, or 0 (perfect foresight), USD.
     pub foresight: Vec<f64>,
+    /// `[finance]`, in-sample: the equity figures of each path under the policy (MODEL.md §10);
+    /// `None` when unlevered (and for fresh paths).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equity: Option<PricedEquity>,
+}
+
+/// The equity figures of priced paths (MODEL.md §10), in path order: what the fixed strategies
+/// report, for the conversions the policy makes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PricedEquity {
+    /// Mining NPV + AI equity NPV.
+    pub equity_npv: Vec<f64>,
+    /// AI equity NPV.
+    pub ai_equity_npv: Vec<f64>,
+    /// Smallest DSCR over the conversions' whole loan years (`None`: no whole loan year).
+    pub dscr_min: Vec<Option<f64>>,
+    /// IRR of the AI cash (`None`: no root).
+    pub project_irr: Vec<Option<f64>>,
+    /// IRR of the equity cash (`None`: no root).
+    pub equity_irr: Vec<Option<f64>>,
+}
+
+impl PricedEquity {
+    /// The figures of a block: each path's equity NPV and its loans' figures.
+    pub fn new(equity_npv: Vec<f64>, lanes: &[LaneEquity]) -> Self {
+        PricedEquity {
+            equity_npv,
+            ai_equity_npv: lanes.iter().map(|e| e.ai_equity_npv).collect(),
+            dscr_min: lanes.iter().map(|e| e.dscr_min).collect(),
+            project_irr: lanes.iter().map(|e| e.project_irr).collect(),
+            equity_irr: lanes.iter().map(|e| e.equity_irr).collect(),
+        }
+    }
+
+    fn append(&mut self, o: PricedEquity) {
+        self.equity_npv.extend(o.equity_npv);
+        self.ai_equity_npv.extend(o.ai_equity_npv);
+        self.dscr_min.extend(o.dscr_min);
+        self.project_irr.extend(o.project_irr);
+        self.equity_irr.extend(o.equity_irr);
+    }
+
+    /// The per-path figures as the equity statistics take them (`NaN`: none).
+    pub fn paths(&self) -> EquityPaths {
+        let nan = |v: &[Option<f64>]| v.iter().map(|x| x.unwrap_or(f64::NAN)).collect();
+        EquityPaths {
+            equity_npv: self.equity_npv.clone(),
+            ai_equity_npv: self.ai_equity_npv.clone(),
+            dscr_min: nan(&self.dscr_min),
+            project_irr: nan(&self.project_irr),
+            equity_irr: nan(&self.equity_irr),
+        }
+    }
 }
 
 /// A column of [`PricedPaths`] (for writing it to a file and reading it back).
@@ -387,6 +442,9 @@ pub enum PricedColumn<'a> {
     F64(&'a mut Vec<f64>),
     /// Decision month indices.
     U32(&'a mut Vec<u32>),
+    /// Figures a path may lack (a DSCR, an IRR), stored as 64-bit floats with `NaN` for none
+    /// (the engine's figures are finite when present).
+    OptF64(&'a mut Vec<Option<f64>>),
 }
 
 impl PricedPaths {
@@ -394,7 +452,7 @@ impl PricedPaths {
     /// values, in a fixed order (a shard's part file lists them in this order).
     pub fn columns(&mut self) -> Vec<(&'static str, usize, PricedColumn<'_>)> {
         let k = self.tranches;
-        vec![
+        let mut cols = vec![
             ("npv", 1, PricedColumn::F64(&mut self.npv)),
             ("mine_npv", 1, PricedColumn::F64(&mut self.mine_npv)),
             ("mining", 1, PricedColumn::F64(&mut self.mining)),
@@ -403,7 +461,19 @@ impl PricedPaths {
             ("gain", k, PricedColumn::F64(&mut self.gain)),
             ("gain0", k, PricedColumn::F64(&mut self.gain0)),
             ("foresight", k, PricedColumn::F64(&mut self.foresight)),
-        ]
+        ];
+        // With [finance] the in-sample paths carry the equity figures too (MODEL.md §10), so a
+        // sharded optimal run merges into the single machine's equity block.
+        if let Some(e) = &mut self.equity {
+            cols.extend([
+                ("equity_npv", 1, PricedColumn::F64(&mut e.equity_npv)),
+                ("ai_equity_npv", 1, PricedColumn::F64(&mut e.ai_equity_npv)),
+                ("dscr_min", 1, PricedColumn::OptF64(&mut e.dscr_min)),
+                ("project_irr", 1, PricedColumn::OptF64(&mut e.project_irr)),
+                ("equity_irr", 1, PricedColumn::OptF64(&mut e.equity_irr)),
+            ]);
+        }
+        cols
     }
 
     /// No paths yet, starting at `first_block`.
@@ -421,6 +491,7 @@ impl PricedPaths {
             gain: Vec::new(),
             gain0: Vec::new(),
             foresight: Vec::new(),
+            equity: None,
         }
     }
 
@@ -453,6 +524,15 @@ impl PricedPaths {
                 "contiguous block ranges merged in block order",
             ));
         }
+        // An empty range (a shard with no blocks) carries no equity figures either way.
+        let both = !self.is_empty() && !next.is_empty();
+        if both && self.equity.is_some() != next.equity.is_some() {
+            return Err(mismatch(
+                "priced paths",
+                "levered and unlevered blocks".into(),
+                "blocks of the same run, all with or all without [finance]",
+            ));
+        }
         self.end_block = next.end_block;
         self.npv.extend(next.npv);
         self.mine_npv.extend(next.mine_npv);
@@ -462,6 +542,11 @@ impl PricedPaths {
         self.gain.extend(next.gain);
         self.gain0.extend(next.gain0);
         self.foresight.extend(next.foresight);
+        match (&mut self.equity, next.equity) {
+            (Some(e), Some(n)) => e.append(n),
+            (e @ None, n) => *e = n,
+            (Some(_), None) => {}
+        }
         Ok(())
     }
 }

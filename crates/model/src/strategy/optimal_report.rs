@@ -10,11 +10,12 @@ use std::collections::BTreeMap;
 
 use hashpivot_lsm::regress::Basis;
 
+use crate::equity::equity_result;
 use crate::result::{
     Boundary, Est, Flexibility, OptimalDetail, PolicyTable, Regime, RegressionInfo, SliceSummary,
     StrategyResult,
 };
-use crate::stats::summarize;
+use crate::stats::{histograms, summarize};
 use crate::strategy::optimal_pilot::FEATURES;
 use crate::strategy::optimal_policy::{OptimalPolicy, PricedPaths, NEVER};
 
@@ -99,13 +100,18 @@ pub(crate) struct InSampleValues {
     pub foresight: Vec<f64>,
 }
 
-/// Step 3: the in-sample result with its mining/AI split, the static shares, the flexibility and
-/// perfect foresight.
-pub(crate) fn in_sample_values(ins: &PricedPaths, antithetic: bool) -> InSampleValues {
+/// Step 3: the in-sample result with its mining/AI split (and with `[finance]`, whose covenant is
+/// `min_dscr`, the equity view of the policy's conversions, MODEL.md §10), the static shares, the
+/// flexibility and perfect foresight.
+pub(crate) fn in_sample_values(
+    ins: &PricedPaths,
+    antithetic: bool,
+    min_dscr: Option<f64>,
+) -> InSampleValues {
     let (n, k) = (ins.len(), ins.tranches);
     let mining_sum: f64 = ins.mining.iter().sum();
     let ai_sum: f64 = ins.ai.iter().sum();
-    let result = summarize(
+    let mut result = summarize(
         "optimal",
         None,
         &ins.npv,
@@ -114,6 +120,12 @@ pub(crate) fn in_sample_values(ins: &PricedPaths, antithetic: bool) -> InSampleV
         Some(&ins.mine_npv),
         antithetic,
     );
+    if let (Some(min_dscr), Some(e)) = (min_dscr, &ins.equity) {
+        let paths = e.paths();
+        let mut view = equity_result(&paths, min_dscr, antithetic);
+        view.equity_npv_histogram = histograms(&[&paths.equity_npv]).into_iter().next();
+        result.equity = Some(view);
+    }
     // Static shares j/k: slices 1..=j converted on day 0.
     let static_paths = static_paths(ins, k);
     let static_npv: Vec<f64> = static_paths
