@@ -481,6 +481,23 @@ fn optimal_in_two_phases_merges_to_the_single_machine_bytes() {
         &want_full,
         "optimal with the pilot on every path, 3 shards",
     );
+    // Levered (MODEL.md §10): the policy regresses equity values and the merge carries the
+    // equity block (per-path equity NPV, DSCR and IRRs in the parts).
+    let fin = d.join("fin.toml");
+    std::fs::write(&fin, format!("{base}[finance]\n")).unwrap();
+    let fin = fin.to_str().unwrap();
+    let fin_args = [fin, "--paths", "1100", "--seed", "5"];
+    let want_fin = run_json(
+        d,
+        &[&["simulate", "--strategy", "optimal"][..], &fin_args].concat(),
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&want_fin).unwrap();
+    assert!(doc["results"][1]["equity"]["dscr_min"].is_object(), "{doc}");
+    same(
+        &sharded_optimal(d, "fin", 3, &fin_args),
+        &want_fin,
+        "levered optimal, 3 shards",
+    );
     let sc = d.join("opt.toml");
     std::fs::write(&sc, format!("{base}pilot_paths = 4096\n")).unwrap();
     let sc = sc.to_str().unwrap();
