@@ -8,23 +8,39 @@
 //! `x · Q(x)` with the polynomial `Q(x) = Σ_t cash_t x^t`, so the roots are the positive roots of
 //! `Q`, and the smallest rate is the largest such `x`.
 //!
-//! How a root is found, robustly and cheaply (a path's series has thousands of days and a run has
-//! tens of thousands of paths):
+//! How a root is found, robustly and cheaply (a path's series has thousands of days, a run has
+//! tens of thousands of paths and two IRRs a path):
 //!
 //! 1. All cash of one sign (no sign change, Descartes' rule of signs): no root.
 //! 2. A coarse copy of the series (sums over buckets of [`BUCKET`] days, each at its bucket's
 //!    middle) is scanned on a grid of rates from [`R_MIN`] to [`R_MAX`], uniform in `ln(1+r)`, from
-//!    the lowest rate up; the first sign change brackets the smallest root of the coarse copy,
-//!    which bisection then narrows (cheap: the copy is 1/[`BUCKET`] of the series).
-//! 3. The exact series: from the coarse root, Newton steps in `u = ln(1+r)` on the exact `Q`
-//!    (value and derivative in one pass), kept inside a bracket verified on the exact series;
-//!    a step that leaves the bracket or does not shrink it fast enough is replaced by bisection.
-//!    It stops when the bracket or the step is below 1e-13 in `u`, so the rate is exact to ~1e-12.
-//!    If the coarse bracket does not hold on the exact series (a root pair closer than the grid),
-//!    the exact series is scanned on the grid itself. Never a fixed-iteration Newton.
+//!    the lowest rate up; the first sign change brackets the smallest root of the coarse copy.
+//!    The grid points are evaluated [`SCAN`] at a time (independent Horner chains, one per point,
+//!    with the grid's powers of `x` tabulated once per series length), stopping at the first
+//!    batch with a sign change. Safeguarded Newton (below) on the coarse copy then narrows that
+//!    bracket to ~1e-9 in `u = ln(1+r)` (cheap: the copy is 1/[`BUCKET`] of the series).
+//! 3. The exact series: a bracket around the coarse root, verified on the exact series, and
+//!    safeguarded Newton steps in `u` on the exact `Q`; a step that leaves the bracket or does
+//!    not shrink it fast enough is replaced by bisection. The bracket's two ends and the first
+//!    Newton point (value and derivative) are evaluated in one pass over the series; the later
+//!    steps keep that derivative (the chord variant), so their passes need `Q` only.
+//!    It stops when the bracket or the step is below 1e-13 in `u`, so the rate is exact to
+//!    ~1e-12. If the coarse bracket does not hold on the exact series (a root pair closer than the
+//!    grid), the exact series is scanned on the grid itself. Never a fixed-iteration Newton.
+//!
+//! Every sum is a fixed sequence of plain IEEE multiplies and adds (interleaved Horner chains, so
+//! the work vectorizes and the chains' latency is hidden), so the same series gives the same bits
+//! on every instruction set; on x86-64 with AVX2 the same code is compiled for it and picked at
+//! run time ([`crate::process::isa`], `HASHPIVOT_ISA` included).
 //!
 //! Roots outside `[R_MIN, R_MAX]` (below −99% or above +10,000% a year) are reported as no root,
 //! as are pairs of roots closer together than one grid step (the series then barely changes sign).
+
+// Lane and chain loops index several arrays in lockstep; explicit indices are what the compiler
+// vectorizes (as in `crate::payoff`).
+#![allow(clippy::needless_range_loop)]
+
+use std::cell::Cell;
 
 /// Lowest rate searched, per year.
 pub const R_MIN: f64 = -0.99;
@@ -34,59 +50,117 @@ pub const R_MAX: f64 = 100.0;
 pub const BUCKET: usize = 32;
 /// Grid points of the scan, uniform in `ln(1 + r)` over `[R_MIN, R_MAX]`.
 pub const GRID: usize = 96;
+/// Grid points of the coarse scan evaluated together.
+pub const SCAN: usize = 32;
+const _: () = assert!(GRID.is_multiple_of(SCAN));
 
-/// `Q(x) = Σ c_t x^t` and `Σ t c_t x^t` (for the derivative), in eight interleaved Horner chains
-/// (so the work vectorizes and the chain latency is hidden); plain multiplies and adds, the same
-/// IEEE operations on every instruction set.
-fn q_and_tq(c: &[f64], x: f64, with_derivative: bool) -> (f64, f64) {
-    const W: usize = 8;
+/// Interleaved Horner chains of one point's sums ([`horner`]): 16 (four AVX2 vectors, enough
+/// independent work to hide the latency of a multiply and an add) when one point is evaluated,
+/// 4 when three are and a derivative (so that every chain stays in a register).
+const W1: usize = 16;
+const W3: usize = 4;
+
+/// `Σ_t c_t x_k^t` for each of the `K` points `xs`, and `Σ_t t c_t x_d^t` for the point `d`
+/// (none when `d >= K`), in one pass over `c`: per point `W` interleaved Horner chains in
+/// `y = x^W`, the tail past the last full chunk evaluated directly. Plain multiplies and adds
+/// in a fixed order: the same bits on every instruction set, and the same bits for a point
+/// whatever the other points are.
+#[inline(always)]
+fn horner<const K: usize, const W: usize>(c: &[f64], xs: [f64; K], d: usize) -> ([f64; K], f64) {
     let full = c.len() / W;
-    let mut xp = [1.0f64; W];
-    for j in 1..W {
-        xp[j] = xp[j - 1] * x;
-    }
-    let y = xp[W - 1] * x;
-    // The tail past the last full chunk, highest powers: evaluated directly.
-    let mut tail = 0.0;
-    let mut tail_t = 0.0;
-    let mut p = y.powi(full as i32);
-    for (t, &v) in c.iter().enumerate().skip(full * W) {
-        tail += v * p;
-        tail_t += v * t as f64 * p;
-        p *= x;
-    }
-    let mut acc = [0.0f64; W];
-    let mut acc_t = [0.0f64; W];
-    for k in (0..full).rev() {
-        let chunk = &c[k * W..k * W + W];
-        for j in 0..W {
-            acc[j] = acc[j] * y + chunk[j];
+    let mut xp = [[1.0f64; W]; K];
+    let mut y = [0.0f64; K];
+    for k in 0..K {
+        for j in 1..W {
+            xp[k][j] = xp[k][j - 1] * xs[k];
         }
-        if with_derivative {
-            let base = (k * W) as f64;
+        y[k] = xp[k][W - 1] * xs[k];
+    }
+    // The tail past the last full chunk, highest powers: evaluated directly.
+    let mut q = [0.0f64; K];
+    let mut tq = 0.0;
+    for k in 0..K {
+        let mut p = y[k].powi(full as i32);
+        for (t, &v) in c.iter().enumerate().skip(full * W) {
+            q[k] += v * p;
+            if k == d {
+                tq += v * t as f64 * p;
+            }
+            p *= xs[k];
+        }
+    }
+    let mut acc = [[0.0f64; W]; K];
+    let mut acc_t = [0.0f64; W];
+    let with_t = d < K;
+    for i in (0..full).rev() {
+        let chunk: &[f64; W] = c[i * W..i * W + W].try_into().expect("a chunk of W");
+        for k in 0..K {
             for j in 0..W {
-                acc_t[j] = acc_t[j] * y + chunk[j] * (base + j as f64);
+                acc[k][j] = acc[k][j] * y[k] + chunk[j];
+            }
+        }
+        if with_t {
+            let base = (i * W) as f64;
+            for j in 0..W {
+                acc_t[j] = acc_t[j] * y[d] + chunk[j] * (base + j as f64);
             }
         }
     }
-    let mut q = tail;
-    let mut tq = tail_t;
-    for j in 0..W {
-        q += acc[j] * xp[j];
-        tq += acc_t[j] * xp[j];
+    for k in 0..K {
+        for j in 0..W {
+            q[k] += acc[k][j] * xp[k][j];
+        }
+    }
+    if with_t {
+        for j in 0..W {
+            tq += acc_t[j] * xp[d][j];
+        }
     }
     (q, tq)
 }
 
 /// `x = (1 + r)^(-1/365)` for `u = ln(1 + r)`.
-#[inline]
+#[inline(always)]
 fn x_of(u: f64) -> f64 {
     (-u / 365.0).exp()
 }
 
-/// The sign of `Q` at `u` on the exact series (0 counts as a root).
+/// `Q` at `u` on the exact series (0 counts as a root).
+#[inline(always)]
 fn q_exact(c: &[f64], u: f64) -> f64 {
-    q_and_tq(c, x_of(u), false).0
+    horner::<1, W1>(c, [x_of(u)], 1).0[0]
+}
+
+/// A function of `u` whose root [`newton`] looks for: its value and derivative at `u`. A trait
+/// with always-inlined methods rather than a closure, so that the passes are compiled for the
+/// instruction set of [`irr`]'s caller.
+trait Curve {
+    fn qd(&self, u: f64) -> (f64, f64);
+}
+
+/// The exact series.
+struct Exact<'a>(&'a [f64]);
+
+impl Curve for Exact<'_> {
+    /// `Q` and `dQ/du = −Σ t c_t x^t / 365` at `u`.
+    #[inline(always)]
+    fn qd(&self, u: f64) -> (f64, f64) {
+        let (q, tq) = horner::<1, W1>(self.0, [x_of(u)], 0);
+        (q[0], -tq / 365.0)
+    }
+}
+
+/// The exact series with a fixed slope: Newton's chord variant. Near the root the slope at the
+/// first point (the coarse root, ~1e-6 away) differs from the root's by ~1e-5 of it, so each step
+/// gains five digits (two passes from the coarse root to the last bit, as Newton's), and a pass
+/// needs `Q` only: two operations a day instead of five.
+struct Chord<'a>(&'a [f64], f64);
+
+impl Curve for Chord<'_> {
+    #[inline(always)]
+    fn qd(&self, u: f64) -> (f64, f64) {
+        (q_exact(self.0, u), self.1)
+    }
 }
 
 /// The coarse series: sums over buckets of [`BUCKET`] days, each placed at its bucket's middle
@@ -96,22 +170,33 @@ struct Coarse {
     full: Vec<f64>,
     /// Sum of the last, partial bucket and its middle day (0 and 0 when there is none).
     last: (f64, f64),
+    /// Sums of `|cash|` over the same buckets (for the bound of [`signs_certain`]).
+    abs_full: Vec<f64>,
+    abs_last: f64,
 }
 
+/// Middle day of a full bucket, counted from its first day.
+const MID0: f64 = (BUCKET as f64 - 1.0) / 2.0;
+
+#[inline(always)]
 fn coarse(c: &[f64]) -> Coarse {
     let nfull = c.len() / BUCKET;
     // Four partial sums a bucket: independent chains instead of one of BUCKET adds.
     let full = c[..nfull * BUCKET]
-        .chunks(BUCKET)
+        .chunks_exact(BUCKET)
         .map(|b| {
             let mut acc = [0.0f64; 4];
-            for q in b.chunks(4) {
+            for q in b.chunks_exact(4) {
                 for (a, v) in acc.iter_mut().zip(q) {
                     *a += v;
                 }
             }
             (acc[0] + acc[1]) + (acc[2] + acc[3])
         })
+        .collect();
+    let abs_full = c[..nfull * BUCKET]
+        .chunks_exact(BUCKET)
+        .map(|b| b.iter().map(|v| v.abs()).sum())
         .collect();
     let rest = &c[nfull * BUCKET..];
     let last = if rest.is_empty() {
@@ -120,19 +205,27 @@ fn coarse(c: &[f64]) -> Coarse {
         let mid = (nfull * BUCKET) as f64 + (rest.len() as f64 - 1.0) / 2.0;
         (rest.iter().sum(), mid)
     };
-    Coarse { full, last }
+    Coarse {
+        full,
+        last,
+        abs_full,
+        abs_last: rest.iter().map(|v| v.abs()).sum(),
+    }
 }
 
-/// The coarse `Q` at `u`: Horner in `x^BUCKET` over the full buckets.
-fn q_coarse(cs: &Coarse, u: f64) -> f64 {
-    let x = x_of(u);
-    let y = x.powi(BUCKET as i32);
-    let mut h = 0.0;
-    for &v in cs.full.iter().rev() {
-        h = h * y + v;
+impl Curve for Coarse {
+    /// The coarse `Q` at `u` and its derivative `dQ/du`: `x^MID0 · H(y) + last · x^mid_last`
+    /// with `H(y) = Σ_b full_b y^b`, `y = x^BUCKET`.
+    #[inline(always)]
+    fn qd(&self, u: f64) -> (f64, f64) {
+        let y = (-u * BUCKET as f64 / 365.0).exp();
+        let (h, th) = horner::<1, W1>(&self.full, [y], 0);
+        let p0 = (-u * MID0 / 365.0).exp();
+        let l = self.last.0 * (-u * self.last.1 / 365.0).exp();
+        let q = p0 * h[0] + l;
+        let dq = -(p0 * (MID0 * h[0] + BUCKET as f64 * th) + self.last.1 * l) / 365.0;
+        (q, dq)
     }
-    let mid0 = (BUCKET as f64 - 1.0) / 2.0;
-    h * x.powf(mid0) + cs.last.0 * x.powf(cs.last.1)
 }
 
 /// The grid of `u = ln(1 + r)`, lowest rate first.
@@ -143,6 +236,116 @@ fn grid() -> [f64; GRID] {
         *v = lo + (hi - lo) * j as f64 / (GRID - 1) as f64;
     }
     g
+}
+
+/// The grid's powers that do not depend on the series: `u`, `y = x^BUCKET` and `x^MID0` per grid
+/// point (computed once).
+#[derive(Debug)]
+struct GridPowers {
+    u: [f64; GRID],
+    y: [f64; GRID],
+    p0: [f64; GRID],
+}
+
+/// `x^m` on every grid point.
+fn grid_pow(m: f64) -> [f64; GRID] {
+    grid().map(|u| (-u * m / 365.0).exp())
+}
+
+fn grid_powers() -> &'static GridPowers {
+    static POWERS: std::sync::OnceLock<GridPowers> = std::sync::OnceLock::new();
+    POWERS.get_or_init(|| GridPowers {
+        u: grid(),
+        y: grid_pow(BUCKET as f64),
+        p0: grid_pow(MID0),
+    })
+}
+
+thread_local! {
+    /// `x^mid_last` on every grid point for the series length of the last call (a run prices
+    /// series of one length).
+    static PLAST: Cell<(usize, [f64; GRID])> = const { Cell::new((0, [0.0; GRID])) };
+}
+
+/// `x^mid_last` on every grid point for a series of `len` days (the last bucket's middle day).
+fn last_powers(len: usize) -> [f64; GRID] {
+    PLAST.with(|c| {
+        let (l, v) = c.get();
+        if l == len {
+            return v;
+        }
+        let mid = (len / BUCKET * BUCKET) as f64 + ((len % BUCKET) as f64 - 1.0) / 2.0;
+        let v = grid_pow(mid);
+        c.set((len, v));
+        v
+    })
+}
+
+/// `Σ_b full_b y^b · x^MID0 + last · x^mid_last` on the grid points `b .. b + SCAN`: one Horner
+/// chain a point, [`SCAN`] chains side by side.
+#[inline(always)]
+fn scan_batch(
+    full: &[f64],
+    last: f64,
+    gp: &GridPowers,
+    plast: &[f64; GRID],
+    b: usize,
+) -> [f64; SCAN] {
+    let mut y = [0.0f64; SCAN];
+    y.copy_from_slice(&gp.y[b..b + SCAN]);
+    let mut h = [0.0f64; SCAN];
+    for &v in full.iter().rev() {
+        for k in 0..SCAN {
+            h[k] = h[k] * y[k] + v;
+        }
+    }
+    let mut out = [0.0f64; SCAN];
+    for k in 0..SCAN {
+        out[k] = h[k] * gp.p0[b + k] + last * plast[b + k];
+    }
+    out
+}
+
+/// The first sign change of the coarse `Q` on the grid, lowest rate first: `(j − 1, j)`, or an
+/// exact zero `(j, j)`. Points are evaluated [`SCAN`] at a time.
+#[inline(always)]
+fn coarse_scan(cs: &Coarse, gp: &GridPowers, plast: &[f64; GRID]) -> Option<(usize, usize)> {
+    let mut prev_neg = false;
+    for b in (0..GRID).step_by(SCAN) {
+        let vals = scan_batch(&cs.full, cs.last.0, gp, plast, b);
+        for (k, &v) in vals.iter().enumerate() {
+            let j = b + k;
+            if v == 0.0 {
+                return Some((j, j));
+            }
+            if j > 0 && (v < 0.0) != prev_neg {
+                return Some((j - 1, j));
+            }
+            prev_neg = v < 0.0;
+        }
+    }
+    None
+}
+
+/// Whether the exact `Q` has the coarse `Q`'s sign on every grid point, by a bound: within a
+/// bucket `|x^t − x^mid| ≤ ε · x^mid` with `ε = e^{|u| · 15.5/365} − 1`, so the two differ by at
+/// most `ε · A` with `A = Σ_b (Σ_{t∈b} |c_t|) x^mid_b`; with twice that, plus the rounding of
+/// the sums (1e-11 of `A`), below `|Q_coarse|` the signs agree. When they do and the coarse `Q`
+/// has no sign change, neither has the exact one: the grid scan of the exact series (96 passes
+/// over the series) would find nothing, and is skipped.
+#[inline(always)]
+fn signs_certain(cs: &Coarse, gp: &GridPowers, plast: &[f64; GRID]) -> bool {
+    for b in (0..GRID).step_by(SCAN) {
+        let q = scan_batch(&cs.full, cs.last.0, gp, plast, b);
+        let a = scan_batch(&cs.abs_full, cs.abs_last, gp, plast, b);
+        for k in 0..SCAN {
+            let eps = (gp.u[b + k].abs() * (BUCKET as f64 / 2.0) / 365.0).exp_m1();
+            if q[k].abs() <= (2.0 * eps + 1e-11) * a[k] || !a[k].is_finite() {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// The first sign change of `f` on the grid, lowest rate first: `(u_lo, u_hi)`, or an exact zero
@@ -180,16 +383,49 @@ fn first_bracket(f: impl Fn(f64) -> f64) -> Option<(f64, f64)> {
 /// assert_eq!(irr(&[1.0, 2.0, 3.0]), None);
 /// ```
 pub fn irr(cash: &[f64]) -> Option<f64> {
+    #[cfg(target_arch = "x86_64")]
+    if wide() {
+        // SAFETY: `wide()` is true only when the CPU has AVX2.
+        return unsafe { irr_avx2(cash) };
+    }
+    irr_inline(cash)
+}
+
+/// Whether [`irr`] runs its AVX2 build: the CPU has it and `HASHPIVOT_ISA` does not ask for
+/// baseline (checked once).
+#[cfg(target_arch = "x86_64")]
+fn wide() -> bool {
+    static WIDE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *WIDE.get_or_init(|| crate::process::isa() != crate::process::Isa::Baseline)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn irr_avx2(cash: &[f64]) -> Option<f64> {
+    irr_inline(cash)
+}
+
+/// [`irr`] for the instruction set of its caller.
+#[inline(always)]
+fn irr_inline(cash: &[f64]) -> Option<f64> {
     // One sign throughout (Descartes: no sign change, no positive root), or not finite: no
     // root. Minimum and maximum in one branch-free pass.
     // (A NaN or infinity makes the sum non-finite.) Four lanes of independent chains.
     let (mut lo4, mut hi4, mut sum4) = ([f64::INFINITY; 4], [f64::NEG_INFINITY; 4], [0.0f64; 4]);
-    for q in cash.chunks(4) {
-        for (j, &v) in q.iter().enumerate() {
-            lo4[j] = lo4[j].min(v);
-            hi4[j] = hi4[j].max(v);
-            sum4[j] += v;
+    let quads = cash.chunks_exact(4);
+    let rest = quads.remainder();
+    for q in quads {
+        for j in 0..4 {
+            // Plain comparisons (one vector min/max each); a NaN is caught by the sum.
+            lo4[j] = if q[j] < lo4[j] { q[j] } else { lo4[j] };
+            hi4[j] = if q[j] > hi4[j] { q[j] } else { hi4[j] };
+            sum4[j] += q[j];
         }
+    }
+    for (j, &v) in rest.iter().enumerate() {
+        lo4[j] = lo4[j].min(v);
+        hi4[j] = hi4[j].max(v);
+        sum4[j] += v;
     }
     let lo = lo4.iter().fold(f64::INFINITY, |a, &b| a.min(b));
     let hi = hi4.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
@@ -199,31 +435,35 @@ pub fn irr(cash: &[f64]) -> Option<f64> {
     }
     // The coarse copy locates the smallest root; the exact series confirms and polishes it.
     let cs = coarse(cash);
-    let located = first_bracket(|u| q_coarse(&cs, u)).map(|(a, b)| {
-        if a == b {
-            return a;
+    let gp = grid_powers();
+    let plast = last_powers(cash.len());
+    let located = match coarse_scan(&cs, gp, &plast) {
+        Some((i, j)) if i == j => Some(gp.u[i]),
+        Some((i, j)) => {
+            let (a, b) = (gp.u[i], gp.u[j]);
+            let (fa, _) = cs.qd(a);
+            // To ~1e-9 in u: far inside the exact bracket below (the coarse and the exact
+            // roots differ by the buckets' rounding of the discounting, ~1e-6).
+            Some(newton(&cs, a, b, fa < 0.0, 0.5 * (a + b), None, 1e-9))
         }
-        let (mut lo, mut hi) = (a, b);
-        let f_lo = q_coarse(&cs, lo);
-        // 24 halvings of a grid step (~0.1 in u): ~6e-9, well inside the exact bracket below.
-        for _ in 0..24 {
-            let mid = 0.5 * (lo + hi);
-            let fm = q_coarse(&cs, mid);
-            if (fm < 0.0) == (f_lo < 0.0) {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        0.5 * (lo + hi)
-    });
-    let step = grid()[1] - grid()[0];
+        None => None,
+    };
+    let step = gp.u[1] - gp.u[0];
     if let Some(u0) = located {
-        // An exact bracket around the coarse root, widened a little at a time.
+        // An exact bracket around the coarse root, widened a little at a time. Its first try
+        // also evaluates the first Newton point (the coarse root) in the same pass.
         let mut w = 1e-4f64.max(1e-3 * u0.abs());
+        let mut first = true;
         while w <= step {
             let (a, b) = (u0 - w, u0 + w);
-            let (fa, fb) = (q_exact(cash, a), q_exact(cash, b));
+            let (fa, fb, at_u0) = if first {
+                let (q, tq) = horner::<3, W3>(cash, [x_of(a), x_of(b), x_of(u0)], 2);
+                (q[0], q[1], Some((q[2], -tq / 365.0)))
+            } else {
+                let (q, _) = horner::<2, W3>(cash, [x_of(a), x_of(b)], 2);
+                (q[0], q[1], None)
+            };
+            first = false;
             if fa == 0.0 {
                 return Some(a.exp_m1());
             }
@@ -231,10 +471,21 @@ pub fn irr(cash: &[f64]) -> Option<f64> {
                 return Some(b.exp_m1());
             }
             if (fa < 0.0) != (fb < 0.0) {
-                return Some(polish(cash, a, b, fa, u0).exp_m1());
+                let u = match at_u0 {
+                    // A usable slope at u0: chord steps (the safeguards are the same).
+                    Some((_, d)) if d != 0.0 && d.is_finite() => {
+                        newton(&Chord(cash, d), a, b, fa < 0.0, u0, at_u0, 1e-13)
+                    }
+                    _ => newton(&Exact(cash), a, b, fa < 0.0, u0, at_u0, 1e-13),
+                };
+                return Some(u.exp_m1());
             }
             w *= 8.0;
         }
+    }
+    if located.is_none() && signs_certain(&cs, gp, &plast) {
+        // No sign change on the grid, exact or coarse.
+        return None;
     }
     // The coarse copy misled (or found nothing): scan the exact series on the grid.
     let (a, b) = first_bracket(|u| q_exact(cash, u))?;
@@ -242,19 +493,34 @@ pub fn irr(cash: &[f64]) -> Option<f64> {
         return Some(a.exp_m1());
     }
     let fa = q_exact(cash, a);
-    Some(polish(cash, a, b, fa, 0.5 * (a + b)).exp_m1())
+    let u = newton(&Exact(cash), a, b, fa < 0.0, 0.5 * (a + b), None, 1e-13);
+    Some(u.exp_m1())
 }
 
-/// Safeguarded Newton on the exact `Q` in `u`, inside the verified bracket `[a, b]` (`fa = Q(a)`,
-/// the sign of `Q(b)` is the other one), starting at `u0`: a Newton step that leaves the bracket,
-/// or that is not at most half the one before, is replaced by a bisection, so the bracket always
-/// shrinks and the loop ends.
-fn polish(c: &[f64], mut a: f64, mut b: f64, fa: f64, u0: f64) -> f64 {
-    let neg_a = fa < 0.0;
+/// Safeguarded Newton on `f` (`Q` and `dQ/du`) inside the bracket `[a, b]` (`Q(a) < 0` when
+/// `neg_a`, the other sign at `b`), starting at `u0` (`at_u0`: `f(u0)` when already known): a
+/// Newton step that leaves the bracket, or that is not at most half the one before, is replaced
+/// by a bisection, so the bracket always shrinks and the loop ends. Stops when the bracket is
+/// below `tol · (1 + |u|)` or a step below a tenth of that.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn newton(
+    f: &impl Curve,
+    mut a: f64,
+    mut b: f64,
+    neg_a: bool,
+    u0: f64,
+    at_u0: Option<(f64, f64)>,
+    tol: f64,
+) -> f64 {
     let mut u = u0.clamp(a, b);
+    let mut known = at_u0.filter(|_| u == u0);
     let mut last_step = b - a;
     for _ in 0..300 {
-        let (q, tq) = q_and_tq(c, x_of(u), true);
+        let (q, dq) = match known.take() {
+            Some(v) => v,
+            None => f.qd(u),
+        };
         if q == 0.0 {
             return u;
         }
@@ -263,15 +529,13 @@ fn polish(c: &[f64], mut a: f64, mut b: f64, fa: f64, u0: f64) -> f64 {
         } else {
             b = u;
         }
-        if b - a <= 1e-13 * (1.0 + u.abs()) {
+        if b - a <= tol * (1.0 + u.abs()) {
             return 0.5 * (a + b);
         }
-        // dQ/du = Σ t c_t x^t · (−1/365).
-        let dq = -tq / 365.0;
         let newton = u - q / dq;
         let step = (newton - u).abs();
         if dq != 0.0 && newton > a && newton < b && step <= 0.5 * last_step {
-            if step <= 1e-14 * (1.0 + u.abs()) {
+            if step <= 0.1 * tol * (1.0 + u.abs()) {
                 return newton;
             }
             last_step = step;
@@ -389,7 +653,8 @@ mod tests {
     fn the_derivative_pass_agrees_with_the_plain_sum() {
         let c: Vec<f64> = (0..1003).map(|t| ((t * 37 % 101) as f64) - 50.0).collect();
         let x = 0.9995;
-        let (q, tq) = q_and_tq(&c, x, true);
+        let (q, tq) = horner::<1, W1>(&c, [x], 0);
+        let (q, tq) = (q[0], tq);
         let q0: f64 = c
             .iter()
             .enumerate()
@@ -402,6 +667,94 @@ mod tests {
             .sum();
         assert!((q - q0).abs() < 1e-9 * q0.abs().max(1.0), "{q} {q0}");
         assert!((tq - tq0).abs() < 1e-9 * tq0.abs().max(1.0), "{tq} {tq0}");
+    }
+}
+
+#[cfg(test)]
+mod wide {
+    use super::*;
+
+    /// Series of a project: capex for `build` days, then noisy rent, a terminal value; a small
+    /// deterministic generator (no dependency on the engine's streams).
+    fn project(seed: u64, len: usize) -> Vec<f64> {
+        let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let build = 30 + (next() * 700.0) as usize;
+        let mut c = vec![0.0; len];
+        for (t, v) in c.iter_mut().enumerate() {
+            *v = if t < build {
+                -1e6 * (0.5 + next())
+            } else {
+                1e5 * (0.2 + next()) - if next() < 0.01 { 3e6 } else { 0.0 }
+            };
+        }
+        c[len - 1] = 3e7 * (next() - 0.3);
+        c
+    }
+
+    /// The AVX2 build and the baseline build give the same bits.
+    #[test]
+    fn every_instruction_set_gives_the_same_bits() {
+        for seed in 0..64 {
+            let c = project(seed, 5476 - (seed as usize % 40));
+            let a = irr(&c).map(f64::to_bits);
+            let b = irr_inline(&c).map(f64::to_bits);
+            assert_eq!(a, b, "seed {seed}");
+        }
+    }
+
+    /// Against bisection on the plain discounted sum (MODEL.md §10's definition), for series
+    /// with one sign change (one root): to 1e-10.
+    #[test]
+    fn project_series_match_bisection() {
+        let npv = |c: &[f64], r: f64| -> f64 {
+            c.iter()
+                .enumerate()
+                .map(|(t, v)| v * (1.0f64 + r).powf(-((t + 1) as f64) / 365.0))
+                .sum()
+        };
+        let mut checked = 0;
+        for seed in 0..64 {
+            let mut c = project(seed, 4000);
+            // Rent without the losses after the build: one sign change.
+            let first = c.iter().position(|&v| v > 0.0).expect("rent");
+            for v in c[first..].iter_mut() {
+                *v = v.abs();
+            }
+            let changes = c
+                .windows(2)
+                .filter(|w| (w[0] < 0.0) != (w[1] < 0.0))
+                .count();
+            if changes != 1 {
+                continue;
+            }
+            let (mut lo, mut hi) = (-0.99f64, 100.0f64);
+            if (npv(&c, lo) < 0.0) == (npv(&c, hi) < 0.0) {
+                assert_eq!(irr(&c), None, "seed {seed}");
+                continue;
+            }
+            for _ in 0..200 {
+                let mid = 0.5 * (lo + hi);
+                if (npv(&c, mid) < 0.0) == (npv(&c, lo) < 0.0) {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            let want = 0.5 * (lo + hi);
+            let got = irr(&c).expect("a root");
+            assert!(
+                (got - want).abs() < 1e-10 * (1.0 + want.abs()),
+                "{seed}: {got} {want}"
+            );
+            checked += 1;
+        }
+        assert!(checked > 20, "{checked}");
     }
 }
 

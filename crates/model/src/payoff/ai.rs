@@ -251,6 +251,9 @@ pub struct AiBook<'a> {
     evf: Vec<f64>,
     /// Next day something happens to the lane (ready, term end, stop, re-let).
     next: Vec<usize>,
+    /// Per project, the earliest `next` of its lanes: the days before it have no event, and
+    /// the lanes are not looked at.
+    next_min: Vec<usize>,
     /// Cold state of each lane's lease.
     cold: Vec<Lease>,
     /// The day's capex and operating cash, `[p · lanes + i]`.
@@ -288,6 +291,7 @@ impl<'a> AiBook<'a> {
             term_start: vec![0; size],
             evf: vec![1.0; size],
             next: vec![NEVER; size],
+            next_min: vec![NEVER; np],
             cold: Vec::with_capacity(size),
             capex: vec![0.0; size],
             opcash: vec![0.0; size],
@@ -332,6 +336,7 @@ impl<'a> AiBook<'a> {
                 book.capex_end[o] = pr.tau + b.max(1);
                 book.term_start[o] = pr.tau;
                 book.next[o] = book.ready[o];
+                book.next_min[p] = book.next_min[p].min(book.ready[o]);
                 book.cold.push(Lease {
                     path,
                     word: rng.get_word_pos(),
@@ -453,13 +458,17 @@ impl<'a> AiBook<'a> {
         let Some(gpu) = self.gpu.as_ref() else {
             return;
         };
-        let g = gpu.g();
+        let g = &gpu.g()[..lanes];
         let project = &mut self.cloud[p];
+        let ready = &self.ready[o..o + lanes];
+        let opcash = &mut self.opcash[o..o + lanes];
+        let gpu_buy = &mut self.gpu_buy[o..o + lanes];
+        let capex = &mut self.capex[o..o + lanes];
         for i in 0..lanes {
-            let cd = project.day(i, t, self.ready[o + i], g[i], usd_mwh);
-            self.opcash[o + i] = cd.operating();
-            self.gpu_buy[o + i] = cd.gpu;
-            self.capex[o + i] += cd.gpu;
+            let cd = project.day(i, t, ready[i], g[i], usd_mwh);
+            opcash[i] = cd.operating();
+            gpu_buy[i] = cd.gpu;
+            capex[i] += cd.gpu;
         }
     }
 
@@ -468,26 +477,39 @@ impl<'a> AiBook<'a> {
     fn lease_day(&mut self, p: usize, t: usize, ln_l: &[f64]) {
         let lanes = self.lanes;
         let o = p * lanes;
-        for i in 0..lanes {
-            if self.next[o + i] == t {
-                self.lease_event(p, o + i, t, ln_l[i]);
+        if t >= self.next_min[p] {
+            for i in 0..lanes {
+                if self.next[o + i] == t {
+                    self.lease_event(p, o + i, t, ln_l[i]);
+                }
             }
+            self.next_min[p] = self.next[o..o + lanes]
+                .iter()
+                .copied()
+                .min()
+                .unwrap_or(NEVER);
         }
         let terms = self.terms;
         let rate = &self.rate[o..o + lanes];
         let start = &self.term_start[o..o + lanes];
         let out = &mut self.opcash[o..o + lanes];
+        // Indices clamped to the tables (a no-op: `t − start ≤ t < n`), so the loops have no
+        // bounds check and vectorize.
+        let esc = &terms.esc[..];
+        let last = esc.len() - 1;
         if terms.events {
             for i in 0..lanes {
-                out[i] = rate[i] * terms.esc[t - start[i]];
+                out[i] = rate[i] * esc[(t - start[i]).min(last)];
             }
         } else {
             // Expected-value form: renewal^c and the default decay since the first rent day.
             let ready = &self.ready[o..o + lanes];
             let evf = &self.evf[o..o + lanes];
+            let decay = &terms.decay[..];
+            let last_d = decay.len() - 1;
             for i in 0..lanes {
-                let since = t.saturating_sub(ready[i]);
-                out[i] = rate[i] * terms.esc[t - start[i]] * (evf[i] * terms.decay[since]);
+                let since = t.saturating_sub(ready[i]).min(last_d);
+                out[i] = rate[i] * esc[(t - start[i]).min(last)] * (evf[i] * decay[since]);
             }
         }
     }

@@ -72,21 +72,26 @@ impl GpuIndex {
     #[inline(always)]
     pub fn step(&mut self) {
         let n = self.ln_g.len();
-        if self.sig > 0.0 {
+        let (sig, drift_dt) = (self.sig, self.drift_dt);
+        // Disjoint slices, so the compiler knows they do not alias and vectorizes the lanes
+        // (through `self`, `fast_exp` stayed scalar: a quarter of a cloud run's time).
+        let (ln_g, g) = (&mut self.ln_g[..n], &mut self.g[..n]);
+        if sig > 0.0 {
             fill_normals(
                 &mut self.rng,
                 &mut self.scratch,
                 &mut self.z,
                 self.antithetic,
             );
+            let z = &self.z[..n];
             for i in 0..n {
-                self.ln_g[i] += (self.z[i] as f64).mul_add(self.sig, self.drift_dt);
-                self.g[i] = fast_exp(self.ln_g[i]);
+                ln_g[i] += (z[i] as f64).mul_add(sig, drift_dt);
+                g[i] = fast_exp(ln_g[i]);
             }
         } else {
             for i in 0..n {
-                self.ln_g[i] += self.drift_dt;
-                self.g[i] = fast_exp(self.ln_g[i]);
+                ln_g[i] += drift_dt;
+                g[i] = fast_exp(ln_g[i]);
             }
         }
     }

@@ -17,6 +17,15 @@
 //! Memory: the IRRs need each lane's whole series, two `f64` per lane and day for the block
 //! ([`EquityBook::bytes`], counted by `crate::budget`); nothing is kept per path across blocks but
 //! the four numbers of [`LaneEquity`].
+//!
+//! Speed (bench/README.md, "Financing on"): the loans are held as arrays per lane ([`Loans`]),
+//! so that a day on which every lane just repays its term loan is one branch-free lane loop;
+//! the series are stored in groups of eight lanes, day-major inside a group (a day of a group is
+//! one cache line), and copied lane-major a group at a time for the IRRs.
+
+// Lane and chain loops index several arrays in lockstep; explicit indices are what the compiler
+// vectorizes (as in `crate::payoff`).
+#![allow(clippy::needless_range_loop)]
 
 use crate::scenario::Finance;
 
@@ -94,6 +103,9 @@ impl Tranche {
         self.q
     }
 }
+
+/// Lanes per group of [`EquityBook`]'s daily series: one cache line of `f64`.
+const GROUP: usize = 8;
 
 /// One conversion's debt on one lane (MODEL.md §10), updated once a day by [`Loan::day`].
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -199,6 +211,161 @@ impl Loan {
     }
 }
 
+/// The loans of one conversion on every lane of a block: [`Loan`]'s state as arrays per lane,
+/// so that a day of the common case (every lane past its ready day, no draw, no refresh loan)
+/// runs as one branch-free lane loop ([`EquityBook::project_day`]); any other day runs
+/// [`Loans::day`], [`Loan::day`] on these arrays. Both perform [`Loan::day`]'s operations in
+/// its order, so the numbers are the same (a test holds them to it bit for bit).
+#[derive(Debug, Clone)]
+struct Loans {
+    ready: Vec<usize>,
+    /// Largest ready day of the lanes (`None`: not known since the last `set_ready`).
+    max_ready: Option<usize>,
+    acc: Vec<f64>,
+    /// Last day of a draw, [`NO_DRAW`] before the first.
+    last: Vec<usize>,
+    /// Whether the term loan exists (from the ready day on).
+    has_main: Vec<bool>,
+    /// The term loan: balance, level payment and payments left (an integer in an `f64`, so
+    /// the lane loop has one type).
+    bal: Vec<f64>,
+    pay: Vec<f64>,
+    left: Vec<f64>,
+    /// Loans of draws after the ready day (GPU refreshes), and how many lanes have any.
+    extra: Vec<Vec<Tranche>>,
+    extra_lanes: usize,
+    /// The loan year in progress: operating cash, debt service, days (integers in `f64`) and its
+    /// first day counted from the ready day.
+    year_num: Vec<f64>,
+    year_den: Vec<f64>,
+    year_day: Vec<f64>,
+    year_start: Vec<f64>,
+    dscr_min: Vec<f64>,
+}
+
+/// [`Loans`]'s `last` before the first draw.
+const NO_DRAW: usize = usize::MAX;
+
+impl Loans {
+    fn new(lanes: usize) -> Loans {
+        let z = vec![0.0; lanes];
+        Loans {
+            ready: vec![usize::MAX; lanes],
+            max_ready: None,
+            acc: z.clone(),
+            last: vec![NO_DRAW; lanes],
+            has_main: vec![false; lanes],
+            bal: z.clone(),
+            pay: z.clone(),
+            left: z.clone(),
+            extra: vec![Vec::new(); lanes],
+            extra_lanes: 0,
+            year_num: z.clone(),
+            year_den: z.clone(),
+            year_day: z.clone(),
+            year_start: z,
+            dscr_min: vec![f64::INFINITY; lanes],
+        }
+    }
+
+    /// [`Loan::day`] on lane `l`.
+    #[inline(always)]
+    fn day(&mut self, l: usize, terms: &DebtTerms, t: usize, draw: f64, opcash: f64) -> f64 {
+        let i = terms.i;
+        let ready = self.ready[l];
+        if t <= ready {
+            if draw != 0.0 || t == ready {
+                if self.last[l] != NO_DRAW {
+                    self.acc[l] *= (1.0 + i).powi((t - self.last[l]) as i32);
+                }
+                self.acc[l] += draw;
+                self.last[l] = t;
+            }
+            if t == ready {
+                self.has_main[l] = true;
+                self.bal[l] = self.acc[l];
+                self.pay[l] = terms.payment(self.acc[l]);
+                self.left[l] = terms.n as f64;
+            }
+        } else if draw != 0.0 {
+            if self.extra[l].is_empty() {
+                self.extra_lanes += 1;
+            }
+            self.extra[l].push(Tranche {
+                bal: draw,
+                q: terms.payment(draw),
+                left: terms.n,
+            });
+        }
+        let mut q = 0.0;
+        if self.has_main[l] {
+            q += main_pay(&mut self.bal[l], self.pay[l], &mut self.left[l], i);
+        }
+        for e in &mut self.extra[l] {
+            q += e.pay(i);
+        }
+        if t >= ready {
+            let (num, den, yd) = (
+                self.year_num[l] + opcash,
+                self.year_den[l] + q,
+                self.year_day[l] + 1.0,
+            );
+            self.year_end(l, terms, num, den, yd);
+        }
+        q
+    }
+
+    /// Books the loan year's running sums of lane `l` (`yd` days so far), closing the year on
+    /// its 365th day (see [`Loan::day`]).
+    #[inline(always)]
+    fn year_end(&mut self, l: usize, terms: &DebtTerms, num: f64, den: f64, yd: f64) {
+        let end = yd == 365.0;
+        let counted = end && self.year_start[l] < terms.n as f64 && den > 0.0;
+        let ratio = num / den;
+        self.dscr_min[l] = if counted {
+            self.dscr_min[l].min(ratio)
+        } else {
+            self.dscr_min[l]
+        };
+        self.year_num[l] = if end { 0.0 } else { num };
+        self.year_den[l] = if end { 0.0 } else { den };
+        self.year_day[l] = if end { 0.0 } else { yd };
+        self.year_start[l] += if end { 365.0 } else { 0.0 };
+    }
+
+    /// [`Loan::owed_at_horizon`] of lane `l`.
+    fn owed_at_horizon(&self, l: usize, terms: &DebtTerms) -> f64 {
+        let extra: f64 = self.extra[l].iter().map(|e| e.bal).sum();
+        if self.has_main[l] {
+            self.bal[l] + extra
+        } else if self.last[l] != NO_DRAW {
+            self.acc[l] * (1.0 + terms.i).powi((terms.days - self.last[l]) as i32) + extra
+        } else {
+            extra
+        }
+    }
+}
+
+/// [`Tranche::pay`] on a term loan held as `bal`, `q` and `left` (payments left, an integer in an
+/// `f64`), branch-free: returns the day's payment.
+#[inline(always)]
+fn main_pay(bal: &mut f64, q: f64, left: &mut f64, i: f64) -> f64 {
+    let live = *left > 0.0;
+    let next = if live { *left - 1.0 } else { *left };
+    let paid = if next == 0.0 {
+        0.0
+    } else {
+        *bal * (1.0 + i) - q
+    };
+    *bal = if live { paid } else { *bal };
+    *left = next;
+    if live {
+        q
+    } else {
+        0.0
+    }
+}
+
 /// One conversion's cash of one day on one lane.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DayCash {
@@ -241,14 +408,21 @@ pub struct LaneEquity {
 pub struct EquityBook {
     lanes: usize,
     days: usize,
-    /// `loans[k * lanes + lane]` for conversion `k`.
-    loans: Vec<Loan>,
+    /// The loans of each conversion.
+    loans: Vec<Loans>,
     /// Running equity NPV of the AI stream (days `< N`), per lane.
     eq_npv: Vec<f64>,
-    /// Daily AI cash, `lane * (days + 1) + t` (entry `days` gets the terminal value).
+    /// Daily AI cash of days `0 .. N` in groups of [`GROUP`] lanes, day-major inside a group
+    /// ([`EquityBook::at`]): the day's cash of a group of lanes is one cache line, written at
+    /// once (lane-major rows would take a cache line per lane and day).
     ai_cash: Vec<f64>,
     /// Daily equity cash, same layout.
     eq_cash: Vec<f64>,
+    /// The two series of one group of lanes, lane-major (`(lane % GROUP) · (N + 1) + t`, entry
+    /// `N` gets the day-`N` terms), as the IRRs read them; `rows_group` is the group they hold.
+    rows_ai: Vec<f64>,
+    rows_eq: Vec<f64>,
+    rows_group: usize,
     /// BTC view (MODEL.md §11; empty in USD): per lane, the AI cash of the last 365 days in USD
     /// (the terminal value is a multiple of it) and the price on day `N − 1` (the terminal value
     /// and the day-`N` repayment are divided by it). The daily series above are then in BTC.
@@ -266,18 +440,25 @@ impl EquityBook {
     /// [`EquityBook::new`], in BTC when `btc` (MODEL.md §11): each day's cash is divided by the
     /// lane's price of that day ([`EquityBook::project_day`]'s `s`).
     pub fn with_currency(conversions: usize, lanes: usize, days: usize, btc: bool) -> EquityBook {
-        let series = if conversions == 0 {
-            0
+        let (series, rows) = if conversions == 0 {
+            (0, 0)
         } else {
-            lanes * (days + 1)
+            (lanes.next_multiple_of(GROUP) * days, GROUP * (days + 1))
         };
         EquityBook {
             lanes,
             days,
-            loans: vec![Loan::new(usize::MAX); conversions * lanes],
+            loans: if lanes == 0 {
+                Vec::new()
+            } else {
+                vec![Loans::new(lanes); conversions]
+            },
             eq_npv: vec![0.0; lanes],
             ai_cash: vec![0.0; series],
             eq_cash: vec![0.0; series],
+            rows_ai: vec![0.0; rows],
+            rows_eq: vec![0.0; rows],
+            rows_group: usize::MAX,
             btc_tail: vec![0.0; if btc { lanes } else { 0 }],
             s_last: vec![f64::NAN; if btc { lanes } else { 0 }],
         }
@@ -290,17 +471,41 @@ impl EquityBook {
 
     /// Bytes a book of `lanes` lanes over `days` days holds (the two daily series dominate).
     pub fn bytes(lanes: usize, days: usize) -> u64 {
-        (lanes as u64) * (days as u64 + 1) * 16
+        (lanes.next_multiple_of(GROUP) as u64 + GROUP as u64) * (days as u64 + 1) * 16
+    }
+
+    /// Index of `lane`'s cash of day `t < N` in `ai_cash` and `eq_cash`.
+    #[inline(always)]
+    fn at(&self, lane: usize, t: usize) -> usize {
+        (lane / GROUP * self.days + t) * GROUP + lane % GROUP
     }
 
     /// Sets the ready day `s_k` of conversion `k` on `lane` (before its first day).
     pub fn set_ready(&mut self, k: usize, lane: usize, ready: usize) {
-        self.loans[k * self.lanes + lane] = Loan::new(ready);
+        let loans = &mut self.loans[k];
+        // A fresh loan on the lane (as `Loan::new(ready)`).
+        loans.acc[lane] = 0.0;
+        loans.last[lane] = NO_DRAW;
+        loans.has_main[lane] = false;
+        loans.bal[lane] = 0.0;
+        loans.pay[lane] = 0.0;
+        loans.left[lane] = 0.0;
+        if !loans.extra[lane].is_empty() {
+            loans.extra[lane].clear();
+            loans.extra_lanes -= 1;
+        }
+        loans.year_num[lane] = 0.0;
+        loans.year_den[lane] = 0.0;
+        loans.year_day[lane] = 0.0;
+        loans.year_start[lane] = 0.0;
+        loans.dscr_min[lane] = f64::INFINITY;
+        loans.ready[lane] = ready;
+        loans.max_ready = None;
     }
 
     /// Day `t` of conversion `k` on `lane` (see [`DayCash`]). The conversion's AI cash of the
     /// day is `opcash − capex`; the lender draws `ltc · fundable`.
-    #[inline]
+    #[inline(always)]
     pub fn conversion_day(
         &mut self,
         terms: &DebtTerms,
@@ -310,8 +515,26 @@ impl EquityBook {
         c: DayCash,
         s: Option<f64>,
     ) {
+        let (ai, eq) = self.lane_day(terms, k, lane, t, c, s);
+        let at = self.at(lane, t);
+        self.ai_cash[at] += ai;
+        self.eq_cash[at] += eq;
+    }
+
+    /// The loan's day and the equity NPV of `lane`; returns the day's AI and equity cash (in BTC
+    /// in the BTC view) for the daily series.
+    #[inline(always)]
+    fn lane_day(
+        &mut self,
+        terms: &DebtTerms,
+        k: usize,
+        lane: usize,
+        t: usize,
+        c: DayCash,
+        s: Option<f64>,
+    ) -> (f64, f64) {
         let draw = terms.ltc * c.fundable;
-        let q = self.loans[k * self.lanes + lane].day(terms, t, draw, c.opcash);
+        let q = self.loans[k].day(lane, terms, t, draw, c.opcash);
         let mut ai = c.opcash - c.capex;
         let mut eq = ai + draw - q;
         if let Some(s) = s {
@@ -326,37 +549,121 @@ impl EquityBook {
             ai /= s;
             eq /= s;
         }
-        let at = lane * (self.days + 1) + t;
-        self.ai_cash[at] += ai;
-        self.eq_cash[at] += eq;
         self.eq_npv[lane] += eq * terms.w_eq[t];
+        (ai, eq)
     }
 
     /// Day `t` of conversion `k` on every lane of the block, from the AI book's slices of the day
     /// (see [`ProjectDay`]). The lender funds `ltc` of the hall capex, and of the GPUs with
-    /// `fund_gpus`.
-    #[inline]
+    /// `fund_gpus`. Days come in order (each conversion's days in order, every conversion of a
+    /// day before the next day). Always inlined, so that it is compiled for the engine's
+    /// instruction set with the AI book's day (`Prepared::run_block`).
+    #[inline(always)]
     pub fn project_day(&mut self, terms: &DebtTerms, k: usize, t: usize, day: ProjectDay<'_>) {
-        for lane in 0..self.lanes {
-            let fundable = match day.gpu {
-                Some(g) if !terms.fund_gpus => day.capex[lane] - g[lane],
-                _ => day.capex[lane],
-            };
-            let c = DayCash {
-                capex: day.capex[lane],
-                fundable,
-                opcash: day.opcash[lane],
-            };
-            self.conversion_day(terms, k, lane, t, c, day.s.map(|s| s[lane]));
+        let lanes = self.lanes;
+        let ltc = terms.ltc;
+        let fundable = |l: usize| match day.gpu {
+            Some(g) if !terms.fund_gpus => day.capex[l] - g[l],
+            _ => day.capex[l],
+        };
+        let loans = &mut self.loans[k];
+        let max_ready = *loans
+            .max_ready
+            .get_or_insert_with(|| loans.ready.iter().copied().max().unwrap_or(0));
+        let quiet = t > max_ready
+            && loans.extra_lanes == 0
+            && (0..lanes).fold(true, |z, l| z & (ltc * fundable(l) == 0.0));
+        if !quiet {
+            for lane in 0..lanes {
+                let c = DayCash {
+                    capex: day.capex[lane],
+                    fundable: fundable(lane),
+                    opcash: day.opcash[lane],
+                };
+                self.conversion_day(terms, k, lane, t, c, day.s.map(|s| s[lane]));
+            }
+            return;
         }
+        // Every lane is repaying its term loan with nothing drawn: `Loan::day`'s operations for
+        // that case (`main_pay`, the loan year) and `lane_day`'s, branch-free, a group of lanes
+        // (one cache line of each series) at a time.
+        let (i, nf, w, days) = (terms.i, terms.n as f64, terms.w_eq[t], self.days);
+        let (tail, last_day) = (t + 365 >= days, t + 1 == days);
+        let (bal, pay, left) = (&mut loans.bal, &loans.pay, &mut loans.left);
+        let (ynum, yden) = (&mut loans.year_num, &mut loans.year_den);
+        let (yday, ystart) = (&mut loans.year_day, &mut loans.year_start);
+        let dmin = &mut loans.dscr_min;
+        let eq_npv = &mut self.eq_npv;
+        for g in 0..lanes.div_ceil(GROUP) {
+            let l0 = g * GROUP;
+            let m = GROUP.min(lanes - l0);
+            let at0 = (g * days + t) * GROUP;
+            let sa = &mut self.ai_cash[at0..at0 + m];
+            let se = &mut self.eq_cash[at0..at0 + m];
+            for j in 0..m {
+                let l = l0 + j;
+                let (capex, opcash) = (day.capex[l], day.opcash[l]);
+                let draw = ltc * fundable(l);
+                let q = 0.0 + main_pay(&mut bal[l], pay[l], &mut left[l], i);
+                let (num, den, yd) = (ynum[l] + opcash, yden[l] + q, yday[l] + 1.0);
+                let end = yd == 365.0;
+                let counted = end && ystart[l] < nf && den > 0.0;
+                let ratio = num / den;
+                dmin[l] = if counted { dmin[l].min(ratio) } else { dmin[l] };
+                ynum[l] = if end { 0.0 } else { num };
+                yden[l] = if end { 0.0 } else { den };
+                yday[l] = if end { 0.0 } else { yd };
+                ystart[l] += if end { 365.0 } else { 0.0 };
+                let mut ai = opcash - capex;
+                let mut eq = ai + draw - q;
+                if let Some(s) = day.s {
+                    if tail {
+                        self.btc_tail[l] += ai;
+                    }
+                    if last_day {
+                        self.s_last[l] = s[l];
+                    }
+                    ai /= s[l];
+                    eq /= s[l];
+                }
+                eq_npv[l] += eq * w;
+                sa[j] += ai;
+                se[j] += eq;
+            }
+        }
+    }
+
+    /// Copies the series of `lane`'s group into `rows_ai` and `rows_eq` (lane-major, as the IRRs
+    /// read them) unless they hold it already; returns the lane's row offset there.
+    fn rows_of(&mut self, lane: usize) -> usize {
+        let (g, n) = (lane / GROUP, self.days);
+        if self.rows_group != g {
+            let base = g * n * GROUP;
+            let (src_ai, src_eq) = (
+                &self.ai_cash[base..base + n * GROUP],
+                &self.eq_cash[base..base + n * GROUP],
+            );
+            for (t, (a, e)) in src_ai
+                .chunks_exact(GROUP)
+                .zip(src_eq.chunks_exact(GROUP))
+                .enumerate()
+            {
+                for l in 0..GROUP {
+                    self.rows_ai[l * (n + 1) + t] = a[l];
+                    self.rows_eq[l * (n + 1) + t] = e[l];
+                }
+            }
+            self.rows_group = g;
+        }
+        lane % GROUP * (n + 1)
     }
 
     /// Closes `lane` after day `N − 1`: the day-`N` terms (the AI terminal value from unlevered AI
     /// cash; equity: the same minus what is still owed), the DSCR and the two IRRs.
     pub fn finish(&mut self, terms: &DebtTerms, lane: usize) -> LaneEquity {
         let n = self.days;
-        let row = lane * (n + 1);
-        let last_year: f64 = self.ai_cash[row + n.saturating_sub(365)..row + n]
+        let row = self.rows_of(lane);
+        let last_year: f64 = self.rows_ai[row + n.saturating_sub(365)..row + n]
             .iter()
             .sum();
         // BTC view: the terminal value and the repayment in BTC at the price of day N − 1.
@@ -369,23 +676,21 @@ impl EquityBook {
                 s => (terms.terminal_multiple * self.btc_tail[lane] / s, 1.0 / s),
             }
         };
-        let conversions = self.loans.len() / self.lanes.max(1);
         let mut owed = 0.0;
         let mut dscr = f64::INFINITY;
-        for k in 0..conversions {
-            let loan = &self.loans[k * self.lanes + lane];
-            owed += loan.owed_at_horizon(terms);
-            dscr = dscr.min(loan.dscr_min);
+        for loans in &self.loans {
+            owed += loans.owed_at_horizon(lane, terms);
+            dscr = dscr.min(loans.dscr_min[lane]);
         }
         let owed = owed * per_usd;
-        self.ai_cash[row + n] = tv;
-        self.eq_cash[row + n] = tv - owed;
+        self.rows_ai[row + n] = tv;
+        self.rows_eq[row + n] = tv - owed;
         let ai_equity_npv = self.eq_npv[lane] + (tv - owed) * terms.w_eq_n;
         LaneEquity {
             ai_equity_npv,
             dscr_min: dscr.is_finite().then_some(dscr),
-            project_irr: crate::irr::irr(&self.ai_cash[row..row + n + 1]),
-            equity_irr: crate::irr::irr(&self.eq_cash[row..row + n + 1]),
+            project_irr: crate::irr::irr(&self.rows_ai[row..row + n + 1]),
+            equity_irr: crate::irr::irr(&self.rows_eq[row..row + n + 1]),
         }
     }
 }
@@ -452,6 +757,100 @@ mod tests {
             bal = bal * (1.0 + i) - q;
         }
         assert!((loan.owed_at_horizon(&tm) - bal).abs() < 1e-6, "{bal}");
+    }
+
+    /// Draws of lane `l` on day `t` for the two tests below: construction draws before the
+    /// ready day, and on some lanes a refresh draw (a loan of its own) later.
+    fn draw_of(l: usize, t: usize, ready: usize) -> f64 {
+        if t < ready && !(t + l).is_multiple_of(3) {
+            1000.0 + (t * 7 % 13) as f64
+        } else if l % 4 == 1 && t == ready + 400 + l {
+            2500.0
+        } else {
+            0.0
+        }
+    }
+
+    /// The lane arrays ([`Loans`]) do what [`Loan::day`] does, bit for bit.
+    #[test]
+    fn lane_arrays_match_the_loan_bit_for_bit() {
+        let (days, lanes) = (2000, 9);
+        let tm = terms(0.07, 2.0, days);
+        let mut loans = Loans::new(lanes);
+        let mut refs = Vec::new();
+        for l in 0..lanes {
+            let ready = 40 + 53 * l;
+            loans.ready[l] = ready;
+            refs.push(Loan::new(ready));
+        }
+        for t in 0..days {
+            for (l, r) in refs.iter_mut().enumerate() {
+                let draw = draw_of(l, t, r.ready);
+                let op = 300.0 + (t % 17) as f64;
+                let want = r.day(&tm, t, draw, op);
+                let got = loans.day(l, &tm, t, draw, op);
+                assert_eq!(got.to_bits(), want.to_bits(), "lane {l} day {t}");
+            }
+        }
+        for (l, r) in refs.iter().enumerate() {
+            assert_eq!(loans.dscr_min[l].to_bits(), r.dscr_min.to_bits());
+            let (a, b) = (loans.owed_at_horizon(l, &tm), r.owed_at_horizon(&tm));
+            assert_eq!(a.to_bits(), b.to_bits(), "lane {l}");
+        }
+        assert!(loans.extra_lanes > 0);
+    }
+
+    /// A book fed a day of lanes at a time ([`EquityBook::project_day`], its branch-free days
+    /// included) gives the bits of one fed lane by lane, in USD and in BTC.
+    #[test]
+    fn project_days_match_lane_days_bit_for_bit() {
+        let (days, lanes) = (1500, 11);
+        let tm = terms(0.08, 1.5, days);
+        for btc in [false, true] {
+            let mut a = EquityBook::with_currency(1, lanes, days, btc);
+            let mut b = EquityBook::with_currency(1, lanes, days, btc);
+            let ready: Vec<usize> = (0..lanes).map(|l| 30 + 11 * l).collect();
+            for l in 0..lanes {
+                a.set_ready(0, l, ready[l]);
+                b.set_ready(0, l, ready[l]);
+            }
+            for t in 0..days {
+                let capex: Vec<f64> = (0..lanes).map(|l| draw_of(l, t, ready[l]) / 0.8).collect();
+                let op: Vec<f64> = (0..lanes)
+                    .map(|l| {
+                        if t >= ready[l] {
+                            90.0 + (t * l % 7) as f64
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                let s: Vec<f64> = (0..lanes).map(|l| 5e4 + (t + 3 * l) as f64).collect();
+                let pd = ProjectDay {
+                    capex: &capex,
+                    gpu: None,
+                    opcash: &op,
+                    s: btc.then_some(&s[..]),
+                };
+                a.project_day(&tm, 0, t, pd);
+                for l in 0..lanes {
+                    let c = DayCash {
+                        capex: capex[l],
+                        fundable: capex[l],
+                        opcash: op[l],
+                    };
+                    b.conversion_day(&tm, 0, l, t, c, btc.then_some(s[l]));
+                }
+            }
+            let mut with_irr = 0;
+            for l in 0..lanes {
+                let (x, y) = (a.finish(&tm, l), b.finish(&tm, l));
+                assert_eq!(format!("{x:?}"), format!("{y:?}"), "lane {l} btc {btc}");
+                assert!(x.dscr_min.is_some(), "{x:?}");
+                with_irr += x.equity_irr.is_some() as usize;
+            }
+            assert!(with_irr > 0);
+        }
     }
 
     #[test]
