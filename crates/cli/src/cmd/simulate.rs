@@ -348,17 +348,19 @@ fn equity_human(f: &hashpivot_model::scenario::Finance, out: &SimOutput) -> Stri
         pct(f.cost_of_equity)
     );
     let breach = format!("P(DSCR<{})", f.min_dscr);
+    // In the run's currency, like the NPV table (the BTC view: figures in BTC, not $M).
+    let (u, m) = money_unit(out.currency);
     let mut t = Table::new([
-        "strategy",
-        "equity NPV $M",
-        "± stderr",
-        "p5 $M",
-        "p95 $M",
-        "AI equity $M",
-        "equity IRR p50",
-        "project IRR p50",
-        "DSCR p5",
-        breach.as_str(),
+        "strategy".to_string(),
+        format!("equity NPV {u}"),
+        "± stderr".into(),
+        format!("p5 {u}"),
+        format!("p95 {u}"),
+        format!("AI equity {u}"),
+        "equity IRR p50".into(),
+        "project IRR p50".into(),
+        "DSCR p5".into(),
+        breach,
     ]);
     for r in &out.results {
         let Some(e) = &r.equity else { continue };

@@ -134,6 +134,8 @@ fn btc_view_is_labelled() {
         text.contains("NPV mean BTC") && !text.contains("$M"),
         "{text}"
     );
+    // The default's equity view is in BTC too (issue 12: the default is levered).
+    assert!(text.contains("equity NPV BTC"), "{text}");
 }
 
 /// Runs `hashpivot --json simulate FILE args...` and returns the document.

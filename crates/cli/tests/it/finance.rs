@@ -73,10 +73,19 @@ fn the_human_table_has_an_equity_block() {
     for h in ["equity NPV $M", "equity IRR p50", "DSCR p5", "P(DSCR<1.25)"] {
         assert!(out.contains(h), "{h}: {out}");
     }
-    // Without [finance], no block.
+    // A file without [finance] is unlevered: no block (the embedded default is levered).
+    let plain = dir.path().join("plain.toml");
+    std::fs::write(&plain, "[run]\nhorizon_years = 3\n").unwrap();
+    let o = hashpivot(dir.path())
+        .args(["simulate", "--paths", "64", "--strategy", "mine"])
+        .arg(&plain)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("Equity view"));
     let o = hashpivot(dir.path())
         .args(["simulate", "--paths", "64", "--strategy", "mine"])
         .output()
         .unwrap();
-    assert!(!stdout(&o).contains("Equity view"));
+    assert!(stdout(&o).contains("Equity view"));
 }

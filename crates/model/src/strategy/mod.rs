@@ -147,40 +147,53 @@ mod tests {
                 assert!(lane_eq.iter().all(|e| e.is_empty()));
                 continue;
             }
-            // MODEL.md §10: the owner's values (exercise values on the levered AI stream) and
-            // the equity figures of the policy's conversions equal the fixed strategies'.
-            let equity = |di: usize, upto: usize| -> f64 {
-                let mut v = total;
-                for j in 0..upto {
-                    v += b.exercise((p * nd + di) * k + j);
-                }
-                v
-            };
-            let fixed = |s: usize, f: usize| raw.equity[(p * 4 + s) * 5 + f];
-            let close_opt = |a: Option<f64>, b: f64| match a {
-                Some(a) => (a - b).abs() <= 1e-9 * b.abs().max(1.0),
-                None => b.is_nan(),
-            };
-            for (s, (di, upto)) in [(0, 0), (0, 4), (di_mid, 2), (di_ref, 3)]
-                .iter()
-                .enumerate()
-            {
-                let e = equity(*di, *upto);
-                assert!(close(e, fixed(s, 0)), "equity {s}: {e} vs {}", fixed(s, 0));
-                let l = &lane_eq[s][p];
-                if s == 0 {
-                    // Nothing converted: no loan, the equity is the mining NPV.
-                    assert_eq!(
-                        (l.ai_equity_npv, l.dscr_min, l.equity_irr),
-                        (0.0, None, None)
-                    );
-                    continue;
-                }
-                assert!(close(l.ai_equity_npv, fixed(s, 1)), "ai equity {s}");
-                assert!(close_opt(l.dscr_min, fixed(s, 2)), "dscr {s}");
-                assert!(close_opt(l.project_irr, fixed(s, 3)), "project irr {s}");
-                assert!(close_opt(l.equity_irr, fixed(s, 4)), "equity irr {s}");
+            let policies = [(0, 0), (0, 4), (di_mid, 2), (di_ref, 3)];
+            check_levered(&b, &raw, &lane_eq, p, &policies, floor);
+        }
+    }
+
+    /// MODEL.md §10 on path `p`: the owner's values (exercise values on the levered AI stream)
+    /// and the equity figures of the policies' conversions (`(decision index, slices)` per fixed
+    /// strategy of `raw`, `lane_eq` from `Slices::policy_equity`) equal the fixed strategies'.
+    fn check_levered(
+        b: &crate::payoff::slices::SliceBlock,
+        raw: &crate::strategy::fixed::Raw,
+        lane_eq: &[Vec<crate::payoff::finance::LaneEquity>],
+        p: usize,
+        policies: &[(usize, usize)],
+        floor: f64,
+    ) {
+        let (k, nd) = (b.tranches, b.days.len());
+        let total: f64 = (0..k).map(|j| b.mining_total[p * k + j]).sum();
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(floor);
+        let equity = |di: usize, upto: usize| -> f64 {
+            let mut v = total;
+            for j in 0..upto {
+                v += b.exercise((p * nd + di) * k + j);
             }
+            v
+        };
+        let fixed = |s: usize, f: usize| raw.equity[(p * 4 + s) * 5 + f];
+        let close_opt = |a: Option<f64>, b: f64| match a {
+            Some(a) => (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+            None => b.is_nan(),
+        };
+        for (s, &(di, upto)) in policies.iter().enumerate() {
+            let e = equity(di, upto);
+            assert!(close(e, fixed(s, 0)), "equity {s}: {e} vs {}", fixed(s, 0));
+            let l = &lane_eq[s][p];
+            if s == 0 {
+                // Nothing converted: no loan, the equity is the mining NPV.
+                assert_eq!(
+                    (l.ai_equity_npv, l.dscr_min, l.equity_irr),
+                    (0.0, None, None)
+                );
+                continue;
+            }
+            assert!(close(l.ai_equity_npv, fixed(s, 1)), "ai equity {s}");
+            assert!(close_opt(l.dscr_min, fixed(s, 2)), "dscr {s}");
+            assert!(close_opt(l.project_irr, fixed(s, 3)), "project irr {s}");
+            assert!(close_opt(l.equity_irr, fixed(s, 4)), "equity irr {s}");
         }
     }
 }
