@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Shards vs one machine (bench/README.md, "Shards"): the same run on one machine and as N shards
 # run one after another on this machine, the merge's time and peak memory, and a byte comparison.
-#   bash bench/shards.sh [PATHS] [SHARDS] [STRATEGY]      (defaults: 1000000 4 sweep)
+#   bash bench/shards.sh [PATHS] [SHARDS] [STRATEGY] [SCENARIO]   (defaults: 1000000 4 sweep, the
+#   embedded default scenario)
 # STRATEGY optimal runs its two phases: N fit shards, `shard fit`, N price shards, the merge.
 # Needs a release build (cargo build --release -p hashpivot-cli; HASHPIVOT names another binary)
 # and GNU time (/usr/bin/time).
@@ -10,6 +11,7 @@ cd "$(dirname "$0")/.."
 paths=${1:-1000000}
 n=${2:-4}
 strategy=${3:-sweep}
+scenario=(${4:+"$4"})
 bin="${HASHPIVOT:-${CARGO_TARGET_DIR:-target}/release/hashpivot}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -23,10 +25,10 @@ measure() { # label, command...: prints wall seconds and peak RSS (MB)
     echo "$secs"  >"$tmp/last"
 }
 echo "$(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg); $paths paths, strategy $strategy, $n shards"
-measure "one machine" "$bin" simulate --paths "$paths" --strategy "$strategy" --json
+measure "one machine" "$bin" simulate "${scenario[@]}" --paths "$paths" --strategy "$strategy" --json
 cp "$tmp/out" "$tmp/single.json"
 single=$(cat "$tmp/last")
-measure "plan" "$bin" shard plan --paths "$paths" --strategy "$strategy" --shards "$n" -o "$tmp/plan.json"
+measure "plan" "$bin" shard plan "${scenario[@]}" --paths "$paths" --strategy "$strategy" --shards "$n" -o "$tmp/plan.json"
 total=0
 if [ "$strategy" = optimal ]; then
     for i in $(seq 0 $((n - 1))); do
