@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Shards vs one machine (bench/README.md, "Shards"): the same run on one machine and as N shards
 # run one after another on this machine, the merge's time and peak memory, and a byte comparison.
-#   bash bench/shards.sh [PATHS] [SHARDS] [STRATEGY]      (defaults: 1000000 4 sweep)
-#   PILOT=4096|all for optimal (default 4096: `[strategy] pilot_paths = 4096`)
+#   bash bench/shards.sh [PATHS] [SHARDS] [STRATEGY] [SCENARIO]   (defaults: 1000000 4 sweep, the
+#   embedded default scenario)
 # STRATEGY optimal runs its two phases: N fit shards, `shard fit`, N price shards, the merge.
+# For optimal pass a SCENARIO with `[strategy] pilot_paths = 4096` (what bench/README.md measured):
+# without it every shard fits the pilot on all in-sample paths (version 1's fit, bit for bit).
 # Needs a release build (cargo build --release -p hashpivot-cli; HASHPIVOT names another binary)
 # and GNU time (/usr/bin/time).
 set -euo pipefail
@@ -11,6 +13,7 @@ cd "$(dirname "$0")/.."
 paths=${1:-1000000}
 n=${2:-4}
 strategy=${3:-sweep}
+scenario=(${4:+"$4"})
 bin="${HASHPIVOT:-${CARGO_TARGET_DIR:-target}/release/hashpivot}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -24,13 +27,6 @@ measure() { # label, command...: prints wall seconds and peak RSS (MB)
     echo "$secs"  >"$tmp/last"
 }
 echo "$(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg); $paths paths, strategy $strategy, $n shards"
-# optimal: the pilot of PILOT paths (default 4096) that lets phase 1 scale with the shards
-# (`strategy.pilot_paths`; PILOT=all keeps version 1's fit on every in-sample path).
-scenario=()
-if [ "$strategy" = optimal ] && [ "${PILOT:-4096}" != all ]; then
-    printf '[strategy]\npilot_paths = %s\n' "${PILOT:-4096}" >"$tmp/pilot.toml"
-    scenario=("$tmp/pilot.toml")
-fi
 measure "one machine" "$bin" simulate "${scenario[@]}" --paths "$paths" --strategy "$strategy" --json
 cp "$tmp/out" "$tmp/single.json"
 single=$(cat "$tmp/last")

@@ -943,8 +943,10 @@ mod tests {
 
     #[test]
     fn shards_merge_into_the_single_machine_bits() {
-        // 9 blocks with a partial last one, 4 fresh blocks with a partial last one.
-        let (sc, mut cfg) = small(8 * 256 + 77);
+        // 9 blocks with a partial last one, 4 fresh blocks with a partial last one; three years
+        // keep the ten sharded runs quick.
+        let (mut sc, mut cfg) = small(8 * 256 + 77);
+        sc.run.horizon_years = 3.0;
         cfg.fresh_paths = 3 * 256 + 5;
         let whole = run(&sc, &cfg, &|_| {}).unwrap();
         let cuts = [
