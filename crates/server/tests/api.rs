@@ -654,10 +654,13 @@ fn real_engine_results_are_those_of_simulate() {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
+    // The default is levered (issue 12): the equity view's IRR and DSCR charts come after the NPV.
     assert_eq!(
         names,
         [
             "npv",
+            "irr",
+            "dscr",
             "price",
             "hashprice",
             "difficulty",
