@@ -56,8 +56,8 @@ pub use result::{
     StrategyDetail, StrategyResult,
 };
 pub use run::{
-    resolve, run_blocks, simulate, simulate_with_paths, summarize, Part, Resolved, RunConfig,
-    SimWithPaths,
+    resolve, run_blocks, simulate, simulate_with_bound, simulate_with_paths, summarize, Part,
+    Resolved, RunConfig, SimWithPaths,
 };
 pub use scenario::{Scenario, ScenarioError, StrategyKind};
 

@@ -331,6 +331,39 @@ pub struct OptimalDetail {
     pub regression: RegressionInfo,
     /// Per-slice summaries.
     pub slices: Vec<SliceSummary>,
+    /// The dual upper bound (`simulate --strategy optimal --upper-bound`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upper_bound: Option<OptimalBound>,
+}
+
+/// Lower and upper bounds on the value of the conversion option, from the same fresh paths
+/// (`crate::strategy::optimal_dual`; method in `docs/UPPER_BOUND.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptimalBound {
+    /// What is bounded: `"npv"` (the site's NPV), or with `[finance]` `"equity_npv"` (mining
+    /// NPV plus the AI equity NPV: the owner's value, which the levered policy maximizes).
+    pub objective: String,
+    /// The frozen policy on the outer (fresh) paths: a lower bound on the optimal value.
+    pub lower: Est,
+    /// The dual (martingale) upper bound on the same paths.
+    pub upper: Est,
+    /// `upper − lower`, path by path (the standard error of the paired differences).
+    pub gap: Est,
+    /// Perfect foresight on the same paths (each slice on its best day of the path, or never):
+    /// the upper bound with no martingale, for comparison.
+    pub perfect_foresight: Est,
+    /// `perfect_foresight − lower`, path by path.
+    pub perfect_foresight_gap: Est,
+    /// The construction of the martingale.
+    pub method: String,
+    /// In-sample paths its coefficients were fitted on (the run's first paths).
+    pub fit_paths: u64,
+    /// Fresh paths the bounds are averaged over (the out-of-sample estimate's first paths).
+    pub outer_paths: u64,
+    /// Least-squares regressions solved (per slice and decision date, both martingale parts).
+    pub regressions: u64,
+    /// Path-days simulated for the bound (fit and outer paths; no nested simulation).
+    pub path_days: u64,
 }
 
 /// How the policy was fitted.

@@ -441,17 +441,46 @@ pub fn simulate_with_paths(
     cfg: &RunConfig,
     progress: &(dyn Fn(f64) + Sync),
 ) -> Result<SimWithPaths, ModelError> {
+    simulate_with_bound(sc, cfg, None, progress)
+}
+
+/// [`simulate_with_paths`], and with `bound` the dual upper bound of the `optimal` strategy
+/// ([`crate::strategy::optimal_dual`]) in its result's `upper_bound` (the other numbers are
+/// those of the run without it). Errors: `bound` with another strategy, or bad bound paths.
+pub fn simulate_with_bound(
+    sc: &Scenario,
+    cfg: &RunConfig,
+    bound: Option<crate::strategy::optimal_dual::BoundRequest>,
+    progress: &(dyn Fn(f64) + Sync),
+) -> Result<SimWithPaths, ModelError> {
     let r = resolve(sc, cfg)?;
+    if bound.is_some() && !r.optimal {
+        return Err(bad(
+            "upper-bound",
+            "requested",
+            "only with strategy optimal (the fixed strategies have no policy to bound)",
+        ));
+    }
     in_pool(cfg.threads, || {
-        // With `optimal`, the deterministic part is a fifth of the work.
+        // With `optimal`, the deterministic part is a fifth of the work (the bound takes about
+        // as long as `optimal` itself).
         let head = if r.optimal { 0.2 } else { 1.0 };
+        let tail = if bound.is_some() { 0.6 } else { 1.0 };
         let part = run_resolved(sc, &r, 0..r.blocks(), &|f| progress(head * f));
         let mut out = summarize_resolved(sc, &r, &part);
         drop(part);
         if r.optimal {
             let ocfg = crate::strategy::optimal::OptimalConfig::new(r.paths, r.seed, r.antithetic);
-            let o =
-                crate::strategy::optimal::run(sc, &ocfg, &|f| progress(head + (1.0 - head) * f))?;
+            let span = tail - head;
+            let mut o = crate::strategy::optimal::run(sc, &ocfg, &|f| progress(head + span * f))?;
+            if let Some(req) = bound {
+                let d = req.resolve(&ocfg);
+                let b =
+                    crate::strategy::optimal_dual::upper_bound(sc, &ocfg, &o.policy, &d, &|f| {
+                        progress(tail + (1.0 - tail) * f)
+                    })?;
+                o.detail.upper_bound = Some(b);
+            }
             push_optimal(&mut out, o);
         }
         check_finite(&out.output)?;

@@ -21,6 +21,19 @@ pub struct SimulateArgs {
     /// How to run it.
     #[command(flatten)]
     pub run: RunFlags,
+    /// With --strategy optimal: also a dual (martingale) upper bound on the conversion option's
+    /// value, beside the out-of-sample lower bound on the same fresh paths, with the gap
+    /// (docs/UPPER_BOUND.md).
+    #[arg(long)]
+    pub upper_bound: bool,
+    /// Paths the upper bound's martingale is fitted on (the run's first paths; default: up to
+    /// 10,000).
+    #[arg(long, value_name = "N", requires = "upper_bound")]
+    pub fit_paths: Option<u64>,
+    /// Fresh paths both bounds are averaged over (default: up to 10,000 of the run's fresh
+    /// paths, which are as many as --paths).
+    #[arg(long, value_name = "N", requires = "upper_bound")]
+    pub outer_paths: Option<u64>,
 }
 
 /// The sampling flags of every Monte Carlo command (`simulate`, `sweep`, `shard plan`,
@@ -187,7 +200,20 @@ pub fn run(args: &SimulateArgs, g: &Global) -> anyhow::Result<()> {
     let cfg = run_config(&args.run)?;
     let pb = crate::progress::bar(1000, "simulate");
     let started = std::time::Instant::now();
-    let out = simulate(&sc, &cfg, &|f| pb.set_position((f * 1000.0) as u64)).map_err(model_err)?;
+    let bound = args
+        .upper_bound
+        .then_some(hashpivot_model::strategy::optimal_dual::BoundRequest {
+            fit_paths: args.fit_paths,
+            outer_paths: args.outer_paths,
+        });
+    let tick = |f: f64| pb.set_position((f * 1000.0) as u64);
+    let out = match bound {
+        None => simulate(&sc, &cfg, &tick),
+        Some(b) => {
+            hashpivot_model::simulate_with_bound(&sc, &cfg, Some(b), &tick).map(|r| r.output)
+        }
+    }
+    .map_err(model_err)?;
     pb.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     if g.json {
@@ -533,6 +559,48 @@ fn render_payback(model: &str, ths: f64, w: f64, label: &str, o: &PaybackOutput)
     s
 }
 
+/// `--upper-bound`: both bounds, the gap and perfect foresight's gap on the same fresh paths.
+fn bound_human(
+    b: &hashpivot_model::result::OptimalBound,
+    m: fn(f64) -> String,
+    pre: &str,
+    post: &str,
+) -> String {
+    let what = if b.objective == "equity_npv" {
+        "equity NPV (mining NPV + AI equity NPV: what the levered policy maximizes)"
+    } else {
+        "NPV"
+    };
+    let mut t = Table::new(["bound", "mean", "± stderr"]);
+    let mut row = |name: &str, e: &hashpivot_model::result::Est| {
+        t.row([
+            name.to_string(),
+            format!("{pre}{}{post}", m(e.mean)),
+            m(e.stderr),
+        ]);
+    };
+    row("lower (policy on fresh paths)", &b.lower);
+    row("upper (dual martingale)", &b.upper);
+    row("gap (upper − lower)", &b.gap);
+    row("perfect foresight", &b.perfect_foresight);
+    row("perfect foresight − lower", &b.perfect_foresight_gap);
+    let mut s = format!("  Bounds on the optimal {what}:\n");
+    for line in t.render().lines() {
+        s.push_str("    ");
+        s.push_str(line);
+        s.push('\n');
+    }
+    s.push_str(&format!(
+        "    {} fit paths, {} outer paths, {} regressions, {} path-days; no nested simulation \
+         (docs/UPPER_BOUND.md)\n",
+        thousands(b.fit_paths as f64, 0),
+        thousands(b.outer_paths as f64, 0),
+        thousands(b.regressions as f64, 0),
+        thousands(b.path_days as f64, 0)
+    ));
+    s
+}
+
 /// The `optimal` strategy's extras for people: estimates with their bounds, the value of
 /// flexibility, each slice's conversion odds, and the schedule with its exercise boundary; money
 /// in the run's currency (`$… M`, or `… BTC` in the BTC view).
@@ -561,6 +629,9 @@ fn optimal_human(x: &OptimalDetail, currency: hashpivot_model::result::Currency)
         m(pf.mean),
         m(pf.stderr)
     ));
+    if let Some(b) = &x.upper_bound {
+        s.push_str(&bound_human(b, m, pre, post));
+    }
     let flex = &x.flexibility;
     s.push_str(&format!(
         "  value of flexibility: {pre}{}{post} over the best static share ({}, {pre}{}{post})\n\n",

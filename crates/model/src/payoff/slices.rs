@@ -82,6 +82,9 @@ pub struct Slices {
     debt: Option<DebtTerms>,
     /// `run.currency = "btc"`: the mining and the AI stream's discounting in parts (MODEL.md §11).
     btc: Option<BtcDiscount>,
+    /// Days (ascending) on which [`Slices::block`] records `ln S` and `ln L` for the dual upper
+    /// bound ([`Slices::with_grid`]); empty by default, and then nothing is recorded.
+    grid: Vec<usize>,
 }
 
 /// The BTC view's discounting (MODEL.md §11) of the two streams: daily factors and the terminal
@@ -119,6 +122,11 @@ pub struct SliceBlock {
     /// value replaced by its AI equity NPV (MODEL.md §10), `[(p·D + d)·k + j]`; empty when
     /// unlevered.
     pub convert_eq: Vec<f64>,
+    /// `ln S` at the start of each grid day of [`Slices::with_grid`], `[p·G + g]`; empty without
+    /// a grid.
+    pub grid_ln_s: Vec<f64>,
+    /// `ln L` (lease market rate, $/kW-month) on each grid day, `[p·G + g]`; empty without a grid.
+    pub grid_ln_l: Vec<f64>,
 }
 
 impl SliceBlock {
@@ -203,7 +211,24 @@ impl Slices {
             slice_mw,
             debt,
             btc,
+            grid: Vec::new(),
         })
+    }
+
+    /// Records `ln S` and `ln L` on `grid` (days, ascending; days past the horizon are ignored)
+    /// in every block, for the dual upper bound (`crate::strategy::optimal_dual`). Recording
+    /// reads the engine's state and changes no other value.
+    pub fn with_grid(mut self, mut grid: Vec<usize>) -> Self {
+        grid.retain(|&d| d < self.prep.n);
+        grid.sort_unstable();
+        grid.dedup();
+        self.grid = grid;
+        self
+    }
+
+    /// The days [`Slices::with_grid`] records (empty by default).
+    pub fn grid(&self) -> &[usize] {
+        &self.grid
     }
 
     /// The decision days.
@@ -253,7 +278,11 @@ impl Slices {
                     0
                 }
             ],
+            grid_ln_s: vec![0.0; lanes * self.grid.len()],
+            grid_ln_l: vec![0.0; lanes * self.grid.len()],
         };
+        let ng = self.grid.len();
+        let mut gi = 0usize;
         // Lease signing days needed by any decision day's AI value.
         let mut l_days: Vec<usize> = self
             .ai
@@ -397,6 +426,13 @@ impl Slices {
                 if t + 1 == prep.n {
                     tl.s_last.copy_from_slice(&d.s[..lanes]);
                 }
+            }
+            if gi < ng && self.grid[gi] == t {
+                for i in 0..lanes {
+                    out.grid_ln_s[i * ng + gi] = d.s[i].max(1e-300).ln();
+                    out.grid_ln_l[i * ng + gi] = d.ln_l[i];
+                }
+                gi += 1;
             }
             if decision {
                 for i in 0..lanes {

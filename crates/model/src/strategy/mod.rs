@@ -5,6 +5,7 @@
 
 pub mod fixed;
 pub mod optimal;
+pub mod optimal_dual;
 #[cfg(test)]
 mod optimal_levered_tests;
 pub mod optimal_pilot;

@@ -221,7 +221,9 @@ impl BlockCache {
         8 * (b.hashprice.len() * 3
             + b.mining_from.len() * 2
             + b.convert_eq.len()
-            + b.mining_total.len())
+            + b.mining_total.len()
+            + b.grid_ln_s.len()
+            + b.grid_ln_l.len())
     }
     fn get(&self, eb: u64) -> Option<Arc<SliceBlock>> {
         let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());

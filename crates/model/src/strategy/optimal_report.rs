@@ -324,6 +324,7 @@ pub(crate) fn detail(
             value_out_of_sample: est(&fresh_flex(fresh, best), anti),
         },
         regression: regression_info(policy),
+        upper_bound: None,
     }
 }
 
