@@ -66,3 +66,109 @@ fn optimal_human_output_explains_the_schedule() {
         assert!(s.contains(needle), "missing {needle:?} in:\n{s}");
     }
 }
+
+/// `--upper-bound`: the JSON's `upper_bound` (absent without the flag) brackets the policy's
+/// value and is tighter than perfect foresight; people get the bounds table.
+#[test]
+fn upper_bound_brackets_the_policy_and_beats_perfect_foresight() {
+    let dir = tempdir();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "simulate",
+            "--strategy",
+            "optimal",
+            "--paths",
+            "512",
+            "--seed",
+            "5",
+        ];
+        args.extend_from_slice(extra);
+        let out = hashpivot(dir.path()).args(&args).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        out
+    };
+    let plain = json(&run(&["--json"]));
+    assert!(plain["results"][1].get("upper_bound").is_none());
+    let v = json(&run(&["--json", "--upper-bound", "--outer-paths", "256"]));
+    let o = &v["results"][1];
+    let b = &o["upper_bound"];
+    let f = |k: &str| b[k]["mean"].as_f64().unwrap();
+    let se = |k: &str| b[k]["stderr"].as_f64().unwrap();
+    // The embedded default is levered: the bound is on the owner's value.
+    assert_eq!(b["objective"], "equity_npv");
+    assert_eq!(
+        (b["fit_paths"].as_u64(), b["outer_paths"].as_u64()),
+        (Some(512), Some(256))
+    );
+    assert!(f("gap") > -3.0 * se("gap"), "{b}");
+    assert!(f("gap") < f("perfect_foresight_gap"), "{b}");
+    assert!((f("upper") - f("lower") - f("gap")).abs() < 1e-6 * f("upper").abs());
+    // Everything else is the run without the bound, bit for bit.
+    assert_eq!(
+        o["npv_out_of_sample"],
+        plain["results"][1]["npv_out_of_sample"]
+    );
+    assert_eq!(o["npv"], plain["results"][1]["npv"]);
+    let s = stdout(&run(&[
+        "--upper-bound",
+        "--fit-paths",
+        "256",
+        "--outer-paths",
+        "256",
+    ]));
+    for needle in [
+        "Bounds on the optimal equity NPV",
+        "upper (dual martingale)",
+        "gap (upper − lower)",
+        "256 fit paths, 256 outer paths",
+    ] {
+        assert!(s.contains(needle), "{needle:?} missing:\n{s}");
+    }
+}
+
+/// Bad bound settings exit 2 naming the flag or option, the value and what is allowed.
+#[test]
+fn bad_upper_bound_settings_exit_2() {
+    let dir = tempdir();
+    for (args, needles) in [
+        (
+            vec![
+                "--strategy",
+                "optimal",
+                "--paths",
+                "300",
+                "--upper-bound",
+                "--fit-paths",
+                "301",
+            ],
+            vec!["fit paths", "301", "2 <= fit paths <= 300"],
+        ),
+        (
+            vec![
+                "--strategy",
+                "optimal",
+                "--paths",
+                "300",
+                "--upper-bound",
+                "--outer-paths",
+                "1",
+            ],
+            vec!["outer paths", "1", "2 <= outer paths <= 300"],
+        ),
+        (
+            vec!["--strategy", "sweep", "--paths", "300", "--upper-bound"],
+            vec!["upper-bound", "only with strategy optimal"],
+        ),
+        (vec!["--fit-paths", "300"], vec!["--upper-bound"]),
+    ] {
+        let o = hashpivot(dir.path())
+            .arg("simulate")
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        for n in needles {
+            assert!(stderr(&o).contains(n), "{args:?}: {n:?} in {}", stderr(&o));
+        }
+    }
+}
