@@ -418,16 +418,8 @@ fn chunked<T: Send>(blocks: &[u64], f: &(dyn Fn(u64) -> T + Sync), merge: &mut d
     }
 }
 
-/// The dual upper bound of a run's fitted `policy` (see the module docs). `sc` and `cfg` must be
-/// the run's (the policy's header is checked against them); `progress` receives the fraction
-/// done.
-pub fn upper_bound(
-    sc: &Scenario,
-    cfg: &OptimalConfig,
-    policy: &OptimalPolicy,
-    dual: &DualConfig,
-    progress: &(dyn Fn(f64) + Sync),
-) -> Result<OptimalBound, ModelError> {
+/// Checks the path counts of `dual` against the run `cfg`.
+fn check(cfg: &OptimalConfig, dual: &DualConfig) -> Result<(), ModelError> {
     let fit_max = cfg.paths.min(MAX_FIT_PATHS);
     if dual.fit_paths < 2 || dual.fit_paths > fit_max {
         return Err(bad(
@@ -448,6 +440,160 @@ pub fn upper_bound(
             ),
         ));
     }
+    Ok(())
+}
+
+/// What the passes share.
+struct Ctx<'a> {
+    lay: Layout,
+    slices: Slices,
+    policy: &'a OptimalPolicy,
+    basis: Basis,
+    cfg: &'a OptimalConfig,
+    dual: &'a DualConfig,
+    tick: &'a (dyn Fn() + Sync),
+}
+
+impl Ctx<'_> {
+    fn dims(&self) -> (usize, usize) {
+        (self.policy.header.days.len(), self.policy.header.tranches)
+    }
+
+    /// Regression sums of one kept fit block: `N^(m)`'s (`clean = None`: target `h_m`) or `M`'s
+    /// (target: the policy's cleaned value from date `m + 1`).
+    fn block_sums(&self, b: &SliceBlock, mart: Option<&Martingale>) -> Vec<Sums> {
+        (self.tick)();
+        let (nd, k) = self.dims();
+        let (lay, basis) = (&self.lay, &self.basis);
+        let cond = basis.len();
+        let dates = if mart.is_some() {
+            nd.saturating_sub(1)
+        } else {
+            nd
+        };
+        let width = |m: usize| {
+            cond + if mart.is_some() {
+                lay.step_len()
+            } else {
+                lay.tail_len(m)
+            }
+        };
+        let mut sums: Vec<Sums> = (0..dates).map(|m| Sums::new(width(m), k)).collect();
+        let (mut row, mut t) = (vec![0.0; cond], Vec::new());
+        let mut y = vec![0.0; nd * k];
+        for i in 0..b.paths {
+            let v = view(lay, b, i, self.policy, basis);
+            if let Some(mart) = mart {
+                let clean = cleaned(lay, mart, b, i, &v);
+                policy_values(&v, &clean, nd, k, &mut y);
+            }
+            for m in 0..dates {
+                basis.eval(&v.z[m], &mut row[..cond]);
+                row.truncate(cond);
+                match mart {
+                    None => lay.tail_row(b, i, m, &v.risk, &mut t),
+                    Some(_) => lay.step_row(b, i, m, &v.z[m], &mut t),
+                }
+                row.extend_from_slice(&t);
+                let target = match mart {
+                    None => &v.h[m * k..(m + 1) * k],
+                    Some(_) => &y[(m + 1) * k..(m + 2) * k],
+                };
+                sums[m].push(&row, target);
+            }
+        }
+        sums
+    }
+
+    /// Sums over the kept blocks in block order, solved; the shock part of each fit.
+    fn fit_part(&self, kept: &[SliceBlock], mart: Option<&Martingale>) -> Vec<Vec<Vec<f64>>> {
+        let blocks: Vec<u64> = (0..kept.len() as u64).collect();
+        let mut total: Option<Vec<Sums>> = None;
+        chunked(
+            &blocks,
+            &|eb| self.block_sums(&kept[eb as usize], mart),
+            &mut |s| match total.as_mut() {
+                None => total = Some(s),
+                Some(t) => {
+                    for (a, b) in t.iter_mut().zip(&s) {
+                        a.add(b);
+                    }
+                }
+            },
+        );
+        let (cond, k) = (self.basis.len(), self.dims().1);
+        total
+            .unwrap_or_default()
+            .iter()
+            .map(|s| s.solve(k).into_iter().map(|c| c[cond..].to_vec()).collect())
+            .collect()
+    }
+
+    /// The martingale, fitted on the first fit paths: `N` first, then `M` on the cleaned values.
+    fn fit(&self) -> Martingale {
+        let (cfg, dual) = (self.cfg, self.dual);
+        let blocks: Vec<u64> = (0..Slices::blocks(dual.fit_paths)).collect();
+        let mut kept: Vec<SliceBlock> = Vec::with_capacity(blocks.len());
+        chunked(
+            &blocks,
+            &|eb| {
+                (self.tick)();
+                let lanes = Slices::paths_in_block(dual.fit_paths, eb);
+                self.slices.block(cfg.seed, eb, lanes, cfg.antithetic)
+            },
+            &mut |b| kept.push(b),
+        );
+        let mut mart = Martingale {
+            tail: self.fit_part(&kept, None),
+            step: Vec::new(),
+        };
+        mart.step = self.fit_part(&kept, Some(&mart));
+        mart
+    }
+
+    /// Per outer path: the policy's value, the dual bound and perfect foresight.
+    fn outer(&self, mart: &Martingale) -> [Vec<f64>; 3] {
+        let (cfg, dual) = (self.cfg, self.dual);
+        let blocks: Vec<u64> = (0..Slices::blocks(dual.outer_paths)).collect();
+        let mut out: [Vec<f64>; 3] = Default::default();
+        chunked(
+            &blocks,
+            &|eb| {
+                (self.tick)();
+                let lanes = Slices::paths_in_block(dual.outer_paths, eb);
+                let b =
+                    self.slices
+                        .block(cfg.seed, OUT_OF_SAMPLE_BLOCK + eb, lanes, cfg.antithetic);
+                (0..lanes)
+                    .map(|i| {
+                        let v = view(&self.lay, &b, i, self.policy, &self.basis);
+                        path_bounds(&self.lay, mart, &b, i, &v)
+                    })
+                    .collect::<Vec<_>>()
+            },
+            &mut |part| {
+                for (lo, up, fo) in part {
+                    out[0].push(lo);
+                    out[1].push(up);
+                    out[2].push(fo);
+                }
+            },
+        );
+        out
+    }
+}
+
+/// The dual upper bound of a run's fitted `policy` (see the module docs). `sc` and `cfg` must be
+/// the run's (the policy's header is checked against them); `progress` receives the fraction
+/// done.
+pub fn upper_bound(
+    sc: &Scenario,
+    cfg: &OptimalConfig,
+    policy: &OptimalPolicy,
+    dual: &DualConfig,
+    progress: &(dyn Fn(f64) + Sync),
+) -> Result<OptimalBound, ModelError> {
+    check(cfg, dual)?;
     let base = Slices::new(sc)?;
     let hd = &policy.header;
     if hd.days != base.decision_days() || hd.tranches != base.tranches() || hd.seed != cfg.seed {
@@ -461,134 +607,22 @@ pub fn upper_bound(
     let lay = Layout::new(sc, base.decision_days(), n);
     let slices = base.with_grid(lay.grid.clone());
     let (k, nd) = (hd.tranches, hd.days.len());
-    let basis = policy.basis();
-    let fit_blocks: Vec<u64> = (0..Slices::blocks(dual.fit_paths)).collect();
-    let outer_blocks: Vec<u64> = (0..Slices::blocks(dual.outer_paths)).collect();
-    let total = (3 * fit_blocks.len() + outer_blocks.len()) as f64;
+    let total = (3 * Slices::blocks(dual.fit_paths) + Slices::blocks(dual.outer_paths)) as f64;
     let done = AtomicUsize::new(0);
-    let tick = || {
-        progress(done.fetch_add(1, Ordering::Relaxed) as f64 / total);
+    let tick = || progress(done.fetch_add(1, Ordering::Relaxed) as f64 / total);
+    let ctx = Ctx {
+        lay,
+        slices,
+        policy,
+        basis: policy.basis(),
+        cfg,
+        dual,
+        tick: &tick,
     };
-
-    // The fit paths, kept for the second regression.
-    let mut kept: Vec<SliceBlock> = Vec::with_capacity(fit_blocks.len());
-    chunked(
-        &fit_blocks,
-        &|eb| {
-            tick();
-            let lanes = Slices::paths_in_block(dual.fit_paths, eb);
-            slices.block(cfg.seed, eb, lanes, cfg.antithetic)
-        },
-        &mut |b| kept.push(b),
-    );
-    let cond = basis.len();
-    // N^(m): regress h_m on [basis(z_m), tail shocks].
-    let mut tail_sums: Vec<Sums> = (0..nd)
-        .map(|m| Sums::new(cond + lay.tail_len(m), k))
-        .collect();
-    chunked(
-        &fit_blocks,
-        &|eb| {
-            tick();
-            let b = &kept[eb as usize];
-            let mut sums: Vec<Sums> = (0..nd)
-                .map(|m| Sums::new(cond + lay.tail_len(m), k))
-                .collect();
-            let (mut row, mut t) = (vec![0.0; cond], Vec::new());
-            for i in 0..b.paths {
-                let v = view(&lay, b, i, policy, &basis);
-                for m in 0..nd {
-                    basis.eval(&v.z[m], &mut row[..cond]);
-                    row.truncate(cond);
-                    lay.tail_row(b, i, m, &v.risk, &mut t);
-                    row.extend_from_slice(&t);
-                    sums[m].push(&row, &v.h[m * k..(m + 1) * k]);
-                }
-            }
-            sums
-        },
-        &mut |s| {
-            for (a, b) in tail_sums.iter_mut().zip(&s) {
-                a.add(b);
-            }
-        },
-    );
-    let tail: Vec<Vec<Vec<f64>>> = tail_sums
-        .iter()
-        .map(|s| s.solve(k).into_iter().map(|c| c[cond..].to_vec()).collect())
-        .collect();
-    let mut mart = Martingale {
-        tail,
-        step: Vec::new(),
-    };
-    // M: regress the policy's value from date m + 1 on [basis(z_m), window shocks × (1, z_m)].
-    let sl = lay.step_len();
-    let mut step_sums: Vec<Sums> = (0..nd.saturating_sub(1))
-        .map(|_| Sums::new(cond + sl, k))
-        .collect();
-    chunked(
-        &fit_blocks,
-        &|eb| {
-            tick();
-            let b = &kept[eb as usize];
-            let mut sums: Vec<Sums> = (0..nd.saturating_sub(1))
-                .map(|_| Sums::new(cond + sl, k))
-                .collect();
-            let (mut row, mut t) = (vec![0.0; cond], Vec::new());
-            let mut y = vec![0.0; nd * k];
-            for i in 0..b.paths {
-                let v = view(&lay, b, i, policy, &basis);
-                let clean = cleaned(&lay, &mart, b, i, &v);
-                policy_values(&v, &clean, nd, k, &mut y);
-                for m in 0..nd.saturating_sub(1) {
-                    basis.eval(&v.z[m], &mut row[..cond]);
-                    row.truncate(cond);
-                    lay.step_row(b, i, m, &v.z[m], &mut t);
-                    row.extend_from_slice(&t);
-                    sums[m].push(&row, &y[(m + 1) * k..(m + 2) * k]);
-                }
-            }
-            sums
-        },
-        &mut |s| {
-            for (a, b) in step_sums.iter_mut().zip(&s) {
-                a.add(b);
-            }
-        },
-    );
-    mart.step = step_sums
-        .iter()
-        .map(|s| s.solve(k).into_iter().map(|c| c[cond..].to_vec()).collect())
-        .collect();
-    drop(kept);
-
-    // Both bounds on the outer paths.
-    let (mut lower, mut upper, mut pf) = (Vec::new(), Vec::new(), Vec::new());
-    chunked(
-        &outer_blocks,
-        &|eb| {
-            tick();
-            let lanes = Slices::paths_in_block(dual.outer_paths, eb);
-            let b = slices.block(cfg.seed, OUT_OF_SAMPLE_BLOCK + eb, lanes, cfg.antithetic);
-            let mut out = (Vec::new(), Vec::new(), Vec::new());
-            for i in 0..lanes {
-                let v = view(&lay, &b, i, policy, &basis);
-                let (lo, up, fo) = path_bounds(&lay, &mart, &b, i, &v);
-                out.0.push(lo);
-                out.1.push(up);
-                out.2.push(fo);
-            }
-            out
-        },
-        &mut |(l, u, f)| {
-            lower.extend(l);
-            upper.extend(u);
-            pf.extend(f);
-        },
-    );
+    let mart = ctx.fit();
+    let [lower, upper, pf] = ctx.outer(&mart);
     let anti = cfg.antithetic;
     let diff = |a: &[f64], b: &[f64]| -> Vec<f64> { a.iter().zip(b).map(|(x, y)| x - y).collect() };
-    let regressions = (k * (2 * nd).saturating_sub(1)) as u64;
     Ok(OptimalBound {
         objective: if sc.finance.is_some() {
             "equity_npv"
@@ -601,12 +635,12 @@ pub fn upper_bound(
         gap: est(&diff(&upper, &lower), anti),
         perfect_foresight: est(&pf, anti),
         perfect_foresight_gap: est(&diff(&pf, &lower), anti),
-        method: "dual martingale from least-squares projections on the price and lease \
-                 shocks (no nested simulation)"
+        method: "dual martingale from least-squares projections on the price and lease shocks \
+                 and the slices' risk draws (no nested simulation)"
             .into(),
         fit_paths: dual.fit_paths,
         outer_paths: dual.outer_paths,
-        regressions,
+        regressions: (k * (2 * nd).saturating_sub(1)) as u64,
         path_days: (dual.fit_paths + dual.outer_paths) * n as u64,
     })
 }
