@@ -165,6 +165,7 @@ pub struct PutResult {
 /// (`out[j * len + p]`, the core's block layout). With `antithetic`, paths `2m` and `2m + 1` are an
 /// antithetic pair (`Z`, `−Z`). The block steps all its paths one date at a time, so every write
 /// is contiguous; the normals are drawn in that order (date by date, path by path).
+#[inline(always)]
 fn gbm_block(spec: &PutSpec, antithetic: bool, seed: u64, set: u64, block: usize, out: &mut [f64]) {
     let d = spec.dates();
     let len = out.len() / (d + 1);
@@ -276,65 +277,131 @@ struct FreshPaths<'a> {
 impl FreshPaths<'_> {
     /// Block `b`'s values and controls, reduced to its estimation units.
     fn block(&self, b: usize) -> Controls {
-        let (d, dt, drift, sd) = (self.d, self.dt, self.drift, self.sd);
-        let (nd, k) = (d + 1, self.spec.strike);
+        crate::isa::dispatch(
+            #[inline(always)]
+            || self.block_inline(b),
+        )
+    }
+
+    /// Block `b`, date by date over its units still running (a path, or an antithetic pair that
+    /// shares its normals), kept packed so that the steps and the decisions are vector loops.
+    /// Paths are simulated only up to the policy's exercise date (the policy is frozen, nothing
+    /// after it matters); for the European control a stopped path then jumps to maturity in one
+    /// exact log-normal step, its normal drawn after the date loop, unit by unit (an antithetic
+    /// pair shares it, negated).
+    #[inline(always)]
+    fn block_inline(&self, b: usize) -> Controls {
+        let (d, strike, spot) = (self.d, self.spec.strike, self.spec.spot);
         let len = BLOCK.min(self.m - b * BLOCK);
+        let anti = self.cfg.antithetic;
+        let per = if anti { 2 } else { 1 };
+        let n_units = len.div_ceil(per);
         let mut rng = block_rng(self.cfg.seed, SET_FRESH, b as u64);
-        let mut ys = Vec::with_capacity(len);
-        let mut cs = Vec::with_capacity(2 * len);
-        // Fresh paths are simulated only up to the policy's exercise date (the policy
-        // is frozen, so nothing after it matters) and then jump to maturity in one exact
-        // log-normal step for the European control. The normals drawn for a path are kept
-        // for its antithetic mirror, which draws more if it runs longer.
-        let mut zs: Vec<f64> = Vec::with_capacity(self.d);
-        // The normal of the jump to maturity, shared (negated) by an antithetic pair.
-        let mut zt: Option<f64> = None;
-        for p in 0..len {
-            let mirror = self.cfg.antithetic && p % 2 == 1;
-            if !mirror {
-                zs.clear();
-                zt = None;
+        // Per path: discounted value, stopping date (d if never), spot there.
+        let mut val = vec![0.0; len];
+        let mut stop = vec![d; len];
+        let mut s_stop = vec![spot; len];
+        // The running units, packed: unit, the spot of each member, whether it still runs.
+        let mut ids: Vec<usize> = (0..n_units).collect();
+        let mut s = [vec![spot; n_units], vec![spot; n_units]];
+        let mut live = [
+            vec![true; n_units],
+            (0..n_units).map(|u| anti && 2 * u + 1 < len).collect(),
+        ];
+        let mut z = vec![0.0; n_units];
+        let mut e = vec![0.0; n_units];
+        let mut go = [vec![false; n_units], vec![false; n_units]];
+        let mut run = n_units;
+        let (drift, sd) = (self.drift, self.sd);
+        for j in 0..=d {
+            if run == 0 {
+                break;
             }
-            let sign = if mirror { -1.0 } else { 1.0 };
-            let mut s = self.spec.spot;
-            let mut stop = None;
-            for j in 0..nd {
-                if j > 0 {
-                    if zs.len() < j {
-                        let z: f64 = rng.sample(StandardNormal);
-                        // A mirror that outlives its partner draws fresh normals; store
-                        // them negated so the sign flip returns them as drawn.
-                        zs.push(sign * z);
+            if j > 0 {
+                for v in &mut z[..run] {
+                    *v = rng.sample(StandardNormal);
+                }
+                let (zs, sa) = (&z[..run], &mut s[0][..run]);
+                for i in 0..run {
+                    sa[i] *= exp_vec(drift + sd * zs[i]);
+                }
+                if anti {
+                    let sb = &mut s[1][..run];
+                    for i in 0..run {
+                        sb[i] *= exp_vec(drift - sd * zs[i]);
                     }
-                    s *= (drift + sd * sign * zs[j - 1]).exp();
-                }
-                let e = (k - s).max(0.0);
-                if self.policy.exercise(j, &[s], e) {
-                    stop = Some((j, e));
-                    break;
                 }
             }
-            let (val, j_stop, s_stop, s_t) = match stop {
-                Some((j, e)) => {
-                    let s_t = if self.cfg.control_variate && j < d {
-                        let tau = (d - j) as f64 * dt;
-                        let z = sign
-                            * *zt
-                                .get_or_insert_with(|| sign * rng.sample::<f64, _>(StandardNormal));
-                        s * ((self.spec.rate - 0.5 * self.spec.vol * self.spec.vol) * tau
-                            + self.spec.vol * tau.sqrt() * z)
-                            .exp()
-                    } else {
-                        s
-                    };
-                    (e * self.policy.to_origin(j), j, s, s_t)
+            for m in 0..per {
+                let (sm, em) = (&s[m][..run], &mut e[..run]);
+                for i in 0..run {
+                    em[i] = (strike - sm[i]).max(0.0);
                 }
-                None => (0.0, d, s, s),
-            };
-            ys.push(val);
-            cs.extend(controls(self.policy, j_stop, s_stop, (k - s_t).max(0.0)));
+                self.policy.exercise_row(j, sm, em, &mut go[m][..run]);
+            }
+            // Book the exercises; keep (packed) the units with a member still running.
+            let disc = self.policy.to_origin(j);
+            let mut kept = 0;
+            for i in 0..run {
+                let mut any = false;
+                for m in 0..per {
+                    if !live[m][i] {
+                        continue;
+                    }
+                    if go[m][i] {
+                        let p = ids[i] * per + m;
+                        val[p] = (strike - s[m][i]).max(0.0) * disc;
+                        stop[p] = j;
+                        s_stop[p] = s[m][i];
+                        live[m][i] = false;
+                    } else {
+                        any = true;
+                    }
+                }
+                if any {
+                    ids[kept] = ids[i];
+                    for m in 0..2 {
+                        s[m][kept] = s[m][i];
+                        live[m][kept] = live[m][i];
+                    }
+                    kept += 1;
+                }
+            }
+            run = kept;
         }
-        let (uy, uc) = units(&ys, &cs, 2, self.cfg.antithetic);
+        // Paths never exercised end at maturity with nothing.
+        for i in 0..run {
+            for m in 0..per {
+                if live[m][i] {
+                    s_stop[ids[i] * per + m] = s[m][i];
+                }
+            }
+        }
+        let mut cs = Vec::with_capacity(2 * len);
+        for u in 0..n_units {
+            let paths = u * per..((u + 1) * per).min(len);
+            // The normal of the jump to maturity, shared (negated) by an antithetic pair.
+            let jump = (self.cfg.control_variate && paths.clone().any(|p| stop[p] < d))
+                .then(|| rng.sample::<f64, _>(StandardNormal));
+            for p in paths {
+                let sign = if p % per == 0 { 1.0 } else { -1.0 };
+                let s_t = match jump {
+                    Some(zj) if stop[p] < d => {
+                        let tau = (d - stop[p]) as f64 * self.dt;
+                        let (r, v) = (self.spec.rate, self.spec.vol);
+                        s_stop[p] * ((r - 0.5 * v * v) * tau + v * tau.sqrt() * sign * zj).exp()
+                    }
+                    _ => s_stop[p],
+                };
+                cs.extend(controls(
+                    self.policy,
+                    stop[p],
+                    s_stop[p],
+                    (strike - s_t).max(0.0),
+                ));
+            }
+        }
+        let (uy, uc) = units(&val, &cs, 2, anti);
         Controls::block(&uy, &uc, 2)
     }
 }
@@ -378,10 +445,15 @@ pub fn price_put_with_policy(
         .zip(ex.par_chunks_mut(BLOCK * nd))
         .enumerate()
         .for_each(|(b, (fb, eb))| {
-            gbm_block(spec, cfg.antithetic, cfg.seed, SET_FIT, b, fb);
-            for (e, s) in eb.iter_mut().zip(fb.iter()) {
-                *e = (k - s).max(0.0);
-            }
+            crate::isa::dispatch(
+                #[inline(always)]
+                || {
+                    gbm_block(spec, cfg.antithetic, cfg.seed, SET_FIT, b, fb);
+                    for (e, s) in eb.iter_mut().zip(fb.iter()) {
+                        *e = (k - s).max(0.0);
+                    }
+                },
+            )
         });
     let set = PathSet::new(n, nd, 1, &feat, &ex)?;
     let disc = vec![(-spec.rate * spec.years / d as f64).exp(); d];
