@@ -129,6 +129,7 @@ pub enum Exercise {
 /// [`CHAINS`] exercise steps at once (independent chains interleave), and only up to the first
 /// node above the strike: above it the put's exercise value is negative while the continuation is
 /// not, so the node's value is the continuation and the node loop is a plain vector loop.
+/// The node loops run as AVX2 vector loops where the CPU has it ([`crate::isa`]; the same bits).
 pub fn crr_put(
     spot: f64,
     strike: f64,
@@ -139,44 +140,56 @@ pub fn crr_put(
     exercise: Exercise,
 ) -> f64 {
     let t = Tree::new(spot, strike, rate, vol, years, steps);
-    // The shortcut needs non-negative continuations and an increasing spot chain; otherwise (a
-    // degenerate tree) every node takes the textbook path.
-    let fast = t.a >= 0.0 && t.b >= 0.0 && t.u2 >= 1.0;
-    let mut v = t.terminal();
-    let can = |n: usize| match exercise {
-        Exercise::European => false,
-        Exercise::American => true,
-        Exercise::Every(k) => n % k == 0,
-    };
-    let mut chains = Chains::new(steps);
-    for n in (0..steps).rev() {
-        if !can(n) {
-            t.roll(&mut v[..=n + 1], 0);
-            continue;
+    crate::isa::dispatch(
+        #[inline(always)]
+        || t.induction(exercise),
+    )
+}
+
+impl Tree {
+    /// The backward induction of [`crr_put`].
+    #[inline(always)]
+    fn induction(&self, exercise: Exercise) -> f64 {
+        let (t, steps, strike) = (self, self.steps, self.strike);
+        // The shortcut needs non-negative continuations and an increasing spot chain; otherwise (a
+        // degenerate tree) every node takes the textbook path.
+        let fast = t.a >= 0.0 && t.b >= 0.0 && t.u2 >= 1.0;
+        let mut v = t.terminal();
+        let can = |n: usize| match exercise {
+            Exercise::European => false,
+            Exercise::American => true,
+            Exercise::Every(k) => n % k == 0,
+        };
+        let mut chains = Chains::new(steps);
+        for n in (0..steps).rev() {
+            if !can(n) {
+                t.roll(&mut v[..=n + 1], 0);
+                continue;
+            }
+            if !fast {
+                t.exercise_row(&mut v[..=n + 1], n);
+                continue;
+            }
+            if !chains.holds(n) {
+                // This step and the next exercise steps below it, as many as fit.
+                let rows: Vec<usize> = (n.saturating_sub(CHAINS - 1)..=n)
+                    .rev()
+                    .filter(|&m| can(m))
+                    .collect();
+                chains.fill(&t, &rows);
+            }
+            let s = chains.row(n);
+            // Nodes 0..m are at or below the strike (the chain increases).
+            let m = s.partition_point(|&x| x <= strike);
+            let (a, b) = (t.a, t.b);
+            for i in 0..m {
+                let cont = b * v[i] + a * v[i + 1];
+                v[i] = cont.max(strike - s[i]);
+            }
+            t.roll(&mut v[..=n + 1], m);
         }
-        if !fast {
-            t.exercise_row(&mut v[..=n + 1], n);
-            continue;
-        }
-        if !chains.holds(n) {
-            // This step and the next exercise steps below it, as many as fit.
-            let rows: Vec<usize> = (n.saturating_sub(CHAINS - 1)..=n)
-                .rev()
-                .filter(|&m| can(m))
-                .collect();
-            chains.fill(&t, &rows);
-        }
-        let s = chains.row(n);
-        // Nodes 0..m are at or below the strike (the chain increases).
-        let m = s.partition_point(|&x| x <= strike);
-        let (a, b) = (t.a, t.b);
-        for i in 0..m {
-            let cont = b * v[i] + a * v[i + 1];
-            v[i] = cont.max(strike - s[i]);
-        }
-        t.roll(&mut v[..=n + 1], m);
+        v[0]
     }
-    v[0]
 }
 
 /// Exercise steps whose spot chains are computed together.
@@ -225,6 +238,7 @@ impl Tree {
 
     /// Discounted expectation without exercise for nodes `from..` of the step whose next step's
     /// values are `v` (one longer than the step).
+    #[inline(always)]
     fn roll(&self, v: &mut [f64], from: usize) {
         let (a, b) = (self.a, self.b);
         for i in from..v.len() - 1 {
@@ -233,6 +247,7 @@ impl Tree {
     }
 
     /// The textbook exercise step `n` (every node's spot by the running product).
+    #[inline(always)]
     fn exercise_row(&self, v: &mut [f64], n: usize) {
         let (a, b) = (self.a, self.b);
         let mut s = self.spot * self.d.powi(n as i32);
@@ -280,6 +295,7 @@ impl Chains {
     /// Computes the chains of `rows` (at most [`CHAINS`]) side by side: each is `S·dⁿ`, then
     /// multiplied by `u²` node after node, exactly as the textbook loop does; a chain stops after
     /// its first value above the strike or at its step's last node.
+    #[inline(always)]
     fn fill(&mut self, t: &Tree, rows: &[usize]) {
         let g = rows.len();
         let mut s = [0.0; CHAINS];
