@@ -158,7 +158,7 @@ impl Tree {
         let can = |n: usize| match exercise {
             Exercise::European => false,
             Exercise::American => true,
-            Exercise::Every(k) => n % k == 0,
+            Exercise::Every(k) => n.is_multiple_of(k),
         };
         let mut chains = Chains::new(steps);
         for n in (0..steps).rev() {
@@ -176,7 +176,7 @@ impl Tree {
                     .rev()
                     .filter(|&m| can(m))
                     .collect();
-                chains.fill(&t, &rows);
+                chains.fill(t, &rows);
             }
             let s = chains.row(n);
             // Nodes 0..m are at or below the strike (the chain increases).
@@ -310,11 +310,11 @@ impl Chains {
         let stride = self.stride;
         let mut i = 0;
         while i < longest {
-            for r in 0..g {
+            for (r, sr) in s[..g].iter_mut().enumerate() {
                 // Past its own last node a chain's values are never read (the rows are
                 // `steps + 1` long, so the write stays in its row).
-                self.buf[r * stride + i] = s[r];
-                s[r] *= t.u2;
+                self.buf[r * stride + i] = *sr;
+                *sr *= t.u2;
             }
             i += 1;
             // Check now and then whether every chain has passed the strike.
@@ -323,8 +323,8 @@ impl Chains {
                 break;
             }
         }
-        for r in 0..g {
-            self.len[r] = i.min(cap[r]);
+        for (len, cap) in self.len.iter_mut().zip(&cap[..g]) {
+            *len = i.min(*cap);
         }
     }
 }
@@ -425,7 +425,7 @@ mod tests {
             let can = match exercise {
                 Exercise::European => false,
                 Exercise::American => true,
-                Exercise::Every(k) => n % k == 0,
+                Exercise::Every(k) => n.is_multiple_of(k),
             };
             let mut s = spot * t.d.powi(n as i32);
             for i in 0..=n {

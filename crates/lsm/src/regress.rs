@@ -910,6 +910,9 @@ impl<const P: usize> Default for PowerSums<P> {
 impl<const P: usize> PowerSums<P> {
     /// Adds [`LANES`] rows: standardized feature `z`, target `t`, and whether each row is in the
     /// regression (`w`; rows outside add exact zeros, so `z` and `t` must be finite).
+    // The lane loops index several arrays together; constant bounds let them become one vector
+    // operation each.
+    #[allow(clippy::needless_range_loop)]
     #[inline(always)]
     pub fn push(&mut self, z: [f64; LANES], t: [f64; LANES], w: [bool; LANES]) {
         let wf: [f64; LANES] = std::array::from_fn(|l| if w[l] { 1.0 } else { 0.0 });
