@@ -164,9 +164,16 @@ pub struct PutResult {
 /// One block of `len` GBM paths on the exercise grid, written date-major within the block
 /// (`out[j * len + p]`, the core's block layout). With `antithetic`, paths `2m` and `2m + 1` are an
 /// antithetic pair (`Z`, `−Z`). The block steps all its paths one date at a time, so every write
-/// is contiguous; the normals are drawn in that order (date by date, path by path).
+/// is contiguous; the normals are drawn in that order (date by date, path by path). `ex` (the
+/// same layout) gets the put's exercise values, each date's row while its spots are in cache.
 #[inline(always)]
-fn gbm_block(spec: &PutSpec, antithetic: bool, seed: u64, set: u64, block: usize, out: &mut [f64]) {
+fn gbm_block(
+    spec: &PutSpec,
+    (antithetic, seed, set): (bool, u64, u64),
+    block: usize,
+    out: &mut [f64],
+    ex: &mut [f64],
+) {
     let d = spec.dates();
     let len = out.len() / (d + 1);
     let dt = spec.years / d as f64;
@@ -174,7 +181,9 @@ fn gbm_block(spec: &PutSpec, antithetic: bool, seed: u64, set: u64, block: usize
     let sd = spec.vol * dt.sqrt();
     let mut rng = block_rng(seed, set, block as u64);
     let mut z = vec![0.0; len];
+    let k = spec.strike;
     out[..len].fill(spec.spot);
+    ex[..len].fill((k - spec.spot).max(0.0));
     for j in 1..=d {
         if antithetic {
             for pair in z.chunks_mut(2) {
@@ -191,6 +200,9 @@ fn gbm_block(spec: &PutSpec, antithetic: bool, seed: u64, set: u64, block: usize
         let prev = &prev[(j - 1) * len..];
         for p in 0..len {
             next[p] = prev[p] * exp_vec(drift + sd * z[p]);
+        }
+        for (e, s) in ex[j * len..][..len].iter_mut().zip(&next[..len]) {
+            *e = (k - s).max(0.0);
         }
     }
 }
@@ -437,7 +449,6 @@ pub fn price_put_with_policy(
     let d = spec.dates();
     let nd = d + 1;
     let n = cfg.paths;
-    let k = spec.strike;
     // Each block simulates straight into its slice of the core's block-major layout.
     let mut feat = vec![0.0; nd * n];
     let mut ex = vec![0.0; nd * n];
@@ -447,12 +458,7 @@ pub fn price_put_with_policy(
         .for_each(|(b, (fb, eb))| {
             crate::isa::dispatch(
                 #[inline(always)]
-                || {
-                    gbm_block(spec, cfg.antithetic, cfg.seed, SET_FIT, b, fb);
-                    for (e, s) in eb.iter_mut().zip(fb.iter()) {
-                        *e = (k - s).max(0.0);
-                    }
-                },
+                || gbm_block(spec, (cfg.antithetic, cfg.seed, SET_FIT), b, fb, eb),
             )
         });
     let set = PathSet::new(n, nd, 1, &feat, &ex)?;
