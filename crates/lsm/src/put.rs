@@ -4,9 +4,13 @@
 //! log-normal step between consecutive exercise dates (no time-stepping error). Random stream:
 //! keyed ChaCha8 blocks ([`crate::rng`]), fitting paths and fresh paths from disjoint stream sets.
 //! Payoff: `max(K − S, 0)` at each exercise date, exercise allowed at `t = 0` and at
-//! `years / dates, 2·years / dates, …, years`. The state feature is the spot price; the basis is a
-//! polynomial of degree `degree` in the standardized spot (spanning the same space as `1, S, S², …`
-//! — QuantLib's monomial basis of the same order).
+//! `years / dates, 2·years / dates, …, years`. The state feature is the exercise value
+//! `max(K − S, 0)`: on the in-the-money paths, where every regression and every decision lives, it
+//! is `K − S`, an affine function of the spot, so the basis — a polynomial of degree `degree` in
+//! the standardized feature — spans the same space as `1, S, S², …` (QuantLib's monomial basis of
+//! the same order); out of the money the policy never exercises, whatever the feature. So the
+//! fitting paths are one array of exercise values (8 bytes a path and date), the feature and the
+//! payoff at once.
 
 use rand::Rng;
 use rand_distr::StandardNormal;
@@ -16,7 +20,6 @@ use serde::Serialize;
 use crate::reference::bs_put;
 use crate::rng::{block_rng, blocks, BLOCK, SET_FIT, SET_FRESH};
 use crate::stats::Controls;
-use crate::stopping::NEVER;
 use crate::stopping::{fit, Config, Information, PathSet};
 use crate::{Estimate, LsmError};
 
@@ -161,28 +164,27 @@ pub struct PutResult {
     pub european: f64,
 }
 
-/// One block of `len` GBM paths on the exercise grid, written date-major within the block
-/// (`out[j * len + p]`, the core's block layout). With `antithetic`, paths `2m` and `2m + 1` are an
-/// antithetic pair (`Z`, `−Z`). The block steps all its paths one date at a time, so every write
-/// is contiguous; the normals are drawn in that order (date by date, path by path). `ex` (the
-/// same layout) gets the put's exercise values, each date's row while its spots are in cache.
+/// One block of `len` GBM paths on the exercise grid, stored as the put's exercise values
+/// `max(K − S, 0)`, date-major within the block (`ex[j * len + p]`, the core's block layout).
+/// With `antithetic`, paths `2m` and `2m + 1` are an antithetic pair (`Z`, `−Z`). The block steps
+/// all its paths one date at a time (the spots of the current date in one row), so every write is
+/// contiguous; the normals are drawn in that order (date by date, path by path).
 #[inline(always)]
 fn gbm_block(
     spec: &PutSpec,
     (antithetic, seed, set): (bool, u64, u64),
     block: usize,
-    out: &mut [f64],
     ex: &mut [f64],
 ) {
     let d = spec.dates();
-    let len = out.len() / (d + 1);
+    let len = ex.len() / (d + 1);
     let dt = spec.years / d as f64;
     let drift = (spec.rate - 0.5 * spec.vol * spec.vol) * dt;
     let sd = spec.vol * dt.sqrt();
     let mut rng = block_rng(seed, set, block as u64);
     let mut z = vec![0.0; len];
     let k = spec.strike;
-    out[..len].fill(spec.spot);
+    let mut spot = vec![spec.spot; len];
     ex[..len].fill((k - spec.spot).max(0.0));
     for j in 1..=d {
         if antithetic {
@@ -196,12 +198,10 @@ fn gbm_block(
         } else {
             z.iter_mut().for_each(|v| *v = rng.sample(StandardNormal));
         }
-        let (prev, next) = out.split_at_mut(j * len);
-        let prev = &prev[(j - 1) * len..];
-        for p in 0..len {
-            next[p] = prev[p] * exp_vec(drift + sd * z[p]);
+        for (s, z) in spot.iter_mut().zip(&z) {
+            *s *= exp_vec(drift + sd * z);
         }
-        for (e, s) in ex[j * len..][..len].iter_mut().zip(&next[..len]) {
+        for (e, s) in ex[j * len..][..len].iter_mut().zip(&spot) {
             *e = (k - s).max(0.0);
         }
     }
@@ -349,7 +349,8 @@ impl FreshPaths<'_> {
                 for i in 0..run {
                     em[i] = (strike - sm[i]).max(0.0);
                 }
-                self.policy.exercise_row(j, sm, em, &mut go[m][..run]);
+                // The exercise value is the policy's state (see the module's notes).
+                self.policy.exercise_row(j, em, em, &mut go[m][..run]);
             }
             // Book the exercises; keep (packed) the units with a member still running.
             let disc = self.policy.to_origin(j);
@@ -424,15 +425,16 @@ pub fn price_put(spec: &PutSpec, cfg: &PutConfig) -> Result<PutResult, LsmError>
     price_put_with_policy(spec, cfg).map(|(r, _)| r)
 }
 
-/// [`price_put`], also returning the fitted policy (e.g. for the dual bound of [`crate::dual`]).
+/// [`price_put`], also returning the fitted policy (e.g. for the dual bound of [`crate::dual`]);
+/// its state is the exercise value `max(K − S, 0)`, not the spot (see the module's notes).
 pub fn price_put_with_policy(
     spec: &PutSpec,
     cfg: &PutConfig,
 ) -> Result<(PutResult, crate::Policy), LsmError> {
     spec.validate()?;
     cfg.validate()?;
-    // The fitting paths are held in memory (spot and exercise value, 16 bytes a path and date).
-    let bytes = cfg.paths as f64 * (spec.dates() + 1) as f64 * 16.0;
+    // The fitting paths are held in memory (their exercise values, 8 bytes a path and date).
+    let bytes = cfg.paths as f64 * (spec.dates() + 1) as f64 * 8.0;
     if bytes > MAX_BYTES {
         return Err(LsmError::invalid(
             "--paths",
@@ -442,26 +444,25 @@ pub fn price_put_with_policy(
                 spec.dates(),
                 bytes / 1e9
             ),
-            "paths × (exercise dates + 1) × 16 bytes must stay within 4 GB: lower --paths or \
+            "paths × (exercise dates + 1) × 8 bytes must stay within 4 GB: lower --paths or \
              --exercises-per-year",
         ));
     }
     let d = spec.dates();
     let nd = d + 1;
     let n = cfg.paths;
-    // Each block simulates straight into its slice of the core's block-major layout.
-    let mut feat = vec![0.0; nd * n];
+    // Each block simulates straight into its slice of the core's block-major layout; the
+    // exercise values are the feature and the payoff at once (see the module's notes).
     let mut ex = vec![0.0; nd * n];
-    feat.par_chunks_mut(BLOCK * nd)
-        .zip(ex.par_chunks_mut(BLOCK * nd))
+    ex.par_chunks_mut(BLOCK * nd)
         .enumerate()
-        .for_each(|(b, (fb, eb))| {
+        .for_each(|(b, eb)| {
             crate::isa::dispatch(
                 #[inline(always)]
-                || gbm_block(spec, (cfg.antithetic, cfg.seed, SET_FIT), b, fb, eb),
+                || gbm_block(spec, (cfg.antithetic, cfg.seed, SET_FIT), b, eb),
             )
         });
-    let set = PathSet::new(n, nd, 1, &feat, &ex)?;
+    let set = PathSet::new(n, nd, 1, &ex, &ex)?;
     let disc = vec![(-spec.rate * spec.years / d as f64).exp(); d];
     let fitted = fit(
         &set,
@@ -472,34 +473,22 @@ pub fn price_put_with_policy(
             ..Config::default()
         },
     )?;
+    drop(ex);
     let european = bs_put(spec.spot, spec.strike, spec.rate, spec.vol, spec.years);
-    let pol = &fitted.policy;
-    let ins = &fitted.in_sample;
-    let ctl: Vec<Controls> = ins
+    // In-sample stopping dates are not quite stopping times (the fit saw these paths' futures),
+    // so the controls' means do not hold there: the in-sample estimate is the plain mean over the
+    // estimation units, as in Longstaff–Schwartz.
+    let plain: Vec<Controls> = fitted
+        .in_sample
         .values
         .par_chunks(BLOCK)
-        .enumerate()
-        .map(|(b, ys)| {
-            let mut cs = Vec::with_capacity(2 * ys.len());
-            for k in 0..ys.len() {
-                let i = b * BLOCK + k;
-                let j = match ins.stops[i] {
-                    NEVER => d,
-                    j => j as usize,
-                };
-                cs.extend(controls(pol, j, set.x(j, i)[0], set.e(d, i)));
-            }
-            let (uy, uc) = units(ys, &cs, 2, cfg.antithetic);
-            Controls::block(&uy, &uc, 2)
+        .map(|ys| {
+            let (uy, _) = units(ys, &[], 0, cfg.antithetic);
+            Controls::block(&uy, &[], 0)
         })
         .collect();
+    let in_sample = estimate(&plain, false, &[]);
     let means = [spec.spot, european];
-    // In-sample stopping dates are not quite stopping times (the fit saw these paths' futures),
-    // so the martingale control's mean is not exactly S0 there: the in-sample estimate is the
-    // plain mean, as in Longstaff–Schwartz.
-    let in_sample = estimate(&ctl, false, &means);
-    drop(feat);
-    drop(ex);
     let policy = &fitted.policy;
     let out_of_sample = if cfg.fresh_paths > 0 {
         let m = cfg.fresh_paths;
