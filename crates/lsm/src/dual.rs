@@ -128,7 +128,8 @@ impl Grid<'_> {
                 x = self.step(x, sign * zs[i]);
                 steps += 1;
                 let e = (self.strike - x).max(0.0);
-                if self.policy.exercise(j, &[x], e) || j == self.dates {
+                // The put's policy reads the exercise value as its state ([`crate::put`]).
+                if self.policy.exercise(j, &[e], e) || j == self.dates {
                     y = e * self.policy.to_origin(j);
                     c = x * self.policy.to_origin(j);
                     break;
@@ -169,7 +170,7 @@ impl Grid<'_> {
                 continue;
             }
             let h = e * self.policy.to_origin(j);
-            let exercise = self.policy.exercise(j, &[s], e);
+            let exercise = self.policy.exercise(j, &[e], e);
             // C_j (not needed at maturity: nothing follows).
             let c = if j < d {
                 let (c, n) = self.continuation(rng, j, s, inner);

@@ -24,6 +24,8 @@
 pub mod dual;
 pub mod error;
 pub mod exact;
+/// Run-time choice of the lane loops' instruction set.
+pub mod isa;
 /// Bermudan/American put priced with the LSM core.
 pub mod put;
 /// Deterministic references.

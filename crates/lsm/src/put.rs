@@ -4,9 +4,13 @@
 //! log-normal step between consecutive exercise dates (no time-stepping error). Random stream:
 //! keyed ChaCha8 blocks ([`crate::rng`]), fitting paths and fresh paths from disjoint stream sets.
 //! Payoff: `max(K − S, 0)` at each exercise date, exercise allowed at `t = 0` and at
-//! `years / dates, 2·years / dates, …, years`. The state feature is the spot price; the basis is a
-//! polynomial of degree `degree` in the standardized spot (spanning the same space as `1, S, S², …`
-//! — QuantLib's monomial basis of the same order).
+//! `years / dates, 2·years / dates, …, years`. The state feature is the exercise value
+//! `max(K − S, 0)`: on the in-the-money paths, where every regression and every decision lives, it
+//! is `K − S`, an affine function of the spot, so the basis — a polynomial of degree `degree` in
+//! the standardized feature — spans the same space as `1, S, S², …` (QuantLib's monomial basis of
+//! the same order); out of the money the policy never exercises, whatever the feature. So the
+//! fitting paths are one array of exercise values (8 bytes a path and date), the feature and the
+//! payoff at once.
 
 use rand::Rng;
 use rand_distr::StandardNormal;
@@ -16,7 +20,6 @@ use serde::Serialize;
 use crate::reference::bs_put;
 use crate::rng::{block_rng, blocks, BLOCK, SET_FIT, SET_FRESH};
 use crate::stats::Controls;
-use crate::stopping::NEVER;
 use crate::stopping::{fit, Config, Information, PathSet};
 use crate::{Estimate, LsmError};
 
@@ -161,19 +164,28 @@ pub struct PutResult {
     pub european: f64,
 }
 
-/// One block of `len` GBM paths on the exercise grid, written date-major within the block
-/// (`out[j * len + p]`, the core's block layout). With `antithetic`, paths `2m` and `2m + 1` are an
-/// antithetic pair (`Z`, `−Z`). The block steps all its paths one date at a time, so every write
-/// is contiguous; the normals are drawn in that order (date by date, path by path).
-fn gbm_block(spec: &PutSpec, antithetic: bool, seed: u64, set: u64, block: usize, out: &mut [f64]) {
+/// One block of `len` GBM paths on the exercise grid, stored as the put's exercise values
+/// `max(K − S, 0)`, date-major within the block (`ex[j * len + p]`, the core's block layout).
+/// With `antithetic`, paths `2m` and `2m + 1` are an antithetic pair (`Z`, `−Z`). The block steps
+/// all its paths one date at a time (the spots of the current date in one row), so every write is
+/// contiguous; the normals are drawn in that order (date by date, path by path).
+#[inline(always)]
+fn gbm_block(
+    spec: &PutSpec,
+    (antithetic, seed, set): (bool, u64, u64),
+    block: usize,
+    ex: &mut [f64],
+) {
     let d = spec.dates();
-    let len = out.len() / (d + 1);
+    let len = ex.len() / (d + 1);
     let dt = spec.years / d as f64;
     let drift = (spec.rate - 0.5 * spec.vol * spec.vol) * dt;
     let sd = spec.vol * dt.sqrt();
     let mut rng = block_rng(seed, set, block as u64);
     let mut z = vec![0.0; len];
-    out[..len].fill(spec.spot);
+    let k = spec.strike;
+    let mut spot = vec![spec.spot; len];
+    ex[..len].fill((k - spec.spot).max(0.0));
     for j in 1..=d {
         if antithetic {
             for pair in z.chunks_mut(2) {
@@ -186,10 +198,11 @@ fn gbm_block(spec: &PutSpec, antithetic: bool, seed: u64, set: u64, block: usize
         } else {
             z.iter_mut().for_each(|v| *v = rng.sample(StandardNormal));
         }
-        let (prev, next) = out.split_at_mut(j * len);
-        let prev = &prev[(j - 1) * len..];
-        for p in 0..len {
-            next[p] = prev[p] * exp_vec(drift + sd * z[p]);
+        for (s, z) in spot.iter_mut().zip(&z) {
+            *s *= exp_vec(drift + sd * z);
+        }
+        for (e, s) in ex[j * len..][..len].iter_mut().zip(&spot) {
+            *e = (k - s).max(0.0);
         }
     }
 }
@@ -276,65 +289,132 @@ struct FreshPaths<'a> {
 impl FreshPaths<'_> {
     /// Block `b`'s values and controls, reduced to its estimation units.
     fn block(&self, b: usize) -> Controls {
-        let (d, dt, drift, sd) = (self.d, self.dt, self.drift, self.sd);
-        let (nd, k) = (d + 1, self.spec.strike);
+        crate::isa::dispatch(
+            #[inline(always)]
+            || self.block_inline(b),
+        )
+    }
+
+    /// Block `b`, date by date over its units still running (a path, or an antithetic pair that
+    /// shares its normals), kept packed so that the steps and the decisions are vector loops.
+    /// Paths are simulated only up to the policy's exercise date (the policy is frozen, nothing
+    /// after it matters); for the European control a stopped path then jumps to maturity in one
+    /// exact log-normal step, its normal drawn after the date loop, unit by unit (an antithetic
+    /// pair shares it, negated).
+    #[inline(always)]
+    fn block_inline(&self, b: usize) -> Controls {
+        let (d, strike, spot) = (self.d, self.spec.strike, self.spec.spot);
         let len = BLOCK.min(self.m - b * BLOCK);
+        let anti = self.cfg.antithetic;
+        let per = if anti { 2 } else { 1 };
+        let n_units = len.div_ceil(per);
         let mut rng = block_rng(self.cfg.seed, SET_FRESH, b as u64);
-        let mut ys = Vec::with_capacity(len);
-        let mut cs = Vec::with_capacity(2 * len);
-        // Fresh paths are simulated only up to the policy's exercise date (the policy
-        // is frozen, so nothing after it matters) and then jump to maturity in one exact
-        // log-normal step for the European control. The normals drawn for a path are kept
-        // for its antithetic mirror, which draws more if it runs longer.
-        let mut zs: Vec<f64> = Vec::with_capacity(self.d);
-        // The normal of the jump to maturity, shared (negated) by an antithetic pair.
-        let mut zt: Option<f64> = None;
-        for p in 0..len {
-            let mirror = self.cfg.antithetic && p % 2 == 1;
-            if !mirror {
-                zs.clear();
-                zt = None;
+        // Per path: discounted value, stopping date (d if never), spot there.
+        let mut val = vec![0.0; len];
+        let mut stop = vec![d; len];
+        let mut s_stop = vec![spot; len];
+        // The running units, packed: unit, the spot of each member, whether it still runs.
+        let mut ids: Vec<usize> = (0..n_units).collect();
+        let mut s = [vec![spot; n_units], vec![spot; n_units]];
+        let mut live = [
+            vec![true; n_units],
+            (0..n_units).map(|u| anti && 2 * u + 1 < len).collect(),
+        ];
+        let mut z = vec![0.0; n_units];
+        let mut e = vec![0.0; n_units];
+        let mut go = [vec![false; n_units], vec![false; n_units]];
+        let mut run = n_units;
+        let (drift, sd) = (self.drift, self.sd);
+        for j in 0..=d {
+            if run == 0 {
+                break;
             }
-            let sign = if mirror { -1.0 } else { 1.0 };
-            let mut s = self.spec.spot;
-            let mut stop = None;
-            for j in 0..nd {
-                if j > 0 {
-                    if zs.len() < j {
-                        let z: f64 = rng.sample(StandardNormal);
-                        // A mirror that outlives its partner draws fresh normals; store
-                        // them negated so the sign flip returns them as drawn.
-                        zs.push(sign * z);
+            if j > 0 {
+                for v in &mut z[..run] {
+                    *v = rng.sample(StandardNormal);
+                }
+                let (zs, sa) = (&z[..run], &mut s[0][..run]);
+                for i in 0..run {
+                    sa[i] *= exp_vec(drift + sd * zs[i]);
+                }
+                if anti {
+                    let sb = &mut s[1][..run];
+                    for i in 0..run {
+                        sb[i] *= exp_vec(drift - sd * zs[i]);
                     }
-                    s *= (drift + sd * sign * zs[j - 1]).exp();
-                }
-                let e = (k - s).max(0.0);
-                if self.policy.exercise(j, &[s], e) {
-                    stop = Some((j, e));
-                    break;
                 }
             }
-            let (val, j_stop, s_stop, s_t) = match stop {
-                Some((j, e)) => {
-                    let s_t = if self.cfg.control_variate && j < d {
-                        let tau = (d - j) as f64 * dt;
-                        let z = sign
-                            * *zt
-                                .get_or_insert_with(|| sign * rng.sample::<f64, _>(StandardNormal));
-                        s * ((self.spec.rate - 0.5 * self.spec.vol * self.spec.vol) * tau
-                            + self.spec.vol * tau.sqrt() * z)
-                            .exp()
-                    } else {
-                        s
-                    };
-                    (e * self.policy.to_origin(j), j, s, s_t)
+            for m in 0..per {
+                let (sm, em) = (&s[m][..run], &mut e[..run]);
+                for i in 0..run {
+                    em[i] = (strike - sm[i]).max(0.0);
                 }
-                None => (0.0, d, s, s),
-            };
-            ys.push(val);
-            cs.extend(controls(self.policy, j_stop, s_stop, (k - s_t).max(0.0)));
+                // The exercise value is the policy's state (see the module's notes).
+                self.policy.exercise_row(j, em, em, &mut go[m][..run]);
+            }
+            // Book the exercises; keep (packed) the units with a member still running.
+            let disc = self.policy.to_origin(j);
+            let mut kept = 0;
+            for i in 0..run {
+                let mut any = false;
+                for m in 0..per {
+                    if !live[m][i] {
+                        continue;
+                    }
+                    if go[m][i] {
+                        let p = ids[i] * per + m;
+                        val[p] = (strike - s[m][i]).max(0.0) * disc;
+                        stop[p] = j;
+                        s_stop[p] = s[m][i];
+                        live[m][i] = false;
+                    } else {
+                        any = true;
+                    }
+                }
+                if any {
+                    ids[kept] = ids[i];
+                    for m in 0..2 {
+                        s[m][kept] = s[m][i];
+                        live[m][kept] = live[m][i];
+                    }
+                    kept += 1;
+                }
+            }
+            run = kept;
         }
-        let (uy, uc) = units(&ys, &cs, 2, self.cfg.antithetic);
+        // Paths never exercised end at maturity with nothing.
+        for i in 0..run {
+            for m in 0..per {
+                if live[m][i] {
+                    s_stop[ids[i] * per + m] = s[m][i];
+                }
+            }
+        }
+        let mut cs = Vec::with_capacity(2 * len);
+        for u in 0..n_units {
+            let paths = u * per..((u + 1) * per).min(len);
+            // The normal of the jump to maturity, shared (negated) by an antithetic pair.
+            let jump = (self.cfg.control_variate && paths.clone().any(|p| stop[p] < d))
+                .then(|| rng.sample::<f64, _>(StandardNormal));
+            for p in paths {
+                let sign = if p % per == 0 { 1.0 } else { -1.0 };
+                let s_t = match jump {
+                    Some(zj) if stop[p] < d => {
+                        let tau = (d - stop[p]) as f64 * self.dt;
+                        let (r, v) = (self.spec.rate, self.spec.vol);
+                        s_stop[p] * ((r - 0.5 * v * v) * tau + v * tau.sqrt() * sign * zj).exp()
+                    }
+                    _ => s_stop[p],
+                };
+                cs.extend(controls(
+                    self.policy,
+                    stop[p],
+                    s_stop[p],
+                    (strike - s_t).max(0.0),
+                ));
+            }
+        }
+        let (uy, uc) = units(&val, &cs, 2, anti);
         Controls::block(&uy, &uc, 2)
     }
 }
@@ -345,15 +425,16 @@ pub fn price_put(spec: &PutSpec, cfg: &PutConfig) -> Result<PutResult, LsmError>
     price_put_with_policy(spec, cfg).map(|(r, _)| r)
 }
 
-/// [`price_put`], also returning the fitted policy (e.g. for the dual bound of [`crate::dual`]).
+/// [`price_put`], also returning the fitted policy (e.g. for the dual bound of [`crate::dual`]);
+/// its state is the exercise value `max(K − S, 0)`, not the spot (see the module's notes).
 pub fn price_put_with_policy(
     spec: &PutSpec,
     cfg: &PutConfig,
 ) -> Result<(PutResult, crate::Policy), LsmError> {
     spec.validate()?;
     cfg.validate()?;
-    // The fitting paths are held in memory (spot and exercise value, 16 bytes a path and date).
-    let bytes = cfg.paths as f64 * (spec.dates() + 1) as f64 * 16.0;
+    // The fitting paths are held in memory (their exercise values, 8 bytes a path and date).
+    let bytes = cfg.paths as f64 * (spec.dates() + 1) as f64 * 8.0;
     if bytes > MAX_BYTES {
         return Err(LsmError::invalid(
             "--paths",
@@ -363,27 +444,25 @@ pub fn price_put_with_policy(
                 spec.dates(),
                 bytes / 1e9
             ),
-            "paths × (exercise dates + 1) × 16 bytes must stay within 4 GB: lower --paths or \
+            "paths × (exercise dates + 1) × 8 bytes must stay within 4 GB: lower --paths or \
              --exercises-per-year",
         ));
     }
     let d = spec.dates();
     let nd = d + 1;
     let n = cfg.paths;
-    let k = spec.strike;
-    // Each block simulates straight into its slice of the core's block-major layout.
-    let mut feat = vec![0.0; nd * n];
+    // Each block simulates straight into its slice of the core's block-major layout; the
+    // exercise values are the feature and the payoff at once (see the module's notes).
     let mut ex = vec![0.0; nd * n];
-    feat.par_chunks_mut(BLOCK * nd)
-        .zip(ex.par_chunks_mut(BLOCK * nd))
+    ex.par_chunks_mut(BLOCK * nd)
         .enumerate()
-        .for_each(|(b, (fb, eb))| {
-            gbm_block(spec, cfg.antithetic, cfg.seed, SET_FIT, b, fb);
-            for (e, s) in eb.iter_mut().zip(fb.iter()) {
-                *e = (k - s).max(0.0);
-            }
+        .for_each(|(b, eb)| {
+            crate::isa::dispatch(
+                #[inline(always)]
+                || gbm_block(spec, (cfg.antithetic, cfg.seed, SET_FIT), b, eb),
+            )
         });
-    let set = PathSet::new(n, nd, 1, &feat, &ex)?;
+    let set = PathSet::new(n, nd, 1, &ex, &ex)?;
     let disc = vec![(-spec.rate * spec.years / d as f64).exp(); d];
     let fitted = fit(
         &set,
@@ -394,34 +473,22 @@ pub fn price_put_with_policy(
             ..Config::default()
         },
     )?;
+    drop(ex);
     let european = bs_put(spec.spot, spec.strike, spec.rate, spec.vol, spec.years);
-    let pol = &fitted.policy;
-    let ins = &fitted.in_sample;
-    let ctl: Vec<Controls> = ins
+    // In-sample stopping dates are not quite stopping times (the fit saw these paths' futures),
+    // so the controls' means do not hold there: the in-sample estimate is the plain mean over the
+    // estimation units, as in Longstaff–Schwartz.
+    let plain: Vec<Controls> = fitted
+        .in_sample
         .values
         .par_chunks(BLOCK)
-        .enumerate()
-        .map(|(b, ys)| {
-            let mut cs = Vec::with_capacity(2 * ys.len());
-            for k in 0..ys.len() {
-                let i = b * BLOCK + k;
-                let j = match ins.stops[i] {
-                    NEVER => d,
-                    j => j as usize,
-                };
-                cs.extend(controls(pol, j, set.x(j, i)[0], set.e(d, i)));
-            }
-            let (uy, uc) = units(ys, &cs, 2, cfg.antithetic);
-            Controls::block(&uy, &uc, 2)
+        .map(|ys| {
+            let (uy, _) = units(ys, &[], 0, cfg.antithetic);
+            Controls::block(&uy, &[], 0)
         })
         .collect();
+    let in_sample = estimate(&plain, false, &[]);
     let means = [spec.spot, european];
-    // In-sample stopping dates are not quite stopping times (the fit saw these paths' futures),
-    // so the martingale control's mean is not exactly S0 there: the in-sample estimate is the
-    // plain mean, as in Longstaff–Schwartz.
-    let in_sample = estimate(&ctl, false, &means);
-    drop(feat);
-    drop(ex);
     let policy = &fitted.policy;
     let out_of_sample = if cfg.fresh_paths > 0 {
         let m = cfg.fresh_paths;

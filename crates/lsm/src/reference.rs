@@ -121,6 +121,15 @@ pub enum Exercise {
 }
 
 /// Cox–Ross–Rubinstein binomial value of a put with `steps` steps.
+///
+/// The backward induction is arranged for speed with the same arithmetic per node as the textbook
+/// loop (kept as the test reference, `crr_put_plain`), so the value is bit-identical to it: the
+/// spot at node `i` of step `n` is the running product `S·dⁿ·u²·u²·…`, a serial chain of
+/// multiplications that would keep the node loop scalar. It is computed apart, for up to
+/// [`CHAINS`] exercise steps at once (independent chains interleave), and only up to the first
+/// node above the strike: above it the put's exercise value is negative while the continuation is
+/// not, so the node's value is the continuation and the node loop is a plain vector loop.
+/// The node loops run as AVX2 vector loops where the CPU has it ([`crate::isa`]; the same bits).
 pub fn crr_put(
     spot: f64,
     strike: f64,
@@ -130,40 +139,194 @@ pub fn crr_put(
     steps: usize,
     exercise: Exercise,
 ) -> f64 {
-    let dt = years / steps as f64;
-    let u = (vol * dt.sqrt()).exp();
-    let d = 1.0 / u;
-    let disc = (-rate * dt).exp();
-    let pu = ((rate * dt).exp() - d) / (u - d);
-    let (a, b) = (disc * pu, disc * (1.0 - pu));
-    let u2 = u * u;
-    // v[i]: value at the node with i up-moves.
-    let mut v: Vec<f64> = Vec::with_capacity(steps + 1);
-    let mut s = spot * d.powi(steps as i32);
-    for _ in 0..=steps {
-        v.push((strike - s).max(0.0));
-        s *= u2;
-    }
-    for n in (0..steps).rev() {
-        let can = match exercise {
+    let t = Tree::new(spot, strike, rate, vol, years, steps);
+    crate::isa::dispatch(
+        #[inline(always)]
+        || t.induction(exercise),
+    )
+}
+
+impl Tree {
+    /// The backward induction of [`crr_put`].
+    #[inline(always)]
+    fn induction(&self, exercise: Exercise) -> f64 {
+        let (t, steps, strike) = (self, self.steps, self.strike);
+        // The shortcut needs non-negative continuations and an increasing spot chain; otherwise (a
+        // degenerate tree) every node takes the textbook path.
+        let fast = t.a >= 0.0 && t.b >= 0.0 && t.u2 >= 1.0;
+        let mut v = t.terminal();
+        let can = |n: usize| match exercise {
             Exercise::European => false,
             Exercise::American => true,
-            Exercise::Every(k) => n % k == 0,
+            Exercise::Every(k) => n.is_multiple_of(k),
         };
-        if can {
-            let mut s = spot * d.powi(n as i32);
-            for i in 0..=n {
+        let mut chains = Chains::new(steps);
+        for n in (0..steps).rev() {
+            if !can(n) {
+                t.roll(&mut v[..=n + 1], 0);
+                continue;
+            }
+            if !fast {
+                t.exercise_row(&mut v[..=n + 1], n);
+                continue;
+            }
+            if !chains.holds(n) {
+                // This step and the next exercise steps below it, as many as fit.
+                let rows: Vec<usize> = (n.saturating_sub(CHAINS - 1)..=n)
+                    .rev()
+                    .filter(|&m| can(m))
+                    .collect();
+                chains.fill(t, &rows);
+            }
+            let s = chains.row(n);
+            // Nodes 0..m are at or below the strike (the chain increases).
+            let m = s.partition_point(|&x| x <= strike);
+            let (a, b) = (t.a, t.b);
+            for i in 0..m {
                 let cont = b * v[i] + a * v[i + 1];
-                v[i] = cont.max(strike - s);
-                s *= u2;
+                v[i] = cont.max(strike - s[i]);
             }
-        } else {
-            for i in 0..=n {
-                v[i] = b * v[i] + a * v[i + 1];
-            }
+            t.roll(&mut v[..=n + 1], m);
+        }
+        v[0]
+    }
+}
+
+/// Exercise steps whose spot chains are computed together.
+const CHAINS: usize = 4;
+
+/// The parameters of one CRR tree.
+struct Tree {
+    spot: f64,
+    strike: f64,
+    steps: usize,
+    d: f64,
+    u2: f64,
+    /// Discounted up and down probabilities.
+    a: f64,
+    b: f64,
+}
+
+impl Tree {
+    fn new(spot: f64, strike: f64, rate: f64, vol: f64, years: f64, steps: usize) -> Tree {
+        let dt = years / steps as f64;
+        let u = (vol * dt.sqrt()).exp();
+        let d = 1.0 / u;
+        let disc = (-rate * dt).exp();
+        let pu = ((rate * dt).exp() - d) / (u - d);
+        Tree {
+            spot,
+            strike,
+            steps,
+            d,
+            u2: u * u,
+            a: disc * pu,
+            b: disc * (1.0 - pu),
         }
     }
-    v[0]
+
+    /// The payoffs at maturity, `v[i]` at the node with `i` up-moves.
+    fn terminal(&self) -> Vec<f64> {
+        let mut v: Vec<f64> = Vec::with_capacity(self.steps + 1);
+        let mut s = self.spot * self.d.powi(self.steps as i32);
+        for _ in 0..=self.steps {
+            v.push((self.strike - s).max(0.0));
+            s *= self.u2;
+        }
+        v
+    }
+
+    /// Discounted expectation without exercise for nodes `from..` of the step whose next step's
+    /// values are `v` (one longer than the step).
+    #[inline(always)]
+    fn roll(&self, v: &mut [f64], from: usize) {
+        let (a, b) = (self.a, self.b);
+        for i in from..v.len() - 1 {
+            v[i] = b * v[i] + a * v[i + 1];
+        }
+    }
+
+    /// The textbook exercise step `n` (every node's spot by the running product).
+    #[inline(always)]
+    fn exercise_row(&self, v: &mut [f64], n: usize) {
+        let (a, b) = (self.a, self.b);
+        let mut s = self.spot * self.d.powi(n as i32);
+        for i in 0..=n {
+            let cont = b * v[i] + a * v[i + 1];
+            v[i] = cont.max(self.strike - s);
+            s *= self.u2;
+        }
+    }
+}
+
+/// The spots of up to [`CHAINS`] exercise steps, each up to its first node above the strike.
+struct Chains {
+    /// `buf[r * stride ..][..len[r]]`: the chain of step `rows[r]`.
+    buf: Vec<f64>,
+    stride: usize,
+    rows: [usize; CHAINS],
+    len: [usize; CHAINS],
+    count: usize,
+}
+
+impl Chains {
+    fn new(steps: usize) -> Chains {
+        Chains {
+            buf: vec![0.0; CHAINS * (steps + 1)],
+            stride: steps + 1,
+            rows: [usize::MAX; CHAINS],
+            len: [0; CHAINS],
+            count: 0,
+        }
+    }
+
+    fn holds(&self, n: usize) -> bool {
+        self.rows[..self.count].contains(&n)
+    }
+
+    fn row(&self, n: usize) -> &[f64] {
+        let r = self.rows[..self.count]
+            .iter()
+            .position(|&m| m == n)
+            .expect("chain computed");
+        &self.buf[r * self.stride..][..self.len[r]]
+    }
+
+    /// Computes the chains of `rows` (at most [`CHAINS`]) side by side: each is `S·dⁿ`, then
+    /// multiplied by `u²` node after node, exactly as the textbook loop does; a chain stops after
+    /// its first value above the strike or at its step's last node.
+    #[inline(always)]
+    fn fill(&mut self, t: &Tree, rows: &[usize]) {
+        let g = rows.len();
+        let mut s = [0.0; CHAINS];
+        let mut cap = [0; CHAINS];
+        for (r, &n) in rows.iter().enumerate() {
+            s[r] = t.spot * t.d.powi(n as i32);
+            cap[r] = n + 1;
+            self.rows[r] = n;
+        }
+        self.count = g;
+        let longest = cap[..g].iter().copied().max().unwrap_or(0);
+        let stride = self.stride;
+        let mut i = 0;
+        while i < longest {
+            for (r, sr) in s[..g].iter_mut().enumerate() {
+                // Past its own last node a chain's values are never read (the rows are
+                // `steps + 1` long, so the write stays in its row).
+                self.buf[r * stride + i] = *sr;
+                *sr *= t.u2;
+            }
+            i += 1;
+            // Check now and then whether every chain has passed the strike.
+            if i % 16 == 0 && (0..g).all(|r| i >= cap[r] || self.buf[r * stride + i - 1] > t.strike)
+            {
+                break;
+            }
+        }
+        for (len, cap) in self.len.iter_mut().zip(&cap[..g]) {
+            *len = i.min(*cap);
+        }
+    }
 }
 
 fn check(spot: f64, strike: f64, rate: f64, vol: f64, years: f64) -> Result<(), LsmError> {
@@ -248,6 +411,72 @@ pub fn bermudan_put(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The textbook CRR induction, node by node, on the same tree parameters (the arithmetic
+    /// [`crr_put`] must reproduce bit for bit).
+    fn crr_put_plain(
+        (spot, strike, rate, vol, years): (f64, f64, f64, f64, f64),
+        steps: usize,
+        exercise: Exercise,
+    ) -> f64 {
+        let t = Tree::new(spot, strike, rate, vol, years, steps);
+        let mut v = t.terminal();
+        for n in (0..steps).rev() {
+            let can = match exercise {
+                Exercise::European => false,
+                Exercise::American => true,
+                Exercise::Every(k) => n.is_multiple_of(k),
+            };
+            let mut s = spot * t.d.powi(n as i32);
+            for i in 0..=n {
+                let cont = t.b * v[i] + t.a * v[i + 1];
+                v[i] = if can { cont.max(strike - s) } else { cont };
+                s *= t.u2;
+            }
+        }
+        v[0]
+    }
+
+    #[test]
+    fn crr_is_bit_identical_to_the_textbook_loop() {
+        let cases = [
+            (36.0, 40.0, 0.06, 0.2, 1.0),
+            (44.0, 40.0, 0.06, 0.4, 2.0),
+            (40.0, 40.0, -0.02, 0.3, 0.5),
+            (10.0, 40.0, 0.9, 0.05, 3.0),
+            (90.0, 40.0, 0.0, 1.5, 10.0),
+            (39.99, 40.0, 0.06, 0.001, 1.0),
+        ];
+        let kinds = [
+            Exercise::European,
+            Exercise::American,
+            Exercise::Every(1),
+            Exercise::Every(2),
+            Exercise::Every(3),
+            Exercise::Every(5),
+            Exercise::Every(80),
+        ];
+        for &(s, k, r, v, t) in &cases {
+            for steps in [1, 2, 3, 4, 5, 7, 16, 17, 33, 250, 401] {
+                for e in kinds {
+                    let fast = crr_put(s, k, r, v, t, steps, e);
+                    let plain = crr_put_plain((s, k, r, v, t), steps, e);
+                    assert_eq!(
+                        fast.to_bits(),
+                        plain.to_bits(),
+                        "S={s} K={k} r={r} σ={v} T={t} steps={steps} {e:?}: {fast} vs {plain}"
+                    );
+                }
+            }
+        }
+        // The production sizes of `validate`, on Longstaff–Schwartz's first case.
+        const LS1: (f64, f64, f64, f64, f64) = (36.0, 40.0, 0.06, 0.2, 1.0);
+        let a = american_put(36.0, 40.0, 0.06, 0.2, 1.0, 4000).unwrap();
+        let p = 0.5
+            * (crr_put_plain(LS1, 4000, Exercise::American)
+                + crr_put_plain(LS1, 4001, Exercise::American));
+        assert_eq!(a.to_bits(), p.to_bits());
+    }
 
     #[test]
     fn norm_cdf_known_values() {

@@ -873,3 +873,128 @@ impl<const P: usize> GramN<P> {
         g
     }
 }
+
+/// Interleaved partial sums of [`PowerSums`]: each sum is split over this many lanes (row `k` of
+/// a batch goes to lane `k`), which the compiler keeps in one vector register per sum instead of
+/// one serial chain of additions.
+pub const LANES: usize = 4;
+
+/// Largest basis [`PowerSums`] holds: degree 8 in one variable.
+const MAX_POWER_TERMS: usize = 9;
+
+/// The normal equations of the one-variable polynomial basis `1, z, …, z^(P−1)` as power sums:
+/// `AᵀA[i][j] = Σ w·z^(i+j)` needs only the `2P − 1` sums `Σ w·z^m` (not `P(P+1)/2` products),
+/// and `Aᵀt[i] = Σ w·z^i·t`. Rows come in batches of [`LANES`], each row into its own lane; the
+/// lanes are added in a fixed order at the end, so the sums depend on the rows' order only.
+/// `P` must be at most 9.
+#[derive(Debug, Clone, Copy)]
+pub struct PowerSums<const P: usize> {
+    zm: [[f64; LANES]; 2 * MAX_POWER_TERMS - 1],
+    zt: [[f64; LANES]; MAX_POWER_TERMS],
+    tt: [f64; LANES],
+    rows: usize,
+}
+
+impl<const P: usize> Default for PowerSums<P> {
+    fn default() -> Self {
+        assert!(P <= MAX_POWER_TERMS, "at most {MAX_POWER_TERMS} terms");
+        PowerSums {
+            zm: [[0.0; LANES]; 2 * MAX_POWER_TERMS - 1],
+            zt: [[0.0; LANES]; MAX_POWER_TERMS],
+            tt: [0.0; LANES],
+            rows: 0,
+        }
+    }
+}
+
+impl<const P: usize> PowerSums<P> {
+    /// Adds [`LANES`] rows: standardized feature `z`, target `t`, and whether each row is in the
+    /// regression (`w`; rows outside add exact zeros, so `z` and `t` must be finite).
+    // The lane loops index several arrays together; constant bounds let them become one vector
+    // operation each.
+    #[allow(clippy::needless_range_loop)]
+    #[inline(always)]
+    pub fn push(&mut self, z: [f64; LANES], t: [f64; LANES], w: [bool; LANES]) {
+        let wf: [f64; LANES] = std::array::from_fn(|l| if w[l] { 1.0 } else { 0.0 });
+        let mut pw = wf;
+        for m in 0..2 * P - 1 {
+            for l in 0..LANES {
+                self.zm[m][l] += pw[l];
+            }
+            if m < P {
+                for l in 0..LANES {
+                    self.zt[m][l] += pw[l] * t[l];
+                }
+            }
+            for l in 0..LANES {
+                pw[l] *= z[l];
+            }
+        }
+        for l in 0..LANES {
+            self.tt[l] += wf[l] * t[l] * t[l];
+        }
+        self.rows += w.iter().filter(|&&x| x).count();
+    }
+
+    /// The sums as a [`Gram`] (lanes added left to right).
+    pub fn into_gram(self) -> Gram {
+        let fold = |v: &[f64; LANES]| v.iter().fold(0.0, |a, x| a + x);
+        let mut g = Vec::with_capacity(P * (P + 1) / 2);
+        for i in 0..P {
+            for j in 0..=i {
+                g.push(fold(&self.zm[i + j]));
+            }
+        }
+        let b = (0..P).map(|i| fold(&self.zt[i])).collect();
+        Gram::from_sums(P, g, b, fold(&self.tt), self.rows)
+    }
+}
+
+#[cfg(test)]
+mod power_sums_tests {
+    use super::*;
+
+    /// The power sums give the normal equations row products give (to rounding), including rows
+    /// outside the regression and a batch's unused lanes.
+    #[test]
+    fn power_sums_equal_row_products() {
+        let n = 1003;
+        let z: Vec<f64> = (0..n)
+            .map(|i| ((i * 37 % 101) as f64 - 50.0) / 25.0)
+            .collect();
+        let t: Vec<f64> = (0..n).map(|i| (i % 13) as f64 * 0.7 - 2.0).collect();
+        let w: Vec<bool> = (0..n).map(|i| i % 7 != 3).collect();
+        let mut ps = PowerSums::<4>::default();
+        let mut gram = Gram::new(4);
+        for k in (0..n).step_by(LANES) {
+            let at = |i: usize| (k + i < n).then_some(k + i);
+            let zz = std::array::from_fn(|l| at(l).map_or(0.0, |i| if w[i] { z[i] } else { 0.0 }));
+            let tt = std::array::from_fn(|l| at(l).map_or(0.0, |i| t[i]));
+            let ww = std::array::from_fn(|l| at(l).is_some_and(|i| w[i]));
+            ps.push(zz, tt, ww);
+        }
+        for i in 0..n {
+            if w[i] {
+                gram.push(&[1.0, z[i], z[i] * z[i], z[i] * z[i] * z[i]], t[i]);
+            }
+        }
+        let got = ps.into_gram();
+        assert_eq!(got.rows, gram.rows);
+        let (g1, b1, y1) = got.sums();
+        let (g2, b2, y2) = gram.sums();
+        for (x, y) in g1
+            .iter()
+            .chain(b1)
+            .chain([&y1])
+            .zip(g2.iter().chain(b2).chain([&y2]))
+        {
+            assert!((x - y).abs() <= 1e-12 * y.abs().max(1.0), "{x} vs {y}");
+        }
+        let (c1, r1) = got.solve(GRAM_TOL);
+        let (c2, r2) = gram.solve(GRAM_TOL);
+        assert_eq!(r1, r2);
+        for (a, b) in c1.iter().zip(&c2) {
+            assert!((a - b).abs() < 1e-10, "{c1:?} vs {c2:?}");
+        }
+    }
+}

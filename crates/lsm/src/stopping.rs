@@ -47,7 +47,9 @@
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::regress::{Basis, Gram, GramN, Moments, Standardizer, Triangle, GRAM_TOL, RCOND};
+use crate::regress::{
+    Basis, Gram, GramN, Moments, PowerSums, Standardizer, Triangle, GRAM_TOL, LANES, RCOND,
+};
 use crate::rng::BLOCK;
 use crate::{Estimate, LsmError, Stats};
 
@@ -294,6 +296,34 @@ impl Policy {
         decide(&self.basis, &self.rules[j], x, e)
     }
 
+    /// [`Policy::exercise`] for a one-feature policy over a row of states at date `j`: `go[k]`
+    /// for state `xs[k]` and exercise value `es[k]` (as many as `go` holds). The same decisions,
+    /// as one vector loop (AVX2 where the CPU has it).
+    pub fn exercise_row(&self, j: usize, xs: &[f64], es: &[f64], go: &mut [bool]) {
+        assert_eq!(
+            self.basis.dims(),
+            1,
+            "exercise_row needs a one-feature policy"
+        );
+        let rule = &self.rules[j];
+        macro_rules! terms {
+            ($($p:literal)*) => {
+                match rule.coef.len() {
+                    $($p => crate::isa::dispatch(
+                        #[inline(always)]
+                        || Rule1::<$p>::new(rule).row(xs, es, go),
+                    ),)*
+                    _ => {
+                        for (k, g) in go.iter_mut().enumerate() {
+                            *g = decide(&self.basis, rule, &xs[k..k + 1], es[k]);
+                        }
+                    }
+                }
+            };
+        }
+        terms!(1 2 3 4 5 6 7 8 9)
+    }
+
     /// Applies the frozen policy to `set` (fresh paths for an out-of-sample estimate): each path
     /// stops at the first date the policy exercises and earns that date's exercise value,
     /// discounted to date 0.
@@ -367,6 +397,56 @@ fn decide(basis: &Basis, rule: &DateRule, x: &[f64], e: f64) -> bool {
     }
 }
 
+/// The rule of one date of a one-feature policy with `P` basis terms, held in registers: the
+/// same decision as [`decide`] (the same operations), as plain arithmetic that vectorizes.
+#[derive(Debug, Clone, Copy)]
+struct Rule1<const P: usize> {
+    coef: [f64; P],
+    mean: f64,
+    inv_std: f64,
+    never: bool,
+    gain: bool,
+    vs_fit: bool,
+}
+
+impl<const P: usize> Rule1<P> {
+    #[inline(always)]
+    fn new(rule: &DateRule) -> Self {
+        let mut coef = [0.0; P];
+        coef.copy_from_slice(&rule.coef[..P]);
+        Rule1 {
+            coef,
+            mean: rule.standardizer.mean[0],
+            inv_std: rule.standardizer.inv_std[0],
+            never: rule.kind == RuleKind::Never,
+            gain: rule.kind == RuleKind::Gain,
+            vs_fit: rule.kind == RuleKind::Continuation,
+        }
+    }
+
+    /// Whether to exercise in state `x` with exercise value `e`.
+    #[inline(always)]
+    fn go(&self, x: f64, e: f64) -> bool {
+        let z = (x - self.mean) * self.inv_std;
+        let mut c = 0.0;
+        for t in (0..P).rev() {
+            c = c * z + self.coef[t];
+        }
+        let gain = self.gain;
+        !self.never & ((gain & (c > 0.0)) | (!gain & (e > 0.0) & (!self.vs_fit | (e > c))))
+    }
+
+    /// [`Rule1::go`] for each state and exercise value, into `go`.
+    #[inline(always)]
+    fn row(&self, xs: &[f64], es: &[f64], go: &mut [bool]) {
+        let n = go.len();
+        let (xs, es) = (&xs[..n], &es[..n]);
+        for k in 0..n {
+            go[k] = self.go(xs[k], es[k]);
+        }
+    }
+}
+
 /// One block's fused pass at date `j` with the Cholesky solver: decide and update the cash flows,
 /// and accumulate date `j − 1`'s normal equations.
 struct Fused<'a> {
@@ -429,53 +509,60 @@ impl Fused<'_> {
     }
 
     /// One state variable (an option on one asset): the basis is `1, z, …, z^(P−1)`, evaluated by
-    /// Horner with the coefficients in registers.
+    /// Horner with the coefficients in registers. Two passes over the block, each a vector loop
+    /// (AVX2 where the CPU has it, [`crate::isa`]; the same bits either way): decide and update the
+    /// cash flows, then accumulate date j − 1's normal equations as power sums ([`PowerSums`],
+    /// [`LANES`] rows at a time).
     fn run_1d<const P: usize>(&self, yb: &mut [f64], sb: &mut [u32]) -> Gram {
-        let mut g = GramN::<P>::default();
-        let mut cf = [0.0; P];
-        cf.copy_from_slice(&self.rule.coef[..P]);
-        let (m0, s0) = (
-            self.rule.standardizer.mean[0],
-            self.rule.standardizer.inv_std[0],
-        );
-        let kind = self.rule.kind;
+        crate::isa::dispatch(|| self.run_1d_inline::<P>(yb, sb))
+    }
+
+    #[inline(always)]
+    fn run_1d_inline<const P: usize>(&self, yb: &mut [f64], sb: &mut [u32]) -> Gram {
+        let rule = Rule1::<P>::new(self.rule);
         let j = self.j as u32;
-        let known = self.info == Information::Known;
-        for k in 0..yb.len() {
-            let e = self.es[k];
-            let z = (self.xs[k] - m0) * s0;
-            let mut c = 0.0;
-            for t in (0..P).rev() {
-                c = c * z + cf[t];
-            }
-            let go = match kind {
-                RuleKind::Never => false,
-                RuleKind::Positive => e > 0.0,
-                RuleKind::Continuation => (e > 0.0) & (e > c),
-                RuleKind::Gain => c > 0.0,
-            };
-            let y = if go { e } else { yb[k] * self.d };
-            yb[k] = y;
-            sb[k] = if go { j } else { sb[k] };
-            if let Some((xp, ep, st, dp)) = self.prev {
-                let e1 = ep[k];
-                let w = !known || e1 > 0.0;
-                let zp = if w {
-                    (xp[k] - st.mean[0]) * st.inv_std[0]
-                } else {
-                    0.0
-                };
-                let mut bv = [0.0; P];
-                let mut pw = 1.0;
-                for b in bv.iter_mut() {
-                    *b = pw;
-                    pw *= zp;
-                }
-                let t = if known { dp * y } else { e1 - dp * y };
-                g.push_weighted(&bv, t, w);
-            }
+        // Slices of one length and the factor in a register: no bounds checks, no reloads.
+        let n = yb.len();
+        let (es, xs, sb, d) = (&self.es[..n], &self.xs[..n], &mut sb[..n], self.d);
+        for k in 0..n {
+            let e = es[k];
+            // Selected by masks: a branch on a coin flip (in or out of the money, exercise or
+            // not) mispredicts, and it would keep the loop scalar.
+            let mask = (rule.go(xs[k], e) as u64).wrapping_neg();
+            yb[k] = f64::from_bits((e.to_bits() & mask) | ((yb[k] * d).to_bits() & !mask));
+            sb[k] = (j & mask as u32) | (sb[k] & !mask as u32);
         }
-        g.into_gram()
+        let Some((xp, ep, st, dp)) = self.prev else {
+            return Gram::new(P);
+        };
+        let known = self.info == Information::Known;
+        let (m1, s1) = (st.mean[0], st.inv_std[0]);
+        let (xp, ep) = (&xp[..n], &ep[..n]);
+        // Row k of the regression: standardized feature (0 outside the sample, so nothing can
+        // overflow), target, membership.
+        let row = |k: usize| {
+            let e1 = ep[k];
+            let w = !known || e1 > 0.0;
+            let z = if w { (xp[k] - m1) * s1 } else { 0.0 };
+            let t = if known { dp * yb[k] } else { e1 - dp * yb[k] };
+            (z, t, w)
+        };
+        let mut ps = PowerSums::<P>::default();
+        let full = n - n % LANES;
+        for k in (0..full).step_by(LANES) {
+            let r: [(f64, f64, bool); LANES] = std::array::from_fn(|l| row(k + l));
+            ps.push(r.map(|x| x.0), r.map(|x| x.1), r.map(|x| x.2));
+        }
+        if full < n {
+            let mut z = [0.0; LANES];
+            let mut t = [0.0; LANES];
+            let mut w = [false; LANES];
+            for l in 0..n - full {
+                (z[l], t[l], w[l]) = row(full + l);
+            }
+            ps.push(z, t, w);
+        }
+        ps.into_gram()
     }
 
     fn run_dyn(&self, yb: &mut [f64], sb: &mut [u32], p: usize) -> Gram {
@@ -968,29 +1055,10 @@ pub fn fit(set: &PathSet<'_>, discount: &[f64], cfg: &Config) -> Result<Fit, Lsm
 fn block_moments(xs: &[f64], es: &[f64], dims: usize, in_reg: impl Fn(f64) -> bool) -> Moments {
     let mut m = Moments::new(dims);
     if dims == 1 {
-        // One feature: scalar accumulators stay in registers (an array on the stack would chain
-        // every addition through memory).
-        let (mut count, mut sum) = (0.0, 0.0);
-        for (&x, &e) in xs.iter().zip(es) {
-            let w = in_reg(e);
-            count += if w { 1.0 } else { 0.0 };
-            sum += if w { x } else { 0.0 };
-        }
-        if count == 0.0 {
-            return m;
-        }
-        let mean = sum / count;
-        let mut m2 = 0.0;
-        for (&x, &e) in xs.iter().zip(es) {
-            let dv = if in_reg(e) { x - mean } else { 0.0 };
-            m2 += dv * dv;
-        }
-        m.s[0] = Stats {
-            n: count as u64,
-            mean,
-            m2,
-        };
-        return m;
+        return crate::isa::dispatch(
+            #[inline(always)]
+            || moments_1d(xs, es, in_reg),
+        );
     }
     let mut count = 0.0;
     let mut sum = [0.0; MAX_DIMS];
@@ -1027,6 +1095,54 @@ fn block_moments(xs: &[f64], es: &[f64], dims: usize, in_reg: impl Fn(f64) -> bo
     m
 }
 
+/// [`block_moments`] of one feature: [`LANES`] interleaved partial sums in registers (one serial
+/// chain of additions would bound the loop by the adder's latency), added left to right; rows
+/// outside the sample are masked to exact zeros (never a branch: membership is a coin flip).
+#[inline(always)]
+fn moments_1d(xs: &[f64], es: &[f64], in_reg: impl Fn(f64) -> bool) -> Moments {
+    let fold = |v: [f64; LANES]| v.iter().fold(0.0, |a, x| a + x);
+    // `x` if the row is in the sample, else +0.
+    let keep = |x: f64, e: f64| f64::from_bits(x.to_bits() & (in_reg(e) as u64).wrapping_neg());
+    let n = xs.len().min(es.len());
+    let (xs, es) = (&xs[..n], &es[..n]);
+    let tail = n - n % LANES;
+    let lane = |k: usize| k % LANES;
+    let (mut count, mut sum) = ([0.0; LANES], [0.0; LANES]);
+    for k0 in (0..tail).step_by(LANES) {
+        for l in 0..LANES {
+            count[l] += keep(1.0, es[k0 + l]);
+            sum[l] += keep(xs[k0 + l], es[k0 + l]);
+        }
+    }
+    for k in tail..n {
+        count[lane(k)] += keep(1.0, es[k]);
+        sum[lane(k)] += keep(xs[k], es[k]);
+    }
+    let count = fold(count);
+    if count == 0.0 {
+        return Moments::new(1);
+    }
+    let mean = fold(sum) / count;
+    let mut m2 = [0.0; LANES];
+    for k0 in (0..tail).step_by(LANES) {
+        for l in 0..LANES {
+            let dv = keep(xs[k0 + l] - mean, es[k0 + l]);
+            m2[l] += dv * dv;
+        }
+    }
+    for k in tail..n {
+        let dv = keep(xs[k] - mean, es[k]);
+        m2[lane(k)] += dv * dv;
+    }
+    let mut m = Moments::new(1);
+    m.s[0] = Stats {
+        n: count as u64,
+        mean,
+        m2: fold(m2),
+    };
+    m
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1045,16 +1161,23 @@ mod tests {
         [1.00, 0.88, 1.22, 1.34],
     ];
 
-    fn ls_example(solver: Solver) -> Fit {
-        let n = 8;
+    /// The example's paths (date-major) and each path's value `f(path, spot)` at each date.
+    fn ls_rows(f: impl Fn(usize, f64) -> f64) -> (Vec<f64>, Vec<f64>) {
+        let n = LS_PATHS.len();
         let mut feat = vec![0.0; 4 * n];
-        let mut ex = vec![0.0; 4 * n];
+        let mut val = vec![0.0; 4 * n];
         for j in 0..4 {
             for i in 0..n {
                 feat[j * n + i] = LS_PATHS[i][j];
-                ex[j * n + i] = (1.10f64 - LS_PATHS[i][j]).max(0.0);
+                val[j * n + i] = f(i, LS_PATHS[i][j]);
             }
         }
+        (feat, val)
+    }
+
+    fn ls_example(solver: Solver) -> Fit {
+        let n = 8;
+        let (feat, ex) = ls_rows(|_, s| (1.10f64 - s).max(0.0));
         let set = PathSet::new(n, 4, 1, &feat, &ex).unwrap();
         let disc = [(-0.06f64).exp(); 3];
         fit(
@@ -1067,6 +1190,37 @@ mod tests {
             },
         )
         .unwrap()
+    }
+
+    /// The vector decision of a one-feature policy is the scalar one, state by state, for every
+    /// kind of rule (the last date's `Positive`, fitted `Continuation`s, and realized `Gain`s).
+    #[test]
+    fn exercise_row_decides_as_exercise() {
+        let known = ls_example(Solver::Cholesky).policy;
+        let (feat, gain) = ls_rows(|i, s| 1.0 - s + 0.01 * i as f64);
+        let set = PathSet::new(8, 4, 1, &feat, &gain).unwrap();
+        let cfg = Config {
+            degree: 2,
+            information: Information::Realized,
+            solver: Solver::Cholesky,
+        };
+        let realized = fit(&set, &[(-0.06f64).exp(); 3], &cfg).unwrap().policy;
+        let xs: Vec<f64> = (0..203).map(|i| 0.5 + i as f64 * 0.0057).collect();
+        let es: Vec<f64> = xs.iter().map(|x| (1.10 - x).max(0.0)).collect();
+        let mut kinds = Vec::new();
+        for pol in [&known, &realized] {
+            for j in 0..4 {
+                let mut go = vec![false; xs.len()];
+                pol.exercise_row(j, &xs, &es, &mut go);
+                for k in 0..xs.len() {
+                    assert_eq!(go[k], pol.exercise(j, &xs[k..k + 1], es[k]), "{j} {k}");
+                }
+                kinds.push(pol.rules()[j].kind);
+            }
+        }
+        for kind in [RuleKind::Positive, RuleKind::Continuation, RuleKind::Gain] {
+            assert!(kinds.contains(&kind), "{kind:?} not exercised: {kinds:?}");
+        }
     }
 
     #[test]

@@ -121,6 +121,29 @@ fn results_do_not_depend_on_the_thread_count() {
     assert_eq!(run("1"), run("3"));
 }
 
+/// The put's lane loops are compiled for AVX2 and for baseline x86-64 and picked at run time:
+/// both builds must give the same bits, with antithetic pairs and control variates and without.
+#[test]
+fn results_do_not_depend_on_the_instruction_set() {
+    let dir = tempdir();
+    let run = |isa: &str, plain: bool| {
+        let mut args = put_args(&["--degree", "4"]);
+        if plain {
+            args.push("--plain");
+        }
+        let out = hashpivot(dir.path())
+            .env("HASHPIVOT_ISA", isa)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        json(&out)
+    };
+    for plain in [false, true] {
+        assert_eq!(run("baseline", plain), run("avx2", plain), "plain: {plain}");
+    }
+}
+
 #[test]
 fn bad_flags_exit_2_naming_flag_value_and_range() {
     let dir = tempdir();
