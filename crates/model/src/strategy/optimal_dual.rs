@@ -812,8 +812,10 @@ mod tests {
     /// paths is exactly the run's out-of-sample estimate.
     #[test]
     fn unlevered_lower_bound_is_the_out_of_sample_estimate() {
-        let mut sc = Scenario::default();
-        sc.finance = None;
+        let mut sc = Scenario {
+            finance: None,
+            ..Scenario::default()
+        };
         sc.run.horizon_years = 5.0;
         sc.strategy.tranches = 2;
         sc.strategy.decide_months = 12;
