@@ -790,18 +790,11 @@ mod tests {
     /// foresight, which is the exact value the policy reaches (it picks each slice's best day).
     #[test]
     fn zero_volatility_closes_the_gap() {
-        let mut sc = Scenario::default();
-        sc.run.horizon_years = 6.0;
-        sc.strategy.tranches = 2;
-        sc.strategy.decide_months = 12;
-        sc.price.vol = 0.0;
-        sc.hashrate.vol = 0.0;
-        sc.fees.vol = 0.0;
-        sc.ai.lease_vol = 0.0;
-        sc.ai.default_events = false;
-        sc.ai.build_delay_months = 0.0;
-        sc.ai.capex_overrun_vol = 0.0;
+        // The levered zero-volatility scenario of the slices' by-hand tests (risks off, a
+        // deterministic overrun, a loan): the bound is on the equity NPV.
+        let sc = crate::payoff::slices::by_hand::zero_vol_levered();
         let b = bound(&sc, 512, 2);
+        assert_eq!(b.objective, "equity_npv");
         let rel = |a: f64, c: f64| (a - c).abs() / c.abs().max(1.0);
         assert!(rel(b.upper.mean, b.perfect_foresight.mean) < 1e-12, "{b:?}");
         assert!(rel(b.lower.mean, b.upper.mean) < 1e-9, "{b:?}");
