@@ -786,6 +786,22 @@ impl Prepared {
         self.run_block_inline(seed, block, lanes, antithetic, f)
     }
 
+    /// [`Prepared::run_block_inline`] with the consumer by value, so that a closure can be
+    /// passed with `#[inline(always)]` (allowed on a call's argument): the closure is then
+    /// inlined into the day loop and compiled for the instruction set of the caller's
+    /// `#[target_feature]` function, instead of as its own baseline x86-64 function.
+    #[inline(always)]
+    pub fn run_block_with<C: DayConsumer>(
+        &self,
+        seed: u64,
+        block: u64,
+        lanes: usize,
+        antithetic: bool,
+        mut f: C,
+    ) {
+        self.run_block_inline(seed, block, lanes, antithetic, &mut f)
+    }
+
     /// [`Prepared::run_block`] without the CPU dispatch, always inlined: for callers that dispatch
     /// themselves so that their own per-day code (a closure defined inside a
     /// `#[target_feature]` function inherits its features) is compiled for the same CPU.

@@ -246,7 +246,7 @@ pub struct AiBook<'a> {
     /// Daily rent × NOI of the current term before escalation (0 = no rent).
     rate: Vec<f64>,
     /// First day of the current term (escalator base).
-    term_start: Vec<usize>,
+    term_start: Vec<u32>,
     /// Expected-value form: `renewal_probability^c` of the current term.
     evf: Vec<f64>,
     /// Next day something happens to the lane (ready, term end, stop, re-let).
@@ -254,6 +254,11 @@ pub struct AiBook<'a> {
     /// Per project, the earliest `next` of its lanes: the days before it have no event, and
     /// the lanes are not looked at.
     next_min: Vec<usize>,
+    /// Per project, the last `capex_end` of its lanes, and (a lease) whether its `capex` is
+    /// all zeros since a day on or after it: the build is over on every lane, so the day's
+    /// capex is neither written again nor read (`o − 0 = o` exactly: the same bits).
+    capex_last: Vec<usize>,
+    capex_zero: Vec<bool>,
     /// Cold state of each lane's lease.
     cold: Vec<Lease>,
     /// The day's capex and operating cash, `[p · lanes + i]`.
@@ -292,6 +297,8 @@ impl<'a> AiBook<'a> {
             evf: vec![1.0; size],
             next: vec![NEVER; size],
             next_min: vec![NEVER; np],
+            capex_last: vec![0; np],
+            capex_zero: vec![false; np],
             cold: Vec::with_capacity(size),
             capex: vec![0.0; size],
             opcash: vec![0.0; size],
@@ -334,7 +341,8 @@ impl<'a> AiBook<'a> {
                 book.ready[o] = pr.tau.saturating_add(b);
                 book.capex_day[o] = capex / b.max(1) as f64;
                 book.capex_end[o] = pr.tau + b.max(1);
-                book.term_start[o] = pr.tau;
+                book.capex_last[p] = book.capex_last[p].max(book.capex_end[o]);
+                book.term_start[o] = pr.tau as u32;
                 book.next[o] = book.ready[o];
                 book.next_min[p] = book.next_min[p].min(book.ready[o]);
                 book.cold.push(Lease {
@@ -384,9 +392,15 @@ impl<'a> AiBook<'a> {
 
     /// Adds `w · (opcash − capex) / s` of project `p` to `out` per lane: the day's AI cash in BTC
     /// at the lane's price `s` (MODEL.md §11), weighted.
-    #[inline]
+    #[inline(always)]
     pub fn add_cash_per(&self, p: usize, w: f64, s: &[f64], out: &mut [f64]) {
         let (c, o) = (self.capex(p), self.opcash(p));
+        if self.capex_zero[p] {
+            for i in 0..out.len() {
+                out[i] += o[i] / s[i] * w;
+            }
+            return;
+        }
         for i in 0..out.len() {
             out[i] += (o[i] - c[i]) / s[i] * w;
         }
@@ -399,9 +413,15 @@ impl<'a> AiBook<'a> {
 
     /// Adds `w · (opcash − capex)` of project `p` (the last day's AI cash, weighted) to `out`
     /// per lane.
-    #[inline]
+    #[inline(always)]
     pub fn add_cash(&self, p: usize, w: f64, out: &mut [f64]) {
         let (c, o) = (self.capex(p), self.opcash(p));
+        if self.capex_zero[p] {
+            for i in 0..out.len() {
+                out[i] += o[i] * w;
+            }
+            return;
+        }
         for i in 0..out.len() {
             out[i] += (o[i] - c[i]) * w;
         }
@@ -413,9 +433,17 @@ impl<'a> AiBook<'a> {
     /// x86-64, where the GPU index's normals and `mul_add`s become the C library's software fma.
     #[inline(always)]
     pub fn day(&mut self, d: &AiDay<'_>) {
-        let t = d.t;
-        let lanes = self.lanes;
-        let terms = self.terms;
+        self.begin_day(d.t);
+        for p in 0..self.projects.len() {
+            self.project_day(p, d);
+        }
+    }
+
+    /// The part of [`AiBook::day`] shared by the projects: the GPU index to day `t`. Then
+    /// [`AiBook::project_day`] for each project (in any order: projects do not interact), so a
+    /// caller can use a project's cash while its lanes are still in cache.
+    #[inline(always)]
+    pub fn begin_day(&mut self, t: usize) {
         if let Some(g) = self.gpu.as_mut() {
             // g_t: one step per day since the last call (the index moves on every day, whether
             // or not a project has started).
@@ -424,28 +452,39 @@ impl<'a> AiBook<'a> {
                 self.gpu_t += 1;
             }
         }
-        for p in 0..self.projects.len() {
-            let pr = self.projects[p];
-            if t < pr.tau {
-                continue;
+    }
+
+    /// Steps project `p` to day `d.t` (nothing before it starts) and writes its capex and
+    /// operating cash, after [`AiBook::begin_day`] of that day.
+    #[inline(always)]
+    pub fn project_day(&mut self, p: usize, d: &AiDay<'_>) {
+        let t = d.t;
+        let lanes = self.lanes;
+        let terms = self.terms;
+        let pr = self.projects[p];
+        if t < pr.tau {
+            return;
+        }
+        let r = p * lanes..(p + 1) * lanes;
+        if t == pr.tau {
+            // Term 0 is signed at the lease rate of the decision day.
+            for (i, c) in self.cold[r.clone()].iter_mut().enumerate() {
+                c.signed = c.unit * d.ln_l[i].exp();
             }
-            let r = p * lanes..(p + 1) * lanes;
-            if t == pr.tau {
-                // Term 0 is signed at the lease rate of the decision day.
-                for (i, c) in self.cold[r.clone()].iter_mut().enumerate() {
-                    c.signed = c.unit * d.ln_l[i].exp();
-                }
-            }
+        }
+        if !self.capex_zero[p] {
             let capex = &mut self.capex[r.clone()];
             let cap_day = &self.capex_day[r.clone()];
             let cap_end = &self.capex_end[r.clone()];
             for i in 0..lanes {
                 capex[i] = if t < cap_end[i] { cap_day[i] } else { 0.0 };
             }
-            match terms.kind {
-                ProjectKind::Lease => self.lease_day(p, t, d.ln_l),
-                ProjectKind::Cloud => self.cloud_day(p, t, d.usd_mwh),
-            }
+            // A cloud adds its GPU purchases to the day's capex (`cloud_day`).
+            self.capex_zero[p] = terms.kind == ProjectKind::Lease && t >= self.capex_last[p];
+        }
+        match terms.kind {
+            ProjectKind::Lease => self.lease_day(p, t, d.ln_l),
+            ProjectKind::Cloud => self.cloud_day(p, t, d.usd_mwh),
         }
     }
 
@@ -495,11 +534,15 @@ impl<'a> AiBook<'a> {
         let out = &mut self.opcash[o..o + lanes];
         // Indices clamped to the tables (a no-op: `t − start ≤ t < n`), so the loops have no
         // bounds check and vectorize.
-        let esc = &terms.esc[..];
-        let last = esc.len() - 1;
+        // u32 days: the clamp and the table look-up are AVX2 vector instructions (a u64 `min` is
+        // not, and made this loop, a third of an `optimal` run, scalar).
+        let last32 = (terms.esc.len() - 1) as u32;
+        // A table of exactly `last32 + 1` entries, so that the clamped index needs no bounds check.
+        let esc = &terms.esc[..last32 as usize + 1];
+        let t32 = t as u32;
         if terms.events {
             for i in 0..lanes {
-                out[i] = rate[i] * esc[(t - start[i]).min(last)];
+                out[i] = rate[i] * esc[(t32 - start[i]).min(last32) as usize];
             }
         } else {
             // Expected-value form: renewal^c and the default decay since the first rent day.
@@ -509,7 +552,8 @@ impl<'a> AiBook<'a> {
             let last_d = decay.len() - 1;
             for i in 0..lanes {
                 let since = t.saturating_sub(ready[i]).min(last_d);
-                out[i] = rate[i] * esc[(t - start[i]).min(last)] * (evf[i] * decay[since]);
+                out[i] =
+                    rate[i] * esc[(t32 - start[i]).min(last32) as usize] * (evf[i] * decay[since]);
             }
         }
     }
@@ -538,7 +582,7 @@ impl<'a> AiBook<'a> {
                 // First rent day: term 0 at the rate signed on the decision day.
                 c.started = true;
                 self.rate[o] = c.signed;
-                self.term_start[o] = t;
+                self.term_start[o] = t as u32;
                 c.term_end = t.saturating_add(m);
                 if terms.events {
                     let g = rng.get_or_insert_with(open);
@@ -561,7 +605,7 @@ impl<'a> AiBook<'a> {
                 };
                 if renewed {
                     self.rate[o] = c.unit * ln_l.exp();
-                    self.term_start[o] = t;
+                    self.term_start[o] = t as u32;
                     c.term_end = t.saturating_add(m);
                 } else {
                     self.rate[o] = 0.0;
@@ -572,7 +616,7 @@ impl<'a> AiBook<'a> {
             } else if !active && t == c.relet {
                 // A new tenant at the market rate of the day, with its own default draw.
                 self.rate[o] = c.unit * ln_l.exp();
-                self.term_start[o] = t;
+                self.term_start[o] = t as u32;
                 c.term_end = t.saturating_add(m);
                 c.relet = NEVER;
                 let g = rng.get_or_insert_with(open);

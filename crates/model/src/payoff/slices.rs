@@ -54,10 +54,12 @@ use crate::payoff::site::{
     ai_project, fleet_eras, initial_units, max_types, AiLinear, FleetEra, Layout,
 };
 use crate::payoff::{refresh_cash, MiningDay};
-use crate::process::{Discount, LaneDay, Prepared, BLOCK};
+use crate::process::{Discount, Isa, LaneDay, Prepared, BLOCK};
 use crate::result::Currency;
 use crate::scenario::{AiMode, Scenario};
 use crate::ModelError;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 /// First block index for out-of-sample paths (streams never used by an in-sample run).
 pub const OUT_OF_SAMPLE_BLOCK: u64 = 1 << 40;
@@ -85,6 +87,38 @@ pub struct Slices {
     /// Days (ascending) on which [`Slices::block`] records `ln S` and `ln L` for the dual upper
     /// bound ([`Slices::with_grid`]); empty by default, and then nothing is recorded.
     grid: Vec<usize>,
+    /// `[finance]`, a lease in USD: [`unit_debt`] of each `(τ, ready day)` pair met so far. It
+    /// depends on the pair and the debt's terms only, and every block meets mostly the same
+    /// pairs, so it is computed once per run instead of once per block (the same function: the
+    /// same bits). Shared by clones, which have the same terms.
+    unit_debt: UnitDebt,
+}
+
+/// A block's seed, index, paths and antithetic flag.
+type BlockArgs = (u64, u64, usize, bool);
+
+/// [`unit_debt`] per `(τ, ready day)`, filled as blocks meet new pairs (see [`Slices`]).
+#[derive(Debug, Clone, Default)]
+struct UnitDebt(Arc<RwLock<HashMap<(usize, usize), f64>>>);
+
+impl UnitDebt {
+    /// The values of `keys`, computing the ones no block has met yet (outside the lock).
+    fn get_all(&self, debt: &DebtTerms, keys: &[(usize, usize)]) -> Vec<f64> {
+        let read = |m: &HashMap<(usize, usize), f64>| -> Vec<Option<f64>> {
+            keys.iter().map(|k| m.get(k).copied()).collect()
+        };
+        let mut got = read(&self.0.read().unwrap_or_else(|e| e.into_inner()));
+        let missing: Vec<usize> = (0..keys.len()).filter(|&x| got[x].is_none()).collect();
+        if !missing.is_empty() {
+            let fresh: Vec<f64> = missing.iter().map(|&x| unit_debt(debt, keys[x])).collect();
+            let mut m = self.0.write().unwrap_or_else(|e| e.into_inner());
+            for (&x, v) in missing.iter().zip(fresh) {
+                m.insert(keys[x], v);
+                got[x] = Some(v);
+            }
+        }
+        got.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect()
+    }
 }
 
 /// The BTC view's discounting (MODEL.md §11) of the two streams: daily factors and the terminal
@@ -212,6 +246,7 @@ impl Slices {
             debt,
             btc,
             grid: Vec::new(),
+            unit_debt: UnitDebt::default(),
         })
     }
 
@@ -253,6 +288,36 @@ impl Slices {
 
     /// Simulates `paths` (≤ [`BLOCK`]) paths of block `block` with `seed`.
     pub fn block(&self, seed: u64, block: u64, paths: usize, antithetic: bool) -> SliceBlock {
+        #[cfg(target_arch = "x86_64")]
+        match self.prep.isa {
+            // SAFETY: `Prepared::isa` is `Avx512` or `Avx2` only when the CPU has the features
+            // enabled on the callee.
+            Isa::Avx512 => return unsafe { self.block_avx512(seed, block, paths, antithetic) },
+            Isa::Avx2 => return unsafe { self.block_avx2(seed, block, paths, antithetic) },
+            Isa::Baseline => {}
+        }
+        self.block_inline(seed, block, paths, antithetic)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
+    unsafe fn block_avx512(&self, seed: u64, b: u64, paths: usize, anti: bool) -> SliceBlock {
+        self.block_inline(seed, b, paths, anti)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn block_avx2(&self, seed: u64, b: u64, paths: usize, anti: bool) -> SliceBlock {
+        self.block_inline(seed, b, paths, anti)
+    }
+
+    /// [`Slices::block`] for the instruction set of the function it is inlined into: the day
+    /// loop's closure is too big to be inlined into the engine's own AVX2 loop, and a closure is
+    /// compiled with the features of the function that defines it, so without this the AI book's
+    /// lane loops ran as baseline x86-64 (scalar, software `fma`). The same IEEE operations on
+    /// every instruction set (see [`Prepared::run_block`]): the same bits.
+    #[inline(always)]
+    fn block_inline(&self, seed: u64, block: u64, paths: usize, antithetic: bool) -> SliceBlock {
         let prep = &self.prep;
         let sc = &prep.scenario;
         let m = &sc.mining;
@@ -314,136 +379,152 @@ impl Slices {
             .terms
             .as_ref()
             .map(|terms| SliceBook::new(self, terms, seed, block, lanes));
-        prep.run_block(seed, block, lanes, antithetic, &mut |d: &LaneDay| {
-            let t = d.t;
-            let mut refreshed = false;
-            if era + 1 < self.eras.len() && self.eras[era + 1].start_day == t {
-                let old = &self.eras[era].defs;
-                let bought = self.slice_mw * 1e6 / (m.overhead * prep.eta[t]);
-                for (j, u) in units.iter_mut().enumerate() {
-                    let sold: f64 = u.iter().zip(old).map(|(n, b)| n * b.ths).sum();
-                    let r = &mut refresh[j * lanes..(j + 1) * lanes];
-                    let sold_usd = m.salvage_usd_per_th * sold;
-                    refresh_cash(sold_usd, m.hw_days_of_hashprice, bought, d.hv, d.s, r);
-                    *u = vec![bought];
-                }
-                era += 1;
-                refreshed = true;
-            }
-            let defs = &self.eras[era].defs;
-            // The day's margin of one unit of each type (the payoff kernel).
-            let day = MiningDay::new(prep, t);
-            day.revenue_per_th(&d.hv[..lanes], &d.s[..lanes], &mut rev_th);
-            day.type_margins(defs, &rev_th, lanes, &mut margins);
-            let w = prep.w_mining[t];
-            // BTC view: the day's factor without the terminal value, and whether the day's cash
-            // counts in the terminal value.
-            let btc = self
-                .btc
-                .as_ref()
-                .map(|b| (b.mining.df[t], t >= b.mining.first_tv));
-            let decision = di < nd && self.days[di] == t;
-            if let Some(v2) = v2.as_mut() {
-                let held =
-                    |j: usize| -> f64 { units[j].iter().zip(defs).map(|(n, b)| n * b.ths).sum() };
-                let mined = Mined {
-                    cum: &cum,
-                    tail: tails.as_ref().map_or(&[][..], |x| &x.cum[..]),
-                    refresh: refreshed.then_some(&refresh[..]),
-                };
-                v2.day(d, lanes, &mined, held);
-            }
-            for (j, u) in units.iter().enumerate() {
-                let fleet_mw: f64 = u
-                    .iter()
-                    .zip(defs)
-                    .map(|(n, b)| n * b.power_w * m.overhead / 1e6)
-                    .sum();
-                let c = &mut cash[..lanes];
-                c.fill(-self.opex_rate * fleet_mw);
-                for (ty, &n_units) in u.iter().enumerate() {
-                    let mg = &margins[ty * lanes..(ty + 1) * lanes];
-                    for i in 0..lanes {
-                        c[i] += n_units * mg[i];
+        // The day's closure is inlined into the engine's loop, hence compiled for its
+        // instruction set (see `Slices::block_inline`).
+        prep.run_block_with(
+            seed,
+            block,
+            lanes,
+            antithetic,
+            #[inline(always)]
+            |d: &LaneDay| {
+                let t = d.t;
+                let mut refreshed = false;
+                if era + 1 < self.eras.len() && self.eras[era + 1].start_day == t {
+                    let old = &self.eras[era].defs;
+                    let bought = self.slice_mw * 1e6 / (m.overhead * prep.eta[t]);
+                    for (j, u) in units.iter_mut().enumerate() {
+                        let sold: f64 = u.iter().zip(old).map(|(n, b)| n * b.ths).sum();
+                        let r = &mut refresh[j * lanes..(j + 1) * lanes];
+                        let sold_usd = m.salvage_usd_per_th * sold;
+                        refresh_cash(sold_usd, m.hw_days_of_hashprice, bought, d.hv, d.s, r);
+                        *u = vec![bought];
                     }
+                    era += 1;
+                    refreshed = true;
                 }
-                if refreshed {
-                    let r = &refresh[j * lanes..(j + 1) * lanes];
-                    for i in 0..lanes {
-                        c[i] += r[i];
+                let defs = &self.eras[era].defs;
+                // The day's margin of one unit of each type (the payoff kernel).
+                let day = MiningDay::new(prep, t);
+                day.revenue_per_th(&d.hv[..lanes], &d.s[..lanes], &mut rev_th);
+                day.type_margins(defs, &rev_th, lanes, &mut margins);
+                let w = prep.w_mining[t];
+                // BTC view: the day's factor without the terminal value, and whether the day's cash
+                // counts in the terminal value.
+                let btc = self
+                    .btc
+                    .as_ref()
+                    .map(|b| (b.mining.df[t], t >= b.mining.first_tv));
+                let decision = di < nd && self.days[di] == t;
+                if let Some(v2) = v2.as_mut() {
+                    let held = |j: usize| -> f64 {
+                        units[j].iter().zip(defs).map(|(n, b)| n * b.ths).sum()
+                    };
+                    let mined = Mined {
+                        cum: &cum,
+                        tail: tails.as_ref().map_or(&[][..], |x| &x.cum[..]),
+                        refresh: refreshed.then_some(&refresh[..]),
+                    };
+                    v2.day(d, lanes, &mined, held);
+                }
+                for (j, u) in units.iter().enumerate() {
+                    let fleet_mw: f64 = u
+                        .iter()
+                        .zip(defs)
+                        .map(|(n, b)| n * b.power_w * m.overhead / 1e6)
+                        .sum();
+                    let c = &mut cash[..lanes];
+                    c.fill(-self.opex_rate * fleet_mw);
+                    for (ty, &n_units) in u.iter().enumerate() {
+                        let mg = &margins[ty * lanes..(ty + 1) * lanes];
+                        for i in 0..lanes {
+                            c[i] += n_units * mg[i];
+                        }
                     }
-                }
-                let cj = &mut cum[j * lanes..(j + 1) * lanes];
-                if decision {
-                    let o = (di * k + j) * lanes;
-                    prefix[o..o + lanes].copy_from_slice(cj);
                     if refreshed {
                         let r = &refresh[j * lanes..(j + 1) * lanes];
-                        match btc {
-                            None => {
-                                for i in 0..lanes {
-                                    refresh_pv[o + i] = r[i] * w;
-                                }
-                            }
-                            Some((df, _)) => {
-                                for i in 0..lanes {
-                                    refresh_pv[o + i] = r[i] / d.s[i] * df;
-                                }
-                            }
-                        }
-                    }
-                    if let Some(tl) = tails.as_mut() {
-                        tl.decision(o, j, lanes, btc.is_some_and(|b| b.1 && refreshed), &refresh);
-                    }
-                    held_th[di * k + j] = u.iter().zip(defs).map(|(n, b)| n * b.ths).sum();
-                }
-                match (btc, tails.as_mut()) {
-                    (Some((df, in_tv)), Some(tl)) => {
-                        // MODEL.md §11: the day's cash in BTC at its own price; the terminal
-                        // value's part is converted when the block ends.
                         for i in 0..lanes {
-                            cj[i] += c[i] / d.s[i] * df;
+                            c[i] += r[i];
                         }
-                        if in_tv {
-                            let tj = &mut tl.cum[j * lanes..(j + 1) * lanes];
+                    }
+                    let cj = &mut cum[j * lanes..(j + 1) * lanes];
+                    if decision {
+                        let o = (di * k + j) * lanes;
+                        prefix[o..o + lanes].copy_from_slice(cj);
+                        if refreshed {
+                            let r = &refresh[j * lanes..(j + 1) * lanes];
+                            match btc {
+                                None => {
+                                    for i in 0..lanes {
+                                        refresh_pv[o + i] = r[i] * w;
+                                    }
+                                }
+                                Some((df, _)) => {
+                                    for i in 0..lanes {
+                                        refresh_pv[o + i] = r[i] / d.s[i] * df;
+                                    }
+                                }
+                            }
+                        }
+                        if let Some(tl) = tails.as_mut() {
+                            tl.decision(
+                                o,
+                                j,
+                                lanes,
+                                btc.is_some_and(|b| b.1 && refreshed),
+                                &refresh,
+                            );
+                        }
+                        held_th[di * k + j] = u.iter().zip(defs).map(|(n, b)| n * b.ths).sum();
+                    }
+                    match (btc, tails.as_mut()) {
+                        (Some((df, in_tv)), Some(tl)) => {
+                            // MODEL.md §11: the day's cash in BTC at its own price; the terminal
+                            // value's part is converted when the block ends.
                             for i in 0..lanes {
-                                tj[i] += c[i];
+                                cj[i] += c[i] / d.s[i] * df;
+                            }
+                            if in_tv {
+                                let tj = &mut tl.cum[j * lanes..(j + 1) * lanes];
+                                for i in 0..lanes {
+                                    tj[i] += c[i];
+                                }
+                            }
+                        }
+                        _ => {
+                            for i in 0..lanes {
+                                cj[i] += c[i] * w;
                             }
                         }
                     }
-                    _ => {
-                        for i in 0..lanes {
-                            cj[i] += c[i] * w;
-                        }
+                }
+                if t == l_days[li] {
+                    l_vals[li * lanes..(li + 1) * lanes].copy_from_slice(&d.ln_l[..lanes]);
+                    li += 1;
+                }
+                if let Some(tl) = tails.as_mut() {
+                    if t + 1 == prep.n {
+                        tl.s_last.copy_from_slice(&d.s[..lanes]);
                     }
                 }
-            }
-            if t == l_days[li] {
-                l_vals[li * lanes..(li + 1) * lanes].copy_from_slice(&d.ln_l[..lanes]);
-                li += 1;
-            }
-            if let Some(tl) = tails.as_mut() {
-                if t + 1 == prep.n {
-                    tl.s_last.copy_from_slice(&d.s[..lanes]);
+                if gi < ng && self.grid[gi] == t {
+                    for i in 0..lanes {
+                        out.grid_ln_s[i * ng + gi] = d.s[i].max(1e-300).ln();
+                        out.grid_ln_l[i * ng + gi] = d.ln_l[i];
+                    }
+                    gi += 1;
                 }
-            }
-            if gi < ng && self.grid[gi] == t {
-                for i in 0..lanes {
-                    out.grid_ln_s[i * ng + gi] = d.s[i].max(1e-300).ln();
-                    out.grid_ln_l[i * ng + gi] = d.ln_l[i];
+                if decision {
+                    for i in 0..lanes {
+                        let o = i * nd + di;
+                        out.hashprice[o] = d.hv[i] * d.s[i] * 1000.0;
+                        out.lease[o] = d.ln_l[i].exp();
+                        out.price[o] = d.s[i];
+                    }
+                    di += 1;
                 }
-                gi += 1;
-            }
-            if decision {
-                for i in 0..lanes {
-                    let o = i * nd + di;
-                    out.hashprice[o] = d.hv[i] * d.s[i] * 1000.0;
-                    out.lease[o] = d.ln_l[i].exp();
-                    out.price[o] = d.s[i];
-                }
-                di += 1;
-            }
-        });
+            },
+        );
         if let (Some(b), Some(tl)) = (self.btc.as_ref(), tails.as_ref()) {
             tl.convert(b.mining.tv, lanes, &mut cum, &mut prefix, &mut refresh_pv);
         }
@@ -549,6 +630,36 @@ impl Slices {
         antithetic: bool,
         stops: &[u32],
     ) -> Vec<LaneEquity> {
+        let args = (seed, block, paths, antithetic);
+        #[cfg(target_arch = "x86_64")]
+        match self.prep.isa {
+            // SAFETY: as in `Slices::block`.
+            Isa::Avx512 => return unsafe { self.policy_equity_avx512(args, stops) },
+            Isa::Avx2 => return unsafe { self.policy_equity_avx2(args, stops) },
+            Isa::Baseline => {}
+        }
+        self.policy_equity_inline(args, stops)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
+    unsafe fn policy_equity_avx512(&self, a: BlockArgs, stops: &[u32]) -> Vec<LaneEquity> {
+        self.policy_equity_inline(a, stops)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn policy_equity_avx2(&self, a: BlockArgs, stops: &[u32]) -> Vec<LaneEquity> {
+        self.policy_equity_inline(a, stops)
+    }
+
+    /// [`Slices::policy_equity`] for the instruction set of its caller (as [`Slices::block`]).
+    #[inline(always)]
+    fn policy_equity_inline(
+        &self,
+        (seed, block, paths, antithetic): BlockArgs,
+        stops: &[u32],
+    ) -> Vec<LaneEquity> {
         let (Some(debt), Some(terms)) = (self.debt.as_ref(), self.terms.as_ref()) else {
             return Vec::new();
         };
@@ -573,35 +684,49 @@ impl Slices {
         let mut book = AiBook::new(terms, projects, seed, block, lanes);
         let mut eq = EquityBook::with_currency(k, lanes, prep.n, self.btc.is_some());
         let converts = |i: usize, (di, j): (u32, usize)| stops[i * k + j] == di;
+        // Each project's converting lanes, ascending (a day then looks at those only).
+        let members: Vec<Vec<usize>> = used
+            .iter()
+            .map(|&u| (0..lanes).filter(|&i| converts(i, u)).collect())
+            .collect();
         for (p, &u) in used.iter().enumerate() {
-            for i in (0..lanes).filter(|&i| converts(i, u)) {
+            for &i in &members[p] {
                 eq.set_ready(u.1, i, book.ready(p)[i]);
             }
         }
         let btc = self.btc.is_some();
-        prep.run_block(seed, block, lanes, antithetic, &mut |d: &LaneDay| {
-            let t = d.t;
-            book.day(&AiDay {
-                t,
-                ln_l: &d.ln_l[..lanes],
-                s: &d.s[..lanes],
-                usd_mwh: prep.power_price[t],
-            });
-            for (p, &u) in used.iter().enumerate() {
-                if !book.started(p, t) {
-                    continue;
+        prep.run_block_with(
+            seed,
+            block,
+            lanes,
+            antithetic,
+            #[inline(always)]
+            |d: &LaneDay| {
+                let t = d.t;
+                let day = AiDay {
+                    t,
+                    ln_l: &d.ln_l[..lanes],
+                    s: &d.s[..lanes],
+                    usd_mwh: prep.power_price[t],
+                };
+                book.begin_day(t);
+                for (p, &u) in used.iter().enumerate() {
+                    if !book.started(p, t) {
+                        continue;
+                    }
+                    book.project_day(p, &day);
+                    let (capex, op, gpu) = (book.capex(p), book.opcash(p), book.gpu_buy(p));
+                    for &i in &members[p] {
+                        let c = DayCash {
+                            capex: capex[i],
+                            fundable: fundable(debt, capex[i], gpu.get(i).copied()),
+                            opcash: op[i],
+                        };
+                        eq.conversion_day(debt, u.1, i, t, c, btc.then(|| d.s[i]));
+                    }
                 }
-                let (capex, op, gpu) = (book.capex(p), book.opcash(p), book.gpu_buy(p));
-                for i in (0..lanes).filter(|&i| converts(i, u)) {
-                    let c = DayCash {
-                        capex: capex[i],
-                        fundable: fundable(debt, capex[i], gpu.get(i).copied()),
-                        opcash: op[i],
-                    };
-                    eq.conversion_day(debt, u.1, i, t, c, btc.then(|| d.s[i]));
-                }
-            }
-        });
+            },
+        );
         (0..lanes).map(|i| eq.finish(debt, i)).collect()
     }
 }
@@ -689,6 +814,8 @@ struct Mined<'m> {
 /// BTC view (each day's debt cash at its own price) step every loan day by day (`loans`).
 struct ProjectEquity<'a> {
     debt: &'a DebtTerms,
+    /// With `linear`: the run's [`unit_debt`] values.
+    unit: &'a UnitDebt,
     /// Day-by-day loans, `[p · lanes + i]`, each from its lane's ready day; empty when `linear`.
     loans: Vec<Loan>,
     /// A lease in USD: the debt's part from unit loans.
@@ -704,7 +831,7 @@ struct ProjectEquity<'a> {
 impl ProjectEquity<'_> {
     /// Day `t` of project `p` on every lane: the lender's draw, the loan's payment, and the
     /// equity cash `AI cash + draw − payment` (in BTC at the lane's price `s`).
-    #[inline]
+    #[inline(always)]
     fn day(&mut self, book: &AiBook<'_>, p: usize, t: usize, s: Option<&[f64]>) {
         let (capex, op, gpu) = (book.capex(p), book.opcash(p), book.gpu_buy(p));
         let lanes = capex.len();
@@ -741,11 +868,18 @@ impl ProjectEquity<'_> {
     fn finish(&mut self, book: &AiBook<'_>, lanes: usize, s_last: &[f64]) {
         let debt = self.debt;
         if self.linear {
-            let mut unit: std::collections::HashMap<(usize, usize), f64> = Default::default();
+            let key = |o: usize| {
+                (
+                    book.projects()[o / lanes].tau,
+                    book.ready(o / lanes)[o % lanes],
+                )
+            };
+            let mut keys: Vec<(usize, usize)> = (0..self.npv.len()).map(key).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            let values = self.unit.get_all(debt, &keys);
             for (o, npv) in self.npv.iter_mut().enumerate() {
-                let (p, i) = (o / lanes, o % lanes);
-                let key = (book.projects()[p].tau, book.ready(p)[i]);
-                let per_draw = *unit.entry(key).or_insert_with(|| unit_debt(debt, key));
+                let per_draw = keys.binary_search(&key(o)).map_or(f64::NAN, |x| values[x]);
                 let tv = debt.terminal_multiple * self.tail[o];
                 *npv += tv * debt.w_eq_n + self.hall[o] * per_draw;
             }
@@ -798,6 +932,10 @@ struct SliceBook<'a> {
     at_ready_tail: Vec<f64>,
     /// Whether `at_ready` was recorded for the entry.
     recorded: Vec<bool>,
+    /// With `mine_during_build`: each project's lanes sorted by ready day, `[p · lanes + x]`,
+    /// and per project the first of them not yet ready (so a day looks at today's lanes only).
+    ready_order: Vec<u32>,
+    ready_next: Vec<usize>,
     /// `[finance]`: each project's loan and AI equity NPV.
     equity: Option<ProjectEquity<'a>>,
     salvage: f64,
@@ -825,11 +963,22 @@ impl<'a> SliceBook<'a> {
         let size = projects.len() * lanes;
         let mdb = terms.mine_during_build;
         let book = AiBook::new(terms, projects, seed, block, lanes);
+        let np = book.projects().len();
+        let ready_order: Vec<u32> = (0..np)
+            .filter(|_| mdb)
+            .flat_map(|p| {
+                let ready = book.ready(p);
+                let mut order: Vec<u32> = (0..lanes as u32).collect();
+                order.sort_by_key(|&i| ready[i as usize]);
+                order
+            })
+            .collect();
         let btc = s.btc.is_some();
         // A lease in USD: the debt's part from unit loans (see ProjectEquity).
         let linear = !btc && sc.ai.mode == AiMode::Lease;
         let equity = s.debt.as_ref().map(|debt| ProjectEquity {
             debt,
+            unit: &s.unit_debt,
             loans: (0..book.projects().len())
                 .filter(|_| !linear)
                 .flat_map(|p| book.ready(p).iter().map(|&r| Loan::new(r)))
@@ -849,6 +998,8 @@ impl<'a> SliceBook<'a> {
             at_ready: vec![0.0; if mdb { size } else { 0 }],
             at_ready_tail: vec![0.0; if mdb && btc { size } else { 0 }],
             recorded: vec![false; if mdb { size } else { 0 }],
+            ready_order,
+            ready_next: vec![0; np],
             equity,
             salvage: sc.mining.salvage_usd_per_th,
             w_ai: &s.prep.w_ai,
@@ -861,22 +1012,25 @@ impl<'a> SliceBook<'a> {
     /// Day `d.t`: every started project's AI cash (and with `[finance]` its loan's day), and the
     /// slices' values on the lanes whose hall is ready today (`held(j)`: the TH/s slice `j` holds
     /// after today's refresh).
-    #[inline]
+    #[inline(always)]
     fn day(&mut self, d: &LaneDay, lanes: usize, mined: &Mined<'_>, held: impl Fn(usize) -> f64) {
         let t = d.t;
         let s = &d.s[..lanes];
-        self.book.day(&AiDay {
+        let day = AiDay {
             t,
             ln_l: &d.ln_l[..lanes],
             s,
             // The site price p_t: a GPU cloud's power bill (MODEL.md §9).
             usd_mwh: self.power[t],
-        });
+        };
+        self.book.begin_day(t);
         let w = self.w_ai[t];
+        // Project by project: its day, then its cash into the sums while its lanes are in cache.
         for p in 0..self.book.projects().len() {
             if !self.book.started(p, t) {
                 continue;
             }
+            self.book.project_day(p, &day);
             let r = p * lanes..(p + 1) * lanes;
             match self.btc {
                 None => self.book.add_cash(p, w, &mut self.ai[r.clone()]),
@@ -900,7 +1054,7 @@ impl<'a> SliceBook<'a> {
 
     /// `ai.mine_during_build`: project `p`'s lanes whose hall is ready on day `t` record the
     /// slice's mining value up to and including the sale of its machines today.
-    #[inline]
+    #[inline(always)]
     fn ready_today(
         &mut self,
         p: usize,
@@ -912,10 +1066,16 @@ impl<'a> SliceBook<'a> {
     ) {
         let j = p % self.k;
         let ready = self.book.ready(p);
-        for i in 0..lanes {
-            if ready[i] != t {
-                continue;
-            }
+        let order = &self.ready_order[p * lanes..(p + 1) * lanes];
+        // The lanes in the order of their ready days: today's are at the cursor (a day is
+        // visited once, and never before the project starts, which is never after a ready day).
+        let mut c = self.ready_next[p];
+        while c < lanes && ready[order[c] as usize] < t {
+            c += 1;
+        }
+        while c < lanes && ready[order[c] as usize] == t {
+            let i = order[c] as usize;
+            c += 1;
             let o = p * lanes + i;
             let rf = mined.refresh.map_or(0.0, |x| x[j * lanes + i]);
             let cash = rf + self.salvage * held(j);
@@ -930,6 +1090,7 @@ impl<'a> SliceBook<'a> {
             };
             self.recorded[o] = true;
         }
+        self.ready_next[p] = c;
     }
 
     /// After the last day, with the mining sums `cum` complete (terminal values included): the
