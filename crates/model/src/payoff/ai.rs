@@ -259,6 +259,8 @@ pub struct AiBook<'a> {
     /// capex is neither written again nor read (`o − 0 = o` exactly: the same bits).
     capex_last: Vec<usize>,
     capex_zero: Vec<bool>,
+    /// With [`AiBook::restrict_lanes`]: per project, the only lanes that are stepped.
+    members: Option<Vec<Vec<u32>>>,
     /// Cold state of each lane's lease.
     cold: Vec<Lease>,
     /// The day's capex and operating cash, `[p · lanes + i]`.
@@ -299,6 +301,7 @@ impl<'a> AiBook<'a> {
             next_min: vec![NEVER; np],
             capex_last: vec![0; np],
             capex_zero: vec![false; np],
+            members: None,
             cold: Vec::with_capacity(size),
             capex: vec![0.0; size],
             opcash: vec![0.0; size],
@@ -358,6 +361,19 @@ impl<'a> AiBook<'a> {
             }
         }
         book
+    }
+
+    /// Steps project `p` on the lanes `members[p]` (ascending) only, from now on: their values
+    /// are those of the whole book (each lane's draws and state are its own), and the other lanes'
+    /// capex and cash are meaningless. For a caller that needs each project on a few lanes (a
+    /// policy's conversions: `crate::payoff::slices`), most of the work of a day is skipped.
+    pub fn restrict_lanes(&mut self, members: Vec<Vec<u32>>) {
+        assert_eq!(
+            members.len(),
+            self.projects.len(),
+            "one lane list per project"
+        );
+        self.members = Some(members);
     }
 
     /// The block's projects.
@@ -465,6 +481,10 @@ impl<'a> AiBook<'a> {
         if t < pr.tau {
             return;
         }
+        if self.members.is_some() {
+            self.project_day_members(p, d);
+            return;
+        }
         let r = p * lanes..(p + 1) * lanes;
         if t == pr.tau {
             // Term 0 is signed at the lease rate of the decision day.
@@ -485,6 +505,57 @@ impl<'a> AiBook<'a> {
         match terms.kind {
             ProjectKind::Lease => self.lease_day(p, t, d.ln_l),
             ProjectKind::Cloud => self.cloud_day(p, t, d.usd_mwh),
+        }
+    }
+
+    /// [`AiBook::project_day`] on the member lanes of project `p` (a started project), lane by
+    /// lane: each lane's steps in the same order as the whole book's (signing, capex, events,
+    /// cash), so with the same bits.
+    #[inline(always)]
+    fn project_day_members(&mut self, p: usize, d: &AiDay<'_>) {
+        let t = d.t;
+        let terms = self.terms;
+        let tau = self.projects[p].tau;
+        let o = p * self.lanes;
+        let members = self.members.as_mut().map(|m| std::mem::take(&mut m[p]));
+        let last32 = (terms.esc.len() - 1) as u32;
+        for &i in members.iter().flatten() {
+            let (i, q) = (i as usize, o + i as usize);
+            if t == tau {
+                self.cold[q].signed = self.cold[q].unit * d.ln_l[i].exp();
+            }
+            self.capex[q] = if t < self.capex_end[q] {
+                self.capex_day[q]
+            } else {
+                0.0
+            };
+            match terms.kind {
+                ProjectKind::Lease => {
+                    if self.next[q] == t {
+                        self.lease_event(p, q, t, d.ln_l[i]);
+                    }
+                    let esc = terms.esc[(t as u32 - self.term_start[q]).min(last32) as usize];
+                    self.opcash[q] = if terms.events {
+                        self.rate[q] * esc
+                    } else {
+                        let since = t.saturating_sub(self.ready[q]).min(terms.decay.len() - 1);
+                        self.rate[q] * esc * (self.evf[q] * terms.decay[since])
+                    };
+                }
+                ProjectKind::Cloud => {
+                    let Some(gpu) = self.gpu.as_ref() else {
+                        continue;
+                    };
+                    let g = gpu.g()[i];
+                    let cd = self.cloud[p].day(i, t, self.ready[q], g, d.usd_mwh);
+                    self.opcash[q] = cd.operating();
+                    self.gpu_buy[q] = cd.gpu;
+                    self.capex[q] += cd.gpu;
+                }
+            }
+        }
+        if let (Some(m), Some(list)) = (self.members.as_mut(), members) {
+            m[p] = list;
         }
     }
 

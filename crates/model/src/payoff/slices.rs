@@ -694,6 +694,13 @@ impl Slices {
                 eq.set_ready(u.1, i, book.ready(p)[i]);
             }
         }
+        // The book steps each project on its converting lanes only (the same bits there).
+        book.restrict_lanes(
+            members
+                .iter()
+                .map(|m| m.iter().map(|&i| i as u32).collect())
+                .collect(),
+        );
         let btc = self.btc.is_some();
         prep.run_block_with(
             seed,
