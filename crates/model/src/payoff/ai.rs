@@ -900,4 +900,67 @@ mod tests {
         sc.ai.mine_during_build = true;
         assert!(path_dependent(&sc));
     }
+
+    /// A book restricted to some lanes ([`AiBook::restrict_lanes`]) gives those lanes the whole
+    /// book's capex, cash and GPU purchases, bit for bit, every day: a lease with every §8 risk
+    /// (events, re-letting, delays, overruns) and a GPU cloud, projects decided on different days.
+    #[test]
+    fn a_restricted_book_matches_the_whole_book_on_its_lanes() {
+        for mode in [AiMode::Lease, AiMode::Cloud] {
+            let mut sc = Scenario::default();
+            sc.ai.mode = mode;
+            sc.ai.tenant_default_rate = 0.3; // events on most lanes within the horizon
+            sc.ai.lease_term_years = 2.0;
+            let days = 1500;
+            let terms = AiTerms::new(&sc, days);
+            let lanes = 24;
+            let projects: Vec<AiProject> = [(0, 0), (200, 1), (400, 0)]
+                .iter()
+                .map(|&(tau, key)| AiProject {
+                    tau,
+                    it_mw: 50.0,
+                    key,
+                })
+                .collect();
+            let members: Vec<Vec<u32>> = vec![
+                vec![0, 5, 23],
+                vec![],
+                (1..lanes as u32).step_by(3).collect(),
+            ];
+            let mut whole = AiBook::new(&terms, projects.clone(), 9, 2, lanes);
+            let mut part = AiBook::new(&terms, projects, 9, 2, lanes);
+            part.restrict_lanes(members.clone());
+            let mut checked = 0;
+            for t in 0..days {
+                let ln_l: Vec<f64> = (0..lanes)
+                    .map(|i| (80.0 + (t * 7 + i * 13) as f64 % 40.0).ln())
+                    .collect();
+                let s = vec![1.0; lanes];
+                let day = AiDay {
+                    t,
+                    ln_l: &ln_l,
+                    s: &s,
+                    usd_mwh: 40.0 + (t % 24) as f64,
+                };
+                whole.day(&day);
+                part.day(&day);
+                for (p, m) in members.iter().enumerate() {
+                    for &i in m {
+                        let i = i as usize;
+                        let bits = |b: &AiBook<'_>| {
+                            let g = b.gpu_buy(p).get(i).map(|x| x.to_bits());
+                            (b.capex(p)[i].to_bits(), b.opcash(p)[i].to_bits(), g)
+                        };
+                        assert_eq!(
+                            bits(&part),
+                            bits(&whole),
+                            "{mode:?} project {p} lane {i} day {t}"
+                        );
+                        checked += (whole.opcash(p)[i] != 0.0) as usize;
+                    }
+                }
+            }
+            assert!(checked > 1000, "{mode:?}: cash on {checked} lane-days");
+        }
+    }
 }

@@ -1313,4 +1313,56 @@ mod tests {
         same(&usd.convert_eq, &btc.convert_eq, "convert_eq");
         assert_eq!(usd.hashprice, btc.hashprice);
     }
+
+    /// Every instruction set gives the same slice values and policy equity, bit for bit: the day
+    /// loops are compiled into each one (`Slices::block_inline`), with the §8 risks, `[finance]`,
+    /// a GPU cloud and the BTC view.
+    #[test]
+    fn every_isa_gives_the_same_slice_bits() {
+        use crate::process::{isa, Isa};
+        let best = isa();
+        let mut isas = vec![Isa::Baseline, best];
+        if best == Isa::Avx512 {
+            isas.push(Isa::Avx2);
+        }
+        let mut cloud = Scenario::default();
+        cloud.ai.mode = AiMode::Cloud;
+        let mut btc = Scenario::default();
+        btc.run.currency = Currency::Btc;
+        for (name, mut sc) in [
+            ("default", Scenario::default()),
+            ("cloud", cloud),
+            ("btc", btc),
+        ] {
+            sc.run.horizon_years = 4.0;
+            sc.strategy.decide_months = 12;
+            let run = |isa: Isa| {
+                let mut sl = Slices::new(&sc).unwrap();
+                sl.prep.isa = isa;
+                let b = sl.block(42, 1, 24, false);
+                let nd = sl.decision_days().len() as u32;
+                // Every slice converts on some lanes, on a day that depends on the lane.
+                let stops: Vec<u32> = (0..24 * sl.tranches())
+                    .map(|x| (x as u32 * 5) % (nd + 2))
+                    .collect();
+                let eq = sl.policy_equity(42, 1, 24, false, &stops);
+                let mut h: Vec<u64> = Vec::new();
+                for v in [
+                    &b.hashprice,
+                    &b.mining_from,
+                    &b.convert_at,
+                    &b.mining_total,
+                    &b.convert_eq,
+                ] {
+                    h.extend(v.iter().map(|x| x.to_bits()));
+                }
+                (h, format!("{eq:?}"))
+            };
+            let want = run(Isa::Baseline);
+            assert!(!want.1.is_empty() && want.0.len() > 1000, "{name}");
+            for &i in &isas[1..] {
+                assert!(run(i) == want, "{name}: {i:?} differs from baseline");
+            }
+        }
+    }
 }
