@@ -69,7 +69,10 @@ pub struct LaneDay<'a> {
 
 /// Receives each day of a block (see [`Prepared::run_block`]). Implement it on a struct with an
 /// `#[inline(always)]` `day` to have the per-day code compiled for the same instruction set as the
-/// engine's loops (closures work too, through the blanket impl, but stay baseline x86-64).
+/// engine's loops. Closures work too, through the blanket impl, but a closure is its own function
+/// with the features of the function that defines it: a big one stays baseline x86-64 unless it is
+/// passed as `#[inline(always)] |d| …` to [`Prepared::run_block_with`] from a caller that
+/// dispatches on [`Prepared::isa`] itself (as `crate::payoff::slices` does).
 pub trait DayConsumer {
     /// Called once per day with the state of every lane at the start of the day.
     fn day(&mut self, d: &LaneDay);
