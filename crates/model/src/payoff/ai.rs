@@ -376,6 +376,14 @@ impl<'a> AiBook<'a> {
         self.members = Some(members);
     }
 
+    /// Adds lane `i` to project `p`'s lanes of [`AiBook::restrict_lanes`], before the project's
+    /// first day (a lane that joins later would have missed its days).
+    pub fn add_member(&mut self, p: usize, i: usize) {
+        if let Some(m) = self.members.as_mut() {
+            m[p].push(i as u32);
+        }
+    }
+
     /// The block's projects.
     pub fn projects(&self) -> &[AiProject] {
         &self.projects
@@ -411,6 +419,14 @@ impl<'a> AiBook<'a> {
     #[inline(always)]
     pub fn add_cash_per(&self, p: usize, w: f64, s: &[f64], out: &mut [f64]) {
         let (c, o) = (self.capex(p), self.opcash(p));
+        if let Some(m) = self.members.as_ref() {
+            // A restricted book: its lanes only (the others' cash is meaningless).
+            for &i in &m[p] {
+                let i = i as usize;
+                out[i] += (o[i] - c[i]) / s[i] * w;
+            }
+            return;
+        }
         if self.capex_zero[p] {
             for i in 0..out.len() {
                 out[i] += o[i] / s[i] * w;
@@ -432,6 +448,14 @@ impl<'a> AiBook<'a> {
     #[inline(always)]
     pub fn add_cash(&self, p: usize, w: f64, out: &mut [f64]) {
         let (c, o) = (self.capex(p), self.opcash(p));
+        if let Some(m) = self.members.as_ref() {
+            // A restricted book: its lanes only (the others' cash is meaningless).
+            for &i in &m[p] {
+                let i = i as usize;
+                out[i] += (o[i] - c[i]) * w;
+            }
+            return;
+        }
         if self.capex_zero[p] {
             for i in 0..out.len() {
                 out[i] += o[i] * w;

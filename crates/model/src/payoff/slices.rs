@@ -95,7 +95,24 @@ pub struct Slices {
 }
 
 /// A block's seed, index, paths and antithetic flag.
-type BlockArgs = (u64, u64, usize, bool);
+pub type BlockArgs = (u64, u64, usize, bool);
+
+/// A policy for [`Slices::block_deciding`]: whether slice `j` converts on decision day index `d`
+/// in state `x` ([`features_of`]).
+pub type Decide<'a> = dyn Fn(usize, usize, &[f64; 3]) -> bool + Sync + 'a;
+
+/// The regression state of a decision day: `ln hashprice` ($/PH/day), `ln lease` ($/kW-month),
+/// `ln price` (BTC/USD), from the values [`SliceBlock`] records. The three are positive in the
+/// model; the logarithm is guarded anyway so that a degenerate input cannot put NaN into a
+/// regression.
+#[inline(always)]
+pub fn features_of(hashprice: f64, lease: f64, price: f64) -> [f64; 3] {
+    [
+        hashprice.max(1e-300).ln(),
+        lease.max(1e-300).ln(),
+        price.max(1e-300).ln(),
+    ]
+}
 
 /// [`unit_debt`] per `(τ, ready day)`, filled as blocks meet new pairs (see [`Slices`]).
 #[derive(Debug, Clone, Default)]
@@ -292,23 +309,49 @@ impl Slices {
         match self.prep.isa {
             // SAFETY: `Prepared::isa` is `Avx512` or `Avx2` only when the CPU has the features
             // enabled on the callee.
-            Isa::Avx512 => return unsafe { self.block_avx512(seed, block, paths, antithetic) },
-            Isa::Avx2 => return unsafe { self.block_avx2(seed, block, paths, antithetic) },
+            Isa::Avx512 => {
+                return unsafe { self.block_avx512((seed, block, paths, antithetic), None) }
+            }
+            Isa::Avx2 => return unsafe { self.block_avx2((seed, block, paths, antithetic), None) },
             Isa::Baseline => {}
         }
-        self.block_inline(seed, block, paths, antithetic)
+        self.block_inline((seed, block, paths, antithetic), None)
+    }
+
+    /// [`Slices::block`] for pricing a policy that decides on the state of the decision day
+    /// alone (`optimal`'s fresh paths): `decide(d, j, x)` says whether slice `j`, not yet
+    /// converted, converts on decision day index `d` of a path in state `x` ([`features_of`] of
+    /// that day). With the path-dependent AI side only the values a policy's pricing reads are
+    /// computed: every slice's on day 0 and on the day the policy converts it; the others
+    /// (`convert_at`, `convert_eq` of other days) are left meaningless. The AI book then steps
+    /// each lane's few converting projects instead of all `D · k` (the same bits on the values
+    /// computed). Version 1 computes every value as [`Slices::block`] does.
+    pub fn block_deciding(
+        &self,
+        (seed, block, paths, antithetic): BlockArgs,
+        decide: &Decide<'_>,
+    ) -> SliceBlock {
+        let args = (seed, block, paths, antithetic);
+        #[cfg(target_arch = "x86_64")]
+        match self.prep.isa {
+            // SAFETY: as in `Slices::block`.
+            Isa::Avx512 => return unsafe { self.block_avx512(args, Some(decide)) },
+            Isa::Avx2 => return unsafe { self.block_avx2(args, Some(decide)) },
+            Isa::Baseline => {}
+        }
+        self.block_inline(args, Some(decide))
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
-    unsafe fn block_avx512(&self, seed: u64, b: u64, paths: usize, anti: bool) -> SliceBlock {
-        self.block_inline(seed, b, paths, anti)
+    unsafe fn block_avx512(&self, a: BlockArgs, decide: Option<&Decide<'_>>) -> SliceBlock {
+        self.block_inline(a, decide)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn block_avx2(&self, seed: u64, b: u64, paths: usize, anti: bool) -> SliceBlock {
-        self.block_inline(seed, b, paths, anti)
+    unsafe fn block_avx2(&self, a: BlockArgs, decide: Option<&Decide<'_>>) -> SliceBlock {
+        self.block_inline(a, decide)
     }
 
     /// [`Slices::block`] for the instruction set of the function it is inlined into: the day
@@ -317,7 +360,11 @@ impl Slices {
     /// lane loops ran as baseline x86-64 (scalar, software `fma`). The same IEEE operations on
     /// every instruction set (see [`Prepared::run_block`]): the same bits.
     #[inline(always)]
-    fn block_inline(&self, seed: u64, block: u64, paths: usize, antithetic: bool) -> SliceBlock {
+    fn block_inline(
+        &self,
+        (seed, block, paths, antithetic): BlockArgs,
+        decide: Option<&Decide<'_>>,
+    ) -> SliceBlock {
         let prep = &self.prep;
         let sc = &prep.scenario;
         let m = &sc.mining;
@@ -379,6 +426,19 @@ impl Slices {
             .terms
             .as_ref()
             .map(|terms| SliceBook::new(self, terms, seed, block, lanes));
+        // With a policy: the AI book steps day 0's projects on every lane (a static share's
+        // value) and a later project on the lanes the policy converts then (added on its day).
+        let decide = decide.filter(|_| v2.is_some());
+        if let (Some(v2), Some(_)) = (v2.as_mut(), decide) {
+            let np = v2.book.projects().len();
+            let all: Vec<u32> = (0..lanes as u32).collect();
+            v2.book.restrict_lanes(
+                (0..np)
+                    .map(|p| if p < k { all.clone() } else { Vec::new() })
+                    .collect(),
+            );
+        }
+        let mut converted = vec![false; if decide.is_some() { k * lanes } else { 0 }];
         // The day's closure is inlined into the engine's loop, hence compiled for its
         // instruction set (see `Slices::block_inline`).
         prep.run_block_with(
@@ -416,6 +476,21 @@ impl Slices {
                     .as_ref()
                     .map(|b| (b.mining.df[t], t >= b.mining.first_tv));
                 let decision = di < nd && self.days[di] == t;
+                if let (true, Some(dec), Some(v2)) = (decision, decide, v2.as_mut()) {
+                    // The state recorded below, as the policy sees it (the same expressions).
+                    for i in 0..lanes {
+                        let x = features_of(d.hv[i] * d.s[i] * 1000.0, d.ln_l[i].exp(), d.s[i]);
+                        for j in 0..k {
+                            let c = &mut converted[j * lanes + i];
+                            if !*c && dec(di, j, &x) {
+                                *c = true;
+                                if di > 0 {
+                                    v2.book.add_member(di * k + j, i);
+                                }
+                            }
+                        }
+                    }
+                }
                 if let Some(v2) = v2.as_mut() {
                     let held = |j: usize| -> f64 {
                         units[j].iter().zip(defs).map(|(n, b)| n * b.ths).sum()
@@ -1314,6 +1389,25 @@ mod tests {
         assert_eq!(usd.hashprice, btc.hashprice);
     }
 
+    /// The default (§8 risks, `[finance]`), its GPU cloud and its BTC view, over 4 years with 13
+    /// decision days (small enough for a unit test, every part of the slices' AI side on).
+    fn variants() -> Vec<(&'static str, Scenario)> {
+        let mut cloud = Scenario::default();
+        cloud.ai.mode = AiMode::Cloud;
+        let mut btc = Scenario::default();
+        btc.run.currency = Currency::Btc;
+        let mut out = vec![
+            ("default", Scenario::default()),
+            ("cloud", cloud),
+            ("btc", btc),
+        ];
+        for (_, sc) in out.iter_mut() {
+            sc.run.horizon_years = 4.0;
+            sc.strategy.decide_months = 12;
+        }
+        out
+    }
+
     /// Every instruction set gives the same slice values and policy equity, bit for bit: the day
     /// loops are compiled into each one (`Slices::block_inline`), with the §8 risks, `[finance]`,
     /// a GPU cloud and the BTC view.
@@ -1325,17 +1419,7 @@ mod tests {
         if best == Isa::Avx512 {
             isas.push(Isa::Avx2);
         }
-        let mut cloud = Scenario::default();
-        cloud.ai.mode = AiMode::Cloud;
-        let mut btc = Scenario::default();
-        btc.run.currency = Currency::Btc;
-        for (name, mut sc) in [
-            ("default", Scenario::default()),
-            ("cloud", cloud),
-            ("btc", btc),
-        ] {
-            sc.run.horizon_years = 4.0;
-            sc.strategy.decide_months = 12;
+        for (name, sc) in variants() {
             let run = |isa: Isa| {
                 let mut sl = Slices::new(&sc).unwrap();
                 sl.prep.isa = isa;
@@ -1363,6 +1447,58 @@ mod tests {
             for &i in &isas[1..] {
                 assert!(run(i) == want, "{name}: {i:?} differs from baseline");
             }
+        }
+    }
+
+    /// `block_deciding` computes what a policy's pricing reads exactly as `block` does: every
+    /// slice's values on day 0 and on the day the policy converts it, the mining sums and the
+    /// recorded states; the policy here converts on a state-dependent rule, on varied days.
+    #[test]
+    fn a_deciding_block_has_the_blocks_values_where_the_policy_converts() {
+        for (name, sc) in variants() {
+            let sl = Slices::new(&sc).unwrap();
+            let (k, nd, lanes) = (sl.tranches(), sl.decision_days().len(), 40);
+            // Slice j converts once the lease state's fraction passes a slice-dependent level.
+            let decide = |d: usize, j: usize, x: &[f64; 3]| {
+                d > 0 && ((x[1] * 1e3).fract().abs() + 0.05 * d as f64) > 0.6 + 0.1 * j as f64
+            };
+            let full = sl.block(5, 2, lanes, false);
+            let part = sl.block_deciding((5, 2, lanes, false), &decide);
+            assert_eq!(full.mining_from, part.mining_from, "{name}");
+            assert_eq!(full.mining_total, part.mining_total, "{name}");
+            assert_eq!(
+                (&full.hashprice, &full.lease),
+                (&part.hashprice, &part.lease),
+                "{name}"
+            );
+            let mut later = 0;
+            for i in 0..lanes {
+                for j in 0..k {
+                    let stop = (0..nd).find(|&d| {
+                        let o = i * nd + d;
+                        decide(
+                            d,
+                            j,
+                            &features_of(full.hashprice[o], full.lease[o], full.price[o]),
+                        )
+                    });
+                    for d in std::iter::once(0).chain(stop) {
+                        let q = (i * nd + d) * k + j;
+                        assert_eq!(
+                            full.convert_at[q].to_bits(),
+                            part.convert_at[q].to_bits(),
+                            "{name} {i} {j} {d}"
+                        );
+                        assert_eq!(
+                            full.exercise(q).to_bits(),
+                            part.exercise(q).to_bits(),
+                            "{name} {i} {j} {d}"
+                        );
+                    }
+                    later += stop.is_some_and(|d| d > 0) as usize;
+                }
+            }
+            assert!(later > lanes, "{name}: {later} later conversions");
         }
     }
 }

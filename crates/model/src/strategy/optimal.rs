@@ -476,7 +476,16 @@ fn price_block(
             setup.cache.remove(eb);
             b
         }
-        Sample::Fresh => Arc::new(setup.slices.block(c.seed, stream, lanes, c.antithetic)),
+        // Fresh paths: the policy is fixed, so the block computes only what is read below (each
+        // slice's value on day 0 and on its conversion day; `Slices::block_deciding`), deciding
+        // on the same state with the same rule as the loop below.
+        Sample::Fresh => {
+            let decide = |d: usize, j: usize, x: &[f64; FEATURES]| {
+                policy.gain(basis, j, d, &h.standardize(d, x)) > 0.0
+            };
+            let args = (c.seed, stream, lanes, c.antithetic);
+            Arc::new(setup.slices.block_deciding(args, &decide))
+        }
     };
     let mut out = PricedPaths::empty(sample, k, eb);
     out.end_block = eb + 1;
@@ -516,7 +525,9 @@ fn price_block(
             out.stop.push(stop);
             out.gain.push(gain);
             out.gain0.push(blk.gain(i * nd * k + j));
-            out.foresight.push(best);
+            // Perfect foresight is reported in sample; fresh blocks do not compute every day.
+            out.foresight
+                .push(if sample == Sample::Fresh { 0.0 } else { best });
         }
         out.npv.push(npv);
         out.mine_npv.push(mine);

@@ -29,7 +29,7 @@ use hashpivot_lsm::stopping::{block_len, fit, Config, Information, PathSet, Poli
 use rayon::prelude::*;
 use std::sync::Arc;
 
-use crate::payoff::slices::{SliceBlock, Slices};
+use crate::payoff::slices::{features_of, SliceBlock, Slices};
 use crate::process::BLOCK as ENGINE_BLOCK;
 use crate::stats::quantile_sorted;
 use crate::ModelError;
@@ -50,13 +50,7 @@ const _: () = assert!((PILOT_PATHS as usize).is_multiple_of(ENGINE_BLOCK));
 #[inline]
 pub fn features(b: &SliceBlock, p: usize, d: usize) -> [f64; FEATURES] {
     let o = p * b.days.len() + d;
-    // Hashprice, lease and price are positive in the model; guard the logarithm anyway so that
-    // a degenerate input cannot put NaN into a regression.
-    [
-        b.hashprice[o].max(1e-300).ln(),
-        b.lease[o].max(1e-300).ln(),
-        b.price[o].max(1e-300).ln(),
-    ]
+    features_of(b.hashprice[o], b.lease[o], b.price[o])
 }
 
 /// What the pilot fixes for the fit (see the module docs).

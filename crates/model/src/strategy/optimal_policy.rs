@@ -378,7 +378,8 @@ pub struct PricedPaths {
     pub gain: Vec<f64>,
     /// Each slice's gain of converting on day 0 (the static shares), USD.
     pub gain0: Vec<f64>,
-    /// Each slice's best gain over the decision days, or 0 (perfect foresight), USD.
+    /// Each slice's best gain over the decision days, or 0 (perfect foresight), USD; in sample
+    /// only (0 on fresh paths, whose blocks compute only the policy's days: `Slices::block_deciding`).
     pub foresight: Vec<f64>,
     /// `[finance]`, in-sample: the equity figures of each path under the policy (MODEL.md §10);
     /// `None` when unlevered (and for fresh paths).
