@@ -72,6 +72,9 @@ pub fn block_len(paths: usize, b: usize) -> usize {
 pub struct PathSet<'a> {
     paths: usize,
     dates: usize,
+    /// The first date held, and how many (a window of dates, [`PathSet::window`]; all by default).
+    first: usize,
+    held: usize,
     dims: usize,
     features: &'a [f64],
     exercise: &'a [f64],
@@ -87,6 +90,20 @@ impl<'a> PathSet<'a> {
         features: &'a [f64],
         exercise: &'a [f64],
     ) -> Result<Self, LsmError> {
+        PathSet::window(paths, dates, 0..dates, dims, features, exercise)
+    }
+
+    /// The dates `held` (of `dates` in all) of a set of paths, laid out as [`PathSet::new`]'s
+    /// with `held.len()` dates: what [`StagedFit::step`] takes, so that a fit can hold a few dates
+    /// of every path at a time instead of all of them.
+    pub fn window(
+        paths: usize,
+        dates: usize,
+        held: std::ops::Range<usize>,
+        dims: usize,
+        features: &'a [f64],
+        exercise: &'a [f64],
+    ) -> Result<Self, LsmError> {
         if paths == 0 {
             return Err(LsmError::invalid("paths", 0, "use at least 1"));
         }
@@ -96,12 +113,19 @@ impl<'a> PathSet<'a> {
         if dims > MAX_DIMS {
             return Err(LsmError::invalid("dims", dims, "use at most 16 features"));
         }
-        if features.len() != paths * dates * dims || exercise.len() != paths * dates {
+        if held.is_empty() || held.end > dates {
             return Err(LsmError::Shape(format!(
-                "{paths} paths × {dates} dates × {dims} features need {} feature values and {} \
+                "dates {}..{} held of {dates}: a non-empty range inside 0..{dates}",
+                held.start, held.end
+            )));
+        }
+        let nh = held.len();
+        if features.len() != paths * nh * dims || exercise.len() != paths * nh {
+            return Err(LsmError::Shape(format!(
+                "{paths} paths × {nh} dates × {dims} features need {} feature values and {} \
                  exercise values, got {} and {}",
-                paths * dates * dims,
-                paths * dates,
+                paths * nh * dims,
+                paths * nh,
                 features.len(),
                 exercise.len()
             )));
@@ -109,6 +133,8 @@ impl<'a> PathSet<'a> {
         Ok(PathSet {
             paths,
             dates,
+            first: held.start,
+            held: nh,
             dims,
             features,
             exercise,
@@ -130,18 +156,24 @@ impl<'a> PathSet<'a> {
     pub fn blocks(&self) -> usize {
         crate::rng::blocks(self.paths)
     }
-    /// Features of block `b` at date `j`: `len × dims` values, path by path.
+    /// The dates held (`0..dates` unless a [`PathSet::window`]).
+    pub fn held(&self) -> std::ops::Range<usize> {
+        self.first..self.first + self.held
+    }
+    /// Features of block `b` at date `j` (a held date): `len × dims` values, path by path.
     #[inline]
     pub fn block_x(&self, b: usize, j: usize) -> &'a [f64] {
+        debug_assert!(self.held().contains(&j), "date {j} not held");
         let len = block_len(self.paths, b);
-        let o = (b * BLOCK * self.dates + j * len) * self.dims;
+        let o = (b * BLOCK * self.held + (j - self.first) * len) * self.dims;
         &self.features[o..o + len * self.dims]
     }
-    /// Exercise values of block `b` at date `j`.
+    /// Exercise values of block `b` at date `j` (a held date).
     #[inline]
     pub fn block_e(&self, b: usize, j: usize) -> &'a [f64] {
+        debug_assert!(self.held().contains(&j), "date {j} not held");
         let len = block_len(self.paths, b);
-        let o = b * BLOCK * self.dates + j * len;
+        let o = b * BLOCK * self.held + (j - self.first) * len;
         &self.exercise[o..o + len]
     }
     /// The features of path `i` at date `j`.
@@ -328,13 +360,18 @@ impl Policy {
     /// stops at the first date the policy exercises and earns that date's exercise value,
     /// discounted to date 0.
     pub fn evaluate(&self, set: &PathSet<'_>) -> Result<PolicyValue, LsmError> {
-        if set.dates() != self.dates() || set.dims() != self.basis.dims() {
+        if set.dates() != self.dates()
+            || set.dims() != self.basis.dims()
+            || set.held() != (0..set.dates())
+        {
             return Err(LsmError::Shape(format!(
-                "policy has {} dates × {} features, paths have {} × {}",
+                "policy has {} dates × {} features, paths have {} × {} (dates {}..{} held)",
                 self.dates(),
                 self.basis.dims(),
                 set.dates(),
-                set.dims()
+                set.dims(),
+                set.held().start,
+                set.held().end
             )));
         }
         let n = set.paths();
@@ -691,26 +728,26 @@ fn in_regression(info: Information, e: f64) -> bool {
 fn standardizers(
     set: &PathSet<'_>,
     in_reg: impl Fn(f64) -> bool + Copy + Send + Sync,
-) -> Vec<Standardizer> {
-    let (nb, dates, dims) = (set.blocks(), set.dates(), set.dims());
+    stdz: &mut [Option<Standardizer>],
+) {
+    let (nb, dims) = (set.blocks(), set.dims());
+    // The held dates whose standardizer is not known yet (a date held by two windows of a staged
+    // fit gets the same bits from either: its moments read that date's rows alone).
+    let todo: Vec<usize> = set.held().filter(|&j| stdz[j].is_none()).collect();
     // Pass 0: every date's feature moments over its regression sample, per block, in order.
     let per_block: Vec<Vec<Moments>> = (0..nb)
         .into_par_iter()
         .map(|b| {
-            (0..dates)
-                .map(|j| block_moments(set.block_x(b, j), set.block_e(b, j), dims, in_reg))
+            todo.iter()
+                .map(|&j| block_moments(set.block_x(b, j), set.block_e(b, j), dims, in_reg))
                 .collect()
         })
         .collect();
-    let stdz: Vec<Standardizer> = (0..dates)
-        .map(|j| {
-            let mut m = Moments::new(dims);
-            per_block.iter().for_each(|pb| m.merge(&pb[j]));
-            m.standardizer()
-        })
-        .collect();
-    drop(per_block);
-    stdz
+    for (i, &j) in todo.iter().enumerate() {
+        let mut m = Moments::new(dims);
+        per_block.iter().for_each(|pb| m.merge(&pb[i]));
+        stdz[j] = Some(m.standardizer());
+    }
 }
 
 /// Accumulates one path into date j's regression, given its running cash flow `y` in
@@ -779,7 +816,7 @@ struct DateStep<'a> {
     set: &'a PathSet<'a>,
     basis: &'a Basis,
     rule: &'a DateRule,
-    stdz: &'a [Standardizer],
+    stdz: &'a [Option<Standardizer>],
     discount: &'a [f64],
     dates: usize,
     j: usize,
@@ -822,7 +859,7 @@ impl DateStep<'_> {
                 (
                     set.block_x(b, jn),
                     set.block_e(b, jn),
-                    &stdz[jn],
+                    stdz[jn].as_ref().expect("the held dates' standardizers"),
                     disc_at(jn),
                 )
             });
@@ -858,7 +895,7 @@ impl DateStep<'_> {
             (
                 set.block_x(b, jn),
                 set.block_e(b, jn),
-                &stdz[jn],
+                stdz[jn].as_ref().expect("the held dates' standardizers"),
                 disc_at(jn),
             )
         });
@@ -933,120 +970,239 @@ fn in_sample_estimate(y: &[f64]) -> Estimate {
 /// One pass computes every date's feature moments (they do not depend on the policy); then each
 /// date takes a single pass over the paths that applies date `j`'s fitted rule, updates the
 /// realized cash flows, and accumulates date `j − 1`'s regression on the updated values.
+/// This is [`StagedFit`] given every date at once.
 pub fn fit(set: &PathSet<'_>, discount: &[f64], cfg: &Config) -> Result<Fit, LsmError> {
-    let n = set.paths();
-    let dates = set.dates();
-    let dims = set.dims();
-    check_discount(dates, discount)?;
-    if cfg.degree > 8 {
-        return Err(LsmError::invalid("degree", cfg.degree, "use 0 to 8"));
-    }
-    let basis = Basis::new(dims, cfg.degree);
-    let p = basis.len();
-    if p > MAX_TERMS {
-        return Err(LsmError::invalid(
-            "degree",
-            cfg.degree,
-            "the basis may have at most 64 terms (lower the degree or the number of features)",
-        ));
-    }
-    let mut to_origin = vec![1.0; dates];
-    for j in 1..dates {
-        to_origin[j] = to_origin[j - 1] * discount[j - 1];
-    }
-    let info = cfg.information;
-    let in_reg = move |e: f64| in_regression(info, e);
-    let nb = set.blocks();
-    let stdz = standardizers(set, in_reg);
+    let mut staged = StagedFit::new(set.paths(), set.dates(), set.dims(), discount, cfg)?;
+    staged.step(set, 0)?;
+    staged.finish()
+}
 
-    let needs_fit = |j: usize| !(info == Information::Known && j + 1 == dates);
-    let disc_at = |j: usize| if j + 1 < dates { discount[j] } else { 1.0 };
-    // y: each path's realized cash flow from following the policy after the date being fitted.
-    let mut y = vec![0.0; n];
-    let mut stops = vec![NEVER; n];
-    let mut rules: Vec<DateRule> = Vec::with_capacity(dates);
-    // The last date's regression (realized values) sees no continuation: y = 0.
-    let mut pending: Option<Vec<Acc>> = if needs_fit(dates - 1) {
-        Some(
-            (0..nb)
-                .into_par_iter()
-                .map(|b| {
-                    let jl = dates - 1;
-                    let (xs, es) = (set.block_x(b, jl), set.block_e(b, jl));
-                    let mut acc = Acc::new(cfg.solver, p);
-                    let mut z = [0.0; MAX_DIMS];
-                    let mut bv = [0.0; MAX_TERMS];
-                    for k in 0..es.len() {
-                        if in_reg(es[k]) {
-                            accumulate(
-                                &mut acc,
-                                &basis,
-                                &stdz[jl],
-                                &xs[k * dims..(k + 1) * dims],
-                                es[k],
-                                1.0,
-                                0.0,
-                                info,
-                                &mut z[..dims],
-                                &mut bv[..p],
-                            );
-                        }
-                    }
-                    acc
-                })
-                .collect(),
-        )
-    } else {
-        None
-    };
-    for j in (0..dates).rev() {
-        let rule = date_rule(pending.take(), &stdz[j], p, info);
-        let d = disc_at(j);
-        // One pass: decide at j, update the cash flows to date-j money, and accumulate the
-        // regression of date j − 1 on them.
-        let next = j.checked_sub(1);
-        let step = DateStep {
-            set,
-            basis: &basis,
-            rule: &rule,
-            stdz: &stdz,
-            discount,
-            dates,
-            j,
-            d,
-            next,
-            dims,
-            p,
-            info,
-            cfg,
-        };
-        let accs: Vec<Acc> = y
-            .par_chunks_mut(BLOCK)
-            .zip(stops.par_chunks_mut(BLOCK))
-            .enumerate()
-            .map(|(b, (yb, sb))| step.block(b, yb, sb))
-            .collect();
-        if next.is_some() {
-            pending = Some(accs);
-        }
-        rules.push(rule);
+/// [`fit`] in stages, for sets too large to hold: the backward induction is given the dates a
+/// window at a time, from the last dates to the first ([`StagedFit::step`]), and keeps only what
+/// crosses a window's edge (each path's realized cash flow and stop, the pending regression of
+/// the next date down, the standardizers). Every sum is the one [`fit`] computes, in the same
+/// order, so the policy and values are the same bits however the dates are cut.
+pub struct StagedFit {
+    dates: usize,
+    dims: usize,
+    basis: Basis,
+    cfg: Config,
+    discount: Vec<f64>,
+    to_origin: Vec<f64>,
+    stdz: Vec<Option<Standardizer>>,
+    /// Each path's realized cash flow from following the policy after the date being fitted.
+    y: Vec<f64>,
+    stops: Vec<u32>,
+    /// Rules from the last date down.
+    rules: Vec<DateRule>,
+    /// The next date's regression, per block (`None` before the first step, or when it needs none).
+    pending: Option<Vec<Acc>>,
+    /// Dates `top..dates` are decided.
+    top: usize,
+}
+
+impl std::fmt::Debug for StagedFit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StagedFit")
+            .field("paths", &self.y.len())
+            .field("dates", &self.dates)
+            .field("dims", &self.dims)
+            .field("undecided", &self.undecided())
+            .finish_non_exhaustive()
     }
-    rules.reverse();
-    let estimate = in_sample_estimate(&y);
-    let policy = Policy {
-        basis,
-        information: info,
-        rules,
-        to_origin,
-    };
-    Ok(Fit {
-        policy,
-        in_sample: PolicyValue {
-            estimate,
-            values: y,
-            stops,
-        },
-    })
+}
+
+impl StagedFit {
+    /// A fit of `paths` paths over `dates` dates with `dims` features (see [`fit`]).
+    pub fn new(
+        paths: usize,
+        dates: usize,
+        dims: usize,
+        discount: &[f64],
+        cfg: &Config,
+    ) -> Result<StagedFit, LsmError> {
+        if paths == 0 {
+            return Err(LsmError::invalid("paths", 0, "use at least 1"));
+        }
+        if dates == 0 {
+            return Err(LsmError::invalid("dates", 0, "use at least 1"));
+        }
+        check_discount(dates, discount)?;
+        if cfg.degree > 8 {
+            return Err(LsmError::invalid("degree", cfg.degree, "use 0 to 8"));
+        }
+        let basis = Basis::new(dims, cfg.degree);
+        if basis.len() > MAX_TERMS {
+            return Err(LsmError::invalid(
+                "degree",
+                cfg.degree,
+                "the basis may have at most 64 terms (lower the degree or the number of features)",
+            ));
+        }
+        let mut to_origin = vec![1.0; dates];
+        for j in 1..dates {
+            to_origin[j] = to_origin[j - 1] * discount[j - 1];
+        }
+        Ok(StagedFit {
+            dates,
+            dims,
+            basis,
+            cfg: *cfg,
+            discount: discount.to_vec(),
+            to_origin,
+            stdz: vec![None; dates],
+            y: vec![0.0; paths],
+            stops: vec![NEVER; paths],
+            rules: Vec::with_capacity(dates),
+            pending: None,
+            top: dates,
+        })
+    }
+
+    /// The dates still to decide: `0..top` (the next step decides `down_to..top`).
+    pub fn undecided(&self) -> std::ops::Range<usize> {
+        0..self.top
+    }
+
+    /// Decides dates `down_to..top` (the backward induction from the last undecided date down to
+    /// `down_to`) on `set`, which must hold those dates and the one below (`down_to − 1`, whose
+    /// regression the step accumulates), and be the same paths as every other step's.
+    pub fn step(&mut self, set: &PathSet<'_>, down_to: usize) -> Result<(), LsmError> {
+        let need = down_to.saturating_sub(1)..self.top;
+        let held = set.held();
+        if set.paths() != self.y.len()
+            || set.dates() != self.dates
+            || set.dims() != self.dims
+            || down_to >= self.top
+            || held.start > need.start
+            || held.end < need.end
+        {
+            return Err(LsmError::Shape(format!(
+                "a step to date {down_to} of a fit of {} paths × {} dates × {} features at date \
+                 {} needs dates {}..{} of the same paths; got {} paths × {} dates × {} features, \
+                 dates {}..{} held",
+                self.y.len(),
+                self.dates,
+                self.dims,
+                self.top,
+                need.start,
+                need.end,
+                set.paths(),
+                set.dates(),
+                set.dims(),
+                held.start,
+                held.end
+            )));
+        }
+        let (dates, dims, p) = (self.dates, self.dims, self.basis.len());
+        let (cfg, info) = (&self.cfg, self.cfg.information);
+        let in_reg = move |e: f64| in_regression(info, e);
+        standardizers(set, in_reg, &mut self.stdz);
+        let stdz = &self.stdz;
+        let basis = &self.basis;
+        let needs_fit = |j: usize| !(info == Information::Known && j + 1 == dates);
+        let discount = &self.discount;
+        let disc_at = |j: usize| if j + 1 < dates { discount[j] } else { 1.0 };
+        if self.top == dates && needs_fit(dates - 1) {
+            // The last date's regression (realized values) sees no continuation: y = 0.
+            let jl = dates - 1;
+            let st = stdz[jl].as_ref().expect("the held dates' standardizers");
+            self.pending = Some(
+                (0..set.blocks())
+                    .into_par_iter()
+                    .map(|b| {
+                        let (xs, es) = (set.block_x(b, jl), set.block_e(b, jl));
+                        let mut acc = Acc::new(cfg.solver, p);
+                        let mut z = [0.0; MAX_DIMS];
+                        let mut bv = [0.0; MAX_TERMS];
+                        for k in 0..es.len() {
+                            if in_reg(es[k]) {
+                                accumulate(
+                                    &mut acc,
+                                    basis,
+                                    st,
+                                    &xs[k * dims..(k + 1) * dims],
+                                    es[k],
+                                    1.0,
+                                    0.0,
+                                    info,
+                                    &mut z[..dims],
+                                    &mut bv[..p],
+                                );
+                            }
+                        }
+                        acc
+                    })
+                    .collect(),
+            );
+        }
+        for j in (down_to..self.top).rev() {
+            let rule = date_rule(
+                self.pending.take(),
+                stdz[j].as_ref().expect("the held dates' standardizers"),
+                p,
+                info,
+            );
+            let d = disc_at(j);
+            // One pass: decide at j, update the cash flows to date-j money, and accumulate the
+            // regression of date j − 1 on them.
+            let next = j.checked_sub(1);
+            let step = DateStep {
+                set,
+                basis,
+                rule: &rule,
+                stdz,
+                discount,
+                dates,
+                j,
+                d,
+                next,
+                dims,
+                p,
+                info,
+                cfg,
+            };
+            let accs: Vec<Acc> = self
+                .y
+                .par_chunks_mut(BLOCK)
+                .zip(self.stops.par_chunks_mut(BLOCK))
+                .enumerate()
+                .map(|(b, (yb, sb))| step.block(b, yb, sb))
+                .collect();
+            if next.is_some() {
+                self.pending = Some(accs);
+            }
+            self.rules.push(rule);
+        }
+        self.top = down_to;
+        Ok(())
+    }
+
+    /// The fit, once every date is decided.
+    pub fn finish(self) -> Result<Fit, LsmError> {
+        if self.top != 0 {
+            return Err(LsmError::Shape(format!(
+                "a staged fit finished with dates 0..{} undecided",
+                self.top
+            )));
+        }
+        let mut rules = self.rules;
+        rules.reverse();
+        let estimate = in_sample_estimate(&self.y);
+        Ok(Fit {
+            policy: Policy {
+                basis: self.basis,
+                information: self.cfg.information,
+                rules,
+                to_origin: self.to_origin,
+            },
+            in_sample: PolicyValue {
+                estimate,
+                values: self.y,
+                stops: self.stops,
+            },
+        })
+    }
 }
 
 /// Moments of the regression sample of one block: two passes (mean, then squared deviations),
@@ -1393,6 +1549,94 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The rows of dates `held` out of a [`build`] layout, in the window's own layout.
+    fn window_of(
+        (feat, ex): (&[f64], &[f64]),
+        (n, dates, dims): (usize, usize, usize),
+        held: std::ops::Range<usize>,
+    ) -> (Vec<f64>, Vec<f64>) {
+        let (mut wf, mut we) = (Vec::new(), Vec::new());
+        for b in 0..crate::rng::blocks(n) {
+            let len = block_len(n, b);
+            for j in held.clone() {
+                let o = b * BLOCK * dates + j * len;
+                we.extend_from_slice(&ex[o..o + len]);
+                wf.extend_from_slice(&feat[o * dims..(o + len) * dims]);
+            }
+        }
+        (wf, we)
+    }
+
+    #[test]
+    fn a_staged_fit_is_the_whole_fit_bit_for_bit() {
+        // Several blocks (the last one short), noisy features, both kinds of exercise value and
+        // both solvers; the dates cut into windows of every size the staged fit allows.
+        let (n, dates, dims) = (2 * BLOCK + 77, 7, 2);
+        let (feat, ex) = build(n, dates, dims, |i, j| {
+            let a = ((i * 31 + j * 17) % 97) as f64 / 97.0;
+            let b = ((i * 13 + j * 29) % 89) as f64 / 89.0;
+            (
+                vec![a, b],
+                0.6 - a * b + 0.05 * j as f64 - 0.3 * ((i % 7) as f64 / 7.0),
+            )
+        });
+        let disc = [0.99, 0.98, 0.995, 0.97, 0.99, 0.985];
+        let bits = |f: &Fit| format!("{:?} {:?}", f.policy, f.in_sample);
+        for information in [Information::Known, Information::Realized] {
+            for solver in [Solver::Cholesky, Solver::Qr] {
+                let cfg = Config {
+                    degree: 2,
+                    information,
+                    solver,
+                };
+                let whole = fit(
+                    &PathSet::new(n, dates, dims, &feat, &ex).unwrap(),
+                    &disc,
+                    &cfg,
+                )
+                .unwrap();
+                for cuts in [
+                    vec![5usize, 2, 0],
+                    vec![6, 5, 4, 3, 2, 1, 0],
+                    vec![1, 0],
+                    vec![0],
+                ] {
+                    let mut staged = StagedFit::new(n, dates, dims, &disc, &cfg).unwrap();
+                    for down_to in cuts {
+                        let held = down_to.saturating_sub(1)..staged.undecided().end;
+                        let (wf, we) = window_of((&feat, &ex), (n, dates, dims), held.clone());
+                        let set = PathSet::window(n, dates, held, dims, &wf, &we).unwrap();
+                        staged.step(&set, down_to).unwrap();
+                    }
+                    assert_eq!(bits(&staged.finish().unwrap()), bits(&whole));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_staged_fit_refuses_missing_dates() {
+        let (n, dates, dims) = (300, 4, 1);
+        let (feat, ex) = build(n, dates, dims, |i, j| (vec![i as f64], j as f64));
+        let cfg = Config::default();
+        let mut staged = StagedFit::new(n, dates, dims, &[1.0; 3], &cfg).unwrap();
+        // Dates 2..4 held: deciding down to 2 needs date 1 too.
+        let (wf, we) = window_of((&feat, &ex), (n, dates, dims), 2..4);
+        let set = PathSet::window(n, dates, 2..4, dims, &wf, &we).unwrap();
+        assert!(staged.step(&set, 2).is_err());
+        assert!(staged.step(&set, 3).is_ok());
+        // Not finished: dates 0..3 undecided.
+        assert!(staged.finish().is_err());
+        // A window is not a whole set for a frozen policy.
+        let whole = fit(
+            &PathSet::new(n, dates, dims, &feat, &ex).unwrap(),
+            &[1.0; 3],
+            &cfg,
+        );
+        assert!(whole.unwrap().policy.evaluate(&set).is_err());
+        assert!(PathSet::window(n, dates, 3..5, dims, &wf, &we).is_err());
     }
 
     #[test]

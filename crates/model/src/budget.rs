@@ -119,12 +119,17 @@ mod tests {
         sc.strategy.tranches = 16;
         sc.strategy.decide_months = 179;
         // Without a pilot size the pilot is every in-sample path (version 1's fit): its paths
-        // are held, 200k x dates x (3 features + 16 gains) f64.
+        // are held a window of dates at a time (optimal_pilot::windows), 200k x (dates of the
+        // largest window) x (3 features + 16 gains) f64.
         let full = estimate(&sc, &RunConfig::default()).unwrap();
+        let per_date = 200_000.0 * 19.0 * 8.0;
+        let window = crate::strategy::optimal_pilot::held_bytes(200_000, full.decision_dates, 16);
+        assert!(window as f64 <= crate::strategy::optimal_pilot::WINDOW_BYTES as f64);
+        assert!(window as f64 > crate::strategy::optimal_pilot::WINDOW_BYTES as f64 - per_date);
         // The lean set-up (a pilot of 4096 paths, phase 1 streamed) is what is estimated below.
         sc.strategy.pilot_paths = Some(4096);
         let e = estimate(&sc, &RunConfig::default()).unwrap();
-        let held = (200_000.0 - 4096.0) * e.decision_dates as f64 * 19.0 * 8.0;
+        let held = window as f64 - 4096.0 * e.decision_dates as f64 * 19.0 * 8.0;
         assert!(
             (full.peak_bytes as f64 - e.peak_bytes as f64 - held).abs() <= 2.0,
             "{full:?} vs {e:?}"

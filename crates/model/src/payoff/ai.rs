@@ -636,6 +636,12 @@ impl<'a> AiBook<'a> {
         let esc = &terms.esc[..last32 as usize + 1];
         let t32 = t as u32;
         if terms.events {
+            #[cfg(target_arch = "x86_64")]
+            if gather512() {
+                // SAFETY: `gather512()` is true only when the CPU has AVX-512 F and AVX2.
+                unsafe { rent_avx512(out, rate, start, esc, t32) };
+                return;
+            }
             for i in 0..lanes {
                 out[i] = rate[i] * esc[(t32 - start[i]).min(last32) as usize];
             }
@@ -757,9 +763,73 @@ fn default_stop(terms: &AiTerms, start: usize, rng: &mut ChaCha8Rng) -> usize {
         .saturating_add(terms.backstop_days)
 }
 
+/// Whether the lease's rent look-up runs [`rent_avx512`]: the engine runs AVX-512 (its
+/// `HASHPIVOT_ISA` included; checked once).
+#[cfg(target_arch = "x86_64")]
+fn gather512() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| {
+        crate::process::isa() == crate::process::Isa::Avx512
+            && std::is_x86_feature_detected!("avx2")
+    })
+}
+
+/// `out[i] = rate[i] · esc[min(t − start[i], len − 1)]`, eight lanes at a time with AVX-512's
+/// gather (the compiler keeps this look-up scalar: a fifth of an `optimal` run on the default).
+/// The same loads and multiplies as the scalar loop: the same bits.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2")]
+unsafe fn rent_avx512(out: &mut [f64], rate: &[f64], start: &[u32], esc: &[f64], t32: u32) {
+    use std::arch::x86_64::*;
+    let n = out.len().min(rate.len()).min(start.len());
+    let last32 = (esc.len() - 1) as u32;
+    let (tv, lv) = (
+        _mm256_set1_epi32(t32 as i32),
+        _mm256_set1_epi32(last32 as i32),
+    );
+    let mut i = 0;
+    while i + 8 <= n {
+        // SAFETY: lanes `i .. i + 8` are inside all three slices; each index is clamped to
+        // `esc`'s last entry (as unsigned: `t ≥ start` for a started lease, as in the scalar loop).
+        unsafe {
+            let s = _mm256_loadu_si256(start.as_ptr().add(i) as *const __m256i);
+            let idx = _mm256_min_epu32(_mm256_sub_epi32(tv, s), lv);
+            let e = _mm512_i32gather_pd::<8>(idx, esc.as_ptr());
+            let r = _mm512_loadu_pd(rate.as_ptr().add(i));
+            _mm512_storeu_pd(out.as_mut_ptr().add(i), _mm512_mul_pd(r, e));
+        }
+        i += 8;
+    }
+    for j in i..n {
+        out[j] = rate[j] * esc[(t32 - start[j]).min(last32) as usize];
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn the_gathered_rent_is_the_scalar_rent_bit_for_bit() {
+        if !(std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx2")) {
+            eprintln!("no AVX-512 here: skipped");
+            return;
+        }
+        let esc: Vec<f64> = (0..5476).map(|d| 1.03f64.powf(d as f64 / 365.0)).collect();
+        for (lanes, t) in [(256usize, 4000u32), (13, 5475), (7, 30), (256, 0)] {
+            let rate: Vec<f64> = (0..lanes).map(|i| 1e5 + 37.0 * i as f64).collect();
+            let start: Vec<u32> = (0..lanes).map(|i| (i as u32 * 97) % (t + 1)).collect();
+            let want: Vec<u64> = (0..lanes)
+                .map(|i| (rate[i] * esc[(t - start[i]).min(5475) as usize]).to_bits())
+                .collect();
+            let mut out = vec![0.0; lanes];
+            // SAFETY: checked above that the CPU has AVX-512 F and AVX2.
+            unsafe { rent_avx512(&mut out, &rate, &start, &esc, t) };
+            let got: Vec<u64> = out.iter().map(|x| x.to_bits()).collect();
+            assert_eq!(got, want, "{lanes} lanes, day {t}");
+        }
+    }
 
     /// A one-lane book of one project on `sc`, stepped over `days` with the lease rate `l(t)`;
     /// returns (capex, opcash) per day and the ready day.

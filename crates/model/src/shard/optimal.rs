@@ -120,11 +120,12 @@ pub fn fit_shard(
     // The pilot's blocks are read again by the sums of the first shard: keep them.
     let setup = OptimalSetup::new(sc, &cfg)?.keep_blocks(optimal::CACHE_BYTES);
     // Every machine fits the same pilot: all in-sample paths unless `strategy.pilot_paths`.
-    let pilot_n = cfg.paths.min(sc.strategy.pilot_paths.unwrap_or(u64::MAX)) as f64;
+    let pilot_n = setup.pilot_passes() as f64
+        * cfg.paths.min(sc.strategy.pilot_paths.unwrap_or(u64::MAX)) as f64;
     let own = blocks.len() as f64 * crate::process::BLOCK as f64;
     let share = pilot_n / (pilot_n + own);
     let sums = in_pool(threads, || {
-        let pilot = setup.pilot(&|| progress(0.0))?;
+        let pilot = setup.pilot(&|f| progress(share * f))?;
         optimal::fit_sums(
             &setup,
             &pilot,

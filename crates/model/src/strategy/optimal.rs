@@ -164,8 +164,8 @@ fn check(sc: &Scenario, cfg: &OptimalConfig) -> Result<(), ModelError> {
     Ok(())
 }
 
-/// Bytes `optimal` holds at its peak: the pilot's paths (features and gains per date; the pilot
-/// has `min(pilot_paths, paths)` paths), the per-path values of both samples, and the regression
+/// Bytes `optimal` holds at its peak: the pilot's paths (features and gains per date of its
+/// largest window of dates; the pilot has `min(pilot_paths, paths)` paths), the per-path values of both samples, and the regression
 /// sums of the blocks in flight.
 pub fn memory_bytes(
     paths: u64,
@@ -175,7 +175,8 @@ pub fn memory_bytes(
     tranches: usize,
 ) -> f64 {
     let (nd, k) = (dates as f64, tranches as f64);
-    let pilot = pilot_paths.min(paths) as f64 * nd * (FEATURES as f64 + k) * 8.0;
+    let pilot =
+        crate::strategy::optimal_pilot::held_bytes(pilot_paths.min(paths), dates, tranches) as f64;
     // npv, mine_npv, mining, ai; per slice stop (4), gain, gain0, foresight; then the report's
     // copies (static shares, flexibility, one slice column at a time).
     let per_path = 4.0 * 8.0 + k * 28.0 + (k + 4.0) * 8.0;
@@ -256,6 +257,9 @@ pub struct OptimalSetup {
     /// that the policy is version 1's Longstaff–Schwartz fit; smaller in tests, to reach the
     /// case of a pilot on part of the paths with few paths).
     pilot_cap: u64,
+    /// Most bytes of pilot rows held at once (`optimal_pilot::WINDOW_BYTES`; smaller in tests,
+    /// to cut few paths' dates into windows).
+    pilot_window: u64,
     /// `[finance]`: the DSCR covenant (the equity view is reported); `None` when unlevered.
     min_dscr: Option<f64>,
 }
@@ -281,6 +285,7 @@ impl OptimalSetup {
             cfg: *cfg,
             cache: BlockCache::default(),
             pilot_cap,
+            pilot_window: crate::strategy::optimal_pilot::WINDOW_BYTES,
             min_dscr: sc.finance.as_ref().map(|f| f.min_dscr),
         })
     }
@@ -290,6 +295,13 @@ impl OptimalSetup {
     fn pilot_cap(mut self, paths: u64) -> Self {
         assert!(paths.is_multiple_of(crate::process::BLOCK as u64));
         self.pilot_cap = paths;
+        self
+    }
+
+    /// The pilot holding at most `bytes` of rows at once.
+    #[cfg(test)]
+    fn pilot_window(mut self, bytes: u64) -> Self {
+        self.pilot_window = bytes;
         self
     }
 
@@ -331,18 +343,31 @@ impl OptimalSetup {
         Slices::blocks(self.cfg.fresh_paths)
     }
 
-    /// Phase 0: the pilot (the same on every machine; see `optimal_pilot`).
-    pub fn pilot(&self, report: &(dyn Fn() + Sync)) -> Result<Pilot, ModelError> {
+    /// Phase 0: the pilot (the same on every machine; see `optimal_pilot`). `progress` receives
+    /// the fraction of its work done.
+    pub fn pilot(&self, progress: &(dyn Fn(f64) + Sync)) -> Result<Pilot, ModelError> {
         let c = &self.cfg;
         let sl = &self.slices;
         let dims = (sl.decision_days().len(), sl.tranches());
         Pilot::new(
             &|eb| self.in_sample_block(eb),
             c.paths.min(self.pilot_cap),
-            dims,
+            (dims, self.pilot_window),
             c.degree,
-            report,
+            progress,
         )
+    }
+
+    /// How many times the pilot simulates its paths (once per window of dates).
+    pub fn pilot_passes(&self) -> usize {
+        let sl = &self.slices;
+        crate::strategy::optimal_pilot::windows(
+            self.cfg.paths.min(self.pilot_cap),
+            sl.decision_days().len(),
+            sl.tranches(),
+            self.pilot_window,
+        )
+        .len()
     }
 
     /// The header of the fit with `pilot`.
@@ -667,12 +692,13 @@ pub fn run(
     progress: &(dyn Fn(f64) + Sync),
 ) -> Result<OptimalOutput, ModelError> {
     let setup = OptimalSetup::new(sc, cfg)?.keep_blocks(CACHE_BYTES);
-    // Work in paths simulated: the pilot, the fit pass, the in-sample and the fresh pricing.
-    let pilot_n = cfg.paths.min(setup.pilot_cap) as f64;
+    // Work in paths simulated: the pilot (once per window of dates), the fit pass, the
+    // in-sample and the fresh pricing.
+    let pilot_n = setup.pilot_passes() as f64 * cfg.paths.min(setup.pilot_cap) as f64;
     let (n, m) = (cfg.paths as f64, cfg.fresh_paths as f64);
     let total = pilot_n + 2.0 * n + m;
     let stage = |base: f64, size: f64| move |f: f64| progress(((base + f * size) / total).min(1.0));
-    let pilot = setup.pilot(&|| progress(0.0))?;
+    let pilot = setup.pilot(&stage(0.0, pilot_n))?;
     let sums = fit_sums(
         &setup,
         &pilot,
@@ -973,7 +999,7 @@ mod tests {
         // then comes from the exactly summed regressions).
         for cap in [u64::MAX - 255, 512] {
             let setup = OptimalSetup::new(&sc, &cfg).unwrap().pilot_cap(cap);
-            let pilot = setup.pilot(&|| {}).unwrap();
+            let pilot = setup.pilot(&|_| {}).unwrap();
             assert_eq!(setup.in_sample_blocks(), 9);
             let reference = sharded(&setup, &pilot, &cuts[0], &fresh_cuts[0]);
             assert_eq!(reference.policy.header.pilot_coef.is_empty(), cap == 512);
@@ -993,7 +1019,7 @@ mod tests {
     fn phases_refuse_what_does_not_belong_together() {
         let (sc, cfg) = small(3 * 256);
         let setup = OptimalSetup::new(&sc, &cfg).unwrap();
-        let pilot = setup.pilot(&|| {}).unwrap();
+        let pilot = setup.pilot(&|_| {}).unwrap();
         let a = fit_sums(&setup, &pilot, 0..1, &|_| {}).unwrap();
         let c = fit_sums(&setup, &pilot, 2..3, &|_| {}).unwrap();
         // A gap between ranges, a fit on part of the blocks, a range past the end.
@@ -1006,7 +1032,7 @@ mod tests {
         ));
         // Sums of another run (another seed: another pilot and header).
         let other = OptimalSetup::new(&sc, &OptimalConfig::new(3 * 256, 12, false)).unwrap();
-        let op = other.pilot(&|| {}).unwrap();
+        let op = other.pilot(&|_| {}).unwrap();
         let b_other = fit_sums(&other, &op, 1..2, &|_| {}).unwrap();
         let mut m = a.clone();
         assert!(matches!(
@@ -1023,13 +1049,42 @@ mod tests {
     }
 
     #[test]
+    fn a_pilot_fitted_in_windows_of_dates_is_the_whole_pilot_bit_for_bit() {
+        // Large runs fit the pilot a window of dates at a time (simulating its paths again per
+        // window); the policy, standardizers and quantiles must be the one-window pilot's bits.
+        let (sc, cfg) = small(700);
+        let whole = OptimalSetup::new(&sc, &cfg)
+            .unwrap()
+            .pilot(&|_| {})
+            .unwrap();
+        let nd = whole.mean.len();
+        assert!(nd >= 4, "{nd} dates");
+        let per_date = 700 * (FEATURES as u64 + 4) * 8;
+        for own in [1, 2, 3, nd - 2] {
+            let budget = per_date * (own as u64 + 1);
+            let w = crate::strategy::optimal_pilot::windows(700, nd, 4, budget);
+            assert!(
+                w.len() > 1 && w[0].end == nd && w.last().unwrap().start == 0,
+                "{w:?}"
+            );
+            let setup = OptimalSetup::new(&sc, &cfg).unwrap().pilot_window(budget);
+            let cut = setup.pilot(&|_| {}).unwrap();
+            assert_eq!(
+                format!("{cut:?}"),
+                format!("{whole:?}"),
+                "{own} dates a window"
+            );
+        }
+    }
+
+    #[test]
     fn with_the_pilot_on_every_path_the_policy_is_the_pilots_and_the_sums_agree() {
         // With the pilot on every path, the exactly summed regressions are the pilot's own (the
         // same paths, targets and standardization; only the order of the additions differs):
         // the policy is the pilot's, bit for bit, and the sums' own solution agrees with it.
         let (sc, cfg) = small(1500);
         let setup = OptimalSetup::new(&sc, &cfg).unwrap();
-        let pilot = setup.pilot(&|| {}).unwrap();
+        let pilot = setup.pilot(&|_| {}).unwrap();
         assert_eq!(pilot.paths, 1500);
         let sums = fit_sums(&setup, &pilot, 0..setup.in_sample_blocks(), &|_| {}).unwrap();
         let policy = fit(&sums).unwrap();

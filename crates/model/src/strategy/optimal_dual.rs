@@ -738,7 +738,7 @@ mod tests {
 
     fn policy_of(sc: &Scenario, cfg: &OptimalConfig) -> OptimalPolicy {
         let setup = OptimalSetup::new(sc, cfg).unwrap();
-        let pilot = setup.pilot(&|| {}).unwrap();
+        let pilot = setup.pilot(&|_| {}).unwrap();
         let sums = fit_sums(&setup, &pilot, 0..setup.in_sample_blocks(), &|_| {}).unwrap();
         fit(&sums).unwrap()
     }

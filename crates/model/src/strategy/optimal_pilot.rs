@@ -25,8 +25,10 @@
 #![allow(clippy::needless_range_loop)]
 
 use hashpivot_lsm::rng::BLOCK as LSM_BLOCK;
-use hashpivot_lsm::stopping::{block_len, fit, Config, Information, PathSet, Policy, Solver};
+use hashpivot_lsm::stopping::{block_len, Config, Information, PathSet, Policy, Solver, StagedFit};
 use rayon::prelude::*;
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::payoff::slices::{features_of, SliceBlock, Slices};
@@ -40,6 +42,49 @@ pub const FEATURES: usize = 3;
 /// A pilot size for runs split across machines (`strategy.pilot_paths = 4096`): enough paths for
 /// a stable degree-2 fit in three features, few enough that each machine fits it in seconds.
 pub const PILOT_PATHS: u64 = 4096;
+
+/// Most bytes of pilot rows (features and gains of every pilot path on some dates) held at once.
+/// A pilot that needs more is fitted a window of dates at a time, from the last dates down
+/// ([`StagedFit`], the same bits as one fit on every date), simulating its paths once per
+/// window: at 200k paths that bounds `optimal`'s peak memory at the price of simulating the
+/// pilot paths again for each further window (blocks kept in the run's cache are not simulated
+/// again).
+pub const WINDOW_BYTES: u64 = 128 << 20;
+
+/// The windows of decision dates the pilot of `n` paths over `nd` dates and `k` slices is fitted
+/// on, from the last dates down: each decides its dates and also holds the date below (whose
+/// regression the backward step accumulates). One window `0..nd` when every date fits in
+/// `budget` bytes ([`WINDOW_BYTES`] in a run).
+pub fn windows(n: u64, nd: usize, k: usize, budget: u64) -> Vec<Range<usize>> {
+    let per_date = n * (FEATURES + k) as u64 * 8;
+    // Dates decided per window: one more is held below them (every date if all fit).
+    let own = if per_date * nd as u64 <= budget {
+        nd
+    } else {
+        ((budget / per_date.max(1)) as usize)
+            .saturating_sub(1)
+            .max(1)
+    };
+    let mut out = Vec::new();
+    let mut top = nd;
+    while top > 0 {
+        let lo = top.saturating_sub(own);
+        out.push(lo..top);
+        top = lo;
+    }
+    out
+}
+
+/// Bytes the pilot of `n` paths over `nd` dates and `k` slices holds at its peak (the rows of its
+/// largest window; see [`windows`]).
+pub fn held_bytes(n: u64, nd: usize, k: usize) -> u64 {
+    let held = windows(n, nd, k, WINDOW_BYTES)
+        .iter()
+        .map(|w| w.end - w.start.saturating_sub(1))
+        .max()
+        .unwrap_or(0);
+    n * held as u64 * (FEATURES + k) as u64 * 8
+}
 
 // An LSM block is a whole number of engine blocks, so both see the same paths in the same order.
 const SUB: usize = LSM_BLOCK / ENGINE_BLOCK;
@@ -72,7 +117,7 @@ pub struct Pilot {
     pub hi: Vec<[f64; FEATURES]>,
 }
 
-/// Pilot paths in the LSM core's block-major layout.
+/// Pilot paths on a window of dates, in the LSM core's block-major layout.
 struct PilotPaths {
     /// `[block][date][path][feature]`.
     feats: Vec<f64>,
@@ -83,13 +128,16 @@ struct PilotPaths {
 /// The in-sample block of an engine block index (simulated or kept).
 pub type BlockSource<'a> = dyn Fn(u64) -> Arc<SliceBlock> + Sync + 'a;
 
+/// The pilot's `n` paths on the dates `held` (of `nd`), with `k` slices; `report` is called
+/// before and after each engine block.
 fn simulate(
     block: &BlockSource<'_>,
     n: usize,
-    (nd, k): (usize, usize),
-    report: &(dyn Fn() + Sync),
+    (held, k): (Range<usize>, usize),
+    report: &(dyn Fn(bool) + Sync),
 ) -> PilotPaths {
     let nb = n.div_ceil(LSM_BLOCK);
+    let nd = held.len();
     let mut feats = vec![0.0; n * nd * FEATURES];
     let mut gain: Vec<Vec<f64>> = (0..k).map(|_| vec![0.0; n * nd]).collect();
     // Split every slice's array into the LSM blocks' chunks, so each block writes its own.
@@ -110,30 +158,32 @@ fn simulate(
                 if off >= len {
                     break;
                 }
-                report(); // a cancel point before the block (crate::cancel)
+                report(false); // a cancel point before the block (crate::cancel)
                 let eb = (b * SUB + s) as u64;
                 let lanes = Slices::paths_in_block(n as u64, eb);
                 // The pilot's paths are whole in-sample blocks (PILOT_PATHS is a multiple of
                 // the engine block), so the run's block is the pilot's.
                 let blk = block(eb);
                 debug_assert_eq!(blk.paths, lanes);
+                let all = blk.days.len();
                 for p in 0..lanes {
                     let i = off + p;
-                    for d in 0..nd {
-                        let o = d * len + i;
+                    for (w, d) in held.clone().enumerate() {
+                        let o = w * len + i;
                         fb[o * FEATURES..(o + 1) * FEATURES].copy_from_slice(&features(&blk, p, d));
                         for j in 0..k {
-                            let q = (p * nd + d) * k + j;
+                            let q = (p * all + d) * k + j;
                             gb[j][o] = blk.exercise(q);
                         }
                     }
                 }
+                report(true);
             }
         });
     PilotPaths { feats, gain }
 }
 
-/// Index of path `i`, date `d` in the block-major layout.
+/// Index of path `i`, date `d` in the block-major layout of `nd` dates.
 #[inline]
 fn at(n: usize, nd: usize, i: usize, d: usize) -> usize {
     let b = i / LSM_BLOCK;
@@ -143,18 +193,18 @@ fn at(n: usize, nd: usize, i: usize, d: usize) -> usize {
 
 impl Pilot {
     /// Fits the pilot on the first `paths` in-sample paths (whole engine blocks, or every
-    /// in-sample path of the run) with `dims = (decision dates, slices)`; `block` gives
-    /// in-sample blocks.
+    /// in-sample path of the run) with `dims = (decision dates, slices)`, holding at most
+    /// `window_bytes` of rows at once ([`windows`]); `block` gives in-sample blocks. `report`
+    /// receives the fraction of the pilot's work done (its blocks, once per window).
     pub fn new(
         block: &BlockSource<'_>,
         paths: u64,
-        dims: (usize, usize),
+        (dims, window_bytes): ((usize, usize), u64),
         degree: usize,
-        report: &(dyn Fn() + Sync),
+        report: &(dyn Fn(f64) + Sync),
     ) -> Result<Pilot, ModelError> {
         let n = paths as usize;
-        let nd = dims.0;
-        let data = simulate(block, n, dims, report);
+        let (nd, k) = dims;
         let cfg = Config {
             degree,
             information: Information::Realized,
@@ -162,22 +212,65 @@ impl Pilot {
         };
         let ones = vec![1.0; nd - 1];
         let internal = |e: hashpivot_lsm::LsmError| ModelError::Internal(format!("optimal: {e}"));
-        let mut policies = Vec::with_capacity(data.gain.len());
-        for g in &data.gain {
-            let set = PathSet::new(n, nd, FEATURES, &data.feats, g).map_err(internal)?;
-            policies.push(fit(&set, &ones, &cfg).map_err(internal)?.policy);
-            report();
+        // One Longstaff–Schwartz fit per slice, all fed the same windows of dates (one window,
+        // every date, unless the pilot's rows would not fit in WINDOW_BYTES).
+        let mut fits = (0..k)
+            .map(|_| StagedFit::new(n, nd, FEATURES, &ones, &cfg))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(internal)?;
+        let (mut med, mut lo, mut hi) = (
+            vec![[0.0; FEATURES]; nd],
+            vec![[0.0; FEATURES]; nd],
+            vec![[0.0; FEATURES]; nd],
+        );
+        let mut col = vec![0.0; n];
+        let windows = windows(paths, nd, k, window_bytes);
+        let done = AtomicUsize::new(0);
+        let total = (windows.len() * n.div_ceil(ENGINE_BLOCK)).max(1) as f64;
+        let tick = |end: bool| {
+            let d = if end {
+                done.fetch_add(1, Ordering::Relaxed) + 1
+            } else {
+                done.load(Ordering::Relaxed)
+            };
+            report(d as f64 / total);
+        };
+        for own in windows {
+            let held = own.start.saturating_sub(1)..own.end;
+            let data = simulate(block, n, (held.clone(), k), &tick);
+            for (f, g) in fits.iter_mut().zip(&data.gain) {
+                let set = PathSet::window(n, nd, held.clone(), FEATURES, &data.feats, g)
+                    .map_err(internal)?;
+                f.step(&set, own.start).map_err(internal)?;
+                tick(false);
+            }
+            // The reported boundaries' feature quantiles of each date the window decides.
+            for d in own {
+                for c in 0..FEATURES {
+                    for (i, v) in col.iter_mut().enumerate() {
+                        *v = data.feats[at(n, held.len(), i, d - held.start) * FEATURES + c];
+                    }
+                    col.sort_by(f64::total_cmp);
+                    med[d][c] = quantile_sorted(&col, 0.5);
+                    lo[d][c] = quantile_sorted(&col, 0.005);
+                    hi[d][c] = quantile_sorted(&col, 0.995);
+                }
+            }
         }
+        let policies = fits
+            .into_iter()
+            .map(|f| f.finish().map(|f| f.policy))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(internal)?;
         let mut pilot = Pilot {
             paths: n as u64,
             policies,
             mean: Vec::with_capacity(nd),
             inv_std: Vec::with_capacity(nd),
-            median: Vec::with_capacity(nd),
-            lo: Vec::with_capacity(nd),
-            hi: Vec::with_capacity(nd),
+            median: med,
+            lo,
+            hi,
         };
-        let mut col = vec![0.0; n];
         for d in 0..nd {
             // The standardizer of the pilot's own regression on date d (the LSM core's: every
             // path is in the sample of a realized-value fit, so it is the same for every slice;
@@ -185,23 +278,10 @@ impl Pilot {
             // policy use it as it is, so with the pilot on every path they evaluate the pilot's
             // rules bit for bit (see `OptimalPolicy::fit`).
             let st = &pilot.policies[0].rules()[d].standardizer;
-            let (mut med, mut lo, mut hi) = ([0.0; FEATURES], [0.0; FEATURES], [0.0; FEATURES]);
-            for c in 0..FEATURES {
-                for (i, v) in col.iter_mut().enumerate() {
-                    *v = data.feats[at(n, nd, i, d) * FEATURES + c];
-                }
-                col.sort_by(f64::total_cmp);
-                med[c] = quantile_sorted(&col, 0.5);
-                lo[c] = quantile_sorted(&col, 0.005);
-                hi[c] = quantile_sorted(&col, 0.995);
-            }
             pilot.mean.push([st.mean[0], st.mean[1], st.mean[2]]);
             pilot
                 .inv_std
                 .push([st.inv_std[0], st.inv_std[1], st.inv_std[2]]);
-            pilot.median.push(med);
-            pilot.lo.push(lo);
-            pilot.hi.push(hi);
         }
         Ok(pilot)
     }
