@@ -128,8 +128,8 @@ struct PilotPaths {
 /// The in-sample block of an engine block index (simulated or kept).
 pub type BlockSource<'a> = dyn Fn(u64) -> Arc<SliceBlock> + Sync + 'a;
 
-/// The pilot's `n` paths on the dates `held` (of `nd`), with `k` slices; `report` is called
-/// before and after each engine block.
+/// The pilot's `n` paths on the decision dates `held` (indices into the block's decision days),
+/// with `k` slices; `report` is called before (`false`) and after (`true`) each engine block.
 fn simulate(
     block: &BlockSource<'_>,
     n: usize,
