@@ -135,6 +135,17 @@ fn take_series(len: usize) -> (Vec<f64>, bool) {
     }
 }
 
+/// Frees the spare series buffers of every thread of the current rayon pool, without waiting
+/// (a run calls it when its blocks are done, so that an idle process, e.g. the server between
+/// runs, does not keep up to [`SPARE_MAX`] × 11 MB per thread). Books in use own their buffers:
+/// only idle spares go.
+pub fn release_spares() {
+    rayon::spawn_broadcast(|_| {
+        let _ = SPARE.try_with(|s| s.borrow_mut().clear());
+    });
+    let _ = SPARE.try_with(|s| s.borrow_mut().clear());
+}
+
 /// Keeps `v` for this thread's next book (up to [`SPARE_MAX`] buffers).
 fn give_series(v: Vec<f64>) {
     if v.capacity() == 0 {
@@ -998,6 +1009,15 @@ mod tests {
             );
             assert_eq!(run(start, end, true), fresh, "start {start} end {end}");
         }
+    }
+
+    #[test]
+    fn released_spares_are_freed() {
+        SPARE.with(|s| s.borrow_mut().clear());
+        drop(EquityBook::new(1, 3, 100));
+        assert_eq!(SPARE.with(|s| s.borrow().len()), 2);
+        release_spares();
+        assert_eq!(SPARE.with(|s| s.borrow().len()), 0);
     }
 
     #[test]

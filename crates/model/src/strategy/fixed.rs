@@ -652,6 +652,9 @@ pub(crate) fn simulate_blocks(
             s
         })
         .collect();
+    if debt.is_some() {
+        crate::payoff::finance::release_spares();
+    }
     let mut raw = Raw::empty(years, np, banded, debt.is_some(), blocks.start);
     raw.paths = paths_us;
     raw.npv = npv;

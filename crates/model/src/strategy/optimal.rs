@@ -627,6 +627,8 @@ pub fn price(
             part
         })
         .collect();
+    // The policy's equity figures (`Slices::policy_equity`) used the thread's spare buffers.
+    crate::payoff::finance::release_spares();
     let mut out = PricedPaths::empty(sample, h.tranches, blocks.start);
     for part in parts {
         out.merge(part)?;
