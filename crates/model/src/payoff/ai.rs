@@ -261,6 +261,10 @@ pub struct AiBook<'a> {
     capex_zero: Vec<bool>,
     /// With [`AiBook::restrict_lanes`]: per project, the only lanes that are stepped.
     members: Option<Vec<Vec<u32>>>,
+    /// With [`AiBook::keep_log`]: per lane slot, the lease's state after each day with events
+    /// (day, rate, term start, expected-value factor), so that its rent can be replayed
+    /// ([`AiBook::lease_opcash`]); empty otherwise.
+    log: Vec<Vec<(usize, f64, u32, f64)>>,
     /// Cold state of each lane's lease.
     cold: Vec<Lease>,
     /// The day's capex and operating cash, `[p · lanes + i]`.
@@ -302,6 +306,7 @@ impl<'a> AiBook<'a> {
             capex_last: vec![0; np],
             capex_zero: vec![false; np],
             members: None,
+            log: Vec::new(),
             cold: Vec::with_capacity(size),
             capex: vec![0.0; size],
             opcash: vec![0.0; size],
@@ -435,6 +440,61 @@ impl<'a> AiBook<'a> {
         }
         for i in 0..out.len() {
             out[i] += (o[i] - c[i]) / s[i] * w;
+        }
+    }
+
+    /// Keeps a log of every lease event from now on (call it before the first day), for
+    /// [`AiBook::lease_opcash`].
+    pub fn keep_log(&mut self) {
+        self.log = vec![Vec::new(); self.ready.len()];
+    }
+
+    /// Whether project `p` is a lease whose capex is over on every lane: from the last day
+    /// stepped on, its capex stays zero and its cash is the rent [`AiBook::lease_opcash`]
+    /// replays.
+    pub fn settled_lease(&self, p: usize) -> bool {
+        self.terms.kind == ProjectKind::Lease && self.capex_zero[p] && self.members.is_none()
+    }
+
+    /// The operating cash (rent × NOI) of lease project `p` on lane `i` on days
+    /// `from .. from + out.len()` (each after that day's events), replayed from the log of
+    /// [`AiBook::keep_log`] with [`AiBook::day`]'s operations, so the same bits as the
+    /// [`AiBook::opcash`] of those days. Needs the log from the project's first day; `from` past
+    /// the lane's ready day.
+    pub fn lease_opcash(&self, p: usize, i: usize, from: usize, out: &mut [f64]) {
+        let terms = self.terms;
+        let o = p * self.lanes + i;
+        let log = &self.log[o];
+        let last32 = (terms.esc.len() - 1) as u32;
+        let esc = &terms.esc[..last32 as usize + 1];
+        let (decay, last_d) = (&terms.decay[..], terms.decay.len() - 1);
+        let ready = self.ready[o];
+        let (mut rate, mut start, mut evf) = (0.0, self.projects[p].tau as u32, 1.0);
+        let mut k = 0;
+        let mut t = from;
+        while t < from + out.len() {
+            while k < log.len() && log[k].0 <= t {
+                (_, rate, start, evf) = log[k];
+                k += 1;
+            }
+            // Days until the next event (or the end) have this state.
+            let end = log
+                .get(k)
+                .map_or(from + out.len(), |e| e.0.min(from + out.len()));
+            let seg = &mut out[t - from..end - from];
+            if terms.events {
+                for (j, x) in seg.iter_mut().enumerate() {
+                    let t32 = (t + j) as u32;
+                    *x = rate * esc[(t32 - start).min(last32) as usize];
+                }
+            } else {
+                for (j, x) in seg.iter_mut().enumerate() {
+                    let t32 = (t + j) as u32;
+                    let since = (t + j).saturating_sub(ready).min(last_d);
+                    *x = rate * esc[(t32 - start).min(last32) as usize] * (evf * decay[since]);
+                }
+            }
+            t = end;
         }
     }
 
@@ -743,6 +803,9 @@ impl<'a> AiBook<'a> {
             c.word = g.get_word_pos();
         }
         self.cold[o] = c;
+        if let Some(log) = self.log.get_mut(o) {
+            log.push((t, self.rate[o], self.term_start[o], self.evf[o]));
+        }
     }
 }
 

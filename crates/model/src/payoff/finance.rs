@@ -441,6 +441,10 @@ pub struct ProjectDay<'a> {
     pub opcash: &'a [f64],
     /// BTC view (MODEL.md §11): each lane's price of the day; `None` in USD.
     pub s: Option<&'a [f64]>,
+    /// The conversion is a lease whose capex is over on every lane (`AiBook::settled_lease`),
+    /// in USD, and the book's only conversion: its cash from a quiet day on can be replayed
+    /// at the end ([`EquityBook::finish_with`]) instead of stored.
+    pub settled: bool,
 }
 
 /// The equity figures of one lane (path) of one strategy.
@@ -454,6 +458,116 @@ pub struct LaneEquity {
     pub project_irr: Option<f64>,
     /// IRR of the equity cash with its day-`N` terms, per year.
     pub equity_irr: Option<f64>,
+}
+
+/// A quiet day of one conversion (every lane repaying its term loan, nothing drawn): the loans'
+/// and the equity book's per-lane arrays it updates, and the day's inputs
+/// ([`EquityBook::project_day`]).
+struct Quiet<'a> {
+    bal: &'a mut [f64],
+    pay: &'a [f64],
+    left: &'a mut [f64],
+    ynum: &'a mut [f64],
+    yden: &'a mut [f64],
+    yday: &'a mut [f64],
+    ystart: &'a mut [f64],
+    dmin: &'a mut [f64],
+    eq_npv: &'a mut [f64],
+    capex: &'a [f64],
+    opcash: &'a [f64],
+    /// The GPU purchases within `capex` the lender does not fund (`None`: all of it is fundable).
+    unfunded: Option<&'a [f64]>,
+    /// BTC view: the day's prices (`None` in USD), the book's tail cash and last prices.
+    s: Option<&'a [f64]>,
+    btc_tail: &'a mut [f64],
+    s_last: &'a mut [f64],
+    ltc: f64,
+    i: f64,
+    nf: f64,
+    /// The day's equity weight.
+    w: f64,
+    /// The day counts in the BTC view's terminal value; it is day `N − 1`.
+    tail: bool,
+    last_day: bool,
+}
+
+impl Quiet<'_> {
+    /// The quiet day on every lane: the day's AI and equity cash of each lane into `ai` and `eq`
+    /// (as many as the lanes), the loans, loan years and equity NPV updated. Per lane the
+    /// operations of [`Loan::day`] (`main_pay`, the loan year) and [`EquityBook::lane_day`] (the
+    /// cash, the BTC view, the equity NPV) in their order, so the same bits; written as loops
+    /// over whole lane arrays with selects instead of branches, so that they vectorize (a lane
+    /// at a time with a bounds check per array, this was most of a levered run's time).
+    #[inline(always)]
+    fn run(&mut self, ai: &mut [f64], eq: &mut [f64]) {
+        let n = ai.len();
+        let (ai, eq) = (&mut ai[..n], &mut eq[..n]);
+        let (capex, opcash) = (&self.capex[..n], &self.opcash[..n]);
+        let (bal, pay, left) = (&mut self.bal[..n], &self.pay[..n], &mut self.left[..n]);
+        let (ynum, yden) = (&mut self.ynum[..n], &mut self.yden[..n]);
+        let (yday, ystart) = (&mut self.yday[..n], &mut self.ystart[..n]);
+        let dmin = &mut self.dmin[..n];
+        // The draw: `ltc ·` the fundable capex (without unfunded GPUs).
+        match self.unfunded {
+            Some(g) => {
+                let g = &g[..n];
+                for l in 0..n {
+                    eq[l] = self.ltc * (capex[l] - g[l]);
+                }
+            }
+            None => {
+                for l in 0..n {
+                    eq[l] = self.ltc * capex[l];
+                }
+            }
+        }
+        let (i, nf) = (self.i, self.nf);
+        for l in 0..n {
+            // `main_pay`, with both sides of each choice computed.
+            let (b, lf, p) = (bal[l], left[l], pay[l]);
+            let live = lf > 0.0;
+            let next = if live { lf - 1.0 } else { lf };
+            let grown = b * (1.0 + i) - p;
+            let paid = if next == 0.0 { 0.0 } else { grown };
+            bal[l] = if live { paid } else { b };
+            left[l] = next;
+            let q = 0.0 + if live { p } else { 0.0 };
+            let (num, den, yd) = (ynum[l] + opcash[l], yden[l] + q, yday[l] + 1.0);
+            let end = yd == 365.0;
+            // `&`, not `&&`: no branch (the operands have no side effects).
+            let counted = end & (ystart[l] < nf) & (den > 0.0);
+            let ratio = num / den;
+            dmin[l] = if counted { dmin[l].min(ratio) } else { dmin[l] };
+            ynum[l] = if end { 0.0 } else { num };
+            yden[l] = if end { 0.0 } else { den };
+            yday[l] = if end { 0.0 } else { yd };
+            ystart[l] += if end { 365.0 } else { 0.0 };
+            let a = opcash[l] - capex[l];
+            ai[l] = a;
+            eq[l] = a + eq[l] - q;
+        }
+        if let Some(s) = self.s {
+            // MODEL.md §11 (see `EquityBook::lane_day`).
+            let s = &s[..n];
+            if self.tail {
+                let bt = &mut self.btc_tail[..n];
+                for l in 0..n {
+                    bt[l] += ai[l];
+                }
+            }
+            if self.last_day {
+                self.s_last[..n].copy_from_slice(s);
+            }
+            for l in 0..n {
+                ai[l] /= s[l];
+                eq[l] /= s[l];
+            }
+        }
+        let en = &mut self.eq_npv[..n];
+        for l in 0..n {
+            en[l] += eq[l] * self.w;
+        }
+    }
 }
 
 /// One strategy's debt and equity accounts for a block of lanes.
@@ -478,6 +592,14 @@ pub struct EquityBook {
     rows_ai: Vec<f64>,
     rows_eq: Vec<f64>,
     rows_group: usize,
+    /// First day whose cash is not stored but replayed in [`EquityBook::finish_with`]
+    /// (`usize::MAX`: every day stored): the first quiet day of a settled lease.
+    replay_from: usize,
+    /// [`EquityBook::finish_with`]'s replayed operating cash of one lane.
+    replay_buf: Vec<f64>,
+    /// A quiet day's AI and equity cash per lane ([`Quiet::run`]), before they go to the series.
+    day_ai: Vec<f64>,
+    day_eq: Vec<f64>,
     /// BTC view (MODEL.md §11; empty in USD): per lane, the AI cash of the last 365 days in USD
     /// (the terminal value is a multiple of it) and the price on day `N − 1` (the terminal value
     /// and the day-`N` repayment are divided by it). The daily series above are then in BTC.
@@ -517,6 +639,10 @@ impl EquityBook {
             rows_ai: vec![0.0; rows],
             rows_eq: vec![0.0; rows],
             rows_group: usize::MAX,
+            replay_from: usize::MAX,
+            replay_buf: Vec::new(),
+            day_ai: vec![0.0; lanes],
+            day_eq: vec![0.0; lanes],
             btc_tail: vec![0.0; if btc { lanes } else { 0 }],
             s_last: vec![f64::NAN; if btc { lanes } else { 0 }],
         }
@@ -645,7 +771,6 @@ impl EquityBook {
     /// instruction set with the AI book's day (`Prepared::run_block`).
     #[inline(always)]
     pub fn project_day(&mut self, terms: &DebtTerms, k: usize, t: usize, day: ProjectDay<'_>) {
-        self.clean_to(t);
         let lanes = self.lanes;
         let ltc = terms.ltc;
         let fundable = |l: usize| match day.gpu {
@@ -660,6 +785,9 @@ impl EquityBook {
             && loans.extra_lanes == 0
             && (0..lanes).fold(true, |z, l| z & (ltc * fundable(l) == 0.0));
         if !quiet {
+            // (`conversion_day` cleans the day's slots; a settled lease stays quiet, so no day
+            // after `replay_from` comes here.)
+            debug_assert!(t < self.replay_from, "a stored day after the replayed ones");
             for lane in 0..lanes {
                 let c = DayCash {
                     capex: day.capex[lane],
@@ -672,14 +800,49 @@ impl EquityBook {
         }
         // Every lane is repaying its term loan with nothing drawn: `Loan::day`'s operations for
         // that case (`main_pay`, the loan year) and `lane_day`'s, branch-free, a group of lanes
-        // (one cache line of each series) at a time.
-        let (i, nf, w, days) = (terms.i, terms.n as f64, terms.w_eq[t], self.days);
-        let (tail, last_day) = (t + 365 >= days, t + 1 == days);
-        let (bal, pay, left) = (&mut loans.bal, &loans.pay, &mut loans.left);
-        let (ynum, yden) = (&mut loans.year_num, &mut loans.year_den);
-        let (yday, ystart) = (&mut loans.year_day, &mut loans.year_start);
-        let dmin = &mut loans.dscr_min;
-        let eq_npv = &mut self.eq_npv;
+        // (one cache line of each series) at a time, as fixed-size arrays (so that the group is
+        // a few vector instructions: with run-time lane counts it was a scalar loop with a bounds
+        // check per array and lane, most of a levered run's time).
+        if day.settled && self.loans.len() == 1 && self.replay_from == usize::MAX {
+            // From here on the cash is the lease's rent less the level payment, replayed at
+            // the end: nothing more is stored (the series were most of the memory traffic).
+            self.replay_from = t;
+        }
+        let store = t < self.replay_from;
+        if store {
+            self.clean_to(t);
+        }
+        let loans = &mut self.loans[k];
+        let days = self.days;
+        let mut qz = Quiet {
+            bal: &mut loans.bal,
+            pay: &loans.pay,
+            left: &mut loans.left,
+            ynum: &mut loans.year_num,
+            yden: &mut loans.year_den,
+            yday: &mut loans.year_day,
+            ystart: &mut loans.year_start,
+            dmin: &mut loans.dscr_min,
+            eq_npv: &mut self.eq_npv,
+            capex: day.capex,
+            opcash: day.opcash,
+            unfunded: day.gpu.filter(|_| !terms.fund_gpus),
+            s: day.s,
+            btc_tail: &mut self.btc_tail,
+            s_last: &mut self.s_last,
+            ltc,
+            i: terms.i,
+            nf: terms.n as f64,
+            w: terms.w_eq[t],
+            tail: t + 365 >= days,
+            last_day: t + 1 == days,
+        };
+        let (ai, eq) = (&mut self.day_ai[..lanes], &mut self.day_eq[..lanes]);
+        qz.run(ai, eq);
+        if !store {
+            return;
+        }
+        // The day's cash into the series, a group of lanes (one cache line of each) at a time.
         for g in 0..lanes.div_ceil(GROUP) {
             let l0 = g * GROUP;
             let m = GROUP.min(lanes - l0);
@@ -687,34 +850,8 @@ impl EquityBook {
             let sa = &mut self.ai_cash[at0..at0 + m];
             let se = &mut self.eq_cash[at0..at0 + m];
             for j in 0..m {
-                let l = l0 + j;
-                let (capex, opcash) = (day.capex[l], day.opcash[l]);
-                let draw = ltc * fundable(l);
-                let q = 0.0 + main_pay(&mut bal[l], pay[l], &mut left[l], i);
-                let (num, den, yd) = (ynum[l] + opcash, yden[l] + q, yday[l] + 1.0);
-                let end = yd == 365.0;
-                let counted = end && ystart[l] < nf && den > 0.0;
-                let ratio = num / den;
-                dmin[l] = if counted { dmin[l].min(ratio) } else { dmin[l] };
-                ynum[l] = if end { 0.0 } else { num };
-                yden[l] = if end { 0.0 } else { den };
-                yday[l] = if end { 0.0 } else { yd };
-                ystart[l] += if end { 365.0 } else { 0.0 };
-                let mut ai = opcash - capex;
-                let mut eq = ai + draw - q;
-                if let Some(s) = day.s {
-                    if tail {
-                        self.btc_tail[l] += ai;
-                    }
-                    if last_day {
-                        self.s_last[l] = s[l];
-                    }
-                    ai /= s[l];
-                    eq /= s[l];
-                }
-                eq_npv[l] += eq * w;
-                sa[j] += ai;
-                se[j] += eq;
+                sa[j] += ai[l0 + j];
+                se[j] += eq[l0 + j];
             }
         }
     }
@@ -723,15 +860,17 @@ impl EquityBook {
     /// read them) unless they hold it already; returns the lane's row offset there.
     fn rows_of(&mut self, lane: usize) -> usize {
         let (g, n) = (lane / GROUP, self.days);
+        // The stored days (the rest are replayed by `finish_with`).
+        let stored = n.min(self.replay_from);
         // Days after the last one written hold no cash.
-        if n > 0 {
-            self.clean_to(n - 1);
+        if stored > 0 {
+            self.clean_to(stored - 1);
         }
         if self.rows_group != g {
             let base = g * n * GROUP;
             let (src_ai, src_eq) = (
-                &self.ai_cash[base..base + n * GROUP],
-                &self.eq_cash[base..base + n * GROUP],
+                &self.ai_cash[base..base + stored * GROUP],
+                &self.eq_cash[base..base + stored * GROUP],
             );
             for (t, (a, e)) in src_ai
                 .chunks_exact(GROUP)
@@ -750,9 +889,52 @@ impl EquityBook {
 
     /// Closes `lane` after day `N − 1`: the day-`N` terms (the AI terminal value from unlevered AI
     /// cash; equity: the same minus what is still owed), the DSCR and the two IRRs.
+    ///
+    /// For a book without replayed days (no [`ProjectDay::settled`]); else see
+    /// [`EquityBook::finish_with`].
     pub fn finish(&mut self, terms: &DebtTerms, lane: usize) -> LaneEquity {
+        self.finish_with(terms, lane, |_, out| out.fill(f64::NAN))
+    }
+
+    /// [`EquityBook::finish`] of a book whose settled lease's days from a quiet day on were not
+    /// stored: `rent(from, out)` writes the lease's operating cash of `lane` on days
+    /// `from .. N` (`AiBook::lease_opcash`), and those days' cash is rebuilt from it with
+    /// [`Quiet::run`]'s operations for a settled lease (no capex, no draw, the level payment
+    /// while the loan lasts), so the series are the stored ones bit for bit.
+    pub fn finish_with(
+        &mut self,
+        terms: &DebtTerms,
+        lane: usize,
+        rent: impl FnOnce(usize, &mut [f64]),
+    ) -> LaneEquity {
         let n = self.days;
         let row = self.rows_of(lane);
+        if self.replay_from < n {
+            let from = self.replay_from;
+            let mut op = std::mem::take(&mut self.replay_buf);
+            op.clear();
+            op.resize(n - from, 0.0);
+            rent(from, &mut op);
+            let loans = &self.loans[0];
+            let (ready, pay, tenor) = (loans.ready[lane], loans.pay[lane], terms.n);
+            // The day's capex is +0 (a settled lease), so is the draw.
+            let (capex, draw) = (0.0, terms.ltc * 0.0);
+            let (ra, re) = (
+                &mut self.rows_ai[row + from..row + n],
+                &mut self.rows_eq[row + from..row + n],
+            );
+            for (j, &o) in op.iter().enumerate() {
+                // Payments on days `ready .. ready + n` (`from` is past every ready day).
+                let live = from + j - ready < tenor;
+                let q = 0.0 + if live { pay } else { 0.0 };
+                let ai = o - capex;
+                let eq = ai + draw - q;
+                // The series' slots: zeroed, then the day's cash added.
+                ra[j] = 0.0 + ai;
+                re[j] = 0.0 + eq;
+            }
+            self.replay_buf = op;
+        }
         let last_year: f64 = self.rows_ai[row + n.saturating_sub(365)..row + n]
             .iter()
             .sum();
@@ -928,6 +1110,7 @@ mod tests {
                     gpu: None,
                     opcash: &op,
                     s: btc.then_some(&s[..]),
+                    settled: false,
                 };
                 a.project_day(&tm, 0, t, pd);
                 for l in 0..lanes {
@@ -947,6 +1130,80 @@ mod tests {
                 with_irr += x.equity_irr.is_some() as usize;
             }
             assert!(with_irr > 0);
+        }
+    }
+
+    #[test]
+    fn a_replayed_lease_is_the_stored_lease_bit_for_bit() {
+        // A book that replays a settled lease's cash from the AI book's log gives every lane the
+        // figures of a book that stores every day: tenant defaults, re-lets and renewals (events)
+        // or the expected-value form, a loan that ends inside the horizon or outlasts it, lanes
+        // not a multiple of a group.
+        use crate::payoff::ai::{AiBook, AiDay, AiProject, AiTerms};
+        use crate::scenario::Scenario;
+        let (lanes, tau) = (21, 40);
+        for (events, tenor, days) in [(true, 2.0, 2400), (false, 2.0, 2400), (true, 9.0, 1900)] {
+            let mut sc = Scenario::default();
+            sc.ai.default_events = events;
+            sc.ai.tenant_default_rate = 0.4;
+            sc.ai.relet_months = 5.0;
+            sc.ai.lease_term_years = 1.5;
+            sc.ai.renewal_probability = 0.6;
+            sc.ai.build_delay_months = 3.0;
+            sc.ai.capex_overrun_vol = 0.2;
+            let ai_terms = AiTerms::new(&sc, days);
+            let pr = AiProject {
+                tau,
+                it_mw: 70.0,
+                key: 0,
+            };
+            let mut book = AiBook::new(&ai_terms, vec![pr], 11, 3, lanes);
+            book.keep_log();
+            let tm = terms(0.08, tenor, days);
+            let mut a = EquityBook::new(1, lanes, days);
+            let mut b = EquityBook::new(1, lanes, days);
+            for (l, &r) in book.ready(0).iter().enumerate() {
+                a.set_ready(0, l, r);
+                b.set_ready(0, l, r);
+            }
+            for t in 0..days {
+                let ln_l: Vec<f64> = (0..lanes)
+                    .map(|l| 130f64.ln() + 0.3 * ((t as f64) / 97.0 + l as f64).sin())
+                    .collect();
+                let s = vec![1.0; lanes];
+                book.day(&AiDay {
+                    t,
+                    ln_l: &ln_l,
+                    s: &s,
+                    usd_mwh: 40.0,
+                });
+                if t < tau {
+                    continue;
+                }
+                let pd = |settled| ProjectDay {
+                    capex: book.capex(0),
+                    gpu: None,
+                    opcash: book.opcash(0),
+                    s: None,
+                    settled,
+                };
+                a.project_day(&tm, 0, t, pd(book.settled_lease(0)));
+                b.project_day(&tm, 0, t, pd(false));
+            }
+            assert!(a.replay_from < days / 2, "replayed from {}", a.replay_from);
+            assert_eq!(b.replay_from, usize::MAX);
+            let mut with_irr = 0;
+            for l in 0..lanes {
+                let x = a.finish_with(&tm, l, |from, out| book.lease_opcash(0, l, from, out));
+                let y = b.finish(&tm, l);
+                assert_eq!(
+                    format!("{x:?}"),
+                    format!("{y:?}"),
+                    "lane {l}, events {events}"
+                );
+                with_irr += x.project_irr.is_some() as usize;
+            }
+            assert!(with_irr > lanes / 2, "{with_irr} lanes with IRRs");
         }
     }
 

@@ -816,7 +816,7 @@ impl Ctx<'_> {
                 }
             }
         }
-        let (ai_npv, mut books) = match v2 {
+        let (ai_npv, mut books, ai_book) = match v2 {
             Some(mut v) => {
                 if let Some(disc) = self.btc_ai {
                     // The AI stream's terminal value, in BTC at the last day's price.
@@ -824,9 +824,10 @@ impl Ctx<'_> {
                         v.ai_npv[o] += disc.tv * tail / s_last[o % lanes];
                     }
                 }
-                (Some(v.ai_npv), v.equity)
+                let first = v.proj_off;
+                (Some(v.ai_npv), v.equity, Some((v.book, first)))
             }
-            None => (None, Vec::new()),
+            None => (None, Vec::new(), None),
         };
         // AI: linear in the lease rate on the signing days.
         for i in 0..lanes {
@@ -840,8 +841,10 @@ impl Ctx<'_> {
                 let mn = mining_npv[k * lanes + i];
                 npv_out[i * np + k] = mn + v;
                 if let Some(debt) = self.debt {
+                    // The plan's first conversion in the AI book (a replayed lease is its only one).
+                    let rent = ai_book.as_ref().map(|(b, first)| (b, first[k]));
                     sums.equity
-                        .extend(lane_equity(debt, books.get_mut(k), i, mn, mn + v));
+                        .extend(lane_equity(debt, books.get_mut(k), rent, i, mn, mn + v));
                 }
                 sums.mining[k] += mn;
                 sums.ai[k] += v;
@@ -862,13 +865,17 @@ impl Ctx<'_> {
 fn lane_equity(
     debt: &DebtTerms,
     book: Option<&mut EquityBook>,
+    rent: Option<(&AiBook, usize)>,
     i: usize,
     mining: f64,
     npv: f64,
 ) -> [f64; EQ_FIELDS] {
     match book.filter(|b| b.has_conversions()) {
         Some(b) => {
-            let e = b.finish(debt, i);
+            let e = b.finish_with(debt, i, |from, out| match rent {
+                Some((ai, p)) => ai.lease_opcash(p, i, from, out),
+                None => out.fill(f64::NAN),
+            });
             let nan = |x: Option<f64>| x.unwrap_or(f64::NAN);
             [
                 mining + e.ai_equity_npv,
@@ -1052,7 +1059,11 @@ impl<'a> V2Day<'a> {
         }
         let any_builds = ctx.plans.iter().any(|p| !p.builds.is_empty());
         let types = if any_builds { max_types(ctx.eras) } else { 0 };
-        let book = AiBook::new(terms, projects, ctx.seed, b, lanes);
+        let mut book = AiBook::new(terms, projects, ctx.seed, b, lanes);
+        if ctx.debt.is_some() {
+            // For the equity books' replayed lease cash (`EquityBook::finish_with`).
+            book.keep_log();
+        }
         let equity = match ctx.debt {
             Some(debt) => (0..ctx.plans.len())
                 .map(|k| {
@@ -1117,11 +1128,16 @@ impl<'a> V2Day<'a> {
                     let (capex, op) = (self.book.capex(p), self.book.opcash(p));
                     let gpu = Some(self.book.gpu_buy(p)).filter(|g| !g.is_empty());
                     let s = ctx.btc_ai.map(|_| &d.s[..lanes]);
+                    // A plan's only conversion, a lease in USD whose capex is over: its later
+                    // cash is replayed from the book's log, not stored.
+                    let single = self.proj_off[k + 1] - self.proj_off[k] == 1;
+                    let settled = single && s.is_none() && self.book.settled_lease(p);
                     let pd = ProjectDay {
                         capex,
                         gpu,
                         opcash: op,
                         s,
+                        settled,
                     };
                     self.equity[k].project_day(debt, c, t, pd);
                 }
