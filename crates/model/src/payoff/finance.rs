@@ -958,11 +958,15 @@ impl EquityBook {
         self.rows_ai[row + n] = tv;
         self.rows_eq[row + n] = tv - owed;
         let ai_equity_npv = self.eq_npv[lane] + (tv - owed) * terms.w_eq_n;
+        let (project_irr, equity_irr) = crate::irr::irr_pair(
+            &self.rows_ai[row..row + n + 1],
+            &self.rows_eq[row..row + n + 1],
+        );
         LaneEquity {
             ai_equity_npv,
             dscr_min: dscr.is_finite().then_some(dscr),
-            project_irr: crate::irr::irr(&self.rows_ai[row..row + n + 1]),
-            equity_irr: crate::irr::irr(&self.rows_eq[row..row + n + 1]),
+            project_irr,
+            equity_irr,
         }
     }
 }
