@@ -152,8 +152,9 @@ impl Curve for Exact<'_> {
 
 /// The exact series with a fixed slope: Newton's chord variant. Near the root the slope at the
 /// first point (the coarse root, ~1e-6 away) differs from the root's by ~1e-5 of it, so each step
-/// gains five digits (two passes from the coarse root to the last bit, as Newton's), and a pass
-/// needs `Q` only: two operations a day instead of five.
+/// gains about five digits, and a pass needs `Q` only: two operations a day instead of five.
+/// Counted on the embedded default's series: 4.0–4.5 passes per IRR after the first (the last
+/// ones only confirm that the step is below the tolerance).
 struct Chord<'a>(&'a [f64], f64);
 
 impl Curve for Chord<'_> {
