@@ -67,28 +67,8 @@ const W3: usize = 4;
 /// whatever the other points are.
 #[inline(always)]
 fn horner<const K: usize, const W: usize>(c: &[f64], xs: [f64; K], d: usize) -> ([f64; K], f64) {
-    let full = c.len() / W;
-    let mut xp = [[1.0f64; W]; K];
-    let mut y = [0.0f64; K];
-    for k in 0..K {
-        for j in 1..W {
-            xp[k][j] = xp[k][j - 1] * xs[k];
-        }
-        y[k] = xp[k][W - 1] * xs[k];
-    }
-    // The tail past the last full chunk, highest powers: evaluated directly.
-    let mut q = [0.0f64; K];
-    let mut tq = 0.0;
-    for k in 0..K {
-        let mut p = y[k].powi(full as i32);
-        for (t, &v) in c.iter().enumerate().skip(full * W) {
-            q[k] += v * p;
-            if k == d {
-                tq += v * t as f64 * p;
-            }
-            p *= xs[k];
-        }
-    }
+    let mut h = Horner::<K, W>::new(c, xs, d);
+    let (full, y) = (h.full, h.y);
     let mut acc = [[0.0f64; W]; K];
     let mut acc_t = [0.0f64; W];
     let with_t = d < K;
@@ -106,17 +86,75 @@ fn horner<const K: usize, const W: usize>(c: &[f64], xs: [f64; K], d: usize) -> 
             }
         }
     }
-    for k in 0..K {
-        for j in 0..W {
-            q[k] += acc[k][j] * xp[k][j];
+    h.finish(&acc, &acc_t)
+}
+
+/// The parts of [`horner`] around its chains, shared with the hand-vectorized pass
+/// (`first_pass_pair_avx2`): the powers of each point, and the tail past the last full chunk.
+struct Horner<const K: usize, const W: usize> {
+    /// Full chunks of `W` days.
+    full: usize,
+    /// `x_k^j` for `j < W`, and `y_k = x_k^W`.
+    xp: [[f64; W]; K],
+    y: [f64; K],
+    /// The point with the `t`-weighted sum (none when `d >= K`).
+    d: usize,
+    /// The tail's sums so far.
+    q: [f64; K],
+    tq: f64,
+}
+
+impl<const K: usize, const W: usize> Horner<K, W> {
+    /// The powers, and the tail past the last full chunk (highest powers), evaluated directly.
+    #[inline(always)]
+    fn new(c: &[f64], xs: [f64; K], d: usize) -> Self {
+        let full = c.len() / W;
+        let mut xp = [[1.0f64; W]; K];
+        let mut y = [0.0f64; K];
+        for k in 0..K {
+            for j in 1..W {
+                xp[k][j] = xp[k][j - 1] * xs[k];
+            }
+            y[k] = xp[k][W - 1] * xs[k];
+        }
+        let mut q = [0.0f64; K];
+        let mut tq = 0.0;
+        for k in 0..K {
+            let mut p = y[k].powi(full as i32);
+            for (t, &v) in c.iter().enumerate().skip(full * W) {
+                q[k] += v * p;
+                if k == d {
+                    tq += v * t as f64 * p;
+                }
+                p *= xs[k];
+            }
+        }
+        Horner {
+            full,
+            xp,
+            y,
+            d,
+            q,
+            tq,
         }
     }
-    if with_t {
-        for j in 0..W {
-            tq += acc_t[j] * xp[d][j];
+
+    /// The sums: the tail's plus each chain's value times its power (`acc_t`: the `t`-weighted
+    /// chains, read only when `d < K`).
+    #[inline(always)]
+    fn finish(&mut self, acc: &[[f64; W]; K], acc_t: &[f64; W]) -> ([f64; K], f64) {
+        for k in 0..K {
+            for j in 0..W {
+                self.q[k] += acc[k][j] * self.xp[k][j];
+            }
         }
+        if self.d < K {
+            for j in 0..W {
+                self.tq += acc_t[j] * self.xp[self.d][j];
+            }
+        }
+        (self.q, self.tq)
     }
-    (q, tq)
 }
 
 /// `x = (1 + r)^(-1/365)` for `u = ln(1 + r)`.
@@ -449,31 +487,14 @@ unsafe fn first_pass_pair_avx2(cs: [&[f64]; 2], xs: [[f64; 3]; 2]) -> [([f64; 3]
     use std::arch::x86_64::*;
     const W: usize = W3;
     const _: () = assert!(W3 == 4);
-    let len = cs[0].len();
-    let full = len / W;
-    let mut xp = [[[1.0f64; W]; 3]; 2];
-    let mut y = [[0.0f64; 3]; 2];
-    let mut out = [([0.0f64; 3], 0.0f64); 2];
-    for s in 0..2 {
-        for k in 0..3 {
-            for j in 1..W {
-                xp[s][k][j] = xp[s][k][j - 1] * xs[s][k];
-            }
-            y[s][k] = xp[s][k][W - 1] * xs[s][k];
-        }
-        // The tail past the last full chunk, as `horner`.
-        let (q, tq) = &mut out[s];
-        for k in 0..3 {
-            let mut p = y[s][k].powi(full as i32);
-            for (t, &v) in cs[s].iter().enumerate().skip(full * W) {
-                q[k] += v * p;
-                if k == 2 {
-                    *tq += v * t as f64 * p;
-                }
-                p *= xs[s][k];
-            }
-        }
-    }
+    // (No closures here: they would be compiled without AVX2.)
+    let [mut h0, mut h1] = [
+        Horner::<3, W>::new(cs[0], xs[0], 2),
+        Horner::<3, W>::new(cs[1], xs[1], 2),
+    ];
+    debug_assert_eq!(h0.full, h1.full, "series of one length");
+    let full = h0.full;
+    let y = [h0.y, h1.y];
     let mut acc = [[[0.0f64; W]; 3]; 2];
     let mut acc_t = [[0.0f64; W]; 2];
     // SAFETY: AVX2 is enabled for this function; every load reads the four days
@@ -520,18 +541,7 @@ unsafe fn first_pass_pair_avx2(cs: [&[f64]; 2], xs: [[f64; 3]; 2]) -> [([f64; 3]
             _mm256_storeu_pd(acc_t[s].as_mut_ptr(), vs[s][3]);
         }
     }
-    for s in 0..2 {
-        let (q, tq) = &mut out[s];
-        for k in 0..3 {
-            for j in 0..W {
-                q[k] += acc[s][k][j] * xp[s][k][j];
-            }
-        }
-        for j in 0..W {
-            *tq += acc_t[s][j] * xp[s][2][j];
-        }
-    }
-    out
+    [h0.finish(&acc[0], &acc_t[0]), h1.finish(&acc[1], &acc_t[1])]
 }
 
 /// [`irr_inline`] after [`start`].

@@ -485,13 +485,13 @@ impl<'a> AiBook<'a> {
             if terms.events {
                 for (j, x) in seg.iter_mut().enumerate() {
                     let t32 = (t + j) as u32;
-                    *x = rate * esc[(t32 - start).min(last32) as usize];
+                    *x = rent(rate, esc, last32, t32, start);
                 }
             } else {
                 for (j, x) in seg.iter_mut().enumerate() {
                     let t32 = (t + j) as u32;
                     let since = (t + j).saturating_sub(ready).min(last_d);
-                    *x = rate * esc[(t32 - start).min(last32) as usize] * (evf * decay[since]);
+                    *x = rent(rate, esc, last32, t32, start) * (evf * decay[since]);
                 }
             }
             t = end;
@@ -618,12 +618,18 @@ impl<'a> AiBook<'a> {
                     if self.next[q] == t {
                         self.lease_event(p, q, t, d.ln_l[i]);
                     }
-                    let esc = terms.esc[(t as u32 - self.term_start[q]).min(last32) as usize];
+                    let r = rent(
+                        self.rate[q],
+                        &terms.esc,
+                        last32,
+                        t as u32,
+                        self.term_start[q],
+                    );
                     self.opcash[q] = if terms.events {
-                        self.rate[q] * esc
+                        r
                     } else {
                         let since = t.saturating_sub(self.ready[q]).min(terms.decay.len() - 1);
-                        self.rate[q] * esc * (self.evf[q] * terms.decay[since])
+                        r * (self.evf[q] * terms.decay[since])
                     };
                 }
                 ProjectKind::Cloud => {
@@ -703,7 +709,7 @@ impl<'a> AiBook<'a> {
                 return;
             }
             for i in 0..lanes {
-                out[i] = rate[i] * esc[(t32 - start[i]).min(last32) as usize];
+                out[i] = rent(rate[i], esc, last32, t32, start[i]);
             }
         } else {
             // Expected-value form: renewal^c and the default decay since the first rent day.
@@ -713,8 +719,7 @@ impl<'a> AiBook<'a> {
             let last_d = decay.len() - 1;
             for i in 0..lanes {
                 let since = t.saturating_sub(ready[i]).min(last_d);
-                out[i] =
-                    rate[i] * esc[(t32 - start[i]).min(last32) as usize] * (evf[i] * decay[since]);
+                out[i] = rent(rate[i], esc, last32, t32, start[i]) * (evf[i] * decay[since]);
             }
         }
     }
@@ -807,6 +812,16 @@ impl<'a> AiBook<'a> {
             log.push((t, self.rate[o], self.term_start[o], self.evf[o]));
         }
     }
+}
+
+/// A lease's rent × NOI on day `t32` of a term started on `start` at daily rate `rate`: the rate
+/// escalated since the term's start (the table index clamped to its last entry, a no-op that
+/// lets lane loops go without bounds checks). The expected-value form multiplies it by
+/// `renewal^c · decay`. The one formula of the book's days and of its replay
+/// ([`AiBook::lease_opcash`]).
+#[inline(always)]
+fn rent(rate: f64, esc: &[f64], last32: u32, t32: u32, start: u32) -> f64 {
+    rate * esc[(t32 - start).min(last32) as usize]
 }
 
 /// The day a tenant whose first term starts on `start` stops paying: its default day

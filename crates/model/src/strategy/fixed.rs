@@ -1060,8 +1060,8 @@ impl<'a> V2Day<'a> {
         let any_builds = ctx.plans.iter().any(|p| !p.builds.is_empty());
         let types = if any_builds { max_types(ctx.eras) } else { 0 };
         let mut book = AiBook::new(terms, projects, ctx.seed, b, lanes);
-        if ctx.debt.is_some() {
-            // For the equity books' replayed lease cash (`EquityBook::finish_with`).
+        if ctx.debt.is_some() && ctx.btc_ai.is_none() {
+            // For the equity books' replayed lease cash (`EquityBook::finish_with`; in USD only).
             book.keep_log();
         }
         let equity = match ctx.debt {
