@@ -131,10 +131,15 @@ pub struct LeasePlacement {
     pub phrase: String,
 }
 
-/// The `optimal` strategy's bounds and timing.
+/// The `optimal` strategy's bounds and timing, in the objective its policy maximizes: the NPV,
+/// or with `[finance]` the equity NPV (then `objective` says so).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OptimalSummary {
-    /// In-sample mean NPV (biased high).
+    /// `"equity_npv"` when the policy maximizes mining NPV + AI equity NPV (`[finance]`, MODEL.md
+    /// §10) and the four estimates are in it; absent when they are NPVs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub objective: Option<String>,
+    /// In-sample mean value (biased high).
     pub in_sample: Est,
     /// The frozen policy on fresh paths: a lower bound.
     pub lower_bound: Est,
@@ -631,16 +636,34 @@ fn optimal_candidate(
         delta_quantiles,
     };
     let x = &o.detail;
+    // Levered, the policy's bounds and flexibility are only meaningful in its own objective.
+    let (objective, in_sample, lower_bound, upper_bound, flex) = match &x.objective {
+        Some(ob) => (
+            Some(ob.objective.clone()),
+            ob.value_in_sample,
+            ob.value_out_of_sample,
+            ob.value_perfect_foresight,
+            &ob.flexibility,
+        ),
+        None => (
+            None,
+            Est {
+                mean: o.result.npv.mean,
+                stderr: o.result.npv.stderr,
+                paths,
+            },
+            x.npv_out_of_sample,
+            x.npv_perfect_foresight,
+            &x.flexibility,
+        ),
+    };
     let summary = OptimalSummary {
-        in_sample: Est {
-            mean: o.result.npv.mean,
-            stderr: o.result.npv.stderr,
-            paths,
-        },
-        lower_bound: x.npv_out_of_sample,
-        upper_bound: x.npv_perfect_foresight,
-        value_of_flexibility: x.flexibility.value_out_of_sample,
-        best_static_share: x.flexibility.best_static_share,
+        objective,
+        in_sample,
+        lower_bound,
+        upper_bound,
+        value_of_flexibility: flex.value_out_of_sample,
+        best_static_share: flex.best_static_share,
         slices: x
             .slices
             .iter()

@@ -325,6 +325,11 @@ pub struct OptimalDetail {
     pub npv_out_of_sample: Est,
     /// Perfect-foresight NPV: each slice converted on its best day of each path (an upper bound).
     pub npv_perfect_foresight: Est,
+    /// With `[finance]`: `optimal`'s estimates in the objective the levered policy maximizes
+    /// (mining NPV + AI equity NPV, MODEL.md §10); absent when unlevered, where the objective is
+    /// the NPV and the other fields are its estimates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objective: Option<OptimalObjective>,
     /// Per-slice conversion probability by month, cumulative, and the expected converted share.
     pub policy: PolicyTable,
     /// Regression settings.
@@ -334,6 +339,27 @@ pub struct OptimalDetail {
     /// The dual upper bound (`simulate --strategy optimal --upper-bound`); absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upper_bound: Option<OptimalBound>,
+}
+
+/// `optimal`'s estimates in the objective its policy maximizes when it is not the NPV: with
+/// `[finance]`, the owner's value (mining NPV + AI equity NPV, MODEL.md §10). The policy converts
+/// when converting raises that value, so its value of flexibility, lower bound and perfect
+/// foresight are only comparable in it: the unlevered NPV of a levered policy may well be below
+/// the best static share's unlevered NPV.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptimalObjective {
+    /// The value of flexibility: the policy minus the best static share, both in this objective.
+    pub flexibility: Flexibility,
+    /// In-sample minus out-of-sample (standard errors in quadrature).
+    pub in_sample_gap: Est,
+    /// What the policy maximizes: `"equity_npv"`.
+    pub objective: String,
+    /// The policy's mean value in sample (the run's paths).
+    pub value_in_sample: Est,
+    /// The frozen policy on the fresh paths (a lower bound on the optimal value).
+    pub value_out_of_sample: Est,
+    /// Each slice converted on its best day of each path, or never (an upper bound).
+    pub value_perfect_foresight: Est,
 }
 
 /// Lower and upper bounds on the value of the conversion option, from the same fresh paths

@@ -183,7 +183,14 @@ pub fn card(result: &Value) -> Markup {
     };
     let optimal = d.get("optimal").map(|o| {
         let e = |k: &str| money(o.get(k).map(|x| g(x, "mean")).unwrap_or(f64::NAN));
+        // Levered, the estimates are in the policy's objective, the equity NPV.
+        let what = if o.get("objective").and_then(Value::as_str) == Some("equity_npv") {
+            "Optimal staging (equity NPV, what the levered policy maximizes)"
+        } else {
+            "Optimal staging"
+        };
         (
+            what,
             e("in_sample"),
             e("lower_bound"),
             e("upper_bound"),
@@ -224,9 +231,9 @@ pub fn card(result: &Value) -> Markup {
                     }
                 }
             }
-            @if let Some((ins, lo, hi, flex)) = &optimal {
+            @if let Some((what, ins, lo, hi, flex)) = &optimal {
                 p {
-                    "Optimal staging: in-sample " (ins) ", lower bound (fresh paths) " (lo)
+                    (what) ": in-sample " (ins) ", lower bound (fresh paths) " (lo)
                     ", upper bound (perfect foresight) " (hi) ", value of flexibility " (flex) "."
                 }
             }

@@ -617,18 +617,47 @@ fn optimal_human(x: &OptimalDetail, currency: hashpivot_model::result::Currency)
         &x.npv_perfect_foresight,
     );
     s.push_str("Optimal staged conversion (least-squares Monte Carlo):\n");
-    s.push_str(&format!(
-        "  out-of-sample (fresh paths, frozen policy; a lower bound): {pre}{}{post} ± {}\n",
-        m(oos.mean),
-        m(oos.stderr)
-    ));
-    s.push_str(&format!(
-        "  in-sample minus out-of-sample: {pre}{}{post} ± {}; perfect foresight (an upper bound): {pre}{}{post} ± {}\n",
-        m(gap.mean),
-        m(gap.stderr),
-        m(pf.mean),
-        m(pf.stderr)
-    ));
+    if let Some(o) = &x.objective {
+        // Levered: the policy maximizes the owner's value, so its bounds and its value of
+        // flexibility are stated in that value; the NPV figures follow for reference.
+        let (oos, gap, pf, flex) = (
+            &o.value_out_of_sample,
+            &o.in_sample_gap,
+            &o.value_perfect_foresight,
+            &o.flexibility,
+        );
+        s.push_str(
+            "  the policy maximizes equity NPV (mining NPV + AI equity NPV, at the cost of equity):\n",
+        );
+        s.push_str(&estimates_human(
+            "equity NPV ",
+            [oos, gap, pf],
+            m,
+            pre,
+            post,
+        ));
+        s.push_str(&format!(
+            "  value of flexibility: {pre}{}{post} ± {} of equity NPV over the best static share ({}, {pre}{}{post})\n",
+            m(flex.value_out_of_sample.mean),
+            m(flex.value_out_of_sample.stderr),
+            pct(flex.best_static_share),
+            m(flex.best_static_npv)
+        ));
+        if let Some(b) = &x.upper_bound {
+            s.push_str(&bound_human(b, m, pre, post));
+        }
+        let flex = &x.flexibility;
+        s.push_str(&format!(
+            "  the same policy's NPV (unlevered): out-of-sample {pre}{}{post} ± {}; the best static share on NPV ({}) has {pre}{}{post}\n\n",
+            m(x.npv_out_of_sample.mean),
+            m(x.npv_out_of_sample.stderr),
+            pct(flex.best_static_share),
+            m(flex.best_static_npv)
+        ));
+        s.push_str(&optimal_slices_human(x, u, m));
+        return s;
+    }
+    s.push_str(&estimates_human("", [oos, gap, pf], m, pre, post));
     if let Some(b) = &x.upper_bound {
         s.push_str(&bound_human(b, m, pre, post));
     }
@@ -639,6 +668,34 @@ fn optimal_human(x: &OptimalDetail, currency: hashpivot_model::result::Currency)
         pct(flex.best_static_share),
         m(flex.best_static_npv)
     ));
+    s.push_str(&optimal_slices_human(x, u, m));
+    s
+}
+
+/// `optimal`'s out-of-sample value (`what`: of what, e.g. "equity NPV "), its in-sample gap and
+/// perfect foresight.
+fn estimates_human(
+    what: &str,
+    [oos, gap, pf]: [&hashpivot_model::result::Est; 3],
+    m: fn(f64) -> String,
+    pre: &str,
+    post: &str,
+) -> String {
+    format!(
+        "  {what}out-of-sample (fresh paths, frozen policy; a lower bound): {pre}{}{post} ± {}\n  \
+         in-sample minus out-of-sample: {pre}{}{post} ± {}; perfect foresight (an upper bound): {pre}{}{post} ± {}\n",
+        m(oos.mean),
+        m(oos.stderr),
+        m(gap.mean),
+        m(gap.stderr),
+        m(pf.mean),
+        m(pf.stderr)
+    )
+}
+
+/// The slices' conversion odds and the schedule with its exercise boundary.
+fn optimal_slices_human(x: &OptimalDetail, u: &str, m: fn(f64) -> String) -> String {
+    let mut s = String::new();
     let mut t = Table::new([
         "slice".to_string(),
         "MW".into(),

@@ -43,6 +43,22 @@ fn optimal_json_has_bounds_policy_and_boundary() {
         last = s;
     }
     assert!(o["boundary"]["months"].as_array().unwrap().len() == share.len());
+    // The embedded default is levered: the policy maximizes the owner's value, and its bounds
+    // and value of flexibility are given in it too.
+    let ob = &o["objective"];
+    assert_eq!(ob["objective"], "equity_npv", "{o}");
+    let g = |v: &serde_json::Value| v["mean"].as_f64().unwrap();
+    let eq = g(&o["equity"]["equity_npv"]);
+    assert!(
+        (g(&ob["value_in_sample"]) - eq).abs() <= 1e-9 * eq.abs(),
+        "{ob}"
+    );
+    assert!(
+        g(&ob["value_perfect_foresight"]) >= g(&ob["value_in_sample"]),
+        "{ob}"
+    );
+    let flex = &ob["flexibility"]["value_in_sample"];
+    assert!(g(flex) >= -4.0 * flex["stderr"].as_f64().unwrap(), "{ob}");
 }
 
 #[test]
@@ -62,6 +78,11 @@ fn optimal_human_output_explains_the_schedule() {
         "P(converted)",
         "E[share converted]",
         "slice 1 converts if",
+        // Levered default: the policy's own objective first, the NPV for reference.
+        "the policy maximizes equity NPV",
+        "equity NPV out-of-sample",
+        "of equity NPV over the best static share",
+        "the same policy's NPV (unlevered)",
     ] {
         assert!(s.contains(needle), "missing {needle:?} in:\n{s}");
     }

@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use super::{bad, Plan, ShardError, Unit};
 use crate::run::{resolve, Part};
 use crate::strategy::fixed::ColumnData;
-use crate::strategy::optimal::{PricedColumn, PricedEquity, PricedPaths, Sample};
+use crate::strategy::optimal::{PricedColumn, PricedEquity, PricedObjective, PricedPaths, Sample};
 
 const MAGIC: &[u8; 8] = b"HPSHARD1";
 
@@ -562,6 +562,9 @@ fn read_priced(
         p.end_block = want[1] as u64;
         if s == Sample::InSample && levered {
             p.equity = Some(PricedEquity::default());
+        }
+        if levered {
+            p.levered = Some(PricedObjective::default());
         }
         let cols = p.columns();
         if cols.len() != r.columns.len() {

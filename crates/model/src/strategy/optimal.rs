@@ -60,12 +60,14 @@ use crate::payoff::slices::{SliceBlock, Slices, OUT_OF_SAMPLE_BLOCK};
 use crate::result::StrategyDetail;
 use crate::result::StrategyResult;
 pub use crate::result::{
-    Boundary, Est, Flexibility, OptimalDetail, PolicyTable, Regime, RegressionInfo, SliceSummary,
+    Boundary, Est, Flexibility, OptimalDetail, OptimalObjective, PolicyTable, Regime,
+    RegressionInfo, SliceSummary,
 };
 use crate::scenario::Scenario;
 pub use crate::strategy::optimal_pilot::{features, Pilot, FEATURES, PILOT_PATHS};
 pub use crate::strategy::optimal_policy::{
-    FitHeader, FitSums, OptimalPolicy, PricedColumn, PricedEquity, PricedPaths, Sample, NEVER,
+    FitHeader, FitSums, OptimalPolicy, PricedColumn, PricedEquity, PricedObjective, PricedPaths,
+    Sample, NEVER,
 };
 use crate::strategy::optimal_report::{detail, in_sample_values};
 use crate::ModelError;
@@ -517,6 +519,13 @@ fn price_block(
     // `[finance]`: the equity figures of the policy's conversions (in-sample, as every result).
     let levered = setup.min_dscr.is_some() && sample == Sample::InSample;
     let mut equity_npv = Vec::with_capacity(if levered { lanes } else { 0 });
+    // `[finance]`, every sample: the values in the policy's own objective (the owner's value).
+    let mut obj = setup.min_dscr.is_some().then(|| PricedObjective {
+        npv: Vec::with_capacity(lanes),
+        gain: Vec::with_capacity(lanes * k),
+        gain0: Vec::with_capacity(lanes * k),
+        foresight: Vec::with_capacity(lanes * k),
+    });
     let mut z = vec![[0.0; FEATURES]; nd];
     for i in 0..lanes {
         for d in 0..nd {
@@ -526,15 +535,23 @@ fn price_block(
         let (mut npv, mut mining, mut ai, mut lev) = (mine, mine, 0.0, 0.0);
         for j in 0..k {
             let (mut stop, mut gain, mut best) = (NEVER, 0.0, 0.0f64);
+            let (mut gain_x, mut best_x) = (0.0, 0.0f64);
             for d in 0..nd {
                 let q = (i * nd + d) * k + j;
                 // The policy decides on the exercise value (levered with `[finance]`); the NPV
-                // and its bounds are reported unlevered, like every strategy's.
+                // and its bounds are reported unlevered, like every strategy's, and with
+                // `[finance]` in the objective too (`obj`).
                 let g = blk.gain(q);
                 best = best.max(g);
+                if obj.is_some() && sample == Sample::InSample {
+                    best_x = best_x.max(blk.exercise(q));
+                }
                 if stop == NEVER && policy.gain(basis, j, d, &z[d]) > 0.0 {
                     stop = d as u32;
                     gain = g;
+                    if obj.is_some() {
+                        gain_x = blk.exercise(q);
+                    }
                     npv += g;
                     lev += blk.leverage(q);
                     // convert_at = gain + mining_from: the AI value plus the salvage of the
@@ -553,6 +570,12 @@ fn price_block(
             // Perfect foresight is reported in sample; fresh blocks do not compute every day.
             out.foresight
                 .push(if sample == Sample::Fresh { 0.0 } else { best });
+            if let Some(o) = obj.as_mut() {
+                o.gain.push(gain_x);
+                o.gain0.push(blk.exercise(i * nd * k + j));
+                o.foresight
+                    .push(if sample == Sample::Fresh { 0.0 } else { best_x });
+            }
         }
         out.npv.push(npv);
         out.mine_npv.push(mine);
@@ -562,7 +585,11 @@ fn price_block(
             // Mining NPV + AI equity NPV: the NPV with each conversion's AI value levered.
             equity_npv.push(npv + lev);
         }
+        if let Some(o) = obj.as_mut() {
+            o.npv.push(npv + lev);
+        }
     }
+    out.levered = obj;
     if levered {
         let lanes_eq = setup
             .slices

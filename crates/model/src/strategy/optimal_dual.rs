@@ -801,20 +801,49 @@ mod tests {
         assert!(b.gap.stderr < 1e-6 * b.lower.mean.abs());
     }
 
-    /// Unlevered (version 1 keys): the objective is the NPV, and the lower bound on all fresh
-    /// paths is exactly the run's out-of-sample estimate.
-    #[test]
-    fn unlevered_lower_bound_is_the_out_of_sample_estimate() {
-        let mut sc = Scenario {
-            finance: None,
-            ..Scenario::default()
-        };
+    /// `sc` on 5 years, 2 slices and 12 decision months: its run at 600 paths and the bound.
+    fn small_run_and_bound(
+        mut sc: Scenario,
+    ) -> (
+        Scenario,
+        crate::strategy::optimal::OptimalOutput,
+        OptimalBound,
+    ) {
         sc.run.horizon_years = 5.0;
         sc.strategy.tranches = 2;
         sc.strategy.decide_months = 12;
         let cfg = OptimalConfig::new(600, 3, false);
         let out = crate::strategy::optimal::run(&sc, &cfg, &|_| {}).unwrap();
         let b = upper_bound(&sc, &cfg, &out.policy, &DualConfig::for_run(&cfg), &|_| {}).unwrap();
+        (sc, out, b)
+    }
+
+    /// Levered: the bound's lower estimate on all fresh paths is the run's out-of-sample value
+    /// in the same objective (`OptimalDetail::objective`), not its unlevered NPV.
+    #[test]
+    fn levered_lower_bound_is_the_objectives_out_of_sample_value() {
+        let (_, out, b) = small_run_and_bound(Scenario::default());
+        assert_eq!(b.objective, "equity_npv");
+        let o = out.detail.objective.as_ref().expect("levered");
+        let rel = (b.lower.mean - o.value_out_of_sample.mean).abs() / o.value_out_of_sample.mean;
+        assert!(
+            rel < 1e-12,
+            "{} vs {}",
+            b.lower.mean,
+            o.value_out_of_sample.mean
+        );
+        assert!(b.upper.mean + 3.0 * b.upper.stderr >= o.value_out_of_sample.mean);
+    }
+
+    /// Unlevered (version 1 keys): the objective is the NPV, and the lower bound on all fresh
+    /// paths is exactly the run's out-of-sample estimate.
+    #[test]
+    fn unlevered_lower_bound_is_the_out_of_sample_estimate() {
+        let (sc, out, b) = small_run_and_bound(Scenario {
+            finance: None,
+            ..Scenario::default()
+        });
+        let cfg = OptimalConfig::new(600, 3, false);
         assert_eq!(b.objective, "npv");
         assert_eq!(b.lower.mean, out.detail.npv_out_of_sample.mean);
         assert!(b.upper.mean + 3.0 * b.upper.stderr >= b.lower.mean);

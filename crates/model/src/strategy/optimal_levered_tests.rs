@@ -45,6 +45,9 @@ fn zero_vol_levered_policy_is_the_best_day_by_equity_value() {
     let (k, nd) = (sl.tranches(), sl.decision_days().len());
     let mine: f64 = b.mining_total.iter().sum();
     let (mut equity, mut npv, mut moved) = (mine, mine, 0);
+    // The static shares in the owner's value: slices 1..=j converted on day 0.
+    let mut statics = vec![mine];
+    let mut foresight = mine;
     for j in 0..k {
         let owner: Vec<f64> = (0..nd)
             .map(|d| {
@@ -55,6 +58,8 @@ fn zero_vol_levered_policy_is_the_best_day_by_equity_value() {
             })
             .collect();
         let (day, value) = best(&owner);
+        statics.push(statics[j] + owner[0]);
+        foresight += value.max(0.0);
         let unlevered_day = best(&(0..nd).map(|d| b.gain(d * k + j)).collect::<Vec<_>>()).0;
         moved += usize::from(day != unlevered_day);
         let s = &out.detail.slices[j];
@@ -88,6 +93,72 @@ fn zero_vol_levered_policy_is_the_best_day_by_equity_value() {
     let (p5, mean) = (e.dscr_min.p5.unwrap(), e.dscr_min.mean.unwrap());
     assert!(rel(p5, mean) <= 1e-12, "{p5} {mean}");
     assert!(e.equity_irr.p50.is_some() && e.project_irr.p50.is_some());
+    // The bounds and the value of flexibility in the policy's objective, the owner's value: on
+    // one deterministic path the policy is perfect foresight, and flexibility is its value less
+    // the best static share's, all by hand.
+    let o = out
+        .detail
+        .objective
+        .as_ref()
+        .expect("levered: the objective's figures");
+    assert_eq!(o.objective, "equity_npv");
+    for (name, got) in [
+        ("in sample", o.value_in_sample.mean),
+        ("out of sample", o.value_out_of_sample.mean),
+        ("perfect foresight", o.value_perfect_foresight.mean),
+    ] {
+        assert!(rel(got, equity) <= 1e-9, "{name}: {got} vs {equity}");
+    }
+    assert!(rel(foresight, equity) <= 1e-9, "{foresight} vs {equity}");
+    let (j_best, v_best) =
+        statics.iter().enumerate().fold(
+            (0, f64::NEG_INFINITY),
+            |a, (j, &v)| if v > a.1 { (j, v) } else { a },
+        );
+    let f = &o.flexibility;
+    assert_eq!(f.best_static_share, j_best as f64 / k as f64);
+    for (got, want) in f.static_npv.iter().zip(&statics) {
+        assert!(rel(*got, *want) <= 1e-9, "{got} vs {want}");
+    }
+    for v in [f.value_in_sample.mean, f.value_out_of_sample.mean] {
+        assert!((v - (equity - v_best)).abs() <= 1e-9 * equity.abs(), "{v}");
+    }
+    assert!(
+        f.value_in_sample.mean > 0.0,
+        "the debt moves a slice off day 0"
+    );
+    // Unlevered runs have no separate objective.
+    let mut v1 = sc.clone();
+    v1.finance = None;
+    let u = run(&v1, &cfg, &|_| {}).unwrap();
+    assert!(u.detail.objective.is_none());
+}
+
+/// On the embedded default (risks, `[finance]`), the policy maximizes the owner's value: in it,
+/// the policy beats the best static share in sample, perfect foresight bounds it path by path,
+/// and the in-sample value is the equity NPV the result reports.
+#[test]
+fn the_levered_default_is_judged_in_its_objective() {
+    let sc = crate::Scenario::default();
+    assert!(sc.finance.is_some());
+    let out = run(&sc, &OptimalConfig::new(512, 3, false), &|_| {}).unwrap();
+    let o = out.detail.objective.as_ref().expect("levered");
+    let e = out.result.equity.as_ref().unwrap();
+    assert!(rel(o.value_in_sample.mean, e.equity_npv.mean) <= 1e-12);
+    assert!(o.value_perfect_foresight.mean >= o.value_in_sample.mean);
+    let f = &o.flexibility;
+    assert!(
+        f.value_in_sample.mean >= -3.0 * f.value_in_sample.stderr,
+        "{f:?}"
+    );
+    let best = f
+        .static_npv
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
+    assert_eq!(f.best_static_npv, best);
+    // Static share 0 is mining: its value is the mining NPV in both measures.
+    assert_eq!(f.static_npv[0], out.detail.flexibility.static_npv[0]);
 }
 
 /// The policy responds to financing on common random numbers: with cheap debt (3%) converting

@@ -385,6 +385,35 @@ pub struct PricedPaths {
     /// `None` when unlevered (and for fresh paths).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub equity: Option<PricedEquity>,
+    /// `[finance]`, in-sample and fresh: the same values in the objective the levered policy
+    /// maximizes (mining NPV + AI equity NPV); `None` when unlevered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub levered: Option<PricedObjective>,
+}
+
+/// With `[finance]`, a policy's values in its own objective, the owner's value (mining NPV + AI
+/// equity NPV, MODEL.md §10): `optimal`'s lower bound, perfect foresight and value of flexibility
+/// in the terms the policy was chosen in. Per-slice columns are `[path · tranches + slice]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PricedObjective {
+    /// Mining NPV + AI equity NPV under the policy, per path.
+    pub npv: Vec<f64>,
+    /// Each slice's exercise value on its conversion day (0 if never).
+    pub gain: Vec<f64>,
+    /// Each slice's exercise value on day 0 (the static shares).
+    pub gain0: Vec<f64>,
+    /// Each slice's best exercise value over the decision days, or 0 (perfect foresight); in
+    /// sample only (0 on fresh paths).
+    pub foresight: Vec<f64>,
+}
+
+impl PricedObjective {
+    fn append(&mut self, o: PricedObjective) {
+        self.npv.extend(o.npv);
+        self.gain.extend(o.gain);
+        self.gain0.extend(o.gain0);
+        self.foresight.extend(o.foresight);
+    }
 }
 
 /// The equity figures of priced paths (MODEL.md §10), in path order: what the fixed strategies
@@ -474,6 +503,18 @@ impl PricedPaths {
                 ("equity_irr", 1, PricedColumn::OptF64(&mut e.equity_irr)),
             ]);
         }
+        if let Some(o) = &mut self.levered {
+            cols.extend([
+                ("objective_npv", 1, PricedColumn::F64(&mut o.npv)),
+                ("objective_gain", k, PricedColumn::F64(&mut o.gain)),
+                ("objective_gain0", k, PricedColumn::F64(&mut o.gain0)),
+                (
+                    "objective_foresight",
+                    k,
+                    PricedColumn::F64(&mut o.foresight),
+                ),
+            ]);
+        }
         cols
     }
 
@@ -493,6 +534,7 @@ impl PricedPaths {
             gain0: Vec::new(),
             foresight: Vec::new(),
             equity: None,
+            levered: None,
         }
     }
 
@@ -527,7 +569,10 @@ impl PricedPaths {
         }
         // An empty range (a shard with no blocks) carries no equity figures either way.
         let both = !self.is_empty() && !next.is_empty();
-        if both && self.equity.is_some() != next.equity.is_some() {
+        if both
+            && (self.equity.is_some() != next.equity.is_some()
+                || self.levered.is_some() != next.levered.is_some())
+        {
             return Err(mismatch(
                 "priced paths",
                 "levered and unlevered blocks".into(),
@@ -544,6 +589,11 @@ impl PricedPaths {
         self.gain0.extend(next.gain0);
         self.foresight.extend(next.foresight);
         match (&mut self.equity, next.equity) {
+            (Some(e), Some(n)) => e.append(n),
+            (e @ None, n) => *e = n,
+            (Some(_), None) => {}
+        }
+        match (&mut self.levered, next.levered) {
             (Some(e), Some(n)) => e.append(n),
             (e @ None, n) => *e = n,
             (Some(_), None) => {}

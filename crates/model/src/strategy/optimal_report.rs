@@ -12,12 +12,12 @@ use hashpivot_lsm::regress::Basis;
 
 use crate::equity::equity_result;
 use crate::result::{
-    Boundary, Est, Flexibility, OptimalDetail, PolicyTable, Regime, RegressionInfo, SliceSummary,
-    StrategyResult,
+    Boundary, Est, Flexibility, OptimalDetail, OptimalObjective, PolicyTable, Regime,
+    RegressionInfo, SliceSummary, StrategyResult,
 };
 use crate::stats::{histograms, summarize};
 use crate::strategy::optimal_pilot::FEATURES;
-use crate::strategy::optimal_policy::{OptimalPolicy, PricedPaths, NEVER};
+use crate::strategy::optimal_policy::{OptimalPolicy, PricedObjective, PricedPaths, NEVER};
 
 /// Mean and standard error ([`crate::stats::mean_stderr`], the estimator of every strategy) with
 /// the number of paths.
@@ -98,6 +98,69 @@ pub(crate) struct InSampleValues {
     pub flex: Vec<f64>,
     /// Per path: perfect foresight, each slice on its best day of the path (or never).
     pub foresight: Vec<f64>,
+    /// With `[finance]`, the same in the policy's objective (the owner's value).
+    pub objective: Option<ObjectiveValues>,
+}
+
+/// [`InSampleValues`]' static shares, flexibility and perfect foresight in the levered policy's
+/// objective (mining NPV + AI equity NPV).
+pub(crate) struct ObjectiveValues {
+    /// Mean value of converting `j/k` of the site on day 0, `j = 0..=k`.
+    pub static_npv: Vec<f64>,
+    /// The best of those `j`.
+    pub best: usize,
+    /// Per path: the policy's value less the best static share's.
+    pub flex: Vec<f64>,
+    /// Per path: perfect foresight.
+    pub foresight: Vec<f64>,
+}
+
+/// Per path, the value of converting slices `1..=j` on day 0, `j = 0..=k`, from each slice's
+/// day-0 gain `gain0[path · k + slice]` over `mine`.
+fn static_values(mine: &[f64], gain0: &[f64], k: usize) -> Vec<Vec<f64>> {
+    let n = mine.len();
+    let mut out: Vec<Vec<f64>> = Vec::with_capacity(k + 1);
+    let mut acc = mine.to_vec();
+    out.push(acc.clone());
+    for j in 0..k {
+        for i in 0..n {
+            acc[i] += gain0[i * k + j];
+        }
+        out.push(acc.clone());
+    }
+    out
+}
+
+/// The best static share's index and the mean of each.
+fn best_static(paths: &[Vec<f64>], n: usize) -> (Vec<f64>, usize) {
+    let means: Vec<f64> = paths
+        .iter()
+        .map(|v| v.iter().sum::<f64>() / n as f64)
+        .collect();
+    let best = (0..means.len())
+        .max_by(|&a, &b| means[a].total_cmp(&means[b]))
+        .unwrap_or(0);
+    (means, best)
+}
+
+/// The levered policy's in-sample values in its objective.
+fn objective_values(ins: &PricedPaths, o: &PricedObjective) -> ObjectiveValues {
+    let (n, k) = (ins.len(), ins.tranches);
+    let paths = static_values(&ins.mine_npv, &o.gain0, k);
+    let (static_npv, best) = best_static(&paths, n);
+    let flex = (0..n).map(|i| o.npv[i] - paths[best][i]).collect();
+    let mut foresight = ins.mine_npv.clone();
+    for (i, f) in foresight.iter_mut().enumerate() {
+        for j in 0..k {
+            *f += o.foresight[i * k + j];
+        }
+    }
+    ObjectiveValues {
+        static_npv,
+        best,
+        flex,
+        foresight,
+    }
 }
 
 /// Step 3: the in-sample result with its mining/AI split (and with `[finance]`, whose covenant is
@@ -127,14 +190,8 @@ pub(crate) fn in_sample_values(
         result.equity = Some(view);
     }
     // Static shares j/k: slices 1..=j converted on day 0.
-    let static_paths = static_paths(ins, k);
-    let static_npv: Vec<f64> = static_paths
-        .iter()
-        .map(|v| v.iter().sum::<f64>() / n as f64)
-        .collect();
-    let best = (0..=k)
-        .max_by(|&a, &b| static_npv[a].total_cmp(&static_npv[b]))
-        .unwrap_or(0);
+    let static_paths = static_values(&ins.mine_npv, &ins.gain0, k);
+    let (static_npv, best) = best_static(&static_paths, n);
     let flex: Vec<f64> = (0..n).map(|i| ins.npv[i] - static_paths[best][i]).collect();
     let mut foresight = ins.mine_npv.clone();
     for i in 0..n {
@@ -142,42 +199,80 @@ pub(crate) fn in_sample_values(
             foresight[i] += ins.foresight[i * k + j];
         }
     }
+    let objective = ins.levered.as_ref().map(|o| objective_values(ins, o));
     InSampleValues {
         result,
         static_npv,
         best,
         flex,
         foresight,
+        objective,
     }
 }
 
-/// Per path, the NPV of converting slices `1..=j` on day 0, `j = 0..=k`.
-fn static_paths(pp: &PricedPaths, k: usize) -> Vec<Vec<f64>> {
-    let n = pp.len();
-    let mut out: Vec<Vec<f64>> = Vec::with_capacity(k + 1);
-    let mut acc = pp.mine_npv.clone();
-    out.push(acc.clone());
-    for j in 0..k {
-        for i in 0..n {
-            acc[i] += pp.gain0[i * k + j];
-        }
-        out.push(acc.clone());
-    }
-    out
-}
-
-/// Per fresh path, the policy's NPV less the best static share's.
-pub(crate) fn fresh_flex(fresh: &PricedPaths, best: usize) -> Vec<f64> {
-    let k = fresh.tranches;
-    (0..fresh.len())
+/// Per fresh path, the policy's value `npv` less the best static share's (`mine` plus the
+/// day-0 gains `gain0` of slices `1..=best`).
+pub(crate) fn fresh_flex(
+    npv: &[f64],
+    mine: &[f64],
+    gain0: &[f64],
+    k: usize,
+    best: usize,
+) -> Vec<f64> {
+    (0..npv.len())
         .map(|i| {
-            let mut st = fresh.mine_npv[i];
+            let mut st = mine[i];
             for j in 0..best {
-                st += fresh.gain0[i * k + j];
+                st += gain0[i * k + j];
             }
-            fresh.npv[i] - st
+            npv[i] - st
         })
         .collect()
+}
+
+/// The gap of two independent estimates: the difference of the means, the standard errors in
+/// quadrature.
+fn gap_of(ins: Est, oos: Est) -> Est {
+    Est {
+        mean: ins.mean - oos.mean,
+        stderr: (ins.stderr * ins.stderr + oos.stderr * oos.stderr).sqrt(),
+        paths: ins.paths + oos.paths,
+    }
+}
+
+/// With `[finance]`: the estimates in the levered policy's objective (`None` when unlevered).
+fn objective_detail(
+    ins: &PricedPaths,
+    ins_v: &InSampleValues,
+    fresh: &PricedPaths,
+    anti: bool,
+) -> Option<OptimalObjective> {
+    let (o_ins, v, o_fresh) = (
+        ins.levered.as_ref()?,
+        ins_v.objective.as_ref()?,
+        fresh.levered.as_ref()?,
+    );
+    let k = ins.tranches;
+    let value_in_sample = est(&o_ins.npv, anti);
+    let value_out_of_sample = est(&o_fresh.npv, anti);
+    Some(OptimalObjective {
+        objective: "equity_npv".into(),
+        value_in_sample,
+        value_out_of_sample,
+        in_sample_gap: gap_of(value_in_sample, value_out_of_sample),
+        value_perfect_foresight: est(&v.foresight, anti),
+        flexibility: Flexibility {
+            static_shares: (0..=k).map(|j| j as f64 / k as f64).collect(),
+            static_npv: v.static_npv.clone(),
+            best_static_share: v.best as f64 / k as f64,
+            best_static_npv: v.static_npv[v.best],
+            value_in_sample: est(&v.flex, anti),
+            value_out_of_sample: est(
+                &fresh_flex(&o_fresh.npv, &fresh.mine_npv, &o_fresh.gain0, k, v.best),
+                anti,
+            ),
+        },
+    })
 }
 
 /// Column `j` of a `[path · k + slice]` array.
@@ -305,11 +400,7 @@ pub(crate) fn detail(
     let best = ins_v.best;
     OptimalDetail {
         npv_out_of_sample: oos_est,
-        in_sample_gap: Est {
-            mean: ins_est.mean - oos_est.mean,
-            stderr: (ins_est.stderr * ins_est.stderr + oos_est.stderr * oos_est.stderr).sqrt(),
-            paths: ins_est.paths + oos_est.paths,
-        },
+        in_sample_gap: gap_of(ins_est, oos_est),
         npv_perfect_foresight: est(&ins_v.foresight, anti),
         policy: table,
         boundary,
@@ -321,10 +412,14 @@ pub(crate) fn detail(
             best_static_share: best as f64 / k as f64,
             best_static_npv: ins_v.static_npv[best],
             value_in_sample: est(&ins_v.flex, anti),
-            value_out_of_sample: est(&fresh_flex(fresh, best), anti),
+            value_out_of_sample: est(
+                &fresh_flex(&fresh.npv, &fresh.mine_npv, &fresh.gain0, k, best),
+                anti,
+            ),
         },
         regression: regression_info(policy),
         upper_bound: None,
+        objective: objective_detail(ins, ins_v, fresh, anti),
     }
 }
 

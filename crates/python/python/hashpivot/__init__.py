@@ -251,6 +251,9 @@ class Optimal:
         slices: one row per slice: MW, P(converted), mean conversion month, option values.
         npv_out_of_sample, in_sample_gap, npv_perfect_foresight: ``{"mean", "stderr", "paths"}``.
         flexibility: optimal minus the best static ``convert`` share on the same paths.
+        objective: with ``[finance]`` only (else ``None``): the policy maximizes the owner's
+            value (mining NPV + AI equity NPV), and this gives its ``value_out_of_sample``,
+            ``value_perfect_foresight``, ``in_sample_gap`` and ``flexibility`` in that value.
         data: the whole ``optimal`` entry of ``simulate --json``.
     """
 
@@ -260,6 +263,7 @@ class Optimal:
         self.in_sample_gap: Dict[str, Any] = entry.get("in_sample_gap", {})
         self.npv_perfect_foresight: Dict[str, Any] = entry.get("npv_perfect_foresight", {})
         self.flexibility: Dict[str, Any] = entry.get("flexibility", {})
+        self.objective: Optional[Dict[str, Any]] = entry.get("objective")
         p = entry.get("policy", {})
         cols: Dict[str, Any] = {"month": p.get("months", []), "day": p.get("days", [])}
         for k in sorted((k for k in p if k.startswith("slice_")), key=lambda k: int(k[6:])):

@@ -816,7 +816,7 @@
         ': the engine re-run with only that input changed (common random numbers), bracketing then bisection.' }));
       if (d.optimal) {
         var o = d.optimal;
-        card.appendChild(el('h3', { text: 'Optimal staging' }));
+        card.appendChild(el('h3', { text: o.objective === 'equity_npv' ? 'Optimal staging (equity NPV: what the levered policy maximizes)' : 'Optimal staging' }));
         var ot = el('table', { class: 'results', id: 'optimal-bounds' }, [el('tbody', null, [
           ['In-sample value (biased high)', o.in_sample], ['Lower bound: the frozen policy on fresh paths', o.lower_bound],
           ['Upper bound: perfect foresight', o.upper_bound], ['Value of flexibility over the best static share (' + Math.round(o.best_static_share * 100) + '%)', o.value_of_flexibility]
