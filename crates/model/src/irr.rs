@@ -120,7 +120,7 @@ impl<const K: usize, const W: usize> Horner<K, W> {
         let mut q = [0.0f64; K];
         let mut tq = 0.0;
         for k in 0..K {
-            let mut p = y[k].powi(full as i32);
+            let mut p = crate::num::powi(y[k], full as i32);
             for (t, &v) in c.iter().enumerate().skip(full * W) {
                 q[k] += v * p;
                 if k == d {

@@ -32,6 +32,7 @@ pub mod equity;
 pub mod forward;
 pub mod irr;
 pub mod machine;
+pub mod num;
 pub mod payback;
 pub mod payoff;
 pub mod power;

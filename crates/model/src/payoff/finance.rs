@@ -30,6 +30,7 @@
 // vectorizes (as in `crate::payoff`).
 #![allow(clippy::needless_range_loop)]
 
+use crate::num::powi;
 use crate::scenario::Finance;
 
 /// The run-wide terms of the loans and the equity discounting.
@@ -77,7 +78,7 @@ impl DebtTerms {
         if self.i == 0.0 {
             bal / self.n as f64
         } else {
-            bal * self.i / (1.0 - (1.0 + self.i).powi(-(self.n as i32)))
+            bal * self.i / (1.0 - powi(1.0 + self.i, -(self.n as i32)))
         }
     }
 }
@@ -203,7 +204,7 @@ impl Loan {
             if draw != 0.0 || t == self.ready {
                 // Interest capitalized since the last draw (a draw on its own day earns none).
                 if let Some(last) = self.last {
-                    self.acc *= (1.0 + i).powi((t - last) as i32);
+                    self.acc *= powi(1.0 + i, (t - last) as i32);
                 }
                 self.acc += draw;
                 self.last = Some(t);
@@ -257,7 +258,7 @@ impl Loan {
         match (&self.main, self.last) {
             (Some(m), _) => m.bal + extra,
             (None, Some(last)) => {
-                self.acc * (1.0 + terms.i).powi((terms.days - last) as i32) + extra
+                self.acc * powi(1.0 + terms.i, (terms.days - last) as i32) + extra
             }
             (None, None) => extra,
         }
@@ -329,7 +330,7 @@ impl Loans {
         if t <= ready {
             if draw != 0.0 || t == ready {
                 if self.last[l] != NO_DRAW {
-                    self.acc[l] *= (1.0 + i).powi((t - self.last[l]) as i32);
+                    self.acc[l] *= powi(1.0 + i, (t - self.last[l]) as i32);
                 }
                 self.acc[l] += draw;
                 self.last[l] = t;
@@ -392,7 +393,7 @@ impl Loans {
         if self.has_main[l] {
             self.bal[l] + extra
         } else if self.last[l] != NO_DRAW {
-            self.acc[l] * (1.0 + terms.i).powi((terms.days - self.last[l]) as i32) + extra
+            self.acc[l] * powi(1.0 + terms.i, (terms.days - self.last[l]) as i32) + extra
         } else {
             extra
         }

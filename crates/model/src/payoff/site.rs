@@ -240,7 +240,7 @@ pub fn ai_project(sc: &Scenario, tau: usize, it_mw: f64, w_ai: &[f64], years: us
         }
         let amount = rent_unit
             * (1.0 + a.lease_escalator).powf((t - u) as f64 / 365.0)
-            * a.renewal_probability.powi(c as i32)
+            * crate::num::powi(a.renewal_probability, c as i32)
             * (-a.tenant_default_rate * (t - start) as f64 / 365.0).exp();
         let k = out.npv_terms.len() - 1;
         out.npv_terms[k].1 += amount * w;
