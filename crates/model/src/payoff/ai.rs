@@ -527,6 +527,42 @@ impl<'a> AiBook<'a> {
         }
     }
 
+    /// [`AiBook::add_cash`] into two sums in one pass over the project's cash: `w1 ·` the cash
+    /// into `out1` and `w2 ·` it into `out2`, per lane the operations of two `add_cash` calls
+    /// (the same bits), the cash read once.
+    #[inline(always)]
+    pub fn add_cash2(
+        &self,
+        p: usize,
+        (w1, out1): (f64, &mut [f64]),
+        (w2, out2): (f64, &mut [f64]),
+    ) {
+        let (c, o) = (self.capex(p), self.opcash(p));
+        if let Some(m) = self.members.as_ref() {
+            for &i in &m[p] {
+                let i = i as usize;
+                let x = o[i] - c[i];
+                out1[i] += x * w1;
+                out2[i] += x * w2;
+            }
+            return;
+        }
+        let n = out1.len().min(out2.len()).min(o.len()).min(c.len());
+        let (out1, out2, o, c) = (&mut out1[..n], &mut out2[..n], &o[..n], &c[..n]);
+        if self.capex_zero[p] {
+            for i in 0..n {
+                out1[i] += o[i] * w1;
+                out2[i] += o[i] * w2;
+            }
+            return;
+        }
+        for i in 0..n {
+            let x = o[i] - c[i];
+            out1[i] += x * w1;
+            out2[i] += x * w2;
+        }
+    }
+
     /// Steps every started project to day `d.t` and writes the day's capex and operating cash.
     /// Days must come in order, each once. Always inlined, so that it is compiled for the
     /// engine's instruction set (`Prepared::run_block`): called out of line it is baseline

@@ -911,6 +911,20 @@ struct ProjectEquity<'a> {
 }
 
 impl ProjectEquity<'_> {
+    /// A linear project's day (a lease in USD) but its discounted cash: the hall capex recorded
+    /// on its decision day, and the terminal value's undiscounted cash.
+    #[inline(always)]
+    fn linear_rest(&mut self, book: &AiBook<'_>, p: usize, t: usize) {
+        let lanes = book.capex(p).len();
+        let r = p * lanes..(p + 1) * lanes;
+        if t == book.projects()[p].tau {
+            self.hall[r.clone()].copy_from_slice(book.capex(p));
+        }
+        if t + 365 >= self.debt.days {
+            book.add_cash(p, 1.0, &mut self.tail[r]);
+        }
+    }
+
     /// Day `t` of project `p` on every lane: the lender's draw, the loan's payment, and the
     /// equity cash `AI cash + draw − payment` (in BTC at the lane's price `s`).
     #[inline(always)]
@@ -923,13 +937,8 @@ impl ProjectEquity<'_> {
         let r = p * lanes..(p + 1) * lanes;
         if self.linear {
             // The AI cash here, the debt's part in `finish`.
-            if t == book.projects()[p].tau {
-                self.hall[r.clone()].copy_from_slice(capex);
-            }
-            book.add_cash(p, w, &mut self.npv[r.clone()]);
-            if in_tv {
-                book.add_cash(p, 1.0, &mut self.tail[r]);
-            }
+            book.add_cash(p, w, &mut self.npv[r]);
+            self.linear_rest(book, p, t);
             return;
         }
         for i in 0..lanes {
@@ -1114,6 +1123,21 @@ impl<'a> SliceBook<'a> {
             }
             self.book.project_day(p, &day);
             let r = p * lanes..(p + 1) * lanes;
+            if let (None, Some(eq)) = (self.btc, self.equity.as_mut().filter(|e| e.linear)) {
+                // A lease in USD, levered: the AI value's and the equity's sums of the day's
+                // cash in one pass over it (what `add_cash` and `ProjectEquity::day` add).
+                let w_eq = eq.debt.w_eq[t];
+                self.book.add_cash2(
+                    p,
+                    (w, &mut self.ai[r.clone()]),
+                    (w_eq, &mut eq.npv[r.clone()]),
+                );
+                eq.linear_rest(&self.book, p, t);
+                if self.mine_during_build {
+                    self.ready_today(p, t, lanes, s, mined, &held);
+                }
+                continue;
+            }
             match self.btc {
                 None => self.book.add_cash(p, w, &mut self.ai[r.clone()]),
                 Some(disc) => {
