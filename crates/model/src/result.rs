@@ -354,6 +354,9 @@ pub struct OptimalObjective {
     pub in_sample_gap: Est,
     /// What the policy maximizes: `"equity_npv"`.
     pub objective: String,
+    /// Each slice's option value in this objective (its mean gain over never converting) with
+    /// the frozen policy on the fresh paths, slice 1 first.
+    pub slice_option_value_out_of_sample: Vec<Est>,
     /// The policy's mean value in sample (the run's paths).
     pub value_in_sample: Est,
     /// The frozen policy on the fresh paths (a lower bound on the optimal value).

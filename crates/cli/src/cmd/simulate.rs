@@ -654,7 +654,16 @@ fn optimal_human(x: &OptimalDetail, currency: hashpivot_model::result::Currency)
             pct(flex.best_static_share),
             m(flex.best_static_npv)
         ));
-        s.push_str(&optimal_slices_human(x, u, m));
+        let values: Vec<f64> = o
+            .slice_option_value_out_of_sample
+            .iter()
+            .map(|e| e.mean)
+            .collect();
+        s.push_str(&optimal_slices_human(
+            x,
+            (&format!("equity option value {u}"), &values),
+            m,
+        ));
         return s;
     }
     s.push_str(&estimates_human("", [oos, gap, pf], m, pre, post));
@@ -668,7 +677,16 @@ fn optimal_human(x: &OptimalDetail, currency: hashpivot_model::result::Currency)
         pct(flex.best_static_share),
         m(flex.best_static_npv)
     ));
-    s.push_str(&optimal_slices_human(x, u, m));
+    let values: Vec<f64> = x
+        .slices
+        .iter()
+        .map(|sl| sl.option_value_out_of_sample.mean)
+        .collect();
+    s.push_str(&optimal_slices_human(
+        x,
+        (&format!("option value {u}"), &values),
+        m,
+    ));
     s
 }
 
@@ -693,17 +711,22 @@ fn estimates_human(
     )
 }
 
-/// The slices' conversion odds and the schedule with its exercise boundary.
-fn optimal_slices_human(x: &OptimalDetail, u: &str, m: fn(f64) -> String) -> String {
+/// The slices' conversion odds and option values (`value`: the column's title and a value per
+/// slice), and the schedule with its exercise boundary.
+fn optimal_slices_human(
+    x: &OptimalDetail,
+    (title, values): (&str, &[f64]),
+    m: fn(f64) -> String,
+) -> String {
     let mut s = String::new();
     let mut t = Table::new([
         "slice".to_string(),
         "MW".into(),
         "P(converted)".into(),
         "mean month".into(),
-        format!("option value {u}"),
+        title.to_string(),
     ]);
-    for sl in &x.slices {
+    for (sl, &v) in x.slices.iter().zip(values) {
         t.row([
             format!("{}", sl.slice),
             thousands(sl.mw, 0),
@@ -711,7 +734,7 @@ fn optimal_slices_human(x: &OptimalDetail, u: &str, m: fn(f64) -> String) -> Str
             sl.mean_conversion_month
                 .map(|v| format!("{v:.1}"))
                 .unwrap_or_else(|| "never".into()),
-            m(sl.option_value_out_of_sample.mean),
+            m(v),
         ]);
     }
     s.push_str(&t.render());

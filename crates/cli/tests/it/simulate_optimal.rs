@@ -83,6 +83,7 @@ fn optimal_human_output_explains_the_schedule() {
         "equity NPV out-of-sample",
         "of equity NPV over the best static share",
         "the same policy's NPV (unlevered)",
+        "equity option value $M",
     ] {
         assert!(s.contains(needle), "missing {needle:?} in:\n{s}");
     }

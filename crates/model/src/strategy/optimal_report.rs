@@ -257,6 +257,9 @@ fn objective_detail(
     let value_out_of_sample = est(&o_fresh.npv, anti);
     Some(OptimalObjective {
         objective: "equity_npv".into(),
+        slice_option_value_out_of_sample: (0..k)
+            .map(|j| est(&column(&o_fresh.gain, k, j), anti))
+            .collect(),
         value_in_sample,
         value_out_of_sample,
         in_sample_gap: gap_of(value_in_sample, value_out_of_sample),
