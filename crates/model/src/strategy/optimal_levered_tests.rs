@@ -111,9 +111,16 @@ fn zero_vol_levered_policy_is_the_best_day_by_equity_value() {
     }
     assert!(rel(foresight, equity) <= 1e-9, "{foresight} vs {equity}");
     // The slices' option values in the objective add up to the policy's value over mining.
-    let slices: f64 = o.slice_option_value_out_of_sample.iter().map(|e| e.mean).sum();
+    let slices: f64 = o
+        .slice_option_value_out_of_sample
+        .iter()
+        .map(|e| e.mean)
+        .sum();
     assert_eq!(o.slice_option_value_out_of_sample.len(), k);
-    assert!(rel(mine + slices, equity) <= 1e-9, "{slices} + {mine} vs {equity}");
+    assert!(
+        rel(mine + slices, equity) <= 1e-9,
+        "{slices} + {mine} vs {equity}"
+    );
     let (j_best, v_best) =
         statics.iter().enumerate().fold(
             (0, f64::NEG_INFINITY),
