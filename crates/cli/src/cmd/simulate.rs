@@ -611,82 +611,70 @@ fn optimal_human(x: &OptimalDetail, currency: hashpivot_model::result::Currency)
         hashpivot_model::result::Currency::Btc => ("", " BTC"),
     };
     let mut s = String::new();
-    let (oos, gap, pf) = (
-        &x.npv_out_of_sample,
-        &x.in_sample_gap,
-        &x.npv_perfect_foresight,
-    );
     s.push_str("Optimal staged conversion (least-squares Monte Carlo):\n");
-    if let Some(o) = &x.objective {
-        // Levered: the policy maximizes the owner's value, so its bounds and its value of
-        // flexibility are stated in that value; the NPV figures follow for reference.
-        let (oos, gap, pf, flex) = (
-            &o.value_out_of_sample,
-            &o.in_sample_gap,
-            &o.value_perfect_foresight,
-            &o.flexibility,
-        );
-        s.push_str(
-            "  the policy maximizes equity NPV (mining NPV + AI equity NPV, at the cost of equity):\n",
-        );
-        s.push_str(&estimates_human(
-            "equity NPV ",
-            [oos, gap, pf],
-            m,
-            pre,
-            post,
-        ));
-        s.push_str(&format!(
-            "  value of flexibility: {pre}{}{post} ± {} of equity NPV over the best static share ({}, {pre}{}{post})\n",
-            m(flex.value_out_of_sample.mean),
-            m(flex.value_out_of_sample.stderr),
-            pct(flex.best_static_share),
-            m(flex.best_static_npv)
-        ));
-        if let Some(b) = &x.upper_bound {
-            s.push_str(&bound_human(b, m, pre, post));
+    // Levered, the policy maximizes the owner's value, so its bounds, its value of flexibility
+    // and the slices' option values are stated in that value; the NPV figures follow.
+    let (what, ests, flex, values, title) = match &x.objective {
+        Some(o) => {
+            s.push_str(
+                "  the policy maximizes equity NPV (mining NPV + AI equity NPV, at the cost of equity):\n",
+            );
+            (
+                "equity NPV ",
+                [
+                    &o.value_out_of_sample,
+                    &o.in_sample_gap,
+                    &o.value_perfect_foresight,
+                ],
+                &o.flexibility,
+                o.slice_option_value_out_of_sample
+                    .iter()
+                    .map(|e| e.mean)
+                    .collect::<Vec<_>>(),
+                format!("equity option value {u}"),
+            )
         }
-        let flex = &x.flexibility;
-        s.push_str(&format!(
-            "  the same policy's NPV (unlevered): out-of-sample {pre}{}{post} ± {}; the best static share on NPV ({}) has {pre}{}{post}\n\n",
-            m(x.npv_out_of_sample.mean),
-            m(x.npv_out_of_sample.stderr),
-            pct(flex.best_static_share),
-            m(flex.best_static_npv)
-        ));
-        let values: Vec<f64> = o
-            .slice_option_value_out_of_sample
-            .iter()
-            .map(|e| e.mean)
-            .collect();
-        s.push_str(&optimal_slices_human(
-            x,
-            (&format!("equity option value {u}"), &values),
-            m,
-        ));
-        return s;
-    }
-    s.push_str(&estimates_human("", [oos, gap, pf], m, pre, post));
+        None => (
+            "",
+            [
+                &x.npv_out_of_sample,
+                &x.in_sample_gap,
+                &x.npv_perfect_foresight,
+            ],
+            &x.flexibility,
+            x.slices
+                .iter()
+                .map(|sl| sl.option_value_out_of_sample.mean)
+                .collect(),
+            format!("option value {u}"),
+        ),
+    };
+    s.push_str(&estimates_human(what, ests, m, pre, post));
     if let Some(b) = &x.upper_bound {
         s.push_str(&bound_human(b, m, pre, post));
     }
-    let flex = &x.flexibility;
+    let spread = match x.objective {
+        Some(_) => format!(" ± {} of equity NPV", m(flex.value_out_of_sample.stderr)),
+        None => String::new(),
+    };
     s.push_str(&format!(
-        "  value of flexibility: {pre}{}{post} over the best static share ({}, {pre}{}{post})\n\n",
+        "  value of flexibility: {pre}{}{post}{spread} over the best static share ({}, {pre}{}{post})\n",
         m(flex.value_out_of_sample.mean),
         pct(flex.best_static_share),
         m(flex.best_static_npv)
     ));
-    let values: Vec<f64> = x
-        .slices
-        .iter()
-        .map(|sl| sl.option_value_out_of_sample.mean)
-        .collect();
-    s.push_str(&optimal_slices_human(
-        x,
-        (&format!("option value {u}"), &values),
-        m,
-    ));
+    if x.objective.is_some() {
+        let f = &x.flexibility;
+        s.push_str(&format!(
+            "  the same policy's NPV (unlevered): out-of-sample {pre}{}{post} ± {}; the best static share on NPV ({}) has {pre}{}{post}\n",
+            m(x.npv_out_of_sample.mean),
+            m(x.npv_out_of_sample.stderr),
+            pct(f.best_static_share),
+            m(f.best_static_npv)
+        ));
+    }
+    s.push('\n');
+    s.push_str(&optimal_slices_human(x, (&title, &values), m));
     s
 }
 

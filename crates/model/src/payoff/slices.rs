@@ -911,12 +911,16 @@ struct ProjectEquity<'a> {
 }
 
 impl ProjectEquity<'_> {
-    /// A linear project's day (a lease in USD) but its discounted cash: the hall capex recorded
-    /// on its decision day, and the terminal value's undiscounted cash.
+    /// Day `t` of a linear project `p` (a lease in USD; the debt's part comes in `finish`): the
+    /// day's cash into the AI value's sum `ai` at `w_ai` and into the equity's at the cost of
+    /// equity in one pass over it ([`AiBook::add_cash2`]: the operations of two `add_cash`
+    /// calls), the hall capex recorded on its decision day, the terminal value's cash.
     #[inline(always)]
-    fn linear_rest(&mut self, book: &AiBook<'_>, p: usize, t: usize) {
+    fn linear_day(&mut self, book: &AiBook<'_>, p: usize, t: usize, w_ai: f64, ai: &mut [f64]) {
         let lanes = book.capex(p).len();
         let r = p * lanes..(p + 1) * lanes;
+        let w_eq = self.debt.w_eq[t];
+        book.add_cash2(p, (w_ai, ai), (w_eq, &mut self.npv[r.clone()]));
         if t == book.projects()[p].tau {
             self.hall[r.clone()].copy_from_slice(book.capex(p));
         }
@@ -925,22 +929,17 @@ impl ProjectEquity<'_> {
         }
     }
 
-    /// Day `t` of project `p` on every lane: the lender's draw, the loan's payment, and the
-    /// equity cash `AI cash + draw − payment` (in BTC at the lane's price `s`).
+    /// Day `t` of project `p` on every lane of a project stepped day by day (not `linear`: see
+    /// [`ProjectEquity::linear_day`]): the lender's draw, the loan's payment, and the equity
+    /// cash `AI cash + draw − payment` (in BTC at the lane's price `s`).
     #[inline(always)]
     fn day(&mut self, book: &AiBook<'_>, p: usize, t: usize, s: Option<&[f64]>) {
+        debug_assert!(!self.linear, "a linear project's day is `linear_day`");
         let (capex, op, gpu) = (book.capex(p), book.opcash(p), book.gpu_buy(p));
         let lanes = capex.len();
         let debt = self.debt;
         let w = debt.w_eq[t];
         let in_tv = t + 365 >= debt.days;
-        let r = p * lanes..(p + 1) * lanes;
-        if self.linear {
-            // The AI cash here, the debt's part in `finish`.
-            book.add_cash(p, w, &mut self.npv[r]);
-            self.linear_rest(book, p, t);
-            return;
-        }
         for i in 0..lanes {
             let o = p * lanes + i;
             let draw = debt.ltc * fundable(debt, capex[i], gpu.get(i).copied());
@@ -1123,34 +1122,27 @@ impl<'a> SliceBook<'a> {
             }
             self.book.project_day(p, &day);
             let r = p * lanes..(p + 1) * lanes;
-            if let (None, Some(eq)) = (self.btc, self.equity.as_mut().filter(|e| e.linear)) {
-                // A lease in USD, levered: the AI value's and the equity's sums of the day's
-                // cash in one pass over it (what `add_cash` and `ProjectEquity::day` add).
-                let w_eq = eq.debt.w_eq[t];
-                self.book.add_cash2(
-                    p,
-                    (w, &mut self.ai[r.clone()]),
-                    (w_eq, &mut eq.npv[r.clone()]),
-                );
-                eq.linear_rest(&self.book, p, t);
-                if self.mine_during_build {
-                    self.ready_today(p, t, lanes, s, mined, &held);
+            match (self.btc, self.equity.as_mut()) {
+                // A lease in USD, levered: both sums of the day's cash in one pass.
+                (None, Some(eq)) if eq.linear => {
+                    eq.linear_day(&self.book, p, t, w, &mut self.ai[r]);
                 }
-                continue;
-            }
-            match self.btc {
-                None => self.book.add_cash(p, w, &mut self.ai[r.clone()]),
-                Some(disc) => {
-                    // MODEL.md §11: the day's AI cash in BTC at the lane's price.
-                    self.book
-                        .add_cash_per(p, disc.df[t], s, &mut self.ai[r.clone()]);
-                    if t >= disc.first_tv {
-                        self.book.add_cash(p, 1.0, &mut self.ai_tail[r.clone()]);
+                (btc, equity) => {
+                    match btc {
+                        None => self.book.add_cash(p, w, &mut self.ai[r]),
+                        Some(disc) => {
+                            // MODEL.md §11: the day's AI cash in BTC at the lane's price.
+                            self.book
+                                .add_cash_per(p, disc.df[t], s, &mut self.ai[r.clone()]);
+                            if t >= disc.first_tv {
+                                self.book.add_cash(p, 1.0, &mut self.ai_tail[r]);
+                            }
+                        }
+                    }
+                    if let Some(eq) = equity {
+                        eq.day(&self.book, p, t, btc.map(|_| s));
                     }
                 }
-            }
-            if let Some(eq) = self.equity.as_mut() {
-                eq.day(&self.book, p, t, self.btc.map(|_| s));
             }
             if self.mine_during_build {
                 self.ready_today(p, t, lanes, s, mined, &held);
