@@ -38,7 +38,7 @@
 // the compiler vectorizes, so the iterator style clippy suggests is not used there.
 #![allow(clippy::needless_range_loop)]
 
-use rand::{Rng, SeedableRng};
+use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Exp1, StandardNormal};
 
@@ -212,8 +212,6 @@ pub struct AiDay<'a> {
 /// The cold per-lane state of a lease: what only an event reads.
 #[derive(Debug, Clone)]
 pub struct Lease {
-    /// Path index (the stream of [`risk_rng`]).
-    path: u64,
     /// Word position in the project's stream of the next draw.
     word: u128,
     /// End of the current term (next renewal decision), or [`NEVER`].
@@ -230,13 +228,64 @@ pub struct Lease {
     started: bool,
 }
 
+/// One lane's stream of one key ([`risk_rng`]) from a word position on: its words are drawn once
+/// and read by every project of the key, whose draws are the same numbers (see [`AiBook::new`]).
+#[derive(Debug, Clone)]
+struct Words {
+    /// Word position of `buf[0]`.
+    start: u128,
+    buf: Vec<u32>,
+    /// The stream, at word position `start + buf.len()`.
+    src: ChaCha8Rng,
+}
+
+impl Words {
+    /// The word at position `pos` (`>= start`) of the stream.
+    #[inline]
+    fn at(&mut self, pos: u128) -> u32 {
+        let k = (pos - self.start) as usize;
+        while self.buf.len() <= k {
+            self.buf.push(self.src.next_u32());
+        }
+        self.buf[k]
+    }
+}
+
+/// [`Words`] read from word position `pos` on: the numbers of the key's `ChaCha8Rng` set to that
+/// word position, which hands out its words in order (a `u64` is the next two words, the first
+/// one low; bytes are whole words, little-endian, the last one cut).
+struct Cursor<'a> {
+    words: &'a mut Words,
+    pos: u128,
+}
+
+impl RngCore for Cursor<'_> {
+    fn next_u32(&mut self) -> u32 {
+        let x = self.words.at(self.pos);
+        self.pos += 1;
+        x
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let lo = u64::from(self.next_u32());
+        let hi = u64::from(self.next_u32());
+        (hi << 32) | lo
+    }
+
+    fn fill_bytes(&mut self, dst: &mut [u8]) {
+        for chunk in dst.chunks_mut(4) {
+            let w = self.next_u32().to_le_bytes();
+            chunk.copy_from_slice(&w[..chunk.len()]);
+        }
+    }
+}
+
 /// The AI projects of one block: per project and lane, a small state machine and the day's cash.
 #[derive(Debug, Clone)]
 pub struct AiBook<'a> {
     terms: &'a AiTerms,
     projects: Vec<AiProject>,
     lanes: usize,
-    seed: u64,
     /// Hot per-lane state, `[p · lanes + i]`: the lane's ready day `τ + B_k`.
     ready: Vec<usize>,
     /// Capex per build day (spent on days `τ .. capex_end`).
@@ -267,6 +316,9 @@ pub struct AiBook<'a> {
     log: Vec<Vec<(usize, f64, u32, f64)>>,
     /// Cold state of each lane's lease.
     cold: Vec<Lease>,
+    /// Each key's stream per lane, `[x · lanes + i]` for the key of `key_slot[p] = x`.
+    streams: Vec<Words>,
+    key_slot: Vec<usize>,
     /// The day's capex and operating cash, `[p · lanes + i]`.
     capex: Vec<f64>,
     opcash: Vec<f64>,
@@ -294,7 +346,6 @@ impl<'a> AiBook<'a> {
         let mut book = AiBook {
             terms,
             lanes,
-            seed,
             ready: vec![NEVER; size],
             capex_day: vec![0.0; size],
             capex_end: vec![0; size],
@@ -308,6 +359,8 @@ impl<'a> AiBook<'a> {
             members: None,
             log: Vec::new(),
             cold: Vec::with_capacity(size),
+            streams: Vec::new(),
+            key_slot: vec![0; np],
             capex: vec![0.0; size],
             opcash: vec![0.0; size],
             gpu: terms
@@ -333,14 +386,36 @@ impl<'a> AiBook<'a> {
             projects,
         };
         let first_path = block * crate::process::BLOCK as u64;
+        // Each lane's first draws of each key: projects that share a key (`optimal`'s slice `j`
+        // on every decision day) share its stream, so the draws are made once per key and lane
+        // (the same numbers: the stream depends on the seed, the path and the key only).
+        let mut keys: Vec<u64> = Vec::new();
+        let mut drawn: Vec<(f64, f64)> = Vec::new();
         for (p, pr) in book.projects.iter().enumerate() {
+            let at = match keys.iter().position(|&k| k == pr.key) {
+                Some(x) => x,
+                None => {
+                    for i in 0..lanes {
+                        let mut rng = risk_rng(seed, first_path + i as u64, pr.key);
+                        // Both draws always, so turning one risk on leaves the other's draws
+                        // alone (common random numbers across scenarios).
+                        let e: f64 = rng.sample(Exp1);
+                        let z: f64 = rng.sample(StandardNormal);
+                        drawn.push((e, z));
+                        book.streams.push(Words {
+                            start: rng.get_word_pos(),
+                            buf: Vec::new(),
+                            src: rng,
+                        });
+                    }
+                    keys.push(pr.key);
+                    keys.len() - 1
+                }
+            };
+            book.key_slot[p] = at;
             for i in 0..lanes {
-                let path = first_path + i as u64;
-                let mut rng = risk_rng(seed, path, pr.key);
-                // Both draws always, so turning one risk on leaves the other's draws alone
-                // (common random numbers across scenarios).
-                let e: f64 = rng.sample(Exp1);
-                let z: f64 = rng.sample(StandardNormal);
+                let (e, z) = drawn[at * lanes + i];
+                let word = book.streams[at * lanes + i].start;
                 let delay = (e * terms.delay_days).round() as usize;
                 let b = terms.build_days + delay;
                 let s = terms.sigma;
@@ -354,8 +429,7 @@ impl<'a> AiBook<'a> {
                 book.next[o] = book.ready[o];
                 book.next_min[p] = book.next_min[p].min(book.ready[o]);
                 book.cold.push(Lease {
-                    path,
-                    word: rng.get_word_pos(),
+                    word,
                     term_end: NEVER,
                     stop: NEVER,
                     relet: NEVER,
@@ -766,15 +840,13 @@ impl<'a> AiBook<'a> {
     #[cold]
     fn lease_event(&mut self, p: usize, o: usize, t: usize, ln_l: f64) {
         let terms = self.terms;
-        let (seed, key) = (self.seed, self.projects[p].key);
         let mut c = self.cold[o].clone();
-        let (path, word) = (c.path, c.word);
-        let open = || {
-            let mut r = risk_rng(seed, path, key);
-            r.set_word_pos(word);
-            r
+        // The project's stream from the lease's next draw on: its key's words on this lane.
+        let slot = self.key_slot[p] * self.lanes + (o - p * self.lanes);
+        let mut rng = Cursor {
+            words: &mut self.streams[slot],
+            pos: c.word,
         };
-        let mut rng: Option<ChaCha8Rng> = None;
         let m = terms.term_days;
         // Bounded: a loop of zero-day events (a default on the first day re-let after 0 months,
         // again and again) ends with the hall empty rather than spinning.
@@ -787,8 +859,7 @@ impl<'a> AiBook<'a> {
                 self.term_start[o] = t as u32;
                 c.term_end = t.saturating_add(m);
                 if terms.events {
-                    let g = rng.get_or_insert_with(open);
-                    c.stop = default_stop(terms, t, g);
+                    c.stop = default_stop(terms, t, &mut rng);
                 }
             } else if active && t == c.stop {
                 // Default (after its backstop): the hall empties.
@@ -798,7 +869,7 @@ impl<'a> AiBook<'a> {
                 c.relet = terms.relet_days.map_or(NEVER, |r| t.saturating_add(r));
             } else if active && t == c.term_end {
                 let renewed = if terms.events {
-                    let u: f64 = rng.get_or_insert_with(open).random();
+                    let u: f64 = rng.random();
                     u < terms.renew
                 } else {
                     // Expected-value form: always renewed, weighted by renewal^c.
@@ -821,8 +892,7 @@ impl<'a> AiBook<'a> {
                 self.term_start[o] = t as u32;
                 c.term_end = t.saturating_add(m);
                 c.relet = NEVER;
-                let g = rng.get_or_insert_with(open);
-                c.stop = default_stop(terms, t, g);
+                c.stop = default_stop(terms, t, &mut rng);
             } else {
                 break;
             }
@@ -840,9 +910,7 @@ impl<'a> AiBook<'a> {
             self.rate[o] = 0.0;
             self.next[o] = NEVER;
         }
-        if let Some(g) = rng {
-            c.word = g.get_word_pos();
-        }
+        c.word = rng.pos;
         self.cold[o] = c;
         if let Some(log) = self.log.get_mut(o) {
             log.push((t, self.rate[o], self.term_start[o], self.evf[o]));
@@ -863,7 +931,7 @@ fn rent(rate: f64, esc: &[f64], last32: u32, t32: u32, start: u32) -> f64 {
 /// The day a tenant whose first term starts on `start` stops paying: its default day
 /// `start + round(365 · E / λ)` (`E ~ Exp(1)`, drawn even when `λ = 0` so the stream's later
 /// draws do not depend on `λ`) plus the backstop; never when `λ = 0`.
-fn default_stop(terms: &AiTerms, start: usize, rng: &mut ChaCha8Rng) -> usize {
+fn default_stop(terms: &AiTerms, start: usize, rng: &mut impl Rng) -> usize {
     let e: f64 = rng.sample(Exp1);
     if terms.lambda <= 0.0 || !terms.events {
         return NEVER;
@@ -968,6 +1036,43 @@ mod tests {
             op.push(book.opcash(0)[0]);
         }
         (capex, op, book.ready(0)[0])
+    }
+
+    /// The default scenario in `mode` with tenant events on most lanes within a few years (a
+    /// default rate of 30 % a year, two-year terms).
+    fn eventful(mode: AiMode) -> Scenario {
+        let mut sc = Scenario::default();
+        sc.ai.mode = mode;
+        sc.ai.tenant_default_rate = 0.3;
+        sc.ai.lease_term_years = 2.0;
+        sc
+    }
+
+    /// 50 MW(IT) projects decided on `tau` with stream key `key`, one per pair.
+    fn projects_of(pairs: &[(usize, u64)]) -> Vec<AiProject> {
+        pairs
+            .iter()
+            .map(|&(tau, key)| AiProject {
+                tau,
+                it_mw: 50.0,
+                key,
+            })
+            .collect()
+    }
+
+    /// A made-up market day `t` on `lanes` lanes (lease rates 80–120, BTC at 1, a power price
+    /// that cycles daily) handed to `f`.
+    fn on_test_day(t: usize, lanes: usize, f: impl FnOnce(&AiDay<'_>)) {
+        let ln_l: Vec<f64> = (0..lanes)
+            .map(|i| (80.0 + (t * 7 + i * 13) as f64 % 40.0).ln())
+            .collect();
+        let s = vec![1.0; lanes];
+        f(&AiDay {
+            t,
+            ln_l: &ln_l,
+            s: &s,
+            usd_mwh: 40.0 + (t % 24) as f64,
+        });
     }
 
     /// The default scenario with section 8 off (version 1's AI side).
@@ -1109,27 +1214,105 @@ mod tests {
         assert!(path_dependent(&sc));
     }
 
+    /// A [`Cursor`] over a key's [`Words`] hands out what `risk_rng` set to the same word position
+    /// does: words, `u64`s across block edges, bytes, uniforms, exponentials and normals, from
+    /// positions on both sides of the stream's 16-word blocks, two cursors sharing one buffer.
+    #[test]
+    fn a_cursor_is_the_stream_at_its_word_position() {
+        let mut rng = risk_rng(5, 77, 2);
+        let _: f64 = rng.sample(Exp1);
+        let start = rng.get_word_pos();
+        let mut words = Words {
+            start,
+            buf: Vec::new(),
+            src: rng,
+        };
+        for skip in [0u128, 1, 13, 15, 16, 17, 63, 64, 65, 200, 31] {
+            let pos = start + skip;
+            let mut want = risk_rng(5, 77, 2);
+            want.set_word_pos(pos);
+            let mut got = Cursor {
+                words: &mut words,
+                pos,
+            };
+            for round in 0..6 {
+                assert_eq!(got.next_u32(), want.next_u32(), "skip {skip} round {round}");
+                assert_eq!(got.next_u64(), want.next_u64(), "skip {skip} round {round}");
+                let (mut a, mut b) = ([0u8; 7], [0u8; 7]);
+                got.fill_bytes(&mut a);
+                want.fill_bytes(&mut b);
+                assert_eq!(a, b, "skip {skip} round {round}");
+                let (x, y): (f64, f64) = (got.sample(Exp1), want.sample(Exp1));
+                assert_eq!(x.to_bits(), y.to_bits());
+                let (x, y): (f64, f64) = (got.sample(StandardNormal), want.sample(StandardNormal));
+                assert_eq!(x.to_bits(), y.to_bits());
+                let (x, y): (f64, f64) = (got.random(), want.random());
+                assert_eq!(x.to_bits(), y.to_bits());
+                assert_eq!(got.pos, want.get_word_pos(), "skip {skip} round {round}");
+            }
+        }
+    }
+
+    /// Projects that share a key share its stream (`optimal`'s slice on every decision day): a
+    /// book of several projects gives each project the days, capex and cash of a book holding
+    /// that project alone, bit for bit (a lease with every §8 risk and events on most lanes, and
+    /// a GPU cloud).
+    #[test]
+    fn projects_sharing_a_key_are_each_the_project_alone() {
+        for mode in [AiMode::Lease, AiMode::Cloud] {
+            let mut sc = eventful(mode);
+            sc.ai.relet_months = 6.0;
+            let days = 1500;
+            let terms = AiTerms::new(&sc, days);
+            let lanes = 20;
+            let projects = projects_of(&[(0, 3), (200, 1), (400, 3), (401, 3)]);
+            let mut shared = AiBook::new(&terms, projects.clone(), 9, 2, lanes);
+            let mut alone: Vec<AiBook<'_>> = projects
+                .iter()
+                .map(|&pr| AiBook::new(&terms, vec![pr], 9, 2, lanes))
+                .collect();
+            let mut events = 0;
+            for t in 0..days {
+                on_test_day(t, lanes, |day| {
+                    shared.day(day);
+                    alone.iter_mut().for_each(|a| a.day(day));
+                });
+                for (p, a) in alone.iter().enumerate() {
+                    for i in 0..lanes {
+                        let bits = |b: &AiBook<'_>, q: usize| {
+                            let g = b.gpu_buy(q).get(i).map(|x| x.to_bits());
+                            (b.capex(q)[i].to_bits(), b.opcash(q)[i].to_bits(), g)
+                        };
+                        assert_eq!(
+                            bits(&shared, p),
+                            bits(a, 0),
+                            "{mode:?} project {p} lane {i} day {t}"
+                        );
+                        assert_eq!(shared.ready(p)[i], a.ready(0)[i]);
+                        events += (t > 0 && a.opcash(0)[i] == 0.0 && a.ready(0)[i] < t) as usize;
+                    }
+                }
+            }
+            if mode == AiMode::Lease {
+                assert!(
+                    events > 1000,
+                    "empty-hall lane-days after the ready day: {events}"
+                );
+            }
+        }
+    }
+
     /// A book restricted to some lanes ([`AiBook::restrict_lanes`]) gives those lanes the whole
     /// book's capex, cash and GPU purchases, bit for bit, every day: a lease with every §8 risk
     /// (events, re-letting, delays, overruns) and a GPU cloud, projects decided on different days.
     #[test]
     fn a_restricted_book_matches_the_whole_book_on_its_lanes() {
         for mode in [AiMode::Lease, AiMode::Cloud] {
-            let mut sc = Scenario::default();
-            sc.ai.mode = mode;
-            sc.ai.tenant_default_rate = 0.3; // events on most lanes within the horizon
-            sc.ai.lease_term_years = 2.0;
+            let sc = eventful(mode);
             let days = 1500;
             let terms = AiTerms::new(&sc, days);
             let lanes = 24;
-            let projects: Vec<AiProject> = [(0, 0), (200, 1), (400, 0)]
-                .iter()
-                .map(|&(tau, key)| AiProject {
-                    tau,
-                    it_mw: 50.0,
-                    key,
-                })
-                .collect();
+            let projects = projects_of(&[(0, 0), (200, 1), (400, 0)]);
             let members: Vec<Vec<u32>> = vec![
                 vec![0, 5, 23],
                 vec![],
@@ -1140,18 +1323,10 @@ mod tests {
             part.restrict_lanes(members.clone());
             let mut checked = 0;
             for t in 0..days {
-                let ln_l: Vec<f64> = (0..lanes)
-                    .map(|i| (80.0 + (t * 7 + i * 13) as f64 % 40.0).ln())
-                    .collect();
-                let s = vec![1.0; lanes];
-                let day = AiDay {
-                    t,
-                    ln_l: &ln_l,
-                    s: &s,
-                    usd_mwh: 40.0 + (t % 24) as f64,
-                };
-                whole.day(&day);
-                part.day(&day);
+                on_test_day(t, lanes, |day| {
+                    whole.day(day);
+                    part.day(day);
+                });
                 for (p, m) in members.iter().enumerate() {
                     for &i in m {
                         let i = i as usize;
