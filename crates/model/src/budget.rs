@@ -78,7 +78,9 @@ pub fn estimate(sc: &Scenario, cfg: &RunConfig) -> Result<Estimate, ModelError> 
 
 /// Bytes of `optimal`'s AI books in flight when the AI side is path-dependent (MODEL.md §8–11,
 /// `payoff::slices`): one project per decision date and slice, ~176 bytes of state and sums per
-/// lane, one block of `n` paths per worker thread. 0 for version 1's linear AI side.
+/// lane, and per slice and lane its risk stream (shared by the slice's projects,
+/// [`crate::payoff::ai::STREAM_BYTES`]), one block of `n` paths per worker thread. 0 for version
+/// 1's linear AI side.
 ///
 /// With `[finance]` (MODEL.md §10) each project also holds its equity sums per lane (24 bytes; a
 /// loan of its own, ~144 bytes, in the BTC view or for a GPU cloud), each worker one block's
@@ -100,7 +102,8 @@ fn ai_book_bytes(sc: &Scenario, n: f64, nd: usize, k: usize) -> f64 {
             (176.0 + loans, blocks * book as f64 + n * 5.0 * 8.0)
         }
     };
-    lanes * nd as f64 * k as f64 * per_lane + levered
+    let streams = lanes * k as f64 * crate::payoff::ai::STREAM_BYTES as f64;
+    lanes * nd as f64 * k as f64 * per_lane + streams + levered
 }
 
 #[cfg(test)]

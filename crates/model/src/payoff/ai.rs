@@ -228,6 +228,10 @@ pub struct Lease {
     started: bool,
 }
 
+/// Bytes of one key's stream on one lane in an [`AiBook`] (the memory budget's figure): the
+/// generator and the words drawn so far (a few dozen for tenant events).
+pub const STREAM_BYTES: usize = std::mem::size_of::<Words>() + 64 * 4;
+
 /// One lane's stream of one key ([`risk_rng`]) from a word position on: its words are drawn once
 /// and read by every project of the key, whose draws are the same numbers (see [`AiBook::new`]).
 #[derive(Debug, Clone)]
