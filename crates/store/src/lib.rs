@@ -124,6 +124,45 @@ enum Step {
     TooNew(i64),
 }
 
+/// How long a process waits for another's lock on the database (a running import, a migration,
+/// the switch of a new file to WAL) before it reports the database as locked.
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Puts the database in WAL mode (an in-memory one keeps its own mode). WAL is a property of the
+/// file, so once any process has switched it this only reads the mode. The switch itself needs
+/// the file to itself, and an opener that meets another's switch (several first uses of a new
+/// file at once) gets "database is locked" at once, whatever `busy_timeout` says: SQLite does
+/// not wait in its busy handler there (the store test
+/// `concurrent_first_opens_of_a_new_file_all_succeed` failed 3 runs out of 3 without this
+/// retry). So it reads the mode and retries the switch, with a growing pause, for up to
+/// [`BUSY_WAIT`].
+fn to_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + BUSY_WAIT;
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        let attempt = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get::<_, String>(0))
+            .and_then(|mode| {
+                if mode.eq_ignore_ascii_case("wal") {
+                    return Ok(());
+                }
+                conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
+            });
+        match attempt {
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if matches!(
+                    f.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Runs `step` in successive `BEGIN IMMEDIATE` transactions until it reports [`Step::Done`] (at
 /// most `max + 1` times, so a broken step list cannot loop forever).
 fn locked_steps(
@@ -343,9 +382,7 @@ impl Store {
                 path: label.clone(),
                 fault_after: None,
             };
-            s.conn
-                .busy_timeout(std::time::Duration::from_secs(10))
-                .map_err(|e| s.err(e))?;
+            s.conn.busy_timeout(BUSY_WAIT).map_err(|e| s.err(e))?;
             let v: i64 = s
                 .conn
                 .pragma_query_value(None, "user_version", |r| r.get(0))
@@ -405,12 +442,8 @@ impl Store {
         // busy_timeout first: a second hashpivot process waits for a running import (or for the
         // switch to WAL of a brand-new file) instead of failing.
         // WAL: readers never block the writer, and a killed writer leaves the last commit intact.
-        s.conn
-            .busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(|e| s.err(e))?;
-        s.conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
-            .map_err(|e| s.err(e))?;
+        s.conn.busy_timeout(BUSY_WAIT).map_err(|e| s.err(e))?;
+        to_wal(&s.conn).map_err(|e| s.err(e))?;
         s.conn
             .pragma_update(None, "foreign_keys", true)
             .map_err(|e| s.err(e))?;

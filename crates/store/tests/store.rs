@@ -185,3 +185,30 @@ fn shipped_power_is_imported_on_demand() {
     assert!((mean - 142.6).abs() < 0.05, "{mean}");
     assert_eq!(s.power_nodes().unwrap().len(), 15);
 }
+
+/// Many first uses of one new file at once all open it (threads of one process, each its own
+/// connection, as separate `hashpivot` processes are): SQLite takes the switch to WAL without
+/// its busy handler, so an opener that meets another's switch must retry it, not fail with
+/// "database is locked".
+#[test]
+fn concurrent_first_opens_of_a_new_file_all_succeed() {
+    for round in 0..24 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.sqlite");
+        let barrier = std::sync::Barrier::new(12);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..12)
+                .map(|_| {
+                    s.spawn(|| {
+                        barrier.wait();
+                        Store::open(&path).map(|st| count(&st, "price"))
+                    })
+                })
+                .collect();
+            for h in handles {
+                let n = h.join().unwrap();
+                assert!(matches!(n, Ok(n) if n > 1000), "round {round}: {n:?}");
+            }
+        });
+    }
+}
