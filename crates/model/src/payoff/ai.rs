@@ -247,6 +247,7 @@ impl Words {
     /// The word at position `pos` (`>= start`) of the stream.
     #[inline]
     fn at(&mut self, pos: u128) -> u32 {
+        debug_assert!(pos >= self.start, "a word before the cached stream");
         let k = (pos - self.start) as usize;
         while self.buf.len() <= k {
             self.buf.push(self.src.next_u32());
