@@ -439,8 +439,9 @@ impl Store {
             path,
             fault_after: None,
         };
-        // busy_timeout first: a second hashpivot process waits for a running import (or for the
-        // switch to WAL of a brand-new file) instead of failing.
+        // busy_timeout first: a second hashpivot process waits for a running import or migration
+        // instead of failing (the switch of a brand-new file to WAL is not covered by it: see
+        // `to_wal`, which retries that itself).
         // WAL: readers never block the writer, and a killed writer leaves the last commit intact.
         s.conn.busy_timeout(BUSY_WAIT).map_err(|e| s.err(e))?;
         to_wal(&s.conn).map_err(|e| s.err(e))?;
