@@ -872,8 +872,8 @@ fn lane_equity(
 ) -> [f64; EQ_FIELDS] {
     match book.filter(|b| b.has_conversions()) {
         Some(b) => {
-            let e = b.finish_with(debt, i, |from, out| match rent {
-                Some((ai, p)) => ai.lease_opcash(p, i, from, out),
+            let e = b.finish_with(debt, i, |lane, from, out| match rent {
+                Some((ai, p)) => ai.lease_opcash(p, lane, from, out),
                 None => out.fill(f64::NAN),
             });
             let nan = |x: Option<f64>| x.unwrap_or(f64::NAN);
