@@ -653,15 +653,8 @@ fn replay_tail(st: &mut Tail, ra: &mut [f64], re: &mut [f64], k: &TailTerms<'_>)
         let mut eq = [0.0f64; GROUP];
         let mut ends = false;
         for l in 0..GROUP {
-            // `Quiet::run`: `main_pay`, both sides of each choice computed.
-            let (b, lf, p) = (s.bal[l], s.left[l], s.pay[l]);
-            let live = lf > 0.0;
-            let next = if live { lf - 1.0 } else { lf };
-            let grown = b * (1.0 + i) - p;
-            let paid = if next == 0.0 { 0.0 } else { grown };
-            s.bal[l] = if live { paid } else { b };
-            s.left[l] = next;
-            let q = 0.0 + if live { p } else { 0.0 };
+            // `Quiet::run`'s operations: the term loan's day, then the loan year's sums.
+            let q = 0.0 + main_pay(&mut s.bal[l], s.pay[l], &mut s.left[l], i);
             let (num, den, yd) = (s.ynum[l] + o[l], s.yden[l] + q, s.yday[l] + 1.0);
             (s.ynum[l], s.yden[l], s.yday[l]) = (num, den, yd);
             ends |= yd == 365.0;
