@@ -143,6 +143,18 @@ pub struct AiTerms {
 }
 
 impl AiTerms {
+    /// The lease escalator `(1 + ai.lease_escalator)^(d/365)` for `d = 0 ..= n`: a lease's rent
+    /// on day `t` of a term started on `s` is `rate · esc[t − s]`.
+    pub fn escalator(&self) -> &[f64] {
+        &self.esc
+    }
+
+    /// Whether the projects are leases whose lanes draw their events (`ai.default_events`):
+    /// their books can be valued by events ([`AiBook::coast_from`]).
+    pub fn lease_with_events(&self) -> bool {
+        self.kind == ProjectKind::Lease && self.events
+    }
+
     /// The constants of a (valid) scenario over `n` days.
     pub fn new(sc: &Scenario, n: usize) -> AiTerms {
         let a = &sc.ai;
@@ -582,6 +594,124 @@ impl<'a> AiBook<'a> {
         t >= self.projects[p].tau
     }
 
+    /// The first day from which lease project `p` may be valued by its events alone
+    /// ([`AiBook::lease_events`]): the day after its build is over on every lane (its capex is
+    /// zero from then on, [`AiBook::project_day`] having written the zeros), when its lanes draw
+    /// their events (`ai.default_events`: the cash of a day is then `rate · esc[t − start]`,
+    /// which changes form only on an event day). `None` for a cloud or the expected-value form:
+    /// those are stepped day by day. (Every lane's rent has started by then: a lane is ready no
+    /// later than its capex ends.)
+    pub fn coast_from(&self, p: usize) -> Option<usize> {
+        let coasts = self.terms.lease_with_events();
+        coasts.then(|| (self.capex_last[p] + 1).max(self.projects[p].tau + 1))
+    }
+
+    /// Whether the book's projects can be valued by their events from their first day
+    /// ([`AiBook::sign`], [`AiBook::build`], [`AiBook::lease_events`]): leases whose lanes draw
+    /// their events (`ai.default_events`).
+    pub fn valued_by_events(&self) -> bool {
+        self.terms.lease_with_events()
+    }
+
+    /// Day `τ` of lease project `p` without [`AiBook::project_day`]: term 0 signed at the lease
+    /// rate of the decision day on each lane (the restricted book's lanes only), as
+    /// `project_day` does; then [`AiBook::lease_events`] of the day.
+    pub fn sign(&mut self, p: usize, ln_l: &[f64]) {
+        let o = p * self.lanes;
+        match self.members.as_ref() {
+            Some(m) => {
+                for &i in &m[p] {
+                    let c = &mut self.cold[o + i as usize];
+                    c.signed = c.unit * ln_l[i as usize].exp();
+                }
+            }
+            None => {
+                for (i, c) in self.cold[o..o + self.lanes].iter_mut().enumerate() {
+                    c.signed = c.unit * ln_l[i].exp();
+                }
+            }
+        }
+    }
+
+    /// Project `p`'s build per lane: the capex of each build day, spent on days
+    /// `τ .. capex_end`, and `capex_end`.
+    pub fn build(&self, p: usize) -> (&[f64], &[usize]) {
+        let r = p * self.lanes..(p + 1) * self.lanes;
+        (&self.capex_day[r.clone()], &self.capex_end[r])
+    }
+
+    /// The lanes a restricted book steps project `p` on ([`AiBook::restrict_lanes`]), `None`
+    /// when it steps every lane.
+    pub fn members(&self, p: usize) -> Option<&[u32]> {
+        self.members.as_ref().map(|m| &m[p][..])
+    }
+
+    /// Day `t` of lease project `p` from its [`AiBook::coast_from`] day on: only the lanes with
+    /// an event today are stepped (MODEL.md's order, as [`AiBook::project_day`] does), each
+    /// after `before(i, rate, start)` is told the state its rent had until today (the lane's
+    /// daily rent × NOI before escalation and its term's first day). The day's
+    /// [`AiBook::opcash`] is not written: a caller sums the rent of the days between events in
+    /// closed form ([`crate::payoff::segsum`]).
+    #[inline(always)]
+    pub fn lease_events(
+        &mut self,
+        p: usize,
+        t: usize,
+        ln_l: &[f64],
+        mut before: impl FnMut(usize, f64, u32),
+    ) {
+        if t < self.next_min[p] {
+            return;
+        }
+        let (lanes, o) = (self.lanes, p * self.lanes);
+        // A restricted book: its lanes only (the others are never stepped, and have no rent).
+        if let Some(list) = self.members.as_mut().map(|m| std::mem::take(&mut m[p])) {
+            let mut first = NEVER;
+            for &i in &list {
+                let (i, q) = (i as usize, o + i as usize);
+                if self.next[q] == t {
+                    before(i, self.rate[q], self.term_start[q]);
+                    self.lease_event(p, q, t, ln_l[i]);
+                }
+                first = first.min(self.next[q]);
+            }
+            self.next_min[p] = first;
+            if let Some(m) = self.members.as_mut() {
+                m[p] = list;
+            }
+            return;
+        }
+        for i in 0..lanes {
+            if self.next[o + i] == t {
+                before(i, self.rate[o + i], self.term_start[o + i]);
+                self.lease_event(p, o + i, t, ln_l[i]);
+            }
+        }
+        self.next_min[p] = self.next[o..o + lanes]
+            .iter()
+            .copied()
+            .min()
+            .unwrap_or(NEVER);
+    }
+
+    /// Lease project `p`'s rent × NOI on lane `i` on day `t` after [`AiBook::lease_events`] of
+    /// that day: its [`AiBook::opcash`] as [`AiBook::project_day`] writes it on a day after its
+    /// [`AiBook::coast_from`] (the same operations, so the same bits).
+    #[inline(always)]
+    pub fn lease_rent(&self, p: usize, i: usize, t: usize) -> f64 {
+        let q = p * self.lanes + i;
+        let last32 = (self.terms.esc.len() - 1) as u32;
+        let esc = &self.terms.esc[..last32 as usize + 1];
+        rent(self.rate[q], esc, last32, t as u32, self.term_start[q])
+    }
+
+    /// Lease project `p`'s state per lane: the daily rent × NOI of the current term before
+    /// escalation (0 = no rent) and the term's first day (the escalator's base).
+    pub fn lease_state(&self, p: usize) -> (&[f64], &[u32]) {
+        let r = p * self.lanes..(p + 1) * self.lanes;
+        (&self.rate[r.clone()], &self.term_start[r])
+    }
+
     /// Adds `w · (opcash − capex)` of project `p` (the last day's AI cash, weighted) to `out`
     /// per lane.
     #[inline(always)]
@@ -792,18 +922,8 @@ impl<'a> AiBook<'a> {
     fn lease_day(&mut self, p: usize, t: usize, ln_l: &[f64]) {
         let lanes = self.lanes;
         let o = p * lanes;
-        if t >= self.next_min[p] {
-            for i in 0..lanes {
-                if self.next[o + i] == t {
-                    self.lease_event(p, o + i, t, ln_l[i]);
-                }
-            }
-            self.next_min[p] = self.next[o..o + lanes]
-                .iter()
-                .copied()
-                .min()
-                .unwrap_or(NEVER);
-        }
+        // (A whole book: `project_day` steps a restricted one lane by lane.)
+        self.lease_events(p, t, ln_l, |_, _, _| {});
         let terms = self.terms;
         let rate = &self.rate[o..o + lanes];
         let start = &self.term_start[o..o + lanes];

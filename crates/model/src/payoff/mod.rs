@@ -63,6 +63,7 @@
 pub mod ai;
 pub mod cloud;
 pub mod finance;
+pub mod segsum;
 pub mod site;
 pub mod slices;
 

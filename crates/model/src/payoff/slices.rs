@@ -40,6 +40,13 @@
 //! day-`N` repayment) by `S_{N−1}`, exactly as `crate::strategy::fixed` does. The terminal part is
 //! kept apart as undiscounted USD sums during the day loop and converted when the block ends.
 //!
+//! A lease whose lanes draw their events (`ai.default_events`), in USD, is valued by its events:
+//! on its first day its leases are signed and its build's capex added in closed form, then only
+//! the lanes with an event are looked at, and each lane's rent between two events is added in
+//! closed form from prefix sums ([`CoastSums`], [`crate::payoff::segsum`]). Those are the
+//! day-by-day sums' values, not their bits (within 1e-12, a test holds them to it); the BTC view
+//! and the GPU cloud are stepped day by day.
+//!
 //! Paths: block `b` of [`Slices::block`] with seed `s` is block `b` of `simulate` with seed `s`
 //! (same keyed stream), so in-sample values are on the paths of the other strategies. For an
 //! out-of-sample pass use fresh blocks, e.g. `OUT_OF_SAMPLE_BLOCK + b`.
@@ -50,6 +57,7 @@
 
 use crate::payoff::ai::{path_dependent, AiBook, AiDay, AiProject, AiTerms};
 use crate::payoff::finance::{DayCash, DebtTerms, EquityBook, LaneEquity, Loan};
+use crate::payoff::segsum::Prefix;
 use crate::payoff::site::{
     ai_project, fleet_eras, initial_units, max_types, AiLinear, FleetEra, Layout,
 };
@@ -92,6 +100,91 @@ pub struct Slices {
     /// pairs, so it is computed once per run instead of once per block (the same function: the
     /// same bits). Shared by clones, which have the same terms.
     unit_debt: UnitDebt,
+    /// A lease whose lanes draw their events, in USD: the prefix sums that value each project's
+    /// rent between its events in closed form ([`CoastSums`]); `None` otherwise (the projects
+    /// are then stepped day by day).
+    coast: Option<CoastSums>,
+}
+
+/// A lease project's cash between two of its events, summed in closed form (MODEL.md §5, §8
+/// and §10; [`crate::payoff::segsum`]): on days `a .. b` of a term started on `s` at daily
+/// rent × NOI `rate`, the AI value gains `rate / esc[s] · Σ w_ai[t] esc[t]`, the equity NPV the
+/// same at the cost of equity, and the terminal value's cash (the last 365 days)
+/// `rate / esc[s] · Σ esc[t]` over those of its days; the build's capex, `c` a day on days
+/// `τ .. capex_end`, is `−c · Σ w_t` likewise. A project costs its events instead of its days:
+/// `optimal` prices `tranches × (decide_months + 1)` projects on every lane, most of whose
+/// ~5,000 days each are rent with nothing happening.
+#[derive(Debug, Clone)]
+struct CoastSums {
+    esc: Vec<f64>,
+    ai: Prefix,
+    /// `[finance]`: at the cost of equity.
+    eq: Option<Prefix>,
+    /// Undiscounted (the terminal value's days).
+    all: Prefix,
+    /// The discount factors alone (the capex), at `ai.discount_rate` and at the cost of equity.
+    ai1: Prefix,
+    eq1: Option<Prefix>,
+    /// First day of the terminal value's cash: `N − 365` (at least 0).
+    tv_from: usize,
+}
+
+impl CoastSums {
+    fn new(terms: &AiTerms, w_ai: &[f64], debt: Option<&DebtTerms>, n: usize) -> CoastSums {
+        let esc = terms.escalator().to_vec();
+        let ones = vec![1.0; n];
+        CoastSums {
+            ai: Prefix::new(&w_ai[..n], &esc),
+            eq: debt.map(|d| Prefix::new(&d.w_eq[..n], &esc)),
+            all: Prefix::new(&ones, &esc),
+            ai1: Prefix::new(&w_ai[..n], &ones),
+            eq1: debt.map(|d| Prefix::new(&d.w_eq[..n], &ones)),
+            esc,
+            tv_from: n.saturating_sub(365),
+        }
+    }
+
+    /// Adds the rent of days `a .. b` (a term started on `start`, `rate` before escalation) to
+    /// a lane's AI value `ai` and, with `[finance]`, its equity NPV and terminal-value cash.
+    #[inline(always)]
+    fn add(
+        &self,
+        (rate, start): (f64, u32),
+        (a, b): (usize, usize),
+        ai: &mut f64,
+        eq: Option<(&mut f64, &mut f64)>,
+    ) {
+        if rate == 0.0 || b <= a {
+            return;
+        }
+        let k = rate / self.esc[start as usize];
+        *ai += k * self.ai.range(a, b);
+        if let (Some(pe), Some((npv, tail))) = (self.eq.as_ref(), eq) {
+            *npv += k * pe.range(a, b);
+            *tail += k * self.all.range(a.max(self.tv_from), b.max(self.tv_from));
+        }
+    }
+
+    /// Adds the build's capex, `capex` a day on days `a .. b`, as [`CoastSums::add`] adds rent.
+    #[inline(always)]
+    fn add_capex(
+        &self,
+        capex: f64,
+        (a, b): (usize, usize),
+        ai: &mut f64,
+        eq: Option<(&mut f64, &mut f64)>,
+    ) {
+        let b = b.min(self.ai1.days());
+        if capex == 0.0 || b <= a {
+            return;
+        }
+        *ai -= capex * self.ai1.range(a, b);
+        if let (Some(pe), Some((npv, tail))) = (self.eq1.as_ref(), eq) {
+            *npv -= capex * pe.range(a, b);
+            let in_tv = b.max(self.tv_from) - a.max(self.tv_from);
+            *tail -= capex * in_tv as f64;
+        }
+    }
 }
 
 /// A block's seed, index, paths and antithetic flag.
@@ -237,6 +330,10 @@ impl Slices {
             mining: Discount::new(sc.mining.discount_rate, tm, n),
             ai: Discount::new(sc.ai_discount_rate(), tm, n),
         });
+        let coast = terms
+            .as_ref()
+            .filter(|t| t.lease_with_events() && btc.is_none())
+            .map(|t| CoastSums::new(t, &prep.w_ai, debt.as_ref(), n));
         let ai = days
             .iter()
             .filter(|_| terms.is_none())
@@ -264,7 +361,16 @@ impl Slices {
             btc,
             grid: Vec::new(),
             unit_debt: UnitDebt::default(),
+            coast,
         })
+    }
+
+    /// Every project stepped day by day, none valued by its events ([`CoastSums`]): the
+    /// reference the tests hold the closed form to.
+    #[cfg(test)]
+    fn day_by_day(mut self) -> Self {
+        self.coast = None;
+        self
     }
 
     /// Records `ln S` and `ln L` on `grid` (days, ascending; days past the horizon are ignored)
@@ -796,6 +902,20 @@ impl Slices {
                     if !book.started(p, t) {
                         continue;
                     }
+                    if book.coast_from(p).is_some_and(|from| t >= from) {
+                        // A lease whose build is over: the events of its lanes due today, then
+                        // each lane's rent (`project_day`'s values: no capex, the same rent).
+                        book.lease_events(p, t, day.ln_l, |_, _, _| {});
+                        for &i in &members[p] {
+                            let c = DayCash {
+                                capex: 0.0,
+                                fundable: 0.0,
+                                opcash: book.lease_rent(p, i, t),
+                            };
+                            eq.conversion_day(debt, u.1, i, t, c, btc.then(|| d.s[i]));
+                        }
+                        continue;
+                    }
                     book.project_day(p, &day);
                     let (capex, op, gpu) = (book.capex(p), book.opcash(p), book.gpu_buy(p));
                     for &i in &members[p] {
@@ -1035,6 +1155,18 @@ struct SliceBook<'a> {
     btc_mining: Option<&'a Discount>,
     /// Site power price `p_t`, $/MWh.
     power: &'a [f64],
+    /// A lease whose lanes draw their events, in USD, every lane stepped: the projects valued by
+    /// their events once their build is over ([`CoastSums`]); `None` otherwise.
+    coast: Option<Coasting<'a>>,
+}
+
+/// [`SliceBook`]'s projects valued by their events ([`CoastSums`], [`AiBook::lease_events`]).
+struct Coasting<'a> {
+    sums: &'a CoastSums,
+    /// Per project, whether it is valued by its events (from its [`AiBook::coast_from`] day).
+    on: Vec<bool>,
+    /// Per lane slot `[p · lanes + i]`, the first day whose rent is not summed yet.
+    from: Vec<u32>,
 }
 
 impl<'a> SliceBook<'a> {
@@ -1096,6 +1228,90 @@ impl<'a> SliceBook<'a> {
             w_mining: &s.prep.w_mining,
             btc_mining: s.btc.as_ref().map(|b| &b.mining),
             power: &s.prep.power_price,
+            coast: s.coast.as_ref().map(|sums| Coasting {
+                sums,
+                on: vec![false; np],
+                from: vec![0; size],
+            }),
+        }
+    }
+
+    /// Day `t` of project `p` (a started project) when it is valued by its events
+    /// ([`Coasting`]; `false`, nothing done, when it is not). On its first day the leases are
+    /// signed and the build's capex is added in closed form (with `[finance]` the hall's capex is
+    /// recorded for the debt, as [`ProjectEquity::linear_day`] does); on every day the lanes
+    /// with an event today have the rent since their last event added in closed form, then
+    /// their event is stepped; the other lanes are not looked at.
+    #[inline(always)]
+    fn coast_day(&mut self, p: usize, t: usize, lanes: usize, ln_l: &[f64]) -> bool {
+        let Some(c) = self.coast.as_mut() else {
+            return false;
+        };
+        let r = p * lanes..(p + 1) * lanes;
+        if !c.on[p] {
+            if !self.book.valued_by_events() {
+                return false;
+            }
+            debug_assert_eq!(
+                t,
+                self.book.projects()[p].tau,
+                "from the project's first day"
+            );
+            c.on[p] = true;
+            c.from[r.clone()].fill(t as u32);
+            self.book.sign(p, ln_l);
+            let (capex, end) = self.book.build(p);
+            let all: Vec<u32>;
+            let lanes_of = match self.book.members(p) {
+                Some(m) => m,
+                None => {
+                    all = (0..lanes as u32).collect();
+                    &all
+                }
+            };
+            for &i in lanes_of {
+                let (i, o) = (i as usize, p * lanes + i as usize);
+                let e = self
+                    .equity
+                    .as_mut()
+                    .map(|e| (&mut e.npv[o], &mut e.tail[o]));
+                c.sums.add_capex(capex[i], (t, end[i]), &mut self.ai[o], e);
+                if let Some(eq) = self.equity.as_mut() {
+                    eq.hall[o] = capex[i];
+                }
+            }
+        }
+        let (sums, from) = (c.sums, &mut c.from[r.clone()]);
+        let ai = &mut self.ai[r.clone()];
+        let mut eq = self
+            .equity
+            .as_mut()
+            .map(|e| (&mut e.npv[r.clone()], &mut e.tail[r]));
+        self.book.lease_events(p, t, ln_l, |i, rate, start| {
+            let e = eq.as_mut().map(|(n, tl)| (&mut n[i], &mut tl[i]));
+            sums.add((rate, start), (from[i] as usize, t), &mut ai[i], e);
+            from[i] = t as u32;
+        });
+        true
+    }
+
+    /// The rent not summed yet of every project valued by its events: its days up to the
+    /// horizon `n` (after the last day).
+    fn coast_finish(&mut self, lanes: usize, n: usize) {
+        let Some(c) = self.coast.as_ref() else {
+            return;
+        };
+        for p in (0..c.on.len()).filter(|&p| c.on[p]) {
+            let (rate, start) = self.book.lease_state(p);
+            for i in 0..lanes {
+                let o = p * lanes + i;
+                let e = self
+                    .equity
+                    .as_mut()
+                    .map(|e| (&mut e.npv[o], &mut e.tail[o]));
+                let a = c.from[o] as usize;
+                c.sums.add((rate[i], start[i]), (a, n), &mut self.ai[o], e);
+            }
         }
     }
 
@@ -1118,6 +1334,12 @@ impl<'a> SliceBook<'a> {
         // Project by project: its day, then its cash into the sums while its lanes are in cache.
         for p in 0..self.book.projects().len() {
             if !self.book.started(p, t) {
+                continue;
+            }
+            if self.coast_day(p, t, lanes, day.ln_l) {
+                if self.mine_during_build {
+                    self.ready_today(p, t, lanes, s, mined, &held);
+                }
                 continue;
             }
             self.book.project_day(p, &day);
@@ -1195,6 +1417,7 @@ impl<'a> SliceBook<'a> {
     /// BTC view's terminal values at `S_{N−1}` (`s_last`, empty in USD), the loans' day-`N`
     /// terms, and a hall not ready inside the horizon keeps its slice mining to the end.
     fn finish(&mut self, cum: &[f64], lanes: usize, s_last: &[f64]) {
+        self.coast_finish(lanes, self.w_ai.len());
         if let (Some(disc), false) = (self.btc, s_last.is_empty()) {
             for (o, (a, t)) in self.ai.iter_mut().zip(&self.ai_tail).enumerate() {
                 *a += disc.tv * t / s_last[o % lanes];
@@ -1515,6 +1738,76 @@ mod tests {
                 }
             }
             assert!(later > lanes, "{name}: {later} later conversions");
+        }
+    }
+
+    /// MODEL.md's sums valued by events ([`CoastSums`]) are the day-by-day sums' values: every
+    /// slice value of a block (in sample and deciding, levered and not) within 1e-12 of the
+    /// day-by-day block's, relative to the value (or, for values near 0, which are sums of large
+    /// terms of both signs, to 1 % of the largest of its kind), on leases with many events (defaults, backstops, re-lets, renewals and
+    /// non-renewals inside the horizon). And not the same bits: the closed form does run.
+    #[test]
+    fn valuing_leases_by_their_events_matches_their_days() {
+        let mut busy = Scenario::default();
+        busy.ai.tenant_default_rate = 0.3;
+        busy.ai.lease_term_years = 1.5;
+        busy.ai.renewal_probability = 0.6;
+        busy.ai.backstop_months = 2.0;
+        busy.ai.relet_months = 3.0;
+        // The equity's terminal value is a multiple of the last year's AI cash.
+        busy.site.terminal_multiple = 6.0;
+        let mut never = busy.clone();
+        never.ai.relet_months = -1.0;
+        never.ai.backstop_months = 0.0;
+        let mut unlevered = busy.clone();
+        unlevered.finance = None;
+        let mut scenarios = vec![
+            ("default", Scenario::default()),
+            ("busy", busy),
+            ("never re-let", never),
+            ("unlevered", unlevered),
+        ];
+        for (_, sc) in scenarios.iter_mut() {
+            sc.run.horizon_years = 4.0;
+            sc.strategy.decide_months = 12;
+        }
+        let close = |name: &str, what: &str, a: &[f64], b: &[f64]| {
+            assert_eq!(a.len(), b.len());
+            let big = a.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+            for (x, y) in a.iter().zip(b) {
+                let tol = 1e-12 * x.abs().max(1e-2 * big);
+                assert!((x - y).abs() <= tol, "{name} {what}: {x} vs {y}");
+            }
+            a.iter().zip(b).any(|(x, y)| x.to_bits() != y.to_bits())
+        };
+        for (name, sc) in &scenarios {
+            let events = Slices::new(sc).unwrap();
+            assert!(events.coast.is_some(), "{name}");
+            let days = events.clone().day_by_day();
+            let lanes = 40;
+            let decide = |d: usize, j: usize, x: &[f64; 3]| {
+                d > 0 && ((x[1] * 1e3).fract().abs() + 0.05 * d as f64) > 0.6 + 0.1 * j as f64
+            };
+            for deciding in [false, true] {
+                let run = |sl: &Slices| {
+                    if deciding {
+                        sl.block_deciding((9, 3, lanes, false), &decide)
+                    } else {
+                        sl.block(9, 3, lanes, false)
+                    }
+                };
+                let (a, b) = (run(&events), run(&days));
+                assert_eq!(a.mining_from, b.mining_from, "{name}");
+                let mut moved = close(name, "convert_at", &b.convert_at, &a.convert_at);
+                if sc.finance.is_some() {
+                    assert!(!a.convert_eq.is_empty());
+                    moved |= close(name, "convert_eq", &b.convert_eq, &a.convert_eq);
+                }
+                assert!(
+                    moved,
+                    "{name} (deciding {deciding}): no value was summed by events"
+                );
+            }
         }
     }
 }
