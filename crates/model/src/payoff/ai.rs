@@ -705,6 +705,12 @@ impl<'a> AiBook<'a> {
         rent(self.rate[q], esc, last32, t as u32, self.term_start[q])
     }
 
+    /// The next day one of project `p`'s lanes has an event (a restricted book's lanes once
+    /// [`AiBook::lease_events`] has looked at them; before, possibly earlier).
+    pub fn next_event(&self, p: usize) -> usize {
+        self.next_min[p]
+    }
+
     /// Lease project `p`'s state per lane: the daily rent × NOI of the current term before
     /// escalation (0 = no rent) and the term's first day (the escalator's base).
     pub fn lease_state(&self, p: usize) -> (&[f64], &[u32]) {

@@ -256,6 +256,21 @@ impl Loan {
         q
     }
 
+    /// A day after the ready day on which nothing is drawn, for a caller that needs the debt
+    /// service only: [`Loan::day`]'s payments (the same `q`, the same balances after), without
+    /// the DSCR's books.
+    #[inline]
+    pub fn repay(&mut self, i: f64) -> f64 {
+        let mut q = 0.0;
+        if let Some(m) = &mut self.main {
+            q += m.pay(i);
+        }
+        for e in &mut self.extra {
+            q += e.pay(i);
+        }
+        q
+    }
+
     /// What is owed at the start of day `N` (repaid on day `N`): the construction balance
     /// compounded to `N` if the ready day is not before `N`, else the balances left after the
     /// payments of the days before `N`.
@@ -849,6 +864,78 @@ impl EquityBook {
         let at = self.at(lane, t);
         self.ai_cash[at] += ai;
         self.eq_cash[at] += eq;
+    }
+
+    /// Days `from .. n` of `lane`'s conversions `convs` (`(k, opcash of days from .. n)`, in the
+    /// order their days are taken) in USD, each day every conversion in turn: the operations of
+    /// [`EquityBook::conversion_day`] with no capex and no draw, the conversions' term loans
+    /// repaying (every ready day before `from`, no loan of a later draw), so the same bits, with
+    /// the lane's loans and equity NPV in registers instead of arrays. For a caller that takes a
+    /// lane's days one lane at a time (`optimal`'s policy equity on a lease).
+    pub fn quiet_lane_days(
+        &mut self,
+        terms: &DebtTerms,
+        lane: usize,
+        (from, n): (usize, usize),
+        convs: &[(usize, &[f64])],
+    ) {
+        if from >= n {
+            return;
+        }
+        // Every day of every lane is zeroed once before it is first written (`clean_to`); here
+        // all of them at once (no lane has written a day past `clean` yet).
+        self.clean_to(n - 1);
+        let nf = terms.n as f64;
+        let i = terms.i;
+        // The draw of a day without capex: `ltc ·` a fundable 0 (as `lane_day` computes it).
+        let draw = terms.ltc * 0.0;
+        let mut st: Vec<[f64; 9]> = convs
+            .iter()
+            .map(|&(k, _)| {
+                let l = &self.loans[k];
+                debug_assert!(l.ready[lane] < from && l.extra[lane].is_empty());
+                [
+                    l.bal[lane],
+                    l.pay[lane],
+                    l.left[lane],
+                    if l.has_main[lane] { 1.0 } else { 0.0 },
+                    l.year_num[lane],
+                    l.year_den[lane],
+                    l.year_day[lane],
+                    l.year_start[lane],
+                    l.dscr_min[lane],
+                ]
+            })
+            .collect();
+        let mut npv = self.eq_npv[lane];
+        let base = lane / GROUP * self.days * GROUP + lane % GROUP;
+        for t in from..n {
+            let at = base + t * GROUP;
+            for (x, &(_, op)) in convs.iter().enumerate() {
+                let [bal, pay, left, main, ynum, yden, yday, ystart, dmin] = &mut st[x];
+                let opcash = op[t - from];
+                // `Loans::day`: the term loan's payment, then the loan year.
+                let mut q = 0.0;
+                if *main != 0.0 {
+                    q += main_pay(bal, *pay, left, i);
+                }
+                let (num, den, yd) = (*ynum + opcash, *yden + q, *yday + 1.0);
+                (*ynum, *yden, *yday) = close_year(num, den, yd, ystart, dmin, nf);
+                // `lane_day` and the series.
+                let ai = opcash - 0.0;
+                let eq = ai + draw - q;
+                npv += eq * terms.w_eq[t];
+                self.ai_cash[at] += ai;
+                self.eq_cash[at] += eq;
+            }
+        }
+        self.eq_npv[lane] = npv;
+        for (&(k, _), v) in convs.iter().zip(&st) {
+            let l = &mut self.loans[k];
+            (l.bal[lane], l.left[lane]) = (v[0], v[2]);
+            (l.year_num[lane], l.year_den[lane], l.year_day[lane]) = (v[4], v[5], v[6]);
+            (l.year_start[lane], l.dscr_min[lane]) = (v[7], v[8]);
+        }
     }
 
     /// The loan's day and the equity NPV of `lane`; returns the day's AI and equity cash (in BTC

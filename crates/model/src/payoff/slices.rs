@@ -883,6 +883,12 @@ impl Slices {
                 .collect(),
         );
         let btc = self.btc.is_some();
+        // A lease whose lanes draw their events, in USD: the day loop steps the leases' events
+        // only, and the equity book's days run after it, lane by lane (`lane_days`).
+        let deferred = book.valued_by_events() && !btc && self.coast.is_some();
+        if deferred {
+            book.keep_log();
+        }
         prep.run_block_with(
             seed,
             block,
@@ -900,6 +906,13 @@ impl Slices {
                 book.begin_day(t);
                 for (p, &u) in used.iter().enumerate() {
                     if !book.started(p, t) {
+                        continue;
+                    }
+                    if deferred {
+                        if t == book.projects()[p].tau {
+                            book.sign(p, day.ln_l);
+                        }
+                        book.lease_events(p, t, day.ln_l, |_, _, _| {});
                         continue;
                     }
                     if book.coast_from(p).is_some_and(|from| t >= from) {
@@ -929,7 +942,82 @@ impl Slices {
                 }
             },
         );
+        if deferred {
+            lane_days(&book, &mut eq, debt, &used, &members, prep.n);
+        }
         (0..lanes).map(|i| eq.finish(debt, i)).collect()
+    }
+}
+
+/// [`Slices::policy_equity`]'s equity days of a lease whose events the day loop stepped (with
+/// the book's log): per lane, day by day from its first conversion's decision day, each of its
+/// conversions' day (the projects in `used` order) with the cash the book's day would have
+/// written: the build's capex (all of it fundable: a lease has no GPUs) and the rent replayed
+/// from the log ([`AiBook::lease_opcash`]). Per lane the calls of the day loop in their order,
+/// so the same bits; the lane's state stays in cache, and no lane is looked at on a day it has
+/// nothing.
+fn lane_days(
+    book: &AiBook<'_>,
+    eq: &mut EquityBook,
+    debt: &DebtTerms,
+    used: &[(u32, usize)],
+    members: &[Vec<usize>],
+    n: usize,
+) {
+    let lanes = members.iter().flatten().max().map_or(0, |&m| m + 1);
+    let mut rent: Vec<Vec<f64>> = Vec::new();
+    for lane in 0..lanes {
+        // The lane's conversions: (project, its decision day).
+        let convs: Vec<(usize, usize)> = (0..used.len())
+            .filter(|&p| members[p].binary_search(&lane).is_ok())
+            .map(|p| (p, book.projects()[p].tau))
+            .collect();
+        let Some(first) = convs.iter().map(|c| c.1).min() else {
+            continue;
+        };
+        rent.resize_with(convs.len(), Vec::new);
+        for (x, &(p, tau)) in convs.iter().enumerate() {
+            rent[x].clear();
+            rent[x].resize(n.saturating_sub(tau), 0.0);
+            book.lease_opcash(p, lane, tau, &mut rent[x]);
+        }
+        // From the day after the last ready day and build of the lane's conversions on, every
+        // day is a quiet one: no capex, each term loan repaying.
+        let quiet = convs
+            .iter()
+            .map(|&(p, _)| {
+                book.ready(p)[lane]
+                    .saturating_add(1)
+                    .max(book.build(p).1[lane])
+            })
+            .max()
+            .unwrap_or(first)
+            .min(n);
+        for t in first..quiet {
+            for (x, &(p, tau)) in convs.iter().enumerate() {
+                if t < tau {
+                    continue;
+                }
+                let (capex_day, capex_end) = book.build(p);
+                let capex = if t < capex_end[lane] {
+                    capex_day[lane]
+                } else {
+                    0.0
+                };
+                let c = DayCash {
+                    capex,
+                    fundable: fundable(debt, capex, None),
+                    opcash: rent[x][t - tau],
+                };
+                eq.conversion_day(debt, used[p].1, lane, t, c, None);
+            }
+        }
+        let tail: Vec<(usize, &[f64])> = convs
+            .iter()
+            .enumerate()
+            .map(|(x, &(p, tau))| (used[p].1, &rent[x][quiet.max(tau) - tau..]))
+            .collect();
+        eq.quiet_lane_days(debt, lane, (quiet, n), &tail);
     }
 }
 
@@ -1111,10 +1199,17 @@ fn unit_debt(debt: &DebtTerms, (tau, ready): (usize, usize)) -> f64 {
     let end = ready.max(tau + 1);
     let mut loan = Loan::new(ready);
     let mut pv = 0.0;
-    for t in tau..debt.days {
+    // After the ready day nothing is drawn (`end ≤ ready + 1`): the payments alone (the same
+    // `q`; the DSCR's books, which `Loan::day` keeps too, are not needed here).
+    let repaying = ready.saturating_add(1).clamp(tau, debt.days);
+    for t in tau..repaying {
         let draw = if t < end { debt.ltc } else { 0.0 };
         let q = loan.day(debt, t, draw, 0.0);
         pv += (draw - q) * debt.w_eq[t];
+    }
+    for t in repaying..debt.days {
+        let q = loan.repay(debt.i);
+        pv += (0.0 - q) * debt.w_eq[t];
     }
     pv - loan.owed_at_horizon(debt) * debt.w_eq_n
 }
@@ -1146,6 +1241,9 @@ struct SliceBook<'a> {
     /// and per project the first of them not yet ready (so a day looks at today's lanes only).
     ready_order: Vec<u32>,
     ready_next: Vec<usize>,
+    /// Per project valued by its events, the next day it has anything to do (an event of a
+    /// lane, a lane's hall ready): the days before are skipped without a look (0: not known).
+    wake: Vec<usize>,
     /// `[finance]`: each project's loan and AI equity NPV.
     equity: Option<ProjectEquity<'a>>,
     salvage: f64,
@@ -1222,6 +1320,7 @@ impl<'a> SliceBook<'a> {
             recorded: vec![false; if mdb { size } else { 0 }],
             ready_order,
             ready_next: vec![0; np],
+            wake: vec![0; np],
             equity,
             salvage: sc.mining.salvage_usd_per_th,
             w_ai: &s.prep.w_ai,
@@ -1333,13 +1432,20 @@ impl<'a> SliceBook<'a> {
         let w = self.w_ai[t];
         // Project by project: its day, then its cash into the sums while its lanes are in cache.
         for p in 0..self.book.projects().len() {
-            if !self.book.started(p, t) {
+            if t < self.wake[p] || !self.book.started(p, t) {
                 continue;
             }
             if self.coast_day(p, t, lanes, day.ln_l) {
+                let mut wake = self.book.next_event(p);
                 if self.mine_during_build {
                     self.ready_today(p, t, lanes, s, mined, &held);
+                    let c = self.ready_next[p];
+                    if c < lanes {
+                        let i = self.ready_order[p * lanes + c] as usize;
+                        wake = wake.min(self.book.ready(p)[i]);
+                    }
                 }
+                self.wake[p] = wake;
                 continue;
             }
             self.book.project_day(p, &day);
@@ -1741,6 +1847,20 @@ mod tests {
         }
     }
 
+    /// The default with a lease full of events inside a few years: frequent defaults with short
+    /// backstops and re-lets, short terms renewed or not, and a terminal value (a multiple of
+    /// the last year's AI cash) for the equity.
+    fn busy_lease() -> Scenario {
+        let mut busy = Scenario::default();
+        busy.ai.tenant_default_rate = 0.3;
+        busy.ai.lease_term_years = 1.5;
+        busy.ai.renewal_probability = 0.6;
+        busy.ai.backstop_months = 2.0;
+        busy.ai.relet_months = 3.0;
+        busy.site.terminal_multiple = 6.0;
+        busy
+    }
+
     /// MODEL.md's sums valued by events ([`CoastSums`]) are the day-by-day sums' values: every
     /// slice value of a block (in sample and deciding, levered and not) within 1e-12 of the
     /// day-by-day block's, relative to the value (or, for values near 0, which are sums of large
@@ -1748,14 +1868,7 @@ mod tests {
     /// non-renewals inside the horizon). And not the same bits: the closed form does run.
     #[test]
     fn valuing_leases_by_their_events_matches_their_days() {
-        let mut busy = Scenario::default();
-        busy.ai.tenant_default_rate = 0.3;
-        busy.ai.lease_term_years = 1.5;
-        busy.ai.renewal_probability = 0.6;
-        busy.ai.backstop_months = 2.0;
-        busy.ai.relet_months = 3.0;
-        // The equity's terminal value is a multiple of the last year's AI cash.
-        busy.site.terminal_multiple = 6.0;
+        let busy = busy_lease();
         let mut never = busy.clone();
         never.ai.relet_months = -1.0;
         never.ai.backstop_months = 0.0;
@@ -1807,6 +1920,33 @@ mod tests {
                     moved,
                     "{name} (deciding {deciding}): no value was summed by events"
                 );
+            }
+        }
+    }
+
+    /// `policy_equity` on a lease with events runs the equity book's days lane by lane after the
+    /// day loop (`lane_days`): the same bits as the day loop's (`Slices::day_by_day`), on leases
+    /// with many events and on conversions on varied days, several per lane.
+    #[test]
+    fn policy_equity_by_lanes_is_the_day_loops_bit_for_bit() {
+        for (name, mut sc) in [("default", Scenario::default()), ("busy", busy_lease())] {
+            sc.run.horizon_years = 4.0;
+            sc.strategy.decide_months = 12;
+            let lanes = 24;
+            let by_lanes = Slices::new(&sc).unwrap();
+            let by_days = by_lanes.clone().day_by_day();
+            let nd = by_lanes.decision_days().len() as u32;
+            for shift in [0u32, 3] {
+                let stops: Vec<u32> = (0..lanes * by_lanes.tranches())
+                    .map(|x| (x as u32 * 5 + shift) % (nd + 2))
+                    .collect();
+                let a = by_lanes.policy_equity(42, 1, lanes, false, &stops);
+                let b = by_days.policy_equity(42, 1, lanes, false, &stops);
+                assert!(
+                    a.iter().filter(|e| e.ai_equity_npv != 0.0).count() > 5,
+                    "{name}"
+                );
+                assert_eq!(format!("{a:?}"), format!("{b:?}"), "{name} {shift}");
             }
         }
     }
