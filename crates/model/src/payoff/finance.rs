@@ -271,6 +271,18 @@ impl Loan {
         q
     }
 
+    /// [`Loan::day`] for a caller that needs the debt service only (not the DSCR): the same `q`
+    /// and the same balances after; a day after the ready day without a draw pays the loans
+    /// ([`Loan::repay`]) and skips the loan year's books.
+    #[inline]
+    pub fn service(&mut self, terms: &DebtTerms, t: usize, draw: f64) -> f64 {
+        if t > self.ready && draw == 0.0 {
+            self.repay(terms.i)
+        } else {
+            self.day(terms, t, draw, 0.0)
+        }
+    }
+
     /// What is owed at the start of day `N` (repaid on day `N`): the construction balance
     /// compounded to `N` if the ready day is not before `N`, else the balances left after the
     /// payments of the days before `N`.

@@ -1151,7 +1151,8 @@ impl ProjectEquity<'_> {
         for i in 0..lanes {
             let o = p * lanes + i;
             let draw = debt.ltc * fundable(debt, capex[i], gpu.get(i).copied());
-            let q = self.loans[o].day(debt, t, draw, op[i]);
+            // (The slices need the loan's debt service only, not its DSCR.)
+            let q = self.loans[o].service(debt, t, draw);
             let ai = op[i] - capex[i];
             if in_tv {
                 self.tail[o] += ai;
