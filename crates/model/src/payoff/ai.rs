@@ -150,7 +150,8 @@ impl AiTerms {
     }
 
     /// Whether the projects are leases whose lanes draw their events (`ai.default_events`):
-    /// their books can be valued by events ([`AiBook::coast_from`]).
+    /// their books can be valued by events ([`AiBook::sign`], [`AiBook::build`],
+    /// [`AiBook::lease_events`]).
     pub fn lease_with_events(&self) -> bool {
         self.kind == ProjectKind::Lease && self.events
     }
@@ -604,13 +605,6 @@ impl<'a> AiBook<'a> {
     pub fn coast_from(&self, p: usize) -> Option<usize> {
         let coasts = self.terms.lease_with_events();
         coasts.then(|| (self.capex_last[p] + 1).max(self.projects[p].tau + 1))
-    }
-
-    /// Whether the book's projects can be valued by their events from their first day
-    /// ([`AiBook::sign`], [`AiBook::build`], [`AiBook::lease_events`]): leases whose lanes draw
-    /// their events (`ai.default_events`).
-    pub fn valued_by_events(&self) -> bool {
-        self.terms.lease_with_events()
     }
 
     /// Day `τ` of lease project `p` without [`AiBook::project_day`]: term 0 signed at the lease

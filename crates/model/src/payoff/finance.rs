@@ -260,7 +260,7 @@ impl Loan {
     /// service only: [`Loan::day`]'s payments (the same `q`, the same balances after), without
     /// the DSCR's books.
     #[inline]
-    pub fn repay(&mut self, i: f64) -> f64 {
+    fn repay(&mut self, i: f64) -> f64 {
         let mut q = 0.0;
         if let Some(m) = &mut self.main {
             q += m.pay(i);

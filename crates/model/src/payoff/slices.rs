@@ -885,7 +885,7 @@ impl Slices {
         let btc = self.btc.is_some();
         // A lease whose lanes draw their events, in USD: the day loop steps the leases' events
         // only, and the equity book's days run after it, lane by lane (`lane_days`).
-        let deferred = book.valued_by_events() && !btc && self.coast.is_some();
+        let deferred = self.coast.is_some();
         if deferred {
             book.keep_log();
         }
@@ -1200,17 +1200,11 @@ fn unit_debt(debt: &DebtTerms, (tau, ready): (usize, usize)) -> f64 {
     let end = ready.max(tau + 1);
     let mut loan = Loan::new(ready);
     let mut pv = 0.0;
-    // After the ready day nothing is drawn (`end ≤ ready + 1`): the payments alone (the same
-    // `q`; the DSCR's books, which `Loan::day` keeps too, are not needed here).
-    let repaying = ready.saturating_add(1).clamp(tau, debt.days);
-    for t in tau..repaying {
+    // (The debt service only: after the ready day nothing is drawn, `end ≤ ready + 1`.)
+    for t in tau..debt.days {
         let draw = if t < end { debt.ltc } else { 0.0 };
-        let q = loan.day(debt, t, draw, 0.0);
+        let q = loan.service(debt, t, draw);
         pv += (draw - q) * debt.w_eq[t];
-    }
-    for t in repaying..debt.days {
-        let q = loan.repay(debt.i);
-        pv += (0.0 - q) * debt.w_eq[t];
     }
     pv - loan.owed_at_horizon(debt) * debt.w_eq_n
 }
@@ -1254,15 +1248,15 @@ struct SliceBook<'a> {
     btc_mining: Option<&'a Discount>,
     /// Site power price `p_t`, $/MWh.
     power: &'a [f64],
-    /// A lease whose lanes draw their events, in USD, every lane stepped: the projects valued by
-    /// their events once their build is over ([`CoastSums`]); `None` otherwise.
+    /// A lease whose lanes draw their events, in USD: the projects valued by their events from
+    /// their first day ([`CoastSums`]); `None` otherwise.
     coast: Option<Coasting<'a>>,
 }
 
 /// [`SliceBook`]'s projects valued by their events ([`CoastSums`], [`AiBook::lease_events`]).
 struct Coasting<'a> {
     sums: &'a CoastSums,
-    /// Per project, whether it is valued by its events (from its [`AiBook::coast_from`] day).
+    /// Per project, whether it is valued by its events (from its first day on).
     on: Vec<bool>,
     /// Per lane slot `[p · lanes + i]`, the first day whose rent is not summed yet.
     from: Vec<u32>,
@@ -1349,9 +1343,6 @@ impl<'a> SliceBook<'a> {
         };
         let r = p * lanes..(p + 1) * lanes;
         if !c.on[p] {
-            if !self.book.valued_by_events() {
-                return false;
-            }
             debug_assert_eq!(
                 t,
                 self.book.projects()[p].tau,
@@ -1865,8 +1856,9 @@ mod tests {
     /// MODEL.md's sums valued by events ([`CoastSums`]) are the day-by-day sums' values: every
     /// slice value of a block (in sample and deciding, levered and not) within 1e-12 of the
     /// day-by-day block's, relative to the value (or, for values near 0, which are sums of large
-    /// terms of both signs, to 1 % of the largest of its kind), on leases with many events (defaults, backstops, re-lets, renewals and
-    /// non-renewals inside the horizon). And not the same bits: the closed form does run.
+    /// terms of both signs, to 1 % of the largest of its kind), on leases with many events
+    /// (defaults, backstops, re-lets, renewals and non-renewals inside the horizon). And not the
+    /// same bits: the closed form does run.
     #[test]
     fn valuing_leases_by_their_events_matches_their_days() {
         let busy = busy_lease();
