@@ -459,6 +459,27 @@ impl BlockStream {
         self.set_counter(self.counter.wrapping_add(16));
     }
 
+    /// Skips the next `n` words of the stream: the state [`BlockStream::fill`] of `n` words
+    /// leaves, without computing the ChaCha blocks wholly skipped (the counter jumps over them).
+    #[inline(always)]
+    pub fn skip(&mut self, mut n: usize) {
+        let left = 256 - self.pos;
+        if n <= left {
+            self.pos += n;
+            return;
+        }
+        n -= left;
+        self.pos = 256;
+        self.set_counter(self.counter.wrapping_add(16 * (n / 256) as u64));
+        let rest = n % 256;
+        if rest > 0 {
+            let mut buf = [0u32; 256];
+            self.next16(&mut buf);
+            self.buf = buf;
+            self.pos = rest;
+        }
+    }
+
     /// Fills `out` with the next words of the stream.
     #[inline(always)]
     pub fn fill(&mut self, out: &mut [u32]) {
@@ -803,6 +824,54 @@ impl Prepared {
         mut f: C,
     ) {
         self.run_block_inline(seed, block, lanes, antithetic, &mut f)
+    }
+
+    /// The lease market index alone, `ln L` of each day of block `block` (what
+    /// [`LaneDay::ln_l`] holds on day `t`), for `f(t, ln_l)`: the same bits as the whole run
+    /// ([`Prepared::run_block_inline`]), at a fraction of its cost. `ln L` moves only with the
+    /// price shock and its own (MODEL.md §8), so the hashrate's and the fees' normals are skipped
+    /// in the stream ([`BlockStream::skip`]: the words they would take, not computed) and the
+    /// price, hashrate, fees and difficulty are not stepped. Always inlined, as
+    /// `run_block_inline`.
+    #[inline(always)]
+    pub fn run_lease_inline(
+        &self,
+        (seed, block, lanes, antithetic): (u64, u64, usize, bool),
+        mut f: impl FnMut(usize, &[f64]),
+    ) {
+        let n = lanes.min(BLOCK);
+        let mut rng = BlockStream::new(seed, block);
+        let mut scratch = NormalScratch::default();
+        let mut ln_l = vec![self.l0.ln(); n];
+        let (mut zs, mut z2) = (vec![0f32; n], vec![0f32; n]);
+        // The words one series of normals takes a day (`fill_normals`: two per pair).
+        let m = if antithetic { n.div_ceil(2) } else { n };
+        let words = 2 * m.div_ceil(2);
+        for t in 0..self.n {
+            f(t, &ln_l);
+            // The draws in the whole run's order.
+            if self.draw_s {
+                fill_normals(&mut rng, &mut scratch, &mut zs, antithetic);
+            }
+            if self.draw_h {
+                rng.skip(words);
+            }
+            if self.draw_f {
+                rng.skip(words);
+            }
+            if self.draw_2 {
+                fill_normals(&mut rng, &mut scratch, &mut z2, antithetic);
+            }
+            let (zs, z2, ln_l) = (&zs[..n], &z2[..n], &mut ln_l[..n]);
+            for i in 0..n {
+                // 5. Lease market, as the whole run's step.
+                ln_l[i] = self.lease_sig_2.mul_add(
+                    z2[i] as f64,
+                    self.lease_sig_s
+                        .mul_add(zs[i] as f64, ln_l[i] + self.lease_drift_dt),
+                );
+            }
+        }
     }
 
     /// [`Prepared::run_block`] without the CPU dispatch, always inlined: for callers that dispatch
@@ -1159,6 +1228,68 @@ mod tests {
         assert_eq!(base, run(best), "{best:?}");
         if best == Isa::Avx512 {
             assert_eq!(base, run(Isa::Avx2));
+        }
+    }
+
+    /// Skipping words leaves the stream where filling them would: across group boundaries, for
+    /// skips shorter and longer than a group, from every position.
+    #[test]
+    fn skipping_words_is_filling_them() {
+        for steps in [
+            vec![3usize, 256, 1, 0, 700, 255, 9],
+            vec![256, 256, 512, 1, 1023],
+            vec![100, 156, 100, 5000, 13],
+        ] {
+            let (mut a, mut b) = (BlockStream::new(9, 2), BlockStream::new(9, 2));
+            for (x, &n) in steps.iter().enumerate() {
+                let mut junk = vec![0u32; n];
+                a.fill(&mut junk);
+                b.skip(n);
+                // Then both read the same words.
+                let (mut wa, mut wb) = (vec![0u32; 37 + x], vec![0u32; 37 + x]);
+                a.fill(&mut wa);
+                b.fill(&mut wb);
+                assert_eq!(wa, wb, "{steps:?} at {x}");
+            }
+        }
+    }
+
+    /// The lease index alone is the whole run's `ln L`, bit for bit: with and without each
+    /// series' draws, antithetic or not, full and partial blocks.
+    #[test]
+    fn the_lease_index_alone_is_the_whole_runs() {
+        let mut cases = Vec::new();
+        let base = Scenario::default();
+        assert!(base.ai.lease_vol > 0.0);
+        cases.push(base.clone());
+        let mut no_price = base.clone();
+        no_price.price.vol = 0.0;
+        cases.push(no_price);
+        let mut no_hash_fees = base.clone();
+        no_hash_fees.hashrate.vol = 0.0;
+        no_hash_fees.fees.vol = 0.0;
+        cases.push(no_hash_fees);
+        let mut one_shock = base.clone();
+        one_shock.ai.lease_price_corr = 1.0;
+        cases.push(one_shock);
+        let mut own_only = base.clone();
+        own_only.ai.lease_price_corr = 0.0;
+        cases.push(own_only);
+        for (c, sc) in cases.iter_mut().enumerate() {
+            sc.run.horizon_years = 3.0;
+            let p = Prepared::new(sc);
+            for (lanes, anti) in [(256, false), (37, false), (40, true), (255, true)] {
+                let mut whole = Vec::new();
+                p.run_block(5, 7, lanes, anti, &mut |d: &LaneDay| {
+                    whole.extend(d.ln_l[..lanes].iter().map(|v| v.to_bits()))
+                });
+                let mut alone = Vec::new();
+                p.run_lease_inline((5, 7, lanes, anti), |_, l| {
+                    alone.extend(l[..lanes].iter().map(|v| v.to_bits()))
+                });
+                assert_eq!(whole.len(), p.n * lanes);
+                assert!(whole == alone, "case {c}, {lanes} lanes, antithetic {anti}");
+            }
         }
     }
 

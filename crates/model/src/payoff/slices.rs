@@ -888,6 +888,22 @@ impl Slices {
         let deferred = self.coast.is_some();
         if deferred {
             book.keep_log();
+            // The events need the lease index only (a lease's events, its signing and re-lets
+            // read `ln L`, nothing else of the day): the index alone, the same bits.
+            prep.run_lease_inline((seed, block, lanes, antithetic), |t, ln_l| {
+                book.begin_day(t);
+                for p in 0..used.len() {
+                    if !book.started(p, t) {
+                        continue;
+                    }
+                    if t == book.projects()[p].tau {
+                        book.sign(p, ln_l);
+                    }
+                    book.lease_events(p, t, ln_l, |_, _, _| {});
+                }
+            });
+            lane_days(&book, &mut eq, debt, &used, &members, prep.n);
+            return (0..lanes).map(|i| eq.finish(debt, i)).collect();
         }
         prep.run_block_with(
             seed,
@@ -906,13 +922,6 @@ impl Slices {
                 book.begin_day(t);
                 for (p, &u) in used.iter().enumerate() {
                     if !book.started(p, t) {
-                        continue;
-                    }
-                    if deferred {
-                        if t == book.projects()[p].tau {
-                            book.sign(p, day.ln_l);
-                        }
-                        book.lease_events(p, t, day.ln_l, |_, _, _| {});
                         continue;
                     }
                     if book.coast_from(p).is_some_and(|from| t >= from) {
@@ -942,9 +951,6 @@ impl Slices {
                 }
             },
         );
-        if deferred {
-            lane_days(&book, &mut eq, debt, &used, &members, prep.n);
-        }
         (0..lanes).map(|i| eq.finish(debt, i)).collect()
     }
 }

@@ -548,6 +548,17 @@ impl PricedPaths {
         self.npv.is_empty()
     }
 
+    /// Room for `more` paths in every column present.
+    pub fn reserve(&mut self, more: usize) {
+        for (_, per, col) in self.columns() {
+            match col {
+                PricedColumn::F64(v) => v.reserve(more * per),
+                PricedColumn::U32(v) => v.reserve(more * per),
+                PricedColumn::OptF64(v) => v.reserve(more * per),
+            }
+        }
+    }
+
     /// Appends the next range of blocks (MODEL.md section 12: merged in block order).
     pub fn merge(&mut self, next: PricedPaths) -> Result<(), ModelError> {
         if next.sample != self.sample || next.tranches != self.tranches {
