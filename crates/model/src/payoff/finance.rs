@@ -275,6 +275,39 @@ impl Loan {
         q
     }
 
+    /// Days `from .. w.len()`, all after the ready day and without a draw, for a caller that
+    /// needs only their discounted debt service: returns `pv` after `pv += (0 − q_t) · w[t]` for
+    /// each day, and leaves the loan as [`Loan::service`] on each of those days would, with the
+    /// same bits (the same operations in the same order; the term loan's state in registers, and
+    /// no look at a day after the last payment, whose `+0` changes nothing but a `−0` sum).
+    pub fn repay_pv(&mut self, i: f64, from: usize, w: &[f64], mut pv: f64) -> f64 {
+        let (Some(m), true) = (self.main.as_mut(), self.extra.is_empty()) else {
+            for &wt in w.iter().skip(from) {
+                let q = self.repay(i);
+                pv += (0.0 - q) * wt;
+            }
+            return pv;
+        };
+        debug_assert!(from > self.ready);
+        let (mut bal, mut left) = (m.bal, m.left);
+        // `Loan::repay`'s `0 + q` and the caller's `0 − q`, the same every paying day.
+        let nq = 0.0 - (0.0 + m.q);
+        let g = 1.0 + i;
+        let end = w.len().max(from);
+        let paying = end.min(from + left);
+        for &wt in &w[from..paying] {
+            left -= 1;
+            bal = if left == 0 { 0.0 } else { bal * g - m.q };
+            pv += nq * wt;
+        }
+        if paying < end {
+            // The days after the last payment: `pv += (0 − (0 + 0)) · w`, i.e. `pv + 0`.
+            pv += 0.0;
+        }
+        (m.bal, m.left) = (bal, left);
+        pv
+    }
+
     /// [`Loan::day`] for a caller that needs the debt service only (not the DSCR): the same `q`
     /// and the same balances after; a day after the ready day without a draw pays the loans
     /// ([`Loan::repay`]) and skips the loan year's books.

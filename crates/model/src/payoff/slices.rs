@@ -1207,11 +1207,14 @@ fn unit_debt(debt: &DebtTerms, (tau, ready): (usize, usize)) -> f64 {
     let mut loan = Loan::new(ready);
     let mut pv = 0.0;
     // (The debt service only: after the ready day nothing is drawn, `end ≤ ready + 1`.)
-    for t in tau..debt.days {
+    let build_end = (ready + 1).max(end).min(debt.days).max(tau);
+    for t in tau..build_end {
         let draw = if t < end { debt.ltc } else { 0.0 };
         let q = loan.service(debt, t, draw);
         pv += (draw - q) * debt.w_eq[t];
     }
+    // The payments after the ready day, the term loan in registers (the same bits).
+    let pv = loan.repay_pv(debt.i, build_end, &debt.w_eq[..debt.days], pv);
     pv - loan.owed_at_horizon(debt) * debt.w_eq_n
 }
 
@@ -1656,6 +1659,52 @@ pub(crate) mod by_hand {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The unit debt with the payments in registers is the day loop's, bit for bit: loans that
+    /// end inside the horizon and after it, ready days before, on and after the decision day and
+    /// past the horizon, a zero rate.
+    #[test]
+    fn unit_debt_is_the_day_loops() {
+        let day_loop = |debt: &DebtTerms, (tau, ready): (usize, usize)| {
+            let end = ready.max(tau + 1);
+            let mut loan = Loan::new(ready);
+            let mut pv = 0.0;
+            for t in tau..debt.days {
+                let draw = if t < end { debt.ltc } else { 0.0 };
+                let q = loan.service(debt, t, draw);
+                pv += (draw - q) * debt.w_eq[t];
+            }
+            pv - loan.owed_at_horizon(debt) * debt.w_eq_n
+        };
+        let days = 3000;
+        for (rate, tenor) in [(0.09, 5.0), (0.07, 12.0), (0.0, 3.0)] {
+            let f = crate::scenario::Finance {
+                ltc: 0.7,
+                debt_rate: rate,
+                tenor_years: tenor,
+                cost_of_equity: 0.13,
+                min_dscr: 1.25,
+                fund_gpus: false,
+            };
+            let debt = DebtTerms::new(&f, days, 8.0);
+            for key in [
+                (0, 0),
+                (0, 400),
+                (30, 29),
+                (30, 30),
+                (30, 31),
+                (91, 700),
+                (1000, 1500),
+                (2500, 2990),
+                (2900, 2999),
+                (2900, 3000),
+                (2900, 4000),
+            ] {
+                let (a, b) = (unit_debt(&debt, key), day_loop(&debt, key));
+                assert_eq!(a.to_bits(), b.to_bits(), "{rate} {tenor} {key:?}: {a} {b}");
+            }
+        }
+    }
 
     /// The levered value of converting each slice on each decision day is MODEL.md §10 by hand:
     /// `convert_eq − convert_at` is the AI equity NPV less the unlevered AI value, to 1e-9.
