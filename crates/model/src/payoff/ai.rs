@@ -675,17 +675,26 @@ impl<'a> AiBook<'a> {
             }
             return;
         }
-        for i in 0..lanes {
-            if self.next[o + i] == t {
+        // Today's lanes as a bit mask first (compares without a branch, 64 lanes a word; an event
+        // changes its own lane only, so the mask is the one a lane-by-lane look would see), then
+        // their events in lane order.
+        let mut today = [0u64; crate::process::BLOCK.div_ceil(64)];
+        for (word, next) in today.iter_mut().zip(self.next[o..o + lanes].chunks(64)) {
+            *word = next
+                .iter()
+                .enumerate()
+                .fold(0u64, |m, (b, &x)| m | (((x == t) as u64) << b));
+        }
+        for (c, &word) in today.iter().enumerate() {
+            let mut m = word;
+            while m != 0 {
+                let i = c * 64 + m.trailing_zeros() as usize;
+                m &= m - 1;
                 before(i, self.rate[o + i], self.term_start[o + i]);
                 self.lease_event(p, o + i, t, ln_l[i]);
             }
         }
-        self.next_min[p] = self.next[o..o + lanes]
-            .iter()
-            .copied()
-            .min()
-            .unwrap_or(NEVER);
+        self.next_min[p] = self.next[o..o + lanes].iter().fold(NEVER, |a, &x| a.min(x));
     }
 
     /// Lease project `p`'s rent × NOI on lane `i` on day `t` after [`AiBook::lease_events`] of

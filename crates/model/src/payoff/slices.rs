@@ -614,20 +614,6 @@ impl Slices {
                         .zip(defs)
                         .map(|(n, b)| n * b.power_w * m.overhead / 1e6)
                         .sum();
-                    let c = &mut cash[..lanes];
-                    c.fill(-self.opex_rate * fleet_mw);
-                    for (ty, &n_units) in u.iter().enumerate() {
-                        let mg = &margins[ty * lanes..(ty + 1) * lanes];
-                        for i in 0..lanes {
-                            c[i] += n_units * mg[i];
-                        }
-                    }
-                    if refreshed {
-                        let r = &refresh[j * lanes..(j + 1) * lanes];
-                        for i in 0..lanes {
-                            c[i] += r[i];
-                        }
-                    }
                     let cj = &mut cum[j * lanes..(j + 1) * lanes];
                     if decision {
                         let o = (di * k + j) * lanes;
@@ -657,6 +643,38 @@ impl Slices {
                             );
                         }
                         held_th[di * k + j] = u.iter().zip(defs).map(|(n, b)| n * b.ths).sum();
+                    }
+                    // The day's mining cash of the slice, `−opex + Σ units · margin (+ refresh)` per
+                    // lane, into its sum. In USD, one pass for the usual fleets of up to four
+                    // types (the same operations per lane as the passes below).
+                    let base = -self.opex_rate * fleet_mw;
+                    let usd = !matches!((btc, tails.as_ref()), (Some(_), Some(_)));
+                    let r = refreshed.then(|| &refresh[j * lanes..(j + 1) * lanes]);
+                    let mg = &margins[..u.len() * lanes];
+                    let fused = usd
+                        && match u.len() {
+                            1 => mining_sum::<1>((base, u, mg, r), w, cj),
+                            2 => mining_sum::<2>((base, u, mg, r), w, cj),
+                            3 => mining_sum::<3>((base, u, mg, r), w, cj),
+                            4 => mining_sum::<4>((base, u, mg, r), w, cj),
+                            _ => false,
+                        };
+                    if fused {
+                        continue;
+                    }
+                    let c = &mut cash[..lanes];
+                    c.fill(base);
+                    for (ty, &n_units) in u.iter().enumerate() {
+                        let mg = &margins[ty * lanes..(ty + 1) * lanes];
+                        for i in 0..lanes {
+                            c[i] += n_units * mg[i];
+                        }
+                    }
+                    if refreshed {
+                        let r = &refresh[j * lanes..(j + 1) * lanes];
+                        for i in 0..lanes {
+                            c[i] += r[i];
+                        }
                     }
                     match (btc, tails.as_mut()) {
                         (Some((df, in_tv)), Some(tl)) => {
@@ -1027,6 +1045,44 @@ fn lane_days(
     }
 }
 
+/// One slice's day of USD mining cash into its sum, `cj[i] += c_i · w` with
+/// `c_i = base + Σ_ty units[ty] · margin[ty][i] (+ refresh[i])`, for a fleet of `N` types, in one
+/// pass over the lanes: the operations of [`Slices::block`]'s separate passes (fill, each type,
+/// the refresh, the sum) in their order per lane, so the same bits. Returns `true` (done).
+#[inline(always)]
+fn mining_sum<const N: usize>(
+    (base, units, margins, refresh): (f64, &[f64], &[f64], Option<&[f64]>),
+    w: f64,
+    cj: &mut [f64],
+) -> bool {
+    let lanes = cj.len();
+    let n: [f64; N] = std::array::from_fn(|ty| units[ty]);
+    let mg: [&[f64]; N] = std::array::from_fn(|ty| &margins[ty * lanes..(ty + 1) * lanes]);
+    match refresh {
+        None => {
+            for i in 0..lanes {
+                let mut c = base;
+                for ty in 0..N {
+                    c += n[ty] * mg[ty][i];
+                }
+                cj[i] += c * w;
+            }
+        }
+        Some(r) => {
+            let r = &r[..lanes];
+            for i in 0..lanes {
+                let mut c = base;
+                for ty in 0..N {
+                    c += n[ty] * mg[ty][i];
+                }
+                c += r[i];
+                cj[i] += c * w;
+            }
+        }
+    }
+    true
+}
+
 /// The part of a day's capex the lender funds `ltc` of: the hall, and the GPUs `gpu` (cloud)
 /// only with `finance.fund_gpus` (as `EquityBook::project_day`).
 #[inline]
@@ -1248,6 +1304,9 @@ struct SliceBook<'a> {
     /// Per project valued by its events, the next day it has anything to do (an event of a
     /// lane, a lane's hall ready): the days before are skipped without a look (0: not known).
     wake: Vec<usize>,
+    /// The earliest day any project has anything to do (its wake day, or its first day): the
+    /// days before are skipped without a look at the projects.
+    wake_min: usize,
     /// `[finance]`: each project's loan and AI equity NPV.
     equity: Option<ProjectEquity<'a>>,
     salvage: f64,
@@ -1325,6 +1384,7 @@ impl<'a> SliceBook<'a> {
             ready_order,
             ready_next: vec![0; np],
             wake: vec![0; np],
+            wake_min: 0,
             equity,
             salvage: sc.mining.salvage_usd_per_th,
             w_ai: &s.prep.w_ai,
@@ -1430,10 +1490,20 @@ impl<'a> SliceBook<'a> {
             usd_mwh: self.power[t],
         };
         self.book.begin_day(t);
+        // No project has anything to do before the earliest of their next days.
+        if t < self.wake_min {
+            return;
+        }
         let w = self.w_ai[t];
+        let mut wake_min = usize::MAX;
         // Project by project: its day, then its cash into the sums while its lanes are in cache.
         for p in 0..self.book.projects().len() {
-            if t < self.wake[p] || !self.book.started(p, t) {
+            if t < self.wake[p] {
+                wake_min = wake_min.min(self.wake[p]);
+                continue;
+            }
+            if !self.book.started(p, t) {
+                wake_min = wake_min.min(self.book.projects()[p].tau);
                 continue;
             }
             if self.coast_day(p, t, lanes, day.ln_l) {
@@ -1447,8 +1517,11 @@ impl<'a> SliceBook<'a> {
                     }
                 }
                 self.wake[p] = wake;
+                wake_min = wake_min.min(wake);
                 continue;
             }
+            // Stepped day by day.
+            wake_min = wake_min.min(t + 1);
             self.book.project_day(p, &day);
             let r = p * lanes..(p + 1) * lanes;
             match (self.btc, self.equity.as_mut()) {
@@ -1477,6 +1550,7 @@ impl<'a> SliceBook<'a> {
                 self.ready_today(p, t, lanes, s, mined, &held);
             }
         }
+        self.wake_min = wake_min;
     }
 
     /// `ai.mine_during_build`: project `p`'s lanes whose hall is ready on day `t` record the
