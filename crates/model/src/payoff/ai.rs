@@ -552,7 +552,7 @@ impl<'a> AiBook<'a> {
     /// `from .. from + out.len()` (each after that day's events), replayed from the log of
     /// [`AiBook::keep_log`] with [`AiBook::day`]'s operations, so the same bits as the
     /// [`AiBook::opcash`] of those days. Needs the log from the project's first day; `from` past
-    /// the lane's ready day.
+    /// the lane's ready day. Writes every value of `out`.
     pub fn lease_opcash(&self, p: usize, i: usize, from: usize, out: &mut [f64]) {
         let terms = self.terms;
         let o = p * self.lanes + i;

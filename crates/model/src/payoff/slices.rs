@@ -1001,7 +1001,7 @@ fn lane_days(
         };
         rent.resize_with(convs.len(), Vec::new);
         for (x, &(p, tau)) in convs.iter().enumerate() {
-            rent[x].clear();
+            // `lease_opcash` writes every day: the buffer's stale values need no zeroing.
             rent[x].resize(n.saturating_sub(tau), 0.0);
             book.lease_opcash(p, lane, tau, &mut rent[x]);
         }
