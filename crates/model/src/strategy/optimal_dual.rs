@@ -317,20 +317,24 @@ impl Sums {
         }
     }
 
+    #[inline(always)]
     fn push(&mut self, a: &[f64], y: &[f64]) {
         let p = self.p;
-        let mut o = 0;
-        for i in 0..p {
-            let ai = a[i];
-            for j in 0..=i {
-                self.g[o + j] += ai * a[j];
+        let a = &a[..p];
+        // Row by row of the triangle, as slices zipped (no bounds check, and the compiler knows
+        // the sums and the row do not overlap): the loops vectorize, each element's product and
+        // sum the same operations as one at a time.
+        let mut rest = &mut self.g[..];
+        for (i, &ai) in a.iter().enumerate() {
+            let (row, tail) = rest.split_at_mut(i + 1);
+            for (g, &aj) in row.iter_mut().zip(&a[..=i]) {
+                *g += ai * aj;
             }
-            o += i + 1;
+            rest = tail;
         }
-        for (j, &yj) in y.iter().enumerate() {
-            let bj = &mut self.b[j * p..(j + 1) * p];
-            for i in 0..p {
-                bj[i] += a[i] * yj;
+        for (bj, &yj) in self.b.chunks_exact_mut(p).zip(y) {
+            for (b, &ai) in bj.iter_mut().zip(a) {
+                *b += ai * yj;
             }
         }
         self.rows += 1;
@@ -462,6 +466,34 @@ impl Ctx<'_> {
     /// Regression sums of one kept fit block: `N^(m)`'s (`clean = None`: target `h_m`) or `M`'s
     /// (target: the policy's cleaned value from date `m + 1`).
     fn block_sums(&self, b: &SliceBlock, mart: Option<&Martingale>) -> Vec<Sums> {
+        #[cfg(target_arch = "x86_64")]
+        match crate::process::isa() {
+            // SAFETY: `isa()` reports a level only when the CPU has its features.
+            crate::process::Isa::Avx512 => return unsafe { self.block_sums_avx512(b, mart) },
+            crate::process::Isa::Avx2 => return unsafe { self.block_sums_avx2(b, mart) },
+            crate::process::Isa::Baseline => {}
+        }
+        self.block_sums_inline(b, mart)
+    }
+
+    /// [`Ctx::block_sums`] with AVX-512: the Gram updates of `Sums::push` run 8 products a
+    /// step. Each product and sum is the same IEEE operation (no contraction into fused
+    /// multiply-adds), so the same bits as the baseline build.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
+    unsafe fn block_sums_avx512(&self, b: &SliceBlock, mart: Option<&Martingale>) -> Vec<Sums> {
+        self.block_sums_inline(b, mart)
+    }
+
+    /// [`Ctx::block_sums`] with AVX2 (as `block_sums_avx512`, 4 products a step).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn block_sums_avx2(&self, b: &SliceBlock, mart: Option<&Martingale>) -> Vec<Sums> {
+        self.block_sums_inline(b, mart)
+    }
+
+    #[inline(always)]
+    fn block_sums_inline(&self, b: &SliceBlock, mart: Option<&Martingale>) -> Vec<Sums> {
         (self.tick)();
         let (nd, k) = self.dims();
         let (lay, basis) = (&self.lay, &self.basis);
