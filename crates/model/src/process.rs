@@ -826,6 +826,17 @@ impl Prepared {
         self.run_block_inline(seed, block, lanes, antithetic, &mut f)
     }
 
+    /// One day of the lease market (MODEL.md §3, step 5): `ln L` after the day's price shock `zs`
+    /// and the lease's own shock `z2`. The one place both runs step it.
+    #[inline(always)]
+    fn lease_step(&self, ln_l: f64, zs: f32, z2: f32) -> f64 {
+        self.lease_sig_2.mul_add(
+            z2 as f64,
+            self.lease_sig_s
+                .mul_add(zs as f64, ln_l + self.lease_drift_dt),
+        )
+    }
+
     /// The lease market index alone, `ln L` of each day of block `block` (what
     /// [`LaneDay::ln_l`] holds on day `t`), for `f(t, ln_l)`: the same bits as the whole run
     /// ([`Prepared::run_block_inline`]), at a fraction of its cost. `ln L` moves only with the
@@ -864,12 +875,7 @@ impl Prepared {
             }
             let (zs, z2, ln_l) = (&zs[..n], &z2[..n], &mut ln_l[..n]);
             for i in 0..n {
-                // 5. Lease market, as the whole run's step.
-                ln_l[i] = self.lease_sig_2.mul_add(
-                    z2[i] as f64,
-                    self.lease_sig_s
-                        .mul_add(zs[i] as f64, ln_l[i] + self.lease_drift_dt),
-                );
+                ln_l[i] = self.lease_step(ln_l[i], zs[i], z2[i]);
             }
         }
     }
@@ -1028,11 +1034,7 @@ impl Prepared {
                                 self.fee_sig.mul_add(zf[i] as f64, x[i]),
                             );
                             // 5. Lease market.
-                            ln_l[i] = self.lease_sig_2.mul_add(
-                                z2[i] as f64,
-                                self.lease_sig_s
-                                    .mul_add(zs[i] as f64, ln_l[i] + self.lease_drift_dt),
-                            );
+                            ln_l[i] = self.lease_step(ln_l[i], zs[i], z2[i]);
                         }
                     };
                 }

@@ -131,6 +131,27 @@ fn upper_bound_brackets_the_policy_and_beats_perfect_foresight() {
         plain["results"][1]["npv_out_of_sample"]
     );
     assert_eq!(o["npv"], plain["results"][1]["npv"]);
+    // The lane loops, the lease index of the policy's equity and the bound's regression sums
+    // are built for AVX-512, AVX2 and baseline x86-64 and picked at run time: the same bits.
+    let base = hashpivot(dir.path())
+        .env("HASHPIVOT_ISA", "baseline")
+        .args([
+            "simulate",
+            "--strategy",
+            "optimal",
+            "--paths",
+            "512",
+            "--seed",
+            "5",
+            "--json",
+            "--upper-bound",
+            "--outer-paths",
+            "256",
+        ])
+        .output()
+        .unwrap();
+    assert!(base.status.success(), "{}", stderr(&base));
+    assert_eq!(json(&base), v);
     let s = stdout(&run(&[
         "--upper-bound",
         "--fit-paths",

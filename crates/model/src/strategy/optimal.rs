@@ -675,6 +675,10 @@ pub fn price(
         report();
         // Only this thread's own panic (a cancel) could poison the lock, and it is not held then.
         let mut m = merged.lock().unwrap_or_else(|e| e.into_inner());
+        if m.error.is_some() {
+            // The range cannot be completed: no more blocks.
+            break;
+        }
         m.waiting.insert(eb, part);
         m.merge_ready();
     });
