@@ -94,7 +94,7 @@ fn optimal_human_output_explains_the_schedule() {
 #[test]
 fn upper_bound_brackets_the_policy_and_beats_perfect_foresight() {
     let dir = tempdir();
-    let run = |extra: &[&str]| {
+    let run_isa = |isa: &str, extra: &[&str]| {
         let mut args = vec![
             "simulate",
             "--strategy",
@@ -105,10 +105,15 @@ fn upper_bound_brackets_the_policy_and_beats_perfect_foresight() {
             "5",
         ];
         args.extend_from_slice(extra);
-        let out = hashpivot(dir.path()).args(&args).output().unwrap();
+        let out = hashpivot(dir.path())
+            .env("HASHPIVOT_ISA", isa)
+            .args(&args)
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}", stderr(&out));
         out
     };
+    let run = |extra: &[&str]| run_isa("best", extra);
     let plain = json(&run(&["--json"]));
     assert!(plain["results"][1].get("upper_bound").is_none());
     let v = json(&run(&["--json", "--upper-bound", "--outer-paths", "256"]));
@@ -133,24 +138,10 @@ fn upper_bound_brackets_the_policy_and_beats_perfect_foresight() {
     assert_eq!(o["npv"], plain["results"][1]["npv"]);
     // The lane loops, the lease index of the policy's equity and the bound's regression sums
     // are built for AVX-512, AVX2 and baseline x86-64 and picked at run time: the same bits.
-    let base = hashpivot(dir.path())
-        .env("HASHPIVOT_ISA", "baseline")
-        .args([
-            "simulate",
-            "--strategy",
-            "optimal",
-            "--paths",
-            "512",
-            "--seed",
-            "5",
-            "--json",
-            "--upper-bound",
-            "--outer-paths",
-            "256",
-        ])
-        .output()
-        .unwrap();
-    assert!(base.status.success(), "{}", stderr(&base));
+    let base = run_isa(
+        "baseline",
+        &["--json", "--upper-bound", "--outer-paths", "256"],
+    );
     assert_eq!(json(&base), v);
     let s = stdout(&run(&[
         "--upper-bound",
