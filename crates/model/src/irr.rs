@@ -890,6 +890,31 @@ mod wide {
         c
     }
 
+    /// A series times a power of two has the same IRR, bit for bit: every operation of the
+    /// method is of degree one in the series (Horner sums, the sign test's bounds) or zero
+    /// (signs, ratios), so each intermediate value is scaled exactly. The equity books rely on
+    /// it to solve a sweep's proportional shares once (`payoff::finance::dyadic_multiple`).
+    #[test]
+    fn a_power_of_two_times_a_series_has_the_same_irr_bits() {
+        let mut roots = 0;
+        for seed in 0..40u64 {
+            let c = project(seed, 5476);
+            let base = irr(&c);
+            roots += base.is_some() as usize;
+            for f in [0.25, 0.5, 2.0, 1024.0, 2f64.powi(-40)] {
+                let fc: Vec<f64> = c.iter().map(|v| v * f).collect();
+                assert_eq!(
+                    irr(&fc).map(f64::to_bits),
+                    base.map(f64::to_bits),
+                    "seed {seed}, factor {f}"
+                );
+                let pair = irr_pair(&fc, &c);
+                assert_eq!(pair.0.map(f64::to_bits), base.map(f64::to_bits));
+            }
+        }
+        assert!(roots > 20, "{roots} of 40 series have a root");
+    }
+
     /// The AVX2 build and the baseline build give the same bits.
     #[test]
     fn a_pair_is_two_irrs_bit_for_bit() {

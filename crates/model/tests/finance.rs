@@ -383,3 +383,47 @@ fn equity_is_the_same_on_one_and_two_threads() {
     };
     assert_eq!(run(1), run(2));
 }
+
+/// A sweep solves one IRR pair per path for its shares that are power-of-two multiples of each
+/// other (0.25, 0.5 and 1 here; `EquityBook::finish_sharing`): every equity figure of each share
+/// is the one of that share converted alone, bit for bit (0.75 is solved on its own).
+#[test]
+fn a_sweeps_shared_irrs_are_each_shares_own() {
+    // The embedded default: risks and financing on.
+    let mut sc = Scenario::default();
+    let shares = [0.25, 0.5, 0.75, 1.0];
+    sc.strategy.shares = shares.to_vec();
+    let cfg = |kind: StrategyKind, share: Option<f64>| RunConfig {
+        paths: Some(96),
+        strategy: Some(kind),
+        share,
+        ..Default::default()
+    };
+    let sweep = simulate(&sc, &cfg(StrategyKind::Sweep, None), &|_| {}).unwrap();
+    assert_eq!(sweep.results.len(), shares.len() + 1);
+    for (r, share) in sweep.results[1..].iter().zip(shares) {
+        let alone = simulate(&sc, &cfg(StrategyKind::Convert, Some(share)), &|_| {}).unwrap();
+        let (a, b) = (
+            r.equity.as_ref().unwrap(),
+            alone.results[1].equity.as_ref().unwrap(),
+        );
+        assert!(a.equity_irr.p50.is_some() && a.project_irr.p50.is_some());
+        // Everything but the NPV histogram, whose bins a sweep shares across its strategies.
+        for (x, y) in [
+            (json_of(&a.project_irr), json_of(&b.project_irr)),
+            (json_of(&a.equity_irr), json_of(&b.equity_irr)),
+            (json_of(&a.dscr_min), json_of(&b.dscr_min)),
+            (json_of(&a.equity_npv), json_of(&b.equity_npv)),
+        ] {
+            assert_eq!(x, y, "share {share}");
+        }
+        assert_eq!(
+            a.equity_npv_mean_ai.to_bits(),
+            b.equity_npv_mean_ai.to_bits()
+        );
+    }
+}
+
+fn json_of(v: &impl serde::Serialize) -> String {
+    serde_json::to_string(v).unwrap()
+}

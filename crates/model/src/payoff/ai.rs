@@ -574,7 +574,19 @@ impl<'a> AiBook<'a> {
                 .get(k)
                 .map_or(from + out.len(), |e| e.0.min(from + out.len()));
             let seg = &mut out[t - from..end - from];
-            if terms.events {
+            if terms.events && t as u32 >= start {
+                // `rent` reads the escalator at `min(t − start, last)`: contiguously until the
+                // clamp, then its last entry. The same multiplications as `rent` per day, as
+                // two loops without a gather or a per-day clamp.
+                let first = (t as u32 - start) as usize;
+                let lin = (last32 as usize + 1).saturating_sub(first).min(seg.len());
+                let (a, b) = seg.split_at_mut(lin);
+                for (x, &e) in a.iter_mut().zip(&esc[first.min(esc.len())..]) {
+                    *x = rate * e;
+                }
+                let tail = rate * esc[last32 as usize];
+                b.fill(tail);
+            } else if terms.events {
                 for (j, x) in seg.iter_mut().enumerate() {
                     let t32 = (t + j) as u32;
                     *x = rent(rate, esc, last32, t32, start);

@@ -1243,7 +1243,29 @@ impl EquityBook {
         &mut self,
         terms: &DebtTerms,
         lane: usize,
+        rent: impl FnMut(usize, usize, &mut [f64]),
+    ) -> LaneEquity {
+        self.finish_sharing(terms, lane, rent, &[])
+    }
+
+    /// [`EquityBook::finish_with`], taking an IRR from `solved` instead of solving it again when
+    /// this lane's series is an exact power-of-two multiple of one already solved
+    /// ([`dyadic_multiple`]). `solved`: books already finished on this lane (their rows still
+    /// hold its series) with the IRRs they gave (project, equity).
+    ///
+    /// The IRR is the same number for `c` and `f · c`, and [`crate::irr`] performs only
+    /// operations of degree one in the series (Horner sums, the bounds of its sign test) or zero
+    /// (signs, ratios), so for `f = 2^k` every intermediate value is the other's times `f`,
+    /// exactly, and the root has the same bits (no entry or intermediate value can overflow or
+    /// become subnormal inside the magnitudes `dyadic_multiple` allows). A sweep's shares 0.25,
+    /// 0.5 and 1 convert the same hall in proportion, so their series are such multiples: one
+    /// solve serves the three.
+    pub fn finish_sharing(
+        &mut self,
+        terms: &DebtTerms,
+        lane: usize,
         mut rent: impl FnMut(usize, usize, &mut [f64]),
+        solved: &[(&EquityBook, Option<f64>, Option<f64>)],
     ) -> LaneEquity {
         let n = self.days;
         let row = self.rows_of(terms, lane, &mut rent);
@@ -1279,10 +1301,31 @@ impl EquityBook {
         self.rows_ai[row + n] = tv;
         self.rows_eq[row + n] = tv - owed;
         let ai_equity_npv = eq_npv + (tv - owed) * terms.w_eq_n;
-        let (project_irr, equity_irr) = crate::irr::irr_pair(
+        let (ai, eq) = (
             &self.rows_ai[row..row + n + 1],
             &self.rows_eq[row..row + n + 1],
         );
+        let mut known = (None, None);
+        for &(other, p, e) in solved {
+            let Some((oa, oe)) = other.lane_rows(lane) else {
+                continue;
+            };
+            if known.0.is_none() && dyadic_multiple(oa, ai) {
+                known.0 = Some(p);
+            }
+            if known.1.is_none() && dyadic_multiple(oe, eq) {
+                known.1 = Some(e);
+            }
+            if known.0.is_some() && known.1.is_some() {
+                break;
+            }
+        }
+        let (project_irr, equity_irr) = match known {
+            (Some(p), Some(e)) => (p, e),
+            (Some(p), None) => (p, crate::irr::irr(eq)),
+            (None, Some(e)) => (crate::irr::irr(ai), e),
+            (None, None) => crate::irr::irr_pair(ai, eq),
+        };
         LaneEquity {
             ai_equity_npv,
             dscr_min: dscr.is_finite().then_some(dscr),
@@ -1290,6 +1333,79 @@ impl EquityBook {
             equity_irr,
         }
     }
+}
+
+impl EquityBook {
+    /// `lane`'s two series with their day-`N` terms (AI, equity) when the rows hold them: after
+    /// [`EquityBook::finish_sharing`] on `lane`, until a lane of another group is finished.
+    fn lane_rows(&self, lane: usize) -> Option<(&[f64], &[f64])> {
+        if !self.has_conversions() || self.rows_group != lane / GROUP {
+            return None;
+        }
+        let n = self.days;
+        let row = lane % GROUP * (n + 1);
+        Some((
+            &self.rows_ai[row..row + n + 1],
+            &self.rows_eq[row..row + n + 1],
+        ))
+    }
+}
+
+/// Whether `b` is `f · a` bit for bit for one power of two `f` in `[2^-64, 2^64]`, every
+/// nonzero entry of `a` being finite and within `[1e-150, 1e150]` (so that no sum of the IRR of
+/// either series can overflow or become subnormal: its terms are at most ~1e35 times an entry,
+/// and at least ~1e-35 times one, over the rates it searches). Then both have the same IRR, bit
+/// for bit ([`EquityBook::finish_sharing`]). One pass, stopped at the first chunk that differs.
+fn dyadic_multiple(a: &[f64], b: &[f64]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    // The factor from the first nonzero entry (all zero: any factor, say 1).
+    let f = match a.iter().position(|&v| v != 0.0) {
+        Some(t) => b[t] / a[t],
+        None => 1.0,
+    };
+    // A normal power of two: no mantissa bits, exponent within ±64.
+    let bits = f.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i64 - 1023;
+    if !(f > 0.0 && bits & ((1u64 << 52) - 1) == 0 && (-64..=64).contains(&exp)) {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if crate::process::isa() != crate::process::Isa::Baseline {
+        // SAFETY: `isa()` reports AVX2 or better only when the CPU has AVX2.
+        return unsafe { same_times_avx2(a, b, f) };
+    }
+    same_times(a, b, f)
+}
+
+/// [`same_times`] compiled for AVX2 (64-bit integer compares: the loop vectorizes).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn same_times_avx2(a: &[f64], b: &[f64], f: f64) -> bool {
+    same_times(a, b, f)
+}
+
+/// Whether `b[t]` is `a[t] · f` bit for bit on every day, with every nonzero `|a[t]|` in
+/// `[1e-150, 1e150]` (a NaN or an infinity is outside). Branch-free on the bit patterns
+/// (positive doubles order as their bits), a chunk of days at a time.
+#[inline(always)]
+fn same_times(a: &[f64], b: &[f64], f: f64) -> bool {
+    const CH: usize = 256;
+    const LO: u64 = 1e-150f64.to_bits();
+    const HI: u64 = 1e150f64.to_bits();
+    for (ca, cb) in a.chunks(CH).zip(b.chunks(CH)) {
+        let mut bad = 0u64;
+        for (&x, &y) in ca.iter().zip(cb) {
+            let m = x.to_bits() & !(1u64 << 63);
+            let out = (m != 0) & (m.wrapping_sub(LO) > HI - LO);
+            bad |= ((x * f).to_bits() ^ y.to_bits()) | out as u64;
+        }
+        if bad != 0 {
+            return false;
+        }
+    }
+    true
 }
 
 impl Drop for EquityBook {
@@ -1302,6 +1418,47 @@ impl Drop for EquityBook {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `dyadic_multiple`: exact power-of-two multiples only, inside the magnitudes it allows.
+    #[test]
+    fn dyadic_multiples_are_exact_power_of_two_multiples() {
+        let a: Vec<f64> = (0..1000)
+            .map(|t| {
+                if t % 7 == 0 {
+                    0.0
+                } else {
+                    (t as f64 - 300.5) * 1234.567
+                }
+            })
+            .collect();
+        let times = |f: f64| a.iter().map(|v| v * f).collect::<Vec<f64>>();
+        for f in [1.0, 0.5, 0.25, 4.0, 2f64.powi(-64), 2f64.powi(64)] {
+            assert!(dyadic_multiple(&a, &times(f)), "{f}");
+        }
+        // Not a power of two, negative, or out of the range.
+        for f in [0.75, 3.0, -0.5, 2f64.powi(-65), 2f64.powi(65)] {
+            assert!(!dyadic_multiple(&a, &times(f)), "{f}");
+        }
+        // One entry one ulp off, late in the series (past the first chunk).
+        let mut b = times(0.5);
+        b[900] = f64::from_bits(b[900].to_bits() + 1);
+        assert!(!dyadic_multiple(&a, &b));
+        // A zero of the other sign is not the same bits.
+        let mut b = times(2.0);
+        b[7] = -0.0;
+        assert!(!dyadic_multiple(&a, &b));
+        // Entries outside [1e-150, 1e150], or not finite.
+        for v in [1e-200, 1e200, f64::NAN, f64::INFINITY] {
+            let mut c = a.clone();
+            c[500] = v;
+            let d: Vec<f64> = c.iter().map(|x| x * 2.0).collect();
+            assert!(!dyadic_multiple(&c, &d), "{v}");
+        }
+        // All zero: a multiple of anything that is all zero too.
+        assert!(dyadic_multiple(&[0.0; 40], &[0.0; 40]));
+        assert!(!dyadic_multiple(&[0.0; 40], &times(1.0)[..40]));
+        assert!(!dyadic_multiple(&a, &a[1..]));
+    }
 
     fn terms(rate: f64, tenor: f64, days: usize) -> DebtTerms {
         let f = Finance {

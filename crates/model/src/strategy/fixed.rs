@@ -829,8 +829,12 @@ impl Ctx<'_> {
             }
             None => (None, Vec::new(), None),
         };
+        // Per lane, the plans whose IRRs are solved (`lane_equity`): a sweep's proportional
+        // conversions share them.
+        let mut solved: Vec<SolvedIrrs> = Vec::new();
         // AI: linear in the lease rate on the signing days.
         for i in 0..lanes {
+            solved.clear();
             for k in 0..np {
                 let ai = &self.plans[k].ai;
                 let ln_l = |j: usize, _| l_vals[term_idx[k][j] * lanes + i];
@@ -843,8 +847,8 @@ impl Ctx<'_> {
                 if let Some(debt) = self.debt {
                     // The plan's first conversion in the AI book (a replayed lease is its only one).
                     let rent = ai_book.as_ref().map(|(b, first)| (b, first[k]));
-                    sums.equity
-                        .extend(lane_equity(debt, books.get_mut(k), rent, i, mn, mn + v));
+                    let e = lane_equity(debt, (&mut books, k, &mut solved), rent, i, mn, mn + v);
+                    sums.equity.extend(e);
                 }
                 sums.mining[k] += mn;
                 sums.ai[k] += v;
@@ -860,22 +864,32 @@ impl Ctx<'_> {
     }
 }
 
-/// The [`EQ_FIELDS`] equity figures of lane `i` of a plan: from its book when it has conversions
-/// (mining NPV `mining` plus the AI equity NPV), else the unlevered NPV `npv` (`mine`).
+/// A plan finished on the current lane and its (project, equity) IRRs ([`lane_equity`]).
+type SolvedIrrs = (usize, Option<f64>, Option<f64>);
+
+/// The [`EQ_FIELDS`] equity figures of lane `i` of plan `k` (`books[k]`): from its book when it
+/// has conversions (mining NPV `mining` plus the AI equity NPV), else the unlevered NPV `npv`
+/// (`mine`). `solved` lists the plans finished on this lane before with their IRRs
+/// (`EquityBook::finish_sharing` takes an IRR from them when the series are exact power-of-two
+/// multiples, as a sweep's proportional shares are); `k` is added to it.
 fn lane_equity(
     debt: &DebtTerms,
-    book: Option<&mut EquityBook>,
+    (books, k, solved): (&mut [EquityBook], usize, &mut Vec<SolvedIrrs>),
     rent: Option<(&AiBook, usize)>,
     i: usize,
     mining: f64,
     npv: f64,
 ) -> [f64; EQ_FIELDS] {
-    match book.filter(|b| b.has_conversions()) {
+    let (before, rest) = books.split_at_mut(k.min(books.len()));
+    match rest.first_mut().filter(|b| b.has_conversions()) {
         Some(b) => {
-            let e = b.finish_with(debt, i, |lane, from, out| match rent {
+            let known: Vec<_> = solved.iter().map(|&(j, p, e)| (&before[j], p, e)).collect();
+            let rent = |lane, from, out: &mut [f64]| match rent {
                 Some((ai, p)) => ai.lease_opcash(p, lane, from, out),
                 None => out.fill(f64::NAN),
-            });
+            };
+            let e = b.finish_sharing(debt, i, rent, &known);
+            solved.push((k, e.project_irr, e.equity_irr));
             let nan = |x: Option<f64>| x.unwrap_or(f64::NAN);
             [
                 mining + e.ai_equity_npv,
