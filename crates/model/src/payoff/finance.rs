@@ -1121,6 +1121,7 @@ impl EquityBook {
         terms: &DebtTerms,
         lane: usize,
         rent: &mut impl FnMut(usize, usize, &mut [f64]),
+        twins: &[&EquityBook],
     ) -> usize {
         let (g, n) = (lane / GROUP, self.days);
         // The stored days (the rest are replayed).
@@ -1146,7 +1147,7 @@ impl EquityBook {
                 }
             }
             if self.replay_from < n {
-                self.replay_group(terms, g, rent);
+                self.replay_group(terms, g, rent, twins);
             }
             self.rows_group = g;
         }
@@ -1160,11 +1161,16 @@ impl EquityBook {
     /// equity NPV), so every number is the one a day-by-day run gives, bit for bit. The loans'
     /// state at `replay_from` is left as it is (a group can be loaded again, e.g. when lanes
     /// are finished out of order); the lanes' final balance, DSCR and equity NPV go to `tail`.
+    ///
+    /// `twins`: books whose rows hold this group already replayed; when this group's inputs are
+    /// exact power-of-two multiples of one's ([`EquityBook::scaled_twin`]), its results are
+    /// that book's times the factor, without the replay.
     fn replay_group(
         &mut self,
         terms: &DebtTerms,
         g: usize,
         rent: &mut impl FnMut(usize, usize, &mut [f64]),
+        twins: &[&EquityBook],
     ) {
         let (n, from) = (self.days, self.replay_from);
         let l0 = g * GROUP;
@@ -1172,6 +1178,12 @@ impl EquityBook {
         for j in 0..m {
             let row = j * (n + 1);
             rent(l0 + j, from, &mut self.rows_ai[row + from..row + n]);
+        }
+        for o in twins {
+            if let Some(f) = self.scaled_twin(o, g) {
+                self.take_scaled(o, g, &f);
+                return;
+            }
         }
         let loans = &self.loans[0];
         // Lanes past the block's last (a partial group) run on a neutral state, unread.
@@ -1268,7 +1280,8 @@ impl EquityBook {
         solved: &[(&EquityBook, Option<f64>, Option<f64>)],
     ) -> LaneEquity {
         let n = self.days;
-        let row = self.rows_of(terms, lane, &mut rent);
+        let twins: Vec<&EquityBook> = solved.iter().map(|s| s.0).collect();
+        let row = self.rows_of(terms, lane, &mut rent, &twins);
         let last_year: f64 = self.rows_ai[row + n.saturating_sub(365)..row + n]
             .iter()
             .sum();
@@ -1336,6 +1349,99 @@ impl EquityBook {
 }
 
 impl EquityBook {
+    /// Whether the replay of group `g` (its lease's rent just written into `rows_ai`) is `o`'s,
+    /// already done, times a power of two per lane: the factors if so. [`replay_tail`] performs
+    /// only operations of degree one in the rent and the loans' amounts (sums, products with
+    /// rates and weights, `0 + x`) or zero (the DSCR's ratio, its comparisons), so inputs that
+    /// are `f` times `o`'s, bit for bit, give results that are `f` times `o`'s, bit for bit:
+    /// the stored days of both series, the rent of the replayed days, and the loans' balance,
+    /// payment, year sums and equity NPV scaled by one `f` (inside [`same_times`]' magnitudes),
+    /// the counters and the smallest DSCR equal. (`o`'s rows hold its replayed AI cash, which is
+    /// its rent with a zero's sign made `+`: the rent here must be `f` times that, and the
+    /// year's rent sum may not be `−0`, the one place a zero's sign could show.)
+    fn scaled_twin(&self, o: &EquityBook, g: usize) -> Option<[f64; GROUP]> {
+        let (n, from) = (self.days, self.replay_from);
+        if o.days != n
+            || o.lanes != self.lanes
+            || o.replay_from != from
+            || o.rows_group != g
+            || o.tail.len() != o.lanes
+            || self.loans.len() != 1
+            || o.loans.len() != 1
+        {
+            return None;
+        }
+        let l0 = g * GROUP;
+        let mut fs = [1.0; GROUP];
+        for j in 0..GROUP.min(self.lanes - l0) {
+            let (l, row) = (l0 + j, j * (n + 1));
+            let f = dyadic_factor(
+                &o.rows_ai[row + from..row + n],
+                &self.rows_ai[row + from..row + n],
+            )?;
+            let (a, b) = (&o.loans[0], &self.loans[0]);
+            let scaled = [
+                a.bal[l],
+                a.pay[l],
+                a.year_num[l],
+                a.year_den[l],
+                o.eq_npv[l],
+            ];
+            let mine = [
+                b.bal[l],
+                b.pay[l],
+                b.year_num[l],
+                b.year_den[l],
+                self.eq_npv[l],
+            ];
+            let same = [a.left[l], a.year_day[l], a.year_start[l], a.dscr_min[l]];
+            let mine_same = [b.left[l], b.year_day[l], b.year_start[l], b.dscr_min[l]];
+            let ok = same_times(&scaled, &mine, f)
+                && same
+                    .iter()
+                    .zip(&mine_same)
+                    .all(|(x, y)| x.to_bits() == y.to_bits())
+                && b.year_num[l].to_bits() != (-0.0f64).to_bits()
+                && same_times(
+                    &o.rows_ai[row..row + from],
+                    &self.rows_ai[row..row + from],
+                    f,
+                )
+                && same_times(
+                    &o.rows_eq[row..row + from],
+                    &self.rows_eq[row..row + from],
+                    f,
+                );
+            if !ok {
+                return None;
+            }
+            fs[j] = f;
+        }
+        Some(fs)
+    }
+
+    /// The replay of group `g` as `o`'s times the lanes' factors `fs` ([`EquityBook::scaled_twin`]):
+    /// the replayed equity cash and the lanes' end state (the AI cash is the rent as written).
+    fn take_scaled(&mut self, o: &EquityBook, g: usize, fs: &[f64; GROUP]) {
+        let (n, from) = (self.days, self.replay_from);
+        let l0 = g * GROUP;
+        let m = GROUP.min(self.lanes - l0);
+        for j in 0..m {
+            let (f, row) = (fs[j], j * (n + 1));
+            let src = &o.rows_eq[row + from..row + n];
+            for (x, &y) in self.rows_eq[row + from..row + n].iter_mut().zip(src) {
+                *x = y * f;
+            }
+        }
+        if self.tail.len() != self.lanes {
+            self.tail = vec![(0.0, f64::INFINITY, 0.0); self.lanes];
+        }
+        for j in 0..m {
+            let (bal, dmin, en) = o.tail[l0 + j];
+            self.tail[l0 + j] = (bal * fs[j], dmin, en * fs[j]);
+        }
+    }
+
     /// `lane`'s two series with their day-`N` terms (AI, equity) when the rows hold them: after
     /// [`EquityBook::finish_sharing`] on `lane`, until a lane of another group is finished.
     fn lane_rows(&self, lane: usize) -> Option<(&[f64], &[f64])> {
@@ -1357,8 +1463,13 @@ impl EquityBook {
 /// and at least ~1e-35 times one, over the rates it searches). Then both have the same IRR, bit
 /// for bit ([`EquityBook::finish_sharing`]). One pass, stopped at the first chunk that differs.
 fn dyadic_multiple(a: &[f64], b: &[f64]) -> bool {
+    dyadic_factor(a, b).is_some()
+}
+
+/// [`dyadic_multiple`]'s factor `f` (`b = f · a`), if there is one.
+fn dyadic_factor(a: &[f64], b: &[f64]) -> Option<f64> {
     if a.len() != b.len() {
-        return false;
+        return None;
     }
     // The factor from the first nonzero entry (all zero: any factor, say 1).
     let f = match a.iter().position(|&v| v != 0.0) {
@@ -1369,6 +1480,22 @@ fn dyadic_multiple(a: &[f64], b: &[f64]) -> bool {
     let bits = f.to_bits();
     let exp = ((bits >> 52) & 0x7ff) as i64 - 1023;
     if !(f > 0.0 && bits & ((1u64 << 52) - 1) == 0 && (-64..=64).contains(&exp)) {
+        return None;
+    }
+    same_times(a, b, f).then_some(f)
+}
+
+/// [`same_times`] compiled for AVX2 (64-bit integer compares: the loop vectorizes).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn same_times_avx2(a: &[f64], b: &[f64], f: f64) -> bool {
+    same_times_inline(a, b, f)
+}
+
+/// Whether `b[t]` is `a[t] · f` bit for bit on every day, with every nonzero `|a[t]|` in
+/// `[1e-150, 1e150]` (a NaN or an infinity is outside), and `a` and `b` of one length.
+fn same_times(a: &[f64], b: &[f64], f: f64) -> bool {
+    if a.len() != b.len() {
         return false;
     }
     #[cfg(target_arch = "x86_64")]
@@ -1376,21 +1503,13 @@ fn dyadic_multiple(a: &[f64], b: &[f64]) -> bool {
         // SAFETY: `isa()` reports AVX2 or better only when the CPU has AVX2.
         return unsafe { same_times_avx2(a, b, f) };
     }
-    same_times(a, b, f)
+    same_times_inline(a, b, f)
 }
 
-/// [`same_times`] compiled for AVX2 (64-bit integer compares: the loop vectorizes).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn same_times_avx2(a: &[f64], b: &[f64], f: f64) -> bool {
-    same_times(a, b, f)
-}
-
-/// Whether `b[t]` is `a[t] · f` bit for bit on every day, with every nonzero `|a[t]|` in
-/// `[1e-150, 1e150]` (a NaN or an infinity is outside). Branch-free on the bit patterns
-/// (positive doubles order as their bits), a chunk of days at a time.
+/// [`same_times`], branch-free on the bit patterns (positive doubles order as their bits), a
+/// chunk of days at a time.
 #[inline(always)]
-fn same_times(a: &[f64], b: &[f64], f: f64) -> bool {
+fn same_times_inline(a: &[f64], b: &[f64], f: f64) -> bool {
     const CH: usize = 256;
     const LO: u64 = 1e-150f64.to_bits();
     const HI: u64 = 1e150f64.to_bits();
@@ -1620,7 +1739,10 @@ mod tests {
         // A book that replays a settled lease's cash from the AI book's log gives every lane the
         // figures of a book that stores every day: tenant defaults, re-lets and renewals (events)
         // or the expected-value form, a loan that ends inside the horizon or outlasts it, lanes
-        // not a multiple of a group, finished in any order.
+        // not a multiple of a group, finished in any order. And a hall of half the size (the
+        // same draws: every amount halved) finished with the full hall's book as its twin
+        // (`finish_sharing`: the replay and the IRRs taken from it, times 1/2) gets the figures
+        // of a half hall whose every day is stored.
         use crate::payoff::ai::{AiBook, AiDay, AiProject, AiTerms};
         use crate::scenario::Scenario;
         let (lanes, tau) = (21, 40);
@@ -1641,39 +1763,52 @@ mod tests {
             };
             let mut book = AiBook::new(&ai_terms, vec![pr], 11, 3, lanes);
             book.keep_log();
+            let half_pr = AiProject { it_mw: 35.0, ..pr };
+            let mut half = AiBook::new(&ai_terms, vec![half_pr], 11, 3, lanes);
+            half.keep_log();
             let tm = terms(0.08, tenor, days);
             let mut a = EquityBook::new(1, lanes, days);
             let mut b = EquityBook::new(1, lanes, days);
+            let mut c = EquityBook::new(1, lanes, days);
+            let mut d = EquityBook::new(1, lanes, days);
             for (l, &r) in book.ready(0).iter().enumerate() {
-                a.set_ready(0, l, r);
-                b.set_ready(0, l, r);
+                for e in [&mut a, &mut b, &mut c, &mut d] {
+                    e.set_ready(0, l, r);
+                }
             }
             for t in 0..days {
                 let ln_l: Vec<f64> = (0..lanes)
                     .map(|l| 130f64.ln() + 0.3 * ((t as f64) / 97.0 + l as f64).sin())
                     .collect();
                 let s = vec![1.0; lanes];
-                book.day(&AiDay {
+                let day = AiDay {
                     t,
                     ln_l: &ln_l,
                     s: &s,
                     usd_mwh: 40.0,
-                });
+                };
+                book.day(&day);
+                half.day(&day);
                 if t < tau {
                     continue;
                 }
-                let pd = |settled| ProjectDay {
-                    capex: book.capex(0),
-                    gpu: None,
-                    opcash: book.opcash(0),
-                    s: None,
-                    settled,
-                };
-                a.project_day(&tm, 0, t, pd(book.settled_lease(0)));
-                b.project_day(&tm, 0, t, pd(false));
+                fn pd<'b>(bk: &'b AiBook, settled: bool) -> ProjectDay<'b> {
+                    ProjectDay {
+                        capex: bk.capex(0),
+                        gpu: None,
+                        opcash: bk.opcash(0),
+                        s: None,
+                        settled,
+                    }
+                }
+                a.project_day(&tm, 0, t, pd(&book, book.settled_lease(0)));
+                b.project_day(&tm, 0, t, pd(&book, false));
+                c.project_day(&tm, 0, t, pd(&half, half.settled_lease(0)));
+                d.project_day(&tm, 0, t, pd(&half, false));
             }
             assert!(a.replay_from < days / 2, "replayed from {}", a.replay_from);
             assert_eq!(b.replay_from, usize::MAX);
+            assert_eq!(c.replay_from, a.replay_from);
             let mut with_irr = 0;
             // Lanes finished out of order, a group at a time never twice in a row (each lane's
             // group is replayed again), and the first lane once more at the end.
@@ -1686,7 +1821,19 @@ mod tests {
                     format!("{y:?}"),
                     "lane {l}, events {events}"
                 );
-                with_irr += x.project_irr.is_some() as usize;
+                let twin = [(&a, x.project_irr, x.equity_irr)];
+                let z = c.finish_sharing(
+                    &tm,
+                    l,
+                    |l, from, out| half.lease_opcash(0, l, from, out),
+                    &twin,
+                );
+                let w = d.finish(&tm, l);
+                assert_eq!(format!("{z:?}"), format!("{w:?}"), "half, lane {l}");
+                // Taken from the twin: exactly half of it.
+                assert_eq!(z.ai_equity_npv, 0.5 * x.ai_equity_npv);
+                assert_eq!(c.tail[l].0, 0.5 * a.tail[l].0);
+                with_irr += z.project_irr.is_some() as usize;
             }
             assert!(with_irr > lanes / 2, "{with_irr} lanes with IRRs");
         }
