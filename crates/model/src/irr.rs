@@ -372,11 +372,18 @@ fn coarse_scan(cs: &Coarse, gp: &GridPowers, plast: &[f64; GRID]) -> Option<(usi
 /// `A = Σ_b (Σ_{t∈b} |c_t|) x^mid_b`; with twice that, plus the rounding of the sums (1e-11 of
 /// `A`), below `|Q_coarse|` the signs agree. `ε` grows with the rate (0.22 at the grid's top,
 /// +10,000 % a year), so on a series without a root it is the high rates that stay uncertain.
+/// Also the coarse `Q`'s sign (`true`: negative) at the first point the bound settles, if any.
 #[inline(always)]
-fn uncertain_points(cs: &Coarse, cash: &[f64], gp: &GridPowers, plast: &[f64; GRID]) -> u128 {
+fn uncertain_points(
+    cs: &Coarse,
+    cash: &[f64],
+    gp: &GridPowers,
+    plast: &[f64; GRID],
+) -> (u128, Option<bool>) {
     const _: () = assert!(GRID <= 128);
     let (abs_full, abs_last) = abs_sums(cash);
     let mut m = 0u128;
+    let mut neg = None;
     for b in (0..GRID).step_by(SCAN) {
         let q = scan_batch(&cs.full, cs.last.0, gp, plast, b);
         let a = scan_batch(&abs_full, abs_last, gp, plast, b);
@@ -384,10 +391,12 @@ fn uncertain_points(cs: &Coarse, cash: &[f64], gp: &GridPowers, plast: &[f64; GR
             let eps = (gp.u[b + k].abs() * (BUCKET as f64 / 2.0) / 365.0).exp_m1();
             if q[k].abs() <= (2.0 * eps + 1e-11) * a[k] || !a[k].is_finite() {
                 m |= 1 << (b + k);
+            } else if neg.is_none() {
+                neg = Some(q[k] < 0.0);
             }
         }
     }
-    m
+    (m, neg)
 }
 
 /// Whether the exact `Q` certainly has no sign change on the grid when the coarse `Q` has none:
@@ -398,17 +407,9 @@ fn uncertain_points(cs: &Coarse, cash: &[f64], gp: &GridPowers, plast: &[f64; GR
 /// here are only for the uncertain points, stopped at the first of another sign.
 #[inline(always)]
 fn no_sign_change(cs: &Coarse, cash: &[f64], gp: &GridPowers, plast: &[f64; GRID]) -> bool {
-    let m = uncertain_points(cs, cash, gp, plast);
-    if m == 0 {
-        return true;
-    }
     // The coarse sign (the same on every point: its scan found no change) where it is certain,
     // else the first exact value's.
-    let mut neg = None;
-    if m.count_ones() < GRID as u32 {
-        let k = (!m).trailing_zeros() as usize;
-        neg = Some(scan_batch(&cs.full, cs.last.0, gp, plast, k / SCAN * SCAN)[k % SCAN] < 0.0);
-    }
+    let (m, mut neg) = uncertain_points(cs, cash, gp, plast);
     for k in 0..GRID {
         if m >> k & 1 == 0 {
             continue;
@@ -974,7 +975,7 @@ mod wide {
             if coarse_scan(&cs, gp, &plast).is_some() {
                 continue;
             }
-            let m = uncertain_points(&cs, &c, gp, &plast);
+            let (m, _) = uncertain_points(&cs, &c, gp, &plast);
             let none = no_sign_change(&cs, &c, gp, &plast);
             let exact = scan_exact(&c);
             if none {

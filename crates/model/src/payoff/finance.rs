@@ -1121,7 +1121,7 @@ impl EquityBook {
         terms: &DebtTerms,
         lane: usize,
         rent: &mut impl FnMut(usize, usize, &mut [f64]),
-        twins: &[&EquityBook],
+        twins: &[(&EquityBook, Option<f64>, Option<f64>)],
     ) -> usize {
         let (g, n) = (lane / GROUP, self.days);
         // The stored days (the rest are replayed).
@@ -1154,7 +1154,7 @@ impl EquityBook {
     /// state at `replay_from` is left as it is (a group can be loaded again, e.g. when lanes
     /// are finished out of order); the lanes' final balance, DSCR and equity NPV go to `tail`.
     ///
-    /// `twins`: books whose rows hold this group already replayed; when this group's inputs are
+    /// `twins`: books (with their IRRs, unused here) whose rows hold this group already replayed; when this group's inputs are
     /// exact power-of-two multiples of one's ([`EquityBook::scaled_twin`]), its results are
     /// that book's times the factor, without the replay.
     fn replay_group(
@@ -1162,7 +1162,7 @@ impl EquityBook {
         terms: &DebtTerms,
         g: usize,
         rent: &mut impl FnMut(usize, usize, &mut [f64]),
-        twins: &[&EquityBook],
+        twins: &[(&EquityBook, Option<f64>, Option<f64>)],
     ) {
         let (n, from) = (self.days, self.replay_from);
         let l0 = g * GROUP;
@@ -1171,7 +1171,7 @@ impl EquityBook {
             let row = j * (n + 1);
             rent(l0 + j, from, &mut self.rows_ai[row + from..row + n]);
         }
-        for o in twins {
+        for &(o, _, _) in twins {
             if let Some(f) = self.scaled_twin(o, g) {
                 self.take_scaled(o, g, &f);
                 return;
@@ -1272,8 +1272,7 @@ impl EquityBook {
         solved: &[(&EquityBook, Option<f64>, Option<f64>)],
     ) -> LaneEquity {
         let n = self.days;
-        let twins: Vec<&EquityBook> = solved.iter().map(|s| s.0).collect();
-        let row = self.rows_of(terms, lane, &mut rent, &twins);
+        let row = self.rows_of(terms, lane, &mut rent, solved);
         let last_year: f64 = self.rows_ai[row + n.saturating_sub(365)..row + n]
             .iter()
             .sum();
@@ -1345,32 +1344,40 @@ impl EquityBook {
 /// registers, each lane's eight days then one contiguous store (a day at a time it was eight
 /// scattered stores a day, ~6 % of an all-on run).
 fn transpose_group(src: &[f64], rows: &mut [f64], stride: usize) {
+    let days = src.len() / GROUP;
+    let full = days / 8;
     #[cfg(target_arch = "x86_64")]
     if crate::process::isa() == crate::process::Isa::Avx512 {
         // SAFETY: `isa()` reports AVX-512 only when the CPU has AVX-512 F.
-        unsafe { transpose_group_avx512(src, rows, stride) };
-        return;
+        unsafe { transpose_blocks_avx512(src, rows, stride, full) };
+    } else {
+        transpose_blocks(src, rows, stride, full);
     }
-    transpose_group_inline(src, rows, stride);
+    #[cfg(not(target_arch = "x86_64"))]
+    transpose_blocks(src, rows, stride, full);
+    // The days past the last full block of eight.
+    for t in full * 8..days {
+        for l in 0..GROUP {
+            rows[l * stride + t] = src[t * GROUP + l];
+        }
+    }
 }
 
-/// [`transpose_group`] on AVX-512: each block of eight days (one vector of the group's lanes a
+/// [`transpose_group`]'s first `full` blocks on AVX-512: each block of eight days (one vector of the group's lanes a
 /// day) transposed in three rounds of shuffles into one vector of days per lane. (Left to
 /// itself, the compiler made the block of eight gathers.) A copy: the same values.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn transpose_group_avx512(src: &[f64], rows: &mut [f64], stride: usize) {
+unsafe fn transpose_blocks_avx512(src: &[f64], rows: &mut [f64], stride: usize, full: usize) {
     use std::arch::x86_64::*;
-    let days = src.len() / GROUP;
-    let full = days / 8;
     assert!(
-        rows.len() >= (GROUP - 1) * stride + days,
-        "rows of the group"
+        src.len() >= full * 64 && rows.len() >= (GROUP - 1) * stride + full * 8,
+        "blocks of the group"
     );
     for b in 0..full {
         // SAFETY: AVX-512 F is enabled for this function; the loads read `src[b·64 .. b·64 + 64]`
-        // (`b < days / 8`, `src.len() ≥ days · 8`), the stores `rows[l·stride + b·8 ..][..8]`
-        // (`b·8 + 8 ≤ days`, inside `rows` by the assertion above).
+        // and the stores `rows[l·stride + b·8 ..][..8]` for `b < full`, both inside the slices
+        // by the assertion above.
         unsafe {
             let p = src.as_ptr().add(b * 64);
             let r: [__m512d; 8] = std::array::from_fn(|d| _mm512_loadu_pd(p.add(d * 8)));
@@ -1412,18 +1419,11 @@ unsafe fn transpose_group_avx512(src: &[f64], rows: &mut [f64], stride: usize) {
             }
         }
     }
-    for t in full * 8..days {
-        for l in 0..GROUP {
-            rows[l * stride + t] = src[t * GROUP + l];
-        }
-    }
 }
 
-#[inline(always)]
-fn transpose_group_inline(src: &[f64], rows: &mut [f64], stride: usize) {
+/// [`transpose_group`]'s first `full` blocks, portable.
+fn transpose_blocks(src: &[f64], rows: &mut [f64], stride: usize, full: usize) {
     const _: () = assert!(GROUP == 8);
-    let days = src.len() / GROUP;
-    let full = days / 8;
     for b in 0..full {
         let chunk: &[f64; 64] = src[b * 64..b * 64 + 64]
             .try_into()
@@ -1436,11 +1436,6 @@ fn transpose_group_inline(src: &[f64], rows: &mut [f64], stride: usize) {
         }
         for (l, row) in blk.iter().enumerate() {
             rows[l * stride + b * 8..l * stride + b * 8 + 8].copy_from_slice(row);
-        }
-    }
-    for t in full * 8..days {
-        for l in 0..GROUP {
-            rows[l * stride + t] = src[t * GROUP + l];
         }
     }
 }
@@ -1651,7 +1646,12 @@ mod tests {
             let mut got = vec![f64::NAN; GROUP * stride];
             transpose_group(&src, &mut got, stride);
             let mut plain = vec![f64::NAN; GROUP * stride];
-            transpose_group_inline(&src, &mut plain, stride);
+            transpose_blocks(&src, &mut plain, stride, days / 8);
+            for t in days / 8 * 8..days {
+                for l in 0..GROUP {
+                    plain[l * stride + t] = src[t * GROUP + l];
+                }
+            }
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&got), bits(&want), "{days} days");
             assert_eq!(bits(&plain), bits(&want), "{days} days");
