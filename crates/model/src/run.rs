@@ -5,7 +5,8 @@
 use crate::process::BLOCK;
 use crate::result::{Band, SimOutput, StrategyDetail, StrategyResult};
 use crate::scenario::{Scenario, StrategyKind};
-use crate::strategy::fixed::{banded, simulate_blocks, summarize_raw, PlanSpec, Raw};
+use crate::strategy::fixed::{banded, simulate_blocks, summarize_raw, PlanSpec, Raw, SharedSlices};
+use crate::strategy::optimal::{OptimalSetup, CACHE_BYTES};
 use crate::ModelError;
 
 /// How to run a scenario: overrides of the scenario's `[run]` and `[strategy]`, and engine options
@@ -355,13 +356,16 @@ pub fn run_blocks(
             &format!("a range within 0..{} (the run's blocks)", r.blocks()),
         ));
     }
-    in_pool(cfg.threads, || Ok(run_resolved(sc, &r, blocks, progress)))
+    in_pool(cfg.threads, || {
+        Ok(run_resolved(sc, &r, blocks, None, progress))
+    })
 }
 
 fn run_resolved(
     sc: &Scenario,
     r: &Resolved,
     blocks: std::ops::Range<usize>,
+    shared: Option<SharedSlices<'_>>,
     progress: &(dyn Fn(f64) + Sync),
 ) -> Part {
     Part {
@@ -370,8 +374,8 @@ fn run_resolved(
             &r.specs,
             r.paths,
             blocks,
-            r.seed,
-            r.antithetic,
+            (r.seed, r.antithetic),
+            shared,
             progress,
         ),
     }
@@ -462,17 +466,25 @@ pub fn simulate_with_bound(
         ));
     }
     in_pool(cfg.threads, || {
-        // With `optimal`, the deterministic part is a fifth of the work (the bound takes about
-        // as long as `optimal` itself).
-        let head = if r.optimal { 0.2 } else { 1.0 };
+        // With `optimal`, the fixed strategies' pass (which also simulates its in-sample
+        // slices) is about a third of the work (the bound takes about as long as `optimal`).
+        let head = if r.optimal { 0.35 } else { 1.0 };
         let tail = if bound.is_some() { 0.6 } else { 1.0 };
-        let part = run_resolved(sc, &r, 0..r.blocks(), &|f| progress(head * f));
+        let ocfg = crate::strategy::optimal::OptimalConfig::new(r.paths, r.seed, r.antithetic);
+        // With `optimal`, its in-sample slices are simulated in the fixed strategies' pass (the
+        // same paths as `mine`), as many blocks as its cache keeps.
+        let setup = match r.optimal {
+            true => Some(OptimalSetup::new(sc, &ocfg)?.keep_blocks(CACHE_BYTES)),
+            false => None,
+        };
+        let shared = setup.as_ref().map(|s| s.shared());
+        let part = run_resolved(sc, &r, 0..r.blocks(), shared, &|f| progress(head * f));
         let mut out = summarize_resolved(sc, &r, &part);
         drop(part);
-        if r.optimal {
-            let ocfg = crate::strategy::optimal::OptimalConfig::new(r.paths, r.seed, r.antithetic);
+        if let Some(setup) = setup {
             let span = tail - head;
-            let mut o = crate::strategy::optimal::run(sc, &ocfg, &|f| progress(head + span * f))?;
+            let mut o =
+                crate::strategy::optimal::run_setup(&setup, &|f| progress(head + span * f))?;
             if let Some(req) = bound {
                 let d = req.resolve(&ocfg);
                 let b =

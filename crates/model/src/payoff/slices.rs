@@ -62,7 +62,7 @@ use crate::payoff::site::{
     ai_project, fleet_eras, initial_units, max_types, AiLinear, FleetEra, Layout,
 };
 use crate::payoff::{refresh_cash, MiningDay};
-use crate::process::{Discount, Isa, LaneDay, Prepared, BLOCK};
+use crate::process::{DayConsumer, Discount, Isa, LaneDay, Prepared, BLOCK};
 use crate::result::Currency;
 use crate::scenario::{AiMode, Scenario};
 use crate::ModelError;
@@ -300,6 +300,18 @@ impl SliceBlock {
     }
 }
 
+/// What a slice block's pass does besides the slices: the policy it prices, if any
+/// ([`Slices::block_deciding`]), and another consumer of the same days ([`Slices::block_with`]).
+type With<'d, 'c, C> = (Option<&'d Decide<'d>>, &'c mut C);
+
+/// A [`DayConsumer`] that reads nothing: a slice block's pass without another consumer.
+struct NoDays;
+
+impl DayConsumer for NoDays {
+    #[inline(always)]
+    fn day(&mut self, _: &LaneDay) {}
+}
+
 impl Slices {
     /// Prepares the slices of a (valid) scenario.
     pub fn new(sc: &Scenario) -> Result<Slices, ModelError> {
@@ -404,6 +416,13 @@ impl Slices {
         paths.div_ceil(BLOCK as u64)
     }
 
+    /// Bytes of the values of a block of `lanes` paths ([`SliceBlock`]'s series, 8 bytes each).
+    pub fn block_bytes(&self, lanes: usize) -> usize {
+        let (nd, k, ng) = (self.days.len(), self.k, self.grid.len());
+        let levered = if self.debt.is_some() { 1 } else { 0 };
+        8 * lanes * (3 * nd + (2 + levered) * nd * k + k + 2 * ng)
+    }
+
     /// Paths in block `b` of a run of `paths` paths.
     pub fn paths_in_block(paths: u64, b: u64) -> usize {
         (paths - b * BLOCK as u64).min(BLOCK as u64) as usize
@@ -411,17 +430,15 @@ impl Slices {
 
     /// Simulates `paths` (≤ [`BLOCK`]) paths of block `block` with `seed`.
     pub fn block(&self, seed: u64, block: u64, paths: usize, antithetic: bool) -> SliceBlock {
-        #[cfg(target_arch = "x86_64")]
-        match self.prep.isa {
-            // SAFETY: `Prepared::isa` is `Avx512` or `Avx2` only when the CPU has the features
-            // enabled on the callee.
-            Isa::Avx512 => {
-                return unsafe { self.block_avx512((seed, block, paths, antithetic), None) }
-            }
-            Isa::Avx2 => return unsafe { self.block_avx2((seed, block, paths, antithetic), None) },
-            Isa::Baseline => {}
-        }
-        self.block_inline((seed, block, paths, antithetic), None)
+        self.block_isa((seed, block, paths, antithetic), (None, &mut NoDays))
+    }
+
+    /// [`Slices::block`] whose engine also feeds `also` every day of the same paths (the fixed
+    /// strategies' `mine` of an `optimal` run: one engine pass for both). The slice values are
+    /// [`Slices::block`]'s, bit for bit; `also` sees exactly the days its own
+    /// [`Prepared::run_block`] would give it (the same `Prepared`, seed and block).
+    pub fn block_with<C: DayConsumer>(&self, args: BlockArgs, also: &mut C) -> SliceBlock {
+        self.block_isa(args, (None, also))
     }
 
     /// [`Slices::block`] for pricing a policy that decides on the state of the decision day
@@ -432,32 +449,33 @@ impl Slices {
     /// (`convert_at`, `convert_eq` of other days) are left meaningless. The AI book then steps
     /// each lane's few converting projects instead of all `D · k` (the same bits on the values
     /// computed). Version 1 computes every value as [`Slices::block`] does.
-    pub fn block_deciding(
-        &self,
-        (seed, block, paths, antithetic): BlockArgs,
-        decide: &Decide<'_>,
-    ) -> SliceBlock {
-        let args = (seed, block, paths, antithetic);
+    pub fn block_deciding(&self, args: BlockArgs, decide: &Decide<'_>) -> SliceBlock {
+        self.block_isa(args, (Some(decide), &mut NoDays))
+    }
+
+    /// [`Slices::block_inline`] built for the CPU's instruction set ([`Prepared::isa`]).
+    fn block_isa<C: DayConsumer>(&self, args: BlockArgs, with: With<'_, '_, C>) -> SliceBlock {
         #[cfg(target_arch = "x86_64")]
         match self.prep.isa {
-            // SAFETY: as in `Slices::block`.
-            Isa::Avx512 => return unsafe { self.block_avx512(args, Some(decide)) },
-            Isa::Avx2 => return unsafe { self.block_avx2(args, Some(decide)) },
+            // SAFETY: `Prepared::isa` is `Avx512` or `Avx2` only when the CPU has the features
+            // enabled on the callee.
+            Isa::Avx512 => return unsafe { self.block_avx512(args, with) },
+            Isa::Avx2 => return unsafe { self.block_avx2(args, with) },
             Isa::Baseline => {}
         }
-        self.block_inline(args, Some(decide))
+        self.block_inline(args, with)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
-    unsafe fn block_avx512(&self, a: BlockArgs, decide: Option<&Decide<'_>>) -> SliceBlock {
-        self.block_inline(a, decide)
+    unsafe fn block_avx512<C: DayConsumer>(&self, a: BlockArgs, w: With<C>) -> SliceBlock {
+        self.block_inline(a, w)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn block_avx2(&self, a: BlockArgs, decide: Option<&Decide<'_>>) -> SliceBlock {
-        self.block_inline(a, decide)
+    unsafe fn block_avx2<C: DayConsumer>(&self, a: BlockArgs, w: With<C>) -> SliceBlock {
+        self.block_inline(a, w)
     }
 
     /// [`Slices::block`] for the instruction set of the function it is inlined into: the day
@@ -466,10 +484,10 @@ impl Slices {
     /// lane loops ran as baseline x86-64 (scalar, software `fma`). The same IEEE operations on
     /// every instruction set (see [`Prepared::run_block`]): the same bits.
     #[inline(always)]
-    fn block_inline(
+    fn block_inline<C: DayConsumer>(
         &self,
         (seed, block, paths, antithetic): BlockArgs,
-        decide: Option<&Decide<'_>>,
+        (decide, also): With<'_, '_, C>,
     ) -> SliceBlock {
         let prep = &self.prep;
         let sc = &prep.scenario;
@@ -554,6 +572,7 @@ impl Slices {
             antithetic,
             #[inline(always)]
             |d: &LaneDay| {
+                also.day(d);
                 let t = d.t;
                 let mut refreshed = false;
                 if era + 1 < self.eras.len() && self.eras[era + 1].start_day == t {

@@ -23,6 +23,7 @@ use crate::payoff::finance::{DebtTerms, EquityBook, ProjectDay};
 use crate::payoff::site::{
     ai_project, fleet_eras, initial_units, max_types, AiLinear, BatchDef, FleetEra, Layout,
 };
+use crate::payoff::slices::{SliceBlock, Slices};
 use crate::payoff::{refresh_cash, MiningDay};
 use crate::process::{DayConsumer, Discount, LaneDay, Prepared, BLOCK};
 use crate::result::{Band, Bands, Currency, SimOutput, SiteCashBand};
@@ -569,7 +570,35 @@ pub(crate) fn simulate_raw(
     progress: &(dyn Fn(f64) + Sync),
 ) -> Raw {
     let nblocks = (paths as usize).div_ceil(BLOCK);
-    simulate_blocks(sc, specs, paths, 0..nblocks, seed, antithetic, progress)
+    simulate_blocks(
+        sc,
+        specs,
+        paths,
+        0..nblocks,
+        (seed, antithetic),
+        None,
+        progress,
+    )
+}
+
+/// `optimal`'s in-sample slices simulated in the same engine pass as the fixed strategies
+/// ([`simulate_blocks`]): the two read the same paths (same seed, same blocks), so blocks
+/// `0..blocks` are simulated once for both and each slice block goes to `keep` (the run's cache
+/// of in-sample blocks). Every number is the one of the two passes apart: each consumer's
+/// arithmetic on a day is unchanged, only the engine that feeds it runs once.
+pub(crate) struct SharedSlices<'s> {
+    /// The `optimal` run's slices and its cache of in-sample blocks.
+    pub sink: &'s dyn SliceSink,
+    /// The leading in-sample blocks to simulate together (those the cache keeps).
+    pub blocks: u64,
+}
+
+/// Where [`SharedSlices`] come from and go to (`optimal`'s set-up).
+pub(crate) trait SliceSink: Sync {
+    /// The slices (their `Prepared` is the fixed strategies', both made from the same scenario).
+    fn slices(&self) -> &Slices;
+    /// Keeps in-sample block `eb`'s slice values.
+    fn keep(&self, eb: u64, block: SliceBlock);
 }
 
 /// Strategies with a site-cash band in a run of `paths` paths and `np` strategies: all when
@@ -590,8 +619,8 @@ pub(crate) fn simulate_blocks(
     specs: &[PlanSpec],
     paths: u64,
     blocks: std::ops::Range<usize>,
-    seed: u64,
-    antithetic: bool,
+    (seed, antithetic): (u64, bool),
+    shared: Option<SharedSlices<'_>>,
     progress: &(dyn Fn(f64) + Sync),
 ) -> Raw {
     let prep = Prepared::new(sc);
@@ -646,7 +675,17 @@ pub(crate) fn simulate_blocks(
         .map(|(b, ((npv, bm), bc))| {
             // Also reported before the block: the caller may stop the run here (crate::cancel).
             progress(done.load(Ordering::Relaxed) as f64 / nblocks as f64);
-            let s = ctx.block((blocks.start + b) as u64, npv, bm, bc);
+            let b = (blocks.start + b) as u64;
+            let s = match &shared {
+                Some(sh) if b < sh.blocks => ctx.block_by(b, npv, bm, bc, |lanes, day| {
+                    let blk = sh
+                        .sink
+                        .slices()
+                        .block_with((seed, b, lanes, antithetic), day);
+                    sh.sink.keep(b, blk);
+                }),
+                _ => ctx.block(b, npv, bm, bc),
+            };
             let d = done.fetch_add(1, Ordering::Relaxed) + 1;
             progress(d as f64 / nblocks as f64);
             s
@@ -700,7 +739,10 @@ impl Ctx<'_> {
     /// Simulates block `b` (its paths are `npv_out.len() / plans` lanes) and writes each path's
     /// NPVs and band values into the block's own slices of the outputs.
     fn block(&self, b: u64, npv_out: &mut [f64], bm: &mut [f32], bc: &mut [f32]) -> BlockSums {
-        self.block_impl(b, npv_out, bm, bc)
+        let (prep, seed, antithetic) = (self.prep, self.seed, self.antithetic);
+        self.block_by(b, npv_out, bm, bc, |lanes, day| {
+            prep.run_block(seed, b, lanes, antithetic, day)
+        })
     }
 
     /// Days on which anything changes for some strategy, and the signing days of all leases
@@ -741,64 +783,32 @@ impl Ctx<'_> {
         }
     }
 
+    /// [`Ctx::block`] with the engine run by `run(lanes, day)`, which must feed `day` every day
+    /// of block `b`'s paths (the engine alone, or the slices' pass on the same paths).
     #[inline(always)]
-    fn block_impl(&self, b: u64, npv_out: &mut [f64], bm: &mut [f32], bc: &mut [f32]) -> BlockSums {
-        let prep = self.prep;
-        let sc = &prep.scenario;
+    fn block_by<R>(
+        &self,
+        b: u64,
+        npv_out: &mut [f64],
+        bm: &mut [f32],
+        bc: &mut [f32],
+        run: R,
+    ) -> BlockSums
+    where
+        R: for<'x, 'y, 'z> FnOnce(usize, &'z mut SimDay<'x, 'y>),
+    {
         let np = self.plans.len();
-        let years = self.years;
-        let banded = self.banded;
-        let n = prep.n;
+        let (years, banded) = (self.years, self.banded);
         let lanes = npv_out.len() / np;
         let mut sums = BlockSums {
             mining: vec![0.0; np],
             ai: vec![0.0; np],
             equity: Vec::new(),
         };
-        let EventDays {
-            ev_days,
-            l_days,
-            term_idx,
-            n_l,
-        } = self.event_days();
-        let m = &sc.mining;
-        let hw_days = m.hw_days_of_hashprice;
-        let max_types = max_types(self.eras);
-        let mut day = SimDay {
-            ctx: self,
-            lanes,
-            years,
-            banded,
-            n,
-            hw_days,
-            ev_days: &ev_days,
-            l_days: &l_days,
-            seg_idx: vec![0usize; np],
-            mining_npv: vec![0.0f64; np * lanes],
-            ycash: vec![0.0f64; banded * years * lanes],
-            margins: if prep.power_curve.is_some() {
-                vec![0.0f64; max_types * lanes]
-            } else {
-                Vec::new()
-            },
-            chunk_margins: vec![0.0f64; max_types * CHUNK],
-            extra: vec![0.0f64; np * lanes],
-            has_extra: vec![false; np],
-            rev_th: vec![0.0f64; lanes],
-            l_vals: vec![0.0f64; n_l.max(1) * lanes],
-            btc_tail: if self.btc.is_some() {
-                vec![0.0f64; np * lanes]
-            } else {
-                Vec::new()
-            },
-            s_last: vec![0.0f64; lanes],
-            bm,
-            era: 0,
-            ev: 0,
-            li: 0,
-            v2: self.terms.map(|terms| V2Day::new(self, terms, b, lanes)),
-        };
-        prep.run_block(self.seed, b, lanes, self.antithetic, &mut day);
+        let events = self.event_days();
+        let mut day = self.sim_day(b, lanes, &events, bm);
+        run(lanes, &mut day);
+        let term_idx = &events.term_idx;
         let SimDay {
             mut mining_npv,
             ycash,
@@ -861,6 +871,56 @@ impl Ctx<'_> {
             }
         }
         sums
+    }
+
+    /// A block's day consumer of `lanes` paths, before its first day.
+    #[inline(always)]
+    fn sim_day<'a, 'b>(
+        &'a self,
+        b: u64,
+        lanes: usize,
+        events: &'a EventDays,
+        bm: &'b mut [f32],
+    ) -> SimDay<'a, 'b> {
+        let prep = self.prep;
+        let np = self.plans.len();
+        let (years, banded) = (self.years, self.banded);
+        let max_types = max_types(self.eras);
+        let n_l = events.n_l;
+        SimDay {
+            ctx: self,
+            lanes,
+            years,
+            banded,
+            n: prep.n,
+            hw_days: prep.scenario.mining.hw_days_of_hashprice,
+            ev_days: &events.ev_days,
+            l_days: &events.l_days,
+            seg_idx: vec![0usize; np],
+            mining_npv: vec![0.0f64; np * lanes],
+            ycash: vec![0.0f64; banded * years * lanes],
+            margins: if prep.power_curve.is_some() {
+                vec![0.0f64; max_types * lanes]
+            } else {
+                Vec::new()
+            },
+            chunk_margins: vec![0.0f64; max_types * CHUNK],
+            extra: vec![0.0f64; np * lanes],
+            has_extra: vec![false; np],
+            rev_th: vec![0.0f64; lanes],
+            l_vals: vec![0.0f64; n_l.max(1) * lanes],
+            btc_tail: if self.btc.is_some() {
+                vec![0.0f64; np * lanes]
+            } else {
+                Vec::new()
+            },
+            s_last: vec![0.0f64; lanes],
+            bm,
+            era: 0,
+            ev: 0,
+            li: 0,
+            v2: self.terms.map(|terms| V2Day::new(self, terms, b, lanes)),
+        }
     }
 }
 

@@ -40,7 +40,11 @@
 //!    [`finish`] reports both with standard errors (over antithetic pairs when antithetic), their
 //!    gap, perfect foresight, the value of flexibility, the policy table and its boundaries.
 //!
-//! [`run`], the single-machine strategy, is exactly these phases over all blocks.
+//! [`run`], the single-machine strategy, is exactly these phases over all blocks. The in-sample
+//! blocks are simulated once and kept between the passes (up to [`CACHE_BYTES`]); in a whole run
+//! (`crate::run::simulate`) they are simulated in the fixed strategies' pass, whose `mine` reads
+//! the same paths: one engine run feeds both, with the same values as two
+//! ([`OptimalSetup::shared`]).
 //!
 //! Slices do not interact (MODEL.md section 6), so the site's policy is the product of `k` optimal
 //! stopping problems, fitted side by side on the same paths.
@@ -64,6 +68,7 @@ pub use crate::result::{
     RegressionInfo, SliceSummary,
 };
 use crate::scenario::Scenario;
+use crate::strategy::fixed::{SharedSlices, SliceSink};
 pub use crate::strategy::optimal_pilot::{features, Pilot, FEATURES, PILOT_PATHS};
 pub use crate::strategy::optimal_policy::{
     FitHeader, FitSums, OptimalPolicy, PricedColumn, PricedEquity, PricedObjective, PricedPaths,
@@ -228,6 +233,19 @@ impl BlockCache {
             + b.grid_ln_s.len()
             + b.grid_ln_l.len())
     }
+    /// How many of the first blocks of `sizes` the budget holds together.
+    fn fits(&self, sizes: impl Iterator<Item = usize>) -> u64 {
+        let mut used = 0usize;
+        let mut n = 0;
+        for size in sizes {
+            used += size;
+            if used > self.budget {
+                break;
+            }
+            n += 1;
+        }
+        n
+    }
     fn get(&self, eb: u64) -> Option<Arc<SliceBlock>> {
         let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         g.1.get(&eb).cloned()
@@ -245,6 +263,16 @@ impl BlockCache {
         if let Some(b) = g.1.remove(&eb) {
             g.0 -= Self::bytes(&b);
         }
+    }
+}
+
+/// In-sample blocks simulated in the fixed strategies' pass ([`OptimalSetup::shared`]).
+impl SliceSink for OptimalSetup {
+    fn slices(&self) -> &Slices {
+        &self.slices
+    }
+    fn keep(&self, eb: u64, b: SliceBlock) {
+        self.cache.put(eb, &Arc::new(b));
     }
 }
 
@@ -323,6 +351,22 @@ impl OptimalSetup {
         let b = Arc::new(self.slices.block(c.seed, eb, lanes, c.antithetic));
         self.cache.put(eb, &b);
         b
+    }
+
+    /// The in-sample blocks to simulate in the fixed strategies' pass (`mine` reads the same
+    /// paths): the leading blocks the cache keeps whole (blocks it would not keep are simulated
+    /// when a pass needs them, as without sharing), each kept with `keep`. Phase 0 then finds
+    /// them in the cache, as if its own pass had simulated them: the same values, bit for bit.
+    pub(crate) fn shared(&self) -> SharedSlices<'_> {
+        let c = &self.cfg;
+        let sizes = (0..self.in_sample_blocks()).map(|eb| {
+            let lanes = Slices::paths_in_block(c.paths, eb);
+            self.slices.block_bytes(lanes)
+        });
+        SharedSlices {
+            sink: self,
+            blocks: self.cache.fits(sizes),
+        }
     }
 
     /// The slices.
@@ -782,6 +826,16 @@ pub fn run(
     progress: &(dyn Fn(f64) + Sync),
 ) -> Result<OptimalOutput, ModelError> {
     let setup = OptimalSetup::new(sc, cfg)?.keep_blocks(CACHE_BYTES);
+    run_setup(&setup, progress)
+}
+
+/// [`run`] on a prepared set-up (whose cache may already hold in-sample blocks: the fixed
+/// strategies' pass of `crate::run` simulates them with `mine`, see [`OptimalSetup::shared`]).
+pub(crate) fn run_setup(
+    setup: &OptimalSetup,
+    progress: &(dyn Fn(f64) + Sync),
+) -> Result<OptimalOutput, ModelError> {
+    let cfg = &setup.cfg;
     // Work in paths simulated: the pilot (once per window of dates), the fit pass, the
     // in-sample and the fresh pricing.
     let pilot_n = setup.pilot_passes() as f64 * cfg.paths.min(setup.pilot_cap) as f64;
@@ -790,27 +844,27 @@ pub fn run(
     let stage = |base: f64, size: f64| move |f: f64| progress(((base + f * size) / total).min(1.0));
     let pilot = setup.pilot(&stage(0.0, pilot_n))?;
     let sums = fit_sums(
-        &setup,
+        setup,
         &pilot,
         0..setup.in_sample_blocks(),
         &stage(pilot_n, n),
     )?;
     let policy = fit(&sums)?;
     let ins = price(
-        &setup,
+        setup,
         &policy,
         Sample::InSample,
         0..setup.in_sample_blocks(),
         &stage(pilot_n + n, n),
     )?;
     let fresh = price(
-        &setup,
+        setup,
         &policy,
         Sample::Fresh,
         0..setup.fresh_blocks(),
         &stage(pilot_n + 2.0 * n, m),
     )?;
-    let out = finish(&setup, &policy, ins, &fresh)?;
+    let out = finish(setup, &policy, ins, &fresh)?;
     progress(1.0);
     Ok(out)
 }
@@ -826,6 +880,98 @@ mod tests {
         sc.strategy.tranches = 4;
         sc.strategy.decide_months = 24;
         (sc, OptimalConfig::new(paths, 11, false))
+    }
+
+    /// The fixed strategies' pass that simulates `optimal`'s in-sample slices with `mine`
+    /// ([`OptimalSetup::shared`], what `crate::run` does) gives each its own values, bit for
+    /// bit: the fixed strategies' raw values of their pass alone and the slice blocks of the
+    /// slices' pass alone. With a cache that holds only the first block, only that one is
+    /// simulated with `mine`, the others are not kept (a pass simulates them when it needs them).
+    /// Fails when the slices' engine is not the fixed strategies' (another seed, block or lane
+    /// count) or when a consumer misses a day.
+    #[test]
+    fn slices_simulated_with_mine_are_each_pass_alone() {
+        use crate::run::{resolve, RunConfig};
+        use crate::scenario::{AiMode, StrategyKind};
+        use crate::strategy::fixed::simulate_blocks;
+        let (default, _) = small(600);
+        let mut v1 = default.clone();
+        v1.ai.set_risks_off();
+        v1.finance = None;
+        let mut cloud_btc = default.clone();
+        cloud_btc.ai.mode = AiMode::Cloud;
+        cloud_btc.run.currency = crate::result::Currency::Btc;
+        let paths = 600u64;
+        for (name, sc) in [
+            ("default", default),
+            ("version 1", v1),
+            ("cloud, BTC", cloud_btc),
+        ] {
+            for antithetic in [false, true] {
+                let rc = RunConfig {
+                    paths: Some(paths),
+                    seed: Some(11),
+                    strategy: Some(StrategyKind::Optimal),
+                    antithetic,
+                    ..RunConfig::default()
+                };
+                let r = resolve(&sc, &rc).unwrap();
+                let blocks = Slices::blocks(paths);
+                assert_eq!(blocks, 3);
+                let alone =
+                    simulate_blocks(&sc, &r.specs, paths, 0..3, (11, antithetic), None, &|_| {});
+                let cfg = OptimalConfig::new(paths, 11, antithetic);
+                let probe = OptimalSetup::new(&sc, &cfg).unwrap();
+                let first = probe.slices.block_bytes(crate::process::BLOCK);
+                for (budget, kept) in [(CACHE_BYTES, 3), (first + first / 2, 1)] {
+                    let setup = OptimalSetup::new(&sc, &cfg).unwrap().keep_blocks(budget);
+                    let shared = setup.shared();
+                    assert_eq!(shared.blocks, kept, "{name}");
+                    let raw = simulate_blocks(
+                        &sc,
+                        &r.specs,
+                        paths,
+                        0..3,
+                        (11, antithetic),
+                        Some(shared),
+                        &|_| {},
+                    );
+                    // Bit for bit (the equity figures hold NaN where an IRR is undefined).
+                    let bits = |r: &crate::strategy::fixed::Raw| {
+                        let f64s = [&r.npv, &r.block_mining, &r.block_ai, &r.equity];
+                        let f32s = [&r.band_market, &r.band_cash];
+                        (
+                            f64s.map(|v| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>()),
+                            f32s.map(|v| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>()),
+                            (
+                                r.years,
+                                r.np,
+                                r.banded,
+                                r.first_block,
+                                r.paths,
+                                r.equity_width,
+                            ),
+                        )
+                    };
+                    assert!(
+                        bits(&raw) == bits(&alone),
+                        "{name}, antithetic {antithetic}: the fixed strategies"
+                    );
+                    for eb in 0..blocks {
+                        let lanes = Slices::paths_in_block(paths, eb);
+                        let own = setup.slices.block(11, eb, lanes, antithetic);
+                        assert_eq!(setup.slices.block_bytes(lanes), BlockCache::bytes(&own));
+                        match setup.cache.get(eb) {
+                            Some(b) => {
+                                assert!(eb < kept);
+                                assert!(*b == own, "{name}, antithetic {antithetic}: block {eb}");
+                            }
+                            None => assert!(eb >= kept, "{name}: block {eb} not kept"),
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
