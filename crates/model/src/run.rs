@@ -472,7 +472,7 @@ pub fn simulate_with_bound(
         let tail = if bound.is_some() { 0.6 } else { 1.0 };
         let ocfg = crate::strategy::optimal::OptimalConfig::new(r.paths, r.seed, r.antithetic);
         // With `optimal`, its in-sample slices are simulated in the fixed strategies' pass (the
-        // same paths as `mine`), as many blocks as its cache keeps.
+        // same paths as `mine`) when its cache keeps them all.
         let setup = match r.optimal {
             true => Some(OptimalSetup::new(sc, &ocfg)?.keep_blocks(CACHE_BYTES)),
             false => None,
