@@ -102,7 +102,16 @@ pub struct Basis {
     degree: usize,
     /// Exponents of each term, `terms × dims`.
     exps: Vec<u8>,
+    /// Each term's factors in the order [`Basis::eval`] multiplies them (variable `k` repeated
+    /// `e_k` times, `k` increasing), padded to `degree` factors with `dims`, which stands for a
+    /// factor 1.0 (exact): `terms × degree`. Every term then takes the same number of products,
+    /// a loop the compiler unrolls, where the exponents' loops of 0, 1 or 2 trips branched.
+    chain: Vec<u8>,
 }
+
+/// Most variables whose values [`Basis::eval`] and [`Basis::dot`] copy next to a 1.0 (more take
+/// the exponents' loops).
+const CHAIN_DIMS: usize = 7;
 
 impl Basis {
     /// The basis of total degree ≤ `degree` in `dims` variables.
@@ -112,7 +121,35 @@ impl Basis {
         for total in 0..=degree {
             gen(&mut cur, 0, total, &mut exps);
         }
-        Basis { dims, degree, exps }
+        let mut chain = Vec::new();
+        if dims > 0 {
+            for e in exps.chunks_exact(dims) {
+                let start = chain.len();
+                for (k, &ek) in e.iter().enumerate() {
+                    chain.extend(std::iter::repeat_n(k as u8, ek as usize));
+                }
+                chain.resize(start + degree, dims as u8);
+            }
+        }
+        Basis {
+            dims,
+            degree,
+            exps,
+            chain,
+        }
+    }
+
+    /// `z` copied next to a 1.0 (index `dims`), for the chains; `None` when there are too many
+    /// variables or the degree has no unrolled form.
+    #[inline(always)]
+    fn padded(&self, z: &[f64]) -> Option<[f64; CHAIN_DIMS + 1]> {
+        if self.dims > CHAIN_DIMS || !(2..=3).contains(&self.degree) {
+            return None;
+        }
+        let mut zz = [1.0; CHAIN_DIMS + 1];
+        zz[..self.dims].copy_from_slice(&z[..self.dims]);
+        zz[self.dims] = 1.0;
+        Some(zz)
     }
     /// Number of variables.
     pub fn dims(&self) -> usize {
@@ -146,6 +183,13 @@ impl Basis {
             out[0] = 1.0;
             return;
         }
+        if let Some(zz) = self.padded(z) {
+            match self.degree {
+                2 => return self.eval_chain::<2>(&zz, out),
+                3 => return self.eval_chain::<3>(&zz, out),
+                _ => {}
+            }
+        }
         for (t, o) in out.iter_mut().enumerate() {
             let e = &self.exps[t * self.dims..(t + 1) * self.dims];
             let mut v = 1.0;
@@ -160,11 +204,48 @@ impl Basis {
 }
 
 impl Basis {
+    /// [`Basis::eval`] with every term `D` factors of `zz` (the same products in the same order:
+    /// the padding multiplies by 1.0, which changes no value).
+    #[inline(always)]
+    fn eval_chain<const D: usize>(&self, zz: &[f64; CHAIN_DIMS + 1], out: &mut [f64]) {
+        for (o, ch) in out.iter_mut().zip(self.chain.chunks_exact(D)) {
+            let mut v = 1.0;
+            for &k in &ch[..D] {
+                v *= zz[k as usize & CHAIN_DIMS];
+            }
+            *o = v;
+        }
+    }
+
+    /// [`Basis::dot`] with every term `D` factors of `zz` (see [`Basis::eval_chain`]).
+    #[inline(always)]
+    fn dot_chain<const D: usize>(&self, zz: &[f64; CHAIN_DIMS + 1], coef: &[f64]) -> f64 {
+        let mut s = 0.0;
+        for (&c, ch) in coef.iter().zip(self.chain.chunks_exact(D)) {
+            if c == 0.0 {
+                continue;
+            }
+            let mut v = c;
+            for &k in &ch[..D] {
+                v *= zz[k as usize & CHAIN_DIMS];
+            }
+            s += v;
+        }
+        s
+    }
+
     /// `Σ coef[t] · term_t(z)` without materializing the basis (terms with coefficient 0 skipped).
     #[inline]
     pub fn dot(&self, z: &[f64], coef: &[f64]) -> f64 {
         if self.dims == 0 {
             return coef[0];
+        }
+        if let Some(zz) = self.padded(z) {
+            match self.degree {
+                2 => return self.dot_chain::<2>(&zz, coef),
+                3 => return self.dot_chain::<3>(&zz, coef),
+                _ => {}
+            }
         }
         let mut s = 0.0;
         for (t, &c) in coef.iter().enumerate() {
@@ -411,6 +492,85 @@ mod tests {
         ((*state >> 11) as f64) / ((1u64 << 53) as f64) - 0.5
     }
 
+    /// Every term by its exponents' loops (the reference the chains must equal bit for bit).
+    fn by_exponents(b: &Basis, z: &[f64], coef: Option<&[f64]>) -> Vec<f64> {
+        (0..b.len())
+            .map(|t| {
+                let mut v = coef.map_or(1.0, |c| c[t]);
+                for (k, &ek) in b.exps[t * b.dims..(t + 1) * b.dims].iter().enumerate() {
+                    for _ in 0..ek {
+                        v *= z[k];
+                    }
+                }
+                v
+            })
+            .collect()
+    }
+
+    /// `eval` and `dot` through the padded chains (2 ≤ degree ≤ 3, up to 7 variables) are the
+    /// exponents' loops bit for bit: values of mixed signs and sizes, zeros, -0, infinities
+    /// and NaN among the variables, zero coefficients skipped as before; the other sizes take
+    /// the loops themselves. Fails with a chain in another order or a padding that is not 1.0.
+    #[test]
+    fn chained_terms_are_the_exponent_loops_bit_for_bit() {
+        let mut st = 11u64;
+        let special = [0.0, -0.0, 1e300, -3.5e-300, f64::INFINITY, f64::NAN];
+        for dims in 1..=9 {
+            for degree in 0..=4 {
+                let b = Basis::new(dims, degree);
+                for round in 0..40 {
+                    let mut z: Vec<f64> = (0..dims).map(|_| lcg(&mut st) * 7.0).collect();
+                    if round % 4 == 1 {
+                        z[round % dims] = special[round / 4 % special.len()];
+                    }
+                    let want = by_exponents(&b, &z, None);
+                    let mut got = vec![0.0; b.len()];
+                    b.eval(&z, &mut got);
+                    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    if dims > 1 {
+                        assert_eq!(bits(&got), bits(&want), "eval {dims} {degree} {z:?}");
+                    }
+                    let coef: Vec<f64> = (0..b.len())
+                        .map(|t| if t % 3 == 2 { 0.0 } else { lcg(&mut st) })
+                        .collect();
+                    let mut s = 0.0;
+                    for (t, v) in by_exponents(&b, &z, Some(&coef)).into_iter().enumerate() {
+                        if coef[t] != 0.0 {
+                            s += v;
+                        }
+                    }
+                    let d = b.dot(&z, &coef);
+                    assert!(
+                        d.to_bits() == s.to_bits() || (d.is_nan() && s.is_nan()),
+                        "dot {dims} {degree}: {d} vs {s}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The normal equations' sums of the unrolled sizes (4 and 10 columns) are the general
+    /// loop's bit for bit.
+    #[test]
+    fn unrolled_gram_sums_are_the_general_loops() {
+        let mut st = 5u64;
+        for p in [4, 10] {
+            let (mut fast, mut general) = (Gram::new(p), Gram::new(p));
+            for _ in 0..200 {
+                let a: Vec<f64> = (0..p).map(|_| lcg(&mut st) * 3.0).collect();
+                let y = lcg(&mut st) * 1e3;
+                fast.push(&a, y);
+                general.push_n::<0>(&a, y);
+            }
+            let bits = |g: &Gram| {
+                let (a, b, yy) = g.sums();
+                let v: Vec<u64> = a.iter().chain(b).map(|x| x.to_bits()).collect();
+                (v, yy.to_bits(), g.rows)
+            };
+            assert_eq!(bits(&fast), bits(&general), "p = {p}");
+        }
+    }
+
     #[test]
     fn basis_terms_and_values() {
         let b = Basis::new(3, 2);
@@ -594,7 +754,20 @@ impl Gram {
     /// Adds one row `a` (length `p`) with target `y`.
     #[inline(always)]
     pub fn push(&mut self, a: &[f64], y: f64) {
-        let p = self.p;
+        // The usual bases (a quadratic in three features, a cubic in one) with their size known
+        // to the compiler: the triangle's loops then unroll (the same products and sums, in the
+        // same order per sum).
+        match self.p {
+            10 => self.push_n::<10>(a, y),
+            4 => self.push_n::<4>(a, y),
+            _ => self.push_n::<0>(a, y),
+        }
+    }
+
+    /// [`Gram::push`] for `p = P`, or any `p` when `P` is 0.
+    #[inline(always)]
+    fn push_n<const P: usize>(&mut self, a: &[f64], y: f64) {
+        let p = if P == 0 { self.p } else { P };
         let a = &a[..p];
         let g = &mut self.g[..p * (p + 1) / 2];
         let mut o = 0;

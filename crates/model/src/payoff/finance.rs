@@ -466,6 +466,87 @@ impl Loans {
     }
 }
 
+/// [`EquityBook::quiet_lane_days`]'s days of one lane: `terms`, the days `from .. n` (`span`),
+/// the lane's first slot in the group-interleaved series (`base`) and its equity NPV so far.
+struct QuietLane<'a> {
+    terms: &'a DebtTerms,
+    span: (usize, usize),
+    base: usize,
+    npv: f64,
+}
+
+impl QuietLane<'_> {
+    /// The days with any number of conversions (states `st`, operating cash `ops` from `from`
+    /// on); returns the lane's equity NPV.
+    fn days(self, st: &mut [[f64; 9]], ops: &[&[f64]], (ai_s, eq_s): Series<'_>) -> f64 {
+        let (from, n) = self.span;
+        let mut npv = self.npv;
+        for t in from..n {
+            let at = self.base + t * GROUP;
+            for (s, op) in st.iter_mut().zip(ops) {
+                let (ai, eq) = quiet_day(s, op[t - from], self.terms);
+                npv += eq * self.terms.w_eq[t];
+                ai_s[at] += ai;
+                eq_s[at] += eq;
+            }
+        }
+        npv
+    }
+
+    /// [`QuietLane::days`] for exactly `N` conversions, their states in a local array that the
+    /// compiler keeps in registers (the same operations in the same order).
+    #[inline(never)]
+    fn days_n<const N: usize>(
+        self,
+        st: &mut [[f64; 9]],
+        ops: &[&[f64]],
+        (ai_s, eq_s): Series<'_>,
+    ) -> f64 {
+        let (from, n) = self.span;
+        let mut reg: [[f64; 9]; N] = std::array::from_fn(|x| st[x]);
+        let ops: [&[f64]; N] = std::array::from_fn(|x| &ops[x][..n - from]);
+        let mut npv = self.npv;
+        for t in from..n {
+            let at = self.base + t * GROUP;
+            let w = self.terms.w_eq[t];
+            // The day's slots in registers across the conversions (the same sums in order).
+            let (mut a, mut e) = (ai_s[at], eq_s[at]);
+            for x in 0..N {
+                let (ai, eq) = quiet_day(&mut reg[x], ops[x][t - from], self.terms);
+                npv += eq * w;
+                a += ai;
+                e += eq;
+            }
+            (ai_s[at], eq_s[at]) = (a, e);
+        }
+        st[..N].copy_from_slice(&reg);
+        npv
+    }
+}
+
+/// The AI and equity series a [`QuietLane`] lane adds to.
+type Series<'a> = (&'a mut [f64], &'a mut [f64]);
+
+/// One quiet day of one conversion (state `[balance, payment, payments left, has a term loan,
+/// the loan year's numerator, denominator, day, start, smallest DSCR]`, operating cash
+/// `opcash`): `Loans::day`'s term loan payment and loan year, then `lane_day`'s cash with no
+/// capex and no draw. Returns the day's AI and equity cash.
+#[inline(always)]
+fn quiet_day(s: &mut [f64; 9], opcash: f64, terms: &DebtTerms) -> (f64, f64) {
+    let [bal, pay, left, main, ynum, yden, yday, ystart, dmin] = s;
+    // `Loans::day`: the term loan's payment, then the loan year.
+    let mut q = 0.0;
+    if *main != 0.0 {
+        q += main_pay(bal, *pay, left, terms.i);
+    }
+    let (num, den, yd) = (*ynum + opcash, *yden + q, *yday + 1.0);
+    (*ynum, *yden, *yday) = close_year(num, den, yd, ystart, dmin, terms.n as f64);
+    // `lane_day` and the series: the draw of a day without capex is `ltc ·` a fundable 0.
+    let ai = opcash - 0.0;
+    let eq = ai + terms.ltc * 0.0 - q;
+    (ai, eq)
+}
+
 /// A loan year's books after a day (`num`, `den`: operating cash and debt service so far, `yd`
 /// days): on its 365th day the year's DSCR counts towards `dmin` (a year that starts before the
 /// last payment, with debt service) and the next year starts at `ystart + 365`; returns the
@@ -934,10 +1015,6 @@ impl EquityBook {
         // Every day of every lane is zeroed once before it is first written (`clean_to`); here
         // all of them at once (no lane has written a day past `clean` yet).
         self.clean_to(n - 1);
-        let nf = terms.n as f64;
-        let i = terms.i;
-        // The draw of a day without capex: `ltc ·` a fundable 0 (as `lane_day` computes it).
-        let draw = terms.ltc * 0.0;
         let mut st: Vec<[f64; 9]> = convs
             .iter()
             .map(|&(k, _)| {
@@ -956,29 +1033,25 @@ impl EquityBook {
                 ]
             })
             .collect();
-        let mut npv = self.eq_npv[lane];
         let base = lane / GROUP * self.days * GROUP + lane % GROUP;
-        for t in from..n {
-            let at = base + t * GROUP;
-            for (x, &(_, op)) in convs.iter().enumerate() {
-                let [bal, pay, left, main, ynum, yden, yday, ystart, dmin] = &mut st[x];
-                let opcash = op[t - from];
-                // `Loans::day`: the term loan's payment, then the loan year.
-                let mut q = 0.0;
-                if *main != 0.0 {
-                    q += main_pay(bal, *pay, left, i);
-                }
-                let (num, den, yd) = (*ynum + opcash, *yden + q, *yday + 1.0);
-                (*ynum, *yden, *yday) = close_year(num, den, yd, ystart, dmin, nf);
-                // `lane_day` and the series.
-                let ai = opcash - 0.0;
-                let eq = ai + draw - q;
-                npv += eq * terms.w_eq[t];
-                self.ai_cash[at] += ai;
-                self.eq_cash[at] += eq;
-            }
-        }
-        self.eq_npv[lane] = npv;
+        let series = (&mut self.ai_cash[..], &mut self.eq_cash[..]);
+        let ops: Vec<&[f64]> = convs.iter().map(|c| c.1).collect();
+        let quiet = QuietLane {
+            terms,
+            span: (from, n),
+            base,
+            npv: self.eq_npv[lane],
+        };
+        // The usual one to four conversions of a lane with their states in registers: held in
+        // a vector, each state went through memory every day, and the store-to-load latency
+        // lengthened each day's serial chains (the loan balance, the loan year, the NPV).
+        self.eq_npv[lane] = match st.len() {
+            1 => quiet.days_n::<1>(&mut st, &ops, series),
+            2 => quiet.days_n::<2>(&mut st, &ops, series),
+            3 => quiet.days_n::<3>(&mut st, &ops, series),
+            4 => quiet.days_n::<4>(&mut st, &ops, series),
+            _ => quiet.days(&mut st, &ops, series),
+        };
         for (&(k, _), v) in convs.iter().zip(&st) {
             let l = &mut self.loans[k];
             (l.bal[lane], l.left[lane]) = (v[0], v[2]);

@@ -2067,10 +2067,18 @@ mod tests {
 
     /// `policy_equity` on a lease with events runs the equity book's days lane by lane after the
     /// day loop (`lane_days`): the same bits as the day loop's (`Slices::day_by_day`), on leases
-    /// with many events and on conversions on varied days, several per lane.
+    /// with many events and on conversions on varied days, several per lane (one to four, whose
+    /// quiet days run with their states in registers, and with six slices up to six, which run
+    /// through the general loop).
     #[test]
     fn policy_equity_by_lanes_is_the_day_loops_bit_for_bit() {
-        for (name, mut sc) in [("default", Scenario::default()), ("busy", busy_lease())] {
+        let mut six = Scenario::default();
+        six.strategy.tranches = 6;
+        for (name, mut sc) in [
+            ("default", Scenario::default()),
+            ("busy", busy_lease()),
+            ("six slices", six),
+        ] {
             sc.run.horizon_years = 4.0;
             sc.strategy.decide_months = 12;
             let lanes = 24;
