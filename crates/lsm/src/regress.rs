@@ -148,7 +148,6 @@ impl Basis {
         }
         let mut zz = [1.0; CHAIN_DIMS + 1];
         zz[..self.dims].copy_from_slice(&z[..self.dims]);
-        zz[self.dims] = 1.0;
         Some(zz)
     }
     /// Number of variables.

@@ -466,9 +466,6 @@ pub fn simulate_with_bound(
         ));
     }
     in_pool(cfg.threads, || {
-        // With `optimal`, the fixed strategies' pass (which also simulates its in-sample
-        // slices) is about a third of the work (the bound takes about as long as `optimal`).
-        let head = if r.optimal { 0.35 } else { 1.0 };
         let tail = if bound.is_some() { 0.6 } else { 1.0 };
         let ocfg = crate::strategy::optimal::OptimalConfig::new(r.paths, r.seed, r.antithetic);
         // With `optimal`, its in-sample slices are simulated in the fixed strategies' pass (the
@@ -478,6 +475,13 @@ pub fn simulate_with_bound(
             false => None,
         };
         let shared = setup.as_ref().map(|s| s.shared());
+        // With `optimal`, the fixed strategies' pass is a fifth of the work, a third when it
+        // also simulates the in-sample slices (the bound takes about as long as `optimal`).
+        let head = match &shared {
+            None => 1.0,
+            Some(s) if s.blocks > 0 => 0.35,
+            Some(_) => 0.2,
+        };
         let part = run_resolved(sc, &r, 0..r.blocks(), shared, &|f| progress(head * f));
         let mut out = summarize_resolved(sc, &r, &part);
         drop(part);
