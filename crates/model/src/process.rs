@@ -950,14 +950,32 @@ impl Prepared {
                 } else {
                     exp_lanes(fees, x, true);
                 }
-                exp_lanes(hr, ln_h, hash_mc);
-                for i in 0..n {
-                    b[i] = hr[i] * kb[i];
-                    sub[i] = era_sub[i];
-                    split |= h[i] + b[i] > era_end[i];
-                    r[i] = sub[i] + fees[i];
-                    // `kb` is also BTC per TH/s per day per BTC of reward (see above).
-                    hv[i] = r[i] * kb[i];
+                // The hashrate's `exp` in the same pass as what it feeds, and each value kept in
+                // a local as well as stored: read back from its slice (stored by a pass just
+                // before, or reloaded after the next store because the compiler cannot tell the
+                // slices apart), every lane waited on a store-to-load round trip. Expanded once
+                // per `exp`, as the step loop below is per `ln`.
+                macro_rules! reward {
+                    ($exp:path) => {
+                        for i in 0..n {
+                            let hri = $exp(ln_h[i]);
+                            hr[i] = hri;
+                            let bi = hri * kb[i];
+                            b[i] = bi;
+                            let si = era_sub[i];
+                            sub[i] = si;
+                            split |= h[i] + bi > era_end[i];
+                            let ri = si + fees[i];
+                            r[i] = ri;
+                            // `kb` is also BTC per TH/s per day per BTC of reward (see above).
+                            hv[i] = ri * kb[i];
+                        }
+                    };
+                }
+                if hash_mc {
+                    reward!(fast_exp_mc);
+                } else {
+                    reward!(fast_exp);
                 }
             }
             // Halving inside the day: exact split (rare, scalar), and the reward from it.
@@ -994,6 +1012,9 @@ impl Prepared {
                 fill_normals(&mut rng, &mut scratch, &mut z2, antithetic);
             }
             let c_t = self.ln_hstar_c[t];
+            // The two speeds as locals: selected between fields of `self`, the choice was
+            // compiled as a gather of one of two addresses per lane (slow), not a blend.
+            let (up_k, down_k) = (self.up_k, self.down_k);
             let mut retarget = false;
             {
                 let (h, b, r, e_start) = (&h[..n], &b[..n], &r[..n], &e_start[..n]);
@@ -1015,11 +1036,7 @@ impl Prepared {
                             // 2. Hashrate toward the break-even hashrate, asymmetric speeds.
                             let ln_r = $ln(r[i]);
                             let ln_hstar = ln_r + ln_s[i] + c_t;
-                            let k = if ln_hstar > ln_h[i] {
-                                self.up_k
-                            } else {
-                                self.down_k
-                            };
+                            let k = if ln_hstar > ln_h[i] { up_k } else { down_k };
                             ln_h[i] = k.mul_add(
                                 ln_hstar - ln_h[i],
                                 self.hash_sig.mul_add(zh[i] as f64, ln_h[i]),
