@@ -689,13 +689,18 @@ impl<'a> AiBook<'a> {
         }
         // Today's lanes as a bit mask first (compares without a branch, 64 lanes a word; an event
         // changes its own lane only, so the mask is the one a lane-by-lane look would see), then
-        // their events in lane order.
+        // their events in lane order. The project's next day is the least of the other lanes'
+        // (in the same pass as the mask) and of today's lanes' after their events.
         let mut today = [0u64; crate::process::BLOCK.div_ceil(64)];
+        let mut first = NEVER;
         for (word, next) in today.iter_mut().zip(self.next[o..o + lanes].chunks(64)) {
             *word = next
                 .iter()
                 .enumerate()
                 .fold(0u64, |m, (b, &x)| m | (((x == t) as u64) << b));
+            first = next
+                .iter()
+                .fold(first, |a, &x| a.min(if x == t { NEVER } else { x }));
         }
         for (c, &word) in today.iter().enumerate() {
             let mut m = word;
@@ -704,9 +709,10 @@ impl<'a> AiBook<'a> {
                 m &= m - 1;
                 before(i, self.rate[o + i], self.term_start[o + i]);
                 self.lease_event(p, o + i, t, ln_l[i]);
+                first = first.min(self.next[o + i]);
             }
         }
-        self.next_min[p] = self.next[o..o + lanes].iter().fold(NEVER, |a, &x| a.min(x));
+        self.next_min[p] = first;
     }
 
     /// Lease project `p`'s rent × NOI on lane `i` on day `t` after [`AiBook::lease_events`] of

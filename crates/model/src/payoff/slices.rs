@@ -1320,9 +1320,12 @@ struct SliceBook<'a> {
     /// and per project the first of them not yet ready (so a day looks at today's lanes only).
     ready_order: Vec<u32>,
     ready_next: Vec<usize>,
-    /// Per project valued by its events, the next day it has anything to do (an event of a
-    /// lane, a lane's hall ready): the days before are skipped without a look (0: not known).
+    /// Per project, the first day it has anything to do: its first day (`tau`) until it starts,
+    /// then, valued by its events, its next event of a lane or a lane's hall ready (never before
+    /// `tau`). The days before are skipped without a look.
     wake: Vec<usize>,
+    /// Scratch of [`SliceBook::day`]: the projects due today, in their order.
+    due: Vec<u32>,
     /// The earliest day any project has anything to do (its wake day, or its first day): the
     /// days before are skipped without a look at the projects.
     wake_min: usize,
@@ -1366,6 +1369,7 @@ impl<'a> SliceBook<'a> {
         let mdb = terms.mine_during_build;
         let book = AiBook::new(terms, projects, seed, block, lanes);
         let np = book.projects().len();
+        let wake = book.projects().iter().map(|pr| pr.tau).collect();
         let ready_order: Vec<u32> = (0..np)
             .filter(|_| mdb)
             .flat_map(|p| {
@@ -1402,7 +1406,8 @@ impl<'a> SliceBook<'a> {
             recorded: vec![false; if mdb { size } else { 0 }],
             ready_order,
             ready_next: vec![0; np],
-            wake: vec![0; np],
+            wake,
+            due: vec![0; np],
             wake_min: 0,
             equity,
             salvage: sc.mining.salvage_usd_per_th,
@@ -1514,17 +1519,21 @@ impl<'a> SliceBook<'a> {
             return;
         }
         let w = self.w_ai[t];
+        // The projects due today, listed first in a tight branch-free scan: skipped inside the
+        // loop below, whose body is large, each asleep project cost that loop's induction
+        // variables (kept on the stack) a round of stores and reloads.
         let mut wake_min = usize::MAX;
+        let mut due = std::mem::take(&mut self.due);
+        let mut n_due = 0;
+        for (p, &wake) in self.wake.iter().enumerate() {
+            due[n_due] = p as u32;
+            let asleep = t < wake;
+            wake_min = wake_min.min(if asleep { wake } else { usize::MAX });
+            n_due += usize::from(!asleep);
+        }
         // Project by project: its day, then its cash into the sums while its lanes are in cache.
-        for p in 0..self.book.projects().len() {
-            if t < self.wake[p] {
-                wake_min = wake_min.min(self.wake[p]);
-                continue;
-            }
-            if !self.book.started(p, t) {
-                wake_min = wake_min.min(self.book.projects()[p].tau);
-                continue;
-            }
+        for &p in &due[..n_due] {
+            let p = p as usize;
             if self.coast_day(p, t, lanes, day.ln_l) {
                 let mut wake = self.book.next_event(p);
                 if self.mine_during_build {
@@ -1535,6 +1544,8 @@ impl<'a> SliceBook<'a> {
                         wake = wake.min(self.book.ready(p)[i]);
                     }
                 }
+                // Not before its first day (as `started`).
+                let wake = wake.max(self.book.projects()[p].tau);
                 self.wake[p] = wake;
                 wake_min = wake_min.min(wake);
                 continue;
@@ -1569,6 +1580,7 @@ impl<'a> SliceBook<'a> {
                 self.ready_today(p, t, lanes, s, mined, &held);
             }
         }
+        self.due = due;
         self.wake_min = wake_min;
     }
 
