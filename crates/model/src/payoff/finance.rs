@@ -295,10 +295,19 @@ impl Loan {
         let g = 1.0 + i;
         let end = w.len().max(from);
         let paying = end.min(from + left);
-        for &wt in &w[from..paying] {
-            left -= 1;
-            bal = if left == 0 { 0.0 } else { bal * g - m.q };
-            pv += nq * wt;
+        if left > 0 && paying == from + left {
+            // The last payment inside: its day sets the balance to 0 whatever it was, so the
+            // balances before it are not computed (a serial chain twice the sum's).
+            for &wt in &w[from..paying] {
+                pv += nq * wt;
+            }
+            (bal, left) = (0.0, 0);
+        } else {
+            for &wt in &w[from..paying] {
+                left -= 1;
+                bal = if left == 0 { 0.0 } else { bal * g - m.q };
+                pv += nq * wt;
+            }
         }
         if paying < end {
             // The days after the last payment: `pv += (0 − (0 + 0)) · w`, i.e. `pv + 0`.
