@@ -11,6 +11,10 @@
 /// multiplications run however much is known at compile time (IEEE products fold exactly).
 #[inline]
 pub fn powi(mut x: f64, n: i32) -> f64 {
+    // `1 · x` is `x`: the loans' daily accrual (one day since the last draw) skips the loop.
+    if n == 1 {
+        return x;
+    }
     let recip = n < 0;
     let mut b = n.unsigned_abs();
     let mut r = 1.0;
