@@ -539,14 +539,15 @@ type Series<'a> = (&'a mut [f64], &'a mut [f64]);
 /// One quiet day of one conversion (state `[balance, payment, payments left, has a term loan,
 /// the loan year's numerator, denominator, day, start, smallest DSCR]`, operating cash
 /// `opcash`): `Loans::day`'s term loan payment and loan year, then `lane_day`'s cash with no
-/// capex and no draw. Returns the day's AI and equity cash.
+/// capex and no draw. Returns the day's AI and equity cash. The balance is left as it is: no
+/// payment depends on it, and [`quiet_balance`] gives it after the days.
 #[inline(always)]
 fn quiet_day(s: &mut [f64; 9], opcash: f64, terms: &DebtTerms) -> (f64, f64) {
-    let [bal, pay, left, main, ynum, yden, yday, ystart, dmin] = s;
+    let [_, pay, left, main, ynum, yden, yday, ystart, dmin] = s;
     // `Loans::day`: the term loan's payment, then the loan year.
     let mut q = 0.0;
     if *main != 0.0 {
-        q += main_pay(bal, *pay, left, terms.i);
+        q += main_pay_due(*pay, left);
     }
     let (num, den, yd) = (*ynum + opcash, *yden + q, *yday + 1.0);
     (*ynum, *yden, *yday) = close_year(num, den, yd, ystart, dmin, terms.n as f64);
@@ -578,6 +579,37 @@ fn close_year(
         (0.0, 0.0, 0.0)
     } else {
         (num, den, yd)
+    }
+}
+
+/// The term loan's balance after `days` quiet days ([`quiet_day`]) from the state `st`: what
+/// [`main_pay`] would leave each day, with the same operations. Unchanged without a term loan or
+/// with no payment left; 0 when the last payment falls inside (its day sets it to 0 whatever
+/// it was, so the balances before are not computed); else `days` steps `b (1 + i) − q`.
+fn quiet_balance(st: &[f64; 9], i: f64, days: usize) -> f64 {
+    let [bal, pay, left, main, ..] = *st;
+    if main == 0.0 || left <= 0.0 {
+        return bal;
+    }
+    if left <= days as f64 {
+        return 0.0;
+    }
+    let mut b = bal;
+    for _ in 0..days {
+        b = b * (1.0 + i) - pay;
+    }
+    b
+}
+
+/// [`main_pay`]'s payment and payments left, without the balance (see [`quiet_balance`]).
+#[inline(always)]
+fn main_pay_due(q: f64, left: &mut f64) -> f64 {
+    let live = *left > 0.0;
+    *left = if live { *left - 1.0 } else { *left };
+    if live {
+        q
+    } else {
+        0.0
     }
 }
 
@@ -1045,6 +1077,11 @@ impl EquityBook {
         let base = lane / GROUP * self.days * GROUP + lane % GROUP;
         let series = (&mut self.ai_cash[..], &mut self.eq_cash[..]);
         let ops: Vec<&[f64]> = convs.iter().map(|c| c.1).collect();
+        // The balances after the days, from the states before (the days leave them alone).
+        let bals: Vec<f64> = st
+            .iter()
+            .map(|s| quiet_balance(s, terms.i, n - from))
+            .collect();
         let quiet = QuietLane {
             terms,
             span: (from, n),
@@ -1061,9 +1098,9 @@ impl EquityBook {
             4 => quiet.days_n::<4>(&mut st, &ops, series),
             _ => quiet.days(&mut st, &ops, series),
         };
-        for (&(k, _), v) in convs.iter().zip(&st) {
+        for ((&(k, _), v), bal) in convs.iter().zip(&st).zip(bals) {
             let l = &mut self.loans[k];
-            (l.bal[lane], l.left[lane]) = (v[0], v[2]);
+            (l.bal[lane], l.left[lane]) = (bal, v[2]);
             (l.year_num[lane], l.year_den[lane], l.year_day[lane]) = (v[4], v[5], v[6]);
             (l.year_start[lane], l.dscr_min[lane]) = (v[7], v[8]);
         }
