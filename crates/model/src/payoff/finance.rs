@@ -1037,6 +1037,75 @@ impl EquityBook {
         self.eq_cash[at] += eq;
     }
 
+    /// [`EquityBook::conversion_day`] in USD with conversion `k`'s loan on `lane` held as `loan`
+    /// ([`EquityBook::take_loan`]; [`Loan::day`] performs [`Loans::day`]'s operations, so the
+    /// same bits): for a caller that runs many days of one lane, the loan's state stays out of
+    /// the arrays (whose loads and stores lengthened each day's serial chains).
+    #[inline(always)]
+    pub fn conversion_day_held(
+        &mut self,
+        loan: &mut Loan,
+        terms: &DebtTerms,
+        (lane, t): (usize, usize),
+        c: DayCash,
+    ) {
+        let draw = terms.ltc * c.fundable;
+        let q = loan.day(terms, t, draw, c.opcash);
+        let (ai, eq) = self.lane_cash(terms, (lane, t), c, None, (draw, q));
+        self.clean_to(t);
+        let at = self.at(lane, t);
+        self.ai_cash[at] += ai;
+        self.eq_cash[at] += eq;
+    }
+
+    /// Conversion `k`'s loan on `lane` as a [`Loan`] (the same state), for
+    /// [`EquityBook::conversion_day_held`]; give it back with [`EquityBook::put_loan`] before any
+    /// other day of that conversion and lane.
+    pub fn take_loan(&mut self, k: usize, lane: usize) -> Loan {
+        let l = &mut self.loans[k];
+        let extra = std::mem::take(&mut l.extra[lane]);
+        if !extra.is_empty() {
+            l.extra_lanes -= 1;
+        }
+        Loan {
+            acc: l.acc[lane],
+            last: (l.last[lane] != NO_DRAW).then_some(l.last[lane]),
+            main: l.has_main[lane].then(|| Tranche {
+                bal: l.bal[lane],
+                q: l.pay[lane],
+                left: l.left[lane] as usize,
+            }),
+            extra,
+            ready: l.ready[lane],
+            year_num: l.year_num[lane],
+            year_den: l.year_den[lane],
+            year_day: l.year_day[lane] as usize,
+            year_start: l.year_start[lane] as usize,
+            dscr_min: l.dscr_min[lane],
+        }
+    }
+
+    /// Gives back a loan taken by [`EquityBook::take_loan`].
+    pub fn put_loan(&mut self, k: usize, lane: usize, loan: Loan) {
+        let l = &mut self.loans[k];
+        debug_assert_eq!(loan.ready, l.ready[lane]);
+        l.acc[lane] = loan.acc;
+        l.last[lane] = loan.last.unwrap_or(NO_DRAW);
+        if let Some(m) = loan.main {
+            l.has_main[lane] = true;
+            (l.bal[lane], l.pay[lane], l.left[lane]) = (m.bal, m.q, m.left as f64);
+        }
+        if !loan.extra.is_empty() {
+            l.extra_lanes += 1;
+        }
+        l.extra[lane] = loan.extra;
+        l.year_num[lane] = loan.year_num;
+        l.year_den[lane] = loan.year_den;
+        l.year_day[lane] = loan.year_day as f64;
+        l.year_start[lane] = loan.year_start as f64;
+        l.dscr_min[lane] = loan.dscr_min;
+    }
+
     /// Days `from .. n` of `lane`'s conversions `convs` (`(k, opcash of days from .. n)`, in the
     /// order their days are taken) in USD, each day every conversion in turn: the operations of
     /// [`EquityBook::conversion_day`] with no capex and no draw, the conversions' term loans
@@ -1120,6 +1189,19 @@ impl EquityBook {
     ) -> (f64, f64) {
         let draw = terms.ltc * c.fundable;
         let q = self.loans[k].day(lane, terms, t, draw, c.opcash);
+        self.lane_cash(terms, (lane, t), c, s, (draw, q))
+    }
+
+    /// [`EquityBook::lane_day`] after the loan's day (its draw and debt service `q`).
+    #[inline(always)]
+    fn lane_cash(
+        &mut self,
+        terms: &DebtTerms,
+        (lane, t): (usize, usize),
+        c: DayCash,
+        s: Option<f64>,
+        (draw, q): (f64, f64),
+    ) -> (f64, f64) {
         let mut ai = c.opcash - c.capex;
         let mut eq = ai + draw - q;
         if let Some(s) = s {

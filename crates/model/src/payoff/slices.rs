@@ -1036,6 +1036,12 @@ fn lane_days(
             .max()
             .unwrap_or(first)
             .min(n);
+        // The lane's loans held out of the book's arrays through these days (the same state
+        // and operations; see `EquityBook::conversion_day_held`).
+        let mut loans: Vec<Loan> = convs
+            .iter()
+            .map(|&(p, _)| eq.take_loan(used[p].1, lane))
+            .collect();
         for t in first..quiet {
             for (x, &(p, tau)) in convs.iter().enumerate() {
                 if t < tau {
@@ -1052,8 +1058,11 @@ fn lane_days(
                     fundable: fundable(debt, capex, None),
                     opcash: rent[x][t - tau],
                 };
-                eq.conversion_day(debt, used[p].1, lane, t, c, None);
+                eq.conversion_day_held(&mut loans[x], debt, (lane, t), c);
             }
+        }
+        for (&(p, _), loan) in convs.iter().zip(loans) {
+            eq.put_loan(used[p].1, lane, loan);
         }
         let tail: Vec<(usize, &[f64])> = convs
             .iter()
