@@ -1257,18 +1257,34 @@ impl ProjectEquity<'_> {
     fn finish(&mut self, book: &AiBook<'_>, lanes: usize, s_last: &[f64]) {
         let debt = self.debt;
         if self.linear {
-            let key = |o: usize| {
-                (
-                    book.projects()[o / lanes].tau,
-                    book.ready(o / lanes)[o % lanes],
-                )
-            };
-            let mut keys: Vec<(usize, usize)> = (0..self.npv.len()).map(key).collect();
-            keys.sort_unstable();
-            keys.dedup();
+            // Each entry's `(τ, ready day)`: the projects of one decision day (consecutive, the
+            // same `τ`) sort their lanes' ready days together, each entry noting its key's
+            // index (one sort of a few hundred per day, not one of every entry, and no search).
+            let projects = book.projects();
+            let mut keys: Vec<(usize, usize)> = Vec::new();
+            let mut key_of = vec![0u32; self.npv.len()];
+            let mut by_ready: Vec<(usize, u32)> = Vec::new();
+            let mut p = 0;
+            while p < projects.len() {
+                let tau = projects[p].tau;
+                let end = p + projects[p..].iter().take_while(|q| q.tau == tau).count();
+                by_ready.clear();
+                for q in p..end {
+                    let ready = book.ready(q);
+                    by_ready.extend((0..lanes).map(|i| (ready[i], (q * lanes + i) as u32)));
+                }
+                by_ready.sort_unstable();
+                for &(ready, o) in &by_ready {
+                    if keys.last() != Some(&(tau, ready)) {
+                        keys.push((tau, ready));
+                    }
+                    key_of[o as usize] = (keys.len() - 1) as u32;
+                }
+                p = end;
+            }
             let values = self.unit.get_all(debt, &keys);
             for (o, npv) in self.npv.iter_mut().enumerate() {
-                let per_draw = keys.binary_search(&key(o)).map_or(f64::NAN, |x| values[x]);
+                let per_draw = values[key_of[o] as usize];
                 let tv = debt.terminal_multiple * self.tail[o];
                 *npv += tv * debt.w_eq_n + self.hall[o] * per_draw;
             }
