@@ -618,19 +618,15 @@ fn main_pay_due(q: f64, left: &mut f64) -> f64 {
 #[inline(always)]
 fn main_pay(bal: &mut f64, q: f64, left: &mut f64, i: f64) -> f64 {
     let live = *left > 0.0;
-    let next = if live { *left - 1.0 } else { *left };
-    let paid = if next == 0.0 {
+    // The payment and the count (`left` is now the payments left after today).
+    let due = main_pay_due(q, left);
+    let paid = if *left == 0.0 {
         0.0
     } else {
         *bal * (1.0 + i) - q
     };
     *bal = if live { paid } else { *bal };
-    *left = next;
-    if live {
-        q
-    } else {
-        0.0
-    }
+    due
 }
 
 /// One conversion's cash of one day on one lane.
