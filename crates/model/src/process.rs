@@ -220,7 +220,7 @@ pub fn fast_ln(x: f64) -> f64 {
 /// below 2e-9, under half an `f32` ulp). IEEE arithmetic and fused multiply-adds only, so every
 /// instruction set gives the same bits.
 #[inline(always)]
-fn sincos_turn_f32(u: f32) -> (f32, f32) {
+pub fn sincos_turn_f32(u: f32) -> (f32, f32) {
     // Round to nearest with the 1.5·2^23 trick (no SSE4.1 `round` needed).
     const MAGIC: f32 = 12_582_912.0;
     let v = 4.0 * u;
@@ -250,7 +250,7 @@ fn sincos_turn_f32(u: f32) -> (f32, f32) {
 /// `ln x` for `x` in `(0, 1]` in `f32` (≤ 2 ulp of `f32`): exponent plus `2 atanh(s)` of the
 /// mantissa folded into `[√½, √2)`, `|s| ≤ 0.1716`, series to `s^9`.
 #[inline(always)]
-fn ln_unit_f32(x: f32) -> f32 {
+pub fn ln_unit_f32(x: f32) -> f32 {
     let bits = x.to_bits();
     // Biased exponent as a float without an int→float conversion (vectorizes on SSE2).
     let e_biased = f32::from_bits(0x4b00_0000 | ((bits >> 23) & 0xff)) - 8_388_608.0;
