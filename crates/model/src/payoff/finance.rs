@@ -31,6 +31,8 @@
 //! stepped or stored: its rent is replayed from the AI book's log when the lanes are finished,
 //! and those days run then, a group of [`GROUP`] lanes at a time with the loans' state in
 //! registers ([`replay_tail`]), the same operations as the day-by-day loops (the same bits).
+//! In the BTC view (MODEL.md §11) the only thing stored for those days is each lane's price,
+//! in the AI series' slot the day does not use: the replay divides by it as the day would have.
 
 // Lane and chain loops index several arrays in lockstep; explicit indices are what the compiler
 // vectorizes (as in `crate::payoff`).
@@ -651,9 +653,10 @@ pub struct ProjectDay<'a> {
     pub opcash: &'a [f64],
     /// BTC view (MODEL.md §11): each lane's price of the day; `None` in USD.
     pub s: Option<&'a [f64]>,
-    /// The conversion is a lease whose capex is over on every lane (`AiBook::settled_lease`),
-    /// in USD, and the book's only conversion: its cash from a quiet day on can be replayed
-    /// at the end ([`EquityBook::finish_with`]) instead of stored.
+    /// The conversion is a lease whose capex is over on every lane (`AiBook::settled_lease`)
+    /// and the book's only conversion: its cash from a quiet day on can be replayed at the end
+    /// ([`EquityBook::finish_with`]) instead of stored (in BTC, with the day's prices `s`
+    /// stored for it).
     pub settled: bool,
 }
 
@@ -802,6 +805,8 @@ struct TailTerms<'a> {
     n: usize,
     from: usize,
     w: &'a [f64],
+    /// BTC view: the group's prices of days `from .. N`, day-major (empty in USD).
+    s: &'a [f64],
     i: f64,
     nf: f64,
     ltc: f64,
@@ -813,18 +818,31 @@ struct TailTerms<'a> {
 /// draw), in its order: the same bits. A day of the group is one pass over [`GROUP`] lanes with
 /// the state in registers (day-by-day over a whole block it was loads and stores of a dozen
 /// arrays per lane and day).
+///
+/// `BTC` (MODEL.md §11): `k.s` holds the group's prices of days `from .. N`, day-major (a day's
+/// [`GROUP`] prices together); each day's cash is divided by its lane's price after the AI
+/// cash of the last 365 days is added to `btc.0` (in USD), and `btc.1` gets the prices of day
+/// `N − 1`, as [`Quiet::run`] does.
 #[inline(always)]
-fn replay_tail(st: &mut Tail, ra: &mut [f64], re: &mut [f64], k: &TailTerms<'_>) {
+fn replay_tail<const BTC: bool>(
+    st: &mut Tail,
+    btc: &mut ([f64; GROUP], [f64; GROUP]),
+    ra: &mut [f64],
+    re: &mut [f64],
+    k: &TailTerms<'_>,
+) {
     let (n, from) = (k.n, k.from);
     let len = n - from;
     let stride = n + 1;
     let (ra, re) = (&mut ra[..GROUP * stride], &mut re[..GROUP * stride]);
     let w = &k.w[from..n];
+    let prices = if BTC { &k.s[..len * GROUP] } else { &[][..] };
     let (i, nf) = (k.i, k.nf);
     // The day's capex is +0 (a settled lease), so is the draw.
     let capex = 0.0f64;
     let draw = k.ltc * capex;
     let mut s = *st;
+    let (mut bt, mut s_last) = *btc;
     for j in 0..len {
         let wt = w[j];
         let mut o = [0.0f64; GROUP];
@@ -843,7 +861,29 @@ fn replay_tail(st: &mut Tail, ra: &mut [f64], re: &mut [f64], k: &TailTerms<'_>)
             let a = o[l] - capex;
             ai[l] = a;
             eq[l] = a + draw - q;
-            s.en[l] += eq[l] * wt;
+            if !BTC {
+                s.en[l] += eq[l] * wt;
+            }
+        }
+        if BTC {
+            // `Quiet::run`'s BTC steps (its `tail` and `last_day` of the day), as whole-group
+            // loops: inside the loop above, the choices made it scalar.
+            let p: &[f64; GROUP] = prices[j * GROUP..j * GROUP + GROUP]
+                .try_into()
+                .expect("a day of the group's prices");
+            if from + j + 365 >= n {
+                for l in 0..GROUP {
+                    bt[l] += ai[l];
+                }
+            }
+            if from + j + 1 == n {
+                s_last = *p;
+            }
+            for l in 0..GROUP {
+                ai[l] /= p[l];
+                eq[l] /= p[l];
+                s.en[l] += eq[l] * wt;
+            }
         }
         if ends {
             // A loan year ends on some lane (one day in 365): its DSCR, and the next year
@@ -861,13 +901,20 @@ fn replay_tail(st: &mut Tail, ra: &mut [f64], re: &mut [f64], k: &TailTerms<'_>)
         }
     }
     *st = s;
+    *btc = (bt, s_last);
 }
 
 /// [`replay_tail`] compiled for AVX-512 (the same operations: the same bits).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
-unsafe fn replay_tail_avx512(st: &mut Tail, ra: &mut [f64], re: &mut [f64], k: &TailTerms<'_>) {
-    replay_tail(st, ra, re, k)
+unsafe fn replay_tail_avx512<const BTC: bool>(
+    st: &mut Tail,
+    btc: &mut ([f64; GROUP], [f64; GROUP]),
+    ra: &mut [f64],
+    re: &mut [f64],
+    k: &TailTerms<'_>,
+) {
+    replay_tail::<BTC>(st, btc, ra, re, k)
 }
 
 /// One strategy's debt and equity accounts for a block of lanes.
@@ -898,6 +945,9 @@ pub struct EquityBook {
     /// Per lane after its replayed days ([`EquityBook::replay_group`]): the term loan's balance,
     /// the smallest DSCR and the equity NPV of days `< N` (empty until a group is replayed).
     tail: Vec<(f64, f64, f64)>,
+    /// BTC view, per lane after its replayed days: `btc_tail` and `s_last` (empty until a group
+    /// is replayed, and in USD).
+    tail_btc: Vec<(f64, f64)>,
     /// A quiet day's AI and equity cash per lane ([`Quiet::run`]), before they go to the series.
     day_ai: Vec<f64>,
     day_eq: Vec<f64>,
@@ -942,6 +992,7 @@ impl EquityBook {
             rows_group: usize::MAX,
             replay_from: usize::MAX,
             tail: Vec::new(),
+            tail_btc: Vec::new(),
             day_ai: vec![0.0; lanes],
             day_eq: vec![0.0; lanes],
             btc_tail: vec![0.0; if btc { lanes } else { 0 }],
@@ -983,6 +1034,27 @@ impl EquityBook {
             }
         }
         self.clean = t + 1;
+    }
+
+    /// BTC view: the prices of replayed day `t` (`t >= replay_from`) for the replay, in the AI
+    /// series' slots of the day (a replayed day stores no cash; its slots are never zeroed:
+    /// [`EquityBook::clean_to`] runs only on days before `replay_from`).
+    #[inline(always)]
+    fn put_prices(&mut self, t: usize, s: &[f64]) {
+        debug_assert!(t >= self.replay_from && self.clean <= self.replay_from);
+        let (lanes, days) = (self.lanes, self.days);
+        for g in 0..lanes.div_ceil(GROUP) {
+            let l0 = g * GROUP;
+            let m = GROUP.min(lanes - l0);
+            let at0 = (g * days + t) * GROUP;
+            if m == GROUP {
+                // A fixed-size copy (with a run-time length it was a call of `memmove`).
+                let src: &[f64; GROUP] = s[l0..l0 + GROUP].try_into().expect("a group");
+                self.ai_cash[at0..at0 + GROUP].copy_from_slice(src);
+            } else {
+                self.ai_cash[at0..at0 + m].copy_from_slice(&s[l0..l0 + m]);
+            }
+        }
     }
 
     /// Index of `lane`'s cash of day `t < N` in `ai_cash` and `eq_cash`.
@@ -1119,7 +1191,9 @@ impl EquityBook {
             return;
         }
         // Every day of every lane is zeroed once before it is first written (`clean_to`); here
-        // all of them at once (no lane has written a day past `clean` yet).
+        // all of them at once (no lane has written a day past `clean` yet). Not a book with
+        // replayed days (whose BTC prices are kept in the slots of those days).
+        debug_assert_eq!(self.replay_from, usize::MAX);
         self.clean_to(n - 1);
         let mut st: Vec<[f64; 9]> = convs
             .iter()
@@ -1225,7 +1299,10 @@ impl EquityBook {
     pub fn project_day(&mut self, terms: &DebtTerms, k: usize, t: usize, day: ProjectDay<'_>) {
         if t >= self.replay_from {
             // A settled lease's later days are run at the end, a group of lanes at a time
-            // ([`EquityBook::finish_with`]).
+            // ([`EquityBook::finish_with`]); in BTC with the day's prices.
+            if let Some(s) = day.s {
+                self.put_prices(t, s);
+            }
             return;
         }
         let lanes = self.lanes;
@@ -1266,6 +1343,9 @@ impl EquityBook {
             // lanes at a time with the state in registers ([`replay_tail`]; the series were most
             // of the memory traffic, the per-day lane loops most of the rest).
             self.replay_from = t;
+            if let Some(s) = day.s {
+                self.put_prices(t, s);
+            }
             return;
         }
         self.clean_to(t);
@@ -1368,7 +1448,10 @@ impl EquityBook {
             let row = j * (n + 1);
             rent(l0 + j, from, &mut self.rows_ai[row + from..row + n]);
         }
-        for &(o, _, _) in twins {
+        // (In BTC the rows of a twin's replayed days hold its cash in BTC, not its rent: no
+        // twins.)
+        let btc = !self.btc_tail.is_empty();
+        for &(o, _, _) in twins.iter().filter(|_| !btc) {
             if let Some(f) = self.scaled_twin(o, g) {
                 self.take_scaled(o, g, &f);
                 return;
@@ -1399,29 +1482,59 @@ impl EquityBook {
             st.dmin[j] = loans.dscr_min[l];
             st.en[j] = self.eq_npv[l];
         }
+        // BTC: the tail sums and last prices so far (lanes past the block's last: neutral).
+        let mut bs = ([0.0; GROUP], [f64::NAN; GROUP]);
+        if btc {
+            for j in 0..m {
+                bs.0[j] = self.btc_tail[l0 + j];
+                bs.1[j] = self.s_last[l0 + j];
+            }
+        }
+        let prices = if btc {
+            let at0 = (g * n + from) * GROUP;
+            &self.ai_cash[at0..at0 + (n - from) * GROUP]
+        } else {
+            &[][..]
+        };
         let rows = (&mut self.rows_ai[..], &mut self.rows_eq[..]);
         let k = TailTerms {
             n,
             from,
             w: &terms.w_eq,
+            s: prices,
             i: terms.i,
             nf: terms.n as f64,
             ltc: terms.ltc,
         };
-        #[cfg(target_arch = "x86_64")]
-        if crate::process::isa() == crate::process::Isa::Avx512 {
+        let avx512 =
+            cfg!(target_arch = "x86_64") && crate::process::isa() == crate::process::Isa::Avx512;
+        match (btc, avx512) {
+            #[cfg(target_arch = "x86_64")]
             // SAFETY: `isa()` reports AVX-512 only when the CPU has AVX-512 F and DQ.
-            unsafe { replay_tail_avx512(&mut st, rows.0, rows.1, &k) };
-        } else {
-            replay_tail(&mut st, rows.0, rows.1, &k);
+            (false, true) => unsafe {
+                replay_tail_avx512::<false>(&mut st, &mut bs, rows.0, rows.1, &k)
+            },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above.
+            (true, true) => unsafe {
+                replay_tail_avx512::<true>(&mut st, &mut bs, rows.0, rows.1, &k)
+            },
+            (false, _) => replay_tail::<false>(&mut st, &mut bs, rows.0, rows.1, &k),
+            (true, _) => replay_tail::<true>(&mut st, &mut bs, rows.0, rows.1, &k),
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        replay_tail(&mut st, rows.0, rows.1, &k);
         if self.tail.len() != self.lanes {
             self.tail = vec![(0.0, f64::INFINITY, 0.0); self.lanes];
         }
         for j in 0..m {
             self.tail[l0 + j] = (st.bal[j], st.dmin[j], st.en[j]);
+        }
+        if btc {
+            if self.tail_btc.len() != self.lanes {
+                self.tail_btc = vec![(0.0, f64::NAN); self.lanes];
+            }
+            for j in 0..m {
+                self.tail_btc[l0 + j] = (bs.0[j], bs.1[j]);
+            }
         }
     }
 
@@ -1477,10 +1590,16 @@ impl EquityBook {
         let (tv, per_usd) = if self.btc_tail.is_empty() {
             (terms.terminal_multiple * last_year, 1.0)
         } else {
-            match self.s_last[lane] {
+            // After replayed days, their end state (`replay_group`).
+            let (bt, s_last) = if self.replay_from < n {
+                self.tail_btc[lane]
+            } else {
+                (self.btc_tail[lane], self.s_last[lane])
+            };
+            match s_last {
                 // No cash on day N − 1: nothing converted inside the horizon on this lane.
                 s if s.is_nan() => (0.0, 0.0),
-                s => (terms.terminal_multiple * self.btc_tail[lane] / s, 1.0 / s),
+                s => (terms.terminal_multiple * bt / s, 1.0 / s),
             }
         };
         let mut owed = 0.0;
@@ -1897,6 +2016,11 @@ mod tests {
     }
 
     fn terms(rate: f64, tenor: f64, days: usize) -> DebtTerms {
+        terms_tv(rate, tenor, days, 0.0)
+    }
+
+    /// [`terms`] with a terminal multiple.
+    fn terms_tv(rate: f64, tenor: f64, days: usize, terminal_multiple: f64) -> DebtTerms {
         let f = Finance {
             ltc: 0.8,
             debt_rate: rate,
@@ -1905,7 +2029,7 @@ mod tests {
             min_dscr: 1.25,
             fund_gpus: false,
         };
-        DebtTerms::new(&f, days, 0.0)
+        DebtTerms::new(&f, days, terminal_multiple)
     }
 
     /// Capitalized interest and the annuity, against the formulas of MODEL.md §10.
@@ -2059,11 +2183,19 @@ mod tests {
         // not a multiple of a group, finished in any order. And a hall of half the size (the
         // same draws: every amount halved) finished with the full hall's book as its twin
         // (`finish_sharing`: the replay and the IRRs taken from it, times 1/2) gets the figures
-        // of a half hall whose every day is stored.
+        // of a half hall whose every day is stored. In USD and in BTC (the replayed days'
+        // prices kept for the replay; no twin replay, the IRRs still shared).
         use crate::payoff::ai::{AiBook, AiDay, AiProject, AiTerms};
         use crate::scenario::Scenario;
         let (lanes, tau) = (21, 40);
-        for (events, tenor, days) in [(true, 2.0, 2400), (false, 2.0, 2400), (true, 9.0, 1900)] {
+        let cases = [
+            (true, 2.0, 2400, false),
+            (false, 2.0, 2400, false),
+            (true, 9.0, 1900, false),
+            (true, 2.0, 2400, true),
+            (false, 9.0, 1900, true),
+        ];
+        for (events, tenor, days, btc) in cases {
             let mut sc = Scenario::default();
             sc.ai.default_events = events;
             sc.ai.tenant_default_rate = 0.4;
@@ -2083,11 +2215,10 @@ mod tests {
             let half_pr = AiProject { it_mw: 35.0, ..pr };
             let mut half = AiBook::new(&ai_terms, vec![half_pr], 11, 3, lanes);
             half.keep_log();
-            let tm = terms(0.08, tenor, days);
-            let mut a = EquityBook::new(1, lanes, days);
-            let mut b = EquityBook::new(1, lanes, days);
-            let mut c = EquityBook::new(1, lanes, days);
-            let mut d = EquityBook::new(1, lanes, days);
+            // A terminal value (the last year's AI cash, in BTC at the last day's price).
+            let tm = terms_tv(0.08, tenor, days, 6.0);
+            let book_of = || EquityBook::with_currency(1, lanes, days, btc);
+            let (mut a, mut b, mut c, mut d) = (book_of(), book_of(), book_of(), book_of());
             for (l, &r) in book.ready(0).iter().enumerate() {
                 for e in [&mut a, &mut b, &mut c, &mut d] {
                     e.set_ready(0, l, r);
@@ -2097,7 +2228,10 @@ mod tests {
                 let ln_l: Vec<f64> = (0..lanes)
                     .map(|l| 130f64.ln() + 0.3 * ((t as f64) / 97.0 + l as f64).sin())
                     .collect();
-                let s = vec![1.0; lanes];
+                // Prices that differ by lane and day (BTC: every day's cash divided by its own).
+                let s: Vec<f64> = (0..lanes)
+                    .map(|l| 9e4 * (1.0 + 0.3 * ((t as f64) / 41.0 + 0.7 * l as f64).cos()))
+                    .collect();
                 let day = AiDay {
                     t,
                     ln_l: &ln_l,
@@ -2109,19 +2243,20 @@ mod tests {
                 if t < tau {
                     continue;
                 }
-                fn pd<'b>(bk: &'b AiBook, settled: bool) -> ProjectDay<'b> {
+                fn pd<'b>(bk: &'b AiBook, settled: bool, s: Option<&'b [f64]>) -> ProjectDay<'b> {
                     ProjectDay {
                         capex: bk.capex(0),
                         gpu: None,
                         opcash: bk.opcash(0),
-                        s: None,
+                        s,
                         settled,
                     }
                 }
-                a.project_day(&tm, 0, t, pd(&book, book.settled_lease(0)));
-                b.project_day(&tm, 0, t, pd(&book, false));
-                c.project_day(&tm, 0, t, pd(&half, half.settled_lease(0)));
-                d.project_day(&tm, 0, t, pd(&half, false));
+                let sp = btc.then_some(&s[..]);
+                a.project_day(&tm, 0, t, pd(&book, book.settled_lease(0), sp));
+                b.project_day(&tm, 0, t, pd(&book, false, sp));
+                c.project_day(&tm, 0, t, pd(&half, half.settled_lease(0), sp));
+                d.project_day(&tm, 0, t, pd(&half, false, sp));
             }
             assert!(a.replay_from < days / 2, "replayed from {}", a.replay_from);
             assert_eq!(b.replay_from, usize::MAX);
@@ -2136,7 +2271,7 @@ mod tests {
                 assert_eq!(
                     format!("{x:?}"),
                     format!("{y:?}"),
-                    "lane {l}, events {events}"
+                    "lane {l}, events {events}, btc {btc}"
                 );
                 let twin = [(&a, x.project_irr, x.equity_irr)];
                 let z = c.finish_sharing(
@@ -2146,7 +2281,11 @@ mod tests {
                     &twin,
                 );
                 let w = d.finish(&tm, l);
-                assert_eq!(format!("{z:?}"), format!("{w:?}"), "half, lane {l}");
+                assert_eq!(
+                    format!("{z:?}"),
+                    format!("{w:?}"),
+                    "half, lane {l}, btc {btc}"
+                );
                 // Taken from the twin: exactly half of it.
                 assert_eq!(z.ai_equity_npv, 0.5 * x.ai_equity_npv);
                 assert_eq!(c.tail[l].0, 0.5 * a.tail[l].0);

@@ -1134,8 +1134,8 @@ impl<'a> V2Day<'a> {
         let any_builds = ctx.plans.iter().any(|p| !p.builds.is_empty());
         let types = if any_builds { max_types(ctx.eras) } else { 0 };
         let mut book = AiBook::new(terms, projects, ctx.seed, b, lanes);
-        if ctx.debt.is_some() && ctx.btc_ai.is_none() {
-            // For the equity books' replayed lease cash (`EquityBook::finish_with`; in USD only).
+        if ctx.debt.is_some() {
+            // For the equity books' replayed lease cash (`EquityBook::finish_with`).
             book.keep_log();
         }
         let equity = match ctx.debt {
@@ -1202,10 +1202,10 @@ impl<'a> V2Day<'a> {
                     let (capex, op) = (self.book.capex(p), self.book.opcash(p));
                     let gpu = Some(self.book.gpu_buy(p)).filter(|g| !g.is_empty());
                     let s = ctx.btc_ai.map(|_| &d.s[..lanes]);
-                    // A plan's only conversion, a lease in USD whose capex is over: its later
-                    // cash is replayed from the book's log, not stored.
+                    // A plan's only conversion, a lease whose capex is over: its later cash is
+                    // replayed from the book's log, not stored (in BTC: with the day's prices).
                     let single = self.proj_off[k + 1] - self.proj_off[k] == 1;
-                    let settled = single && s.is_none() && self.book.settled_lease(p);
+                    let settled = single && self.book.settled_lease(p);
                     let pd = ProjectDay {
                         capex,
                         gpu,
