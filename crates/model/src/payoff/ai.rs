@@ -931,17 +931,16 @@ impl<'a> AiBook<'a> {
             return;
         };
         let g = &gpu.g()[..lanes];
-        let project = &mut self.cloud[p];
         let ready = &self.ready[o..o + lanes];
-        let opcash = &mut self.opcash[o..o + lanes];
-        let gpu_buy = &mut self.gpu_buy[o..o + lanes];
-        let capex = &mut self.capex[o..o + lanes];
-        for i in 0..lanes {
-            let cd = project.day(i, t, ready[i], g[i], usd_mwh);
-            opcash[i] = cd.operating();
-            gpu_buy[i] = cd.gpu;
-            capex[i] += cd.gpu;
-        }
+        self.cloud[p].days(
+            t,
+            (ready, g, usd_mwh),
+            (
+                &mut self.opcash[o..o + lanes],
+                &mut self.gpu_buy[o..o + lanes],
+                &mut self.capex[o..o + lanes],
+            ),
+        );
     }
 
     /// The lease's day for project `p`: events of the lanes due today, then the rent.

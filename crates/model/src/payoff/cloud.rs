@@ -229,6 +229,53 @@ impl CloudLanes {
         self.terms
             .day_buying(t - ready, buy, self.g_ready[i], g_t, p_t)
     }
+
+    /// [`CloudLanes::day`] on every lane at once (lane `i`'s ready day `ready[i]`, today's index
+    /// `g[i]`): each lane's operating cash into `opcash`, its GPU purchase into `gpu_buy` and
+    /// added to `capex`. The same operations per lane as `day` and [`CloudTerms::day_buying`],
+    /// with selects instead of their branches, so that the lane loop vectorizes (a lane at a
+    /// time it was a scalar loop; a test holds the two to the same bits).
+    #[inline(always)]
+    pub fn days(
+        &mut self,
+        t: usize,
+        (ready, g, p_t): (&[usize], &[f64], f64),
+        (opcash, gpu_buy, capex): (&mut [f64], &mut [f64], &mut [f64]),
+    ) {
+        let n = ready.len();
+        let (g, g_ready, next_buy) = (&g[..n], &mut self.g_ready[..n], &mut self.next_buy[..n]);
+        let (opcash, gpu_buy, capex) = (&mut opcash[..n], &mut gpu_buy[..n], &mut capex[..n]);
+        // The constants as locals: read through `self` inside the loop, each was a load the
+        // compiler could not hoist past the stores (as in `Prepared::run_block_inline`).
+        let tm = self.terms;
+        for i in 0..n {
+            // Every load unconditional (a load inside a choice kept the loop scalar).
+            let (r, gt, g_was, nb_was) = (ready[i], g[i], g_ready[i], next_buy[i]);
+            // `day`: the index and the first purchase recorded on the ready day, ...
+            let first = t == r;
+            let g_u = if first { gt } else { g_was };
+            g_ready[i] = g_u;
+            let nb = if first { r } else { nb_was };
+            let started = t >= r;
+            let buy = started & (t == nb);
+            next_buy[i] = if buy { t + tm.life } else { nb };
+            // ... then `day_buying` (nothing before the ready day or after the last life).
+            let age = t.wrapping_sub(r);
+            let live = started & !((age >= tm.life) & !tm.refresh);
+            let gpu = if buy { tm.gpu_capex * gt } else { 0.0 };
+            let g_price = if age < tm.contract { g_u } else { gt };
+            let revenue = tm.revenue_day * g_price;
+            let costs = tm.mwh_day * p_t + tm.opex_share * revenue;
+            let (gpu, revenue, costs) = if live {
+                (gpu, revenue, costs)
+            } else {
+                (0.0, 0.0, 0.0)
+            };
+            opcash[i] = revenue - costs;
+            gpu_buy[i] = gpu;
+            capex[i] += gpu;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -292,6 +339,38 @@ mod tests {
         assert!((d.revenue - 180_000.0 * 0.7).abs() < 1e-6);
         // Lane 1 has not reached its ready day: its index is untouched.
         assert_eq!(l.g_ready[1], 1.0);
+    }
+
+    /// `days` is `day` on every lane, bit for bit: ready days before, on and after today, GPU
+    /// lives ending (with and without refresh), the contract's end, an index that moves.
+    #[test]
+    fn all_lanes_at_once_are_each_lane() {
+        for refresh in [true, false] {
+            let tm = CloudTerms { refresh, ..terms() };
+            let lanes = 13;
+            let ready: Vec<usize> = (0..lanes).map(|i| i * 131 % 900).collect();
+            let (mut a, mut b) = (CloudLanes::new(tm, lanes), CloudLanes::new(tm, lanes));
+            for t in 0..2400 {
+                let g: Vec<f64> = (0..lanes)
+                    .map(|i| 1.0 + 0.4 * ((t as f64) / 50.0 + i as f64).sin())
+                    .collect();
+                let p_t = 30.0 + (t % 17) as f64;
+                let mut out = [vec![0.0; lanes], vec![0.0; lanes], vec![0.5; lanes]];
+                let [o1, o2, o3] = &mut out;
+                a.days(t, (&ready, &g, p_t), (o1, o2, o3));
+                for i in 0..lanes {
+                    let d = b.day(i, t, ready[i], g[i], p_t);
+                    let want = [d.operating(), d.gpu, 0.5 + d.gpu];
+                    let got = [out[0][i], out[1][i], out[2][i]];
+                    assert_eq!(
+                        want.map(f64::to_bits),
+                        got.map(f64::to_bits),
+                        "t {t} lane {i} refresh {refresh}"
+                    );
+                }
+            }
+            assert_eq!(a, b);
+        }
     }
 
     /// Zero volatility: `g_t = exp(drift · t / 365)`; the stream is keyed apart from the market's,
