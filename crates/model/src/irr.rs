@@ -19,6 +19,9 @@
 //!    with the grid's powers of `x` tabulated once per series length), stopping at the first
 //!    batch with a sign change. Safeguarded Newton (below) on the coarse copy then narrows that
 //!    bracket to ~1e-9 in `u = ln(1+r)` (cheap: the copy is 1/[`BUCKET`] of the series).
+//!    When the coarse copy has no sign change on the grid, the exact series' grid scan is done
+//!    with the coarse signs wherever a bound proves the exact `Q` has them, and exact passes
+//!    only at the other points (usually none, or a few at the highest rates).
 //! 3. The exact series: a bracket around the coarse root, verified on the exact series, and
 //!    safeguarded Newton steps in `u` on the exact `Q`; a step that leaves the bracket or does
 //!    not shrink it fast enough is replaced by bisection. The bracket's two ends and the first
@@ -163,6 +166,84 @@ fn x_of(u: f64) -> f64 {
     (-u / 365.0).exp()
 }
 
+/// `Σ_t c_t x^t` and `Σ_t t c_t x^t`: `horner::<1, W1>(c, [x], 0)`, bit for bit; on AVX2 as the
+/// hand-vectorized [`qd_pass_avx2`] (the compiler kept the `t`-weighted chains in half-width
+/// registers spilled to the stack every chunk: these passes, a Newton step's on the exact series
+/// when the first bracket had to be widened, were a third of the GPU cloud's IRR time).
+#[inline(always)]
+fn horner_qd(c: &[f64], x: f64) -> (f64, f64) {
+    #[cfg(target_arch = "x86_64")]
+    if wide() {
+        // SAFETY: `wide()` is true only when the CPU has AVX2.
+        let (q, tq) = unsafe { qd_pass_avx2(c, x) };
+        return (q[0], tq);
+    }
+    let (q, tq) = horner::<1, W1>(c, [x], 0);
+    (q[0], tq)
+}
+
+/// `horner::<1, W1>(c, [x], 0)` on AVX2: the same multiplies and adds per chain in the same
+/// order (`acc · y + c` and `acc_t · y + c · t`, sixteen chains as four vectors each; the days
+/// `t` exact integers in `f64`), the tail and the final sums as [`horner`]'s.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn qd_pass_avx2(c: &[f64], x: f64) -> ([f64; 1], f64) {
+    use std::arch::x86_64::*;
+    const W: usize = W1;
+    const _: () = assert!(W1 == 16);
+    let mut h = Horner::<1, W>::new(c, [x], 0);
+    let full = h.full;
+    let mut acc = [[0.0f64; W]; 1];
+    let mut acc_t = [0.0f64; W];
+    // SAFETY: AVX2 is enabled for this function; every load reads the sixteen days
+    // `i · W .. i · W + W <= full · W <= len` of `c`, every store a local array.
+    unsafe {
+        let y = _mm256_set1_pd(h.y[0]);
+        let z = _mm256_setzero_pd();
+        let (mut a0, mut a1, mut a2, mut a3) = (z, z, z, z);
+        let (mut t0, mut t1, mut t2, mut t3) = (z, z, z, z);
+        let f = (full * W) as f64;
+        let mut d0 = _mm256_set_pd(f + 3.0, f + 2.0, f + 1.0, f);
+        let step = _mm256_set1_pd(W as f64);
+        let (o4, o8, o12) = (
+            _mm256_set1_pd(4.0),
+            _mm256_set1_pd(8.0),
+            _mm256_set1_pd(12.0),
+        );
+        let p = c.as_ptr();
+        for i in (0..full).rev() {
+            d0 = _mm256_sub_pd(d0, step);
+            let (d1, d2, d3) = (
+                _mm256_add_pd(d0, o4),
+                _mm256_add_pd(d0, o8),
+                _mm256_add_pd(d0, o12),
+            );
+            let q = p.add(i * W);
+            let (c0, c1, c2, c3) = (
+                _mm256_loadu_pd(q),
+                _mm256_loadu_pd(q.add(4)),
+                _mm256_loadu_pd(q.add(8)),
+                _mm256_loadu_pd(q.add(12)),
+            );
+            a0 = _mm256_add_pd(_mm256_mul_pd(a0, y), c0);
+            a1 = _mm256_add_pd(_mm256_mul_pd(a1, y), c1);
+            a2 = _mm256_add_pd(_mm256_mul_pd(a2, y), c2);
+            a3 = _mm256_add_pd(_mm256_mul_pd(a3, y), c3);
+            t0 = _mm256_add_pd(_mm256_mul_pd(t0, y), _mm256_mul_pd(c0, d0));
+            t1 = _mm256_add_pd(_mm256_mul_pd(t1, y), _mm256_mul_pd(c1, d1));
+            t2 = _mm256_add_pd(_mm256_mul_pd(t2, y), _mm256_mul_pd(c2, d2));
+            t3 = _mm256_add_pd(_mm256_mul_pd(t3, y), _mm256_mul_pd(c3, d3));
+        }
+        for (k, v) in [a0, a1, a2, a3].into_iter().enumerate() {
+            _mm256_storeu_pd(acc[0][4 * k..].as_mut_ptr(), v);
+        }
+        for (k, v) in [t0, t1, t2, t3].into_iter().enumerate() {
+            _mm256_storeu_pd(acc_t[4 * k..].as_mut_ptr(), v);
+        }
+    }
+    h.finish(&acc, &acc_t)
+}
+
 /// `Q` at `u` on the exact series (0 counts as a root).
 #[inline(always)]
 fn q_exact(c: &[f64], u: f64) -> f64 {
@@ -183,8 +264,8 @@ impl Curve for Exact<'_> {
     /// `Q` and `dQ/du = −Σ t c_t x^t / 365` at `u`.
     #[inline(always)]
     fn qd(&self, u: f64) -> (f64, f64) {
-        let (q, tq) = horner::<1, W1>(self.0, [x_of(u)], 0);
-        (q[0], -tq / 365.0)
+        let (q, tq) = horner_qd(self.0, x_of(u));
+        (q, -tq / 365.0)
     }
 }
 
@@ -258,11 +339,11 @@ impl Curve for Coarse {
     #[inline(always)]
     fn qd(&self, u: f64) -> (f64, f64) {
         let y = (-u * BUCKET as f64 / 365.0).exp();
-        let (h, th) = horner::<1, W1>(&self.full, [y], 0);
+        let (h, th) = horner_qd(&self.full, y);
         let p0 = (-u * MID0 / 365.0).exp();
         let l = self.last.0 * (-u * self.last.1 / 365.0).exp();
-        let q = p0 * h[0] + l;
-        let dq = -(p0 * (MID0 * h[0] + BUCKET as f64 * th) + self.last.1 * l) / 365.0;
+        let q = p0 * h + l;
+        let dq = -(p0 * (MID0 * h + BUCKET as f64 * th) + self.last.1 * l) / 365.0;
         (q, dq)
     }
 }
@@ -372,18 +453,18 @@ fn coarse_scan(cs: &Coarse, gp: &GridPowers, plast: &[f64; GRID]) -> Option<(usi
 /// `A = Σ_b (Σ_{t∈b} |c_t|) x^mid_b`; with twice that, plus the rounding of the sums (1e-11 of
 /// `A`), below `|Q_coarse|` the signs agree. `ε` grows with the rate (0.22 at the grid's top,
 /// +10,000 % a year), so on a series without a root it is the high rates that stay uncertain.
-/// Also the coarse `Q`'s sign (`true`: negative) at the first point the bound settles, if any.
+/// Also the coarse `Q` on every grid point.
 #[inline(always)]
 fn uncertain_points(
     cs: &Coarse,
     cash: &[f64],
     gp: &GridPowers,
     plast: &[f64; GRID],
-) -> (u128, Option<bool>) {
+) -> (u128, [f64; GRID]) {
     const _: () = assert!(GRID <= 128);
     let (abs_full, abs_last) = abs_sums(cash);
     let mut m = 0u128;
-    let mut neg = None;
+    let mut coarse = [0.0; GRID];
     for b in (0..GRID).step_by(SCAN) {
         let q = scan_batch(&cs.full, cs.last.0, gp, plast, b);
         let a = scan_batch(&abs_full, abs_last, gp, plast, b);
@@ -391,45 +472,43 @@ fn uncertain_points(
             let eps = (gp.u[b + k].abs() * (BUCKET as f64 / 2.0) / 365.0).exp_m1();
             if q[k].abs() <= (2.0 * eps + 1e-11) * a[k] || !a[k].is_finite() {
                 m |= 1 << (b + k);
-            } else if neg.is_none() {
-                neg = Some(q[k] < 0.0);
             }
         }
+        coarse[b..b + SCAN].copy_from_slice(&q);
     }
-    (m, neg)
+    (m, coarse)
 }
 
-/// Whether the exact `Q` certainly has no sign change on the grid when the coarse `Q` has none:
-/// the points whose sign the bound of [`uncertain_points`] settles have the coarse sign; the
-/// others are evaluated exactly, with [`q_exact`] as [`scan_exact`] would, and must have it too
-/// (a zero or a value that is not finite is a "no"). Then [`scan_exact`]'s 96 passes over the
-/// series would find no bracket, and are skipped; else they run as before. The exact passes
-/// here are only for the uncertain points, stopped at the first of another sign.
+/// [`scan_exact`]'s grid scan when the coarse `Q` has no sign change on the grid, with the exact
+/// `Q` evaluated only where its sign is uncertain ([`uncertain_points`]): elsewhere the bound
+/// settles that the exact `Q` is not 0 and has the coarse sign, and [`first_bracket`] reads only
+/// signs and exact zeros, so the bracket is the one the 96 exact passes give, bit for bit (or
+/// `None`, the series' usual case: no sign change at all). The exact passes are ~1 in 10 of the
+/// points on the embedded default's GPU-cloud series, at the highest rates.
 #[inline(always)]
-fn no_sign_change(cs: &Coarse, cash: &[f64], gp: &GridPowers, plast: &[f64; GRID]) -> bool {
-    // The coarse sign (the same on every point: its scan found no change) where it is certain,
-    // else the first exact value's.
-    let (m, mut neg) = uncertain_points(cs, cash, gp, plast);
-    for k in 0..GRID {
-        if m >> k & 1 == 0 {
-            continue;
-        }
-        let v = q_exact(cash, gp.u[k]);
-        if v == 0.0 || !v.is_finite() {
-            return false;
-        }
-        match neg {
-            None => neg = Some(v < 0.0),
-            Some(n) if n != (v < 0.0) => return false,
-            Some(_) => {}
-        }
-    }
-    true
+fn settled_bracket(
+    cs: &Coarse,
+    cash: &[f64],
+    gp: &GridPowers,
+    plast: &[f64; GRID],
+) -> Option<(f64, f64)> {
+    let (m, coarse) = uncertain_points(cs, cash, gp, plast);
+    let mut k = 0;
+    first_bracket(|u| {
+        debug_assert_eq!(u, gp.u[k], "first_bracket visits the grid in order");
+        let v = if m >> k & 1 == 0 {
+            coarse[k]
+        } else {
+            q_exact(cash, u)
+        };
+        k += 1;
+        v
+    })
 }
 
 /// The first sign change of `f` on the grid, lowest rate first: `(u_lo, u_hi)`, or an exact zero
 /// `(u, u)`.
-fn first_bracket(f: impl Fn(f64) -> f64) -> Option<(f64, f64)> {
+fn first_bracket(mut f: impl FnMut(f64) -> f64) -> Option<(f64, f64)> {
     let g = grid();
     let mut prev = f(g[0]);
     if prev == 0.0 {
@@ -589,7 +668,7 @@ fn resume(cash: &[f64], st: Start) -> Option<f64> {
     match st {
         Start::Answer(r) => r,
         Start::Near(u0) => polish(cash, u0, None),
-        Start::Scan => scan_exact(cash),
+        Start::Bracket(ab) => Some(from_bracket(cash, ab)),
     }
 }
 
@@ -600,8 +679,9 @@ enum Start {
     Answer(Option<f64>),
     /// The coarse copy's smallest root `u0`, to be confirmed and polished on the exact series.
     Near(f64),
-    /// The exact series must be scanned on the grid.
-    Scan,
+    /// The first sign change of the exact series on the grid (as [`first_bracket`] gives it), the
+    /// coarse copy having none: safeguarded Newton from it.
+    Bracket((f64, f64)),
 }
 
 /// The first pass (signs and finiteness) and the coarse copy's search (steps 1 and 2 of the
@@ -652,12 +732,12 @@ fn start(cash: &[f64]) -> Start {
     };
     match located {
         Some(u0) => Start::Near(u0),
-        None if no_sign_change(&cs, cash, gp, &plast) => {
-            // No sign change on the grid, exact or coarse.
-            Start::Answer(None)
-        }
-        // The coarse copy found nothing: scan the exact series on the grid.
-        None => Start::Scan,
+        // The coarse copy found nothing: the exact series' scan on the grid, its signs settled
+        // by the coarse copy where the bound allows.
+        None => match settled_bracket(&cs, cash, gp, &plast) {
+            None => Start::Answer(None),
+            Some(ab) => Start::Bracket(ab),
+        },
     }
 }
 
@@ -720,13 +800,19 @@ fn polish(cash: &[f64], u0: f64, mut first: Option<([f64; 3], f64)>) -> Option<f
 /// The exact series scanned on the grid, then safeguarded Newton in the first bracket.
 #[inline(always)]
 fn scan_exact(cash: &[f64]) -> Option<f64> {
-    let (a, b) = first_bracket(|u| q_exact(cash, u))?;
+    let ab = first_bracket(|u| q_exact(cash, u))?;
+    Some(from_bracket(cash, ab))
+}
+
+/// The rate in the exact series' grid bracket `(a, b)` ([`first_bracket`]): safeguarded Newton
+/// from its middle, or `a` itself for an exact zero (`a == b`).
+#[inline(always)]
+fn from_bracket(cash: &[f64], (a, b): (f64, f64)) -> f64 {
     if a == b {
-        return Some(a.exp_m1());
+        return a.exp_m1();
     }
     let fa = q_exact(cash, a);
-    let u = newton(&Exact(cash), a, b, fa < 0.0, 0.5 * (a + b), None, 1e-13);
-    Some(u.exp_m1())
+    newton(&Exact(cash), a, b, fa < 0.0, 0.5 * (a + b), None, 1e-13).exp_m1()
 }
 
 /// Safeguarded Newton on `f` (`Q` and `dQ/du`) inside the bracket `[a, b]` (`Q(a) < 0` when
@@ -955,13 +1041,32 @@ mod wide {
     }
 
     /// Series without a sign change on the coarse grid, some of whose points the coarse bound
-    /// cannot settle: [`no_sign_change`] settles those with exact values, and whenever it says
-    /// "no sign change" the exact grid scan finds none either (the 96 passes it skips); whenever
-    /// the exact scan finds a root it says "maybe".
+    /// cannot settle: [`settled_bracket`] (exact values only where the bound is uncertain) finds
+    /// the bracket the exact grid scan of 96 passes finds, or none when it finds none, and the
+    /// IRR is [`scan_exact`]'s, bit for bit.
     #[test]
-    fn uncertain_points_settled_exactly_agree_with_the_exact_scan() {
+    fn settled_brackets_are_the_exact_scans() {
         let gp = grid_powers();
-        let (mut settled, mut rooted) = (0, 0);
+        let (mut uncertain, mut rooted, mut none) = (0, 0, 0);
+        let mut check = |c: &[f64], label: String| {
+            let cs = coarse(c);
+            let plast = last_powers(c.len());
+            if coarse_scan(&cs, gp, &plast).is_some() {
+                return;
+            }
+            let (m, _) = uncertain_points(&cs, c, gp, &plast);
+            let settled = settled_bracket(&cs, c, gp, &plast);
+            let exact = first_bracket(|u| q_exact(c, u));
+            assert_eq!(settled, exact, "{label}");
+            assert_eq!(
+                irr(c).map(f64::to_bits),
+                scan_exact(c).map(f64::to_bits),
+                "{label}"
+            );
+            uncertain += (m != 0 && m != u128::MAX >> (128 - GRID)) as usize;
+            rooted += exact.is_some() as usize;
+            none += exact.is_none() as usize;
+        };
         for seed in 0..3000u64 {
             // A project with its rent shrunk toward break-even, and a little of it: roots that
             // come and go, tangencies, and rootless series with small `Q` at some rates.
@@ -970,43 +1075,23 @@ mod wide {
             for v in c.iter_mut().skip(200) {
                 *v *= k;
             }
-            let cs = coarse(&c);
-            let plast = last_powers(c.len());
-            if coarse_scan(&cs, gp, &plast).is_some() {
-                continue;
-            }
-            let (m, _) = uncertain_points(&cs, &c, gp, &plast);
-            let none = no_sign_change(&cs, &c, gp, &plast);
-            let exact = scan_exact(&c);
-            if none {
-                assert_eq!(exact, None, "seed {seed}");
-                settled += (m != 0) as usize;
-            }
-            rooted += exact.is_some() as usize;
+            check(&c, format!("seed {seed}"));
         }
-        assert!(settled > 0);
         // Two roots close together, `1 − b x^385 + 4 x^830` near a double root: for some `b`
         // the exact scan finds the pair on a grid point that the coarse copy (its days moved to
-        // their buckets' middles) misses; `no_sign_change` must then say "maybe".
+        // their buckets' middles) misses.
         for j in 0..2000 {
             let b = 3.78 + 0.04 * j as f64 / 2000.0;
             let mut c = vec![0.0; 1000];
             (c[0], c[385], c[830]) = (1.0, -b, 4.0);
-            let cs = coarse(&c);
-            let plast = last_powers(c.len());
-            if coarse_scan(&cs, gp, &plast).is_some() {
-                continue;
-            }
-            let none = no_sign_change(&cs, &c, gp, &plast);
-            if scan_exact(&c).is_some() {
-                assert!(!none, "b {b}");
-                rooted += 1;
-            }
+            check(&c, format!("b {b}"));
         }
         assert!(
-            rooted > 0,
-            "{rooted} series with a root only the exact scan sees"
+            uncertain > 0,
+            "series with points settled and points evaluated"
         );
+        assert!(rooted > 0, "series with a root only the exact scan sees");
+        assert!(none > 0, "series with no root");
     }
 
     /// The AVX2 build and the baseline build give the same bits.
@@ -1042,6 +1127,31 @@ mod wide {
             let a = irr(&c).map(f64::to_bits);
             let b = irr_inline(&c).map(f64::to_bits);
             assert_eq!(a, b, "seed {seed}");
+        }
+    }
+
+    /// The hand-vectorized pass with the `t`-weighted sum is [`horner`]'s, bit for bit: series
+    /// of every length around the chains' width (tails included), points over the whole grid.
+    #[test]
+    fn the_derivative_pass_by_hand_is_horners() {
+        if !wide() {
+            return;
+        }
+        for seed in 0..40u64 {
+            let c = project(seed, 5476 - (seed as usize % 37) * 3);
+            for len in [c.len(), 1, 15, 16, 17, 171, 300] {
+                for &u in grid().iter().step_by(7) {
+                    let x = x_of(u);
+                    let (q, tq) = horner::<1, W1>(&c[..len], [x], 0);
+                    // SAFETY: `wide()`: the CPU has AVX2.
+                    let (qh, tqh) = unsafe { qd_pass_avx2(&c[..len], x) };
+                    assert_eq!(
+                        (q[0].to_bits(), tq.to_bits()),
+                        (qh[0].to_bits(), tqh.to_bits()),
+                        "seed {seed} len {len} u {u}"
+                    );
+                }
+            }
         }
     }
 
