@@ -173,6 +173,91 @@ fn give_series(v: Vec<f64>) {
     });
 }
 
+/// A book's daily series of one kind, its values starting on a 64-byte boundary of the buffer,
+/// so that each group's day ([`GROUP`] values) is exactly one cache line (what
+/// [`put_line`] streams). Reads and writes go through the slice it dereferences to.
+#[derive(Debug, Default)]
+struct SeriesBuf {
+    buf: Vec<f64>,
+    /// First value's index in `buf` (0..8).
+    off: usize,
+    len: usize,
+}
+
+impl SeriesBuf {
+    /// A series of `len` values (stale ones from a spare buffer, see [`take_series`]).
+    fn new(len: usize) -> SeriesBuf {
+        if len == 0 {
+            return SeriesBuf::default();
+        }
+        let buf = take_series(len + GROUP - 1);
+        let off = (64 - buf.as_ptr() as usize % 64) % 64 / std::mem::size_of::<f64>();
+        SeriesBuf { buf, off, len }
+    }
+}
+
+impl Clone for SeriesBuf {
+    /// A copy of the values, aligned in its own buffer.
+    fn clone(&self) -> SeriesBuf {
+        let mut c = SeriesBuf::new(self.len);
+        c.copy_from_slice(self);
+        c
+    }
+}
+
+impl std::ops::Deref for SeriesBuf {
+    type Target = [f64];
+    fn deref(&self) -> &[f64] {
+        &self.buf[self.off..self.off + self.len]
+    }
+}
+
+impl std::ops::DerefMut for SeriesBuf {
+    fn deref_mut(&mut self) -> &mut [f64] {
+        &mut self.buf[self.off..self.off + self.len]
+    }
+}
+
+impl Drop for SeriesBuf {
+    fn drop(&mut self) {
+        give_series(std::mem::take(&mut self.buf));
+    }
+}
+
+/// Writes a group's day (`v`) into its slots `dst`, not written before in the run, with
+/// streaming stores when `dst` is one cache line (the usual case): the line goes to memory
+/// without first being read from it, as a plain store would (most of a levered GPU-cloud run's
+/// memory traffic was those reads: 256 lanes' series are 22 MB, read again only by the IRRs).
+/// The values are the same; a later read on this thread sees them.
+#[inline(always)]
+fn put_line(dst: &mut [f64; GROUP], v: &[f64; GROUP]) {
+    #[cfg(target_arch = "x86_64")]
+    if (dst.as_ptr() as usize).is_multiple_of(64) {
+        use std::arch::x86_64::{_mm_loadu_pd, _mm_stream_pd};
+        // SAFETY: SSE2 is part of x86-64; `dst` is 64-byte aligned (checked), so each of the
+        // four 16-byte streaming stores is aligned and inside `dst`; the loads read `v`.
+        unsafe {
+            let (d, s) = (dst.as_mut_ptr(), v.as_ptr());
+            for h in 0..GROUP / 2 {
+                _mm_stream_pd(d.add(2 * h), _mm_loadu_pd(s.add(2 * h)));
+            }
+        }
+        return;
+    }
+    *dst = *v;
+}
+
+/// Orders this thread's streaming stores ([`put_line`]) before its later stores (for another
+/// thread that reads a book after this one; this thread's own reads see them anyway).
+#[inline(always)]
+fn fence_lines() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE is part of x86-64.
+    unsafe {
+        std::arch::x86_64::_mm_sfence()
+    };
+}
+
 /// One conversion's debt on one lane (MODEL.md §10), updated once a day by [`Loan::day`].
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Loan {
@@ -929,9 +1014,9 @@ pub struct EquityBook {
     /// Daily AI cash of days `0 .. N` in groups of [`GROUP`] lanes, day-major inside a group
     /// ([`EquityBook::at`]): the day's cash of a group of lanes is one cache line, written at
     /// once (lane-major rows would take a cache line per lane and day).
-    ai_cash: Vec<f64>,
+    ai_cash: SeriesBuf,
     /// Daily equity cash, same layout.
-    eq_cash: Vec<f64>,
+    eq_cash: SeriesBuf,
     /// Days `0 .. clean` of both series are zeroed or written ([`EquityBook::clean_to`]).
     clean: usize,
     /// The two series of one group of lanes, lane-major (`(lane % GROUP) · (N + 1) + t`, entry
@@ -973,8 +1058,8 @@ impl EquityBook {
         } else {
             (lanes.next_multiple_of(GROUP) * days, GROUP * (days + 1))
         };
-        let ai_cash = take_series(series);
-        let eq_cash = take_series(series);
+        let ai_cash = SeriesBuf::new(series);
+        let eq_cash = SeriesBuf::new(series);
         EquityBook {
             lanes,
             days,
@@ -1348,7 +1433,14 @@ impl EquityBook {
             }
             return;
         }
-        self.clean_to(t);
+        // A book with one conversion writes each day once: its slots need no zeroing, and the
+        // day is streamed to memory ([`put_line`]; with several, each adds into the day).
+        let fresh = self.loans.len() == 1 && t >= self.clean;
+        if !fresh {
+            self.clean_to(t);
+        } else if t > self.clean {
+            self.clean_to(t - 1);
+        }
         let loans = &mut self.loans[k];
         let days = self.days;
         let mut qz = Quiet {
@@ -1376,17 +1468,47 @@ impl EquityBook {
         };
         let (ai, eq) = (&mut self.day_ai[..lanes], &mut self.day_eq[..lanes]);
         qz.run(ai, eq);
-        // The day's cash into the series, a group of lanes (one cache line of each) at a time.
+        self.store_day(t, fresh);
+    }
+
+    /// The quiet day `t`'s cash (`day_ai`, `day_eq`) into the series, a group of lanes (one cache
+    /// line of each) at a time: written (streamed) when `fresh` (the day's first and only write
+    /// of a one-conversion book), else added.
+    #[inline(always)]
+    fn store_day(&mut self, t: usize, fresh: bool) {
+        let (lanes, days) = (self.lanes, self.days);
+        let (ai, eq) = (&self.day_ai[..lanes], &self.day_eq[..lanes]);
         for g in 0..lanes.div_ceil(GROUP) {
             let l0 = g * GROUP;
             let m = GROUP.min(lanes - l0);
             let at0 = (g * days + t) * GROUP;
-            let sa = &mut self.ai_cash[at0..at0 + m];
-            let se = &mut self.eq_cash[at0..at0 + m];
-            for j in 0..m {
-                sa[j] += ai[l0 + j];
-                se[j] += eq[l0 + j];
+            if fresh {
+                // `0 + cash`, as the zeroed slot plus the cash (the same bits, a zero's sign
+                // included); past the block's last lane, the zeros.
+                let (mut la, mut le) = ([0.0; GROUP], [0.0; GROUP]);
+                for j in 0..m {
+                    la[j] = 0.0 + ai[l0 + j];
+                    le[j] = 0.0 + eq[l0 + j];
+                }
+                let line = at0..at0 + GROUP;
+                put_line(
+                    (&mut self.ai_cash[line.clone()])
+                        .try_into()
+                        .expect("a group"),
+                    &la,
+                );
+                put_line((&mut self.eq_cash[line]).try_into().expect("a group"), &le);
+            } else {
+                let sa = &mut self.ai_cash[at0..at0 + m];
+                let se = &mut self.eq_cash[at0..at0 + m];
+                for j in 0..m {
+                    sa[j] += ai[l0 + j];
+                    se[j] += eq[l0 + j];
+                }
             }
+        }
+        if fresh {
+            self.clean = t + 1;
         }
     }
 
@@ -1408,6 +1530,7 @@ impl EquityBook {
             self.clean_to(stored - 1);
         }
         if self.rows_group != g {
+            fence_lines();
             let base = g * n * GROUP;
             let (src_ai, src_eq) = (
                 &self.ai_cash[base..base + stored * GROUP],
@@ -1935,16 +2058,47 @@ fn same_times_inline(a: &[f64], b: &[f64], f: f64) -> bool {
     true
 }
 
-impl Drop for EquityBook {
-    fn drop(&mut self) {
-        give_series(std::mem::take(&mut self.ai_cash));
-        give_series(std::mem::take(&mut self.eq_cash));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A series buffer starts on a cache line (so a group's day is one line), its clone too, with
+    /// the same values; a line is written with the same values aligned (streamed) or not.
+    #[test]
+    fn series_lines_are_cache_lines() {
+        for len in [8, 64, 8 * 5475] {
+            let mut a = SeriesBuf::new(len);
+            assert!((a.as_ptr() as usize).is_multiple_of(64), "len {len}");
+            for (i, v) in a.iter_mut().enumerate() {
+                *v = i as f64 - 0.5;
+            }
+            let b = a.clone();
+            assert!((b.as_ptr() as usize).is_multiple_of(64));
+            assert_eq!(&a[..], &b[..]);
+            let v = [1.5, -0.0, 3.0, f64::MIN_POSITIVE, -2.0, 1e300, 0.0, -7.25];
+            put_line((&mut a[0..GROUP]).try_into().unwrap(), &v);
+            fence_lines();
+            assert_eq!(a[0..GROUP].bits(), v.bits());
+        }
+        // Not on a line: a plain copy.
+        let mut raw = [0.0f64; 24];
+        let o = (0..8)
+            .find(|&o| !(raw[o..].as_ptr() as usize).is_multiple_of(64))
+            .unwrap();
+        let v = [2.0; GROUP];
+        put_line((&mut raw[o..o + GROUP]).try_into().unwrap(), &v);
+        assert_eq!(raw[o..o + GROUP], v);
+    }
+
+    trait Bits {
+        fn bits(&self) -> Vec<u64>;
+    }
+
+    impl Bits for [f64] {
+        fn bits(&self) -> Vec<u64> {
+            self.iter().map(|v| v.to_bits()).collect()
+        }
+    }
 
     /// The group's day-major series into lane-major rows: every instruction set's version is the
     /// plain copy, for lengths with and without a partial block of eight days.
