@@ -938,8 +938,18 @@ fn replay_tail<const BTC: bool>(
         let mut eq = [0.0f64; GROUP];
         let mut ends = false;
         for l in 0..GROUP {
-            // `Quiet::run`'s operations: the term loan's day, then the loan year's sums.
-            let q = 0.0 + main_pay(&mut s.bal[l], s.pay[l], &mut s.left[l], i);
+            // `Quiet::run`'s operations: the term loan's day (`main_pay`, both sides of each
+            // choice computed, as there: selects the compiler keeps in vector registers; with
+            // `main_pay`'s references into the state, the state went through the stack and its
+            // reload waited on its stores), then the loan year's sums.
+            let (b, lf, p) = (s.bal[l], s.left[l], s.pay[l]);
+            let live = lf > 0.0;
+            let next = if live { lf - 1.0 } else { lf };
+            let grown = b * (1.0 + i) - p;
+            let paid = if next == 0.0 { 0.0 } else { grown };
+            s.bal[l] = if live { paid } else { b };
+            s.left[l] = next;
+            let q = 0.0 + if live { p } else { 0.0 };
             let (num, den, yd) = (s.ynum[l] + o[l], s.yden[l] + q, s.yday[l] + 1.0);
             (s.ynum[l], s.yden[l], s.yday[l]) = (num, den, yd);
             ends |= yd == 365.0;
@@ -972,11 +982,22 @@ fn replay_tail<const BTC: bool>(
         }
         if ends {
             // A loan year ends on some lane (one day in 365): its DSCR, and the next year
-            // (the division only then; the same operations on the same values).
+            // (the division only then; `close_year`'s operations on the same values, as
+            // selects).
             for l in 0..GROUP {
-                let (ys, dm) = (&mut s.ystart[l], &mut s.dmin[l]);
-                (s.ynum[l], s.yden[l], s.yday[l]) =
-                    close_year(s.ynum[l], s.yden[l], s.yday[l], ys, dm, nf);
+                let (num, den, yd) = (s.ynum[l], s.yden[l], s.yday[l]);
+                let end = yd == 365.0;
+                let counted = end & (s.ystart[l] < nf) & (den > 0.0);
+                let ratio = num / den;
+                s.dmin[l] = if counted {
+                    s.dmin[l].min(ratio)
+                } else {
+                    s.dmin[l]
+                };
+                s.ystart[l] += if end { 365.0 } else { 0.0 };
+                s.ynum[l] = if end { 0.0 } else { num };
+                s.yden[l] = if end { 0.0 } else { den };
+                s.yday[l] = if end { 0.0 } else { yd };
             }
         }
         for l in 0..GROUP {
