@@ -1020,7 +1020,194 @@ unsafe fn replay_tail_avx512<const BTC: bool>(
     re: &mut [f64],
     k: &TailTerms<'_>,
 ) {
-    replay_tail::<BTC>(st, btc, ra, re, k)
+    use std::arch::x86_64::*;
+    let (n, from) = (k.n, k.from);
+    let len = n - from;
+    let stride = n + 1;
+    assert!(
+        ra.len() >= GROUP * stride && re.len() >= GROUP * stride && k.w.len() >= n,
+        "the group's rows and the days' weights"
+    );
+    assert!(!BTC || k.s.len() >= len * GROUP, "the group's prices");
+    let (zero, one) = (_mm512_setzero_pd(), _mm512_set1_pd(1.0));
+    let ld = |a: &[f64; GROUP]| _mm512_loadu_pd(a.as_ptr());
+    let mut v = TailV {
+        bal: ld(&st.bal),
+        pay: ld(&st.pay),
+        left: ld(&st.left),
+        ynum: ld(&st.ynum),
+        yden: ld(&st.yden),
+        yday: ld(&st.yday),
+        en: ld(&st.en),
+        bt: ld(&btc.0),
+        s_last: ld(&btc.1),
+        zero,
+        one,
+        gi: _mm512_set1_pd(1.0 + k.i),
+        draw: _mm512_set1_pd(k.ltc * 0.0),
+        d365: _mm512_set1_pd(365.0),
+    };
+    let (ra, re) = (ra.as_mut_ptr(), re.as_mut_ptr());
+    let mut j = 0;
+    // Eight days at a time: each lane's eight days one load and one store per series, turned
+    // into the days' lane vectors and back by an 8 × 8 transpose.
+    while j + 8 <= len {
+        let at = from + j;
+        // SAFETY: `rows[l · stride + at ..][..8]` with `at + 8 <= n < stride`, inside by the
+        // assertion above.
+        let od = transpose8(std::array::from_fn(|l| unsafe {
+            _mm512_loadu_pd(ra.add(l * stride + at))
+        }));
+        let mut ad = [zero; 8];
+        let mut ed = [zero; 8];
+        for d in 0..8 {
+            // SAFETY: this function runs only where the CPU has AVX-512 F and DQ.
+            (ad[d], ed[d]) = unsafe { replay_day_avx512::<BTC>(&mut v, st, od[d], j + d, k) };
+        }
+        let (ad, ed) = (transpose8(ad), transpose8(ed));
+        for l in 0..GROUP {
+            // SAFETY: as for the loads.
+            unsafe {
+                _mm512_storeu_pd(ra.add(l * stride + at), ad[l]);
+                _mm512_storeu_pd(re.add(l * stride + at), ed[l]);
+            }
+        }
+        j += 8;
+    }
+    while j < len {
+        let at = from + j;
+        // SAFETY: `rows[l · stride + at]`, `at < n`: inside.
+        let o: [f64; GROUP] = std::array::from_fn(|l| unsafe { *ra.add(l * stride + at) });
+        // SAFETY: as above; the load reads the local `o`.
+        let (a, e) =
+            unsafe { replay_day_avx512::<BTC>(&mut v, st, _mm512_loadu_pd(o.as_ptr()), j, k) };
+        let (mut oa, mut oe) = ([0.0f64; GROUP], [0.0f64; GROUP]);
+        _mm512_storeu_pd(oa.as_mut_ptr(), a);
+        _mm512_storeu_pd(oe.as_mut_ptr(), e);
+        for l in 0..GROUP {
+            // SAFETY: as for the loads.
+            unsafe {
+                *ra.add(l * stride + at) = oa[l];
+                *re.add(l * stride + at) = oe[l];
+            }
+        }
+        j += 1;
+    }
+    let sv = |a: &mut [f64; GROUP], x: __m512d| _mm512_storeu_pd(a.as_mut_ptr(), x);
+    sv(&mut st.bal, v.bal);
+    sv(&mut st.left, v.left);
+    sv(&mut st.ynum, v.ynum);
+    sv(&mut st.yden, v.yden);
+    sv(&mut st.yday, v.yday);
+    sv(&mut st.en, v.en);
+    sv(&mut btc.0, v.bt);
+    sv(&mut btc.1, v.s_last);
+}
+
+/// [`replay_tail`]'s state of a group's lanes in AVX-512 registers (`Tail`'s vectors that change
+/// every day; `ystart` and `dmin` change once a loan year and stay in the `Tail`), with the
+/// constants of its day.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct TailV {
+    bal: std::arch::x86_64::__m512d,
+    pay: std::arch::x86_64::__m512d,
+    left: std::arch::x86_64::__m512d,
+    ynum: std::arch::x86_64::__m512d,
+    yden: std::arch::x86_64::__m512d,
+    yday: std::arch::x86_64::__m512d,
+    en: std::arch::x86_64::__m512d,
+    bt: std::arch::x86_64::__m512d,
+    s_last: std::arch::x86_64::__m512d,
+    zero: std::arch::x86_64::__m512d,
+    one: std::arch::x86_64::__m512d,
+    /// `1 + i`, the draw (`ltc · 0`: a settled lease has no capex), 365.
+    gi: std::arch::x86_64::__m512d,
+    draw: std::arch::x86_64::__m512d,
+    d365: std::arch::x86_64::__m512d,
+}
+
+/// [`replay_tail`]'s day `from + j` on the group's lanes (operating cash `o`) with AVX-512
+/// instructions: per lane [`replay_tail`]'s operations in its order (compares, masked selects
+/// and plain IEEE arithmetic), so the same bits; a loan year's end goes through `st` and the
+/// portable code (one day in 365). Returns the day's series values (AI, equity).
+///
+/// # Safety
+///
+/// Only where the CPU has AVX-512 F and DQ; always inlined into [`replay_tail_avx512`], which
+/// is compiled for them (a call of its own, with the state through memory, was slower than the
+/// portable loop).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn replay_day_avx512<const BTC: bool>(
+    v: &mut TailV,
+    st: &mut Tail,
+    o: std::arch::x86_64::__m512d,
+    j: usize,
+    k: &TailTerms<'_>,
+) -> (std::arch::x86_64::__m512d, std::arch::x86_64::__m512d) {
+    use std::arch::x86_64::*;
+    let (n, from) = (k.n, k.from);
+    let z = v.zero;
+    let wt = _mm512_set1_pd(k.w[from + j]);
+    // `main_pay` (as `Quiet::run` writes it): live = left > 0, the count, the balance.
+    let live = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(v.left, z);
+    let next = _mm512_mask_sub_pd(v.left, live, v.left, v.one);
+    let grown = _mm512_sub_pd(_mm512_mul_pd(v.bal, v.gi), v.pay);
+    let last = _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(next, z);
+    let paid = _mm512_mask_blend_pd(last, grown, z);
+    v.bal = _mm512_mask_blend_pd(live, v.bal, paid);
+    v.left = next;
+    let q = _mm512_add_pd(z, _mm512_mask_blend_pd(live, z, v.pay));
+    // The loan year's sums.
+    v.ynum = _mm512_add_pd(v.ynum, o);
+    v.yden = _mm512_add_pd(v.yden, q);
+    v.yday = _mm512_add_pd(v.yday, v.one);
+    let ends = _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(v.yday, v.d365) != 0;
+    // The cash: capex +0, the draw, the payment.
+    let a = _mm512_sub_pd(o, z);
+    let mut ai = a;
+    let mut eq = _mm512_sub_pd(_mm512_add_pd(a, v.draw), q);
+    if BTC {
+        // SAFETY: `k.s` holds `len · GROUP` prices (asserted by the caller); day `j < len`.
+        let p = unsafe { _mm512_loadu_pd(k.s.as_ptr().add(j * GROUP)) };
+        if from + j + 365 >= n {
+            v.bt = _mm512_add_pd(v.bt, ai);
+        }
+        if from + j + 1 == n {
+            v.s_last = p;
+        }
+        ai = _mm512_div_pd(ai, p);
+        eq = _mm512_div_pd(eq, p);
+    }
+    v.en = _mm512_add_pd(v.en, _mm512_mul_pd(eq, wt));
+    if ends {
+        // A loan year ends on some lane: `close_year` per lane, as `replay_tail`.
+        let (mut num, mut den, mut yd) = ([0.0; GROUP], [0.0; GROUP], [0.0; GROUP]);
+        // SAFETY: each store writes one local array of GROUP values.
+        unsafe {
+            _mm512_storeu_pd(num.as_mut_ptr(), v.ynum);
+            _mm512_storeu_pd(den.as_mut_ptr(), v.yden);
+            _mm512_storeu_pd(yd.as_mut_ptr(), v.yday);
+        }
+        for l in 0..GROUP {
+            (num[l], den[l], yd[l]) = close_year(
+                num[l],
+                den[l],
+                yd[l],
+                &mut st.ystart[l],
+                &mut st.dmin[l],
+                k.nf,
+            );
+        }
+        // SAFETY: each load reads one local array of GROUP values.
+        unsafe {
+            v.ynum = _mm512_loadu_pd(num.as_ptr());
+            v.yden = _mm512_loadu_pd(den.as_ptr());
+            v.yday = _mm512_loadu_pd(yd.as_ptr());
+        }
+    }
+    (_mm512_add_pd(z, ai), _mm512_add_pd(z, eq))
 }
 
 /// One strategy's debt and equity accounts for a block of lanes.
@@ -1823,6 +2010,48 @@ fn transpose_group(src: &[f64], rows: &mut [f64], stride: usize) {
     }
 }
 
+/// The 8 × 8 transpose of `r` in registers (`out[j]` holds element `j` of every `r[i]`, in
+/// order of `i`): three rounds of shuffles.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn transpose8(r: [std::arch::x86_64::__m512d; 8]) -> [std::arch::x86_64::__m512d; 8] {
+    use std::arch::x86_64::*;
+    // Pairs of days, lanes (0, 2, 4, 6) and (1, 3, 5, 7) of each 128-bit block.
+    let t = [
+        _mm512_unpacklo_pd(r[0], r[1]),
+        _mm512_unpackhi_pd(r[0], r[1]),
+        _mm512_unpacklo_pd(r[2], r[3]),
+        _mm512_unpackhi_pd(r[2], r[3]),
+        _mm512_unpacklo_pd(r[4], r[5]),
+        _mm512_unpackhi_pd(r[4], r[5]),
+        _mm512_unpacklo_pd(r[6], r[7]),
+        _mm512_unpackhi_pd(r[6], r[7]),
+    ];
+    // Four days a vector: 128-bit blocks (0, 2) and (1, 3) of two pairs.
+    let u = [
+        _mm512_shuffle_f64x2::<0x88>(t[0], t[2]),
+        _mm512_shuffle_f64x2::<0xDD>(t[0], t[2]),
+        _mm512_shuffle_f64x2::<0x88>(t[1], t[3]),
+        _mm512_shuffle_f64x2::<0xDD>(t[1], t[3]),
+        _mm512_shuffle_f64x2::<0x88>(t[4], t[6]),
+        _mm512_shuffle_f64x2::<0xDD>(t[4], t[6]),
+        _mm512_shuffle_f64x2::<0x88>(t[5], t[7]),
+        _mm512_shuffle_f64x2::<0xDD>(t[5], t[7]),
+    ];
+    // Lane l's eight days: (u, lane) pairs (0, 0), (2, 1), (1, 2), (3, 3), then + 4.
+    [
+        _mm512_shuffle_f64x2::<0x88>(u[0], u[4]),
+        _mm512_shuffle_f64x2::<0x88>(u[2], u[6]),
+        _mm512_shuffle_f64x2::<0x88>(u[1], u[5]),
+        _mm512_shuffle_f64x2::<0x88>(u[3], u[7]),
+        _mm512_shuffle_f64x2::<0xDD>(u[0], u[4]),
+        _mm512_shuffle_f64x2::<0xDD>(u[2], u[6]),
+        _mm512_shuffle_f64x2::<0xDD>(u[1], u[5]),
+        _mm512_shuffle_f64x2::<0xDD>(u[3], u[7]),
+    ]
+}
+
 /// [`transpose_group`]'s first `full` blocks on AVX-512: each block of eight days (one vector of the group's lanes a
 /// day) transposed in three rounds of shuffles into one vector of days per lane. (Left to
 /// itself, the compiler made the block of eight gathers.) A copy: the same values.
@@ -1841,39 +2070,7 @@ unsafe fn transpose_blocks_avx512(src: &[f64], rows: &mut [f64], stride: usize, 
         unsafe {
             let p = src.as_ptr().add(b * 64);
             let r: [__m512d; 8] = std::array::from_fn(|d| _mm512_loadu_pd(p.add(d * 8)));
-            // Pairs of days, lanes (0, 2, 4, 6) and (1, 3, 5, 7) of each 128-bit block.
-            let t = [
-                _mm512_unpacklo_pd(r[0], r[1]),
-                _mm512_unpackhi_pd(r[0], r[1]),
-                _mm512_unpacklo_pd(r[2], r[3]),
-                _mm512_unpackhi_pd(r[2], r[3]),
-                _mm512_unpacklo_pd(r[4], r[5]),
-                _mm512_unpackhi_pd(r[4], r[5]),
-                _mm512_unpacklo_pd(r[6], r[7]),
-                _mm512_unpackhi_pd(r[6], r[7]),
-            ];
-            // Four days a vector: 128-bit blocks (0, 2) and (1, 3) of two pairs.
-            let u = [
-                _mm512_shuffle_f64x2::<0x88>(t[0], t[2]),
-                _mm512_shuffle_f64x2::<0xDD>(t[0], t[2]),
-                _mm512_shuffle_f64x2::<0x88>(t[1], t[3]),
-                _mm512_shuffle_f64x2::<0xDD>(t[1], t[3]),
-                _mm512_shuffle_f64x2::<0x88>(t[4], t[6]),
-                _mm512_shuffle_f64x2::<0xDD>(t[4], t[6]),
-                _mm512_shuffle_f64x2::<0x88>(t[5], t[7]),
-                _mm512_shuffle_f64x2::<0xDD>(t[5], t[7]),
-            ];
-            // Lane l's eight days: (u, lane) pairs (0, 0), (2, 1), (1, 2), (3, 3), then + 4.
-            let lanes = [
-                _mm512_shuffle_f64x2::<0x88>(u[0], u[4]),
-                _mm512_shuffle_f64x2::<0x88>(u[2], u[6]),
-                _mm512_shuffle_f64x2::<0x88>(u[1], u[5]),
-                _mm512_shuffle_f64x2::<0x88>(u[3], u[7]),
-                _mm512_shuffle_f64x2::<0xDD>(u[0], u[4]),
-                _mm512_shuffle_f64x2::<0xDD>(u[2], u[6]),
-                _mm512_shuffle_f64x2::<0xDD>(u[1], u[5]),
-                _mm512_shuffle_f64x2::<0xDD>(u[3], u[7]),
-            ];
+            let lanes = transpose8(r);
             for (l, v) in lanes.iter().enumerate() {
                 _mm512_storeu_pd(rows.as_mut_ptr().add(l * stride + b * 8), *v);
             }
