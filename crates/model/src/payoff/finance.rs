@@ -1010,7 +1010,9 @@ fn replay_tail<const BTC: bool>(
     *btc = (bt, s_last);
 }
 
-/// [`replay_tail`] compiled for AVX-512 (the same operations: the same bits).
+/// [`replay_tail`] on AVX-512: its operations per lane and day, in its order (the same bits),
+/// written with intrinsics ([`replay_day_avx512`]) so that the group's state stays in registers,
+/// eight days at a time through [`transpose8`] (one load and one store per lane and series).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
 unsafe fn replay_tail_avx512<const BTC: bool>(
