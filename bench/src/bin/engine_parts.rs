@@ -19,37 +19,14 @@
 use std::time::Instant;
 
 use hashpivot_model::engine::{
-    fill_normals, ln_unit_f32, sincos_turn_f32, BlockStream, Isa, LaneDay, NormalScratch, Prepared,
+    fill_normals, ln_unit_f32, sincos_turn_f32, BlockStream, LaneDay, NormalScratch, Prepared,
     BLOCK,
 };
 use hashpivot_model::Scenario;
 
-fn main() {
-    // The parts are compiled for the instruction set the engine picks (`HASHPIVOT_ISA` too), so
-    // they measure the same code as the engine's lane loops.
-    #[cfg(target_arch = "x86_64")]
-    match hashpivot_model::engine::isa() {
-        // SAFETY: `isa()` names only features the CPU has.
-        Isa::Avx512 => unsafe { body_avx512() },
-        // SAFETY: as above.
-        Isa::Avx2 => unsafe { body_avx2() },
-        Isa::Baseline => body(),
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    body();
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
-unsafe fn body_avx512() {
-    body();
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn body_avx2() {
-    body();
-}
+// The parts are compiled for the instruction set the engine picks (`HASHPIVOT_ISA` too), so their
+// lane loops are the engine's.
+hashpivot_bench::main_for_engine_isa!(body);
 
 #[inline(always)]
 fn body() {
