@@ -1,5 +1,13 @@
 //! What the benchmark binaries share.
 
+/// The value after flag `name` on the command line (`--paths 16384` → `Some("16384")`).
+pub fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
 /// `fn main` that runs `$body` (an `#[inline(always)] fn()`) compiled for the instruction set the
 /// engine picks (`hashpivot_model::engine::isa()`, `HASHPIVOT_ISA` too), so that a benchmark's own
 /// lane loops are compiled as the engine's are. A macro, not a function: the body must be inlined

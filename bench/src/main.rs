@@ -11,14 +11,9 @@
 
 use std::time::Instant;
 
-use hashpivot_model::{simulate, RunConfig, Scenario, StrategyKind};
+use hashpivot_bench::arg;
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
+use hashpivot_model::{simulate, RunConfig, Scenario, StrategyKind};
 
 fn main() {
     if std::env::args().any(|a| a == "--dump-scenario") {

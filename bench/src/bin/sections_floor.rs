@@ -29,6 +29,8 @@
 
 use std::time::Instant;
 
+use hashpivot_bench::arg;
+
 use hashpivot_model::engine::{
     fast_exp, fill_normals, BlockStream, LaneDay, NormalScratch, Prepared, BLOCK,
 };
@@ -42,13 +44,6 @@ const OFF: &str = include_str!("../../../crates/cli/tests/golden/default_v1.toml
 // The parts are compiled for the instruction set the engine picks (`HASHPIVOT_ISA` too), so their
 // lane loops are the engine's.
 hashpivot_bench::main_for_engine_isa!(body);
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
 
 /// Best of `repeat` timings of a block that checks its own result. A macro, not a function taking
 /// a closure: a closure is compiled without the CPU features `body` is compiled with, and its lane
